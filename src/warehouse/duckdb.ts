@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { WarehouseError } from '../errors.js';
+import type { Row, SqlSession } from './port.js';
+
+/** Embedded DuckDB session on one database file (or ':memory:'). */
+export class DuckDbSession implements SqlSession {
+  readonly dialect = 'duckdb' as const;
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  static async open(path: string): Promise<DuckDbSession> {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      const instance = await DuckDBInstance.create(path);
+      const connection = await instance.connect();
+      return new DuckDbSession(instance, connection, path);
+    } catch (cause) {
+      throw new WarehouseError(
+        `cannot open the embedded DuckDB store at ${path}: ${(cause as Error).message}` +
+          ' (is another pipeline run holding it? only one process may write it at a time)',
+        { cause },
+      );
+    }
+  }
+
+  async run(sql: string): Promise<void> {
+    try {
+      await this.connection.run(sql);
+    } catch (cause) {
+      throw new WarehouseError(`DuckDB statement failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async all<T extends Row = Row>(sql: string): Promise<T[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as unknown as T[];
+    } catch (cause) {
+      throw new WarehouseError(`DuckDB query failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
