@@ -39,7 +39,7 @@ export class DuckDbSession implements SqlSession {
   async all<T extends Row = Row>(sql: string): Promise<T[]> {
     try {
       const reader = await this.connection.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as unknown as T[];
+      return reader.getRowObjectsJS().map((row) => toPlain(row)) as T[];
     } catch (cause) {
       throw new WarehouseError(`DuckDB query failed: ${(cause as Error).message}`, { cause });
     }
@@ -49,4 +49,17 @@ export class DuckDbSession implements SqlSession {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** DuckDB JS values → JSON-safe plain values: BIGINT → number, DATE/TIMESTAMP → ISO string. */
+function toPlain(value: unknown): any {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+    return out;
+  }
+  return value;
 }

@@ -1,0 +1,30 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths whose values are never written to logs. */
+export const REDACT_PATHS = [
+  'token', 'accessToken', 'access_token', 'clientSecret', 'client_secret', 'password', 'secret',
+  'authorization', 'Authorization', '*.token', '*.accessToken', '*.access_token', '*.clientSecret',
+  '*.client_secret', '*.password', '*.secret', '*.authorization', '*.Authorization',
+  'headers.authorization', 'req.headers.authorization', 'config.spotifyClientSecret',
+  'config.snowflakePassword', 'config.mcpAuthToken',
+];
+
+/**
+ * pino to stderr (fd 2) only: in stdio mode stdout carries the MCP protocol and nothing else.
+ */
+export function createLogger(level = 'info', destination: pino.DestinationStream = pino.destination(2)): Logger {
+  return pino(
+    {
+      level,
+      base: { name: 'music-mcp' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything (for library callers and tests that do not care). */
+export const silentLogger: Logger = pino({ level: 'silent' });
