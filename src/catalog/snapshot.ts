@@ -1,0 +1,161 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { SnapshotError } from '../errors.js';
+
+/**
+ * The serving snapshot: the published marts in one file, loaded whole into memory by the server.
+ * Layout on disk:
+ *   <snapshotDir>/<version>/catalog.json.gz   immutable once written
+ *   <snapshotDir>/CURRENT                     the version being served (replaced by rename: atomic)
+ */
+export const SNAPSHOT_FORMAT = 1;
+
+/** Audio features carried per track, in this order. */
+export const TRACK_FEATURES = [
+  'danceability', 'energy', 'loudness', 'speechiness', 'acousticness', 'instrumentalness',
+  'liveness', 'valence', 'tempo',
+] as const;
+export type TrackFeature = (typeof TRACK_FEATURES)[number];
+
+/** Column-oriented dim_tracks (+ bridge_track_artists as artist_keys). One array per column, same length. */
+export interface TrackColumns {
+  track_id: string[];
+  track_name: (string | null)[];
+  album_id: (string | null)[];
+  album_name: (string | null)[];
+  release_year: (number | null)[];
+  artist_names: string[][];
+  artist_keys: string[][];
+  popularity: number[];
+  duration_ms: number[];
+  explicit: (boolean | null)[];
+  key: number[];
+  mode: number[];
+  time_signature: (number | null)[];
+  genres: string[][];
+  subgenres: string[][];
+  canonical_track_id: string[];
+  features: Record<TrackFeature, number[]>;
+}
+
+export interface NamedCount { genre: string; track_count: number }
+
+export interface ArtistProfile {
+  artist_key: string;
+  artist_name: string;
+  track_count: number;
+  genres: NamedCount[];
+  subgenres: NamedCount[];
+  popularity_mean: number | null;
+  popularity_max: number | null;
+  popularity_min: number | null;
+  explicit_share: number | null;
+  feature_means: Record<string, number | null>;
+  top_tracks: { track_id: string; track_name: string | null; popularity: number }[];
+  albums: { album_name: string | null; album_id: string | null; release_year: number | null; track_count: number }[];
+  first_release_year: number | null;
+  last_release_year: number | null;
+}
+
+export interface FeatureStats { mean: number | null; stddev: number | null; p10: number | null; p25: number | null; p50: number | null; p75: number | null; p90: number | null }
+
+export interface GenreProfile {
+  genre: string;
+  genre_level: 'genre' | 'subgenre';
+  parent_genre: string | null;
+  track_count: number;
+  artist_count: number;
+  popularity_mean: number | null;
+  explicit_share: number | null;
+  features: Record<string, FeatureStats>;
+  top_artists: string[];
+}
+
+export interface SnapshotManifest {
+  format: number;
+  version: string;
+  publishedAt: string;
+  /** Where the data came from, and the last ingest's reconciliation. */
+  source: { dataset: string | null; schema: string | null; rowsRead: number | null; rowsStaged: number | null; rowsRejected: number | null };
+  counts: { tracks: number; artists: number; genres: number };
+}
+
+export interface Snapshot {
+  manifest: SnapshotManifest;
+  tracks: TrackColumns;
+  artists: ArtistProfile[];
+  genres: GenreProfile[];
+}
+
+const CURRENT = 'CURRENT';
+const FILE = 'catalog.json.gz';
+
+/** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
+export async function writeSnapshot(
+  snapshotDir: string,
+  data: Omit<Snapshot, 'manifest'> & { manifest: Omit<SnapshotManifest, 'version' | 'format'> },
+  keep = 3,
+): Promise<string> {
+  await mkdir(snapshotDir, { recursive: true });
+  const body = JSON.stringify({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
+  const stamp = data.manifest.publishedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const version = `${stamp}-${hash}`;
+  const manifest: SnapshotManifest = { ...data.manifest, format: SNAPSHOT_FORMAT, version };
+  const final = JSON.stringify({ ...data, manifest });
+
+  const tmpDir = join(snapshotDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmpDir, { recursive: true });
+  await writeFile(join(tmpDir, FILE), gzipSync(final, { level: 6 }));
+  await rm(join(snapshotDir, version), { recursive: true, force: true });
+  await rename(tmpDir, join(snapshotDir, version));
+  const tmpPointer = join(snapshotDir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
+  await writeFile(tmpPointer, `${version}\n`);
+  await rename(tmpPointer, join(snapshotDir, CURRENT));
+  await prune(snapshotDir, version, keep);
+  return version;
+}
+
+/** Remove old versions beyond `keep` (never the current one) and leftovers of interrupted writes. */
+async function prune(snapshotDir: string, current: string, keep: number): Promise<void> {
+  const entries = await readdir(snapshotDir, { withFileTypes: true });
+  const versions = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort().reverse();
+  const stale = versions.filter((v) => v !== current).slice(Math.max(0, keep - 1));
+  for (const v of stale) await rm(join(snapshotDir, v), { recursive: true, force: true });
+  const now = Date.now();
+  for (const e of entries) {
+    if (!e.name.startsWith('.')) continue;
+    const st = await stat(join(snapshotDir, e.name)).catch(() => null);
+    if (st && now - st.mtimeMs > 3_600_000) await rm(join(snapshotDir, e.name), { recursive: true, force: true });
+  }
+}
+
+/** The version CURRENT points at, or null when nothing was ever published. */
+export async function currentVersion(snapshotDir: string): Promise<string | null> {
+  try {
+    const v = (await readFile(join(snapshotDir, CURRENT), 'utf8')).trim();
+    return v || null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SnapshotError(`cannot read ${join(snapshotDir, CURRENT)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Read one snapshot version (default: the current one). */
+export async function readSnapshot(snapshotDir: string, version?: string): Promise<Snapshot> {
+  const v = version ?? (await currentVersion(snapshotDir));
+  if (!v) throw new SnapshotError(`no published snapshot in ${snapshotDir}; run \`npm run pipeline\` to build one`);
+  const file = join(snapshotDir, v, FILE);
+  let snap: Snapshot;
+  try {
+    snap = JSON.parse(gunzipSync(await readFile(file)).toString('utf8')) as Snapshot;
+  } catch (err) {
+    throw new SnapshotError(`snapshot ${v} is unreadable (${(err as Error).message}); republish with \`npm run pipeline\``, { cause: err });
+  }
+  if (snap.manifest?.format !== SNAPSHOT_FORMAT) {
+    throw new SnapshotError(`snapshot ${v} has format ${String(snap.manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; republish with \`npm run pipeline\``);
+  }
+  return snap;
+}

@@ -1,0 +1,82 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CatalogHolder } from './catalog/holder.js';
+import { loadConfig, type Config } from './config.js';
+import { MusicError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { runPipeline } from './pipeline/run.js';
+import { createServer, PACKAGE } from './server.js';
+
+const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
+
+Usage: music-mcp-server [--stdio] [--help] [--version]
+
+  --stdio     serve MCP over stdin/stdout (what desktop clients spawn)
+
+On first start it builds the catalog (download dataset → staging → dbt marts → snapshot).
+Environment: MUSIC_DATA_DIR, MUSIC_DATASET, LOG_LEVEL — see README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stderr.write(`${HELP}\n`);
+    return;
+  }
+  if (argv.includes('--version')) {
+    process.stderr.write(`${PACKAGE.version}\n`);
+    return;
+  }
+  const unknown = argv.filter((a) => !['--stdio'].includes(a));
+  if (unknown.length) throw new UsageError(`unknown argument ${unknown.join(' ')}; see --help`);
+
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const holder = new CatalogHolder(config.snapshotDir, log);
+  await serveStdio(config, log, holder);
+  await ensureCatalog(config, log, holder);
+  holder.watch(config.snapshotPollMs);
+}
+
+class UsageError extends MusicError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** Load the published snapshot, or build one first (first run), reporting progress to waiting calls. */
+async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
+  try {
+    if (await holder.load()) return;
+    log.info({ dataDir: config.dataDir, dataset: config.dataset }, 'no published catalog yet: building it (first run only)');
+    holder.setProgress('starting the pipeline');
+    await runPipeline(config, log, { onProgress: (step) => holder.setProgress(`pipeline step: ${step}`) });
+    await holder.load();
+  } catch (err) {
+    const message = err instanceof MusicError ? err.message : `unexpected error: ${(err as Error).message}`;
+    log.error({ code: (err as MusicError).code }, message);
+    holder.fail(message);
+  }
+}
+
+async function serveStdio(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
+  const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs });
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ why }, 'shutting down');
+    holder.close();
+    await cleanup().catch(() => undefined);
+    process.exit(0);
+  };
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  await server.connect(transport);
+  log.info({ transport: 'stdio', version: PACKAGE.version }, 'MCP server ready on stdio');
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
+  process.stderr.write(`${PACKAGE.name}: ${message}\n`);
+  process.exit(err instanceof MusicError && err.code === 'USAGE' ? 64 : 1);
+});

@@ -1,0 +1,139 @@
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import {
+  TRACK_FEATURES, writeSnapshot,
+  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount, type TrackColumns,
+} from '../catalog/snapshot.js';
+import type { Row, SqlSession } from '../warehouse/port.js';
+
+/** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
+const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
+const STATS = ['mean', 'stddev', 'p10', 'p25', 'p50', 'p75', 'p90'] as const;
+
+export interface PublishReport { version: string; tracks: number; artists: number; genres: number; ms: number }
+
+const num = (v: unknown): number | null => (v === null || v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+
+/**
+ * Publish: read the marts and write a new serving snapshot, switched to atomically.
+ * The server picks it up without a restart.
+ */
+export async function publishSnapshot(opts: { session: SqlSession; snapshotDir: string; log?: Logger; marts?: string; raw?: string }): Promise<PublishReport> {
+  const log = opts.log ?? silentLogger;
+  const m = opts.marts ?? 'marts';
+  const raw = opts.raw ?? 'raw';
+  const started = Date.now();
+
+  const trackRows = await opts.session.all(`
+    select t.*, coalesce(a.artist_keys, []) as artist_keys
+    from "${m}"."dim_tracks" t
+    left join (
+      select track_id, list(artist_key order by artist_position) as artist_keys
+      from "${m}"."bridge_track_artists" group by track_id
+    ) a using (track_id)
+    order by t.track_id`);
+  const tracks = toTrackColumns(trackRows);
+
+  const artistRows = await opts.session.all(`select * from "${m}"."artist_profiles" order by artist_key`);
+  const artists = artistRows.map(toArtistProfile);
+  const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
+  const genres = genreRows.map(toGenreProfile);
+
+  const [src] = await opts.session.all(`
+    select
+      (select string_agg(distinct source_file, ', ') from "${raw}"."tracks") as dataset,
+      (select string_agg(distinct source_schema, ', ') from "${raw}"."tracks") as schema,
+      (select count(*) from "${raw}"."tracks") as staged,
+      (select count(*) from "${raw}"."track_rejects") as rejected`);
+  const staged = num(src?.staged);
+  const rejected = num(src?.rejected);
+
+  const version = await writeSnapshot(opts.snapshotDir, {
+    manifest: {
+      publishedAt: new Date().toISOString(),
+      source: {
+        dataset: str(src?.dataset), schema: str(src?.schema),
+        rowsStaged: staged, rowsRejected: rejected,
+        rowsRead: staged !== null && rejected !== null ? staged + rejected : null,
+      },
+      counts: { tracks: tracks.track_id.length, artists: artists.length, genres: genres.length },
+    },
+    tracks, artists, genres,
+  });
+  const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
+  log.info(report, 'published serving snapshot');
+  return report;
+}
+
+function toTrackColumns(rows: Row[]): TrackColumns {
+  const features = Object.fromEntries(TRACK_FEATURES.map((f) => [f, [] as number[]])) as TrackColumns['features'];
+  const cols: TrackColumns = {
+    track_id: [], track_name: [], album_id: [], album_name: [], release_year: [], artist_names: [], artist_keys: [],
+    popularity: [], duration_ms: [], explicit: [], key: [], mode: [], time_signature: [], genres: [], subgenres: [],
+    canonical_track_id: [], features,
+  };
+  for (const r of rows) {
+    cols.track_id.push(String(r.track_id));
+    cols.track_name.push(str(r.track_name));
+    cols.album_id.push(str(r.album_id));
+    cols.album_name.push(str(r.album_name));
+    cols.release_year.push(num(r.release_year));
+    cols.artist_names.push(list<string>(r.artist_names));
+    cols.artist_keys.push(list<string>(r.artist_keys));
+    cols.popularity.push(num(r.popularity) ?? 0);
+    cols.duration_ms.push(num(r.duration_ms) ?? 0);
+    cols.explicit.push(r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit));
+    cols.key.push(num(r.key) ?? -1);
+    cols.mode.push(num(r.mode) ?? 0);
+    cols.time_signature.push(num(r.time_signature));
+    cols.genres.push(list<string>(r.genres));
+    cols.subgenres.push(list<string>(r.subgenres));
+    cols.canonical_track_id.push(str(r.canonical_track_id) ?? String(r.track_id));
+    for (const f of TRACK_FEATURES) features[f].push(num(r[f]) ?? 0);
+  }
+  return cols;
+}
+
+const namedCounts = (v: unknown): NamedCount[] =>
+  list<Row>(v).map((x) => ({ genre: String(x.genre), track_count: num(x.track_count) ?? 0 }));
+
+function toArtistProfile(r: Row): ArtistProfile {
+  return {
+    artist_key: String(r.artist_key),
+    artist_name: String(r.artist_name),
+    track_count: num(r.track_count) ?? 0,
+    genres: namedCounts(r.genres),
+    subgenres: namedCounts(r.subgenres),
+    popularity_mean: num(r.popularity_mean),
+    popularity_max: num(r.popularity_max),
+    popularity_min: num(r.popularity_min),
+    explicit_share: num(r.explicit_share),
+    feature_means: Object.fromEntries(PROFILE_FEATURES.map((f) => [f, num(r[`${f}_mean`])])),
+    top_tracks: list<Row>(r.top_tracks).map((t) => ({ track_id: String(t.track_id), track_name: str(t.track_name), popularity: num(t.popularity) ?? 0 })),
+    albums: list<Row>(r.albums).map((a) => ({
+      album_name: str(a.album_name), album_id: str(a.album_id), release_year: num(a.release_year), track_count: num(a.track_count) ?? 0,
+    })),
+    first_release_year: num(r.first_release_year),
+    last_release_year: num(r.last_release_year),
+  };
+}
+
+function toGenreProfile(r: Row): GenreProfile {
+  const features: Record<string, FeatureStats> = {};
+  for (const f of PROFILE_FEATURES) {
+    features[f] = Object.fromEntries(STATS.map((s) => [s, num(r[`${f}_${s}`])])) as unknown as FeatureStats;
+  }
+  return {
+    genre: String(r.genre),
+    genre_level: r.genre_level === 'subgenre' ? 'subgenre' : 'genre',
+    parent_genre: str(r.parent_genre),
+    track_count: num(r.track_count) ?? 0,
+    artist_count: num(r.artist_count) ?? 0,
+    popularity_mean: num(r.popularity_mean),
+    explicit_share: num(r.explicit_share),
+    features,
+    top_artists: list<string>(r.top_artists),
+  };
+}

@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { silentLogger } from '../src/log.js';
+import { createServer } from '../src/server.js';
+
+type Track = {
+  track_id: string; name: string | null; artists: string[]; popularity: number; explicit: boolean | null;
+  genres: string[]; subgenres: string[]; features: Record<string, number>; score: number; reason: string; credit?: string;
+};
+type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
+
+const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
+const client = new Client({ name: 'tools-test', version: '1.0.0' });
+const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+
+beforeAll(async () => {
+  expect(await holder.load()).toBe(true);
+  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  await client.connect(b);
+  await client.listTools(); // lets the client validate structuredContent against outputSchema
+});
+afterAll(async () => {
+  await client.close();
+  holder.close();
+});
+
+describe('recommend_by_genre', () => {
+  it('matches genres ignoring case, spaces and hyphens, at either level', async () => {
+    for (const genre of ['R&B', 'r & b', 'Dance-Pop', 'dancepop', ' ROCK ']) {
+      const r = await call('recommend_by_genre', { genre, limit: 3 });
+      expect(r.isError, `${genre}: ${r.content[0]?.text}`).toBeFalsy();
+      expect(r.structuredContent!.tracks).toHaveLength(3);
+    }
+    const sub = await call('recommend_by_genre', { genre: 'dance pop', limit: 5 });
+    expect(sub.structuredContent!.genre).toMatchObject({ name: 'dance pop', level: 'subgenre', parent_genre: 'pop' });
+    for (const t of sub.structuredContent!.tracks as Track[]) expect(t.subgenres).toContain('dance pop');
+  });
+
+  it('is deterministic and ranks best first', async () => {
+    const a = await call('recommend_by_genre', { genre: 'edm', limit: 25 });
+    const b = await call('recommend_by_genre', { genre: 'edm', limit: 25 });
+    expect(a.structuredContent).toEqual(b.structuredContent);
+    const scores = (a.structuredContent!.tracks as Track[]).map((t) => t.score);
+    expect([...scores].sort((x, y) => y - x)).toEqual(scores);
+  });
+
+  it('keeps every returned track inside every min/max bound', async () => {
+    const bounds = { min_popularity: 40, max_popularity: 80, min_danceability: 0.6, max_energy: 0.8, min_acousticness: 0.1, max_speechiness: 0.2 };
+    const r = await call('recommend_by_genre', { genre: 'latin', limit: 100, ...bounds });
+    const tracks = r.structuredContent!.tracks as Track[];
+    expect(tracks.length).toBeGreaterThan(5);
+    for (const t of tracks) {
+      expect(t.popularity).toBeGreaterThanOrEqual(40);
+      expect(t.popularity).toBeLessThanOrEqual(80);
+      expect(t.features.danceability).toBeGreaterThanOrEqual(0.6);
+      expect(t.features.energy).toBeLessThanOrEqual(0.8);
+      expect(t.features.acousticness).toBeGreaterThanOrEqual(0.1);
+      expect(t.features.speechiness).toBeLessThanOrEqual(0.2);
+      expect(t.reason).toMatch(/meets .*danceability/);
+    }
+    expect(r.structuredContent!.after_filtering).toBeLessThan(r.structuredContent!.candidates);
+  });
+
+  it('returns each song once even when the catalog holds it under several ids', async () => {
+    const r = await call('recommend_by_genre', { genre: 'pop', limit: 100 });
+    const keys = (r.structuredContent!.tracks as Track[]).map((t) => `${t.name?.toLowerCase()}|${t.artists[0]?.toLowerCase()}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('says so when filters empty the pool', async () => {
+    const r = await call('recommend_by_genre', { genre: 'rock', min_speechiness: 0.99, min_instrumentalness: 0.99 });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent!.returned).toBe(0);
+    expect(r.structuredContent!.notice).toMatch(/no rock track meets these filters/);
+  });
+
+  it('rejects min > max naming both bounds', async () => {
+    const r = await call('recommend_by_genre', { genre: 'rock', min_energy: 0.9, max_energy: 0.2 });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toBe('invalid range: min_energy (0.9) is greater than max_energy (0.2). Swap or widen the bounds.');
+  });
+
+  it('names the closest genres for an unknown one', async () => {
+    const r = await call('recommend_by_genre', { genre: 'hip hopp' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/^unknown genre 'hip hopp'; did you mean 'hip hop'/);
+  });
+
+  it('rejects out-of-domain arguments before running', async () => {
+    for (const args of [{ genre: '' }, { genre: 'rock', limit: 0 }, { genre: 'rock', min_energy: 1.5 }, { genre: 'rock', min_popularity: -1 }, { genre: 'x'.repeat(101) }]) {
+      const r = await call('recommend_by_genre', args);
+      expect(r.isError, JSON.stringify(args)).toBe(true);
+    }
+  });
+});
+
+describe('tracks_by_artist', () => {
+  it('pages through an artist sorted by popularity, with total and next_offset', async () => {
+    const first = await call('tracks_by_artist', { artist: 'queen', limit: 10 });
+    const s = first.structuredContent!;
+    expect(s.artist.name).toBe('Queen');
+    expect(s.total).toBeGreaterThan(20);
+    expect(s.truncated).toBe(true);
+    expect(s.next_offset).toBe(10);
+    const pops = (s.tracks as Track[]).map((t) => t.popularity);
+    expect([...pops].sort((a, b) => b - a)).toEqual(pops);
+    const second = await call('tracks_by_artist', { artist: 'Queen', limit: 10, offset: 10 });
+    const ids1 = new Set((s.tracks as Track[]).map((t) => t.track_id));
+    for (const t of second.structuredContent!.tracks as Track[]) expect(ids1.has(t.track_id)).toBe(false);
+    const last = await call('tracks_by_artist', { artist: 'Queen', limit: 100, offset: s.total - 1 });
+    expect(last.structuredContent!).toMatchObject({ returned: 1, truncated: false, next_offset: null });
+  });
+
+  it('is accent- and case-insensitive', async () => {
+    for (const q of ['TIESTO', 'tiësto', 'motley crue', 'BLUE OYSTER CULT']) {
+      const r = await call('tracks_by_artist', { artist: q, limit: 1 });
+      expect(r.isError, q).toBeFalsy();
+    }
+  });
+
+  it('suggests the nearest names when nothing matches', async () => {
+    const r = await call('tracks_by_artist', { artist: 'Martin Garix' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/no artist named 'Martin Garix' in the catalog; nearest names: 'Martin Garrix'/);
+  });
+});
+
+describe('artist_metadata', () => {
+  it('profiles an artist with genres, popularity, sound, top tracks and albums', async () => {
+    const r = await call('artist_metadata', { artist: 'Beyoncé', max_albums: 3 });
+    const s = r.structuredContent!;
+    expect(s.artist.name).toBe('Beyoncé');
+    expect(s.track_count).toBeGreaterThan(5);
+    expect(s.genres.length).toBeGreaterThan(0);
+    expect(s.popularity.max).toBeGreaterThanOrEqual(s.popularity.mean);
+    expect(s.audio_feature_means.danceability).toBeGreaterThan(0);
+    expect(s.top_tracks.length).toBeGreaterThan(0);
+    expect(s.albums.length).toBeLessThanOrEqual(3);
+    expect(s.albums_total).toBeGreaterThanOrEqual(s.albums.length);
+    expect(s.source).toBe('dataset');
+    expect(r.content[0]!.text).toMatch(/^Beyoncé: \d+ tracks/);
+  });
+
+  it('agrees with tracks_by_artist on the artist and counts', async () => {
+    const meta = await call('artist_metadata', { artist: 'Martin Garrix' });
+    const tracks = await call('tracks_by_artist', { artist: 'Martin Garrix', limit: 100 });
+    expect(meta.structuredContent!.artist).toEqual(tracks.structuredContent!.artist);
+    const topId = meta.structuredContent!.top_tracks[0].track_id;
+    expect(tracks.structuredContent!.tracks.some((t: Track) => t.track_id === topId || t.popularity >= meta.structuredContent!.top_tracks[0].popularity)).toBe(true);
+  });
+});

@@ -1,0 +1,14 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { registerArtistMetadata } from './artist-metadata.js';
+import { registerRecommendByGenre } from './recommend-by-genre.js';
+import type { ToolDeps } from './shared.js';
+import { registerTracksByArtist } from './tracks-by-artist.js';
+
+export type { ToolDeps } from './shared.js';
+
+/** Register every tool on a server. */
+export function registerTools(server: McpServer, deps: ToolDeps): void {
+  registerRecommendByGenre(server, deps);
+  registerTracksByArtist(server, deps);
+  registerArtistMetadata(server, deps);
+}

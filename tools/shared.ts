@@ -1,0 +1,75 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Catalog, TrackView } from '../src/catalog/catalog.js';
+import type { CatalogHolder } from '../src/catalog/holder.js';
+import type { Logger } from '../src/log.js';
+
+/** What every tool handler receives: injected interfaces, never a database driver. */
+export interface ToolDeps {
+  catalog: CatalogHolder;
+  log: Logger;
+  /** How long a call waits for a catalog that is still being built. */
+  toolWaitMs: number;
+}
+
+export const featuresShape = z.object({
+  danceability: z.number(),
+  energy: z.number(),
+  valence: z.number(),
+  acousticness: z.number(),
+  instrumentalness: z.number(),
+  speechiness: z.number(),
+  liveness: z.number(),
+  loudness: z.number().describe('dB'),
+  tempo: z.number().describe('BPM'),
+});
+
+export const trackShape = z.object({
+  track_id: z.string().describe('Spotify track id'),
+  name: z.string().nullable(),
+  artists: z.array(z.string()),
+  album: z.string().nullable(),
+  release_year: z.number().int().nullable(),
+  popularity: z.number().int().describe('0–100, Spotify popularity when the dataset was collected'),
+  duration_ms: z.number().int(),
+  explicit: z.boolean().nullable().describe('null when the dataset does not record it'),
+  genres: z.array(z.string()),
+  subgenres: z.array(z.string()),
+  key: z.number().int().describe('pitch class 0–11, -1 when no key was detected'),
+  mode: z.number().int().describe('1 major, 0 minor'),
+  features: featuresShape,
+});
+
+export const catalogInfoShape = z.object({
+  version: z.string().describe('serving snapshot version'),
+  source: z.literal('dataset'),
+});
+
+export function toolError(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+export function ok(structured: Record<string, unknown>, text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: structured };
+}
+
+/**
+ * Run a handler against the catalog being served. While the first build is still running the call
+ * waits a little, then answers with progress rather than failing silently.
+ */
+export async function withCatalog(deps: ToolDeps, fn: (catalog: Catalog) => CallToolResult): Promise<CallToolResult> {
+  const state = await deps.catalog.waitReady(deps.toolWaitMs);
+  if (state.status === 'ready') return fn(state.catalog);
+  if (state.status === 'failed') {
+    return toolError(`the music catalog could not be built: ${state.error}. Fix the cause and restart the server (or run \`npm run pipeline\`).`);
+  }
+  return toolError(`the music catalog is still being built (${state.detail}); try again in a minute.`);
+}
+
+/** "Artist – Title (Album, 2019) · pop 78" */
+export function trackLine(t: TrackView, extra = ''): string {
+  const title = t.name ?? '(untitled)';
+  const by = t.artists.length ? t.artists.join(', ') : '(unknown artist)';
+  const album = t.album ? ` (${t.album}${t.release_year ? `, ${t.release_year}` : ''})` : '';
+  return `${by} – ${title}${album} · popularity ${t.popularity}${extra} [${t.track_id}]`;
+}

@@ -1,0 +1,88 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { catalogInfoShape, ok, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+
+export const tracksByArtistInput = {
+  artist: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .describe('Artist name; case and accents are ignored ("beyonce" finds "Beyoncé").'),
+  limit: z.number().int().min(1).max(100).default(20).describe('Page size (1–100, default 20).'),
+  offset: z.number().int().min(0).max(100_000).default(0).describe('Tracks to skip, for paging (use next_offset from the previous page).'),
+};
+
+const outputShape = {
+  artist: z.object({ name: z.string(), artist_key: z.string() }),
+  total: z.number().int().describe('distinct songs credited to the artist'),
+  offset: z.number().int(),
+  returned: z.number().int(),
+  truncated: z.boolean().describe('true when more tracks follow this page'),
+  next_offset: z.number().int().nullable(),
+  tracks: z.array(trackShape.extend({ credit: z.enum(['primary', 'featured']) })),
+  catalog: catalogInfoShape,
+};
+
+export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'tracks_by_artist',
+    {
+      title: 'Tracks by artist',
+      description:
+        'List the tracks an artist made or is credited on (features included), most popular first, one entry per song even when ' +
+        'the catalog holds it under several ids. Paged with limit/offset; the answer says the total and the next offset. ' +
+        'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names.',
+      inputSchema: tracksByArtistInput,
+      outputSchema: outputShape,
+      annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+    },
+    async (args) =>
+      withCatalog(deps, (catalog) => {
+        const found = catalog.resolveArtist(args.artist);
+        if (!found.ok) {
+          return toolError(
+            `no artist named '${args.artist}' in the catalog` +
+              (found.suggestions.length ? `; nearest names: ${found.suggestions.map((s) => `'${s}'`).join(', ')}.` : '.'),
+          );
+        }
+        const { profiles, members } = found.value;
+        const keys = new Set(profiles.map((p) => p.artist_key));
+        const order = [...members].sort(
+          (a, b) =>
+            catalog.popularity(b) - catalog.popularity(a) ||
+            (catalog.trackName(a) ?? '').localeCompare(catalog.trackName(b) ?? '') ||
+            (catalog.trackId(a) < catalog.trackId(b) ? -1 : 1),
+        );
+        const seen = new Set<string>();
+        const songs = order.filter((i) => {
+          const song = catalog.canonicalId(i);
+          if (seen.has(song)) return false;
+          seen.add(song);
+          return true;
+        });
+        const page = songs.slice(args.offset, args.offset + args.limit);
+        const tracks = page.map((i) => ({
+          ...catalog.track(i),
+          credit: keys.has(catalog.artistKeys(i)[0] ?? '') ? ('primary' as const) : ('featured' as const),
+        }));
+        const next = args.offset + page.length < songs.length ? args.offset + page.length : null;
+        const main = profiles[0]!;
+        const structured = {
+          artist: { name: main.artist_name, artist_key: main.artist_key },
+          total: songs.length,
+          offset: args.offset,
+          returned: tracks.length,
+          truncated: next !== null,
+          next_offset: next,
+          tracks,
+          catalog: { version: catalog.version, source: 'dataset' as const },
+        };
+        const head =
+          `${main.artist_name}: ${songs.length} songs` +
+          (tracks.length ? `, showing ${args.offset + 1}–${args.offset + tracks.length}` : `, none at offset ${args.offset}`);
+        const lines = tracks.map((t, n) => `${args.offset + n + 1}. ${trackLine(t, t.credit === 'featured' ? ' · featured' : '')}`);
+        return ok(structured, [head, ...lines, ...(next !== null ? [`more: call again with offset ${next}`] : [])].join('\n'));
+      }),
+  );
+}
