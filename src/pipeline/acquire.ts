@@ -7,13 +7,13 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { DEFAULT_DATASET_URL } from '../config.js';
 import { DatasetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { detectSchema, type CsvSchema } from './csv-schemas.js';
 
-export const DEFAULT_DATASET_URL =
-  'https://huggingface.co/datasets/maharshipandya/spotify-tracks-dataset/resolve/main/dataset.csv';
+export { DEFAULT_DATASET_URL };
 
 export interface AcquiredDataset {
   /** Absolute path of the CSV to ingest. */
