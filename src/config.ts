@@ -25,6 +25,13 @@ const EnvSchema = z.object({
   MUSIC_DUCKDB_PATH: z.string().trim().min(1).optional(),
   MUSIC_SNAPSHOT_POLL_MS: intFromEnv(100, 3_600_000, 2_000),
   MUSIC_TOOL_WAIT_MS: intFromEnv(0, 600_000, 20_000),
+  MCP_HTTP_HOST: z.string().trim().min(1).optional(),
+  MCP_HTTP_PORT: intFromEnv(0, 65_535, 3333),
+  MCP_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  MCP_ALLOWED_ORIGINS: z.string().optional(),
+  MCP_ALLOWED_HOSTS: z.string().optional(),
+  MCP_MAX_BODY_BYTES: intFromEnv(1_024, 64 * 1024 * 1024, 1024 * 1024),
+  MCP_REQUEST_TIMEOUT_MS: intFromEnv(100, 600_000, 30_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().transform((v) => v ?? 'info'),
   XDG_DATA_HOME: z.string().optional(),
 });
@@ -43,7 +50,24 @@ export interface Config {
   /** How long a tool call waits for a catalog that is still being built before answering with progress. */
   toolWaitMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  http: HttpConfig;
 }
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Bearer token clients must send; required when binding beyond loopback. */
+  authToken: string | undefined;
+  /** Origins allowed besides loopback ones (browser clients); `*` allows any. */
+  allowedOrigins: string[];
+  /** Host header values allowed besides loopback names (DNS-rebinding protection). */
+  allowedHosts: string[];
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+export const isLoopbackHost = (h: string) => /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i.test(h);
+const csv = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 /**
  * Parse configuration from the environment, once. The only reader of process.env in the product.
@@ -61,6 +85,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.MUSIC_DATA_DIR ?? join(e.XDG_DATA_HOME && e.XDG_DATA_HOME.trim() ? e.XDG_DATA_HOME : join(homedir(), '.local', 'share'), 'music-mcp-server'),
   );
   const dataset = e.MUSIC_DATASET ?? DEFAULT_DATASET_URL;
+  const host = e.MCP_HTTP_HOST ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !e.MCP_AUTH_TOKEN) {
+    const issue = `MCP_HTTP_HOST: binding to ${host} exposes the server beyond this machine; set MCP_AUTH_TOKEN (16+ characters) so clients must authenticate`;
+    throw new ConfigError(`invalid configuration — fix these environment variables:\n  ${issue}`, [issue]);
+  }
   return {
     dataDir,
     dataset: /^(https?|file):\/\//i.test(dataset) ? dataset : abs(dataset),
@@ -69,5 +98,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     snapshotPollMs: e.MUSIC_SNAPSHOT_POLL_MS,
     toolWaitMs: e.MUSIC_TOOL_WAIT_MS,
     logLevel: e.LOG_LEVEL,
+    http: {
+      host,
+      port: e.MCP_HTTP_PORT,
+      authToken: e.MCP_AUTH_TOKEN,
+      allowedOrigins: csv(e.MCP_ALLOWED_ORIGINS),
+      allowedHosts: csv(e.MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+      maxBodyBytes: e.MCP_MAX_BODY_BYTES,
+      requestTimeoutMs: e.MCP_REQUEST_TIMEOUT_MS,
+    },
   };
 }

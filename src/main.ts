@@ -4,16 +4,19 @@ import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { runPipeline } from './pipeline/run.js';
+import { startHttpServer } from './http.js';
 import { createServer, PACKAGE } from './server.js';
 
 const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
 
 Usage: music-mcp-server [--stdio] [--help] [--version]
 
+  (default)   serve Streamable HTTP at http://127.0.0.1:3333/mcp (MCP_HTTP_HOST, MCP_HTTP_PORT)
   --stdio     serve MCP over stdin/stdout (what desktop clients spawn)
 
 On first start it builds the catalog (download dataset → staging → dbt marts → snapshot).
-Environment: MUSIC_DATA_DIR, MUSIC_DATASET, LOG_LEVEL — see README.md.`;
+Environment: MUSIC_DATA_DIR, MUSIC_DATASET, MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_AUTH_TOKEN,
+MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, LOG_LEVEL — see README.md.`;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -30,7 +33,8 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const holder = new CatalogHolder(config.snapshotDir, log);
-  await serveStdio(config, log, holder);
+  if (argv.includes('--stdio')) await serveStdio(config, log, holder);
+  else await serveHttp(config, log, holder);
   await ensureCatalog(config, log, holder);
   holder.watch(config.snapshotPollMs);
 }
@@ -54,6 +58,25 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     log.error({ code: (err as MusicError).code }, message);
     holder.fail(message);
   }
+}
+
+async function serveHttp(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
+  const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http });
+  process.stderr.write(
+    `${PACKAGE.name} ${PACKAGE.version}: MCP Streamable HTTP at ${running.url} — point your client there` +
+      `${config.http.authToken ? ' with "Authorization: Bearer $MCP_AUTH_TOKEN"' : ''} (health: ${running.url.replace(/\/mcp$/, '/healthz')})\n`,
+  );
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ why }, 'shutting down: finishing calls in flight');
+    holder.close();
+    await running.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 async function serveStdio(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {

@@ -1,0 +1,181 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { CatalogHolder } from './catalog/holder.js';
+import { isLoopbackHost, type HttpConfig } from './config.js';
+import type { Logger } from './log.js';
+import { createServer, PACKAGE } from './server.js';
+
+export interface HttpDeps {
+  catalog: CatalogHolder;
+  log: Logger;
+  toolWaitMs: number;
+  http: HttpConfig;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  url: string;
+  /** Stop accepting, let calls in flight finish (up to graceMs), then close. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+}
+
+/** Host header without port, lowercased; IPv6 keeps its brackets. */
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  const h = host.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.split(':')[0]!;
+}
+
+function originAllowed(origin: string, cfg: HttpConfig): boolean {
+  if (cfg.allowedOrigins.includes('*') || cfg.allowedOrigins.includes(origin)) return true;
+  try {
+    return isLoopbackHost(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]!.trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) return 'too-large';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return 'too-large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Stateless Streamable HTTP: every POST gets a fresh MCP server and transport over the shared
+ * in-memory catalog, so replicas behind a load balancer need no session affinity.
+ */
+export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
+  const cfg = deps.http;
+  const inFlight = new Set<Promise<void>>();
+  let draining = false;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const reqId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+    res.setHeader('x-request-id', reqId);
+    const log = deps.log.child({ reqId });
+    const path = (req.url ?? '/').split('?')[0];
+
+    // DNS-rebinding protection: only our own host names.
+    const host = hostName(req.headers.host);
+    if (!isLoopbackHost(host) && !cfg.allowedHosts.includes(host) && !(cfg.host !== '0.0.0.0' && host === cfg.host.toLowerCase())) {
+      log.warn({ host: req.headers.host }, 'rejected request for a foreign Host');
+      return jsonRpcError(res, 421, `Host '${req.headers.host ?? ''}' is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
+    }
+    const origin = req.headers.origin;
+    if (origin && !originAllowed(origin, cfg)) {
+      log.warn({ origin }, 'rejected request from a foreign Origin');
+      return jsonRpcError(res, 403, `Origin '${origin}' is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
+    }
+
+    if (path === '/healthz' && req.method === 'GET') {
+      const state = deps.catalog.current;
+      const body =
+        state.status === 'ready'
+          ? { status: 'ready', version: PACKAGE.version, snapshot: state.catalog.version, tracks: state.catalog.size }
+          : state.status === 'loading'
+            ? { status: 'loading', version: PACKAGE.version, detail: state.detail }
+            : { status: 'failed', version: PACKAGE.version, error: state.error };
+      res.writeHead(state.status === 'ready' && !draining ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(draining ? { ...body, status: 'draining' } : body));
+      return;
+    }
+    if (path !== '/mcp') return jsonRpcError(res, 404, 'not found: the MCP endpoint is /mcp');
+
+    if (cfg.authToken && !tokenMatches(req.headers.authorization, cfg.authToken)) {
+      return jsonRpcError(res, 401, 'missing or wrong bearer token (Authorization: Bearer <MCP_AUTH_TOKEN>)', { 'www-authenticate': 'Bearer' });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return jsonRpcError(res, 405, 'this server is stateless: send JSON-RPC with POST /mcp (no GET stream, no sessions to DELETE)');
+    }
+    if (draining) return jsonRpcError(res, 503, 'server is shutting down; retry on another replica', { connection: 'close' });
+
+    const raw = await readBody(req, cfg.maxBodyBytes);
+    if (raw === 'too-large') {
+      res.setHeader('connection', 'close');
+      return jsonRpcError(res, 413, `request body exceeds ${cfg.maxBodyBytes} bytes (MCP_MAX_BODY_BYTES)`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null }));
+      return;
+    }
+
+    const { server, cleanup } = createServer({ catalog: deps.catalog, log, toolWaitMs: deps.toolWaitMs });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const timer = setTimeout(() => {
+      log.warn({ ms: cfg.requestTimeoutMs }, 'request timed out');
+      jsonRpcError(res, 504, `request took longer than ${cfg.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`);
+      res.end();
+    }, cfg.requestTimeoutMs);
+    res.on('close', () => {
+      clearTimeout(timer);
+      void transport.close();
+      void cleanup();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req as IncomingMessage & { auth?: undefined }, res, body);
+  };
+
+  const server = createHttpServer((req, res) => {
+    const p = handle(req, res)
+      .catch((err: Error) => {
+        deps.log.error({ err: err.message }, 'HTTP request failed');
+        jsonRpcError(res, 500, 'internal error');
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  });
+  server.requestTimeout = cfg.requestTimeoutMs + 5_000;
+  server.headersTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${shownHost}:${addr.port}/mcp`;
+
+  return {
+    server,
+    url,
+    close: async (graceMs = 10_000) => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
