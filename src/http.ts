@@ -113,7 +113,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.setHeader('allow', 'POST');
       return jsonRpcError(res, 405, 'this server is stateless: send JSON-RPC with POST /mcp (no GET stream, no sessions to DELETE)');
     }
-    if (draining) return jsonRpcError(res, 503, 'server is shutting down; retry on another replica', { connection: 'close' });
+    if (draining) res.setHeader('connection', 'close');
 
     const raw = await readBody(req, cfg.maxBodyBytes);
     if (raw === 'too-large') {
@@ -146,13 +146,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   };
 
   const server = createHttpServer((req, res) => {
-    const p = handle(req, res)
-      .catch((err: Error) => {
-        deps.log.error({ err: err.message }, 'HTTP request failed');
-        jsonRpcError(res, 500, 'internal error');
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
+    // A request is in flight until its response is finished (an SSE answer outlives handle()).
+    const done = new Promise<void>((resolve) => res.once('close', resolve)).finally(() => inFlight.delete(done));
+    inFlight.add(done);
+    handle(req, res).catch((err: Error) => {
+      deps.log.error({ err: err.message }, 'HTTP request failed');
+      jsonRpcError(res, 500, 'internal error');
+    });
   });
   server.requestTimeout = cfg.requestTimeoutMs + 5_000;
   server.headersTimeout = 15_000;
@@ -170,10 +170,18 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     server,
     url,
     close: async (graceMs = 10_000) => {
+      // Fail health checks, answer everything that reaches us (requests already on the wire included),
+      // and close once nothing has been in flight for a short quiet period or the grace time is up.
       draining = true;
+      const deadline = Date.now() + graceMs;
+      let quietSince = 0;
+      while (Date.now() < deadline) {
+        if (inFlight.size > 0) quietSince = 0;
+        else if (!quietSince) quietSince = Date.now();
+        else if (Date.now() - quietSince >= 250) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
       server.closeAllConnections();
       await closed;
     },

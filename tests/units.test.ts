@@ -24,7 +24,8 @@ describe('name folding', () => {
   it('measures edit distance and ranks close names first', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(editDistance('abc', 'xyz', 1)).toBe(2);
-    expect(closest('martin garix', ['martin garrix', 'martina', 'queen'])[0]).toBe('martin garrix');
+    expect(closest('martin garix', ['artin', 'martin garrix', 'martina', 'queen'])[0]).toBe('martin garrix');
+    expect(closest('beyon', ['queen', 'beyonce'])).toEqual(['beyonce']);
     expect(closest('zzzzzzzz', ['queen', 'abba'])).toEqual([]);
   });
 });

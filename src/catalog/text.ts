@@ -34,16 +34,16 @@ export function editDistance(a: string, b: string, max = Infinity): number {
 }
 
 /**
- * The candidates closest to `query` (both already folded), best first: exact prefix/substring matches
- * rank ahead of edit-distance matches; ties by shorter name then alphabetically.
+ * The candidates closest to `query` (both already folded), best first: names that start with or contain
+ * the query rank ahead of edit-distance matches; ties by shorter name then alphabetically.
  */
 export function closest(query: string, candidates: Iterable<string>, n = 5): string[] {
   const scored: { c: string; s: number }[] = [];
   const maxDist = Math.max(2, Math.floor(query.length / 2));
   for (const c of candidates) {
     let s: number;
-    if (c.startsWith(query) || query.startsWith(c)) s = 0.1 + Math.abs(c.length - query.length) / 100;
-    else if (c.includes(query) || (c.length >= 4 && query.includes(c))) s = 0.5 + Math.abs(c.length - query.length) / 100;
+    if (c.startsWith(query)) s = 0.1 + (c.length - query.length) / 1000;
+    else if (query.length >= 3 && c.includes(query)) s = 0.5 + (c.length - query.length) / 1000;
     else {
       const d = editDistance(query, c, maxDist);
       if (d > maxDist) continue;
