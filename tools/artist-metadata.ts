@@ -71,7 +71,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
           ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${g.genre} (${g.track_count})`).join(', ')}`] : []),
           `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,
           `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${t.track_name ?? '(untitled)'} (${t.popularity})`).join('; ')}`,
-          `albums (${p.albums.length}): ${structured.albums.slice(0, 5).map((a) => `${a.name ?? '(untitled)'}${a.release_year ? ` (${a.release_year})` : ''}`).join('; ')}`,
+          `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${a.name ?? '(untitled)'}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
           'source: dataset snapshot ' + catalog.version,
         ].join('\n');
         return ok(structured, text);

@@ -29,6 +29,9 @@ const TYPICALITY_FEATURES: readonly TrackFeature[] = [
   'danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness', 'liveness', 'loudness', 'tempo',
 ];
 
+/** Features a listener recognises, used to explain a pick. */
+const REASON_FEATURES: readonly TrackFeature[] = ['danceability', 'energy', 'valence', 'acousticness', 'tempo'];
+
 const within = (v: number, r: Range | undefined) => !r || ((r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max));
 
 function fmt(f: TrackFeature, v: number): string {
@@ -48,7 +51,7 @@ export function recommendByGenre(catalog: Catalog, genre: GenreProfile & { membe
   const spread = TYPICALITY_FEATURES.map((f) => Math.max(genre.features[f]?.stddev ?? 1, 1e-6));
   const unitIdx = UNIT_FEATURES.map((f) => TRACK_FEATURES.indexOf(f));
 
-  const pool: { i: number; score: number; z: number[] }[] = [];
+  const pool: { i: number; score: number }[] = [];
   for (const i of genre.members) {
     if (!q.includeExplicit && catalog.explicit(i) === true) continue;
     if (!within(catalog.popularity(i), q.popularity)) continue;
@@ -58,14 +61,12 @@ export function recommendByGenre(catalog: Catalog, genre: GenreProfile & { membe
     }
     if (!ok) continue;
     let sq = 0;
-    const z: number[] = [];
     for (let k = 0; k < cols.length; k++) {
       const d = (catalog.feature(i, cols[k]!) - center[k]!) / spread[k]!;
-      z.push(d);
       sq += d * d;
     }
     const typicality = Math.exp(-0.5 * (sq / cols.length));
-    pool.push({ i, score: 0.6 * typicality + 0.4 * (catalog.popularity(i) / 100), z });
+    pool.push({ i, score: 0.6 * typicality + 0.4 * (catalog.popularity(i) / 100) });
   }
   pool.sort((a, b) => b.score - a.score || (catalog.trackId(a.i) < catalog.trackId(b.i) ? -1 : 1));
 
@@ -77,7 +78,7 @@ export function recommendByGenre(catalog: Catalog, genre: GenreProfile & { membe
     if (seen.has(song)) continue;
     seen.add(song);
     const view = catalog.track(p.i);
-    const near = TYPICALITY_FEATURES.map((f, k) => ({ f, az: Math.abs(p.z[k]!) }))
+    const near = REASON_FEATURES.map((f) => ({ f, az: Math.abs(view.features[f] - (genre.features[f]?.p50 ?? 0)) / Math.max(genre.features[f]?.stddev ?? 1, 1e-6) }))
       .sort((a, b) => a.az - b.az)
       .slice(0, 2)
       .map(({ f }) => `${f} ${fmt(f, view.features[f])} (genre median ${fmt(f, genre.features[f]?.p50 ?? 0)})`);
