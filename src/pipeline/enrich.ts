@@ -1,0 +1,309 @@
+/**
+ * Enrichment core: dataset artist names → Spotify ids → artist objects and album listings, staged.
+ *
+ * 1. resolve: every dataset artist (from `staging.tracks`, keyed like dbt's normalize_name) without a
+ *    resolution fresher than the TTL is searched by name. One same-name result → taken. Several (two
+ *    "Nirvana"s) or none → a sample of the artist's known track ids is fetched and the Spotify artist
+ *    credited on them wins ("overlap"). Each resolution is written as soon as it is made.
+ * 2. artists: resolved ids whose staged object is missing or older than the TTL are fetched (batch
+ *    `?ids=` or single gets, whichever the app may use) and upserted.
+ * 3. albums: staged artists whose album listing is missing or older than the TTL get their albums
+ *    listed (paged) and upserted with the listing stamp in one transaction.
+ *
+ * Resumable: every unit (one resolution, one artist batch, one album listing) is committed on its
+ * own and the TTL skips finished units, so a killed or aborted run resumes where it stopped with
+ * nothing lost or duplicated (primary keys + upserts). Progress goes to stderr (never stdout).
+ */
+import pLimit from 'p-limit';
+import { fold } from '../catalog/text.js';
+import { silentLogger, type Logger } from '../log.js';
+import {
+  SpotifyAbortedError,
+  SpotifyAuthError,
+  SpotifyError,
+  SpotifyQuotaExceededError,
+  SpotifyRateLimitedError,
+} from '../spotify/errors.js';
+import type { SpotifyApi, SpotifyArtist } from '../spotify/client.js';
+import { SpotifyStagingStore, type ArtistResolution } from '../spotify/staging.js';
+import type { Dialect, SqlSession } from '../warehouse/port.js';
+
+export interface EnrichOptions {
+  session: SqlSession;
+  spotify: SpotifyApi;
+  /** Skip resolutions, artist objects and album listings fresher than this (default 7 days). */
+  ttlMs?: number;
+  /** Only the first N pending artists (by credited track count, most first); default all. */
+  maxArtists?: number;
+  /** Artists resolved / album listings fetched at once (the client's throttle caps the rate). Default 8. */
+  concurrency?: number;
+  /** Known track ids fetched to tell same-name artists apart (default 5). */
+  overlapSample?: number;
+  /** Albums listed per artist (default 50). */
+  maxAlbumsPerArtist?: number;
+  /** Album groups listed (default album,single,compilation). */
+  includeGroups?: string;
+  /** Skip phase 3. */
+  skipAlbums?: boolean;
+  now?: () => Date;
+  signal?: AbortSignal;
+  log?: Logger;
+  /** Progress sink (default: a line on stderr at most once a second and at the end of each phase). */
+  onProgress?: (p: EnrichProgress) => void;
+}
+
+export type EnrichPhase = 'resolve' | 'artists' | 'albums';
+
+export interface EnrichProgress {
+  phase: EnrichPhase;
+  done: number;
+  total: number;
+  /** Units that failed this run (retried by the next run). */
+  failed: number;
+}
+
+export interface EnrichResult {
+  /** Dataset artists considered (after TTL skip and maxArtists). */
+  pending: number;
+  resolved: number;
+  unresolved: number;
+  ambiguous: number;
+  /** Artist objects written (inserted + updated + unchanged). */
+  artists: { inserted: number; updated: number; unchanged: number };
+  albums: { listings: number; inserted: number; updated: number; unchanged: number };
+  /** Units that failed (HTTP errors, bad bodies); they are retried by the next run. */
+  failed: number;
+  /** The run stopped early (abort signal, quota, rate limit, auth); rerun to resume. */
+  interrupted: boolean;
+  reason: string | null;
+}
+
+interface DatasetArtist {
+  artist_key: string;
+  artist_name: string;
+  track_count: number;
+  track_ids: string[];
+}
+
+const DAY = 86_400_000;
+
+/** dbt's normalize_name (dbt/macros/text.sql), per dialect. Keep the two in step. */
+export function normalizeNameSql(expr: string, dialect: Dialect): string {
+  if (dialect === 'duckdb') return `nullif(trim(regexp_replace(lower(strip_accents(${expr})), '[\\s\\pZ]+', ' ', 'g')), '')`;
+  return `nullif(trim(regexp_replace(lower(translate(${expr},
+    'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖòóôõöÙÚÛÜùúûüÝýÿŠšŽžČčĆćŁłŃńŚśŹźŻż',
+    'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOoooooUUUUuuuuYyySsZzCcCcLlNnSsZzZz')), '[[:space:]]+', ' ', 'g')), '')`;
+}
+
+/** Errors after which every further call would fail too: stop the run (it resumes later). */
+const isFatal = (err: unknown) =>
+  err instanceof SpotifyQuotaExceededError ||
+  err instanceof SpotifyRateLimitedError ||
+  err instanceof SpotifyAuthError ||
+  err instanceof SpotifyAbortedError ||
+  !(err instanceof SpotifyError);
+
+/** Progress lines on stderr, at most one a second per phase plus one when a phase ends. */
+export function stderrProgress(write: (line: string) => void = (l) => void process.stderr.write(l)): (p: EnrichProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (p.done < p.total && now - last < 1000) return;
+    last = now;
+    write(`enrich ${p.phase}: ${p.done}/${p.total}${p.failed ? ` (${p.failed} failed)` : ''}\n`);
+  };
+}
+
+export async function enrichArtists(options: EnrichOptions): Promise<EnrichResult> {
+  const ttlMs = options.ttlMs ?? 7 * DAY;
+  const now = options.now ?? (() => new Date());
+  const log = (options.log ?? silentLogger).child({ step: 'enrich' });
+  const progress = options.onProgress ?? stderrProgress();
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const sampleSize = Math.max(1, options.overlapSample ?? 5);
+  const { spotify, signal } = options;
+  const store = new SpotifyStagingStore(options.session);
+  await store.ensureSchema();
+
+  const result: EnrichResult = {
+    pending: 0, resolved: 0, unresolved: 0, ambiguous: 0,
+    artists: { inserted: 0, updated: 0, unchanged: 0 },
+    albums: { listings: 0, inserted: 0, updated: 0, unchanged: 0 },
+    failed: 0, interrupted: false, reason: null,
+  };
+  let stop: unknown = null;
+  const call = signal ? { signal } : {};
+
+  /** Run `work` over `items` with bounded concurrency; stop scheduling on a fatal error or abort. */
+  const each = async <T>(phase: EnrichPhase, items: readonly T[], work: (item: T) => Promise<void>) => {
+    const limit = pLimit(concurrency);
+    let done = 0;
+    let failed = 0;
+    progress({ phase, done, total: items.length, failed });
+    await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          if (stop !== null) return;
+          if (signal?.aborted) {
+            stop = new SpotifyAbortedError('enrich', { cause: signal.reason });
+            return;
+          }
+          try {
+            await work(item);
+          } catch (err) {
+            if (isFatal(err)) {
+              stop ??= err;
+              return;
+            }
+            failed += 1;
+            result.failed += 1;
+            log.warn({ phase, err: (err as Error).message }, 'enrichment unit failed; the next run retries it');
+          }
+          done += 1;
+          progress({ phase, done, total: items.length, failed });
+        }),
+      ),
+    );
+    if (stop === null) progress({ phase, done: items.length, total: items.length, failed });
+  };
+
+  // ---- phase 1: resolve names
+  const cutoff = new Date(now().getTime() - ttlMs);
+  const pending = await pendingArtists(options.session, cutoff, options.maxArtists);
+  result.pending = pending.length;
+  await each('resolve', pending, async (artist) => {
+    const r = await resolveArtist(spotify, artist, sampleSize, call);
+    await store.upsertResolution({ ...r, resolvedAt: now() });
+    if (r.spotifyId) result.resolved += 1;
+    else if (r.method === 'ambiguous') result.ambiguous += 1;
+    else result.unresolved += 1;
+  });
+
+  // ---- phase 2: artist objects
+  if (stop === null) {
+    const stale = await store.staleArtists(new Date(now().getTime() - ttlMs));
+    const chunks: (typeof stale)[] = [];
+    for (let i = 0; i < stale.length; i += 50) chunks.push(stale.slice(i, i + 50));
+    await each('artists', chunks, async (chunk) => {
+      const got = await spotify.getArtists(chunk.map((c) => c.spotify_id), call);
+      const rows = chunk.flatMap((c, i) => {
+        const a = got[i];
+        return a ? [{ id: a.id, payload: a.payload, artistKey: c.artist_key }] : [];
+      });
+      if (rows.length < chunk.length) log.warn({ missing: chunk.length - rows.length }, 'resolved Spotify ids no longer found');
+      if (rows.length === 0) return;
+      const counts = await store.upsertArtists(rows, now());
+      result.artists.inserted += counts.inserted;
+      result.artists.updated += counts.updated;
+      result.artists.unchanged += counts.unchanged;
+    });
+  }
+
+  // ---- phase 3: album listings
+  if (stop === null && !options.skipAlbums) {
+    const stale = await store.staleAlbumListings(new Date(now().getTime() - ttlMs));
+    await each('albums', stale, async (id) => {
+      const page = await spotify.getArtistAlbums(id, {
+        limit: options.maxAlbumsPerArtist ?? 50,
+        include_groups: options.includeGroups ?? 'album,single,compilation',
+        ...call,
+      });
+      const counts = await store.upsertArtistAlbums(id, page.items.map((a) => ({ id: a.id, payload: a.payload })), now());
+      result.albums.listings += 1;
+      result.albums.inserted += counts.inserted;
+      result.albums.updated += counts.updated;
+      result.albums.unchanged += counts.unchanged;
+    });
+  }
+
+  if (stop !== null) {
+    result.interrupted = true;
+    result.reason = stop instanceof Error ? stop.message : String(stop);
+    log.warn({ reason: result.reason }, 'enrichment stopped early; run it again to resume');
+    if (!(stop instanceof SpotifyError)) throw stop;
+  }
+  log.info({ ...result }, 'enrichment finished');
+  return result;
+}
+
+/** Dataset artists (normalised key, most-credited spelling, known track ids) needing a resolution. */
+async function pendingArtists(session: SqlSession, cutoff: Date, maxArtists: number | undefined): Promise<DatasetArtist[]> {
+  const key = normalizeNameSql('credited_name', session.dialect);
+  const split = session.dialect === 'duckdb' ? `string_split(artist_names, ';')` : `string_to_array(artist_names, ';')`;
+  const cutoffSql = `TIMESTAMP '${cutoff.toISOString().replace('T', ' ').replace('Z', '')}'`;
+  const rows = await session.all<{ artist_key: string; artist_name: string; track_count: number; track_ids: string[] }>(`
+WITH credits AS (
+  SELECT DISTINCT track_id, trim(credited_name) AS artist_name, ${key} AS artist_key
+  FROM (SELECT track_id, unnest(${split}) AS credited_name FROM staging.tracks WHERE artist_names IS NOT NULL) s
+),
+spellings AS (
+  SELECT artist_key, artist_name,
+         row_number() OVER (PARTITION BY artist_key ORDER BY count(*) DESC, artist_name) AS rk
+  FROM credits WHERE artist_key IS NOT NULL
+  GROUP BY artist_key, artist_name
+),
+tracks AS (
+  SELECT artist_key, count(DISTINCT track_id) AS track_count, list(DISTINCT track_id) AS track_ids
+  FROM credits WHERE artist_key IS NOT NULL
+  GROUP BY artist_key
+)
+SELECT s.artist_key, s.artist_name, t.track_count, t.track_ids
+FROM spellings s
+JOIN tracks t ON t.artist_key = s.artist_key
+LEFT JOIN staging.artist_resolution r ON r.artist_key = s.artist_key
+WHERE s.rk = 1 AND (r.artist_key IS NULL OR r.resolved_at < ${cutoffSql})
+ORDER BY t.track_count DESC, s.artist_key
+${maxArtists !== undefined ? `LIMIT ${Math.max(0, Math.floor(maxArtists))}` : ''}`);
+  return rows.map((r) => ({ ...r, track_ids: [...r.track_ids].sort() }));
+}
+
+/** Search by name; tell same-name candidates apart by who is credited on the artist's known tracks. */
+export async function resolveArtist(
+  spotify: SpotifyApi,
+  artist: { artist_key: string; artist_name: string; track_ids: readonly string[] },
+  sampleSize: number,
+  call: { signal?: AbortSignal },
+): Promise<Omit<ArtistResolution, 'resolvedAt'>> {
+  const base = { artistKey: artist.artist_key, artistName: artist.artist_name };
+  const wanted = fold(artist.artist_name);
+  const page = await spotify.searchArtists(artist.artist_name, { limit: 10, ...call });
+  const sameName = page.items.filter((a) => fold(a.name) === wanted);
+  if (sameName.length === 1) {
+    return { ...base, spotifyId: sameName[0]!.id, confidence: 0.8, method: 'search-unique-name' };
+  }
+
+  // Several same-name artists, or none by that exact name: ask the artist's known tracks.
+  const sample = artist.track_ids.slice(0, sampleSize);
+  const tracks = sample.length ? (await spotify.getTracks(sample, call)).filter((t) => t !== null) : [];
+  const credited = new Map<string, { name: string; count: number }>();
+  for (const t of tracks) {
+    for (const a of new Set(t.artists.map((x) => x.id))) {
+      const name = t.artists.find((x) => x.id === a)!.name;
+      const c = credited.get(a) ?? { name, count: 0 };
+      c.count += 1;
+      credited.set(a, c);
+    }
+  }
+  const candidates: Pick<SpotifyArtist, 'id' | 'name'>[] = sameName.length ? sameName : page.items;
+  const scored = candidates
+    .map((c) => ({ id: c.id, count: credited.get(c.id)?.count ?? 0 }))
+    .filter((c) => c.count > 0)
+    .sort((a, b) => b.count - a.count);
+  const found = Math.max(1, tracks.length);
+  if (scored.length && (scored.length === 1 || scored[0]!.count > scored[1]!.count)) {
+    const best = scored[0]!;
+    return { ...base, spotifyId: best.id, confidence: round(0.5 + (0.5 * best.count) / found), method: 'search-track-overlap' };
+  }
+  if (scored.length === 0) {
+    // Not among the search results: a credited artist spelled like the dataset's name.
+    const byCredit = [...credited.entries()].filter(([, c]) => fold(c.name) === wanted).sort((a, b) => b[1].count - a[1].count);
+    if (byCredit.length === 1 || (byCredit.length > 1 && byCredit[0]![1].count > byCredit[1]![1].count)) {
+      const [id, c] = byCredit[0]!;
+      return { ...base, spotifyId: id, confidence: round(0.4 + (0.4 * c.count) / found), method: 'track-credit' };
+    }
+  }
+  if (sameName.length > 1) return { ...base, spotifyId: null, confidence: 0, method: 'ambiguous' };
+  return { ...base, spotifyId: null, confidence: 0, method: 'not-found' };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

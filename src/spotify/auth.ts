@@ -1,0 +1,175 @@
+/**
+ * Client-credentials tokens: `POST accounts/api/token` with `Authorization: Basic base64(id:secret)`
+ * and the form body `grant_type=client_credentials`. The token is cached and renewed shortly before
+ * it expires; one renewal is in flight at a time and every concurrent caller shares it.
+ * The secret and tokens never reach a log line or an error message.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import type { Logger } from '../log.js';
+import { SpotifyAbortedError, SpotifyAuthError, SpotifyUnavailableError } from './errors.js';
+import { TokenErrorBodySchema, TokenResponseSchema } from './schemas.js';
+
+export interface TokenProviderOptions {
+  clientId: string;
+  clientSecret: string;
+  accountsUrl: string;
+  dispatcher: Dispatcher;
+  log: Logger;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** Renew this long before expiry (default 60 s; at most half the token's lifetime). */
+  renewBeforeMs?: number;
+}
+
+interface CachedToken {
+  value: string;
+  /** Monotonic ms after which we renew. */
+  renewAt: number;
+}
+
+const ENDPOINT = 'POST /api/token';
+
+export class TokenProvider {
+  private cached: CachedToken | undefined;
+  private inflight: Promise<string> | undefined;
+  private readonly basic: string;
+  /** How many tokens were obtained (observability and tests). */
+  renewals = 0;
+
+  constructor(private readonly options: TokenProviderOptions) {
+    this.basic = Buffer.from(`${options.clientId}:${options.clientSecret}`, 'utf8').toString('base64');
+  }
+
+  /** A valid token: the cached one, the renewal already in flight, or a new one. */
+  async getToken(signal?: AbortSignal): Promise<string> {
+    const cached = this.cached;
+    if (cached && performance.now() < cached.renewAt) return cached.value;
+    // Shared renewal: it is not tied to one caller's signal (another caller may still want it).
+    this.inflight ??= this.fetchToken().finally(() => {
+      this.inflight = undefined;
+    });
+    return signal ? raceAbort(this.inflight, signal) : this.inflight;
+  }
+
+  /** Drop `token` after a 401 so the next getToken renews (no-op if it was already replaced). */
+  invalidate(token: string): void {
+    if (this.cached?.value === token) this.cached = undefined;
+  }
+
+  /** Remove the secret and any token from a string that may end up in a message. */
+  scrub(text: string): string {
+    let out = text;
+    for (const s of [this.options.clientSecret, this.basic, this.cached?.value]) {
+      if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+    }
+    return out;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const { log, maxRetries } = this.options;
+    let attempt = 0;
+    for (;;) {
+      attempt += 1;
+      const started = performance.now();
+      let status: number;
+      let text: string;
+      try {
+        const res = await request(this.options.accountsUrl, {
+          method: 'POST',
+          dispatcher: this.options.dispatcher,
+          headers: {
+            authorization: `Basic ${this.basic}`,
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+          },
+          body: 'grant_type=client_credentials',
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+      } catch (cause) {
+        const message = this.scrub((cause as Error).message ?? String(cause));
+        if (attempt > maxRetries) {
+          throw new SpotifyUnavailableError(ENDPOINT, attempt, { cause: new Error(message) });
+        }
+        log.warn({ endpoint: ENDPOINT, attempt, err: message }, 'spotify token request failed; retrying');
+        await sleep(backoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        continue;
+      }
+
+      if (status >= 200 && status < 300) {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new SpotifyAuthError('the Spotify token endpoint returned a body that is not JSON', status);
+        }
+        const parsed = TokenResponseSchema.safeParse(json);
+        if (!parsed.success) {
+          throw new SpotifyAuthError(
+            'the Spotify token endpoint returned an unexpected body (no access_token / expires_in)',
+            status,
+          );
+        }
+        const lifetimeMs = parsed.data.expires_in * 1000;
+        const before = Math.min(this.options.renewBeforeMs ?? 60_000, lifetimeMs / 2);
+        this.cached = { value: parsed.data.access_token, renewAt: started + lifetimeMs - before };
+        this.renewals += 1;
+        log.debug({ endpoint: ENDPOINT, expiresInS: parsed.data.expires_in, ms: Math.round(performance.now() - started) }, 'spotify token obtained');
+        return parsed.data.access_token;
+      }
+
+      if ((status >= 500 || status === 429) && attempt <= maxRetries) {
+        log.warn({ endpoint: ENDPOINT, status, attempt }, 'spotify token endpoint unavailable; retrying');
+        await sleep(backoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        continue;
+      }
+      if (status >= 500 || status === 429) throw new SpotifyUnavailableError(ENDPOINT, attempt);
+
+      // 400 invalid_client & co: the credentials are wrong; retrying will not help.
+      let detail = '';
+      try {
+        const body = TokenErrorBodySchema.safeParse(JSON.parse(text));
+        if (body.success) {
+          detail = `: ${body.data.error}${body.data.error_description ? ` (${body.data.error_description})` : ''}`;
+        }
+      } catch {
+        // not JSON: keep the status only
+      }
+      const message = this.scrub(
+        `Spotify refused the client credentials (${status}${detail.slice(0, 200)}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
+      );
+      log.error({ endpoint: ENDPOINT, status }, 'spotify token request refused');
+      throw new SpotifyAuthError(message, status);
+    }
+  }
+}
+
+/** Full-jitter exponential backoff: uniform in [0, min(max, base * 2^(attempt-1))]. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(Math.random() * ceiling);
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the promise itself keeps running). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, endpoint = ENDPOINT): Promise<T> {
+  if (signal.aborted) return Promise.reject(new SpotifyAbortedError(endpoint, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new SpotifyAbortedError(endpoint, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
