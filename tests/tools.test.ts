@@ -76,7 +76,7 @@ describe('recommend_by_genre', () => {
     const r = await call('recommend_by_genre', { genre: 'rock', min_speechiness: 0.99, min_instrumentalness: 0.99 });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent!.returned).toBe(0);
-    expect(r.structuredContent!.notice).toMatch(/no rock track meets these filters/);
+    expect(r.structuredContent!.notice).toMatch(/no candidate for rock meets these filters/);
   });
 
   it('rejects min > max naming both bounds', async () => {

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerArtistMetadata } from './artist-metadata.js';
 import { registerRecommendByGenre } from './recommend-by-genre.js';
+import { registerSimilarTracks } from './similar-tracks.js';
 import type { ToolDeps } from './shared.js';
 import { registerTracksByArtist } from './tracks-by-artist.js';
 
@@ -9,6 +10,7 @@ export type { ToolDeps } from './shared.js';
 /** Register every tool on a server. */
 export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerRecommendByGenre(server, deps);
+  registerSimilarTracks(server, deps);
   registerTracksByArtist(server, deps);
   registerArtistMetadata(server, deps);
 }

@@ -45,7 +45,9 @@ export function closest(query: string, candidates: Iterable<string>, n = 5): str
     if (c.startsWith(query)) s = 0.1 + (c.length - query.length) / 1000;
     else if (query.length >= 3 && c.includes(query)) s = 0.5 + (c.length - query.length) / 1000;
     else {
-      const d = editDistance(query, c, maxDist);
+      // Whole-name distance, or distance to the name's beginning (a mistyped prefix of a longer title).
+      let d = editDistance(query, c, maxDist);
+      if (c.length > query.length) d = Math.min(d, editDistance(query, c.slice(0, query.length), maxDist) + 0.5);
       if (d > maxDist) continue;
       s = 1 + d;
     }

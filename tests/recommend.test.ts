@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { silentLogger } from '../src/log.js';
+import { createServer } from '../src/server.js';
+
+type Track = { track_id: string; name: string | null; artists: string[]; popularity: number; features: Record<string, number>; duration_ms: number; key: number; mode: number; score: number; reason: string };
+type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
+
+const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
+const client = new Client({ name: 'recommend-test', version: '1.0.0' });
+const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+const tracksOf = (r: Result) => r.structuredContent!.tracks as Track[];
+
+beforeAll(async () => {
+  await holder.load();
+  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  await client.connect(b);
+  await client.listTools();
+});
+afterAll(async () => {
+  await client.close();
+  holder.close();
+});
+
+describe('validation of the recommendation surface', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['min above max', { genre: 'pop', min_tempo: 150, max_tempo: 90 }, /min_tempo \(150\) is greater than max_tempo \(90\)/],
+    ['target below min', { genre: 'pop', min_energy: 0.5, target_energy: 0.2 }, /target_energy \(0.2\) is below min_energy \(0.5\)/],
+    ['target above max', { genre: 'pop', max_valence: 0.3, target_valence: 0.9 }, /target_valence \(0.9\) is above max_valence \(0.3\)/],
+    ['key out of domain', { genre: 'pop', target_key: 12 }, /target_key/],
+    ['mode not 0/1', { genre: 'pop', min_mode: 2 }, /min_mode/],
+    ['fractional key', { genre: 'pop', target_key: 1.5 }, /target_key/],
+    ['popularity over 100', { genre: 'pop', max_popularity: 101 }, /max_popularity/],
+    ['too many seeds', { genre: 'pop', seed_genres: ['rock', 'rap'], seed_artists: ['Queen', 'Beyoncé'], seed_tracks: ['Halo'] }, /too many seeds: 6 given, at most 5/],
+    ['no genre for recommend_by_genre', { seed_artists: ['Queen'] }, /a genre is required/],
+    ['unknown seed artist', { genre: 'rock', seed_artists: ['Qeen'] }, /seed artist 'Qeen' is not in the catalog; nearest names: 'Queen'/],
+    ['unknown seed track', { genre: 'rock', seed_tracks: ['Bohemian Rapsody – Queen'] }, /seed track 'Bohemian Rapsody – Queen' is not in the catalog; closest titles: .*Bohemian Rhapsody/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`rejects ${what}`, async () => {
+      const r = await call('recommend_by_genre', args);
+      expect(r.isError).toBe(true);
+      expect(r.content[0]!.text).toMatch(message);
+    });
+  }
+
+  it('requires a seed for similar_tracks', async () => {
+    const r = await call('similar_tracks', {});
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/at least one seed/);
+  });
+});
+
+describe('recommend_by_genre with seeds, bounds and targets', () => {
+  it('meets every min/max bound on all 14 attributes it is given', async () => {
+    const bounds = { min_tempo: 100, max_tempo: 130, min_duration_ms: 150_000, max_duration_ms: 240_000, min_loudness: -9, max_key: 7, min_mode: 1, max_liveness: 0.3, max_instrumentalness: 0.1, min_popularity: 20 };
+    const r = await call('recommend_by_genre', { genre: 'pop', limit: 100, ...bounds });
+    const tracks = tracksOf(r);
+    expect(tracks.length).toBe(100);
+    for (const t of tracks) {
+      expect(t.features.tempo).toBeGreaterThanOrEqual(100);
+      expect(t.features.tempo).toBeLessThanOrEqual(130);
+      expect(t.duration_ms).toBeGreaterThanOrEqual(150_000);
+      expect(t.duration_ms).toBeLessThanOrEqual(240_000);
+      expect(t.features.loudness).toBeGreaterThanOrEqual(-9);
+      expect(t.key).toBeLessThanOrEqual(7);
+      expect(t.mode).toBe(1);
+      expect(t.features.liveness).toBeLessThanOrEqual(0.3);
+      expect(t.features.instrumentalness).toBeLessThanOrEqual(0.1);
+      expect(t.popularity).toBeGreaterThanOrEqual(20);
+    }
+  });
+
+  it('pulls answers toward target_ values', async () => {
+    const plain = tracksOf(await call('recommend_by_genre', { genre: 'rock', limit: 20 }));
+    const slow = tracksOf(await call('recommend_by_genre', { genre: 'rock', limit: 20, target_tempo: 80, target_acousticness: 0.9 }));
+    const mean = (ts: Track[], f: string) => ts.reduce((s, t) => s + t.features[f]!, 0) / ts.length;
+    expect(Math.abs(mean(slow, 'tempo') - 80)).toBeLessThan(Math.abs(mean(plain, 'tempo') - 80));
+    expect(mean(slow, 'acousticness')).toBeGreaterThan(mean(plain, 'acousticness') + 0.2);
+    expect(slow[0]!.reason).toMatch(/near .*target_tempo 80 BPM \(\d+ BPM\)/);
+  });
+
+  it('reports each seed with its pool sizes, so emptied pools are visible', async () => {
+    const r = await call('recommend_by_genre', { genre: 'latin', seed_genres: ['tropical'], min_energy: 0.9 });
+    const seeds = r.structuredContent!.seeds as { type: string; name: string; initialPoolSize: number; afterFilteringSize: number }[];
+    expect(seeds.map((s) => [s.type, s.name])).toEqual([['genre', 'latin'], ['genre', 'tropical']]);
+    for (const s of seeds) {
+      expect(s.afterFilteringSize).toBeLessThan(s.initialPoolSize);
+      expect(s.afterFilteringSize).toBeGreaterThan(0);
+    }
+  });
+
+  it('ranks tracks like a seed artist first and says so', async () => {
+    const r = await call('recommend_by_genre', { genre: 'rock', seed_artists: ['Queen'], limit: 5 });
+    expect(tracksOf(r)[0]!.reason).toMatch(/sounds like "Queen"/);
+  });
+
+  it('caps tracks per artist and varies the list with diversity', async () => {
+    const capped = tracksOf(await call('recommend_by_genre', { genre: 'album rock', limit: 30, max_per_artist: 1 }));
+    const artists = capped.map((t) => t.artists[0]);
+    expect(new Set(artists).size).toBe(artists.length);
+    const spread = (ts: Track[]) => {
+      let s = 0;
+      let c = 0;
+      for (let i = 0; i < ts.length; i++) for (let j = i + 1; j < ts.length; j++, c++) for (const f of ['danceability', 'energy', 'valence', 'acousticness']) s += Math.abs(ts[i]!.features[f]! - ts[j]!.features[f]!);
+      return s / c;
+    };
+    const close = tracksOf(await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], limit: 20, diversity: 0 }));
+    const varied = tracksOf(await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], limit: 20, diversity: 0.7 }));
+    expect(spread(varied)).toBeGreaterThan(spread(close));
+  });
+
+  it('says when a bounded attribute is not recorded by the dataset', async () => {
+    const r = await call('recommend_by_genre', { genre: 'pop', min_time_signature: 4 });
+    expect(r.structuredContent!.returned).toBe(0);
+    expect(r.structuredContent!.notice).toMatch(/does not record time_signature/);
+  });
+});
+
+describe('similar_tracks', () => {
+  it('resolves a "Title – Artist" seed, never returns the seed song, and keeps the seed artist to at most 2', async () => {
+    const r = await call('similar_tracks', { seed_tracks: ['halo – beyonce'], limit: 10 });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    const seed = r.structuredContent!.seeds[0];
+    expect(seed).toMatchObject({ type: 'track', name: 'Halo' });
+    const tracks = tracksOf(r);
+    expect(tracks).toHaveLength(10);
+    expect(tracks.some((t) => t.name?.toLowerCase() === 'halo' && t.artists.includes('Beyoncé'))).toBe(false);
+    expect(tracks.filter((t) => t.artists[0] === 'Beyoncé').length).toBeLessThanOrEqual(2);
+    const scores = tracks.map((t) => t.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('accepts a Spotify track id and is deterministic', async () => {
+    const id = '6g0Orsxv6glTJCt4cHsRsQ';
+    const a = await call('similar_tracks', { seed_tracks: [id], limit: 15 });
+    const b = await call('similar_tracks', { seed_tracks: [`spotify:track:${id}`], limit: 15 });
+    expect(a.structuredContent!.tracks).toEqual(b.structuredContent!.tracks);
+    expect(tracksOf(a).map((t) => t.track_id)).not.toContain(id);
+  });
+});

@@ -1,0 +1,141 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Catalog } from '../src/catalog/catalog.js';
+import {
+  ATTRIBUTE_NAMES, ATTRIBUTES, recommend, validateBounds,
+  type Attribute, type AttributeBounds, type Bounds, type RecommendResult, type Seed,
+} from '../src/catalog/recommend.js';
+import { catalogInfoShape, ok, toolError, trackLine, trackShape } from './shared.js';
+
+/** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
+
+const MAX_SEEDS = 5;
+
+function attributeField(name: Attribute, kind: 'min' | 'max' | 'target') {
+  const spec = ATTRIBUTES[name];
+  let f = z.number().min(spec.min).max(spec.max);
+  if (spec.integer) f = f.int();
+  const unit = 'unit' in spec ? ` ${spec.unit}` : '';
+  const what = kind === 'target' ? `preferred ${name} (tracks nearest it rank higher)` : `${kind === 'min' ? 'lowest' : 'highest'} ${name} to accept`;
+  return f.optional().describe(`${what}, ${spec.min}–${spec.max}${unit}`);
+}
+
+export const attributeShape = Object.fromEntries(
+  ATTRIBUTE_NAMES.flatMap((a) => (['min', 'max', 'target'] as const).map((k) => [`${k}_${a}`, attributeField(a, k)])),
+) as Record<`${'min' | 'max' | 'target'}_${Attribute}`, ReturnType<typeof attributeField>>;
+
+const seedList = (what: string) => z.array(z.string().trim().min(1).max(200)).max(MAX_SEEDS).optional().describe(what);
+
+export const seedShape = {
+  seed_artists: seedList('Artist names to seed from (tracks that sound like their work rank higher).'),
+  seed_tracks: seedList('Tracks to seed from: Spotify track ids, or text like "Title – Artist" (or just "Title").'),
+};
+
+export const listShape = {
+  limit: z.number().int().min(1).max(100).default(10).describe('How many tracks to return (1–100, default 10).'),
+  include_explicit: z.boolean().default(true).describe('false leaves out tracks marked explicit (where the dataset records it).'),
+  max_per_artist: z.number().int().min(1).max(100).optional().describe('At most this many tracks by the same (primary) artist.'),
+  diversity: z.number().min(0).max(1).default(0).describe('0 = closest matches first; higher values trade closeness for a more varied list.'),
+};
+
+export const seedReportShape = z.object({
+  type: z.enum(['genre', 'artist', 'track']),
+  id: z.string().describe('the seed as given'),
+  name: z.string().describe('what it resolved to'),
+  initialPoolSize: z.number().int().describe('candidate tracks for this seed before filters'),
+  afterFilteringSize: z.number().int().describe('candidates left after min/max/explicit filters'),
+});
+
+export const recommendationOutput = {
+  seeds: z.array(seedReportShape),
+  candidates: z.number().int(),
+  after_filtering: z.number().int(),
+  returned: z.number().int(),
+  tracks: z.array(trackShape.extend({ score: z.number().describe('0–1, higher is a better fit'), reason: z.string() })),
+  notice: z.string().optional().describe('present when the filters left fewer tracks than asked for'),
+  catalog: catalogInfoShape,
+};
+
+type Args = Record<string, unknown> & {
+  seed_artists?: string[] | undefined;
+  seed_tracks?: string[] | undefined;
+  limit: number;
+  include_explicit: boolean;
+  max_per_artist?: number | undefined;
+  diversity: number;
+};
+
+export function boundsFrom(args: Record<string, unknown>): Bounds {
+  const bounds: Bounds = {};
+  for (const a of ATTRIBUTE_NAMES) {
+    const b: AttributeBounds = {};
+    for (const k of ['min', 'max', 'target'] as const) {
+      const v = args[`${k}_${a}`];
+      if (typeof v === 'number') b[k] = v;
+    }
+    if (Object.keys(b).length) bounds[a] = b;
+  }
+  return bounds;
+}
+
+/** Resolve seeds; on failure an error naming the seed and the closest valid values. */
+export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Seed[] | CallToolResult {
+  const seeds: Seed[] = [];
+  const total = genres.length + (args.seed_artists?.length ?? 0) + (args.seed_tracks?.length ?? 0);
+  if (total > MAX_SEEDS) return toolError(`too many seeds: ${total} given, at most ${MAX_SEEDS} in total across genres, artists and tracks.`);
+  for (const g of genres) {
+    const r = catalog.resolveGenre(g);
+    if (!r.ok) return toolError(`unknown genre '${g}'; did you mean ${r.suggestions.map((s) => `'${s}'`).join(', ')}? The music://genres resource lists every genre.`);
+    seeds.push({ type: 'genre', id: g, genre: r.value });
+  }
+  for (const a of args.seed_artists ?? []) {
+    const r = catalog.resolveArtist(a);
+    if (!r.ok) return toolError(`seed artist '${a}' is not in the catalog${r.suggestions.length ? `; nearest names: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}.`);
+    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]! });
+  }
+  for (const t of args.seed_tracks ?? []) {
+    const r = catalog.resolveTrack(t);
+    if (!r.ok) return toolError(`seed track '${t}' is not in the catalog${r.suggestions.length ? `; closest titles: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}. Give a Spotify track id or "Title – Artist".`);
+    seeds.push({ type: 'track', id: t, index: r.value });
+  }
+  return seeds;
+}
+
+/** Validate, run and render a recommendation. */
+export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, genreFilter: boolean, maxPerArtistDefault?: number): CallToolResult {
+  const bounds = boundsFrom(args);
+  const problems = validateBounds(bounds);
+  if (problems.length) return toolError(`invalid range: ${problems.join('; ')}. Swap or widen the bounds.`);
+  const result = recommend(catalog, {
+    seeds, bounds, genreFilter,
+    limit: args.limit,
+    includeExplicit: args.include_explicit,
+    maxPerArtist: args.max_per_artist ?? maxPerArtistDefault,
+    diversity: args.diversity,
+  });
+  return render(catalog, result, args.limit);
+}
+
+function render(catalog: Catalog, result: RecommendResult, limit: number): CallToolResult {
+  const label = result.seeds.map((s) => s.name).join(' + ');
+  let notice: string | undefined;
+  if (result.unrecorded.length) {
+    notice = `this dataset does not record ${result.unrecorded.join(', ')}, so no track can meet a min/max bound on it; drop that bound.`;
+  } else if (result.tracks.length < limit) {
+    notice = result.afterFiltering === 0
+      ? `no candidate for ${label} meets these filters (${result.candidates} before filtering); loosen the min/max bounds.`
+      : `only ${result.tracks.length} distinct tracks meet these filters and limits.`;
+  }
+  const structured = {
+    seeds: result.seeds,
+    candidates: result.candidates,
+    after_filtering: result.afterFiltering,
+    returned: result.tracks.length,
+    tracks: result.tracks,
+    ...(notice ? { notice } : {}),
+    catalog: { version: catalog.version, source: 'dataset' as const },
+  };
+  const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters)`;
+  const lines = result.tracks.map((t, n) => `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`);
+  return ok(structured, [head, ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
+}

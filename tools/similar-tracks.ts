@@ -1,0 +1,42 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
+import { toolError, withCatalog, type ToolDeps } from './shared.js';
+
+export const similarTracksInput = {
+  seed_tracks: z
+    .array(z.string().trim().min(1).max(200))
+    .max(5)
+    .optional()
+    .describe('Tracks to find more like: Spotify track ids, or text like "Title – Artist" (or just "Title").'),
+  seed_artists: z.array(z.string().trim().min(1).max(200)).max(5).optional().describe('Artists whose sound to match.'),
+  ...listShape,
+  max_per_artist: listShape.max_per_artist.describe('At most this many tracks by the same (primary) artist (default 2).'),
+  ...attributeShape,
+};
+
+export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'similar_tracks',
+    {
+      title: 'Similar tracks ("more like this")',
+      description:
+        'Find tracks that sound like one or more seed tracks or artists, across the whole catalog (any genre). Similarity is measured in a ' +
+        'metric learned from the audio features, release year and popularity, so answers share the seeds\' style rather than just their tempo. ' +
+        'Seeds: seed_tracks (ids or "Title – Artist") and/or seed_artists, 1–5 in total. Supports the same min_/max_/target_ bounds on 14 attributes, ' +
+        'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
+      inputSchema: similarTracksInput,
+      outputSchema: recommendationOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+    },
+    async (args) =>
+      withCatalog(deps, (catalog) => {
+        if (!(args.seed_tracks?.length || args.seed_artists?.length)) {
+          return toolError('give at least one seed: seed_tracks (a Spotify track id or "Title – Artist") or seed_artists.');
+        }
+        const seeds = resolveSeeds(catalog, [], args);
+        if (!Array.isArray(seeds)) return seeds;
+        return runRecommendation(catalog, seeds, args, false, 2);
+      }),
+  );
+}
