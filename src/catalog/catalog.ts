@@ -38,6 +38,8 @@ export class Catalog {
   readonly embeddingDims: number;
   /** Mean squared distance of a track to the centre of the space: the similarity scale. */
   readonly embeddingScale: number;
+  /** Per track, the index of the track that represents its song (same-song duplicates share it). */
+  readonly songIndex: Int32Array;
   private readonly snap: Snapshot;
   private readonly byId = new Map<string, number>();
   private readonly genreIndex = new Map<string, GenreEntry>();
@@ -69,6 +71,8 @@ export class Catalog {
       for (const g of t.subgenres[i]!) push(genreMembers, g, i);
       for (const a of new Set(t.artist_keys[i]!)) push(artistMembers, a, i);
     }
+    this.songIndex = new Int32Array(this.size);
+    for (let i = 0; i < this.size; i++) this.songIndex[i] = this.byId.get(t.canonical_track_id[i]!) ?? i;
     ({ vectors: this.embedding, dims: this.embeddingDims, scale: this.embeddingScale } = buildEmbedding(snapshot));
     for (const profile of snapshot.genres) {
       this.genreIndex.set(genreKey(profile.genre), { profile, members: Int32Array.from(genreMembers.get(profile.genre) ?? []) });

@@ -167,9 +167,11 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     for (const g of genreSeeds) for (const i of g.genre.members) set.add(i);
     pool = Int32Array.from([...set].sort((a, b) => a - b));
   } else {
-    pool = Int32Array.from({ length: n }, (_, i) => i);
+    pool = new Int32Array(n);
+    for (let i = 0; i < n; i++) pool[i] = i;
   }
-  const seedSongs = new Set(trackSeeds.map((s) => catalog.canonicalId(s.index)));
+  const songOf = catalog.songIndex;
+  const seedSongs = trackSeeds.map((s) => songOf[s.index]!);
 
   const passes = (i: number): boolean => {
     if (!req.includeExplicit && catalog.explicit(i) === true) return false;
@@ -184,8 +186,15 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     return true;
   };
   const filtered: number[] = [];
-  for (const i of pool) if (!seedSongs.has(catalog.canonicalId(i)) && passes(i)) filtered.push(i);
-  const passSet = new Set(filtered);
+  const passMask = new Uint8Array(n);
+  const checkSongs = seedSongs.length > 0;
+  const needsCheck = !req.includeExplicit || bounded.length > 0;
+  for (const i of pool) {
+    if (checkSongs && seedSongs.includes(songOf[i]!)) continue;
+    if (needsCheck && !passes(i)) continue;
+    filtered.push(i);
+    passMask[i] = 1;
+  }
 
   // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
   const anchorGroups: number[][] = [
@@ -193,26 +202,49 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     ...artistSeeds.map((s) => Array.from(catalog.artistMembers(s.artist.artist_key))).filter((g) => g.length > 0),
   ];
   const scale = catalog.embeddingScale;
+  // Each anchor group as one point: a seed track, or the mean position of a seed artist's tracks.
+  const k = catalog.embeddingDims;
+  const emb = catalog.embedding;
+  const anchors = anchorGroups.map((g) => {
+    const v = new Float64Array(k);
+    for (const a of g) for (let c = 0; c < k; c++) v[c]! += emb[a * k + c]! / g.length;
+    return v;
+  });
   const relevance = (i: number): number => {
-    if (!anchorGroups.length) return 0;
     let sum = 0;
-    for (const g of anchorGroups) {
-      let best = 0;
-      for (const a of g) best = Math.max(best, Math.exp(-catalog.distance2(i, a) / scale));
-      sum += best;
+    const o = i * k;
+    for (const v of anchors) {
+      let d = 0;
+      for (let c = 0; c < k; c++) {
+        const x = emb[o + c]! - v[c]!;
+        d += x * x;
+      }
+      sum += Math.exp(-d / scale);
     }
-    return sum / anchorGroups.length;
+    return sum / anchors.length;
   };
 
+  // Typicality per genre seed: distance to the genre's median in units of its standard deviation.
   const cols = TYPICALITY_FEATURES.map((f) => TRACK_FEATURES.indexOf(f));
-  const typicality = (i: number, g: GenreProfile): number => {
-    let sq = 0;
-    for (let k = 0; k < cols.length; k++) {
-      const f = TYPICALITY_FEATURES[k]!;
-      const d = (catalog.feature(i, cols[k]!) - (g.features[f]?.p50 ?? 0)) / Math.max(g.features[f]?.stddev ?? 1, 1e-6);
-      sq += d * d;
+  const F = TRACK_FEATURES.length;
+  const feats = catalog.features;
+  const genreModels = genreSeeds.map((g) => ({
+    centre: TYPICALITY_FEATURES.map((f) => g.genre.features[f]?.p50 ?? 0),
+    inv: TYPICALITY_FEATURES.map((f) => 1 / Math.max(g.genre.features[f]?.stddev ?? 1, 1e-6)),
+    members: genreSeeds.length > 1 ? g.genre.members : null,
+  }));
+  const typicality = (i: number): number => {
+    let best = 0;
+    for (const m of genreModels) {
+      if (m.members && !binaryHas(m.members, i)) continue;
+      let sq = 0;
+      for (let k = 0; k < cols.length; k++) {
+        const d = (feats[i * F + cols[k]!]! - m.centre[k]!) * m.inv[k]!;
+        sq += d * d;
+      }
+      best = Math.max(best, Math.exp(-0.5 * (sq / cols.length)));
     }
-    return Math.exp(-0.5 * (sq / cols.length));
+    return best;
   };
   const targetCloseness = (i: number): number => {
     let s = 0;
@@ -228,18 +260,15 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   for (const i of filtered) {
     let base: number;
     if (anchorGroups.length) base = relevance(i);
-    else if (genreSeeds.length) {
-      const own = genreSeeds.filter((g) => binaryHas(g.genre.members, i));
-      const typ = own.length ? Math.max(...own.map((g) => typicality(i, g.genre))) : 0;
-      base = 0.6 * typ + 0.4 * (catalog.popularity(i) / 100);
-    } else base = catalog.popularity(i) / 100;
+    else if (genreSeeds.length) base = 0.6 * typicality(i) + 0.4 * (catalog.popularity(i) / 100);
+    else base = catalog.popularity(i) / 100;
     score[i] = targeted.length ? 0.4 * base + 0.6 * targetCloseness(i) : base;
   }
 
   // Shortlist, then greedy selection with song dedupe, per-artist cap and optional MMR diversity.
   const shortlist = topK(filtered, score, Math.min(filtered.length, Math.max(req.limit * 25, 250)), (i) => catalog.trackId(i));
   const chosen: number[] = [];
-  const songs = new Set<string>();
+  const songs = new Set<number>();
   const perArtist = new Map<string, number>();
   const maxSim = new Float64Array(n);
   const remaining = shortlist.slice();
@@ -256,7 +285,7 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
       if (req.diversity === 0) break; // shortlist is already in score order
     }
     const i = remaining.splice(bestJ, 1)[0]!;
-    const song = catalog.canonicalId(i);
+    const song = songOf[i]!;
     if (songs.has(song)) continue;
     const artist = catalog.primaryArtist(i);
     if (req.maxPerArtist !== undefined && artist && (perArtist.get(artist) ?? 0) >= req.maxPerArtist) continue;
@@ -274,7 +303,7 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   const seeds: SeedReport[] = req.seeds.map((s) => {
     if (s.type === 'genre') {
       let after = 0;
-      for (const i of s.genre.members) if (passSet.has(i)) after++;
+      for (const i of s.genre.members) after += passMask[i]!;
       return { type: 'genre', id: s.id, name: s.genre.genre, initialPoolSize: s.genre.members.length, afterFilteringSize: after };
     }
     const name = s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id);
