@@ -6,8 +6,9 @@ import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
 import type { Logger } from './log.js';
 import { createServer, PACKAGE } from './server.js';
+import type { SpotifyDeps } from '../tools/shared.js';
 
-export interface HttpDeps {
+export interface HttpDeps extends SpotifyDeps {
   catalog: CatalogHolder;
   log: Logger;
   toolWaitMs: number;
@@ -129,7 +130,10 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       return;
     }
 
-    const { server, cleanup } = createServer({ catalog: deps.catalog, log, toolWaitMs: deps.toolWaitMs });
+    const { server, cleanup } = createServer({
+      catalog: deps.catalog, log, toolWaitMs: deps.toolWaitMs,
+      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     const timer = setTimeout(() => {
       log.warn({ ms: cfg.requestTimeoutMs }, 'request timed out');

@@ -9,6 +9,12 @@ export const REDACT_PATHS = [
   '*.client_secret', '*.password', '*.secret', '*.authorization', '*.Authorization',
   'headers.authorization', 'req.headers.authorization', 'config.spotifyClientSecret',
   'config.snowflakePassword', 'config.mcpAuthToken',
+  // PostgreSQL staging URLs carry the password; log redactUrl(...) instead.
+  'stagingUrl', '*.stagingUrl', 'connectionString', '*.connectionString',
+  // Snowflake: password, key-pair private key (PEM text) and its passphrase.
+  'privateKey', '*.privateKey', 'privateKeyPass', '*.privateKeyPass', 'privateKeyPassphrase', '*.privateKeyPassphrase',
+  'passphrase', '*.passphrase', 'config.snowflake.password', 'config.snowflake.privateKey',
+  'config.snowflake.privateKeyPassphrase',
 ];
 
 /**

@@ -3,7 +3,9 @@ import { CatalogHolder } from './catalog/holder.js';
 import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { runPipeline } from './pipeline/run.js';
+import { PIPELINE_STEPS, runPipeline } from './pipeline/run.js';
+import { spotifyClientFromConfig } from './spotify/from-config.js';
+import type { SpotifyDeps } from '../tools/shared.js';
 import { startHttpServer } from './http.js';
 import { createServer, PACKAGE } from './server.js';
 
@@ -16,7 +18,10 @@ Usage: music-mcp-server [--stdio] [--help] [--version]
 
 On first start it builds the catalog (download dataset → staging → dbt marts → snapshot).
 Environment: MUSIC_DATA_DIR, MUSIC_DATASET, MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_AUTH_TOKEN,
-MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, LOG_LEVEL — see README.md.`;
+MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, LOG_LEVEL — see README.md.`;
+
+/** Live Spotify fetches in a tool call: bounded (the tool also caps the whole live part at 5 s). */
+const LIVE_SPOTIFY = { timeoutMs: 4_000, maxRetries: 1, maxRetryAfterMs: 4_000 } as const;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -33,8 +38,16 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const holder = new CatalogHolder(config.snapshotDir, log);
-  if (argv.includes('--stdio')) await serveStdio(config, log, holder);
-  else await serveHttp(config, log, holder);
+  // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
+  const spotifyClient = spotifyClientFromConfig(config, log, {
+    ...LIVE_SPOTIFY,
+    timeoutMs: Math.min(config.spotify.timeoutMs, LIVE_SPOTIFY.timeoutMs),
+    maxRetries: Math.min(config.spotify.maxRetries, LIVE_SPOTIFY.maxRetries),
+  });
+  const spotify: SpotifyDeps = { spotify: spotifyClient, spotifyTtlMs: config.spotify.enrichTtlDays * 86_400_000 };
+  log.info({ spotify: spotifyClient ? 'live fetches on' : 'no credentials: stored data only' }, 'artist_metadata Spotify access');
+  if (argv.includes('--stdio')) await serveStdio(config, log, holder, spotify);
+  else await serveHttp(config, log, holder, spotify);
   await ensureCatalog(config, log, holder);
   holder.watch(config.snapshotPollMs);
 }
@@ -51,7 +64,12 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     if (await holder.load()) return;
     log.info({ dataDir: config.dataDir, dataset: config.dataset }, 'no published catalog yet: building it (first run only)');
     holder.setProgress('starting the pipeline');
-    await runPipeline(config, log, { onProgress: (step) => holder.setProgress(`pipeline step: ${step}`) });
+    // The first build skips Spotify enrichment (minutes at the API's rate): run `npm run enrich` later;
+    // artist_metadata fetches live meanwhile when credentials are set.
+    await runPipeline(config, log, {
+      steps: PIPELINE_STEPS.filter((s) => s !== 'enrich'),
+      onProgress: (step) => holder.setProgress(`pipeline step: ${step}`),
+    });
     await holder.load();
   } catch (err) {
     const message = err instanceof MusicError ? err.message : `unexpected error: ${(err as Error).message}`;
@@ -60,8 +78,8 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
   }
 }
 
-async function serveHttp(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
-  const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http });
+async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
+  const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http, ...spotify });
   process.stderr.write(
     `${PACKAGE.name} ${PACKAGE.version}: MCP Streamable HTTP at ${running.url} — point your client there` +
       `${config.http.authToken ? ' with "Authorization: Bearer $MCP_AUTH_TOKEN"' : ''} (health: ${running.url.replace(/\/mcp$/, '/healthz')})\n`,
@@ -79,8 +97,8 @@ async function serveHttp(config: Config, log: Logger, holder: CatalogHolder): Pr
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-async function serveStdio(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
-  const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs });
+async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
+  const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (why: string) => {

@@ -1,5 +1,13 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { Catalog } from '../src/catalog/catalog.js';
+import { quote, quoteList } from '../src/catalog/delimit.js';
+import type { ArtistProfile } from '../src/catalog/snapshot.js';
+import { resolveArtist as resolveOnSpotify } from '../src/pipeline/enrich.js';
+import type { SpotifyApi, SpotifyArtist } from '../src/spotify/client.js';
+import { SpotifyError } from '../src/spotify/errors.js';
 import { catalogInfoShape, ok, toolError, withCatalog, type ToolDeps } from './shared.js';
 
 export const artistMetadataInput = {
@@ -7,39 +15,95 @@ export const artistMetadataInput = {
   max_albums: z.number().int().min(1).max(100).default(20).describe('How many albums to list at most (newest first, default 20).'),
 };
 
+const DAY_MS = 86_400_000;
+const DEFAULT_TTL_MS = 7 * DAY_MS;
+const DEFAULT_LIVE_TIMEOUT_MS = 5_000;
+
+const SOURCES = ['spotify-live', 'spotify-enriched', 'dataset', 'unavailable'] as const;
+type Source = (typeof SOURCES)[number];
+
+const provenanceShape = z.object({
+  source: z
+    .enum(SOURCES)
+    .describe(
+      'spotify-live: fetched from the Spotify Web API during this call; spotify-enriched: stored by the last enrichment run; ' +
+        'dataset: the published dataset snapshot; unavailable: no value (not returned to this Spotify app, not enriched, or the API failed), never a 0',
+    ),
+  fetched_at: z.string().nullable().describe('ISO time the value was obtained (dataset: when the snapshot was published)'),
+  note: z.string().optional().describe('why a value is unavailable or older than expected'),
+});
+
 const namedCount = z.object({ genre: z.string(), track_count: z.number().int() });
+
+const spotifyShape = z
+  .object({
+    spotify_id: z.string().nullable(),
+    followers: z.number().int().nullable().describe('Spotify followers; null when unavailable (not 0)'),
+    popularity: z.number().int().nullable().describe('Spotify artist popularity 0–100 (not the dataset\'s track popularity); null when unavailable'),
+    genres: z.array(z.string()).nullable().describe('Spotify\'s genres for the artist; null when unavailable, [] when Spotify lists none'),
+    image_url: z.string().nullable().describe('largest artist image'),
+    url: z.string().nullable().describe('open.spotify.com page'),
+  })
+  .describe('Spotify artist data; see provenance["spotify.<field>"] for where each value came from and when');
+
+const SPOTIFY_FIELDS = ['spotify_id', 'followers', 'popularity', 'genres', 'image_url', 'url'] as const;
+type SpotifyField = (typeof SPOTIFY_FIELDS)[number];
+type SpotifyValues = z.infer<typeof spotifyShape>;
 
 const outputShape = {
   artist: z.object({ name: z.string(), artist_key: z.string() }),
   track_count: z.number().int(),
   genres: z.array(namedCount).describe('genre labels of the artist\'s tracks with track counts'),
   subgenres: z.array(namedCount),
-  popularity: z.object({ mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() }),
+  popularity: z.object({ mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() }).describe('dataset track popularity'),
   explicit_share: z.number().nullable().describe('share of tracks marked explicit; null when the dataset does not record it'),
   audio_feature_means: z.record(z.string(), z.number().nullable()),
   top_tracks: z.array(z.object({ track_id: z.string(), name: z.string().nullable(), popularity: z.number().int() })),
   albums: z.array(z.object({ name: z.string().nullable(), album_id: z.string().nullable(), release_year: z.number().int().nullable(), track_count: z.number().int() })),
   albums_total: z.number().int(),
   active_years: z.object({ first: z.number().int().nullable(), last: z.number().int().nullable() }),
-  source: z.literal('dataset').describe('every field comes from the published dataset snapshot'),
+  spotify: spotifyShape,
+  provenance: z
+    .record(z.string(), provenanceShape)
+    .describe('for every field of this answer (Spotify fields as "spotify.<field>"): where the value came from and when'),
+  notes: z.array(z.string()).describe('what the answer could not include and why (e.g. the Spotify API failed, so stored data is shown)'),
+  source: z
+    .enum(['dataset', 'dataset+spotify-enriched', 'dataset+spotify-live'])
+    .describe('dataset only, or dataset plus Spotify data (stored by enrichment, or fetched live in this call)'),
   catalog: catalogInfoShape,
 };
 
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What a live fetch produced: the artist (null: no Spotify artist matches), or why it failed. */
+type LiveOutcome =
+  | { status: 'ok'; artist: SpotifyArtist | null; at: Date; developmentMode: boolean }
+  | { status: 'failed'; reason: string }
+  | { status: 'skipped'; reason: string | null };
+
+/** Live results per client and artist_key, reused while fresher than the TTL (a client per server process). */
+const liveCache = new WeakMap<SpotifyApi, Map<string, { artist: SpotifyArtist | null; at: Date; developmentMode: boolean }>>();
+const LIVE_CACHE_MAX = 500;
+
 export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void {
+  const live = Boolean(deps.spotify);
   server.registerTool(
     'artist_metadata',
     {
       title: 'Artist metadata',
       description:
         'Profile of one artist from the catalog: number of tracks, genres and subgenres with counts, popularity (mean/min/max), ' +
-        'mean audio features (danceability, energy, valence, …), top tracks, albums and active years. Use it for "tell me about this artist". ' +
-        'An unknown name returns an error with the nearest artist names.',
+        'mean audio features (danceability, energy, valence, …), top tracks, albums and active years, plus Spotify artist data ' +
+        '(followers, Spotify popularity and genres, image, link) when known. Every field says where it came from and when ' +
+        '(provenance: dataset, spotify-enriched, spotify-live or unavailable); unavailable Spotify fields are null, never 0. ' +
+        (live ? 'Stored Spotify data older than its TTL is refreshed live (at most a few seconds; on failure the stored data is returned with a note). ' : '') +
+        'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names.',
       inputSchema: artistMetadataInput,
       outputSchema: outputShape,
-      annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, extra) =>
+      withCatalog(deps, async (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
           return toolError(
@@ -48,35 +112,239 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
           );
         }
         const p = found.value.profiles[0]!;
-        const structured = {
-          artist: { name: p.artist_name, artist_key: p.artist_key },
-          track_count: p.track_count,
-          genres: p.genres,
-          subgenres: p.subgenres,
-          popularity: { mean: round(p.popularity_mean, 1), min: p.popularity_min, max: p.popularity_max },
-          explicit_share: round(p.explicit_share, 3),
-          audio_feature_means: Object.fromEntries(Object.entries(p.feature_means).map(([k, v]) => [k, round(v, k === 'duration_ms' ? 0 : 3)])),
-          top_tracks: p.top_tracks.map((t) => ({ track_id: t.track_id, name: t.track_name, popularity: t.popularity })),
-          albums: p.albums.slice(0, args.max_albums).map((a) => ({ name: a.album_name, album_id: a.album_id, release_year: a.release_year, track_count: a.track_count })),
-          albums_total: p.albums.length,
-          active_years: { first: p.first_release_year, last: p.last_release_year },
-          source: 'dataset' as const,
-          catalog: { version: catalog.version, source: 'dataset' as const },
-        };
-        const m = structured.audio_feature_means;
-        const years = p.first_release_year ? ` · releases ${p.first_release_year}–${p.last_release_year}` : '';
-        const text = [
-          `${p.artist_name}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
-          `genres: ${p.genres.map((g) => `${g.genre} (${g.track_count})`).join(', ') || 'n/a'}`,
-          ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${g.genre} (${g.track_count})`).join(', ')}`] : []),
-          `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,
-          `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${t.track_name ?? '(untitled)'} (${t.popularity})`).join('; ')}`,
-          `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${a.name ?? '(untitled)'}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
-          'source: dataset snapshot ' + catalog.version,
-        ].join('\n');
-        return ok(structured, text);
+        const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
+        const outcome = await liveFetch(deps, p, extra, log);
+        return render(catalog, p, args.max_albums, outcome, deps);
       }),
   );
+}
+
+// ------------------------------------------------------------------------------------- live part
+
+/** Refresh from the Spotify Web API when a client is configured and the stored data is missing or older than the TTL. */
+async function liveFetch(deps: ToolDeps, p: ArtistProfile, extra: Extra, log: ToolDeps['log']): Promise<LiveOutcome> {
+  const spotify = deps.spotify;
+  if (!spotify) return { status: 'skipped', reason: null };
+  const ttlMs = deps.spotifyTtlMs ?? DEFAULT_TTL_MS;
+  const now = Date.now();
+  const storedAt = p.spotify_fetched_at ? Date.parse(p.spotify_fetched_at) : NaN;
+  if (p.spotify_id && Number.isFinite(storedAt) && now - storedAt <= ttlMs) return { status: 'skipped', reason: 'fresh' };
+
+  let cache = liveCache.get(spotify);
+  if (!cache) liveCache.set(spotify, (cache = new Map()));
+  const cached = cache.get(p.artist_key);
+  if (cached && now - cached.at.getTime() <= ttlMs) return { status: 'ok', ...cached };
+
+  const timeoutMs = deps.spotifyLiveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([deadline, extra.signal]);
+  const progressToken = extra._meta?.progressToken;
+  const total = p.spotify_id ? 1 : 2;
+  let sent = -1;
+  /** MCP progress (values strictly increase), only when the client asked for it with a progressToken. */
+  const progress = async (done: number, message: string) => {
+    if (progressToken === undefined || done <= sent) return;
+    sent = done;
+    await extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } })
+      .catch(() => undefined);
+  };
+
+  const started = Date.now();
+  try {
+    const work = (async () => {
+      let id = p.spotify_id ?? null;
+      if (!id) {
+        await progress(0, `searching Spotify for ${quote(p.artist_name)}`);
+        const r = await resolveOnSpotify(
+          spotify,
+          { artist_key: p.artist_key, artist_name: p.artist_name, track_ids: p.top_tracks.map((t) => t.track_id) },
+          5,
+          { signal },
+        );
+        id = r.spotifyId;
+        if (!id) return null;
+      }
+      await progress(total - 1, `fetching the Spotify artist ${id}`);
+      return spotify.getArtist(id, { signal });
+    })();
+    work.catch(() => undefined); // a late failure after the deadline has nobody to tell
+    // The client honours the signal; the race guarantees the bound even if a call ignored it.
+    const artist = await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        const fail = () => reject(deadline.aborted ? new LiveTimeout(timeoutMs) : new Error('the request was cancelled'));
+        if (signal.aborted) fail();
+        else signal.addEventListener('abort', fail, { once: true });
+      }),
+    ]);
+    const caps = spotify.capabilities();
+    const developmentMode = caps.fields['artist.followers'] === 'unavailable' || caps.endpoints['GET /artists?ids'] === 'unavailable';
+    const result = { artist, at: new Date(), developmentMode };
+    if (cache.size >= LIVE_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(p.artist_key, result);
+    await progress(total, artist ? 'done' : 'no Spotify artist matches this name');
+    log.debug({ ms: Date.now() - started, found: Boolean(artist) }, 'live Spotify fetch');
+    return { status: 'ok', ...result };
+  } catch (err) {
+    const reason =
+      err instanceof LiveTimeout || (deadline.aborted && !extra.signal.aborted)
+        ? `the Spotify API did not answer within ${timeoutMs / 1000} s`
+        : err instanceof SpotifyError
+          ? `the Spotify API failed (${err.code}): ${err.message}`
+          : `the live Spotify fetch failed: ${(err as Error)?.message ?? String(err)}`;
+    log.warn({ ms: Date.now() - started, reason }, 'live Spotify fetch failed; answering from stored data');
+    await progress(total, 'Spotify unavailable; answering from stored data');
+    return { status: 'failed', reason };
+  }
+}
+
+class LiveTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+// ------------------------------------------------------------------------------------- merge + render
+
+function largestImage(a: SpotifyArtist): string | null {
+  let best: { url: string; area: number } | null = null;
+  for (const i of a.images) {
+    const area = (i.width ?? 0) * (i.height ?? 0);
+    if (!best || area > best.area || (area === best.area && i.url < best.url)) best = { url: i.url, area };
+  }
+  return best?.url ?? null;
+}
+
+const liveValue = (a: SpotifyArtist, f: SpotifyField): SpotifyValues[SpotifyField] =>
+  f === 'spotify_id' ? a.id
+  : f === 'followers' ? a.followers
+  : f === 'popularity' ? a.popularity
+  : f === 'genres' ? a.genres
+  : f === 'image_url' ? largestImage(a)
+  : a.url;
+
+const storedValue = (p: ArtistProfile, f: SpotifyField): SpotifyValues[SpotifyField] =>
+  (f === 'spotify_id' ? p.spotify_id
+  : f === 'followers' ? p.spotify_followers
+  : f === 'popularity' ? p.spotify_popularity
+  : f === 'genres' ? p.spotify_genres
+  : f === 'image_url' ? p.spotify_image_url
+  : p.spotify_url) ?? null;
+
+/** Fields development-mode apps no longer receive (2026 cuts). */
+const DEV_MODE_FIELDS = new Set<SpotifyField>(['followers', 'popularity', 'genres']);
+
+function mergeSpotify(p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean) {
+  const values = {} as Record<SpotifyField, SpotifyValues[SpotifyField]>;
+  const provenance: Record<string, z.infer<typeof provenanceShape>> = {};
+  const notes: string[] = [];
+  const storedAt = p.spotify_fetched_at ?? null;
+  const enriched = Boolean(p.spotify_id);
+  const liveArtist = outcome.status === 'ok' ? outcome.artist : null;
+  const liveAt = outcome.status === 'ok' ? outcome.at.toISOString() : null;
+
+  for (const f of SPOTIFY_FIELDS) {
+    const key = `spotify.${f}`;
+    const lv = liveArtist ? liveValue(liveArtist, f) : null;
+    const sv = enriched ? storedValue(p, f) : null;
+    if (lv !== null && lv !== undefined) {
+      values[f] = lv;
+      provenance[key] = { source: 'spotify-live', fetched_at: liveAt };
+    } else if (sv !== null) {
+      values[f] = sv;
+      provenance[key] = {
+        source: 'spotify-enriched',
+        fetched_at: storedAt,
+        ...(liveArtist ? { note: 'not returned by the live API (development-mode app); value from the last enrichment' } : {}),
+      };
+    } else {
+      values[f] = null;
+      provenance[key] = { source: 'unavailable', fetched_at: liveAt ?? storedAt, note: unavailableWhy(f, p, outcome, hasClient, enriched) };
+    }
+  }
+
+  if (outcome.status === 'failed') notes.push(`${outcome.reason}; Spotify fields ${enriched ? `are from the last enrichment (${storedAt})` : 'are unavailable'}`);
+  if (outcome.status === 'ok' && !outcome.artist) notes.push(`no Spotify artist matches ${quote(p.artist_name)}; Spotify fields are unavailable`);
+  if (outcome.status === 'ok' && outcome.developmentMode && [...DEV_MODE_FIELDS].some((f) => provenance[`spotify.${f}`]?.source === 'unavailable')) {
+    notes.push('this Spotify app is in development mode: Spotify no longer returns followers, popularity and genres to it (reported as unavailable, not 0)');
+  }
+  if (!hasClient && !enriched) notes.push('no Spotify data: the artist was not enriched and the server has no Spotify credentials for a live fetch; dataset fields only');
+  if (!hasClient && enriched && storedAt && Date.now() - Date.parse(storedAt) > DEFAULT_TTL_MS) {
+    notes.push(`Spotify fields are from the last enrichment (${storedAt}); no Spotify credentials for a live refresh`);
+  }
+  const anyLive = Object.values(provenance).some((x) => x.source === 'spotify-live');
+  const anyEnriched = Object.values(provenance).some((x) => x.source === 'spotify-enriched');
+  return { values: values as SpotifyValues, provenance, notes, anyLive, anyEnriched };
+}
+
+function unavailableWhy(f: SpotifyField, p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean, enriched: boolean): string {
+  if (outcome.status === 'ok') {
+    if (!outcome.artist) return 'no Spotify artist matches this name';
+    if (DEV_MODE_FIELDS.has(f) && outcome.developmentMode) return 'not returned to development-mode Spotify apps';
+    if (f === 'image_url') return 'Spotify has no image for this artist';
+    return 'not returned by the Spotify API';
+  }
+  if (outcome.status === 'failed') return outcome.reason;
+  if (!enriched) return hasClient ? 'not enriched' : 'not enriched, and no Spotify credentials for a live fetch';
+  return p.spotify_id && DEV_MODE_FIELDS.has(f) ? 'not returned to this Spotify app when it was enriched (development mode)' : 'not returned by Spotify when enriched';
+}
+
+function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: LiveOutcome, deps: ToolDeps): CallToolResult {
+  const sp = mergeSpotify(p, outcome, Boolean(deps.spotify));
+  const datasetAt = { source: 'dataset' as Source, fetched_at: catalog.manifest.publishedAt ?? null };
+  const datasetFields = ['artist', 'track_count', 'genres', 'subgenres', 'popularity', 'explicit_share', 'audio_feature_means', 'top_tracks', 'albums', 'albums_total', 'active_years'];
+  const provenance = { ...Object.fromEntries(datasetFields.map((f) => [f, datasetAt])), ...sp.provenance };
+
+  const structured = {
+    artist: { name: p.artist_name, artist_key: p.artist_key },
+    track_count: p.track_count,
+    genres: p.genres,
+    subgenres: p.subgenres,
+    popularity: { mean: round(p.popularity_mean, 1), min: p.popularity_min, max: p.popularity_max },
+    explicit_share: round(p.explicit_share, 3),
+    audio_feature_means: Object.fromEntries(Object.entries(p.feature_means).map(([k, v]) => [k, round(v, k === 'duration_ms' ? 0 : 3)])),
+    top_tracks: p.top_tracks.map((t) => ({ track_id: t.track_id, name: t.track_name, popularity: t.popularity })),
+    albums: p.albums.slice(0, maxAlbums).map((a) => ({ name: a.album_name, album_id: a.album_id, release_year: a.release_year, track_count: a.track_count })),
+    albums_total: p.albums.length,
+    active_years: { first: p.first_release_year, last: p.last_release_year },
+    spotify: sp.values,
+    provenance,
+    notes: sp.notes,
+    source: sp.anyLive ? ('dataset+spotify-live' as const) : sp.anyEnriched ? ('dataset+spotify-enriched' as const) : ('dataset' as const),
+    catalog: { version: catalog.version, source: 'dataset' as const },
+  };
+  const m = structured.audio_feature_means;
+  const years = p.first_release_year ? ` · releases ${p.first_release_year}–${p.last_release_year}` : '';
+  const text = [
+    `${p.artist_name}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
+    `genres: ${p.genres.map((g) => `${g.genre} (${g.track_count})`).join(', ') || 'n/a'}`,
+    ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${g.genre} (${g.track_count})`).join(', ')}`] : []),
+    `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,
+    `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${t.track_name ?? '(untitled)'} (${t.popularity})`).join('; ')}`,
+    `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${a.name ?? '(untitled)'}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
+    spotifyLine(sp.values, provenance),
+    ...sp.notes.map((n) => `note: ${n}`),
+    'source: dataset snapshot ' + catalog.version,
+  ].join('\n');
+  return ok(structured, text);
+}
+
+function spotifyLine(v: SpotifyValues, provenance: Record<string, z.infer<typeof provenanceShape>>): string {
+  if (!v.spotify_id) return 'spotify: unavailable';
+  const tag = (f: SpotifyField) => {
+    const pr = provenance[`spotify.${f}`];
+    if (!pr || pr.source === 'unavailable') return 'unavailable';
+    return null;
+  };
+  const parts = [
+    `followers ${v.followers !== null ? v.followers.toLocaleString('en-US') : tag('followers')}`,
+    `popularity ${v.popularity ?? tag('popularity')}`,
+    `genres ${v.genres ? quoteList(v.genres, 'none listed') : tag('genres')}`,
+  ];
+  const src = provenance['spotify.spotify_id'];
+  const when = src?.fetched_at ? `, ${src.source === 'spotify-live' ? 'fetched live' : 'enriched'} ${src.fetched_at}` : '';
+  return `spotify: ${parts.join(' · ')}${v.url ? ` · ${v.url}` : ''} [${v.spotify_id}${when}]`;
 }
 
 function round(v: number | null, digits: number): number | null {

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerArtistMetadata } from './artist-metadata.js';
 import { registerRecommendByGenre } from './recommend-by-genre.js';
+import { registerSearchMusicKnowledge } from './search-music-knowledge.js';
 import { registerSimilarTracks } from './similar-tracks.js';
 import type { ToolDeps } from './shared.js';
 import { registerTracksByArtist } from './tracks-by-artist.js';
@@ -13,4 +14,5 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerSimilarTracks(server, deps);
   registerTracksByArtist(server, deps);
   registerArtistMetadata(server, deps);
+  registerSearchMusicKnowledge(server, deps);
 }

@@ -1,11 +1,23 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Catalog, TrackView } from '../src/catalog/catalog.js';
+import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { CatalogHolder } from '../src/catalog/holder.js';
 import type { Logger } from '../src/log.js';
+import type { SpotifyApi } from '../src/spotify/client.js';
+
+/** Live Spotify access for tools; src/main.ts builds the client from config when credentials exist. */
+export interface SpotifyDeps {
+  /** The Web API client; absent or null without credentials (tools then answer from stored data). */
+  spotify?: SpotifyApi | null;
+  /** Stored Spotify data older than this is refreshed live (default 7 days, SPOTIFY_ENRICH_TTL_DAYS). */
+  spotifyTtlMs?: number;
+  /** Time budget of one call's live Spotify part (default 5 s); past it the tool answers from stored data. */
+  spotifyLiveTimeoutMs?: number;
+}
 
 /** What every tool handler receives: injected interfaces, never a database driver. */
-export interface ToolDeps {
+export interface ToolDeps extends SpotifyDeps {
   catalog: CatalogHolder;
   log: Logger;
   /** How long a call waits for a catalog that is still being built. */
@@ -57,7 +69,10 @@ export function ok(structured: Record<string, unknown>, text: string): CallToolR
  * Run a handler against the catalog being served. While the first build is still running the call
  * waits a little, then answers with progress rather than failing silently.
  */
-export async function withCatalog(deps: ToolDeps, fn: (catalog: Catalog) => CallToolResult): Promise<CallToolResult> {
+export async function withCatalog(
+  deps: ToolDeps,
+  fn: (catalog: Catalog) => CallToolResult | Promise<CallToolResult>,
+): Promise<CallToolResult> {
   const state = await deps.catalog.waitReady(deps.toolWaitMs);
   if (state.status === 'ready') return fn(state.catalog);
   if (state.status === 'failed') {
@@ -66,10 +81,13 @@ export async function withCatalog(deps: ToolDeps, fn: (catalog: Catalog) => Call
   return toolError(`the music catalog is still being built (${state.detail}); try again in a minute.`);
 }
 
-/** "Artist – Title (Album, 2019) · pop 78" */
+/**
+ * `«Artist» – «Title» (album «Album», 2019) · popularity 78 [id]`. Names come from the dataset, so they
+ * are delimited as data (src/catalog/delimit.ts): a title cannot pass for an instruction.
+ */
 export function trackLine(t: TrackView, extra = ''): string {
-  const title = t.name ?? '(untitled)';
-  const by = t.artists.length ? t.artists.join(', ') : '(unknown artist)';
-  const album = t.album ? ` (${t.album}${t.release_year ? `, ${t.release_year}` : ''})` : '';
+  const title = quote(t.name);
+  const by = quoteList(t.artists);
+  const album = t.album ? ` (album ${quote(t.album)}${t.release_year ? `, ${t.release_year}` : ''})` : '';
   return `${by} – ${title}${album} · popularity ${t.popularity}${extra} [${t.track_id}]`;
 }

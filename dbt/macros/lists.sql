@@ -1,5 +1,6 @@
 {#-
     List (array) helpers. Dialect-specific SQL lives here, behind adapter.dispatch; see text.sql.
+    Snowflake has no typed lists: lists are ARRAYs, structs are OBJECTs (read back as JSON).
     Every aggregate below skips NULL inputs and returns an empty list, never NULL, for a group
     with nothing to collect.
 -#}
@@ -34,6 +35,19 @@
         with ordinality as exploded_items ({{ value_name }}, {{ position_name }})
 {%- endmacro %}
 
+{#- Snowflake: LATERAL FLATTEN; `index` is 0-based. Items are cast to varchar (ARRAY items are
+    VARIANT; every list this project explodes holds text, as DuckDB's VARCHAR[] does). -#}
+{% macro snowflake__explode_list(relation, columns, list_expr, value_name, position_name) -%}
+    select
+        {%- for column in columns %}
+        exploded_source.{{ column }},
+        {%- endfor %}
+        cast(exploded_items.value as varchar) as {{ value_name }},
+        cast(exploded_items.index + 1 as integer) as {{ position_name }}
+    from {{ relation }} as exploded_source,
+        lateral flatten(input => exploded_source.{{ list_expr }}) as exploded_items
+{%- endmacro %}
+
 
 {#- agg_distinct_sorted(expr): aggregate → sorted list of the distinct non-NULL values. -#}
 {% macro agg_distinct_sorted(expr) -%}
@@ -46,6 +60,11 @@
 
 {% macro default__agg_distinct_sorted(expr) -%}
     coalesce(array_agg(distinct {{ expr }} order by {{ expr }}) filter (where {{ expr }} is not null), '{}')
+{%- endmacro %}
+
+{#- Snowflake's ARRAY_AGG skips NULLs; the coalesce guards the empty group. -#}
+{% macro snowflake__agg_distinct_sorted(expr) -%}
+    coalesce(array_agg(distinct {{ expr }}) within group (order by {{ expr }}), array_construct())
 {%- endmacro %}
 
 
@@ -72,6 +91,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Snowflake: ARRAY_AGG … WITHIN GROUP (NULLs skipped); ARRAY_SLICE is 0-based, end exclusive. -#}
+{% macro snowflake__agg_ordered(expr, order_by, limit) -%}
+    {%- if limit -%}
+    array_slice(coalesce(array_agg({{ expr }}) within group (order by {{ order_by }}), array_construct()), 0, {{ limit }})
+    {%- else -%}
+    coalesce(array_agg({{ expr }}) within group (order by {{ order_by }}), array_construct())
+    {%- endif -%}
+{%- endmacro %}
+
 
 {#- make_struct(columns): a struct/object value whose fields are the given columns, named as the
     columns (select the columns under the wanted names first). -#}
@@ -91,6 +119,14 @@
     )
 {%- endmacro %}
 
+{#- Snowflake: an OBJECT. _KEEP_NULL keeps NULL fields as JSON null, as a DuckDB struct keeps
+    them (plain OBJECT_CONSTRUCT would drop the key). -#}
+{% macro snowflake__make_struct(columns) -%}
+    object_construct_keep_null(
+        {%- for column in columns %}'{{ column }}', {{ column }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+{%- endmacro %}
+
 
 {#- percentile(expr, fraction): continuous percentile (linear interpolation) as an aggregate. -#}
 {% macro percentile(expr, fraction) -%}
@@ -102,6 +138,12 @@
 {%- endmacro %}
 
 {% macro default__percentile(expr, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{#- Snowflake: exact PERCENTILE_CONT as an ordered-set aggregate (APPROX_PERCENTILE would differ
+    from DuckDB's quantile_cont). -#}
+{% macro snowflake__percentile(expr, fraction) -%}
     percentile_cont({{ fraction }}) within group (order by {{ expr }})
 {%- endmacro %}
 
@@ -117,4 +159,8 @@
 
 {% macro default__list_size(expr) -%}
     cardinality({{ expr }})
+{%- endmacro %}
+
+{% macro snowflake__list_size(expr) -%}
+    array_size({{ expr }})
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {#-
     Text helpers. Dialect-specific SQL lives here, behind adapter.dispatch: a warehouse gets its
-    own `<adapter>__<macro>` implementation (e.g. snowflake__normalize_name) and no model changes.
-    `default__` implementations are ANSI / PostgreSQL-flavoured.
+    own `<adapter>__<macro>` implementation and no model changes: `duckdb__`, `snowflake__`, and
+    `default__` (ANSI / PostgreSQL-flavoured).
 -#}
 
 {#- normalize_name(expr): the comparison key of a name (artist_key, song titles).
@@ -23,6 +23,59 @@
         '[[:space:]]+', ' ', 'g')), '')
 {%- endmacro %}
 
+{#- snowflake__normalize_name: Snowflake has no strip_accents and no Unicode normalisation
+    function. The fold is TRANSLATE over a table of every precomposed Latin, Greek and Cyrillic
+    letter whose canonical decomposition is a base letter plus combining marks (788 letters,
+    generated with Python's unicodedata and checked one by one against DuckDB's strip_accents),
+    followed by the combining marks U+0300–U+036F, which TRANSLATE deletes (no counterpart in the
+    target alphabet). artist_key and song_key therefore come out as on DuckDB. -#}
+{% macro snowflake__normalize_name(expr) -%}
+    nullif(trim(regexp_replace(lower(translate({{ expr }}, {{ snowflake_accent_fold_from() }}, {{ snowflake_accent_fold_to() }})),
+        {{ snowflake_whitespace_regex() }}, ' ')), '')
+{%- endmacro %}
+
+{#- The Unicode whitespace class of DuckDB's [\s\pZ]: tab, LF, FF, CR, space and the Unicode space
+    separators, in Snowflake's \t / \uXXXX string-literal escapes. Snowflake's REGEXP_REPLACE
+    replaces every match (DuckDB needs the 'g' flag for that). -#}
+{% macro snowflake_whitespace_regex() -%}
+    '[ \t\n\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000]+'
+{%- endmacro %}
+
+{% macro snowflake_accent_fold_from() -%}
+    ('ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊ' ||
+        'ċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚś' ||
+        'ŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǢǣǦǧǨǩǪ' ||
+        'ǫǬǭǮǯǰǴǵǸǹǺǻǼǽǾǿȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳΆΈΉΊ' ||
+        'ΌΎΏΐΪΫάέήίΰϊϋόύώϓϔЀЁЃЇЌЍЎЙйѐёѓїќѝўѶѷӁӂӐӑӒӓӖӗӚӛӜӝӞӟӢӣӤӥӦӧӪӫӬӭӮӯӰӱ' ||
+        'ӲӳӴӵӸӹḀḁḂḃḄḅḆḇḈḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶḷḸḹ' ||
+        'ḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌṍṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤṥṦṧṨṩṪṫṬṭṮṯṰṱṲṳṴṵṶṷṸṹ' ||
+        'ṺṻṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒẓẔẕẖẗẘẙẛẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾ' ||
+        'ếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲỳỴỵỶỷỸỹἀἁἂἃἄ' ||
+        'ἅἆἇἈἉἊἋἌἍἎἏἐἑἒἓἔἕἘἙἚἛἜἝἠἡἢἣἤἥἦἧἨἩἪἫἬἭἮἯἰἱἲἳἴἵἶἷἸἹἺἻἼἽἾἿὀὁὂὃὄὅὈὉὊ' ||
+        'ὋὌὍὐὑὒὓὔὕὖὗὙὛὝὟὠὡὢὣὤὥὦὧὨὩὪὫὬὭὮὯὰάὲέὴήὶίὸόὺύὼώᾀᾁᾂᾃᾄᾅᾆᾇᾈᾉᾊᾋᾌᾍᾎᾏᾐᾑᾒ' ||
+        'ᾓᾔᾕᾖᾗᾘᾙᾚᾛᾜᾝᾞᾟᾠᾡᾢᾣᾤᾥᾦᾧᾨᾩᾪᾫᾬᾭᾮᾯᾰᾱᾲᾳᾴᾶᾷᾸᾹᾺΆᾼῂῃῄῆῇῈΈῊΉῌῐῑῒΐῖῗῘῙῚΊῠῡῢ' ||
+        'ΰῤῥῦῧῨῩῪΎῬῲῳῴῶῷῸΌῺΏῼ' ||
+        '̴̵̶̷̸̡̢̧̨̛̖̗̘̙̜̝̞̟̠̣̤̥̦̩̪̫̬̭̮̯̰̱̲̳̹̺̻̼̀́̂̃̄̅̆̇̈̉̊̋̌̍̎̏̐̑̒̓̔̽̾̿̕̚' ||
+        '͇͈͉͍͎̀́͂̓̈́͆͊͋͌ͅ͏͓͔͕͖͙͚͐͑͒͗͛ͣͤͥͦͧͨͩͪͫͬͭͮͯ͘͜͟͢͝͞͠͡')
+{%- endmacro %}
+
+{% macro snowflake_accent_fold_to() -%}
+    ('AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcC' ||
+        'cCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIJjKkLlLlLlNnNnNnOoOoOoRrRrRrSs' ||
+        'SsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuAaIiOoUuUuUuUuUuAaAaÆæGgKkO' ||
+        'oOoƷʒjGgNnAaÆæØøAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoOoOoOoYyΑΕΗΙ' ||
+        'ΟΥΩιΙΥαεηιυιυουωϒϒЕЕГІКИУИиеегікиуѴѵЖжАаАаЕеӘәЖжЗзИиИиОоӨөЭэУуУу' ||
+        'УуЧчЫыAaBbBbBbCcDdDdDdDdDdEeEeEeEeEeFfGgHhHhHhHhHhIiIiKkKkKkLlLl' ||
+        'LlLlMmMmMmNnNnNnNnOoOoOoOoPpPpRrRrRrRrSsSsSsSsSsTtTtTtTtUuUuUuUu' ||
+        'UuVvVvWwWwWwWwWwXxXxYyZzZzZzhtwyſAaAaAaAaAaAaAaAaAaAaAaAaEeEeEeE' ||
+        'eEeEeEeEeIiIiOoOoOoOoOoOoOoOoOoOoOoOoUuUuUuUuUuUuUuYyYyYyYyααααα' ||
+        'αααΑΑΑΑΑΑΑΑεεεεεεΕΕΕΕΕΕηηηηηηηηΗΗΗΗΗΗΗΗιιιιιιιιΙΙΙΙΙΙΙΙοοοοοοΟΟΟ' ||
+        'ΟΟΟυυυυυυυυΥΥΥΥωωωωωωωωΩΩΩΩΩΩΩΩααεεηηιιοουυωωααααααααΑΑΑΑΑΑΑΑηηη' ||
+        'ηηηηηΗΗΗΗΗΗΗΗωωωωωωωωΩΩΩΩΩΩΩΩαααααααΑΑΑΑΑηηηηηΕΕΗΗΗιιιιιιΙΙΙΙυυυ' ||
+        'υρρυυΥΥΥΥΡωωωωωΟΟΩΩΩ')
+{%- endmacro %}
+
+
 
 {#- clean_name(expr): a display name tidied, case and accents kept: runs of whitespace (Unicode
     spaces included) collapsed to one space, trimmed; NULL when nothing is left. -#}
@@ -36,6 +89,10 @@
 
 {% macro default__clean_name(expr) -%}
     nullif(trim(regexp_replace({{ expr }}, '[[:space:]]+', ' ', 'g')), '')
+{%- endmacro %}
+
+{% macro snowflake__clean_name(expr) -%}
+    nullif(trim(regexp_replace({{ expr }}, {{ snowflake_whitespace_regex() }}, ' ')), '')
 {%- endmacro %}
 
 
@@ -54,6 +111,11 @@
     string_to_array({{ expr }}, ';')
 {%- endmacro %}
 
+{#- Snowflake: an ARRAY of VARCHAR values (items are VARIANT inside the array). -#}
+{% macro snowflake__split_artists(expr) -%}
+    split({{ expr }}, ';')
+{%- endmacro %}
+
 
 {#- safe_cast(expr, data_type): cast, NULL instead of an error when the value does not convert. -#}
 {% macro safe_cast(expr, data_type) -%}
@@ -66,4 +128,9 @@
 
 {% macro default__safe_cast(expr, data_type) -%}
     cast({{ expr }} as {{ data_type }})
+{%- endmacro %}
+
+{#- Snowflake's TRY_CAST takes text only: cast to varchar first, so any input type works. -#}
+{% macro snowflake__safe_cast(expr, data_type) -%}
+    try_cast(cast({{ expr }} as varchar) as {{ data_type }})
 {%- endmacro %}

@@ -57,6 +57,19 @@ export interface ArtistProfile {
   albums: { album_name: string | null; album_id: string | null; release_year: number | null; track_count: number }[];
   first_release_year: number | null;
   last_release_year: number | null;
+  /**
+   * Spotify enrichment (dim_artists `spotify_*`). null: the artist was not enriched (no credentials,
+   * not found, ambiguous), or Spotify does not return the field to this app (development mode:
+   * followers, popularity, genres), never 0. Absent in snapshots published before enrichment existed.
+   */
+  spotify_id?: string | null;
+  spotify_followers?: number | null;
+  spotify_popularity?: number | null;
+  spotify_genres?: string[] | null;
+  spotify_image_url?: string | null;
+  spotify_url?: string | null;
+  /** ISO UTC: when the Spotify API last returned these values. */
+  spotify_fetched_at?: string | null;
 }
 
 export interface FeatureStats { mean: number | null; stddev: number | null; p10: number | null; p25: number | null; p50: number | null; p75: number | null; p90: number | null }
@@ -73,12 +86,28 @@ export interface GenreProfile {
   top_artists: string[];
 }
 
+export interface PipelineRunSummary {
+  runId: string;
+  startedAt: string;
+  steps: string[];
+  rowsRead: number | null;
+  rowsStaged: number | null;
+  rowsRejected: number | null;
+  modelsBuilt: number | null;
+  testsPassed: number | null;
+  testsFailed: number | null;
+}
+
 export interface SnapshotManifest {
   format: number;
   version: string;
   publishedAt: string;
   /** Where the data came from, and the last ingest's reconciliation. */
-  source: { dataset: string | null; schema: string | null; rowsRead: number | null; rowsStaged: number | null; rowsRejected: number | null };
+  source: {
+    dataset: string | null; schema: string | null; rowsRead: number | null; rowsStaged: number | null; rowsRejected: number | null;
+    /** The recorded pipeline run (ops.pipeline_runs) whose transform built these marts; absent in older snapshots. */
+    run?: PipelineRunSummary | null;
+  };
   counts: { tracks: number; artists: number; genres: number };
 }
 

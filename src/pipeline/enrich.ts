@@ -106,10 +106,14 @@ const isFatal = (err: unknown) =>
 /** Progress lines on stderr, at most one a second per phase plus one when a phase ends. */
 export function stderrProgress(write: (line: string) => void = (l) => void process.stderr.write(l)): (p: EnrichProgress) => void {
   let last = 0;
+  let lastLine = '';
   return (p) => {
     const now = Date.now();
     if (p.done < p.total && now - last < 1000) return;
+    const line = `${p.phase} ${p.done}/${p.total} ${p.failed}`;
+    if (line === lastLine) return; // a phase's end is reported by its last unit and by the phase
     last = now;
+    lastLine = line;
     write(`enrich ${p.phase}: ${p.done}/${p.total}${p.failed ? ` (${p.failed} failed)` : ''}\n`);
   };
 }
@@ -230,6 +234,7 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
 async function pendingArtists(session: SqlSession, cutoff: Date, maxArtists: number | undefined): Promise<DatasetArtist[]> {
   const key = normalizeNameSql('credited_name', session.dialect);
   const split = session.dialect === 'duckdb' ? `string_split(artist_names, ';')` : `string_to_array(artist_names, ';')`;
+  const collect = session.dialect === 'duckdb' ? 'list' : 'array_agg';
   const cutoffSql = `TIMESTAMP '${cutoff.toISOString().replace('T', ' ').replace('Z', '')}'`;
   const rows = await session.all<{ artist_key: string; artist_name: string; track_count: number; track_ids: string[] }>(`
 WITH credits AS (
@@ -243,7 +248,7 @@ spellings AS (
   GROUP BY artist_key, artist_name
 ),
 tracks AS (
-  SELECT artist_key, count(DISTINCT track_id) AS track_count, list(DISTINCT track_id) AS track_ids
+  SELECT artist_key, count(DISTINCT track_id) AS track_count, ${collect}(DISTINCT track_id) AS track_ids
   FROM credits WHERE artist_key IS NOT NULL
   GROUP BY artist_key
 )

@@ -5,6 +5,7 @@ import {
   type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount, type TrackColumns,
 } from '../catalog/snapshot.js';
 import type { Row, SqlSession } from '../warehouse/port.js';
+import { latestBuildRun } from './runs.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
 const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
@@ -18,22 +19,34 @@ const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
 /**
  * Publish: read the marts and write a new serving snapshot, switched to atomically.
- * The server picks it up without a restart.
+ * The server picks it up without a restart. The queries are plain SQL that DuckDB and Snowflake
+ * both run (lists are read as list columns and assembled here), so `session` may be either; the
+ * server itself never queries the warehouse. `runs`: where ops.pipeline_runs lives (default `session`).
  */
-export async function publishSnapshot(opts: { session: SqlSession; snapshotDir: string; log?: Logger; marts?: string; raw?: string }): Promise<PublishReport> {
+export async function publishSnapshot(opts: {
+  session: SqlSession;
+  snapshotDir: string;
+  log?: Logger;
+  marts?: string;
+  raw?: string;
+  runs?: SqlSession;
+}): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
   const started = Date.now();
 
-  const trackRows = await opts.session.all(`
-    select t.*, coalesce(a.artist_keys, []) as artist_keys
-    from "${m}"."dim_tracks" t
-    left join (
-      select track_id, list(artist_key order by artist_position) as artist_keys
-      from "${m}"."bridge_track_artists" group by track_id
-    ) a using (track_id)
-    order by t.track_id`);
+  const credits = await opts.session.all<{ track_id: string; artist_key: string }>(
+    `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`,
+  );
+  const artistKeys = new Map<string, string[]>();
+  for (const c of credits) {
+    const keys = artistKeys.get(c.track_id);
+    if (keys) keys.push(c.artist_key);
+    else artistKeys.set(c.track_id, [c.artist_key]);
+  }
+  const trackRows = await opts.session.all(`select * from "${m}"."dim_tracks" order by track_id`);
+  for (const r of trackRows) r.artist_keys = artistKeys.get(String(r.track_id)) ?? [];
   const tracks = toTrackColumns(trackRows);
 
   const artistRows = await opts.session.all(`select * from "${m}"."artist_profiles" order by artist_key`);
@@ -41,14 +54,18 @@ export async function publishSnapshot(opts: { session: SqlSession; snapshotDir: 
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
 
-  const [src] = await opts.session.all(`
-    select
-      (select string_agg(distinct source_file, ', ') from "${raw}"."tracks") as dataset,
-      (select string_agg(distinct source_schema, ', ') from "${raw}"."tracks") as schema,
-      (select count(*) from "${raw}"."tracks") as staged,
-      (select count(*) from "${raw}"."track_rejects") as rejected`);
-  const staged = num(src?.staged);
-  const rejected = num(src?.rejected);
+  const sources = await opts.session.all<{ source_file: string; source_schema: string; n: number }>(
+    `select source_file, source_schema, count(*) as n from "${raw}"."tracks" group by source_file, source_schema`,
+  );
+  const [rejects] = await opts.session.all<{ n: number }>(`select count(*) as n from "${raw}"."track_rejects"`);
+  const distinctSorted = (values: string[]) => [...new Set(values)].sort().join(', ') || null;
+  const src = {
+    dataset: distinctSorted(sources.map((r) => r.source_file)),
+    schema: distinctSorted(sources.map((r) => r.source_schema)),
+  };
+  const staged = sources.reduce((sum, r) => sum + Number(r.n), 0);
+  const rejected = num(rejects?.n);
+  const run = await latestBuildRun(opts.runs ?? opts.session);
 
   const version = await writeSnapshot(opts.snapshotDir, {
     manifest: {
@@ -57,6 +74,11 @@ export async function publishSnapshot(opts: { session: SqlSession; snapshotDir: 
         dataset: str(src?.dataset), schema: str(src?.schema),
         rowsStaged: staged, rowsRejected: rejected,
         rowsRead: staged !== null && rejected !== null ? staged + rejected : null,
+        run: run && {
+          runId: run.run_id, startedAt: String(run.started_at), steps: run.steps.split(',').filter(Boolean),
+          rowsRead: num(run.rows_read), rowsStaged: num(run.rows_staged), rowsRejected: num(run.rows_rejected),
+          modelsBuilt: num(run.models_built), testsPassed: num(run.tests_passed), testsFailed: num(run.tests_failed),
+        },
       },
       counts: { tracks: tracks.track_id.length, artists: artists.length, genres: genres.length },
     },
@@ -117,7 +139,37 @@ function toArtistProfile(r: Row): ArtistProfile {
     })),
     first_release_year: num(r.first_release_year),
     last_release_year: num(r.last_release_year),
+    spotify_id: str(r.spotify_id),
+    spotify_followers: num(r.spotify_followers),
+    spotify_popularity: num(r.spotify_popularity),
+    spotify_genres: stringListOrNull(r.spotify_genres),
+    spotify_image_url: str(r.spotify_image_url),
+    spotify_url: str(r.spotify_url),
+    spotify_fetched_at: isoOrNull(r.spotify_fetched_at),
   };
+}
+
+/** A list of strings, or null when the column is NULL (Snowflake may hand an ARRAY over as JSON text). */
+function stringListOrNull(v: unknown): string[] | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'string' && v.trim().startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      return Array.isArray(parsed) ? parsed.map(String) : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** A warehouse TIMESTAMP (ISO string or naive UTC text) as ISO UTC. */
+function isoOrNull(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v);
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
 function toGenreProfile(r: Row): GenreProfile {

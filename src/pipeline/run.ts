@@ -1,9 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
+import { MusicError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DuckDbSession } from '../warehouse/duckdb.js';
 import { DuckDbStagingStore } from '../warehouse/staging.js';
+import { PostgresStagingStore } from '../warehouse/postgres-staging.js';
+import type { SqlSession } from '../warehouse/port.js';
+import { SnowflakeSession } from '../warehouse/snowflake.js';
+import { PipelineRunRecorder } from './runs.js';
 import { acquireDataset, type AcquiredDataset } from './acquire.js';
+import { runEnrichStep, type EnrichStepReport } from './enrich-step.js';
 import { runDbtProject, type DbtRunReport } from './dbt/index.js';
 import { ingestCsv, type IngestReport } from './ingest.js';
 import { loadWarehouse, type LoadReport } from './load.js';
@@ -12,20 +18,61 @@ import { publishSnapshot, type PublishReport } from './publish.js';
 /** The dbt project shipped with the package. */
 export const DBT_PROJECT_DIR = fileURLToPath(new URL('../../dbt', import.meta.url));
 
-export const PIPELINE_STEPS = ['acquire', 'ingest', 'load', 'transform', 'publish'] as const;
+/** `enrich` (Spotify) is optional: without SPOTIFY_CLIENT_ID/SECRET it is skipped, not failed. */
+export const PIPELINE_STEPS = ['acquire', 'ingest', 'enrich', 'load', 'transform', 'publish'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export interface PipelineReport {
   dataset?: AcquiredDataset;
   ingest?: IngestReport;
+  enrich?: EnrichStepReport;
   load?: LoadReport;
   transform?: DbtRunReport;
   publish?: PublishReport;
   ms: number;
 }
 
+/** The run's AbortSignal fired (SIGINT/SIGTERM) during a step that stops cleanly; `report` holds what finished. Rerun to resume. */
+export class PipelineInterruptedError extends MusicError {
+  constructor(
+    readonly step: PipelineStep,
+    readonly report: PipelineReport,
+    reason: unknown,
+  ) {
+    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+    super('PIPELINE_INTERRUPTED', `interrupted during ${step} (${why}); finished work is kept, run it again to resume`);
+  }
+}
+
+/** What ops.pipeline_runs keeps of a dbt run (also of a failed one: DbtRunError carries its report). */
+function transformCounts(t: DbtRunReport): { models_built: number; tests_passed: number; tests_failed: number } {
+  return {
+    models_built: t.models.length,
+    tests_passed: t.tests.filter((x) => x.status !== 'fail').length,
+    tests_failed: t.tests.filter((x) => x.status === 'fail').length,
+  };
+}
+
 /**
- * Run pipeline steps in order on the embedded store: acquire → ingest → load → transform → publish.
+ * What profiles.yml's `snowflake` output reads through env_var() (no secret: the runner renders only
+ * type, schema, database and threads; the session is already authenticated).
+ */
+export function snowflakeDbtEnv(config: Config): Record<string, string | undefined> {
+  const sf = config.snowflake;
+  if (!sf) return {};
+  return {
+    SNOWFLAKE_ACCOUNT: sf.account, SNOWFLAKE_USER: sf.user, SNOWFLAKE_WAREHOUSE: sf.warehouse,
+    SNOWFLAKE_DATABASE: sf.database, SNOWFLAKE_SCHEMA: sf.schema, SNOWFLAKE_ROLE: sf.role,
+  };
+}
+
+/**
+ * Run pipeline steps in order: acquire → ingest → enrich (Spotify; skipped without credentials) → load →
+ * transform → publish. Staging is the embedded
+ * DuckDB file, or PostgreSQL when `STAGING_URL` is set. The warehouse (raw schema, dbt marts, the
+ * publish step's reads) is that DuckDB file, or Snowflake with `WAREHOUSE=snowflake`: one session for
+ * load, transform (dbt target `snowflake`, not transactional) and publish, its QUERY_TAG naming the
+ * step. Each run is recorded in `ops.pipeline_runs` (in the DuckDB file).
  * Every step is idempotent, so a rerun after a failure (or a kill) finishes the job.
  */
 export async function runPipeline(
@@ -42,24 +89,76 @@ export async function runPipeline(
     return log.child({ step });
   };
 
+  let acquireError: unknown;
   if (steps.has('acquire') || steps.has('ingest')) {
-    report.dataset = await acquireDataset({ source: config.dataset, dataDir: config.dataDir, log: stepLog('acquire'), signal: opts.signal });
+    try {
+      report.dataset = await acquireDataset({ source: config.dataset, dataDir: config.dataDir, log: stepLog('acquire'), signal: opts.signal });
+    } catch (err) {
+      acquireError = err; // recorded in ops.pipeline_runs below, then rethrown
+    }
   }
   const session = await DuckDbSession.open(config.duckdbPath);
+  const pgStaging = config.stagingUrl ? new PostgresStagingStore(config.stagingUrl, { log }) : null;
+  let run: PipelineRunRecorder | null = null;
+  let snowflake: SnowflakeSession | undefined;
+  /** The warehouse session for a step: the DuckDB file, or the (lazily opened) Snowflake session tagged with the step. */
+  const warehouseFor = async (step: PipelineStep): Promise<SqlSession> => {
+    if (config.warehouse !== 'snowflake' || !config.snowflake) return session;
+    snowflake ??= await SnowflakeSession.open(config.snowflake, { log, queryTag: `music-mcp:${step}` });
+    snowflake.setQueryTag(`music-mcp:${step}`);
+    return snowflake;
+  };
   try {
+    run = await PipelineRunRecorder.start(session, {
+      runId: config.runId,
+      steps: PIPELINE_STEPS.filter((s) => steps.has(s)),
+      startedAt: new Date(started),
+    });
+    if (acquireError) throw acquireError;
     if (steps.has('ingest') && report.dataset) {
-      const store = new DuckDbStagingStore(session);
+      const store = pgStaging ?? new DuckDbStagingStore(session);
       await store.ensureSchema();
       report.ingest = await ingestCsv({ path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal });
+      await run.update({ rows_read: report.ingest.rowsRead, rows_staged: report.ingest.rowsStaged, rows_rejected: report.ingest.rowsRejected });
     }
-    if (steps.has('load')) report.load = await loadWarehouse({ staging: session, warehouse: session, log: stepLog('load') });
+    if (steps.has('enrich')) {
+      report.enrich = await runEnrichStep(config, { duckdb: session, log: stepLog('enrich'), ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (opts.signal?.aborted) throw new PipelineInterruptedError('enrich', report, opts.signal.reason);
+    }
+    if (steps.has('load')) {
+      const stepLogger = stepLog('load');
+      report.load = await loadWarehouse({ staging: pgStaging ?? session, warehouse: await warehouseFor('load'), log: stepLogger });
+    }
     if (steps.has('transform')) {
-      report.transform = await runDbtProject({ projectDir: DBT_PROJECT_DIR, session, target: 'duckdb', log: stepLog('transform') });
+      const stepLogger = stepLog('transform');
+      const w = await warehouseFor('transform');
+      report.transform = await runDbtProject(
+        w.dialect === 'snowflake'
+          ? { projectDir: DBT_PROJECT_DIR, session: w, target: 'snowflake', transactional: false, env: snowflakeDbtEnv(config), log: stepLogger }
+          : { projectDir: DBT_PROJECT_DIR, session: w, target: 'duckdb', log: stepLogger },
+      );
+      await run.update(transformCounts(report.transform));
     }
     if (steps.has('publish')) {
-      report.publish = await publishSnapshot({ session, snapshotDir: config.snapshotDir, log: stepLog('publish') });
+      const stepLogger = stepLog('publish');
+      report.publish = await publishSnapshot({ session: await warehouseFor('publish'), runs: session, snapshotDir: config.snapshotDir, log: stepLogger });
+      await run.update({ snapshot_version: report.publish.version });
     }
+    await run.finish('succeeded');
+  } catch (err) {
+    if (run) {
+      // A failed dbt run is rolled back: keep its test counts, but models_built stays NULL (nothing was built).
+      const failedTransform = (err as { report?: DbtRunReport }).report;
+      if (failedTransform?.tests) {
+        const { tests_passed, tests_failed } = transformCounts(failedTransform);
+        await run.update({ tests_passed, tests_failed }).catch(() => undefined);
+      }
+      await run.finish('failed', err).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed run in ops.pipeline_runs'));
+    }
+    throw err;
   } finally {
+    await pgStaging?.close();
+    await snowflake?.close();
     await session.close();
   }
   report.ms = Date.now() - started;

@@ -30,3 +30,4 @@ export {
   SpotifyUnavailableError,
 } from './errors.js';
 export { Throttle, type ThrottleOptions } from './throttle.js';
+export { hasSpotifyCredentials, spotifyClientFromConfig, spotifyClientOptions } from './from-config.js';

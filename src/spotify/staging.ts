@@ -14,7 +14,7 @@
  * Upserts only. Every method applies its rows in one transaction and statements are serialised, so
  * concurrent callers (the enrichment runs several artists at once) never interleave a transaction,
  * and a killed process leaves each unit either fully written or not at all.
- * SQL is portable between DuckDB and PostgreSQL (JSON, TIMESTAMP, ON CONFLICT ... DO UPDATE).
+ * SQL is portable between DuckDB and PostgreSQL (JSON, TIMESTAMP, DOUBLE PRECISION, ON CONFLICT ... DO UPDATE).
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
@@ -45,12 +45,15 @@ CREATE TABLE IF NOT EXISTS staging.artist_resolution (
   artist_key VARCHAR NOT NULL,
   artist_name VARCHAR NOT NULL,
   spotify_id VARCHAR,
-  confidence DOUBLE NOT NULL,
+  confidence DOUBLE PRECISION NOT NULL,
   method VARCHAR NOT NULL,
   resolved_at TIMESTAMP NOT NULL,
   PRIMARY KEY (artist_key)
 );
 `;
+
+/** Advisory lock key serialising the DDL on PostgreSQL ('spot'). */
+const SPOTIFY_DDL_LOCK = 0x73706f74;
 
 export type ResolutionMethod =
   /** Exactly one search result carries the dataset's name. */
@@ -111,7 +114,14 @@ export class SpotifyStagingStore {
   constructor(private readonly session: SqlSession) {}
 
   ensureSchema(): Promise<void> {
-    return this.exclusive(() => this.session.run(SPOTIFY_STAGING_DDL));
+    if (this.session.dialect !== 'postgres') return this.exclusive(() => this.session.run(SPOTIFY_STAGING_DDL));
+    // PostgreSQL: CREATE … IF NOT EXISTS races between processes; serialise it on an advisory lock.
+    return this.exclusive(async () => {
+      await this.session.run(`BEGIN; SELECT pg_advisory_xact_lock(${SPOTIFY_DDL_LOCK}); ${SPOTIFY_STAGING_DDL} COMMIT;`).catch(async (err: unknown) => {
+        await this.session.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      });
+    });
   }
 
   /** Upsert artist objects (deduplicated by id; the last one wins). */

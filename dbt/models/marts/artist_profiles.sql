@@ -171,7 +171,14 @@ final as (
         top_tracks.top_tracks,
         album_lists.albums,
         cast(release_years.first_release_year as integer) as first_release_year,
-        cast(release_years.last_release_year as integer) as last_release_year
+        cast(release_years.last_release_year as integer) as last_release_year,
+        artists.spotify_id,
+        artists.spotify_followers,
+        artists.spotify_popularity,
+        artists.spotify_genres,
+        artists.spotify_image_url,
+        artists.spotify_url,
+        artists.spotify_fetched_at
     from {{ ref('dim_artists') }} as artists
     inner join song_stats
         on song_stats.artist_key = artists.artist_key

@@ -1,5 +1,7 @@
 -- One row per artist_key (normalised name): the display spelling credited most often
--- (ties: alphabetical) and the number of track_ids credited to the artist (any position).
+-- (ties: alphabetical) and the number of track_ids credited to the artist (any position), with the
+-- Spotify fields when enrichment resolved the artist (NULL otherwise, or when Spotify does not
+-- return a field to this app).
 
 with
 
@@ -44,15 +46,30 @@ track_counts as (
 
 ),
 
+spotify as (
+
+    select * from {{ ref('int_artist_spotify') }}
+
+),
+
 final as (
 
     select
         spellings_ranked.artist_key,
         spellings_ranked.artist_name,
-        cast(track_counts.track_count as integer) as track_count
+        cast(track_counts.track_count as integer) as track_count,
+        spotify.spotify_id,
+        spotify.spotify_followers,
+        spotify.spotify_popularity,
+        spotify.spotify_genres,
+        spotify.spotify_image_url,
+        spotify.spotify_url,
+        spotify.spotify_fetched_at
     from spellings_ranked
     inner join track_counts
         on track_counts.artist_key = spellings_ranked.artist_key
+    left join spotify
+        on spotify.artist_key = spellings_ranked.artist_key
     where spellings_ranked.spelling_rank = 1
 
 )

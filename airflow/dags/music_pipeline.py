@@ -1,0 +1,158 @@
+"""
+### music_pipeline: daily refresh of the music MCP server's catalog
+
+Runs the project's own entry points in order, the same steps `npm run pipeline` runs without Airflow
+(`PIPELINE_STEPS` in `src/pipeline/run.ts`), plus a freshness gate:
+
+`ingest` → `enrich` → `load` → `transform` → `publish` → `freshness`
+
+| task | command | does |
+|---|---|---|
+| ingest | `npm run ingest` | acquire the CSV, stream it into staging (PostgreSQL via COPY when `STAGING_URL` is set) |
+| enrich | `npx tsx scripts/enrich-spotify.ts` | resolve artists against the Spotify Web API (throttled, resumable; a no-op without credentials) |
+| load | `npm run load` | move staging into the warehouse `raw` schema (embedded DuckDB or Snowflake) |
+| transform | `npm run transform`, or `dbt build --target <music_dbt_target>` | build and test the dbt marts |
+| publish | `npm run publish-snapshot` | write the serving snapshot, switched atomically |
+| freshness | `npx tsx scripts/freshness.ts` | fail when the newest `raw.tracks.loaded_at` is older than the limit |
+
+Every task is idempotent (upserts by natural key, all-or-nothing transforms, atomic publish), so
+retries and reruns are safe. All tasks of one DAG run share `MUSIC_RUN_ID={{ run_id }}`, so they
+write one row of `ops.pipeline_runs`. Business logic stays in the project; this file only wires
+configuration (Airflow Variables and Connections → environment) to commands. See `airflow/README.md`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow import DAG
+
+try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:  # Airflow 2.x
+    from airflow.operators.bash import BashOperator
+
+# Jinja helpers: a setting is rendered only when its feature is switched on, so an unused
+# connection never has to exist. Empty values are unset before the command runs (see _cmd).
+_STAGING_ON = "var.value.get('music_staging', 'embedded') == 'postgres'"
+_SNOWFLAKE_ON = "var.value.get('music_warehouse', 'duckdb') == 'snowflake'"
+_SPOTIFY_ON = "var.value.get('music_enrich', 'on') != 'off'"
+
+
+def _when(condition: str, expr: str) -> str:
+    return "{{ (" + expr + ") if " + condition + " else '' }}"
+
+
+ENV = {
+    # One run id for every task of the DAG run: they all write one ops.pipeline_runs row.
+    "MUSIC_RUN_ID": "{{ run_id }}",
+    "MUSIC_DATA_DIR": "{{ var.value.get('music_data_dir', '') }}",
+    "MUSIC_DATASET": "{{ var.value.get('music_dataset', '') }}",
+    "MUSIC_FRESHNESS_MAX_AGE_HOURS": "{{ var.value.get('music_freshness_max_age_hours', '48') }}",
+    "LOG_LEVEL": "{{ var.value.get('music_log_level', 'info') }}",
+    # PostgreSQL staging: Connection `music_staging_postgres` (conn type Postgres).
+    "STAGING_URL": _when(_STAGING_ON, "conn.music_staging_postgres.get_uri()"),
+    # Snowflake warehouse: Connection `music_snowflake` (conn type Snowflake; account etc. in extras).
+    "WAREHOUSE": "{{ var.value.get('music_warehouse', 'duckdb') }}",
+    "SNOWFLAKE_ACCOUNT": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('account', '')"),
+    "SNOWFLAKE_USER": _when(_SNOWFLAKE_ON, "conn.music_snowflake.login"),
+    "SNOWFLAKE_PASSWORD": _when(_SNOWFLAKE_ON, "conn.music_snowflake.password or ''"),
+    "SNOWFLAKE_PRIVATE_KEY_PATH": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('private_key_file', '')"),
+    "SNOWFLAKE_PRIVATE_KEY": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('private_key_content', '')"),
+    "SNOWFLAKE_WAREHOUSE": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('warehouse', '')"),
+    "SNOWFLAKE_DATABASE": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('database', '')"),
+    "SNOWFLAKE_SCHEMA": _when(_SNOWFLAKE_ON, "conn.music_snowflake.schema or ''"),
+    "SNOWFLAKE_ROLE": _when(_SNOWFLAKE_ON, "conn.music_snowflake.extra_dejson.get('role', '')"),
+    # Spotify Web API (client credentials): Connection `music_spotify` (login = client id, password = secret).
+    "SPOTIFY_CLIENT_ID": _when(_SPOTIFY_ON, "conn.music_spotify.login"),
+    "SPOTIFY_CLIENT_SECRET": _when(_SPOTIFY_ON, "conn.music_spotify.password"),
+}
+
+# Run from the project checkout (Variable `music_project_dir`); unset the settings rendered empty,
+# so the project's own defaults apply (its config rejects empty values rather than guessing).
+_PRELUDE = (
+    "set -euo pipefail; "
+    "cd \"{{ var.value.get('music_project_dir', '/opt/music-mcp-server') }}\"; "
+    "for v in $(compgen -e); do [ -n \"${!v}\" ] || unset \"$v\"; done; "
+)
+
+
+def _cmd(command: str) -> str:
+    """The bash command of a task: the prelude, then one project entry point."""
+    return _PRELUDE + command
+
+
+default_args = {
+    "owner": "music",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=1),
+}
+
+with DAG(
+    dag_id="music_pipeline",
+    description="Daily ELT refresh of the music MCP server catalog (ingest → enrich → load → dbt → publish → freshness)",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    # The embedded DuckDB warehouse has one writer: never overlap runs.
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["music", "elt", "dbt", "mcp"],
+) as dag:
+    ingest = BashOperator(
+        task_id="ingest",
+        bash_command=_cmd("npm run ingest"),
+        env=ENV,
+        append_env=True,
+    )
+    enrich = BashOperator(
+        task_id="enrich",
+        # Variable music_enrich = off skips it (exit 99 → skipped) when there are no Spotify credentials.
+        bash_command=_cmd(
+            "if [ \"{{ var.value.get('music_enrich', 'on') }}\" = off ]; then echo 'enrichment switched off'; exit 99; fi; "
+            "npx tsx scripts/enrich-spotify.ts"
+        ),
+        env=ENV,
+        append_env=True,
+    )
+    load = BashOperator(
+        task_id="load",
+        bash_command=_cmd("npm run load"),
+        env=ENV,
+        append_env=True,
+        # Runs after a skipped (switched-off) enrichment too; not after a failed one.
+        trigger_rule="none_failed",
+    )
+    transform = BashOperator(
+        task_id="transform",
+        # Real dbt when Variable music_transform = dbt (dbt-duckdb / dbt-snowflake installed on the worker);
+        # otherwise the project's runner, which runs the same dbt project.
+        bash_command=_cmd(
+            "if [ \"{{ var.value.get('music_transform', 'runner') }}\" = dbt ]; "
+            "then cd dbt && dbt build --profiles-dir . --target \"{{ var.value.get('music_dbt_target', 'duckdb') }}\"; "
+            "else npm run transform; fi"
+        ),
+        env=ENV,
+        append_env=True,
+    )
+    publish = BashOperator(
+        task_id="publish",
+        bash_command=_cmd("npm run publish-snapshot"),
+        env=ENV,
+        append_env=True,
+    )
+    freshness = BashOperator(
+        task_id="freshness",
+        bash_command=_cmd("npx tsx scripts/freshness.ts"),
+        env=ENV,
+        append_env=True,
+        # A stale source is worth one look, not three: fail fast.
+        retries=0,
+    )
+
+    ingest >> enrich >> load >> transform >> publish >> freshness

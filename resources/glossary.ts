@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+
+/** The audio-feature glossary: a static knowledge document (knowledge/audio-features.md). */
+export const GLOSSARY_MD = readFileSync(new URL('./knowledge/audio-features.md', import.meta.url), 'utf8');
+
+/** Static parts of the dataset card (sources, licences, columns, known gaps). */
+export const DATASET_MD = readFileSync(new URL('./knowledge/dataset.md', import.meta.url), 'utf8');
+
+export interface Section {
+  /** Heading path, e.g. "Listeners' words and the ranges that capture them › chill". */
+  title: string;
+  /** The last heading alone ("chill"). */
+  heading: string;
+  text: string;
+}
+
+/** Split a Markdown document at its ## and ### headings (retrieval indexes sections, not whole documents). */
+export function sections(md: string, docTitle: string): Section[] {
+  const out: Section[] = [];
+  let h2 = '';
+  let heading = docTitle;
+  let title = docTitle;
+  let lines: string[] = [];
+  const flush = () => {
+    const text = unwrap(lines).trim();
+    if (text) out.push({ title, heading, text });
+    lines = [];
+  };
+  for (const line of md.split('\n')) {
+    const m = /^(#{1,3}) (.*)$/.exec(line);
+    if (!m) {
+      lines.push(line);
+      continue;
+    }
+    flush();
+    const level = m[1]!.length;
+    if (level === 1) {
+      heading = title = docTitle;
+    } else if (level === 2) {
+      h2 = m[2]!;
+      heading = h2;
+      title = `${docTitle} › ${h2}`;
+    } else {
+      heading = m[2]!;
+      title = `${docTitle} › ${h2 ? `${h2} › ` : ''}${heading}`;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Join wrapped prose lines into one line per paragraph; list items and table rows stay lines. */
+export function unwrap(lines: readonly string[]): string {
+  const out: string[] = [];
+  let joinable = false;
+  for (const line of lines) {
+    const t = line.trim();
+    if (!t) {
+      out.push('');
+      joinable = false;
+    } else if (/^(- |\||\d+\. )/.test(t) || !joinable) {
+      out.push(t);
+      joinable = !t.startsWith('|');
+    } else {
+      out[out.length - 1] += ` ${t}`;
+    }
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,194 @@
+import { ResourceTemplate, type McpServer, type ReadResourceCallback, type RegisteredResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourceResult, type Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolDeps } from '../tools/shared.js';
+import { genresListing } from './genre-profile.js';
+import { GLOSSARY_MD } from './glossary.js';
+import { knowledgeFor } from './knowledge.js';
+import { renderTrack } from './track.js';
+import { catalogNow, catalogOrThrow, decodeVariable, invalid, JSON_MIME, MARKDOWN, unknownArtist, unknownGenre, unknownUri, URIS } from './uri.js';
+
+export { registerPrompts } from './prompts.js';
+
+/** resources/list page size. */
+export const PAGE_SIZE = 100;
+
+const FIXED: (Resource & { read: 'genres' | 'dataset' | 'glossary' })[] = [
+  {
+    uri: URIS.genres,
+    name: 'genres',
+    title: 'All genres',
+    description: 'Every genre and subgenre label with its parent, track and artist counts and the URI of its profile (JSON).',
+    mimeType: JSON_MIME,
+    read: 'genres',
+  },
+  {
+    uri: URIS.dataset,
+    name: 'dataset',
+    title: 'Dataset card',
+    description: 'Where the data comes from and under which licence, what each column means, row counts and rejected rows, the last refresh, and known gaps.',
+    mimeType: MARKDOWN,
+    read: 'dataset',
+  },
+  {
+    uri: URIS.glossary,
+    name: 'audio-feature-glossary',
+    title: 'Audio features and listener words',
+    description: 'What each audio feature measures and its range, and how words like "chill", "upbeat", "acoustic", "for running", "sad", "party" map onto recommend_by_genre bounds.',
+    mimeType: MARKDOWN,
+    read: 'glossary',
+  },
+];
+
+const text = (uri: URL | string, mimeType: string, body: string): ReadResourceResult => ({ contents: [{ uri: String(uri), mimeType, text: body }] });
+
+/**
+ * Register the resources: three documents and three templates (genre, artist, track), each template
+ * variable completable from the catalog. Replaces the SDK's resources/list (which concatenates every
+ * template's list with no cursor: thousands of artists in one answer) with a cursor-paged one, and
+ * resources/read with one that answers unknown URIs with the nearest URI this server serves.
+ */
+export function registerResources(server: McpServer, deps: ToolDeps): void {
+  const readers: Record<(typeof FIXED)[number]['read'], ReadResourceCallback> = {
+    genres: async (uri) => {
+      const k = knowledgeFor(await catalogOrThrow(deps));
+      return text(uri, JSON_MIME, JSON.stringify(genresListing(k.catalog, k.genres), null, 1));
+    },
+    dataset: async (uri) => text(uri, MARKDOWN, knowledgeFor(await catalogOrThrow(deps)).datasetCard()),
+    glossary: async (uri) => text(uri, MARKDOWN, GLOSSARY_MD),
+  };
+  const fixed = new Map<string, ReadResourceCallback>();
+  for (const { read, ...meta } of FIXED) {
+    const { uri, name, ...rest } = meta;
+    server.registerResource(name, uri, rest, readers[read]);
+    fixed.set(uri, readers[read]);
+  }
+
+  const completeGenre = (value: string) => {
+    const c = catalogNow(deps);
+    return c ? knowledgeFor(c).genreNames.complete(value) : [];
+  };
+  const completeArtist = (value: string) => {
+    const c = catalogNow(deps);
+    return c ? knowledgeFor(c).artistNames.complete(value) : [];
+  };
+  const listed = (entries: (k: ReturnType<typeof knowledgeFor>) => Resource[]) => async () => {
+    const c = catalogNow(deps);
+    return { resources: c ? entries(knowledgeFor(c)) : [] };
+  };
+
+  const templates: RegisteredResourceTemplate[] = [
+    server.registerResource(
+      'genre-profile',
+      new ResourceTemplate(URIS.genreTemplate, { list: listed((k) => k.genreEntries()), complete: { genre: completeGenre } }),
+      {
+        title: 'Genre profile',
+        description:
+          'One genre or subgenre: size, audio-feature distribution in words and numbers, which listener words its medians fit, top artists, ' +
+          'representative tracks and neighbouring genres. {genre} is the name, percent-encoded (case, spaces and hyphens ignored).',
+        mimeType: MARKDOWN,
+      },
+      async (uri, vars) => {
+        const catalog = await catalogOrThrow(deps);
+        const name = decodeVariable(uri.href, vars.genre);
+        const doc = knowledgeFor(catalog).genreDoc(name);
+        if (doc === null) throw unknownGenre(catalog, name);
+        return text(uri, MARKDOWN, doc);
+      },
+    ),
+    server.registerResource(
+      'artist-profile',
+      new ResourceTemplate(URIS.artistTemplate, { list: listed((k) => k.artistEntries()), complete: { artist: completeArtist } }),
+      {
+        title: 'Artist profile',
+        description:
+          'One artist: songs, genres, popularity, sound in words and numbers, top tracks and albums. {artist} is the name, percent-encoded ' +
+          '(case and accents ignored).',
+        mimeType: MARKDOWN,
+      },
+      async (uri, vars) => {
+        const catalog = await catalogOrThrow(deps);
+        const name = decodeVariable(uri.href, vars.artist);
+        const doc = knowledgeFor(catalog).artistDoc(name);
+        if (doc === null) throw unknownArtist(catalog, name);
+        return text(uri, MARKDOWN, doc);
+      },
+    ),
+    server.registerResource(
+      'track',
+      // Not listed: tens of thousands of tracks; their URIs appear in genre and artist profiles.
+      new ResourceTemplate(URIS.trackTemplate, { list: undefined }),
+      {
+        title: 'Track',
+        description: 'One track by Spotify id: names, album, popularity, genres, audio features, and links to its artists and genres (JSON).',
+        mimeType: JSON_MIME,
+      },
+      async (uri, vars) => {
+        const catalog = await catalogOrThrow(deps);
+        const id = decodeVariable(uri.href, vars.track_id);
+        const i = catalog.indexOf(id);
+        if (i === undefined) {
+          throw invalid(
+            `no track with id '${id.slice(0, 60)}' in the catalog (${uri.href}); track ids come from recommend_by_genre and tracks_by_artist ` +
+              'answers and from genre and artist profiles.',
+          );
+        }
+        return text(uri, JSON_MIME, JSON.stringify(renderTrack(catalog, i), null, 1));
+      },
+    ),
+  ];
+
+  const fixedEntries: Resource[] = FIXED.map(({ read: _read, ...meta }) => meta);
+
+  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+    const catalog = catalogNow(deps);
+    const version = catalog?.version ?? 'loading';
+    const offset = decodeCursor(request.params?.cursor, version);
+    const all: Resource[] = [...fixedEntries];
+    for (const t of templates) {
+      const list = t.resourceTemplate.listCallback;
+      if (list) all.push(...(await list(extra)).resources);
+    }
+    const page = all.slice(offset, offset + PAGE_SIZE);
+    const next = offset + page.length;
+    return { resources: page, ...(next < all.length ? { nextCursor: encodeCursor(version, next) } : {}) };
+  });
+
+  server.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    let uri: URL;
+    try {
+      uri = new URL(request.params.uri);
+    } catch {
+      throw invalid(`'${request.params.uri.slice(0, 200)}' is not a URI; this server serves music:// URIs (${URIS.genres} to start).`);
+    }
+    const href = uri.toString();
+    const read = fixed.get(href);
+    if (read) return read(uri, extra);
+    for (const t of templates) {
+      const vars = t.resourceTemplate.uriTemplate.match(href);
+      if (vars) return t.readCallback(uri, vars, extra);
+    }
+    throw unknownUri(href);
+  });
+}
+
+/** Opaque cursor: the catalog version it pages through and the offset. */
+function encodeCursor(version: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ v: version, o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined, version: string): number {
+  if (cursor === undefined) return 0;
+  let parsed: { v?: unknown; o?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: unknown; o?: unknown };
+  } catch {
+    throw invalid('invalid cursor; pass the nextCursor of the previous resources/list answer, or none to start over.');
+  }
+  if (typeof parsed.o !== 'number' || !Number.isInteger(parsed.o) || parsed.o < 0) {
+    throw invalid('invalid cursor; pass the nextCursor of the previous resources/list answer, or none to start over.');
+  }
+  if (parsed.v !== version) {
+    throw invalid('the catalog was republished since this cursor was issued (notifications/resources/list_changed); list again without a cursor.');
+  }
+  return parsed.o;
+}

@@ -1,0 +1,91 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Catalog } from '../src/catalog/catalog.js';
+import { quote } from '../src/catalog/delimit.js';
+import { closest } from '../src/catalog/text.js';
+import type { ToolDeps } from '../tools/shared.js';
+
+/** The URIs this server answers. Names in a URI are percent-encoded (RFC 6570 simple expansion). */
+export const URIS = {
+  genres: 'music://genres',
+  dataset: 'music://dataset',
+  glossary: 'music://glossary/audio-features',
+  genreTemplate: 'music://genres/{genre}',
+  artistTemplate: 'music://artists/{artist}',
+  trackTemplate: 'music://tracks/{track_id}',
+} as const;
+
+export const genreUri = (name: string): string => `music://genres/${encodeURIComponent(name)}`;
+export const artistUri = (name: string): string => `music://artists/${encodeURIComponent(name)}`;
+export const trackUri = (id: string): string => `music://tracks/${encodeURIComponent(id)}`;
+
+export const MARKDOWN = 'text/markdown';
+export const JSON_MIME = 'application/json';
+
+const FORMS = [URIS.genres, URIS.genreTemplate, URIS.artistTemplate, URIS.trackTemplate, URIS.dataset, URIS.glossary];
+
+export function invalid(message: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, message);
+}
+
+/** A template variable as the name it encodes. */
+export function decodeVariable(uri: string, value: string | string[] | undefined): string {
+  const raw = Array.isArray(value) ? value.join(',') : (value ?? '');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(`${uri} is not a valid URI: bad percent-encoding in '${raw}'`);
+  }
+}
+
+/** The error for a URI no registration matches, with the nearest URI form this server serves. */
+export function unknownUri(uri: string): McpError {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(uri);
+  const forms = `This server serves ${FORMS.join(', ')}.`;
+  if (!m || m[1]!.toLowerCase() !== 'music') return invalid(`unknown resource ${uri}. ${forms}`);
+  const head = m[2]!.toLowerCase();
+  const rest = (m[3] ?? '').replace(/^\/+|\/+$/g, '');
+  const heads = ['genres', 'artists', 'tracks', 'dataset', 'glossary'];
+  const near = heads.includes(head) ? head : closest(head, heads, 1)[0];
+  let hint = '';
+  if (near === 'glossary') hint = `; did you mean ${URIS.glossary}?`;
+  else if (near === 'dataset') hint = `; did you mean ${URIS.dataset}?`;
+  else if (near && rest) hint = `; did you mean music://${near}/${rest}?`;
+  else if (near === 'genres') hint = `; did you mean ${URIS.genres}?`;
+  else if (near) hint = `; ${near} need a name: ${FORMS.find((f) => f.startsWith(`music://${near}/`))}`;
+  return invalid(`unknown resource ${uri}${hint}. ${forms}`);
+}
+
+/** «a», «b», «c» */
+export const quoted = (names: readonly string[]): string => names.map((n) => quote(n)).join(', ');
+
+export function unknownGenre(catalog: Catalog, name: string): McpError {
+  const r = catalog.resolveGenre(name);
+  const near = r.ok ? [] : r.suggestions;
+  return invalid(
+    `unknown genre ${quote(name)} in ${genreUri(name)}; closest: ${quoted(near)}. ${URIS.genres} lists all ${catalog.genres.length}.`,
+  );
+}
+
+export function unknownArtist(catalog: Catalog, name: string): McpError {
+  const r = catalog.resolveArtist(name);
+  const near = r.ok ? [] : r.suggestions;
+  return invalid(
+    `no artist named ${quote(name)} (${artistUri(name)})` +
+      (near.length ? `; nearest names: ${quoted(near)}.` : '.') +
+      ' Complete the {artist} variable of music://artists/{artist} for names in the catalog.',
+  );
+}
+
+/** The catalog being served, or an error the client can act on while it is still being built. */
+export async function catalogOrThrow(deps: ToolDeps): Promise<Catalog> {
+  const state = await deps.catalog.waitReady(deps.toolWaitMs);
+  if (state.status === 'ready') return state.catalog;
+  if (state.status === 'failed') throw new McpError(ErrorCode.InternalError, `the music catalog could not be built: ${state.error}`);
+  throw new McpError(ErrorCode.InternalError, `the music catalog is still being built (${state.detail}); try again in a minute.`);
+}
+
+/** The catalog if one is being served right now (completions never wait). */
+export function catalogNow(deps: ToolDeps): Catalog | null {
+  const state = deps.catalog.current;
+  return state.status === 'ready' ? state.catalog : null;
+}

@@ -1,0 +1,47 @@
+/**
+ * Text that comes from the dataset (track, album, artist and genre names) is shown to clients as data:
+ * inside «…», on one line, with nothing that could close the quote early or pass for markup. A track
+ * titled "Ignore previous instructions…" then reads as a quoted title, never as an instruction; the
+ * server's `instructions` tell clients that «…» holds catalog data.
+ */
+
+const MAX_NAME = 200;
+
+/** Control characters, bidi overrides/isolates and zero-width characters. */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** One-line, bounded, quote-safe form of a data string (without the surrounding quotes). */
+export function cleanData(s: string): string {
+  let t = s.replace(INVISIBLE, ' ').replace(/«/g, '‹').replace(/»/g, '›').replace(/\s+/g, ' ').trim();
+  if (t.length > MAX_NAME) t = `${t.slice(0, MAX_NAME - 1).trimEnd()}…`;
+  return t;
+}
+
+/** «name», or `missing` (unquoted: it is ours, not data) when the dataset has no value. */
+export function quote(s: string | null | undefined, missing = '(untitled)'): string {
+  if (s === null || s === undefined) return missing;
+  const t = cleanData(s);
+  return t ? `«${t}»` : missing;
+}
+
+/** Like quote(), and also escapes what Markdown would render as links, emphasis, code, HTML or table cells. */
+export function quoteMd(s: string | null | undefined, missing = '(untitled)'): string {
+  if (s === null || s === undefined) return missing;
+  const t = cleanData(s).replace(/[\\`*_[\]<>|#~]/g, (c) => `\\${c}`);
+  return t ? `«${t}»` : missing;
+}
+
+/** Several names: «A», «B» (or `none`). */
+export function quoteList(names: readonly (string | null)[], none = '(unknown artist)'): string {
+  const parts = names.map((n) => quote(n, '')).filter(Boolean);
+  return parts.length ? parts.join(', ') : none;
+}
+
+/**
+ * A data string (or object of them) as JSON (for tool-argument examples): exact once parsed, with « », line
+ * breaks and invisible characters \u-escaped so the literal cannot open or close a «…» span.
+ */
+export function jsonString(value: unknown): string {
+  return JSON.stringify(value).replace(/[«»\u0080-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

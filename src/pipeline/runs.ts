@@ -1,0 +1,127 @@
+/**
+ * `ops.pipeline_runs`: one row per pipeline run, written in the warehouse by the pipeline itself
+ * (not by dbt: a run must be able to record its own failed transform, which dbt rolls back).
+ *
+ * Airflow runs each step as its own process; with `MUSIC_RUN_ID` set to the DAG run's id they all
+ * write the same row (steps accumulate, counts are kept from the step that produced them). Without it
+ * every process is its own run. A process killed mid-run leaves its row at status 'running'.
+ *
+ * Plain SELECT / INSERT / UPDATE with literals, so the table works on any `SqlSession` dialect.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SqlSession } from '../warehouse/port.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+export type RunCounts = {
+  rows_read: number | null;
+  rows_staged: number | null;
+  rows_rejected: number | null;
+  models_built: number | null;
+  tests_passed: number | null;
+  tests_failed: number | null;
+  snapshot_version: string | null;
+};
+
+export type PipelineRunRow = RunCounts & {
+  run_id: string;
+  started_at: string;
+  finished_at: string | null;
+  /** Steps run under this id, comma-separated in the order they ran. */
+  steps: string;
+  status: RunStatus;
+  error: string | null;
+};
+
+export const PIPELINE_RUNS_DDL = `
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
+  run_id VARCHAR NOT NULL PRIMARY KEY,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP,
+  steps VARCHAR NOT NULL,
+  rows_read INTEGER,
+  rows_staged INTEGER,
+  rows_rejected INTEGER,
+  models_built INTEGER,
+  tests_passed INTEGER,
+  tests_failed INTEGER,
+  snapshot_version VARCHAR,
+  status VARCHAR NOT NULL,
+  error VARCHAR
+)`;
+
+const COUNT_KEYS = ['rows_read', 'rows_staged', 'rows_rejected', 'models_built', 'tests_passed', 'tests_failed'] as const;
+
+const str = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const ts = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
+const int = (n: number): string => {
+  if (!Number.isInteger(n)) throw new TypeError(`not an integer: ${n}`);
+  return String(n);
+};
+
+/** An error as stored: one message, no connection-string passwords, bounded. */
+export function runErrorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, '$1:redacted@').slice(0, 2_000);
+}
+
+/** Records one pipeline run; every write is its own statement (autocommit), so progress survives a crash. */
+export class PipelineRunRecorder {
+  private constructor(
+    private readonly session: SqlSession,
+    readonly runId: string,
+  ) {}
+
+  /** Create `ops.pipeline_runs` if absent and mark the run 'running' (joining an existing row with the same id). */
+  static async start(
+    session: SqlSession,
+    opts: { runId?: string | undefined; steps: readonly string[]; startedAt: Date },
+  ): Promise<PipelineRunRecorder> {
+    const runId = opts.runId ?? `${opts.startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
+    await session.run(PIPELINE_RUNS_DDL);
+    const [existing] = await session.all<{ steps: string }>(`SELECT steps FROM ops.pipeline_runs WHERE run_id = ${str(runId)}`);
+    if (existing) {
+      const merged = [...new Set([...existing.steps.split(',').filter(Boolean), ...opts.steps])].join(',');
+      await session.run(
+        `UPDATE ops.pipeline_runs SET steps = ${str(merged)}, status = 'running', finished_at = NULL, error = NULL WHERE run_id = ${str(runId)}`,
+      );
+    } else {
+      await session.run(
+        `INSERT INTO ops.pipeline_runs (run_id, started_at, steps, status) VALUES (${str(runId)}, ${ts(opts.startedAt)}, ${str(opts.steps.join(','))}, 'running')`,
+      );
+    }
+    return new PipelineRunRecorder(session, runId);
+  }
+
+  /** Record the counts a step produced (only the given ones change). */
+  async update(counts: Partial<RunCounts>): Promise<void> {
+    const sets: string[] = [];
+    for (const k of COUNT_KEYS) {
+      const v = counts[k];
+      if (v !== undefined && v !== null) sets.push(`${k} = ${int(v)}`);
+    }
+    if (counts.snapshot_version) sets.push(`snapshot_version = ${str(counts.snapshot_version)}`);
+    if (sets.length === 0) return;
+    await this.session.run(`UPDATE ops.pipeline_runs SET ${sets.join(', ')} WHERE run_id = ${str(this.runId)}`);
+  }
+
+  async finish(status: Exclude<RunStatus, 'running'>, error?: unknown): Promise<void> {
+    const err = status === 'failed' && error !== undefined ? str(runErrorText(error)) : 'NULL';
+    await this.session.run(
+      `UPDATE ops.pipeline_runs SET status = '${status}', finished_at = ${ts(new Date())}, error = ${err} WHERE run_id = ${str(this.runId)}`,
+    );
+  }
+}
+
+/** The run whose transform built the marts being published (latest with models_built), or null when none is recorded. */
+export async function latestBuildRun(session: SqlSession): Promise<PipelineRunRow | null> {
+  const [exists] = await session.all<{ n: number }>(
+    "SELECT count(*) AS n FROM information_schema.tables WHERE lower(table_schema) = 'ops' AND lower(table_name) = 'pipeline_runs'",
+  );
+  if (!exists || Number(exists.n) === 0) return null;
+  const [row] = await session.all<PipelineRunRow>(
+    'SELECT * FROM ops.pipeline_runs WHERE models_built IS NOT NULL ORDER BY started_at DESC, run_id DESC LIMIT 1',
+  );
+  return row ?? null;
+}

@@ -1,0 +1,134 @@
+/**
+ * DAG integrity without Airflow (not installable here): the DAG file compiles with python3, and its
+ * task graph, read with `ast` by airflow/tests/dag_graph.py, runs existing project entry points in
+ * the order `npm run pipeline` runs them (PIPELINE_STEPS), with enrich after ingest and the freshness
+ * check last.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { PIPELINE_STEPS } from '../src/pipeline/run.js';
+import { REPO_ROOT } from './helpers/dataset.js';
+
+const DAG_FILE = join(REPO_ROOT, 'airflow/dags/music_pipeline.py');
+const GRAPH_SCRIPT = join(REPO_ROOT, 'airflow/tests/dag_graph.py');
+const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+interface Graph {
+  docstring: string | null;
+  dag: Record<string, unknown> & { default_args?: Record<string, unknown> };
+  tasks: { task_id: string; operator: string; bash_command: string; env_keys: string[]; [k: string]: unknown }[];
+  edges: [string, string][];
+  order: string[];
+  acyclic: boolean;
+}
+
+/** What a task's bash command runs: npm scripts, `npx tsx <file>` scripts and dbt commands. */
+function entryPoints(command: string): { npm: string[]; tsx: string[]; dbt: string[] } {
+  return {
+    npm: [...command.matchAll(/\bnpm run (?:--silent )?([\w:-]+)/g)].map((m) => m[1]!),
+    tsx: [...command.matchAll(/\bnpx tsx (\S+\.ts)\b/g)].map((m) => m[1]!),
+    dbt: [...command.matchAll(/\bdbt (build|run|test|source freshness)\b/g)].map((m) => m[1]!),
+  };
+}
+
+/** The file an npm script runs (`tsx scripts/x.ts`). */
+function npmScriptFile(name: string): string | null {
+  const m = /\btsx (\S+\.ts)\b/.exec(PACKAGE.scripts[name] ?? '');
+  return m ? m[1]! : null;
+}
+
+/** The pipeline steps a script file runs: `runSteps([...])` in scripts/*.ts. */
+function stepsOfScript(file: string): string[] {
+  const m = /runSteps\(\[([^\]]*)\]\)/.exec(readFileSync(join(REPO_ROOT, file), 'utf8'));
+  return m ? [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!) : [];
+}
+
+let pycache: string;
+let graph: Graph;
+beforeAll(() => {
+  pycache = mkdtempSync(join(tmpdir(), 'dag-pycache-'));
+  graph = JSON.parse(
+    execFileSync('python3', [GRAPH_SCRIPT, DAG_FILE], { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }),
+  ) as Graph;
+});
+afterAll(() => {
+  rmSync(pycache, { recursive: true, force: true });
+});
+
+describe('airflow/dags/music_pipeline.py', () => {
+  it('compiles with python3 -m py_compile', () => {
+    // Bytecode goes to a temp dir, never into the repository.
+    execFileSync('python3', ['-m', 'py_compile', DAG_FILE, GRAPH_SCRIPT], {
+      env: { ...process.env, PYTHONPYCACHEPREFIX: pycache },
+      stdio: 'pipe',
+    });
+    expect(existsSync(join(REPO_ROOT, 'airflow/dags/__pycache__'))).toBe(false);
+  });
+
+  it('is one daily DAG without catchup, with retries ≥ 2 and a delay, tags, and its docstring as doc_md', () => {
+    expect(graph.dag).toMatchObject({ dag_id: 'music_pipeline', schedule: '@daily', catchup: false, doc_md_is_module_docstring: true });
+    expect(graph.docstring).toMatch(/ingest.*enrich.*load.*transform.*publish.*freshness/s);
+    expect(Number(graph.dag.default_args?.retries)).toBeGreaterThanOrEqual(2);
+    expect(String(graph.dag.default_args?.retry_delay)).toMatch(/^timedelta\(/);
+    expect(graph.dag.tags).toEqual(expect.arrayContaining(['music']));
+    // One DuckDB writer: runs must not overlap.
+    expect(graph.dag.max_active_runs).toBe(1);
+  });
+
+  it('every task is a BashOperator running existing project entry points', () => {
+    expect(graph.tasks.map((t) => t.task_id)).toEqual(['ingest', 'enrich', 'load', 'transform', 'publish', 'freshness']);
+    for (const task of graph.tasks) {
+      expect(task.operator, task.task_id).toBe('BashOperator');
+      expect(typeof task.bash_command, task.task_id).toBe('string');
+      const ep = entryPoints(task.bash_command);
+      expect(ep.npm.length + ep.tsx.length + ep.dbt.length, `${task.task_id} runs no project entry point`).toBeGreaterThan(0);
+      for (const name of ep.npm) {
+        expect(PACKAGE.scripts, `${task.task_id}: npm run ${name}`).toHaveProperty(name);
+        const file = npmScriptFile(name);
+        expect(file && existsSync(join(REPO_ROOT, file)), `${task.task_id}: npm run ${name} → ${file}`).toBe(true);
+      }
+      for (const file of ep.tsx) {
+        expect(existsSync(join(REPO_ROOT, file)), `${task.task_id}: ${file} does not exist`).toBe(true);
+      }
+      if (ep.dbt.length) {
+        expect(task.bash_command).toMatch(/cd dbt && dbt build --profiles-dir \. --target "\{\{ var\.value\.get\('music_dbt_target', 'duckdb'\) \}\}"/);
+        const profiles = parseYaml(readFileSync(join(REPO_ROOT, 'dbt/profiles.yml'), 'utf8')) as Record<string, { outputs: Record<string, unknown> }>;
+        const outputs = Object.values(profiles)[0]?.outputs ?? {};
+        expect(Object.keys(outputs)).toContain('duckdb');
+      }
+    }
+  });
+
+  it('runs the steps of `npm run pipeline` (PIPELINE_STEPS) in order, enrich after ingest, freshness last', () => {
+    expect(graph.acyclic).toBe(true);
+    expect(graph.edges).toEqual([
+      ['ingest', 'enrich'], ['enrich', 'load'], ['load', 'transform'], ['transform', 'publish'], ['publish', 'freshness'],
+    ]);
+    // The pipeline steps each task's scripts run (runSteps([...])), in DAG order; freshness runs none.
+    // transform runs `npm run transform` or real dbt: both are the transform step.
+    const steps = graph.order.flatMap((id) => {
+      const ep = entryPoints(graph.tasks.find((t) => t.task_id === id)!.bash_command);
+      return [...ep.npm.map((name) => npmScriptFile(name)!), ...ep.tsx].flatMap(stepsOfScript);
+    });
+    expect(steps).toEqual([...PIPELINE_STEPS]);
+    expect(graph.order.indexOf('enrich')).toBe(graph.order.indexOf('ingest') + 1);
+    expect(graph.order.at(-1)).toBe('freshness');
+  });
+
+  it('passes configuration from Airflow Variables and Connections, and one run id per DAG run', () => {
+    const env = graph.tasks[0]!.env_keys;
+    expect(env).toEqual(expect.arrayContaining([
+      'MUSIC_RUN_ID', 'MUSIC_DATA_DIR', 'MUSIC_DATASET', 'STAGING_URL', 'WAREHOUSE', 'SNOWFLAKE_ACCOUNT', 'SNOWFLAKE_USER',
+      'SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'MUSIC_FRESHNESS_MAX_AGE_HOURS',
+    ]));
+    expect(graph.tasks.every((t) => JSON.stringify(t.env_keys) === JSON.stringify(env))).toBe(true);
+    const source = readFileSync(DAG_FILE, 'utf8');
+    expect(source).toContain('"MUSIC_RUN_ID": "{{ run_id }}"');
+    expect(source).toContain('conn.music_staging_postgres.get_uri()');
+    expect(source).toContain('conn.music_snowflake');
+  });
+});

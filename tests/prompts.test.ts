@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ErrorCode, McpError, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { silentLogger } from '../src/log.js';
+import { createServer } from '../src/server.js';
+
+const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
+const client = new Client({ name: 'prompts-test', version: '1.0.0' });
+
+beforeAll(async () => {
+  expect(await holder.load()).toBe(true);
+  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  await client.connect(b);
+});
+afterAll(async () => {
+  await client.close();
+  holder.close();
+});
+
+type Content = { type: string; text?: string; resource?: { uri: string; mimeType?: string; text: string } };
+const parts = (r: GetPromptResult) => r.messages.map((m) => m.content as Content);
+const instructions = (r: GetPromptResult) => parts(r)[0]!.text!;
+const embeddedUris = (r: GetPromptResult) => parts(r).filter((c) => c.type === 'resource').map((c) => c.resource!.uri);
+
+async function rejects(p: Promise<unknown>): Promise<McpError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(McpError);
+    return err as McpError;
+  }
+  throw new Error('expected an MCP error');
+}
+
+const complete = (name: string, argument: string, value: string, context?: Record<string, string>) =>
+  client.complete({ ref: { type: 'ref/prompt', name }, argument: { name: argument, value }, ...(context ? { context: { arguments: context } } : {}) });
+
+describe('prompts', () => {
+  it('lists build_playlist, artist_deep_dive and compare_genres with their arguments', async () => {
+    const { prompts } = await client.listPrompts();
+    const byName = Object.fromEntries(prompts.map((p) => [p.name, p]));
+    expect(Object.keys(byName).sort()).toEqual(['artist_deep_dive', 'build_playlist', 'compare_genres']);
+    expect(byName.build_playlist!.arguments!.map((a) => [a.name, a.required])).toEqual([['mood', true], ['genre', false], ['length', false]]);
+    expect(byName.artist_deep_dive!.arguments!.map((a) => a.name)).toEqual(['artist']);
+    expect(byName.compare_genres!.arguments!.map((a) => [a.name, a.required])).toEqual([['genre_a', true], ['genre_b', true]]);
+    for (const p of prompts) for (const a of p.arguments!) expect(a.description, `${p.name}.${a.name}`).toBeTruthy();
+  });
+
+  it('build_playlist turns a mood into recommend_by_genre bounds and attaches the genre profile', async () => {
+    const r = await client.getPrompt({ name: 'build_playlist', arguments: { mood: 'Chill', genre: 'Rock', length: '15' } });
+    const text = instructions(r);
+    expect(text).toMatch(/^Build a playlist of 15 tracks for the mood «Chill» from the genre «rock»/);
+    expect(text).toContain('recommend_by_genre {"genre":"rock","limit":15,"max_energy":0.5,"max_speechiness":0.15}');
+    expect(text).toContain('music://glossary/audio-features');
+    expect(embeddedUris(r)).toEqual(['music://genres/rock']);
+    expect(parts(r)[1]!.resource!.text).toMatch(/^# Genre «rock»/);
+  });
+
+  it('build_playlist without a genre sends the model to search_music_knowledge; an unknown mood to the glossary', async () => {
+    const noGenre = await client.getPrompt({ name: 'build_playlist', arguments: { mood: 'workout' } });
+    expect(instructions(noGenre)).toMatch(/search_music_knowledge/);
+    expect(instructions(noGenre)).toContain('"min_energy":0.8');
+    expect(instructions(noGenre)).toMatch(/of 20 tracks/);
+    expect(embeddedUris(noGenre)).toEqual([]);
+    const free = await client.getPrompt({ name: 'build_playlist', arguments: { mood: 'rainy sunday', genre: 'pop' } });
+    expect(instructions(free)).toMatch(/«rainy sunday» is not one of the glossary's words .* call search_music_knowledge/);
+  });
+
+  it('build_playlist rejects an unknown genre (naming the closest) and a bad length', async () => {
+    const g = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', genre: 'hiphopp' } }));
+    expect(g.code).toBe(ErrorCode.InvalidParams);
+    expect(g.message).toMatch(/unknown genre «hiphopp»; closest: «hip hop»/);
+    for (const length of ['0', '500', 'ten']) {
+      const e = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', length } }));
+      expect(e.code, length).toBe(ErrorCode.InvalidParams);
+    }
+  });
+
+  it('artist_deep_dive names the artist tools and attaches the artist profile', async () => {
+    const r = await client.getPrompt({ name: 'artist_deep_dive', arguments: { artist: 'beyonce' } });
+    const text = instructions(r);
+    expect(text).toMatch(/^Write a deep dive on the artist «Beyoncé»/);
+    expect(text).toContain('artist_metadata {"artist": "Beyoncé", "max_albums": 50}');
+    expect(text).toContain('tracks_by_artist {"artist": "Beyoncé", "limit": 20}');
+    expect(text).toMatch(/music:\/\/genres\/[\w%]+/);
+    expect(embeddedUris(r)).toEqual(['music://artists/Beyonc%C3%A9']);
+    const e = await rejects(client.getPrompt({ name: 'artist_deep_dive', arguments: { artist: 'Martin Garix' } }));
+    expect(e.message).toMatch(/nearest names: «Martin Garrix»/);
+  });
+
+  it('compare_genres attaches both profiles and rejects the same genre twice', async () => {
+    const r = await client.getPrompt({ name: 'compare_genres', arguments: { genre_a: 'latin', genre_b: 'Reggaeton' } });
+    expect(instructions(r)).toMatch(/^Compare the genres «latin» and «reggaeton»/);
+    expect(instructions(r)).toContain('recommend_by_genre {"genre": "latin", "limit": 5}');
+    expect(embeddedUris(r)).toEqual(['music://genres/latin', 'music://genres/reggaeton']);
+    const e = await rejects(client.getPrompt({ name: 'compare_genres', arguments: { genre_a: 'Hip Hop', genre_b: 'hip-hop' } }));
+    expect(e.message).toMatch(/choose two different genres/);
+  });
+});
+
+describe('prompt argument completion', () => {
+  it('completes moods by name or synonym', async () => {
+    expect((await complete('build_playlist', 'mood', 'chi')).completion.values).toEqual(['chill']);
+    expect((await complete('build_playlist', 'mood', 'ch')).completion.values).toEqual(['chill', 'upbeat']); // upbeat: "cheerful"
+    expect((await complete('build_playlist', 'mood', 'jog')).completion.values).toEqual(['for running']);
+    expect((await complete('build_playlist', 'mood', '')).completion.values.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('completes genres and artists from the catalog, accent-insensitive, capped at 100', async () => {
+    expect((await complete('build_playlist', 'genre', 'lat')).completion.values).toEqual(['latin', 'latin hip hop', 'latin pop']);
+    expect((await complete('artist_deep_dive', 'artist', 'tiesto')).completion.values[0]).toBe('Tiësto');
+    const many = (await complete('artist_deep_dive', 'artist', 'the')).completion;
+    expect(many.values).toHaveLength(100);
+    expect(many.hasMore).toBe(true);
+    expect(many.total).toBeGreaterThan(100);
+    expect((await complete('build_playlist', 'length', '1')).completion.values).toEqual(['10', '100']);
+  });
+
+  it('compare_genres does not offer the genre already chosen', async () => {
+    const b = (await complete('compare_genres', 'genre_b', 'lat', { genre_a: 'latin' })).completion.values;
+    expect(b).toEqual(['latin hip hop', 'latin pop']);
+  });
+});
