@@ -97,7 +97,7 @@ describe('recommend_by_genre with seeds, bounds and targets', () => {
 
   it('ranks tracks like a seed artist first and says so', async () => {
     const r = await call('recommend_by_genre', { genre: 'rock', seed_artists: ['Queen'], limit: 5 });
-    expect(tracksOf(r)[0]!.reason).toMatch(/sounds like "Queen"/);
+    expect(tracksOf(r)[0]!.reason).toMatch(/sounds like «Queen»/);
   });
 
   it('caps tracks per artist and varies the list with diversity', async () => {

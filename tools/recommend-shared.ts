@@ -5,6 +5,7 @@ import {
   ATTRIBUTE_NAMES, ATTRIBUTES, recommend, validateBounds,
   type Attribute, type AttributeBounds, type Bounds, type RecommendResult, type Seed,
 } from '../src/catalog/recommend.js';
+import { quote } from '../src/catalog/delimit.js';
 import { catalogInfoShape, ok, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
@@ -117,7 +118,7 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
 }
 
 function render(catalog: Catalog, result: RecommendResult, limit: number): CallToolResult {
-  const label = result.seeds.map((s) => s.name).join(' + ');
+  const label = result.seeds.map((s) => (s.type === 'genre' ? s.name : quote(s.name))).join(' + ');
   let notice: string | undefined;
   if (result.unrecorded.length) {
     notice = `this dataset does not record ${result.unrecorded.join(', ')}, so no track can meet a min/max bound on it; drop that bound.`;

@@ -1,5 +1,6 @@
 import type { ArtistProfile } from './snapshot.js';
 import type { Catalog, TrackView } from './catalog.js';
+import { quote } from './delimit.js';
 import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './snapshot.js';
 
 /**
@@ -333,7 +334,7 @@ function explain(
   const parts: string[] = [];
   if (bySeeds) {
     const names = req.seeds.filter((s) => s.type !== 'genre').map((s) => (s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id)));
-    parts.push(`sounds like ${names.map((x) => JSON.stringify(x)).join(' + ')}`);
+    parts.push(`sounds like ${names.map((x) => quote(x)).join(' + ')}`);
   } else if (genreSeeds.length) {
     const g = genreSeeds.find((s) => binaryHas(s.genre.members, i))?.genre ?? genreSeeds[0]!.genre;
     const near = REASON_FEATURES.map((f) => ({ f, az: Math.abs(view.features[f] - (g.features[f]?.p50 ?? 0)) / Math.max(g.features[f]?.stddev ?? 1, 1e-6) }))
