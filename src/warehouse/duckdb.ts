@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, timestampValueFromDate, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import type { Row, SqlSession } from './port.js';
 
@@ -62,4 +62,33 @@ function toPlain(value: unknown): any {
     return out;
   }
   return value;
+}
+
+/** Append one value of a column type to a DuckDB appender row (null/undefined → NULL). */
+export function appendValue(
+  appender: DuckDBAppender,
+  type: 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP',
+  value: string | number | boolean | Date | null | undefined | unknown,
+): void {
+  if (value === null || value === undefined) {
+    appender.appendNull();
+    return;
+  }
+  switch (type) {
+    case 'VARCHAR':
+      appender.appendVarchar(value as string);
+      break;
+    case 'INTEGER':
+      appender.appendInteger(value as number);
+      break;
+    case 'DOUBLE':
+      appender.appendDouble(value as number);
+      break;
+    case 'BOOLEAN':
+      appender.appendBoolean(value as boolean);
+      break;
+    case 'TIMESTAMP':
+      appender.appendTimestamp(timestampValueFromDate(value as Date));
+      break;
+  }
 }

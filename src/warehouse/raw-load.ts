@@ -10,9 +10,9 @@
  * Rows travel as arrays in `RawTableSpec.columns` order; the raw tables keep the staging shape
  * (the dbt sources read exactly these columns).
  */
-import { timestampValueFromDate, type DuckDBAppender } from '@duckdb/node-api';
+import type { DuckDBAppender } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
-import type { DuckDbSession } from './duckdb.js';
+import { appendValue, type DuckDbSession } from './duckdb.js';
 import { REJECT_COLUMNS, TRACK_COLUMNS } from './staging.js';
 
 export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP';
@@ -64,29 +64,6 @@ export interface RawWriter {
 
 const q = (name: string): string => `"${name}"`;
 
-function appendRaw(appender: DuckDBAppender, type: RawColumnType, value: RawValue): void {
-  if (value === null) {
-    appender.appendNull();
-    return;
-  }
-  switch (type) {
-    case 'VARCHAR':
-      appender.appendVarchar(value as string);
-      break;
-    case 'INTEGER':
-      appender.appendInteger(value as number);
-      break;
-    case 'DOUBLE':
-      appender.appendDouble(value as number);
-      break;
-    case 'BOOLEAN':
-      appender.appendBoolean(value as boolean);
-      break;
-    case 'TIMESTAMP':
-      appender.appendTimestamp(timestampValueFromDate(value as Date));
-      break;
-  }
-}
 
 /** The embedded warehouse: recreate each raw table and fill it with the appender, inside one DuckDB transaction. */
 export class DuckDbRawWriter implements RawWriter {
@@ -127,7 +104,7 @@ export class DuckDbRawWriter implements RawWriter {
     try {
       for await (const batch of reader.readRows(table)) {
         for (const row of batch) {
-          for (let i = 0; i < types.length; i++) appendRaw(appender, types[i]!, row[i] ?? null);
+          for (let i = 0; i < types.length; i++) appendValue(appender, types[i]!, row[i] ?? null);
           appender.endRow();
         }
         appender.flushSync();

@@ -14,7 +14,7 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { CsvSchemaName } from '../pipeline/csv-schemas.js';
 import { WarehouseError } from '../errors.js';
-import type { DuckDbSession } from './duckdb.js';
+import { appendValue, type DuckDbSession } from './duckdb.js';
 
 type ColumnType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN';
 
@@ -177,26 +177,6 @@ function stringLiteral(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-function appendValue(appender: DuckDBAppender, type: ColumnType, value: unknown): void {
-  if (value === null || value === undefined) {
-    appender.appendNull();
-    return;
-  }
-  switch (type) {
-    case 'VARCHAR':
-      appender.appendVarchar(value as string);
-      break;
-    case 'INTEGER':
-      appender.appendInteger(value as number);
-      break;
-    case 'DOUBLE':
-      appender.appendDouble(value as number);
-      break;
-    case 'BOOLEAN':
-      appender.appendBoolean(value as boolean);
-      break;
-  }
-}
 
 let loadCounter = 0;
 
