@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.js';
 
 /** The audio-feature glossary: a static knowledge document (knowledge/audio-features.md). */
-export const GLOSSARY_MD = readFileSync(new URL('./knowledge/audio-features.md', import.meta.url), 'utf8');
+export const GLOSSARY_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8');
 
 /** Static parts of the dataset card (sources, licences, columns, known gaps). */
-export const DATASET_MD = readFileSync(new URL('./knowledge/dataset.md', import.meta.url), 'utf8');
+export const DATASET_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/dataset.md'), 'utf8');
 
 export interface Section {
   /** Heading path, e.g. "Listeners' words and the ranges that capture them › chill". */

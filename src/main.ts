@@ -3,7 +3,6 @@ import { CatalogHolder } from './catalog/holder.js';
 import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { PIPELINE_STEPS, runPipeline } from './pipeline/run.js';
 import { spotifyClientFromConfig } from './spotify/from-config.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 import { startHttpServer } from './http.js';
@@ -66,6 +65,9 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     holder.setProgress('starting the pipeline');
     // The first build skips Spotify enrichment (minutes at the API's rate): run `npm run enrich` later;
     // artist_metadata fetches live meanwhile when credentials are set.
+    // Loaded only when a build is needed: the pipeline pulls in DuckDB, pg and the Snowflake driver,
+    // which a server starting on a published snapshot never uses.
+    const { PIPELINE_STEPS, runPipeline } = await import('./pipeline/run.js');
     await runPipeline(config, log, {
       steps: PIPELINE_STEPS.filter((s) => s !== 'enrich'),
       onProgress: (step) => holder.setProgress(`pipeline step: ${step}`),

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './paths.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import type { Logger } from './log.js';
@@ -6,7 +8,7 @@ import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 import { registerPrompts, registerResources } from '../resources/index.js';
 
-export const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
 export interface ServerDeps extends SpotifyDeps {

@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
 import type { Config } from '../config.js';
 import { MusicError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -16,7 +17,7 @@ import { loadWarehouse, type LoadReport } from './load.js';
 import { publishSnapshot, type PublishReport } from './publish.js';
 
 /** The dbt project shipped with the package. */
-export const DBT_PROJECT_DIR = fileURLToPath(new URL('../../dbt', import.meta.url));
+export const DBT_PROJECT_DIR = join(PROJECT_ROOT, 'dbt');
 
 /** `enrich` (Spotify) is optional: without SPOTIFY_CLIENT_ID/SECRET it is skipped, not failed. */
 export const PIPELINE_STEPS = ['acquire', 'ingest', 'enrich', 'load', 'transform', 'publish'] as const;
