@@ -30,8 +30,19 @@ function embedded(uri: string, body: string): PromptMessage {
 
 const userText = (text: string): PromptMessage => ({ role: 'user', content: { type: 'text', text } });
 
-/** Prompts that set up common music tasks, each naming the tools and resources to use. */
-export function registerPrompts(server: McpServer, deps: ToolDeps): void {
+/**
+ * Prompt argument schemas with their completions, built once per served catalog holder (stateless HTTP
+ * registers prompts on a fresh server per request; rebuilding the zod schemas each time was a hot spot).
+ */
+const schemaCache = new WeakMap<ToolDeps['catalog'], ReturnType<typeof buildPromptSchemas>>();
+
+function promptSchemas(deps: ToolDeps): ReturnType<typeof buildPromptSchemas> {
+  let s = schemaCache.get(deps.catalog);
+  if (!s) schemaCache.set(deps.catalog, (s = buildPromptSchemas(deps)));
+  return s;
+}
+
+function buildPromptSchemas(deps: ToolDeps) {
   const genres = (value: string, exclude?: string) => {
     const c = catalogNow(deps);
     if (!c) return [];
@@ -43,26 +54,42 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     return c ? knowledgeFor(c).artistNames.complete(value) : [];
   };
 
+  return {
+    buildPlaylist: {
+      mood: completable(
+        z.string().trim().min(1).max(60).describe('The mood or activity, e.g. "chill", "upbeat", "for running", "sad", "party", "focus".'),
+        completeMood,
+      ),
+      genre: completable(
+        z.string().trim().min(1).max(100).optional().describe('A genre or subgenre from the catalog (music://genres); leave empty to let the model choose.'),
+        (v) => genres(v ?? ''),
+      ),
+      length: completable(
+        z.string().trim().regex(/^\d{1,3}$/, 'a whole number').refine((s) => Number(s) >= 1 && Number(s) <= 100, 'between 1 and 100').optional()
+          .describe('How many tracks, 1–100 (default 20).'),
+        (v) => ['10', '20', '30', '50', '100'].filter((n) => n.startsWith((v ?? '').trim())),
+      ),
+    },
+    artistDeepDive: {
+      artist: completable(z.string().trim().min(1).max(200).describe('Artist name as in the catalog (case and accents ignored).'), (v) => artists(v)),
+    },
+    compareGenres: {
+      genre_a: completable(z.string().trim().min(1).max(100).describe('First genre or subgenre (music://genres lists them).'), (v, ctx) => genres(v, ctx?.arguments?.genre_b)),
+      genre_b: completable(z.string().trim().min(1).max(100).describe('Second genre or subgenre.'), (v, ctx) => genres(v, ctx?.arguments?.genre_a)),
+    },
+  };
+}
+
+/** Prompts that set up common music tasks, each naming the tools and resources to use. */
+export function registerPrompts(server: McpServer, deps: ToolDeps): void {
+  const schemas = promptSchemas(deps);
+
   server.registerPrompt(
     'build_playlist',
     {
       title: 'Build a playlist',
       description: 'Build a playlist for a mood (chill, upbeat, for running, …), optionally from one genre, of a given length, with the recommend_by_genre tool and the audio-feature glossary.',
-      argsSchema: {
-        mood: completable(
-          z.string().trim().min(1).max(60).describe('The mood or activity, e.g. "chill", "upbeat", "for running", "sad", "party", "focus".'),
-          completeMood,
-        ),
-        genre: completable(
-          z.string().trim().min(1).max(100).optional().describe('A genre or subgenre from the catalog (music://genres); leave empty to let the model choose.'),
-          (v) => genres(v ?? ''),
-        ),
-        length: completable(
-          z.string().trim().regex(/^\d{1,3}$/, 'a whole number').refine((s) => Number(s) >= 1 && Number(s) <= 100, 'between 1 and 100').optional()
-            .describe('How many tracks, 1–100 (default 20).'),
-          (v) => ['10', '20', '30', '50', '100'].filter((n) => n.startsWith((v ?? '').trim())),
-        ),
-      },
+      argsSchema: schemas.buildPlaylist,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);
@@ -102,9 +129,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Artist deep dive',
       description: 'A deep dive on one artist: career span, albums, signature songs, sound in words and numbers, and genre context, from the artist tools and profiles.',
-      argsSchema: {
-        artist: completable(z.string().trim().min(1).max(200).describe('Artist name as in the catalog (case and accents ignored).'), (v) => artists(v)),
-      },
+      argsSchema: schemas.artistDeepDive,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);
@@ -140,10 +165,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Compare two genres',
       description: 'Compare two genres: size, sound (audio-feature medians and spread), top artists, representative tracks and how close they are, from the genre profiles and recommend_by_genre.',
-      argsSchema: {
-        genre_a: completable(z.string().trim().min(1).max(100).describe('First genre or subgenre (music://genres lists them).'), (v, ctx) => genres(v, ctx?.arguments?.genre_b)),
-        genre_b: completable(z.string().trim().min(1).max(100).describe('Second genre or subgenre.'), (v, ctx) => genres(v, ctx?.arguments?.genre_a)),
-      },
+      argsSchema: schemas.compareGenres,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './paths.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { CatalogHolder } from './catalog/holder.js';
 import type { Logger } from './log.js';
 import { registerTools } from '../tools/index.js';
@@ -11,6 +12,8 @@ import { registerPrompts, registerResources } from '../resources/index.js';
 export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
+const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
+
 export interface ServerDeps extends SpotifyDeps {
   catalog: CatalogHolder;
   log: Logger;
@@ -32,6 +35,9 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     {
       capabilities: { tools: {}, logging: {}, resources: { listChanged: true }, prompts: {}, completions: {} },
       instructions: INSTRUCTIONS,
+      // One validator for every server: stateless HTTP builds a server per request, and a fresh Ajv
+      // per request was the largest per-call cost.
+      jsonSchemaValidator: SHARED_VALIDATOR,
     },
   );
   const toolDeps = {

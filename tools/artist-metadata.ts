@@ -85,6 +85,10 @@ type LiveOutcome =
 const liveCache = new WeakMap<SpotifyApi, Map<string, { artist: SpotifyArtist | null; at: Date; developmentMode: boolean }>>();
 const LIVE_CACHE_MAX = 500;
 
+// Built once per process, not per server: stateless HTTP builds a server per request.
+const inputObject = z.object(artistMetadataInput);
+const outputObject = z.object(outputShape);
+
 export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void {
   const live = Boolean(deps.spotify);
   server.registerTool(
@@ -98,8 +102,8 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         '(provenance: dataset, spotify-enriched, spotify-live or unavailable); unavailable Spotify fields are null, never 0. ' +
         (live ? 'Stored Spotify data older than its TTL is refreshed live (at most a few seconds; on failure the stored data is returned with a note). ' : '') +
         'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names.',
-      inputSchema: artistMetadataInput,
-      outputSchema: outputShape,
+      inputSchema: inputObject,
+      outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },
     async (args, extra) =>

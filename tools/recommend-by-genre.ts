@@ -27,6 +27,10 @@ const outputShape = {
   ...recommendationOutput,
 };
 
+// Built once per process, not per server: stateless HTTP builds a server per request.
+const inputObject = z.object(recommendByGenreInput);
+const outputObject = z.object(outputShape);
+
 export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'recommend_by_genre',
@@ -40,8 +44,8 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         'Examples: "upbeat latin tracks" → genre "latin", min_energy 0.7, min_valence 0.6; "chill acoustic rock" → genre "rock", max_energy 0.4, target_acousticness 0.8. ' +
         'max_per_artist caps repeats, diversity (0–1) varies the list. Each track comes with a score and a one-line reason; seeds report pool sizes so you can see when filters emptied the pool. ' +
         'At most 5 seeds in total. Deterministic. Unknown genres/artists/tracks return an error listing the closest valid names.',
-      inputSchema: recommendByGenreInput,
-      outputSchema: outputShape,
+      inputSchema: inputObject,
+      outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args) =>

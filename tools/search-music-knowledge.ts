@@ -42,6 +42,10 @@ const outputShape = {
   catalog: catalogInfoShape,
 };
 
+// Built once per process, not per server: stateless HTTP builds a server per request.
+const inputObject = z.object(searchMusicKnowledgeInput);
+const outputObject = z.object(outputShape);
+
 export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'search_music_knowledge',
@@ -53,8 +57,8 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
         'mean; which ranges "chill", "upbeat", "for running", "sad", "party" correspond to) and the dataset card. Use it to ground an answer or ' +
         'to find which genre, artist or bounds fit a request; results carry a snippet and a resource link to read the whole document. ' +
         'Accents, case and common words are ignored.',
-      inputSchema: searchMusicKnowledgeInput,
-      outputSchema: outputShape,
+      inputSchema: inputObject,
+      outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args) =>

@@ -15,6 +15,10 @@ export const similarTracksInput = {
   ...attributeShape,
 };
 
+// Built once per process, not per server: stateless HTTP builds a server per request.
+const inputObject = z.object(similarTracksInput);
+const outputObject = z.object(recommendationOutput);
+
 export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'similar_tracks',
@@ -25,8 +29,8 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         'metric learned from the audio features, release year and popularity, so answers share the seeds\' style rather than just their tempo. ' +
         'Seeds: seed_tracks (ids or "Title – Artist") and/or seed_artists, 1–5 in total. Supports the same min_/max_/target_ bounds on 14 attributes, ' +
         'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
-      inputSchema: similarTracksInput,
-      outputSchema: recommendationOutput,
+      inputSchema: inputObject,
+      outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args) =>

@@ -24,6 +24,10 @@ const outputShape = {
   catalog: catalogInfoShape,
 };
 
+// Built once per process, not per server: stateless HTTP builds a server per request.
+const inputObject = z.object(tracksByArtistInput);
+const outputObject = z.object(outputShape);
+
 export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'tracks_by_artist',
@@ -33,8 +37,8 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
         'List the tracks an artist made or is credited on (features included), most popular first, one entry per song even when ' +
         'the catalog holds it under several ids. Paged with limit/offset; the answer says the total and the next offset. ' +
         'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names.',
-      inputSchema: tracksByArtistInput,
-      outputSchema: outputShape,
+      inputSchema: inputObject,
+      outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args) =>
