@@ -186,16 +186,19 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     return true;
   };
-  const filtered: number[] = [];
+  const candidates = new Int32Array(pool.length);
+  let nf = 0;
   const passMask = new Uint8Array(n);
   const checkSongs = seedSongs.length > 0;
   const needsCheck = !req.includeExplicit || bounded.length > 0;
-  for (const i of pool) {
+  for (let p = 0; p < pool.length; p++) {
+    const i = pool[p]!;
     if (checkSongs && seedSongs.includes(songOf[i]!)) continue;
     if (needsCheck && !passes(i)) continue;
-    filtered.push(i);
+    candidates[nf++] = i;
     passMask[i] = 1;
   }
+  const filtered = candidates.subarray(0, nf);
 
   // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
   const anchorGroups: number[][] = [
@@ -211,19 +214,6 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     for (const a of g) for (let c = 0; c < k; c++) v[c]! += emb[a * k + c]! / g.length;
     return v;
   });
-  const relevance = (i: number): number => {
-    let sum = 0;
-    const o = i * k;
-    for (const v of anchors) {
-      let d = 0;
-      for (let c = 0; c < k; c++) {
-        const x = emb[o + c]! - v[c]!;
-        d += x * x;
-      }
-      sum += Math.exp(-d / scale);
-    }
-    return sum / anchors.length;
-  };
 
   // Typicality per genre seed: distance to the genre's median in units of its standard deviation.
   const cols = TYPICALITY_FEATURES.map((f) => TRACK_FEATURES.indexOf(f));
@@ -258,16 +248,36 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   };
 
   const score = new Float64Array(n);
-  for (const i of filtered) {
-    let base: number;
-    if (anchorGroups.length) base = relevance(i);
-    else if (genreSeeds.length) base = 0.6 * typicality(i) + 0.4 * (catalog.popularity(i) / 100);
-    else base = catalog.popularity(i) / 100;
-    score[i] = targeted.length ? 0.4 * base + 0.6 * targetCloseness(i) : base;
+  if (anchors.length) {
+    // Hot loop of similar_tracks: plain indexed arithmetic over the embedding.
+    const inv = 1 / scale;
+    for (let f = 0; f < nf; f++) {
+      const i = filtered[f]!;
+      const o = i * k;
+      let sum = 0;
+      for (let a = 0; a < anchors.length; a++) {
+        const v = anchors[a]!;
+        let d = 0;
+        for (let c = 0; c < k; c++) {
+          const x = emb[o + c]! - v[c]!;
+          d += x * x;
+        }
+        sum += Math.exp(-d * inv);
+      }
+      score[i] = sum / anchors.length;
+    }
+  } else if (genreSeeds.length) {
+    for (let f = 0; f < nf; f++) {
+      const i = filtered[f]!;
+      score[i] = 0.6 * typicality(i) + 0.4 * (catalog.popularity(i) / 100);
+    }
+  } else {
+    for (let f = 0; f < nf; f++) score[filtered[f]!] = catalog.popularity(filtered[f]!) / 100;
   }
+  if (targeted.length) for (let f = 0; f < nf; f++) score[filtered[f]!] = 0.4 * score[filtered[f]!]! + 0.6 * targetCloseness(filtered[f]!);
 
   // Shortlist, then greedy selection with song dedupe, per-artist cap and optional MMR diversity.
-  const shortlist = topK(filtered, score, Math.min(filtered.length, Math.max(req.limit * 25, 250)), (i) => catalog.trackId(i));
+  const shortlist = topK(filtered, score, Math.min(nf, Math.max(req.limit * 25, 250)), (i) => catalog.trackId(i));
   const chosen: number[] = [];
   const songs = new Set<number>();
   const perArtist = new Map<string, number>();
@@ -308,9 +318,9 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
       return { type: 'genre', id: s.id, name: s.genre.genre, initialPoolSize: s.genre.members.length, afterFilteringSize: after };
     }
     const name = s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id);
-    return { type: s.type, id: s.id, name, initialPoolSize: pool.length, afterFilteringSize: filtered.length };
+    return { type: s.type, id: s.id, name, initialPoolSize: pool.length, afterFilteringSize: nf };
   });
-  return { seeds, candidates: pool.length, afterFiltering: filtered.length, tracks, unrecorded: [...unrecorded] };
+  return { seeds, candidates: pool.length, afterFiltering: nf, tracks, unrecorded: [...unrecorded] };
 }
 
 function binaryHas(sorted: Int32Array, v: number): boolean {
