@@ -1,0 +1,265 @@
+/**
+ * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback.
+ *
+ *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|name,name] [--data-dir=DIR] [--write]
+ *
+ * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
+ * MCP_HTTP_PORT=0, LOG_LEVEL=warn); the load generator (undici Pool, one keep-alive connection per
+ * client) runs here. Each client loops: one plain JSON-RPC POST of tools/call (rotating through the
+ * argument sets of TOOL_ARGS), `Accept: application/json, text/event-stream`, reads the SSE answer and
+ * checks it is a result without isError. The stateless server needs no initialize before a tools/call
+ * (checked below); a real SDK client sends initialize + notifications/initialized once when it connects
+ * (timed separately) and then exactly this one POST per call. Errors: transport failures, non-200
+ * statuses, JSON-RPC errors and isError answers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Pool } from 'undici';
+import { Catalog } from '../src/catalog/catalog.js';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { readSnapshot } from '../src/catalog/snapshot.js';
+import { silentLogger } from '../src/log.js';
+import { createServer } from '../src/server.js';
+import {
+  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, summarize, today, TOOL_ARGS,
+} from './lib.js';
+
+const PROTOCOL_VERSION = '2025-06-18';
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [SERVER_BIN], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /at (http:\/\/\S+\/mcp)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+  for (let i = 0; i < 200; i++) {
+    const r = await fetch(url.replace(/\/mcp$/, '/healthz')).catch(() => null);
+    if (r?.status === 200) return { child, url };
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('server never became ready');
+}
+
+/** utime + stime of a process in ms (Linux /proc; null elsewhere). */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The JSON-RPC answer inside an SSE body (`event: message\ndata: {...}`) or a JSON body. */
+function parseAnswer(body: string): { result?: { isError?: boolean }; error?: { code: number } } | null {
+  const line = body.split('\n').find((l) => l.startsWith('data: '));
+  try {
+    return JSON.parse(line ? line.slice(6) : body) as ReturnType<typeof parseAnswer>;
+  } catch {
+    return null;
+  }
+}
+
+interface LoadResult {
+  calls: number;
+  seconds: number;
+  latencies: number[];
+  perTool: Record<string, number[]>;
+  errors: Record<string, number>;
+  serverCpuMs: number | null;
+  clientCpuMs: number;
+}
+
+async function drive(url: string, pid: number, clients: number, seconds: number, tools: string[], record: boolean): Promise<LoadResult> {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const bodies = tools.flatMap((name) => TOOL_ARGS[name]!.map((args) => ({ name, args })));
+  const latencies: number[] = [];
+  const perTool: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t, []]));
+  const errors: Record<string, number> = {};
+  const fail = (kind: string) => (errors[kind] = (errors[kind] ?? 0) + 1);
+  let calls = 0;
+  let id = 0;
+  const cpu0 = cpuMs(pid);
+  const client0 = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const worker = async (w: number) => {
+    let n = w;
+    while (performance.now() < deadline) {
+      const { name, args } = bodies[n++ % bodies.length]!;
+      const body = JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } });
+      const t = performance.now();
+      try {
+        const res = await pool.request({
+          path: u.pathname, method: 'POST', body,
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': PROTOCOL_VERSION },
+        });
+        const text = await res.body.text();
+        const dt = performance.now() - t;
+        if (res.statusCode !== 200) fail(`HTTP ${res.statusCode}`);
+        else {
+          const answer = parseAnswer(text);
+          if (!answer) fail('unparsable answer');
+          else if (answer.error) fail(`JSON-RPC error ${answer.error.code}`);
+          else if (answer.result?.isError) fail('isError answer');
+          else {
+            calls++;
+            if (record) {
+              latencies.push(dt);
+              perTool[name]!.push(dt);
+            }
+          }
+        }
+      } catch (err) {
+        fail(`transport: ${(err as Error).message.slice(0, 60)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu1 = cpuMs(pid);
+  const client1 = process.cpuUsage(client0);
+  await pool.close();
+  return {
+    calls, seconds: elapsed, latencies, perTool, errors,
+    serverCpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, clientCpuMs: (client1.user + client1.system) / 1000,
+  };
+}
+
+/** What a real client does once: SDK Client.connect over Streamable HTTP (initialize, initialized, GET probe). */
+async function sdkConnectMs(url: string, n: number): Promise<{ connect: number; firstCall: number }> {
+  const connects: number[] = [];
+  const calls: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const client = new Client({ name: 'bench-http', version: '1' });
+    let t = performance.now();
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    connects.push(performance.now() - t);
+    t = performance.now();
+    await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 10 } });
+    calls.push(performance.now() - t);
+    await client.close();
+  }
+  return { connect: median(connects), firstCall: median(calls) };
+}
+
+/**
+ * What src/http.ts does per request before the tool runs, timed in this process: createServer (McpServer,
+ * every tool, resource and prompt registered), a stateless transport, connect, then cleanup.
+ */
+async function perRequestSetupMs(dataDir: string, n: number): Promise<number> {
+  const holder = CatalogHolder.of(new Catalog(await readSnapshot(`${dataDir}/snapshots`)), silentLogger);
+  const times: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const t = performance.now();
+    const { server, cleanup } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 1_000 });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    await transport.close();
+    await cleanup();
+    if (i >= 20) times.push(performance.now() - t);
+  }
+  holder.close();
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const clients = numArg(args, 'clients', 64);
+  const seconds = numArg(args, 'seconds', 15);
+  const warmup = numArg(args, 'warmup', 3);
+  const toolsArg = args.get('tools') ?? 'all';
+  const tools = toolsArg === 'all' ? Object.keys(TOOL_ARGS) : toolsArg.split(',');
+  const { dir, cleanup } = await builtDataDir(args);
+  const { child, url } = await startServer(dir);
+  try {
+    // No initialize needed by the stateless server: a bare tools/call is answered.
+    const bare = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } } }),
+    });
+    const bareOk = bare.status === 200 && !parseAnswer(await bare.text())?.error;
+    const sdk = await sdkConnectMs(url, 10);
+    const setupMs = await perRequestSetupMs(dir, 200);
+    log(`http: warm-up ${warmup} s`);
+    await drive(url, child.pid!, clients, warmup, tools, false);
+    const loadBefore = loadAverage();
+    log(`http: ${clients} clients for ${seconds} s (load average ${loadBefore})`);
+    const r = await drive(url, child.pid!, clients, seconds, tools, true);
+    const loadAfter = loadAverage();
+    const s = summarize(r.latencies);
+    const rate = r.calls / r.seconds;
+    const errorCount = Object.values(r.errors).reduce((a, b) => a + b, 0);
+    log(`http: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}`);
+    const perTool = Object.entries(r.perTool).map(([name, xs]) => {
+      const t = summarize(xs);
+      return `| \`${name}\` | ${t.n.toLocaleString('en-US')} | ${ms(t.p50)} | ${ms(t.p99)} |`;
+    });
+    const cpuNote = r.serverCpuMs !== null
+      ? `The server process used ${(r.serverCpuMs / 1000).toFixed(1)} CPU-seconds in the ${r.seconds.toFixed(1)} s window (${((r.serverCpuMs / 1000 / r.seconds) * 100).toFixed(0)} % of one core, ${(r.calls / (r.serverCpuMs / 1000)).toFixed(0)} calls per CPU-second); the load generator used ${(r.clientCpuMs / 1000).toFixed(1)} CPU-seconds on the same 2 cores.`
+      : '';
+
+    emit(args, 'http-load', `
+## HTTP load: ${clients} concurrent clients on loopback (\`bench/http-load.ts\`)
+
+\`\`\`sh
+npx tsx bench/http-load.ts --clients=${clients} --seconds=${seconds} --tools=${toolsArg}     # --data-dir=DIR
+\`\`\`
+
+The server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; stateless Streamable HTTP, a fresh MCP
+server per request over the shared catalog; TidyTuesday snapshot) in its own process; ${clients} clients in the
+bench process (undici \`Pool\`, one keep-alive connection each) loop for ${seconds} s after a ${warmup} s warm-up, each
+sending one plain JSON-RPC \`tools/call\` POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets in
+\`TOOL_ARGS\`) and reading the SSE answer. A call counts when the answer is a result without \`isError\`.
+
+No \`initialize\` is needed: the stateless server answered a bare \`tools/call\` POST: ${bareOk ? 'yes' : 'NO'}. A real SDK client
+(\`StreamableHTTPClientTransport\`) spends ${ms(sdk.connect)} ms (median of 10) connecting once (initialize, notifications/initialized
+and a GET probe answered 405) and then sends exactly one POST per call, which is what this measures
+(its first recommend_by_genre call: ${ms(sdk.firstCall)} ms).
+
+**Machine**: ${machineNotes()}; load generator and server share the 2 cores. Load average (1/5/15 min)
+${loadBefore} before, ${loadAfter} after. ${today()}.
+
+| | figure | target |
+|---|---:|---|
+| calls/s | ${rate.toFixed(0)} (${r.calls.toLocaleString('en-US')} in ${r.seconds.toFixed(1)} s) | ≥ 2,000: ${met(rate >= 2000)} |
+| p50 | ${ms(s.p50)} ms | |
+| p90 | ${ms(s.p90)} ms | |
+| p99 | ${ms(s.p99)} ms | ≤ 50 ms: ${met(s.p99 <= 50)} |
+| errors | ${errorCount}${errorCount ? ` (${Object.entries(r.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | 0: ${met(errorCount === 0)} |
+
+${cpuNote} Per request, before any tool code runs, the server builds a fresh
+\`McpServer\` with every tool, resource and prompt, a transport, and connects them: ${ms(setupMs)} ms in process
+(median of 200, \`createServer\` + \`StreamableHTTPServerTransport\` + \`connect\` + cleanup).
+
+| tool | calls | p50 ms | p99 ms |
+|---|---:|---:|---:|
+${perTool.join('\n')}
+`, [
+      { target: `HTTP ${clients} clients: ≥ 2,000 calls/s`, figure: `${rate.toFixed(0)} calls/s`, met: rate >= 2000, load: loadAfter },
+      { target: `HTTP ${clients} clients: p99 ≤ 50 ms`, figure: `p99 ${ms(s.p99)} ms (p50 ${ms(s.p50)} ms)`, met: s.p99 <= 50, load: loadAfter },
+      { target: `HTTP ${clients} clients: 0 errors`, figure: `${errorCount} errors in ${r.calls.toLocaleString('en-US')} calls`, met: errorCount === 0, load: loadAfter },
+    ]);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    cleanup();
+  }
+}
+
+await main();

@@ -1,0 +1,343 @@
+/**
+ * Scale: synthetic catalogs of 10k → 100k → 1M tracks drawn from the real feature distributions.
+ *
+ *   npx tsx bench/scale.ts [--sizes=10000,100000,1000000] [--iters=200] [--data-dir=DIR] [--write]
+ *
+ * SYNTHETIC, for scale only: each track resamples a real row of the built TidyTuesday snapshot (its
+ * genres, subgenres, key, mode, year, explicit flag) and jitters its audio features (unit features
+ * ±N(0, 0.02) clamped to 0–1, loudness ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s); ids and
+ * names are synthetic ("Synthetic Track 123"), and each real artist becomes ⌈N / real tracks⌉
+ * synthetic artists whose tracks resample that artist's sound (so artist positions in the learned metric
+ * stay meaningful). Artist profiles are copies of the real artist's profile under the synthetic name.
+ *
+ * Each size runs in a fresh child process (`--child --size=N`, with --expose-gc) so RSS is clean:
+ * the Snapshot object is built in memory and passed to `new Catalog(...)` (load time); RSS after a
+ * forced GC with the catalog held (the Snapshot stays referenced by the Catalog, as in the server);
+ * then recommend_by_genre and similar_tracks through the tools' own code (resolveSeeds +
+ * runRecommendation: the handler minus the protocol), p50/p99. Finally, whether the snapshot still
+ * fits the on-disk format (one JSON document, gzip): its JSON size, and at ≤ 100k the server's load
+ * path (writeSnapshot, then readSnapshot + new Catalog) timed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Catalog } from '../src/catalog/catalog.js';
+import { readSnapshot, TRACK_FEATURES, writeSnapshot, type ArtistProfile, type Snapshot, type TrackColumns } from '../src/catalog/snapshot.js';
+import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
+import {
+  builtDataDir, emit, loadAverage, log, machineNotes, met, mb, ms, numArg, parseArgs, prng, REPO_ROOT, summarize, today, type Summary,
+} from './lib.js';
+
+const UNIT = new Set(['danceability', 'energy', 'speechiness', 'acousticness', 'instrumentalness', 'liveness', 'valence']);
+
+/** A synthetic snapshot of `size` tracks resampled (with jitter) from a real one. Deterministic for a seed. */
+export function syntheticSnapshot(real: Snapshot, size: number, seed = 7, onStage: (stage: 'tracks' | 'artists') => void = () => undefined): Snapshot {
+  const rand = prng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+  const rt = real.tracks;
+  const n = rt.track_id.length;
+  const copies = Math.ceil(size / n);
+  const realArtists = new Map(real.artists.map((a) => [a.artist_key, a]));
+
+  const features = Object.fromEntries(TRACK_FEATURES.map((f) => [f, new Array<number>(size)])) as TrackColumns['features'];
+  const t: TrackColumns = {
+    track_id: new Array(size), track_name: new Array(size), album_id: new Array(size), album_name: new Array(size),
+    release_year: new Array(size), artist_names: new Array(size), artist_keys: new Array(size), popularity: new Array(size),
+    duration_ms: new Array(size), explicit: new Array(size), key: new Array(size), mode: new Array(size),
+    time_signature: new Array(size), genres: new Array(size), subgenres: new Array(size), canonical_track_id: new Array(size), features,
+  };
+  const artistTracks = new Map<string, { source: string; name: string; tracks: number[] }>();
+  for (let i = 0; i < size; i++) {
+    const r = Math.floor(rand() * n);
+    const copy = Math.floor(rand() * copies);
+    const source = rt.artist_keys[r]![0] ?? 'unknown';
+    const key = `syn-${source}-${copy}`;
+    let artist = artistTracks.get(key);
+    if (!artist) artistTracks.set(key, (artist = { source, name: `Synthetic Artist ${artistTracks.size + 1}`, tracks: [] }));
+    const album = Math.floor(artist.tracks.length / 12);
+    artist.tracks.push(i);
+    const id = `syn${i.toString(36).padStart(19, '0')}`;
+    t.track_id[i] = id;
+    t.track_name[i] = `Synthetic Track ${i + 1}`;
+    t.album_id[i] = `synalb${key}-${album}`;
+    t.album_name[i] = `Synthetic Album ${album + 1} of ${artist.name}`;
+    t.release_year[i] = rt.release_year[r]!;
+    t.artist_names[i] = [artist.name];
+    t.artist_keys[i] = [key];
+    t.popularity[i] = clamp(Math.round(rt.popularity[r]! + 3 * gauss()), 0, 100);
+    t.duration_ms[i] = Math.max(30_000, Math.round(rt.duration_ms[r]! + 5_000 * gauss()));
+    t.explicit[i] = rt.explicit[r]!;
+    t.key[i] = rt.key[r]!;
+    t.mode[i] = rt.mode[r]!;
+    t.time_signature[i] = rt.time_signature[r]!;
+    t.genres[i] = rt.genres[r]!.slice();
+    t.subgenres[i] = rt.subgenres[r]!.slice();
+    t.canonical_track_id[i] = id;
+    for (const f of TRACK_FEATURES) {
+      const v = rt.features[f][r]!;
+      features[f][i] = UNIT.has(f) ? clamp(v + 0.02 * gauss(), 0, 1) : f === 'loudness' ? clamp(v + 0.5 * gauss(), -60, 5) : Math.max(0, v + 2 * gauss());
+    }
+  }
+
+  // Round-trip every column through JSON: flat strings and fresh arrays, as readSnapshot's JSON.parse makes them.
+  const flat = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+  for (const k of Object.keys(t) as (keyof TrackColumns)[]) if (k !== 'features') (t as unknown as Record<string, unknown>)[k] = flat(t[k]);
+  for (const f of TRACK_FEATURES) features[f] = flat(features[f]);
+  onStage('tracks');
+
+  let artists: ArtistProfile[] = [];
+  for (const [key, a] of artistTracks) {
+    const src = realArtists.get(a.source);
+    const base: ArtistProfile = src
+      ? structuredClone(src)
+      : {
+          artist_key: key, artist_name: a.name, track_count: 0, genres: [], subgenres: [], popularity_mean: null, popularity_max: null,
+          popularity_min: null, explicit_share: null, feature_means: {}, top_tracks: [], albums: [], first_release_year: null, last_release_year: null,
+        };
+    const top = a.tracks.slice().sort((x, y) => t.popularity[y]! - t.popularity[x]!).slice(0, 10);
+    artists.push({
+      ...base,
+      artist_key: key,
+      artist_name: a.name,
+      track_count: a.tracks.length,
+      top_tracks: top.map((i) => ({ track_id: t.track_id[i]!, track_name: t.track_name[i]!, popularity: t.popularity[i]! })),
+      albums: base.albums.map((al, k) => ({ ...al, album_name: `Synthetic Album ${k + 1} of ${a.name}`, album_id: `synalb${key}-${k}` })),
+    });
+  }
+  artists.sort((a, b) => (a.artist_key < b.artist_key ? -1 : 1));
+  const chunks: ArtistProfile[][] = [];
+  for (let i = 0; i < artists.length; i += 20_000) chunks.push(flat(artists.slice(i, i + 20_000)));
+  artists = chunks.flat();
+  artistTracks.clear();
+  onStage('artists');
+
+  const genreCounts = new Map<string, number>();
+  for (let i = 0; i < size; i++) for (const g of [...t.genres[i]!, ...t.subgenres[i]!]) genreCounts.set(g, (genreCounts.get(g) ?? 0) + 1);
+  const genres = real.genres.map((g) => ({ ...g, track_count: genreCounts.get(g.genre) ?? 0 }));
+  return {
+    manifest: {
+      format: real.manifest.format,
+      version: `synthetic-${size}`,
+      publishedAt: new Date().toISOString(),
+      source: { dataset: `SYNTHETIC: resampled with jitter from ${real.manifest.version}`, schema: 'synthetic', rowsRead: null, rowsStaged: null, rowsRejected: null },
+      counts: { tracks: size, artists: artists.length, genres: genres.length },
+    },
+    tracks: t,
+    artists,
+    genres,
+  };
+}
+
+const GENRE_ARGS: Record<string, unknown>[] = [
+  { genre: 'edm' },
+  { genre: 'rock', min_energy: 0.7 },
+  { genre: 'pop', max_energy: 0.5, target_acousticness: 0.7 },
+  { genre: 'latin', min_energy: 0.7, min_valence: 0.7 },
+  { genre: 'rap', include_explicit: false },
+  { genre: 'dance pop', min_danceability: 0.7 },
+];
+
+interface ChildResult {
+  size: number;
+  artists: number;
+  buildSnapshotMs: number;
+  loadMs: number;
+  rssBaseline: number;
+  rssSnapshot: number;
+  rssCatalog: number;
+  heapCatalog: number;
+  /** Heap growth of the Snapshot parts: track columns, artist profiles. */
+  heapTracks: number;
+  heapArtists: number;
+  heapSnapshot: number;
+  maxRss: number;
+  recommend: Summary;
+  similar: Summary;
+  poolP50: number;
+  json: { chars: number | null; error: string | null; gzipMiB: number | null; diskLoadMs: number | null };
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+async function child(size: number, dataDir: string, iters: number): Promise<ChildResult> {
+  gc();
+  const rssBaseline = process.memoryUsage().rss;
+  let real: Snapshot | null = await readSnapshot(join(dataDir, 'snapshots'));
+  gc();
+  const heapBaseline = process.memoryUsage().heapUsed;
+  let t = performance.now();
+  const heap: Record<string, number> = {};
+  const snap = syntheticSnapshot(real, size, 7, (stage) => {
+    gc();
+    heap[stage] = process.memoryUsage().heapUsed;
+  });
+  const buildSnapshotMs = performance.now() - t;
+  const sampleIds = Array.from({ length: 64 }, (_, k) => snap.tracks.track_id[Math.floor(((k + 0.5) / 64) * size)]!);
+  const sampleArtists = Array.from({ length: 64 }, (_, k) => snap.artists[Math.floor(((k + 0.5) / 64) * snap.artists.length)]!.artist_name);
+  real = null;
+  gc();
+  const rssSnapshot = process.memoryUsage().rss;
+  const heapSnapshot = process.memoryUsage().heapUsed;
+  t = performance.now();
+  const catalog = new Catalog(snap);
+  const loadMs = performance.now() - t;
+  gc();
+  const rssCatalog = process.memoryUsage().rss;
+  const heapCatalog = process.memoryUsage().heapUsed;
+
+  const defaults = { limit: 10, include_explicit: true, diversity: 0 };
+  const run = (genre: boolean, n: number) => {
+    if (genre) {
+      const args = { ...defaults, ...GENRE_ARGS[n % GENRE_ARGS.length]! } as Parameters<typeof runRecommendation>[2] & { genre: string };
+      const seeds = resolveSeeds(catalog, [args.genre], args);
+      if (!Array.isArray(seeds)) throw new Error(`genre ${args.genre} did not resolve`);
+      const r = runRecommendation(catalog, seeds, args, true);
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+      return (r.structuredContent as { candidates: number }).candidates;
+    }
+    const args = (n % 2 ? { ...defaults, seed_artists: [sampleArtists[n % 64]!] } : { ...defaults, seed_tracks: [sampleIds[n % 64]!] }) as Parameters<typeof runRecommendation>[2];
+    const seeds = resolveSeeds(catalog, [], args);
+    if (!Array.isArray(seeds)) throw new Error(`seed did not resolve: ${JSON.stringify(seeds)}`);
+    const r = runRecommendation(catalog, seeds, args, false, 2);
+    if (r.isError) throw new Error(JSON.stringify(r.content));
+    return 0;
+  };
+  for (let n = 0; n < 12; n++) {
+    run(true, n);
+    run(false, n);
+  }
+  const rec: number[] = [];
+  const sim: number[] = [];
+  const pools: number[] = [];
+  for (let n = 0; n < iters; n++) {
+    let s = performance.now();
+    pools.push(run(true, n));
+    rec.push(performance.now() - s);
+    s = performance.now();
+    run(false, n);
+    sim.push(performance.now() - s);
+  }
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+
+  // Does it still fit the on-disk format (one JSON document)?
+  const json: ChildResult['json'] = { chars: null, error: null, gzipMiB: null, diskLoadMs: null };
+  try {
+    json.chars = JSON.stringify(snap).length;
+  } catch (err) {
+    json.error = (err as Error).message;
+  }
+  if (json.chars !== null && size <= 100_000) {
+    const dir = mkdtempSync(join(tmpdir(), 'music-mcp-scale-'));
+    try {
+      const { manifest, ...rest } = snap;
+      const { format: _f, version: _v, ...m } = manifest;
+      const version = await writeSnapshot(dir, { ...rest, manifest: m });
+      const { statSync } = await import('node:fs');
+      json.gzipMiB = statSync(join(dir, version, 'catalog.json.gz')).size / 2 ** 20;
+      gc();
+      const s = performance.now();
+      new Catalog(await readSnapshot(dir));
+      json.diskLoadMs = performance.now() - s;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return {
+    size, artists: snap.artists.length, buildSnapshotMs, loadMs, rssBaseline, rssSnapshot, rssCatalog, heapCatalog, maxRss,
+    heapTracks: heap.tracks! - heapBaseline, heapArtists: heap.artists! - heap.tracks!, heapSnapshot,
+    recommend: summarize(rec), similar: summarize(sim), poolP50: summarize(pools).p50, json,
+  };
+}
+
+function runChild(size: number, dataDir: string, iters: number): Promise<ChildResult> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', self, '--child', `--size=${size}`, `--data-dir=${dataDir}`, `--iters=${iters}`], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('error', reject);
+    c.once('exit', (code) => {
+      const m = /^RESULT (.*)$/m.exec(out);
+      if (code === 0 && m) resolve(JSON.parse(m[1]!) as ChildResult);
+      else reject(new Error(`scale child for ${size} exited ${code}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const iters = numArg(args, 'iters', 200);
+  if (args.has('child')) {
+    const r = await child(numArg(args, 'size', 10_000), args.get('data-dir')!, iters);
+    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+    return;
+  }
+  const sizes = (args.get('sizes') ?? '10000,100000,1000000').split(',').map(Number);
+  const { dir, cleanup } = await builtDataDir(args);
+  try {
+    const results: (ChildResult & { load: string })[] = [];
+    for (const size of sizes) {
+      const load = loadAverage();
+      log(`scale: ${size.toLocaleString('en-US')} tracks (load average ${load})…`);
+      const r = await runChild(size, dir, iters);
+      log(`scale: ${size}: load ${ms(r.loadMs)} ms, RSS ${mb(r.rssCatalog)}, recommend p50 ${ms(r.recommend.p50)} ms, similar p50 ${ms(r.similar.p50)} ms`);
+      results.push({ ...r, load });
+    }
+    const big = results[results.length - 1]!;
+    const row = (r: (typeof results)[number]) =>
+      `| ${r.size.toLocaleString('en-US')} | ${r.artists.toLocaleString('en-US')} | ${ms(r.loadMs)} | ${mb(r.rssCatalog)} | ${mb(r.heapTracks)} / ${mb(r.heapArtists)} / ${mb(r.heapCatalog - r.heapSnapshot)} | ${mb(r.maxRss)} | ${ms(r.recommend.p50)} / ${ms(r.recommend.p99)} | ${ms(r.similar.p50)} / ${ms(r.similar.p99)} | ${r.load} |`;
+    const jsonRow = (r: (typeof results)[number]) =>
+      `| ${r.size.toLocaleString('en-US')} | ${r.json.chars !== null ? `${(r.json.chars / 2 ** 20).toFixed(0)} MiB` : `does not fit: ${r.json.error}`} | ${r.json.gzipMiB !== null ? `${r.json.gzipMiB.toFixed(1)} MiB` : '–'} | ${r.json.diskLoadMs !== null ? `${ms(r.json.diskLoadMs)} ms` : '–'} |`;
+    const growth = results.length > 1 ? results.map((r) => `${r.size.toLocaleString('en-US')}: ${ms(r.recommend.p50)} / ${ms(r.similar.p50)} ms`).join(' → ') : '';
+
+    emit(args, 'scale', `
+## Scale: synthetic catalogs of ${sizes.map((s) => s.toLocaleString('en-US')).join(' → ')} tracks (\`bench/scale.ts\`)
+
+\`\`\`sh
+npx tsx bench/scale.ts --sizes=${sizes.join(',')} --iters=${iters}     # --data-dir=DIR
+\`\`\`
+
+**Synthetic, for scale only.** Every track resamples a real row of the TidyTuesday snapshot (genres,
+subgenres, key, mode, year, explicit) and jitters its audio features (0–1 features ±N(0, 0.02),
+loudness ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s); ids and names are synthetic; each real
+artist becomes ⌈N / 28,356⌉ synthetic artists that resample its tracks, with a copy of its profile.
+The \`Snapshot\` object is built in memory and passed to \`new Catalog(...)\`, one fresh child process per size
+(\`--expose-gc\`). Latency: the tools' own code in process (\`resolveSeeds\` + \`runRecommendation\`, the handler
+minus the protocol), ${iters} calls each after a warm-up; recommend_by_genre rotates 6 genre/bound mixes
+(median pool ${results.map((r) => r.poolP50.toLocaleString('en-US')).join(' / ')} candidates), similar_tracks alternates a seed track and a seed artist.
+
+**Machine**: ${machineNotes()}. ${today()}.
+
+| tracks | artists | \`new Catalog\` ms | RSS after GC, catalog held | JS heap: track columns / artist profiles / Catalog's own | peak RSS | recommend_by_genre p50 / p99 ms | similar_tracks p50 / p99 ms | load average at start |
+|---:|---:|---:|---:|---|---:|---:|---:|---|
+${results.map(row).join('\n')}
+
+Growth (recommend_by_genre / similar_tracks p50): ${growth}.
+
+At ${big.size.toLocaleString('en-US')}: recommend_by_genre p50 ${ms(big.recommend.p50)} ms, similar_tracks p50 ${ms(big.similar.p50)} ms — target p50 ≤ 25 ms:
+recommend_by_genre ${met(big.recommend.p50 <= 25)}, similar_tracks ${met(big.similar.p50 <= 25)}; RSS ${mb(big.rssCatalog)} — target ≤ 600 MB: ${met(big.rssCatalog <= 600 * 1e6)}
+(RSS of the process holding the \`Snapshot\` and the \`Catalog\` built from it, after a forced GC; the peak during construction is higher).
+
+Does the catalog still fit the snapshot file (one JSON document, gzip)? At ≤ 100k, the server's load path
+(\`writeSnapshot\`, then \`readSnapshot\` + \`new Catalog\`) is timed too:
+
+| tracks | JSON | gzip | readSnapshot + new Catalog |
+|---:|---:|---:|---:|
+${results.map(jsonRow).join('\n')}
+`, [
+      { target: `scale ${big.size.toLocaleString('en-US')} (synthetic): recommend_by_genre p50 ≤ 25 ms`, figure: `${ms(big.recommend.p50)} ms (p99 ${ms(big.recommend.p99)} ms)`, met: big.recommend.p50 <= 25, load: big.load },
+      { target: `scale ${big.size.toLocaleString('en-US')} (synthetic): similar_tracks p50 ≤ 25 ms`, figure: `${ms(big.similar.p50)} ms (p99 ${ms(big.similar.p99)} ms)`, met: big.similar.p50 <= 25, load: big.load },
+      { target: `scale ${big.size.toLocaleString('en-US')} (synthetic): RSS ≤ 600 MB`, figure: `${mb(big.rssCatalog)} (new Catalog ${ms(big.loadMs)} ms)`, met: big.rssCatalog <= 600e6, load: big.load },
+    ]);
+  } finally {
+    cleanup();
+  }
+}
+
+await main();

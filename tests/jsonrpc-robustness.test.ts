@@ -1,0 +1,352 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Catalog } from '../src/catalog/catalog.js';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { readSnapshot } from '../src/catalog/snapshot.js';
+import { loadConfig } from '../src/config.js';
+import { startHttpServer, type RunningHttpServer } from '../src/http.js';
+import { silentLogger } from '../src/log.js';
+import { REPO_ROOT } from './helpers/dataset.js';
+
+/**
+ * Malformed JSON-RPC over stdio (the real server process, raw lines on stdin) and over HTTP (raw
+ * POSTs): the server answers with JSON-RPC errors and keeps serving the next valid request.
+ *
+ * `it.fails` marks a known gap: the test states the behaviour JSON-RPC 2.0 asks for and currently
+ * fails, because the MCP SDK (1.x) transports behave otherwise (stdio drops unparsable or invalid
+ * lines without an answer and exits on a line over its 10 MiB buffer; invalid messages over HTTP are
+ * answered with -32700 instead of -32600; malformed tools/call params with -32603 instead of -32602).
+ * When the server handles these itself, such a test passes and vitest reports it: drop the `.fails`.
+ * JSONRPC_STRICT=1 runs them as ordinary tests, to see how they fail.
+ */
+const knownGap = process.env.JSONRPC_STRICT ? it : it.fails;
+
+type Message = { jsonrpc?: string; id?: unknown; result?: any; error?: { code: number; message: string; data?: unknown } };
+
+const PING = (id: number | string) => JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' });
+const INIT = JSON.stringify({
+  jsonrpc: '2.0', id: 'init', method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
+/** Messages that are not valid JSON-RPC requests, though valid JSON (or not JSON at all). */
+const BROKEN_JSON = ['{"jsonrpc":', '{"jsonrpc":"2.0","id":1,"method":"ping"', 'not json at all', '{\'single\': \'quotes\'}'];
+const INVALID_REQUESTS = [
+  '{"jsonrpc":"2.0","id":10,"method":123}',
+  '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":"x"}',
+  '{"jsonrpc":"2.0","id":{"nested":1},"method":"ping"}',
+  '{"jsonrpc":"1.0","id":12,"method":"ping"}',
+  '{"id":13,"method":"ping"}',
+  '"hello"',
+  '42',
+  'null',
+];
+const INVALID_PARAMS = '{"jsonrpc":"2.0","id":"bad-params","method":"tools/call","params":{"name":5,"arguments":[]}}';
+
+/** A raw line client of the stdio server process. */
+class RawStdio {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly messages: Message[] = [];
+  readonly unparsable: string[] = [];
+  stderr = '';
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+  private nextId = 1_000;
+
+  constructor(dataDir: string) {
+    this.child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
+    this.child.stdin.on('error', () => undefined); // a dead server shows up as a missing answer
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.child.stdout.on('data', (d: Buffer) => {
+      this.buffer += d.toString();
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        if (!line.trim()) continue;
+        try {
+          this.messages.push(JSON.parse(line) as Message);
+        } catch {
+          this.unparsable.push(line);
+        }
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.once('exit', () => {
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** The answer for `id`; rejects when the process exits first. */
+  async answer(id: unknown): Promise<Message> {
+    for (;;) {
+      const found = this.messages.find((m) => m.id === id && ('result' in m || 'error' in m));
+      if (found) return found;
+      if (!this.alive) throw new Error(`server exited (code ${this.child.exitCode}) before answering ${String(id)}; stderr: ${this.stderr.slice(-500)}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Send a ping and wait for its answer: proves the server still serves. */
+  async ping(): Promise<void> {
+    const id = this.nextId++;
+    this.send(PING(id));
+    expect(await this.answer(id)).toMatchObject({ jsonrpc: '2.0', id, result: {} });
+  }
+
+  /** Send a line, then a ping; return what was answered in between (answers to the line). */
+  async sendThenPing(line: string): Promise<Message[]> {
+    const before = this.messages.length;
+    this.send(line);
+    const id = this.nextId++;
+    this.send(PING(id));
+    await this.answer(id);
+    return this.messages.slice(before).filter((m) => m.id !== id);
+  }
+
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+describe('malformed JSON-RPC over stdio (server process)', () => {
+  const rpc = new RawStdio(inject('builtDataDir'));
+
+  beforeAll(async () => {
+    rpc.send(INIT);
+    expect((await rpc.answer('init')).result.serverInfo.name).toBe('music-mcp-server');
+    rpc.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  });
+  afterAll(async () => rpc.close());
+
+  it('answers an unknown method with -32601 for the same id, and keeps serving', async () => {
+    rpc.send('{"jsonrpc":"2.0","id":"m1","method":"music/teleport","params":{}}');
+    const a = await rpc.answer('m1');
+    expect(a.error?.code).toBe(-32601);
+    await rpc.ping();
+  });
+
+  it('answers a tools/call with params of the wrong types with an error for the same id, and keeps serving', async () => {
+    rpc.send(INVALID_PARAMS);
+    const a = await rpc.answer('bad-params');
+    expect(a.result).toBeUndefined();
+    expect(a.error?.message.length).toBeGreaterThan(0);
+    await rpc.ping();
+  });
+
+  it('answers an unknown tool and invalid tool arguments with isError naming the problem', async () => {
+    rpc.send('{"jsonrpc":"2.0","id":"t1","method":"tools/call","params":{"name":"delete_everything","arguments":{}}}');
+    rpc.send('{"jsonrpc":"2.0","id":"t2","method":"tools/call","params":{"name":"recommend_by_genre","arguments":{"genre":["rock"],"limit":"ten"}}}');
+    const unknown = await rpc.answer('t1');
+    const invalid = await rpc.answer('t2');
+    for (const a of [unknown, invalid]) {
+      expect(a.result?.isError ?? a.error).toBeTruthy();
+    }
+    expect(JSON.stringify(unknown)).toContain('delete_everything');
+    expect(invalid.result.content[0].text).toMatch(/genre/);
+    await rpc.ping();
+  });
+
+  it('echoes a 100,000-character string id and the largest safe integer id', async () => {
+    const long = 'x'.repeat(100_000);
+    rpc.send(PING(long));
+    expect((await rpc.answer(long)).result).toEqual({});
+    rpc.send(PING(Number.MAX_SAFE_INTEGER));
+    expect((await rpc.answer(Number.MAX_SAFE_INTEGER)).result).toEqual({});
+    rpc.send(PING(-1));
+    expect((await rpc.answer(-1)).result).toEqual({});
+  });
+
+  it('keeps serving after broken JSON, invalid requests, batches, responses nobody asked for and unsafe integer ids', async () => {
+    const lines = [
+      ...BROKEN_JSON, ...INVALID_REQUESTS,
+      `[${PING('b1')},${PING('b2')}]`, '[]',
+      '{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}',
+      '{"jsonrpc":"2.0","id":1.5,"method":"ping"}',
+      '{"jsonrpc":"2.0","id":"r1","result":{}}',
+      '{"jsonrpc":"2.0","method":"notifications/nothing-like-this"}',
+      '\u0000\u0001\u0002',
+      JSON.stringify({ jsonrpc: '2.0', id: 'pad', method: 'ping', params: { pad: 'p'.repeat(2 * 1024 * 1024) } }),
+    ];
+    for (const line of lines) {
+      const answers = await rpc.sendThenPing(line);
+      // Whatever was answered is a JSON-RPC error or result object, never something else.
+      for (const a of answers) expect(a.jsonrpc).toBe('2.0');
+    }
+    expect(rpc.alive).toBe(true);
+  });
+
+  it('writes nothing but JSON-RPC messages to stdout', () => {
+    expect(rpc.unparsable).toEqual([]);
+    for (const m of rpc.messages) expect(m.jsonrpc).toBe('2.0');
+  });
+
+  knownGap('KNOWN GAP: answers broken JSON with -32700 Parse error (id null)', async () => {
+    for (const line of BROKEN_JSON) {
+      const answers = await rpc.sendThenPing(line);
+      expect(answers).toContainEqual(expect.objectContaining({ id: null, error: expect.objectContaining({ code: -32700 }) }));
+    }
+  });
+
+  knownGap('KNOWN GAP: answers structurally invalid requests with -32600 Invalid Request', async () => {
+    for (const line of INVALID_REQUESTS) {
+      const answers = await rpc.sendThenPing(line);
+      expect(answers.map((a) => a.error?.code)).toContain(-32600);
+    }
+  });
+
+  knownGap('KNOWN GAP: answers tools/call params of the wrong types with -32602 Invalid params', async () => {
+    const [a] = await rpc.sendThenPing(INVALID_PARAMS.replace('bad-params', 'bad-params-2'));
+    expect(a?.error?.code).toBe(-32602);
+  });
+
+  knownGap('KNOWN GAP: keeps serving after a line longer than the SDK\'s 10 MiB stdio buffer', async () => {
+    const own = new RawStdio(inject('builtDataDir'));
+    try {
+      own.send(INIT);
+      await own.answer('init');
+      own.send('z'.repeat(11 * 1024 * 1024));
+      await own.ping();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+/** Body of an HTTP answer: SSE (`data: {...}` lines) or JSON. */
+async function answersOf(res: Response): Promise<Message[]> {
+  const text = await res.text();
+  if (!text) return [];
+  if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Message);
+  }
+  const body = JSON.parse(text) as Message | Message[];
+  return Array.isArray(body) ? body : [body];
+}
+
+describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
+  let running: RunningHttpServer;
+  let holder: CatalogHolder;
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(running.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
+  const stillServes = async () => {
+    const res = await post('{"jsonrpc":"2.0","id":"alive","method":"tools/call","params":{"name":"recommend_by_genre","arguments":{"genre":"rock","limit":2}}}');
+    expect(res.status).toBe(200);
+    const [a] = await answersOf(res);
+    expect(a?.result?.structuredContent?.returned).toBe(2);
+  };
+
+  beforeAll(async () => {
+    const dataDir = inject('builtDataDir');
+    holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
+    const config = loadConfig({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0' });
+    running = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: config.http });
+  });
+  afterAll(async () => {
+    await running?.close(1_000);
+    holder?.close();
+  });
+
+  it('answers broken JSON with 400 and -32700 (id null), and keeps serving', async () => {
+    for (const body of BROKEN_JSON) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(await answersOf(res)).toEqual([expect.objectContaining({ id: null, error: expect.objectContaining({ code: -32700 }) })]);
+      await stillServes();
+    }
+  });
+
+  it('answers invalid requests with 400 and a JSON-RPC error, and keeps serving', async () => {
+    for (const body of INVALID_REQUESTS) {
+      const res = await post(body);
+      expect(res.status, body).toBe(400);
+      const [a] = await answersOf(res);
+      expect([-32600, -32700], body).toContain(a?.error?.code);
+      await stillServes();
+    }
+  });
+
+  it('answers an unknown method with -32601 and invalid params with an error, for the same ids', async () => {
+    const [unknown] = await answersOf(await post('{"jsonrpc":"2.0","id":7,"method":"music/teleport"}'));
+    expect(unknown).toMatchObject({ id: 7, error: { code: -32601 } });
+    const [bad] = await answersOf(await post(INVALID_PARAMS));
+    expect(bad?.id).toBe('bad-params');
+    expect(bad?.error?.message.length).toBeGreaterThan(0);
+    await stillServes();
+  });
+
+  it('echoes huge string ids and the largest safe integer id; refuses an unsafe integer id with an error', async () => {
+    const long = 'y'.repeat(100_000);
+    expect((await answersOf(await post(PING(long))))[0]).toMatchObject({ id: long, result: {} });
+    expect((await answersOf(await post(PING(Number.MAX_SAFE_INTEGER))))[0]).toMatchObject({ id: Number.MAX_SAFE_INTEGER, result: {} });
+    const unsafe = await post('{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}');
+    expect(unsafe.status).toBe(400);
+    expect((await answersOf(unsafe))[0]?.error).toBeDefined();
+    await stillServes();
+  });
+
+  it('answers every request of a batch by its id', async () => {
+    const res = await post(`[${PING('b1')},${PING('b2')},{"jsonrpc":"2.0","id":"b3","method":"music/teleport"}]`);
+    expect(res.status).toBe(200);
+    const answers = await answersOf(res);
+    expect(answers.find((a) => a.id === 'b1')?.result).toEqual({});
+    expect(answers.find((a) => a.id === 'b2')?.result).toEqual({});
+    expect(answers.find((a) => a.id === 'b3')?.error?.code).toBe(-32601);
+    await stillServes();
+  });
+
+  it('answers a wrong content type (415) and a missing Accept (406) with JSON-RPC errors', async () => {
+    const wrongType = await post(PING(1), { 'content-type': 'text/plain' });
+    expect(wrongType.status).toBe(415);
+    expect((await answersOf(wrongType))[0]?.error).toBeDefined();
+    const noAccept = await post(PING(2), { accept: 'text/html' });
+    expect(noAccept.status).toBe(406);
+    expect((await answersOf(noAccept))[0]?.error).toBeDefined();
+    await stillServes();
+  });
+
+  it('serves a real SDK client after all of the above', async () => {
+    const client = new Client({ name: 'after-junk', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(running.url)));
+    const r = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Queen', limit: 2 } })) as { structuredContent?: { returned: number } };
+    expect(r.structuredContent?.returned).toBe(2);
+    await client.close();
+  });
+
+  knownGap('KNOWN GAP: answers invalid requests with -32600 Invalid Request (not -32700)', async () => {
+    for (const body of INVALID_REQUESTS) {
+      const [a] = await answersOf(await post(body));
+      expect(a?.error?.code, body).toBe(-32600);
+    }
+  });
+
+  knownGap('KNOWN GAP: answers tools/call params of the wrong types with -32602 Invalid params', async () => {
+    const [a] = await answersOf(await post(INVALID_PARAMS));
+    expect(a?.error?.code).toBe(-32602);
+  });
+
+  knownGap('KNOWN GAP: answers an empty batch with -32600 Invalid Request', async () => {
+    const res = await post('[]');
+    expect((await answersOf(res))[0]?.error?.code).toBe(-32600);
+  });
+});
