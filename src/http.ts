@@ -2,6 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -26,6 +27,21 @@ function jsonRpcError(res: ServerResponse, status: number, message: string, head
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+}
+
+/** Why a parsed body is not a JSON-RPC message (or a non-empty batch of them), with the id to answer; null when valid. */
+function invalidMessage(body: unknown): { id: string | number | null; why: string } | null {
+  if (Array.isArray(body) && body.length === 0) return { id: null, why: 'empty batch' };
+  for (const m of Array.isArray(body) ? body : [body]) {
+    if (!JSONRPCMessageSchema.safeParse(m).success) {
+      const id = (m as { id?: unknown } | null)?.id;
+      return {
+        id: typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null,
+        why: 'not a JSON-RPC 2.0 request, notification or response',
+      };
+    }
+  }
+  return null;
 }
 
 /** Host header without port, lowercased; IPv6 keeps its brackets. */
@@ -127,6 +143,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null }));
+      return;
+    }
+
+    const invalid = invalidMessage(body);
+    if (invalid) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: invalid.id, error: { code: -32600, message: `Invalid Request: ${invalid.why}` } }));
       return;
     }
 

@@ -1,4 +1,4 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StrictStdioServerTransport } from './stdio.js';
 import { CatalogHolder } from './catalog/holder.js';
 import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
@@ -101,7 +101,7 @@ async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spo
 
 async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
   const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify });
-  const transport = new StdioServerTransport();
+  const transport = new StrictStdioServerTransport();
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;

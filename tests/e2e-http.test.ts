@@ -140,7 +140,8 @@ describe('graceful shutdown', () => {
 
   it('on SIGTERM the server process answers the call in flight before exiting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'music-mcp-term-'));
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'src/main.ts')], {
+    // The package bin, as `npm start` runs it: one node process (the tsx CLI would add a parent that relays signals).
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH, HOME: dir, MUSIC_DATA_DIR: dir, MUSIC_DATASET: DATASET_PATH, MCP_HTTP_PORT: '0', MUSIC_TOOL_WAIT_MS: '3000', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
