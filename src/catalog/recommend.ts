@@ -163,7 +163,9 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
 
   // Candidate pool.
   let pool: Int32Array;
-  if (req.genreFilter && genreSeeds.length) {
+  if (req.genreFilter && genreSeeds.length === 1) {
+    pool = genreSeeds[0]!.genre.members; // already sorted track indexes
+  } else if (req.genreFilter && genreSeeds.length) {
     const set = new Set<number>();
     for (const g of genreSeeds) for (const i of g.genre.members) set.add(i);
     pool = Int32Array.from([...set].sort((a, b) => a - b));
