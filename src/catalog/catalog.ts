@@ -281,7 +281,7 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
  * Fit the metric on the train split's labels and project every track. Deterministic for a snapshot.
  * Labels are read here, once, to learn the projection; queries only ever see the vectors.
  */
-function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: number; scale: number } {
+export function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: number; scale: number } {
   const t = s.tracks;
   const n = t.track_id.length;
   const d = METRIC_INPUTS.length;
