@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { RawTableSpec, RawValue, StagingReader } from './raw-load.js';
 import {
   REJECT_COLUMNS,
+  stagingDdl,
   TRACK_COLUMNS,
   type StagedReject,
   type StagedTrack,
@@ -49,18 +50,7 @@ const colDefs = <R>(cols: readonly Col<R>[], constraints = true): string =>
   cols.map((c) => `${q(c.name)} ${PG_TYPES[c.type]}${constraints && c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
 
 /** The same tables and keys as the DuckDB staging DDL, in PostgreSQL types. */
-export const PG_STAGING_DDL = `
-CREATE SCHEMA IF NOT EXISTS staging;
-CREATE TABLE IF NOT EXISTS staging.tracks (
-  ${colDefs(TRACK_COLUMNS)},
-  loaded_at timestamp NOT NULL,
-  PRIMARY KEY (row_key)
-);
-CREATE TABLE IF NOT EXISTS staging.track_rejects (
-  ${colDefs(REJECT_COLUMNS)},
-  rejected_at timestamp NOT NULL,
-  PRIMARY KEY (source_file, source_line)
-);`;
+export const PG_STAGING_DDL = stagingDdl((t) => PG_TYPES[t]);
 
 /** Advisory lock key that serialises schema creation (CREATE … IF NOT EXISTS races otherwise). */
 const DDL_LOCK = 0x6d757369; // 'musi'

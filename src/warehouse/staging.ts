@@ -112,23 +112,30 @@ export const REJECT_COLUMNS: readonly ColumnSpec<StagedReject>[] = [
 ];
 
 const q = (name: string): string => `"${name}"`;
-const colDefs = <R>(cols: readonly ColumnSpec<R>[]): string =>
-  cols.map((c) => `${q(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
+type TypeName = (type: ColumnType | 'TIMESTAMP') => string;
 
-/** The staging DDL (DuckDB dialect; the column types are portable to PostgreSQL as written). */
-export const STAGING_DDL = `
+const colDefs = <R>(cols: readonly ColumnSpec<R>[], typeName: TypeName): string =>
+  cols.map((c) => `${q(c.name)} ${typeName(c.type)}${c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
+
+/** The staging DDL, with column types named for one SQL dialect (DuckDB's names by default). */
+export function stagingDdl(typeName: TypeName = (t) => t): string {
+  return `
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.tracks (
-  ${colDefs(TRACK_COLUMNS)},
-  loaded_at TIMESTAMP NOT NULL,
+  ${colDefs(TRACK_COLUMNS, typeName)},
+  loaded_at ${typeName('TIMESTAMP')} NOT NULL,
   PRIMARY KEY (row_key)
 );
 CREATE TABLE IF NOT EXISTS staging.track_rejects (
-  ${colDefs(REJECT_COLUMNS)},
-  rejected_at TIMESTAMP NOT NULL,
+  ${colDefs(REJECT_COLUMNS, typeName)},
+  rejected_at ${typeName('TIMESTAMP')} NOT NULL,
   PRIMARY KEY (source_file, source_line)
 );
 `;
+}
+
+/** The staging DDL in DuckDB's dialect. */
+export const STAGING_DDL = stagingDdl();
 
 /** Where a load comes from; one load = one file. */
 export interface StageSource {
