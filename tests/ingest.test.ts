@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,9 +14,10 @@ import {
   type StagingLoad,
   type StagingStore,
 } from '../src/warehouse/staging.js';
+import { DATASET_PATH, writeChangedCopy } from './helpers/dataset.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/csv/', import.meta.url));
-const REAL_DATASET = process.env.MUSIC_DATASET ?? '/work/shared/data/tidytuesday_spotify_songs.csv';
+const REAL_DATASET = DATASET_PATH;
 
 const TT_COLUMNS = [
   'track_id', 'track_name', 'track_artist', 'track_popularity', 'track_album_id', 'track_album_name',
@@ -448,16 +449,8 @@ describe.skipIf(!existsSync(REAL_DATASET))('ingest of the real TidyTuesday file'
   });
 
   it('a copy with one changed value updates exactly that row with a new loaded_at', async () => {
-    const changedDir = mkdtempSync(join(dir, 'changed-'));
-    const changed = join(changedDir, 'tidytuesday_spotify_songs.csv');
-    const out = createWriteStream(changed);
-    let n = 0;
-    for await (const line of createInterface({ input: createReadStream(REAL_DATASET) })) {
-      n++;
-      // line 2: energy 0.916 → 0.5
-      out.write((n === 2 ? line.replace(',0.748,0.916,', ',0.748,0.5,') : line) + '\n');
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    // line 2: energy 0.916 → 0.5
+    const changed = await writeChangedCopy(mkdtempSync(join(dir, 'changed-')));
     const [old] = await db.all<{ loaded_at: string }>("SELECT loaded_at FROM staging.tracks WHERE source_line = 2");
 
     const report = await ingestCsv({ path: changed, store });

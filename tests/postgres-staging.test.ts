@@ -4,7 +4,7 @@
  * (a SIGKILLed load leaves the previous state). Each describe block works in a fresh database.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,7 +19,7 @@ import { loadWarehouse } from '../src/pipeline/load.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { copyTextCell, decodeCopyTextCell, PostgresStagingStore } from '../src/warehouse/postgres-staging.js';
 import { DuckDbStagingStore } from '../src/warehouse/staging.js';
-import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { DATASET_PATH, REPO_ROOT, writeChangedCopy } from './helpers/dataset.js';
 import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/csv/', import.meta.url));
@@ -157,14 +157,7 @@ pgDescribe(`PostgreSQL staging: the real TidyTuesday file${skipNote}`, () => {
   it('SIGKILL in the middle of the COPY leaves the previous state; the rerun finishes with exact counts', async () => {
     // A copy with one changed value (line 2: energy 0.916 → 0.5), so a committed load would show.
     const dir = mkdtempSync(join(tmp, 'changed-'));
-    const changed = join(dir, 'tidytuesday_spotify_songs.csv');
-    const out = createWriteStream(changed);
-    let n = 0;
-    for await (const line of createInterface({ input: createReadStream(DATASET_PATH) })) {
-      n++;
-      out.write((n === 2 ? line.replace(',0.748,0.916,', ',0.748,0.5,') : line) + '\n');
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const changed = await writeChangedCopy(dir);
 
     const snapshot = `SELECT count(*)::int AS n, md5(string_agg(row_key || row_hash || loaded_at::text, ',' ORDER BY row_key)) AS digest
                       FROM staging.tracks`;
