@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -38,29 +38,16 @@ function normalize(v: unknown): unknown {
 }
 const sha256 = (v: unknown) => createHash('sha256').update(JSON.stringify(normalize(v))).digest('hex');
 
-/** Row counts and sha256 of every mart, and of staging/raw rows without their load times. */
-async function warehouseDigest(duckdbPath: string): Promise<Digest> {
+/** Read a copy of a DuckDB file: the shared build must not be locked, and a killed run's WAL is replayed on open. */
+async function readCopy<T>(duckdbPath: string, read: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
   const copy = mkdtempSync(join(tmpdir(), 'music-mcp-digest-'));
   try {
-    // Read a copy: the shared build must not be locked, and a killed run's WAL is replayed on open.
     copyFileSync(duckdbPath, join(copy, 'w.duckdb'));
     if (existsSync(`${duckdbPath}.wal`)) copyFileSync(`${duckdbPath}.wal`, join(copy, 'w.duckdb.wal'));
     const instance = await DuckDBInstance.create(join(copy, 'w.duckdb'));
     const conn = await instance.connect();
     try {
-      const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'marts' order by 1"))
-        .getRowsJson().map((r) => `marts.${String(r[0])}`);
-      const queries: Record<string, string> = Object.fromEntries(tables.map((t) => [t, `select * from ${t} order by all`]));
-      queries['raw.tracks'] = 'select * exclude (loaded_at) from raw.tracks order by all';
-      queries['raw.track_rejects'] = 'select * exclude (rejected_at) from raw.track_rejects order by all';
-      queries['staging.tracks'] = 'select * exclude (loaded_at) from staging.tracks order by all';
-      const digest: Digest = { counts: {}, sums: {} };
-      for (const [name, sql] of Object.entries(queries)) {
-        const rows = (await conn.runAndReadAll(sql)).getRowsJson();
-        digest.counts[name] = rows.length;
-        digest.sums[name] = sha256(rows);
-      }
-      return digest;
+      return await read(conn);
     } finally {
       conn.closeSync();
       instance.closeSync();
@@ -68,6 +55,25 @@ async function warehouseDigest(duckdbPath: string): Promise<Digest> {
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
+}
+
+/** Row counts and sha256 of every mart, and of staging/raw rows without their load times. */
+async function warehouseDigest(duckdbPath: string): Promise<Digest> {
+  return readCopy(duckdbPath, async (conn) => {
+    const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'marts' order by 1"))
+      .getRowsJson().map((r) => `marts.${String(r[0])}`);
+    const queries: Record<string, string> = Object.fromEntries(tables.map((t) => [t, `select * from ${t} order by all`]));
+    queries['raw.tracks'] = 'select * exclude (loaded_at) from raw.tracks order by all';
+    queries['raw.track_rejects'] = 'select * exclude (rejected_at) from raw.track_rejects order by all';
+    queries['staging.tracks'] = 'select * exclude (loaded_at) from staging.tracks order by all';
+    const digest: Digest = { counts: {}, sums: {} };
+    for (const [name, sql] of Object.entries(queries)) {
+      const rows = (await conn.runAndReadAll(sql)).getRowsJson();
+      digest.counts[name] = rows.length;
+      digest.sums[name] = sha256(rows);
+    }
+    return digest;
+  });
 }
 
 /** The published catalog without its manifest (version and time differ between runs). */
@@ -163,8 +169,10 @@ describe('kill -9 of the pipeline during ingest, transform and publish, then a r
         return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
       };
       const runs: string[] = [];
+      let kills = 0;
       for (const step of STEPS) {
         const r = await runPipeline(dataDir, step, rand);
+        if (r.killed) kills++;
         runs.push(`${step}: ${r.killed ? `killed ${r.delayMs} ms in` : `finished before the kill (exit ${r.code})`}`);
         if (!r.killed) expect(r.code, r.stderr.slice(-2_000)).toBe(0);
         expect(failures, `calls failed during the run killed in ${step}`).toEqual([]);
@@ -176,6 +184,15 @@ describe('kill -9 of the pipeline during ingest, transform and publish, then a r
 
       expect(await warehouseDigest(join(dataDir, 'warehouse.duckdb'))).toEqual(reference);
       expect(await snapshotDigest(join(dataDir, 'snapshots'))).toEqual(referenceSnapshot);
+
+      // Each killed run is recorded as abandoned (by the run after it), none is left 'running'.
+      const statuses = await readCopy(join(dataDir, 'warehouse.duckdb'), async (conn) =>
+        (await conn.runAndReadAll('select status, error from ops.pipeline_runs order by started_at')).getRowObjectsJson() as { status: string; error: string | null }[]);
+      expect(statuses).toHaveLength(STEPS.length + 1);
+      expect(statuses.filter((r) => r.status === 'abandoned')).toHaveLength(kills);
+      expect(statuses.filter((r) => r.status === 'succeeded')).toHaveLength(STEPS.length + 1 - kills);
+      expect(statuses.at(-1)!.status).toBe('succeeded');
+      for (const r of statuses.filter((x) => x.status === 'abandoned')) expect(r.error).toMatch(/ended without finishing/);
 
       // The server kept serving (the old snapshot until a publish completed), then moved to the new one.
       const newVersion = (await currentVersion(join(dataDir, 'snapshots')))!;

@@ -4,14 +4,20 @@
  *
  * Airflow runs each step as its own process; with `MUSIC_RUN_ID` set to the DAG run's id they all
  * write the same row (steps accumulate, counts are kept from the step that produced them). Without it
- * every process is its own run. A process killed mid-run leaves its row at status 'running'.
+ * every process is its own run.
+ *
+ * A process killed mid-run leaves its row at status 'running'. The table lives in the DuckDB file,
+ * which a pipeline process holds open (DuckDB's file lock admits one writing process) from before it
+ * records its run until it ends; so when a run starts, any other run still marked 'running' belongs
+ * to a process that ended without finishing, and is marked 'abandoned'. A row of the same run id is
+ * continued instead (an Airflow task retried after its process was killed).
  *
  * Plain SELECT / INSERT / UPDATE with literals, so the table works on any `SqlSession` dialect.
  */
 import { randomUUID } from 'node:crypto';
 import type { SqlSession } from '../warehouse/port.js';
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
 
 export type RunCounts = {
   rows_read: number | null;
@@ -80,6 +86,7 @@ export class PipelineRunRecorder {
   ): Promise<PipelineRunRecorder> {
     const runId = opts.runId ?? `${opts.startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     await session.run(PIPELINE_RUNS_DDL);
+    await markAbandoned(session, runId, opts.startedAt);
     const [existing] = await session.all<{ steps: string }>(`SELECT steps FROM ops.pipeline_runs WHERE run_id = ${str(runId)}`);
     if (existing) {
       const merged = [...new Set([...existing.steps.split(',').filter(Boolean), ...opts.steps])].join(',');
@@ -106,12 +113,23 @@ export class PipelineRunRecorder {
     await this.session.run(`UPDATE ops.pipeline_runs SET ${sets.join(', ')} WHERE run_id = ${str(this.runId)}`);
   }
 
-  async finish(status: Exclude<RunStatus, 'running'>, error?: unknown): Promise<void> {
+  async finish(status: 'succeeded' | 'failed', error?: unknown): Promise<void> {
     const err = status === 'failed' && error !== undefined ? str(runErrorText(error)) : 'NULL';
     await this.session.run(
       `UPDATE ops.pipeline_runs SET status = '${status}', finished_at = ${ts(new Date())}, error = ${err} WHERE run_id = ${str(this.runId)}`,
     );
   }
+}
+
+/**
+ * Mark every other run still 'running' as 'abandoned' (see the header: its process is gone). Its
+ * finished_at stays NULL (the moment it died is unknown); the error says when it was found.
+ */
+async function markAbandoned(session: SqlSession, runId: string, now: Date): Promise<void> {
+  const note = `ended without finishing (process killed or lost); found by run ${runId} at ${now.toISOString()}`;
+  await session.run(
+    `UPDATE ops.pipeline_runs SET status = 'abandoned', error = ${str(note)} WHERE status = 'running' AND run_id <> ${str(runId)}`,
+  );
 }
 
 /** The run whose transform built the marts being published (latest with models_built), or null when none is recorded. */

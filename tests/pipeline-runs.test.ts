@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PipelineRunRecorder } from '../src/pipeline/runs.js';
+import { DuckDbSession } from '../src/warehouse/duckdb.js';
+
+/**
+ * ops.pipeline_runs as an operator reads it: a run whose process died stays 'running' only until the
+ * next run starts, which marks it 'abandoned'; a retried step of the same run id continues its row.
+ */
+describe('ops.pipeline_runs: runs left running by a killed process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'music-mcp-runs-'));
+  let session: DuckDbSession;
+  beforeAll(async () => {
+    session = await DuckDbSession.open(join(dir, 'w.duckdb'));
+  });
+  afterAll(async () => {
+    await session.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const statusOf = async (runId: string) =>
+    (await session.all<{ status: string; error: string | null; steps: string }>(`SELECT status, error, steps FROM ops.pipeline_runs WHERE run_id = '${runId}'`))[0];
+
+  it('marks another unfinished run abandoned when a run starts, and keeps finished runs as they were', async () => {
+    const done = await PipelineRunRecorder.start(session, { runId: 'done', steps: ['ingest'], startedAt: new Date('2026-01-01T00:00:00Z') });
+    await done.finish('succeeded');
+    await PipelineRunRecorder.start(session, { runId: 'killed', steps: ['ingest', 'transform'], startedAt: new Date('2026-01-02T00:00:00Z') });
+    // (no finish: the process was killed)
+    expect((await statusOf('killed'))!.status).toBe('running');
+
+    const next = await PipelineRunRecorder.start(session, { runId: 'next', steps: ['ingest'], startedAt: new Date('2026-01-03T00:00:00Z') });
+    const killed = (await statusOf('killed'))!;
+    expect(killed.status).toBe('abandoned');
+    expect(killed.error).toMatch(/ended without finishing .* found by run next at 2026-01-03T00:00:00.000Z/);
+    expect((await statusOf('done'))!.status).toBe('succeeded');
+    expect((await statusOf('next'))!.status).toBe('running');
+    await next.finish('failed', new Error('boom'));
+    expect((await statusOf('next'))!).toMatchObject({ status: 'failed', error: 'boom' });
+  });
+
+  it('continues the row of the same run id (a retried Airflow task) instead of abandoning it', async () => {
+    await PipelineRunRecorder.start(session, { runId: 'dag-run-1', steps: ['ingest'], startedAt: new Date('2026-01-04T00:00:00Z') });
+    const retry = await PipelineRunRecorder.start(session, { runId: 'dag-run-1', steps: ['transform'], startedAt: new Date('2026-01-04T01:00:00Z') });
+    expect((await statusOf('dag-run-1'))!).toMatchObject({ status: 'running', steps: 'ingest,transform', error: null });
+    await retry.finish('succeeded');
+    expect((await statusOf('dag-run-1'))!.status).toBe('succeeded');
+  });
+});
