@@ -404,6 +404,12 @@ describe('load, transform and publish with WAREHOUSE=snowflake', () => {
 
     let marts: Promise<unknown> | undefined;
     const transform: DoubleQuery[] = [];
+    // Snowflake's information_schema as a previous build left it: names stored upper-case (the session
+    // sets QUOTED_IDENTIFIERS_IGNORE_CASE), and marts.dim_tracks still a view, so the table model must drop it.
+    const catalog = await DuckDbSession.open(':memory:');
+    await catalog.run(
+      "CREATE SCHEMA sf_information_schema; CREATE TABLE sf_information_schema.tables AS SELECT 'MARTS' AS table_schema, 'DIM_TRACKS' AS table_name, 'VIEW' AS table_type",
+    );
     double.onQuery(async (q): Promise<QueryAnswer | undefined> => {
       if (q.queryTag !== 'music-mcp:transform') return undefined;
       transform.push(q);
@@ -411,7 +417,10 @@ describe('load, transform and publish with WAREHOUSE=snowflake', () => {
       marts ??= runDbtProject({ projectDir: DBT_PROJECT_DIR, session: double.backend!, target: 'duckdb' });
       await marts;
       if (/^select count\(\*\) as failures/i.test(q.sqlText)) return { columns: [{ name: 'FAILURES', type: 'fixed' }], rows: [[0]] };
-      if (/information_schema\.tables/i.test(q.sqlText)) return { columns: [{ name: 'TABLE_TYPE', type: 'text' }], rows: [] };
+      if (/information_schema\.tables/i.test(q.sqlText)) {
+        const rows = await catalog.all<{ table_type: string }>(q.sqlText.replace(/information_schema\.tables/gi, 'sf_information_schema.tables'));
+        return { columns: [{ name: 'TABLE_TYPE', type: 'text' }], rows: rows.map((r) => [r.table_type]) };
+      }
       return { columns: [{ name: 'status', type: 'text' }], rows: [['Statement executed successfully.']] };
     });
     const first = double.queries.length;
@@ -426,6 +435,7 @@ describe('load, transform and publish with WAREHOUSE=snowflake', () => {
       expect(snapshot.tracks.track_id.length).toBe(report.publish!.tracks);
     } finally {
       double.onQuery(undefined);
+      await catalog.close();
     }
     const mine = double.queries.slice(first);
     const tags = [...new Set(mine.map((q) => q.queryTag))];
@@ -434,6 +444,8 @@ describe('load, transform and publish with WAREHOUSE=snowflake', () => {
     const sql = transform.map((q) => q.sqlText).join('\n');
     expect(sql).not.toMatch(/BEGIN TRANSACTION|COMMIT|ROLLBACK/);
     expect(sql).toMatch(/CREATE OR REPLACE VIEW "transform"\."int_track_artists" AS/);
+    expect(sql).toMatch(/^DROP VIEW "marts"\."dim_tracks"$/m);
+    expect(sql).toMatch(/CREATE OR REPLACE TABLE "marts"\."dim_tracks" AS/);
     expect(sql).toMatch(/lateral flatten\(input => exploded_source\.artist_list\)/);
     expect(sql).toMatch(/array_agg\(.*\) within group \(order by/);
     expect(sql).not.toMatch(/strip_accents|struct_pack|quantile_cont|string_split/);

@@ -174,8 +174,9 @@ async function buildModel(model: CompiledModel, session: SqlSession, schemas: Se
       schemas.add(model.schema);
     }
     // A relation switching between view and table must be dropped first (CREATE OR REPLACE cannot change the kind).
+    // Names compare case-insensitively: Snowflake (QUOTED_IDENTIFIERS_IGNORE_CASE) stores "marts"."dim_tracks" as MARTS.DIM_TRACKS.
     const existing = await session.all<{ table_type: string }>(
-      `select table_type from information_schema.tables where table_schema = ${sqlString(model.schema)} and table_name = ${sqlString(model.alias)}`,
+      `select table_type from information_schema.tables where upper(table_schema) = upper(${sqlString(model.schema)}) and upper(table_name) = upper(${sqlString(model.alias)})`,
     );
     const kind = existing[0]?.table_type?.toUpperCase();
     const dropCascade = session.dialect === 'postgres' ? ' CASCADE' : '';
