@@ -15,8 +15,8 @@ import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
  * then (rerun) in the middle of transform, then (rerun) in the middle of publish — the step is read from
  * its stderr progress lines, the moment within it is random — and finally let a rerun finish. The
  * result must equal the uninterrupted build of the global setup: the same row counts and checksums of
- * every mart, of the staged and raw rows (load times excluded) and of the published catalog
- * (fractional numbers to 12 significant digits, see normalize). A stdio
+ * every mart, of the staged and raw rows (load times excluded) and of the published catalog, bit for
+ * bit (the marts' means and deviations are order-independent sums, dbt/macros/stats.sql). A stdio
  * server started on the old snapshot keeps answering throughout, and moves to the new one.
  */
 
@@ -26,17 +26,7 @@ const WITHIN_MS: Record<(typeof STEPS)[number], number> = { ingest: 600, transfo
 
 interface Digest { counts: Record<string, number>; sums: Record<string, string> }
 
-/**
- * Fractional numbers to 12 significant digits: DuckDB's parallel aggregation sums in no fixed order,
- * so means and stddevs differ in the last bits between any two runs, interrupted or not.
- */
-function normalize(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : Number(v.toPrecision(12));
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
-  return v;
-}
-const sha256 = (v: unknown) => createHash('sha256').update(JSON.stringify(normalize(v))).digest('hex');
+const sha256 = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 
 /** Read a copy of a DuckDB file: the shared build must not be locked, and a killed run's WAL is replayed on open. */
 async function readCopy<T>(duckdbPath: string, read: (conn: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -51,7 +51,7 @@ song_stats as (
         max(popularity) as popularity_max,
         min(popularity) as popularity_min,
         {%- for feature in var('audio_features') %}
-        avg({{ feature }}) as {{ feature }}_mean,
+        {{ exact_mean(feature) }} as {{ feature }}_mean,
         {%- endfor %}
         avg(case when explicit then 1.0 when not explicit then 0.0 end) as explicit_share
     from songs

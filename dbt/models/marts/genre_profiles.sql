@@ -29,8 +29,8 @@ track_stats as (
         avg(popularity) as popularity_mean,
         avg(case when explicit then 1.0 when not explicit then 0.0 end) as explicit_share
         {%- for feature in var('audio_features') %},
-        avg({{ feature }}) as {{ feature }}_mean,
-        stddev_samp({{ feature }}) as {{ feature }}_stddev
+        {{ exact_mean(feature) }} as {{ feature }}_mean,
+        {{ exact_stddev_samp(feature) }} as {{ feature }}_stddev
         {%- for p in percentiles %},
         {{ percentile(feature, p / 100) }} as {{ feature }}_p{{ p }}
         {%- endfor %}
