@@ -1,39 +1,58 @@
 /**
  * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback.
  *
- *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|name,name] [--data-dir=DIR] [--write]
+ *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|ping|name,name] [--workers=auto|N]
+ *                              [--ping-seconds=5] [--data-dir=DIR] [--write]
+ *   comparisons and profiles: [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
  *
  * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
- * MCP_HTTP_PORT=0, LOG_LEVEL=warn); the load generator (undici Pool, one keep-alive connection per
- * client) runs here. Each client loops: one plain JSON-RPC POST of tools/call (rotating through the
- * argument sets of TOOL_ARGS), `Accept: application/json, text/event-stream`, reads the SSE answer and
- * checks it is a result without isError. The stateless server needs no initialize before a tools/call
- * (checked below); a real SDK client sends initialize + notifications/initialized once when it connects
- * (timed separately) and then exactly this one POST per call. Errors: transport failures, non-200
- * statuses, JSON-RPC errors and isError answers.
+ * MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers: `auto` = one worker process per CPU);
+ * the load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops:
+ * one plain JSON-RPC POST of tools/call (rotating through the argument sets of TOOL_ARGS), `Accept:
+ * application/json, text/event-stream`, reads the SSE answer and checks it is a result without isError.
+ * The stateless server needs no initialize before a tools/call (checked below); a real SDK client sends
+ * initialize + notifications/initialized once when it connects (timed separately) and then exactly this
+ * one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
+ * Then, for --ping-seconds, the same clients send JSON-RPC `ping` instead: HTTP, transport and SDK with
+ * no tool code, i.e. the ceiling the transport sets. Server CPU and memory are summed over the server
+ * process and its workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Pool } from 'undici';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
+import { ExchangeTransport } from '../src/http-exchange.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { connectServer, createServer } from '../src/server.js';
 import {
   binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, summarize, today, TOOL_ARGS,
 } from './lib.js';
 
 const PROTOCOL_VERSION = '2025-06-18';
+/** `--tools=ping`: JSON-RPC ping instead of tool calls, i.e. HTTP, transport and SDK without any tool code. */
+const PING = 'ping';
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVER_BIN], {
+interface ServerOptions {
+  /** MCP_HTTP_WORKERS for the server. */
+  workers: string;
+  /** The package bin to run (another build of the server, for comparisons). */
+  bin: string;
+  /** Extra node flags (`--cpu-prof`). */
+  nodeArgs: string[];
+}
+
+async function startServer(dataDir: string, opts: ServerOptions): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...opts.nodeArgs, opts.bin], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', LOG_LEVEL: 'warn',
+      MCP_HTTP_WORKERS: opts.workers,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -53,14 +72,51 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; url:
   throw new Error('server never became ready');
 }
 
-/** utime + stime of a process in ms (Linux /proc; null elsewhere). */
-function cpuMs(pid: number): number | null {
+/** Fields of /proc/PID/stat after the command name (state is [0], ppid [1], utime [11], stime [12]). */
+function statFields(pid: number): string[] | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   } catch {
     return null;
   }
+}
+
+/** The process and its descendants (cluster workers), from /proc. */
+function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(Number(name));
+    if (f) parentOf.set(Number(name), Number(f[1]));
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
+  return tree;
+}
+
+/** utime + stime of a process and its descendants in ms (Linux /proc; null elsewhere). */
+function cpuMs(pid: number): number | null {
+  if (!statFields(pid)) return null;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    const f = statFields(p);
+    if (f) total += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  }
+  return total;
+}
+
+/** Resident memory of a process and its descendants, in MiB (Linux /proc; null elsewhere). */
+function rssMiB(pid: number): { total: number; each: number[] } | null {
+  if (!statFields(pid)) return null;
+  const each = processTree(pid).map((p) => {
+    try {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+      return kb ? Number(kb) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  });
+  return { total: each.reduce((a, b) => a + b, 0), each };
 }
 
 /** The JSON-RPC answer inside an SSE body (`event: message\ndata: {...}`) or a JSON body. */
@@ -86,7 +142,7 @@ interface LoadResult {
 async function drive(url: string, pid: number, clients: number, seconds: number, tools: string[], record: boolean): Promise<LoadResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
-  const bodies = tools.flatMap((name) => TOOL_ARGS[name]!.map((args) => ({ name, args })));
+  const bodies = tools.flatMap((name) => (name === PING ? [{ name, args: {} }] : TOOL_ARGS[name]!.map((args) => ({ name, args }))));
   const latencies: number[] = [];
   const perTool: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t, []]));
   const errors: Record<string, number> = {};
@@ -101,7 +157,9 @@ async function drive(url: string, pid: number, clients: number, seconds: number,
     let n = w;
     while (performance.now() < deadline) {
       const { name, args } = bodies[n++ % bodies.length]!;
-      const body = JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } });
+      const body = JSON.stringify(
+        name === PING ? { jsonrpc: '2.0', id: ++id, method: 'ping' } : { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } },
+      );
       const t = performance.now();
       try {
         const res = await pool.request({
@@ -158,18 +216,17 @@ async function sdkConnectMs(url: string, n: number): Promise<{ connect: number; 
 }
 
 /**
- * What src/http.ts does per request before the tool runs, timed in this process: createServer (McpServer,
- * every tool, resource and prompt registered), a stateless transport, connect, then cleanup.
+ * What building one MCP server costs, timed in this process: createServer (McpServer, every tool, resource
+ * and prompt registered), connect to the HTTP exchange transport, then cleanup. src/http.ts pays it only
+ * when no pooled server is free (start-up, or more POSTs in flight than ever before).
  */
-async function perRequestSetupMs(dataDir: string, n: number): Promise<number> {
+async function serverBuildMs(dataDir: string, n: number): Promise<number> {
   const holder = CatalogHolder.of(new Catalog(await readSnapshot(`${dataDir}/snapshots`)), silentLogger);
   const times: number[] = [];
   for (let i = 0; i < n + 20; i++) {
     const t = performance.now();
     const { server, cleanup } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 1_000 });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    await server.connect(transport);
-    await transport.close();
+    await connectServer(server, new ExchangeTransport());
     await cleanup();
     if (i >= 20) times.push(performance.now() - t);
   }
@@ -185,7 +242,11 @@ async function main(): Promise<void> {
   const toolsArg = args.get('tools') ?? 'all';
   const tools = toolsArg === 'all' ? Object.keys(TOOL_ARGS) : toolsArg.split(',');
   const { dir, cleanup } = await builtDataDir(args);
-  const { child, url } = await startServer(dir);
+  const workers = args.get('workers') ?? 'auto';
+  const cpuProf = args.get('cpu-prof');
+  const bin = args.get('bin') ?? SERVER_BIN;
+  const nodeArgs = [...(args.get('node-args')?.split(',') ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])];
+  const { child, url } = await startServer(dir, { workers, bin, nodeArgs });
   try {
     // No initialize needed by the stateless server: a bare tools/call is answered.
     const bare = await fetch(url, {
@@ -195,37 +256,53 @@ async function main(): Promise<void> {
     });
     const bareOk = bare.status === 200 && !parseAnswer(await bare.text())?.error;
     const sdk = await sdkConnectMs(url, 10);
-    const setupMs = await perRequestSetupMs(dir, 200);
+    const buildMs = await serverBuildMs(dir, 200);
     log(`http: warm-up ${warmup} s`);
     await drive(url, child.pid!, clients, warmup, tools, false);
     const loadBefore = loadAverage();
     log(`http: ${clients} clients for ${seconds} s (load average ${loadBefore})`);
     const r = await drive(url, child.pid!, clients, seconds, tools, true);
     const loadAfter = loadAverage();
+    const memory = rssMiB(child.pid!);
     const s = summarize(r.latencies);
     const rate = r.calls / r.seconds;
     const errorCount = Object.values(r.errors).reduce((a, b) => a + b, 0);
-    log(`http: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}`);
+    const cpuShare = (x: LoadResult) => (x.serverCpuMs === null ? '?' : `${((x.serverCpuMs / 1000 / x.seconds) * 100).toFixed(0)} %`);
+    const rss = memory ? `${memory.total.toFixed(0)} MiB (${memory.each.map((m) => m.toFixed(0)).join(' + ')})` : '?';
+    log(
+      `http: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}, ` +
+        `server CPU ${cpuShare(r)}, client CPU ${((r.clientCpuMs / 1000 / r.seconds) * 100).toFixed(0)} %, RSS ${rss}, load ${loadAfter}`,
+    );
+    const pingSeconds = numArg(args, 'ping-seconds', 5);
+    const ping = pingSeconds > 0 && !tools.includes(PING) ? await drive(url, child.pid!, clients, pingSeconds, [PING], true) : null;
+    const p = ping ? summarize(ping.latencies) : null;
+    if (ping && p) log(`http ping: ${(ping.calls / ping.seconds).toFixed(0)}/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}`);
+
     const perTool = Object.entries(r.perTool).map(([name, xs]) => {
       const t = summarize(xs);
       return `| \`${name}\` | ${t.n.toLocaleString('en-US')} | ${ms(t.p50)} | ${ms(t.p99)} |`;
     });
+    const processes = memory ? memory.each.length : 1;
     const cpuNote = r.serverCpuMs !== null
-      ? `The server process used ${(r.serverCpuMs / 1000).toFixed(1)} CPU-seconds in the ${r.seconds.toFixed(1)} s window (${((r.serverCpuMs / 1000 / r.seconds) * 100).toFixed(0)} % of one core, ${(r.calls / (r.serverCpuMs / 1000)).toFixed(0)} calls per CPU-second); the load generator used ${(r.clientCpuMs / 1000).toFixed(1)} CPU-seconds on the same 2 cores.`
+      ? `The server (${processes > 1 ? `primary + ${processes - 1} workers` : 'one process'}) used ${(r.serverCpuMs / 1000).toFixed(1)} CPU-seconds in the ${r.seconds.toFixed(1)} s window (${cpuShare(r)} of one core, ${(r.calls / (r.serverCpuMs / 1000)).toFixed(0)} calls per CPU-second); the load generator used ${(r.clientCpuMs / 1000).toFixed(1)} CPU-seconds on the same 2 cores. Resident memory after the run: ${rss}.`
+      : '';
+    const pingNote = ping && p
+      ? `Transport ceiling: the same ${clients} clients sending JSON-RPC \`ping\` (HTTP, transport and SDK, no tool code) for ${pingSeconds} s: ${Math.round(ping.calls / ping.seconds).toLocaleString('en-US')} calls/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}; what the tools/call figures lack of that is tool work.`
       : '';
 
     emit(args, 'http-load', `
 ## HTTP load: ${clients} concurrent clients on loopback (\`bench/http-load.ts\`)
 
 \`\`\`sh
-npx tsx bench/http-load.ts --clients=${clients} --seconds=${seconds} --tools=${toolsArg}     # --data-dir=DIR
+npx tsx bench/http-load.ts --clients=${clients} --seconds=${seconds} --tools=${toolsArg} --workers=${workers}     # --data-dir=DIR
 \`\`\`
 
-The server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; stateless Streamable HTTP, a fresh MCP
-server per request over the shared catalog; TidyTuesday snapshot) in its own process; ${clients} clients in the
-bench process (undici \`Pool\`, one keep-alive connection each) loop for ${seconds} s after a ${warmup} s warm-up, each
-sending one plain JSON-RPC \`tools/call\` POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets in
-\`TOOL_ARGS\`) and reading the SSE answer. A call counts when the answer is a result without \`isError\`.
+The server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; \`MCP_HTTP_WORKERS=${workers}\`:
+${processes > 1 ? `${processes - 1} worker processes sharing the port` : 'one process'}; stateless Streamable HTTP, each POST served by an MCP server of its own
+taken from a pool over the shared catalog; TidyTuesday snapshot); ${clients} clients in the bench process (undici \`Pool\`, one
+keep-alive connection each) loop for ${seconds} s after a ${warmup} s warm-up, each sending one plain JSON-RPC \`tools/call\`
+POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets in \`TOOL_ARGS\`) and reading the SSE answer.
+A call counts when the answer is a result without \`isError\`.
 
 No \`initialize\` is needed: the stateless server answered a bare \`tools/call\` POST: ${bareOk ? 'yes' : 'NO'}. A real SDK client
 (\`StreamableHTTPClientTransport\`) spends ${ms(sdk.connect)} ms (median of 10) connecting once (initialize, notifications/initialized
@@ -243,15 +320,16 @@ ${loadBefore} before, ${loadAfter} after. ${today()}.
 | p99 | ${ms(s.p99)} ms | ≤ 50 ms: ${met(s.p99 <= 50)} |
 | errors | ${errorCount}${errorCount ? ` (${Object.entries(r.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | 0: ${met(errorCount === 0)} |
 
-${cpuNote} Per request, before any tool code runs, the server builds a fresh
-\`McpServer\` with every tool, resource and prompt, a transport, and connects them: ${ms(setupMs)} ms in process
-(median of 200, \`createServer\` + \`StreamableHTTPServerTransport\` + \`connect\` + cleanup).
+${cpuNote}
+
+${pingNote} Building one MCP server (\`createServer\` with every tool, resource and prompt, \`connect\`, cleanup) takes
+${ms(buildMs)} ms in process (median of 200); the pool pays it only when no built server is free.
 
 | tool | calls | p50 ms | p99 ms |
 |---|---:|---:|---:|
 ${perTool.join('\n')}
 `, [
-      { target: `HTTP ${clients} clients: ≥ 2,000 calls/s`, figure: `${rate.toFixed(0)} calls/s`, met: rate >= 2000, load: loadAfter },
+      { target: `HTTP ${clients} clients: ≥ 2,000 calls/s`, figure: `${rate.toFixed(0)} calls/s (MCP_HTTP_WORKERS=${workers})`, met: rate >= 2000, load: loadAfter },
       { target: `HTTP ${clients} clients: p99 ≤ 50 ms`, figure: `p99 ${ms(s.p99)} ms (p50 ${ms(s.p50)} ms)`, met: s.p99 <= 50, load: loadAfter },
       { target: `HTTP ${clients} clients: 0 errors`, figure: `${errorCount} errors in ${r.calls.toLocaleString('en-US')} calls`, met: errorCount === 0, load: loadAfter },
     ]);

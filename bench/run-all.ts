@@ -66,7 +66,7 @@ ${rows.map((r) => `| ${r.target} | ${r.figure} | ${verdict(r.met)} | ${r.load} |
 
 Reliability is covered by tests (no timing assertions; \`npx vitest run tests/<file>\`) and a soak:
 \`tests/fuzz-tools.test.ts\` (fast-check, ~4,000 cases over every tool through the SDK client),
-\`tests/jsonrpc-robustness.test.ts\` (malformed JSON-RPC over stdio and HTTP; known gaps as \`it.fails\`),
+\`tests/jsonrpc-robustness.test.ts\` (malformed JSON-RPC over stdio and HTTP, including -32602 for malformed params),
 \`tests/publish-while-serving.test.ts\`, \`tests/pipeline-kill.test.ts\` (kill -9 in ingest, transform and
 publish, then rerun: same counts and checksums) and \`tests/units.test.ts\` (log redaction);
 \`npx tsx bench/soak.ts --minutes=10\` runs the publish and kill scenarios for longer.

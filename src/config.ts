@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -58,6 +58,12 @@ const EnvSchema = z.object({
   MCP_ALLOWED_HOSTS: z.string().optional(),
   MCP_MAX_BODY_BYTES: intFromEnv(1_024, 64 * 1024 * 1024, 1024 * 1024),
   MCP_REQUEST_TIMEOUT_MS: intFromEnv(100, 600_000, 30_000),
+  MCP_HTTP_WORKERS: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d+)$/, "must be a whole number of processes (1–64) or 'auto' (one per CPU)")
+    .refine((v) => v === 'auto' || (Number(v) >= 1 && Number(v) <= 64), 'must be between 1 and 64')
+    .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().transform((v) => v ?? 'info'),
   XDG_DATA_HOME: z.string().optional(),
   // Warehouse: the embedded DuckDB file (default) or Snowflake. Secrets never appear in a message.
@@ -169,6 +175,17 @@ export interface HttpConfig {
   allowedHosts: string[];
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /**
+   * HTTP server processes (`MCP_HTTP_WORKERS`): 1 serves from this process; more fork workers that share
+   * the port, each holding its own copy of the catalog. Default 1 on loopback, one per CPU beyond it.
+   */
+  workers: number;
+}
+
+/** `MCP_HTTP_WORKERS`: a count, or `auto` (one per CPU); unset: 1 on loopback (a desktop client), `auto` beyond it (serving a network). */
+function httpWorkers(setting: string | undefined, host: string): number {
+  const v = setting ?? (isLoopbackHost(host) ? '1' : 'auto');
+  return v === 'auto' ? Math.min(64, availableParallelism()) : Number(v);
 }
 
 export const isLoopbackHost = (h: string) => /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i.test(h);
@@ -281,6 +298,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedHosts: csv(e.MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
       maxBodyBytes: e.MCP_MAX_BODY_BYTES,
       requestTimeoutMs: e.MCP_REQUEST_TIMEOUT_MS,
+      workers: httpWorkers(e.MCP_HTTP_WORKERS, host),
     },
     warehouse: e.WAREHOUSE,
     snowflake: e.WAREHOUSE === 'snowflake' ? snowflakeConfig(e, abs) : undefined,

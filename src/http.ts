@@ -1,12 +1,12 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
+import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
-import { createServer, PACKAGE } from './server.js';
+import { connectServer, createServer, PACKAGE } from './server.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
 export interface HttpDeps extends SpotifyDeps {
@@ -23,10 +23,10 @@ export interface RunningHttpServer {
   close(graceMs?: number): Promise<void>;
 }
 
-function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code = -32000): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
 /** Why a parsed body is not a JSON-RPC message (or a non-empty batch of them), with the id to answer; null when valid. */
@@ -82,30 +82,89 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | '
   return Buffer.concat(chunks);
 }
 
+const MAX_BATCH = 100; // as the SDK's Streamable HTTP transport
+const KEEPALIVE_MS = 15_000; // SSE comment on a stream quiet this long (the SDK's default)
+/** Idle MCP servers kept for reuse; beyond this many, finished ones are closed. */
+const MAX_IDLE_SERVERS = 256;
+
+const isRequest = (m: JSONRPCMessage) => 'method' in m && 'id' in m;
+const isInitialize = (m: JSONRPCMessage) => isRequest(m) && (m as { method: string }).method === 'initialize';
+
+/** `application/json`, with or without parameters (charset), any case. */
+function isJsonContentType(header: string | undefined): boolean {
+  if (header === 'application/json') return true;
+  return (header ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** An MCP server over the shared catalog with its reusable transport; `slot.log` gives the logger of the POST it serves. */
+interface PooledServer {
+  transport: ExchangeTransport;
+  cleanup: () => Promise<void>;
+  slot: { log: () => Logger };
+}
+
 /**
- * Stateless Streamable HTTP: every POST gets a fresh MCP server and transport over the shared
- * in-memory catalog, so replicas behind a load balancer need no session affinity.
+ * Stateless Streamable HTTP: no sessions, so any POST can go to any replica or worker. Each POST is served
+ * by an MCP server of its own for as long as it runs, so JSON-RPC ids, progress notifications and
+ * cancellations of different clients never meet; but servers are not built per request (that, and the
+ * SDK's single-use web-standard transport, cost more than most tool calls): a server that answered its
+ * POST goes back to a pool and serves a later one through the same ExchangeTransport
+ * (src/http-exchange.ts). What a server keeps from one POST to the next (client info from an
+ * initialize, a logging level) only matters for server-to-client requests and log notifications, which
+ * this stateless server does not send.
  */
 export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
   const cfg = deps.http;
-  const inFlight = new Set<Promise<void>>();
+  const open = new Set<Exchange>();
+  const idle: PooledServer[] = [];
+  let inFlight = 0;
   let draining = false;
+
+  const build = async (): Promise<PooledServer> => {
+    const slot = { log: () => deps.log };
+    const { server, cleanup } = createServer({
+      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
+      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+      get log() {
+        return slot.log();
+      },
+    });
+    const transport = new ExchangeTransport();
+    await connectServer(server, transport);
+    return { transport, cleanup, slot };
+  };
+
+  /**
+   * After a POST: a server that answered everything serves a later one; any other is closed (its handlers
+   * still running are aborted, and whatever they log keeps the request id of the POST they served).
+   */
+  const release = (pooled: PooledServer, exchange: Exchange, clean: boolean) => {
+    pooled.transport.detach(exchange);
+    if (clean && !draining && idle.length < MAX_IDLE_SERVERS) {
+      pooled.slot.log = () => deps.log;
+      idle.push(pooled);
+    } else {
+      void pooled.cleanup().catch((err: Error) => deps.log.debug({ err: err.message }, 'MCP server close failed'));
+    }
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const reqId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
     res.setHeader('x-request-id', reqId);
-    const log = deps.log.child({ reqId });
+    // Built on first use: most requests log nothing.
+    let child: Logger | undefined;
+    const log = () => (child ??= deps.log.child({ reqId }));
     const path = (req.url ?? '/').split('?')[0];
 
     // DNS-rebinding protection: only our own host names.
     const host = hostName(req.headers.host);
     if (!isLoopbackHost(host) && !cfg.allowedHosts.includes(host) && !(cfg.host !== '0.0.0.0' && host === cfg.host.toLowerCase())) {
-      log.warn({ host: req.headers.host }, 'rejected request for a foreign Host');
+      log().warn({ host: req.headers.host }, 'rejected request for a foreign Host');
       return jsonRpcError(res, 421, `Host '${req.headers.host ?? ''}' is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
     }
     const origin = req.headers.origin;
     if (origin && !originAllowed(origin, cfg)) {
-      log.warn({ origin }, 'rejected request from a foreign Origin');
+      log().warn({ origin }, 'rejected request from a foreign Origin');
       return jsonRpcError(res, 403, `Origin '${origin}' is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
     }
 
@@ -132,6 +191,15 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     }
     if (draining) res.setHeader('connection', 'close');
 
+    // What the Streamable HTTP spec asks of a POST: it accepts both answer forms, and its body is JSON.
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      return jsonRpcError(res, 406, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return jsonRpcError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+
     const raw = await readBody(req, cfg.maxBodyBytes);
     if (raw === 'too-large') {
       res.setHeader('connection', 'close');
@@ -152,30 +220,57 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.end(JSON.stringify({ jsonrpc: '2.0', id: invalid.id, error: { code: -32600, message: `Invalid Request: ${invalid.why}` } }));
       return;
     }
+    const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
+    if (messages.length > MAX_BATCH) {
+      return jsonRpcError(res, 400, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`, {}, -32600);
+    }
+    if (messages.some(isInitialize)) {
+      if (messages.length > 1) return jsonRpcError(res, 400, 'Invalid Request: Only one initialization request is allowed', {}, -32600);
+    } else {
+      const version = req.headers['mcp-protocol-version'];
+      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) {
+        return jsonRpcError(res, 400, `Bad Request: Unsupported protocol version: ${String(version)} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+      }
+    }
+    // Only notifications or responses: accepted. A stateless server has no session they could act on
+    // (no request of ours awaits a client's answer; a cancellation names a request of another POST).
+    if (!messages.some(isRequest)) {
+      res.writeHead(202);
+      res.end();
+      return;
+    }
 
-    const { server, cleanup } = createServer({
-      catalog: deps.catalog, log, toolWaitMs: deps.toolWaitMs,
-      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+    const pooled = idle.pop() ?? (await build());
+    pooled.slot.log = log;
+    const exchange = new Exchange(req, res, (ex, clean) => {
+      open.delete(ex);
+      clearTimeout(timer);
+      release(pooled, ex, clean);
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     const timer = setTimeout(() => {
-      log.warn({ ms: cfg.requestTimeoutMs }, 'request timed out');
+      if (!exchange.open) return;
+      log().warn({ ms: cfg.requestTimeoutMs }, 'request timed out');
+      exchange.abort();
       jsonRpcError(res, 504, `request took longer than ${cfg.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`);
       res.end();
     }, cfg.requestTimeoutMs);
-    res.on('close', () => {
-      clearTimeout(timer);
-      void transport.close();
-      void cleanup();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req as IncomingMessage & { auth?: undefined }, res, body);
+    res.once('close', () => exchange.abort());
+    open.add(exchange);
+    // A client that went away while its body was read: nothing to serve.
+    if (res.destroyed || req.socket.destroyed) return exchange.abort();
+    exchange.start(pooled.transport, messages);
   };
+
+  const keepAlive = setInterval(() => {
+    const quietSince = Date.now() - KEEPALIVE_MS;
+    for (const ex of open) if (ex.lastWriteAt <= quietSince) ex.keepAlive();
+  }, KEEPALIVE_MS / 3);
+  keepAlive.unref();
 
   const server = createHttpServer((req, res) => {
     // A request is in flight until its response is finished (an SSE answer outlives handle()).
-    const done = new Promise<void>((resolve) => res.once('close', resolve)).finally(() => inFlight.delete(done));
-    inFlight.add(done);
+    inFlight++;
+    res.once('close', () => inFlight--);
     handle(req, res).catch((err: Error) => {
       deps.log.error({ err: err.message }, 'HTTP request failed');
       jsonRpcError(res, 500, 'internal error');
@@ -203,7 +298,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       const deadline = Date.now() + graceMs;
       let quietSince = 0;
       while (Date.now() < deadline) {
-        if (inFlight.size > 0) quietSince = 0;
+        if (inFlight > 0) quietSince = 0;
         else if (!quietSince) quietSince = Date.now();
         else if (Date.now() - quietSince >= 250) break;
         await new Promise((r) => setTimeout(r, 20));
@@ -211,6 +306,9 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      clearInterval(keepAlive);
+      for (const ex of open) ex.abort();
+      await Promise.all(idle.splice(0).map((p) => p.cleanup().catch(() => undefined)));
     },
   };
 }

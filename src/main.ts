@@ -1,12 +1,15 @@
+import cluster from 'node:cluster';
 import { StrictStdioServerTransport } from './stdio.js';
 import { CatalogHolder } from './catalog/holder.js';
+import { currentVersion } from './catalog/snapshot.js';
+import { followPrimary, reportListening, runPrimary, type CatalogMessage } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { spotifyClientFromConfig } from './spotify/from-config.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 import { startHttpServer } from './http.js';
-import { createServer, PACKAGE } from './server.js';
+import { connectServer, createServer, PACKAGE } from './server.js';
 
 const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
 
@@ -16,8 +19,11 @@ Usage: music-mcp-server [--stdio] [--help] [--version]
   --stdio     serve MCP over stdin/stdout (what desktop clients spawn)
 
 On first start it builds the catalog (download dataset → staging → dbt marts → snapshot).
-Environment: MUSIC_DATA_DIR, MUSIC_DATASET, MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_AUTH_TOKEN,
+Environment: MUSIC_DATA_DIR, MUSIC_DATASET, MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_HTTP_WORKERS, MCP_AUTH_TOKEN,
 MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, LOG_LEVEL — see README.md.`;
+
+/** How long HTTP calls in flight get to finish on SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Live Spotify fetches in a tool call: bounded (the tool also caps the whole live part at 5 s). */
 const LIVE_SPOTIFY = { timeoutMs: 4_000, maxRetries: 1, maxRetryAfterMs: 4_000 } as const;
@@ -35,7 +41,22 @@ async function main(argv: string[]): Promise<void> {
   if (unknown.length) throw new UsageError(`unknown argument ${unknown.join(' ')}; see --help`);
 
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
+  const stdio = argv.includes('--stdio');
+  if (!stdio && config.http.workers > 1 && cluster.isPrimary) {
+    // Several HTTP processes (src/cluster.ts): this one forks them and builds the first catalog if needed.
+    const log = createLogger(config.logLevel);
+    await runPrimary({
+      workers: config.http.workers,
+      log,
+      graceMs: SHUTDOWN_GRACE_MS,
+      announce: (url) => process.stderr.write(announcement(url, config, config.http.workers)),
+      ensureCatalog: async (report) => {
+        if (!(await currentVersion(config.snapshotDir).catch(() => null))) await buildFirstCatalog(config, log, report);
+      },
+    });
+    return;
+  }
+  const log = cluster.isWorker ? createLogger(config.logLevel).child({ worker: cluster.worker!.id }) : createLogger(config.logLevel);
   const holder = new CatalogHolder(config.snapshotDir, log);
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
   const spotifyClient = spotifyClientFromConfig(config, log, {
@@ -45,9 +66,10 @@ async function main(argv: string[]): Promise<void> {
   });
   const spotify: SpotifyDeps = { spotify: spotifyClient, spotifyTtlMs: config.spotify.enrichTtlDays * 86_400_000 };
   log.info({ spotify: spotifyClient ? 'live fetches on' : 'no credentials: stored data only' }, 'artist_metadata Spotify access');
-  if (argv.includes('--stdio')) await serveStdio(config, log, holder, spotify);
+  if (stdio) await serveStdio(config, log, holder, spotify);
   else await serveHttp(config, log, holder, spotify);
-  await ensureCatalog(config, log, holder);
+  if (cluster.isWorker) await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
+  else await ensureCatalog(config, log, holder);
   holder.watch(config.snapshotPollMs);
 }
 
@@ -61,8 +83,21 @@ class UsageError extends MusicError {
 async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
   try {
     if (await holder.load()) return;
+  } catch (err) {
+    return failed(log, err, (m) => holder.fail(m.error));
+  }
+  await buildFirstCatalog(config, log, async (m) => {
+    if (m.type === 'catalog-progress') holder.setProgress(m.detail);
+    else if (m.type === 'catalog-failed') holder.fail(m.error);
+    else await holder.load();
+  });
+}
+
+/** Run the pipeline (all but enrichment) to publish the first catalog, reporting each step. */
+async function buildFirstCatalog(config: Config, log: Logger, report: (m: CatalogMessage) => void | Promise<void>): Promise<void> {
+  try {
     log.info({ dataDir: config.dataDir, dataset: config.dataset }, 'no published catalog yet: building it (first run only)');
-    holder.setProgress('starting the pipeline');
+    await report({ type: 'catalog-progress', detail: 'starting the pipeline' });
     // The first build skips Spotify enrichment (minutes at the API's rate): run `npm run enrich` later;
     // artist_metadata fetches live meanwhile when credentials are set.
     // Loaded only when a build is needed: the pipeline pulls in DuckDB, pg and the Snowflake driver,
@@ -70,29 +105,40 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     const { PIPELINE_STEPS, runPipeline } = await import('./pipeline/run.js');
     await runPipeline(config, log, {
       steps: PIPELINE_STEPS.filter((s) => s !== 'enrich'),
-      onProgress: (step) => holder.setProgress(`pipeline step: ${step}`),
+      onProgress: (step) => void report({ type: 'catalog-progress', detail: `pipeline step: ${step}` }),
     });
-    await holder.load();
+    await report({ type: 'catalog-published' });
   } catch (err) {
-    const message = err instanceof MusicError ? err.message : `unexpected error: ${(err as Error).message}`;
-    log.error({ code: (err as MusicError).code }, message);
-    holder.fail(message);
+    await failed(log, err, report);
   }
+}
+
+async function failed(log: Logger, err: unknown, report: (m: Extract<CatalogMessage, { type: 'catalog-failed' }>) => void | Promise<void>): Promise<void> {
+  const message = err instanceof MusicError ? err.message : `unexpected error: ${(err as Error).message}`;
+  log.error({ code: (err as MusicError).code }, message);
+  await report({ type: 'catalog-failed', error: message });
+}
+
+/** The line that tells where the server listens (tests and scripts look for `at http://…/mcp`). */
+function announcement(url: string, config: Config, workers: number): string {
+  return (
+    `${PACKAGE.name} ${PACKAGE.version}: MCP Streamable HTTP at ${url} — point your client there` +
+    `${config.http.authToken ? ' with "Authorization: Bearer $MCP_AUTH_TOKEN"' : ''} (health: ${url.replace(/\/mcp$/, '/healthz')})` +
+    `${workers > 1 ? `; ${workers} worker processes` : ''}\n`
+  );
 }
 
 async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
   const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http, ...spotify });
-  process.stderr.write(
-    `${PACKAGE.name} ${PACKAGE.version}: MCP Streamable HTTP at ${running.url} — point your client there` +
-      `${config.http.authToken ? ' with "Authorization: Bearer $MCP_AUTH_TOKEN"' : ''} (health: ${running.url.replace(/\/mcp$/, '/healthz')})\n`,
-  );
+  if (cluster.isWorker) reportListening(running.url);
+  else process.stderr.write(announcement(running.url, config, 1));
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;
     closing = true;
     log.info({ why }, 'shutting down: finishing calls in flight');
     holder.close();
-    await running.close();
+    await running.close(SHUTDOWN_GRACE_MS);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -114,7 +160,7 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   process.stdin.on('end', () => void shutdown('stdin closed'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  await server.connect(transport);
+  await connectServer(server, transport);
   log.info({ transport: 'stdio', version: PACKAGE.version }, 'MCP server ready on stdio');
 }
 

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './paths.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { CatalogHolder } from './catalog/holder.js';
+import { checkedMethods, withParamsCheck } from './jsonrpc.js';
 import type { Logger } from './log.js';
 import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps } from '../tools/shared.js';
@@ -35,21 +37,25 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     {
       capabilities: { tools: {}, logging: {}, resources: { listChanged: true }, prompts: {}, completions: {} },
       instructions: INSTRUCTIONS,
-      // One validator for every server: stateless HTTP builds a server per request, and a fresh Ajv
-      // per request was the largest per-call cost.
+      // One validator for every server: HTTP keeps a pool of servers (src/http.ts), and a fresh Ajv per
+      // server is costly to build.
       jsonSchemaValidator: SHARED_VALIDATOR,
     },
   );
   const toolDeps = {
-    catalog: deps.catalog, log: deps.log, toolWaitMs: deps.toolWaitMs,
+    catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
     spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+    // Read at call time: a server reused across HTTP requests logs each call with its request's logger.
+    get log() {
+      return deps.log;
+    },
   };
   registerTools(server, toolDeps);
   registerResources(server, toolDeps);
   registerPrompts(server, toolDeps);
 
   // A new publish changes every profile and the lists: tell this server's client (one listener per
-  // connected server; HTTP builds one per request, hence no listener limit).
+  // connected server; HTTP pools many, hence no listener limit; stateless HTTP has no stream to carry it).
   const onChanged = () => {
     if (!server.isConnected()) return;
     server.server.sendResourceListChanged().catch((err: Error) => deps.log.debug({ err: err.message }, 'resources/list_changed not delivered'));
@@ -69,4 +75,16 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
       await server.close();
     },
   };
+}
+
+/** Methods whose params are checked before dispatch; the same for every server built by createServer. */
+let CHECKED_METHODS: ReadonlySet<string> | undefined;
+
+/**
+ * Connect a server built by createServer to a transport, answering requests with malformed params with
+ * -32602 Invalid params (src/jsonrpc.ts) rather than the SDK's -32603.
+ */
+export async function connectServer(server: McpServer, transport: Transport): Promise<void> {
+  CHECKED_METHODS ??= checkedMethods(server);
+  await server.connect(withParamsCheck(transport, CHECKED_METHODS));
 }

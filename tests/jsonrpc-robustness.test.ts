@@ -11,21 +11,17 @@ import { loadConfig } from '../src/config.js';
 import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { REPO_ROOT } from './helpers/dataset.js';
+import { messagesOf, type Message } from './helpers/mcp-http.js';
 
 /**
  * Malformed JSON-RPC over stdio (the real server process, raw lines on stdin) and over HTTP (raw
  * POSTs): the server answers with JSON-RPC errors and keeps serving the next valid request.
  *
- * `it.fails` marks a known gap: the test states the behaviour JSON-RPC 2.0 asks for and currently
- * fails: the MCP SDK (1.x) answers malformed tools/call params with -32603 instead of -32602. (Broken
- * JSON, invalid messages, empty batches and over-long stdio lines are answered by this server's own
- * checks in src/stdio.ts and src/http.ts.)
- * When the server handles these itself, such a test passes and vitest reports it: drop the `.fails`.
- * JSONRPC_STRICT=1 runs them as ordinary tests, to see how they fail.
+ * Broken JSON, invalid messages, empty batches and over-long stdio lines are answered by this server's own
+ * checks in src/stdio.ts and src/http.ts; requests to known methods whose params do not fit the method's
+ * MCP schema are answered -32602 Invalid params by src/jsonrpc.ts before they reach the SDK (which would
+ * answer -32603 Internal error).
  */
-const knownGap = process.env.JSONRPC_STRICT ? it : it.fails;
-
-type Message = { jsonrpc?: string; id?: unknown; result?: any; error?: { code: number; message: string; data?: unknown } };
 
 const PING = (id: number | string) => JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' });
 const INIT = JSON.stringify({
@@ -215,9 +211,23 @@ describe('malformed JSON-RPC over stdio (server process)', () => {
     }
   });
 
-  knownGap('KNOWN GAP: answers tools/call params of the wrong types with -32602 Invalid params', async () => {
+  it('answers tools/call params of the wrong types with -32602 Invalid params naming the fields', async () => {
     const [a] = await rpc.sendThenPing(INVALID_PARAMS.replace('bad-params', 'bad-params-2'));
-    expect(a?.error?.code).toBe(-32602);
+    expect(a).toMatchObject({ id: 'bad-params-2', error: { code: -32602 } });
+    expect(a?.error?.message).toMatch(/tools\/call.*params\.name.*params\.arguments/);
+  });
+
+  it('answers other known methods with missing or wrong params with -32602, and unknown methods with -32601 whatever their params', async () => {
+    const [read] = await rpc.sendThenPing('{"jsonrpc":"2.0","id":"p1","method":"resources/read"}');
+    expect(read).toMatchObject({ id: 'p1', error: { code: -32602 } });
+    expect(read?.error?.message).toMatch(/resources\/read/);
+    const [prompt] = await rpc.sendThenPing('{"jsonrpc":"2.0","id":"p2","method":"prompts/get","params":{"name":["x"]}}');
+    expect(prompt).toMatchObject({ id: 'p2', error: { code: -32602 } });
+    const [unknown] = await rpc.sendThenPing('{"jsonrpc":"2.0","id":"p3","method":"music/teleport","params":{"name":5}}');
+    expect(unknown).toMatchObject({ id: 'p3', error: { code: -32601 } });
+    // Well-formed params of a valid call still reach the tool.
+    rpc.send('{"jsonrpc":"2.0","id":"p4","method":"tools/call","params":{"name":"recommend_by_genre","arguments":{"genre":"rock","limit":1}}}');
+    expect((await rpc.answer('p4')).result?.structuredContent?.returned).toBe(1);
   });
 
   it('keeps serving after a line longer than the 16 MiB line limit', async () => {
@@ -233,16 +243,6 @@ describe('malformed JSON-RPC over stdio (server process)', () => {
   });
 });
 
-/** Body of an HTTP answer: SSE (`data: {...}` lines) or JSON. */
-async function answersOf(res: Response): Promise<Message[]> {
-  const text = await res.text();
-  if (!text) return [];
-  if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Message);
-  }
-  const body = JSON.parse(text) as Message | Message[];
-  return Array.isArray(body) ? body : [body];
-}
 
 describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
   let running: RunningHttpServer;
@@ -252,7 +252,7 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
   const stillServes = async () => {
     const res = await post('{"jsonrpc":"2.0","id":"alive","method":"tools/call","params":{"name":"recommend_by_genre","arguments":{"genre":"rock","limit":2}}}');
     expect(res.status).toBe(200);
-    const [a] = await answersOf(res);
+    const [a] = await messagesOf(res);
     expect(a?.result?.structuredContent?.returned).toBe(2);
   };
 
@@ -271,7 +271,7 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
     for (const body of BROKEN_JSON) {
       const res = await post(body);
       expect(res.status).toBe(400);
-      expect(await answersOf(res)).toEqual([expect.objectContaining({ id: null, error: expect.objectContaining({ code: -32700 }) })]);
+      expect(await messagesOf(res)).toEqual([expect.objectContaining({ id: null, error: expect.objectContaining({ code: -32700 }) })]);
       await stillServes();
     }
   });
@@ -280,16 +280,16 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
     for (const body of INVALID_REQUESTS) {
       const res = await post(body);
       expect(res.status, body).toBe(400);
-      const [a] = await answersOf(res);
+      const [a] = await messagesOf(res);
       expect([-32600, -32700], body).toContain(a?.error?.code);
       await stillServes();
     }
   });
 
   it('answers an unknown method with -32601 and invalid params with an error, for the same ids', async () => {
-    const [unknown] = await answersOf(await post('{"jsonrpc":"2.0","id":7,"method":"music/teleport"}'));
+    const [unknown] = await messagesOf(await post('{"jsonrpc":"2.0","id":7,"method":"music/teleport"}'));
     expect(unknown).toMatchObject({ id: 7, error: { code: -32601 } });
-    const [bad] = await answersOf(await post(INVALID_PARAMS));
+    const [bad] = await messagesOf(await post(INVALID_PARAMS));
     expect(bad?.id).toBe('bad-params');
     expect(bad?.error?.message.length).toBeGreaterThan(0);
     await stillServes();
@@ -297,18 +297,18 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
 
   it('echoes huge string ids and the largest safe integer id; refuses an unsafe integer id with an error', async () => {
     const long = 'y'.repeat(100_000);
-    expect((await answersOf(await post(PING(long))))[0]).toMatchObject({ id: long, result: {} });
-    expect((await answersOf(await post(PING(Number.MAX_SAFE_INTEGER))))[0]).toMatchObject({ id: Number.MAX_SAFE_INTEGER, result: {} });
+    expect((await messagesOf(await post(PING(long))))[0]).toMatchObject({ id: long, result: {} });
+    expect((await messagesOf(await post(PING(Number.MAX_SAFE_INTEGER))))[0]).toMatchObject({ id: Number.MAX_SAFE_INTEGER, result: {} });
     const unsafe = await post('{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}');
     expect(unsafe.status).toBe(400);
-    expect((await answersOf(unsafe))[0]?.error).toBeDefined();
+    expect((await messagesOf(unsafe))[0]?.error).toBeDefined();
     await stillServes();
   });
 
   it('answers every request of a batch by its id', async () => {
     const res = await post(`[${PING('b1')},${PING('b2')},{"jsonrpc":"2.0","id":"b3","method":"music/teleport"}]`);
     expect(res.status).toBe(200);
-    const answers = await answersOf(res);
+    const answers = await messagesOf(res);
     expect(answers.find((a) => a.id === 'b1')?.result).toEqual({});
     expect(answers.find((a) => a.id === 'b2')?.result).toEqual({});
     expect(answers.find((a) => a.id === 'b3')?.error?.code).toBe(-32601);
@@ -318,10 +318,10 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
   it('answers a wrong content type (415) and a missing Accept (406) with JSON-RPC errors', async () => {
     const wrongType = await post(PING(1), { 'content-type': 'text/plain' });
     expect(wrongType.status).toBe(415);
-    expect((await answersOf(wrongType))[0]?.error).toBeDefined();
+    expect((await messagesOf(wrongType))[0]?.error).toBeDefined();
     const noAccept = await post(PING(2), { accept: 'text/html' });
     expect(noAccept.status).toBe(406);
-    expect((await answersOf(noAccept))[0]?.error).toBeDefined();
+    expect((await messagesOf(noAccept))[0]?.error).toBeDefined();
     await stillServes();
   });
 
@@ -335,18 +335,26 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
 
   it('answers invalid requests with -32600 Invalid Request (not -32700)', async () => {
     for (const body of INVALID_REQUESTS) {
-      const [a] = await answersOf(await post(body));
+      const [a] = await messagesOf(await post(body));
       expect(a?.error?.code, body).toBe(-32600);
     }
   });
 
-  knownGap('KNOWN GAP: answers tools/call params of the wrong types with -32602 Invalid params', async () => {
-    const [a] = await answersOf(await post(INVALID_PARAMS));
-    expect(a?.error?.code).toBe(-32602);
+  it('answers tools/call params of the wrong types with -32602 Invalid params naming the fields', async () => {
+    const [a] = await messagesOf(await post(INVALID_PARAMS));
+    expect(a).toMatchObject({ id: 'bad-params', error: { code: -32602 } });
+    expect(a?.error?.message).toMatch(/tools\/call.*params\.name.*params\.arguments/);
+  });
+
+  it('answers a malformed request inside a batch with -32602 and the others normally', async () => {
+    const res = await post(`[${PING('ok-1')},{"jsonrpc":"2.0","id":"bad-1","method":"resources/read","params":{"uri":7}}]`);
+    const answers = await messagesOf(res);
+    expect(answers.find((a) => a.id === 'ok-1')?.result).toEqual({});
+    expect(answers.find((a) => a.id === 'bad-1')?.error?.code).toBe(-32602);
   });
 
   it('answers an empty batch with -32600 Invalid Request', async () => {
     const res = await post('[]');
-    expect((await answersOf(res))[0]?.error?.code).toBe(-32600);
+    expect((await messagesOf(res))[0]?.error?.code).toBe(-32600);
   });
 });

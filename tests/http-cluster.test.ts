@@ -1,0 +1,202 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
+import { loadConfig } from '../src/config.js';
+import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
+
+/**
+ * The package bin with MCP_HTTP_WORKERS=2 (src/cluster.ts): two worker processes share the port; each
+ * serves, logs with its worker number and request ids, picks up a new publish on its own, and finishes
+ * its calls in flight on SIGTERM; the first catalog is built once, by the primary, while the workers
+ * report its progress.
+ */
+
+type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
+
+interface Spawned {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+async function spawnServer(env: Record<string, string>): Promise<Spawned> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: env.MUSIC_DATA_DIR ?? tmpdir(), MCP_HTTP_PORT: '0', MCP_HTTP_WORKERS: '2', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const m = /MCP Streamable HTTP at (http:\/\/\S+\/mcp)/.exec(err);
+      if (m) {
+        child.stderr!.off('data', onData);
+        resolve(m[1]!);
+      }
+    };
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+  return { child, url, stderr: () => err, exited };
+}
+
+/** GET or POST on a connection of its own (the primary hands new connections to the workers in turn). */
+function fresh(url: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path, method: body === undefined ? 'GET' : 'POST', agent: false, headers: { connection: 'close', ...headers } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Log lines (pino JSON) of the server's stderr. */
+const logLines = (stderr: string) =>
+  stderr.split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+
+/** Wait until `n` /healthz answers in a row, each on a new connection, satisfy `ok`. */
+async function healthzInARow(url: string, n: number, ok: (h: Record<string, unknown>) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let inARow = 0;
+  while (inARow < n) {
+    if (Date.now() > deadline) throw new Error(`/healthz did not settle within ${timeoutMs} ms`);
+    const r = await fresh(url, '/healthz');
+    inARow = ok(JSON.parse(r.body) as Record<string, unknown>) ? inARow + 1 : 0;
+    if (inARow < n) await new Promise((res) => setTimeout(res, inARow ? 0 : 100));
+  }
+}
+
+async function sdkClient(url: string): Promise<Client> {
+  const client = new Client({ name: 'cluster-test', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+describe('MCP_HTTP_WORKERS', () => {
+  const token = 'test-token-0123456789abcdef';
+  it('defaults to one process on loopback and one per CPU beyond it; takes a count or auto', () => {
+    expect(loadConfig({}).http.workers).toBe(1);
+    expect(loadConfig({ MCP_HTTP_HOST: '0.0.0.0', MCP_AUTH_TOKEN: token }).http.workers).toBe(Math.min(64, availableParallelism()));
+    expect(loadConfig({ MCP_HTTP_WORKERS: '3' }).http.workers).toBe(3);
+    expect(loadConfig({ MCP_HTTP_WORKERS: 'auto' }).http.workers).toBe(Math.min(64, availableParallelism()));
+    expect(loadConfig({ MCP_HTTP_HOST: '0.0.0.0', MCP_AUTH_TOKEN: token, MCP_HTTP_WORKERS: '1' }).http.workers).toBe(1);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['0', '65', 'many', '-2', '1.5']) expect(() => loadConfig({ MCP_HTTP_WORKERS: bad }), bad).toThrow(/MCP_HTTP_WORKERS/);
+  });
+});
+
+describe('two HTTP worker processes on a published catalog', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-cluster-'));
+  const snapshotDir = join(dataDir, 'snapshots');
+  let double: SpotifyDouble;
+  let server: Spawned;
+
+  beforeAll(async () => {
+    cpSync(join(inject('builtDataDir'), 'snapshots'), snapshotDir, { recursive: true });
+    double = await startSpotifyDouble();
+    server = await spawnServer({
+      MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '100', LOG_LEVEL: 'info',
+      SPOTIFY_CLIENT_ID: double.clientId, SPOTIFY_CLIENT_SECRET: double.clientSecret,
+      SPOTIFY_API_BASE_URL: double.apiBaseUrl, SPOTIFY_ACCOUNTS_URL: double.accountsUrl,
+    });
+    await healthzInARow(server.url, 4, (h) => h.status === 'ready', 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    await double?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves calls from both workers, which log with their worker number and the request id', async () => {
+    const client = await sdkClient(server.url);
+    const r = (await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } })) as Result;
+    expect(r.structuredContent!.returned).toBe(3);
+    await client.close();
+
+    // A foreign Host is refused with a warning; new connections alternate between the workers.
+    for (let i = 0; i < 6; i++) {
+      const r421 = await fresh(server.url, '/mcp', { host: 'evil.example', 'x-request-id': `cluster-${i}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, '{}');
+      expect(r421.status).toBe(421);
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    const warnings = logLines(server.stderr()).filter((l) => String(l.reqId ?? '').startsWith('cluster-'));
+    expect(warnings).toHaveLength(6);
+    expect(new Set(warnings.map((w) => w.worker))).toEqual(new Set([1, 2]));
+  });
+
+  it('has every worker serve a new publish', async () => {
+    const base = await readSnapshot(snapshotDir);
+    const { format: _format, version: _version, ...manifest } = base.manifest;
+    const version = await writeSnapshot(snapshotDir, { ...base, manifest: { ...manifest, publishedAt: new Date(Date.now() + 1_000).toISOString() } });
+    expect(version).not.toBe(base.manifest.version);
+    await healthzInARow(server.url, 6, (h) => h.snapshot === version, 20_000);
+  }, 30_000);
+
+  it('on SIGTERM answers the call in flight, then every process exits 0', async () => {
+    // artist_metadata fetches live from the (slow) Spotify double: the call is still running when SIGTERM comes.
+    double.latencyMs = 1_200;
+    const client = await sdkClient(server.url);
+    const call = client.callTool({ name: 'artist_metadata', arguments: { artist: 'Queen' } }) as Promise<Result>;
+    await new Promise((r) => setTimeout(r, 400));
+    server.child.kill('SIGTERM');
+    const r = await call;
+    expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+    expect(r.structuredContent!.artist.name).toBe('Queen');
+    expect(await server.exited).toBe(0);
+    expect(logLines(server.stderr()).filter((l) => l.msg === 'shutting down: finishing calls in flight').map((l) => l.worker).sort()).toEqual([1, 2]);
+  }, 30_000);
+});
+
+describe('two HTTP worker processes on first start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-cluster-first-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('builds the first catalog once, shows its progress from every worker meanwhile, then serves it from both', async () => {
+    const server = await spawnServer({ MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: DATASET_PATH, MUSIC_TOOL_WAIT_MS: '500', LOG_LEVEL: 'info' });
+    try {
+      const client = await sdkClient(server.url);
+      const waiting = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'queen' } })) as Result;
+      expect(waiting.isError).toBe(true);
+      expect(waiting.content[0]!.text).toMatch(/still being built \((starting the pipeline|pipeline step: \w+)\)/);
+      const loading = await fresh(server.url, '/healthz');
+      expect(loading.status).toBe(503);
+
+      await healthzInARow(server.url, 4, (h) => h.status === 'ready', 150_000);
+      const r = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'queen', limit: 2 } })) as Result;
+      expect(r.structuredContent!.returned).toBe(2);
+      await client.close();
+      expect(logLines(server.stderr()).filter((l) => /building it \(first run only\)/.test(String(l.msg)))).toHaveLength(1);
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 200_000);
+});
