@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, redactUrl } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
@@ -17,8 +19,15 @@ import { createLogger, silentLogger } from '../src/log.js';
 import { ingestCsv, type IngestReport } from '../src/pipeline/ingest.js';
 import { loadWarehouse } from '../src/pipeline/load.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
-import { copyTextCell, decodeCopyTextCell, PostgresStagingStore } from '../src/warehouse/postgres-staging.js';
-import { DuckDbStagingStore } from '../src/warehouse/staging.js';
+import {
+  COPY_BINARY_HEADER,
+  COPY_BINARY_TRAILER,
+  decodeCopyTextCell,
+  encodeCopyBinary,
+  encodeTrackRows,
+  PostgresStagingStore,
+} from '../src/warehouse/postgres-staging.js';
+import { DuckDbStagingStore, TRACK_COLUMNS, type StagedTrack } from '../src/warehouse/staging.js';
 import { DATASET_PATH, REPO_ROOT, writeChangedCopy } from './helpers/dataset.js';
 import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
 
@@ -100,18 +109,41 @@ describe('STAGING_URL configuration', () => {
   });
 });
 
-describe('COPY text format', () => {
-  it('escapes backslash, tab, LF and CR, writes NULL as \\N, and decodes back to the same string', () => {
-    expect(copyTextCell('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
-    expect(copyTextCell('\\N')).toBe('\\\\N');
-    expect(copyTextCell(null)).toBe('\\N');
-    expect(copyTextCell(true)).toBe('t');
-    expect(copyTextCell(1.01e-6)).toBe('0.00000101');
-    expect(() => copyTextCell('nul\0byte')).toThrow(/NUL character/);
+describe('COPY formats', () => {
+  it('reads text-format cells back: escapes, \\N as NULL, octal and hex escapes', () => {
+    expect(decodeCopyTextCell('a\\tb\\nc\\rd\\\\e')).toBe('a\tb\nc\rd\\e');
+    expect(decodeCopyTextCell('\\N')).toBeNull();
+    expect(decodeCopyTextCell('\\\\N')).toBe('\\N');
+    expect(decodeCopyTextCell('\\101\\x42')).toBe('AB');
+  });
+
+  it('the field-by-field track encoder writes the same bytes as the generic one', () => {
+    const text = fc.option(fc.string({ unit: 'binary', maxLength: 12 }).filter((x) => !x.includes('\0')));
+    const int = fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
+    const dbl = fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }));
+    const track = fc.record({
+      row_key: fc.string(), source_schema: fc.constantFrom('tidytuesday' as const, 'maharshipandya' as const),
+      source_file: fc.string(), source_line: fc.nat(), track_id: fc.string(), track_name: text, artist_names: text,
+      album_id: text, album_name: text, album_release_date: text, playlist_id: text, playlist_name: text,
+      genre: fc.string(), subgenre: text, popularity: int, duration_ms: int, explicit: fc.option(fc.boolean()),
+      danceability: dbl, energy: dbl, key: int, loudness: dbl, mode: int, speechiness: dbl, acousticness: dbl,
+      instrumentalness: dbl, liveness: dbl, valence: dbl, tempo: dbl, time_signature: int, row_hash: fc.string(),
+    });
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')), (s) => decodeCopyTextCell(copyTextCell(s)) === s),
-      { numRuns: 500 },
+      fc.property(fc.array(track, { maxLength: 20 }), fc.boolean(), (rows: StagedTrack[], stamped) => {
+        const at = stamped ? new Date('2026-11-24T12:34:56.789Z') : undefined;
+        expect(encodeTrackRows(rows, at).equals(encodeCopyBinary(rows, TRACK_COLUMNS, at))).toBe(true);
+      }),
+      { numRuns: 300 },
     );
+  });
+
+  it('refuses what PostgreSQL cannot store, naming the problem', () => {
+    const cols = [{ name: 's', type: 'VARCHAR' }, { name: 'i', type: 'INTEGER' }, { name: 'd', type: 'DOUBLE' }] as const;
+    expect(() => encodeCopyBinary([{ s: 'nul\0byte', i: 1, d: 1 }], cols)).toThrow(/NUL character/);
+    expect(() => encodeCopyBinary([{ s: 'é\0', i: 1, d: 1 }], cols)).toThrow(/NUL character/);
+    expect(() => encodeCopyBinary([{ s: 'x', i: 2 ** 31, d: 1 }], cols)).toThrow(/not a 32-bit integer/);
+    expect(() => encodeCopyBinary([{ s: 'x', i: 1, d: Infinity }], cols)).toThrow(/non-finite/);
   });
 });
 
@@ -293,6 +325,39 @@ pgDescribe(`PostgreSQL staging: malformed rows and escaping${skipNote}`, () => {
     expect(cmp.onlyDuck).toBe(0);
   });
 
+  it('binary COPY stores any text, integer, double and boolean exactly (read back through COPY TO)', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('CREATE TEMP TABLE roundtrip (n integer, s text, i integer, d double precision, b boolean)');
+      const cols = [
+        { name: 'n', type: 'INTEGER' }, { name: 's', type: 'VARCHAR' }, { name: 'i', type: 'INTEGER' },
+        { name: 'd', type: 'DOUBLE' }, { name: 'b', type: 'BOOLEAN' },
+      ] as const;
+      const row = fc.record({
+        s: fc.option(fc.string({ unit: 'binary' }).filter((x) => !x.includes('\0'))),
+        i: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
+        d: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true })),
+        b: fc.option(fc.boolean()),
+      });
+      const rows = fc.sample(fc.array(row, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 42 })[0]!
+        .concat([{ s: 'tab\t \\N back\\slash\r\n', i: 0, d: -0, b: false }, { s: '', i: null, d: 5e-324, b: true }])
+        .map((r, n) => ({ n, ...r }));
+      const copy = client.query(copyStreams.from('COPY roundtrip FROM STDIN (FORMAT binary)'));
+      const done = new Promise<void>((resolve, reject) => copy.on('finish', resolve).on('error', reject));
+      copy.write(COPY_BINARY_HEADER);
+      copy.write(encodeCopyBinary(rows.slice(0, 100), cols));
+      copy.end(Buffer.concat([encodeCopyBinary(rows.slice(100), cols), COPY_BINARY_TRAILER]));
+      await done;
+      const back = await client.query<{ n: number; s: string | null; i: number | null; d: number | null; b: boolean | null }>(
+        "SELECT n, s, i, d, b FROM roundtrip ORDER BY n",
+      );
+      expect(back.rows).toEqual(rows);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('broken quoting fails the file and leaves staging as it was', async () => {
     const before = await db.query('SELECT row_key, row_hash, loaded_at::text FROM staging.tracks ORDER BY 1');
     const path = join(mkdtempSync(join(tmp, 'broken-')), 'tidytuesday-malformed.csv');
@@ -301,5 +366,63 @@ pgDescribe(`PostgreSQL staging: malformed rows and escaping${skipNote}`, () => {
     await expect(ingestCsv({ path, store })).rejects.toThrow(/not valid CSV.*nothing was staged/);
     expect(await db.query('SELECT row_key, row_hash, loaded_at::text FROM staging.tracks ORDER BY 1')).toEqual(before);
     expect(await db.query('SELECT count(*)::int AS n FROM staging.track_rejects')).toEqual([{ n: 5 }]);
+  });
+});
+
+pgDescribe(`PostgreSQL staging: moved rows and concurrent loads${skipNote}`, () => {
+  let db: ScratchDatabase;
+  const header = 'track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms';
+  const row = (id: string, energy = '0.5') =>
+    [`track${id.padStart(17, '0')}`, `Song ${id}`, 'Artist', '50', 'alb', 'Album', '2019', 'pl', 'p1', 'pop', 'dance pop',
+      '0.5', energy, '1', '-5', '1', '0.1', '0.1', '0', '0.1', '0.5', '120', '200000'].join(',');
+  const write = (dir: string, name: string, ids: string[]): string => {
+    const path = join(mkdtempSync(join(tmp, dir)), name);
+    writeFileSync(path, `${header}\n${ids.map((id) => row(id)).join('\n')}\n`);
+    return path;
+  };
+  beforeAll(async () => {
+    db = await createScratchDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('two loads started together into an empty staging serialise and count every row once', async () => {
+    const a = write('a-', 'a.csv', ['1', '2', '3']);
+    const b = write('b-', 'b.csv', ['3', '4']);
+    const stores = [new PostgresStagingStore(db.url), new PostgresStagingStore(db.url)];
+    try {
+      const [ra, rb] = await Promise.all([ingestCsv({ path: a, store: stores[0]! }), ingestCsv({ path: b, store: stores[1]! })]);
+      // Row 3 is in both files with the same values: new for whichever load committed first, unchanged for the other.
+      expect(ra!.inserted + rb!.inserted).toBe(4);
+      expect(ra!.unchanged + rb!.unchanged).toBe(1);
+      expect(ra!.updated + rb!.updated).toBe(0);
+      expect(await db.query('SELECT count(*)::int AS n FROM staging.tracks')).toEqual([{ n: 4 }]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('a row that moved to another line is rewritten in place: new source_line, same loaded_at, counted unchanged', async () => {
+    const store = new PostgresStagingStore(db.url);
+    try {
+      const first = write('m1-', 'moved.csv', ['10', '11', '12']);
+      await ingestCsv({ path: first, store });
+      const before = await db.query<{ track_name: string; source_line: number; loaded_at: string }>(
+        "SELECT track_name, source_line, loaded_at::text FROM staging.tracks WHERE source_file = 'moved.csv' ORDER BY track_name",
+      );
+      const swapped = write('m2-', 'moved.csv', ['12', '11', '10']);
+      const report = await ingestCsv({ path: swapped, store });
+      expect(report).toMatchObject({ rowsStaged: 3, inserted: 0, updated: 0, unchanged: 3 });
+      const after = await db.query<{ track_name: string; source_line: number; loaded_at: string }>(
+        "SELECT track_name, source_line, loaded_at::text FROM staging.tracks WHERE source_file = 'moved.csv' ORDER BY track_name",
+      );
+      expect(after.map((r) => [r.track_name, r.source_line])).toEqual([['Song 10', 4], ['Song 11', 3], ['Song 12', 2]]);
+      expect(after.map((r) => r.loaded_at)).toEqual(before.map((r) => r.loaded_at));
+      const cmp = await compareWithDuckDb(swapped, store);
+      expect(cmp.onlyDuck).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -6,16 +6,21 @@
  * Invariants: rows read = rows staged + rows rejected; a reject never stops the load; the file is
  * applied to staging in one transaction at the end (a failed or aborted load changes nothing);
  * memory stays bounded (records are mapped as they stream and appended in batches).
+ *
+ * This is the hot path of every load (both staging stores share it): records come from the byte-level
+ * tokenizer in csv-tokenizer.ts (csv-parse's behaviour, several times faster), numbers are read without
+ * a regular expression on the common path, and the row hash is a fast non-cryptographic one
+ * (row-hash.ts).
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parse } from 'csv-parse';
 import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { detectSchema, type CsvSchemaName } from './csv-schemas.js';
+import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
+import { rowHash } from './row-hash.js';
 import type { StagedReject, StagedTrack, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
 export interface IngestReport {
@@ -47,7 +52,13 @@ export type MappedRecord =
   | { ok: true; row: StagedTrack }
   | { ok: false; category: RejectCategory; reason: string };
 
-const BATCH_SIZE = 10_000;
+/**
+ * Rows handed to the store at a time: about one read chunk, so the database starts on the rows early and
+ * works while the rest of the file is read, and few mapped rows are alive at once.
+ */
+const BATCH_SIZE = 1_000;
+/** File read size: large enough that per-chunk overhead vanishes, small enough to start the COPY early. */
+const READ_CHUNK_BYTES = 256 * 1024;
 const PROGRESS_EVERY = 25_000;
 
 /** Staging column ← source column, per layout. `null` = the layout has no such column (NULL). */
@@ -200,17 +211,45 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
 
   const seen = new Map<string, number>();
   const expectedCells = header.length;
+  const nullTokens = layout.nullTokens;
+  const longestNullToken = Math.max(...[...nullTokens].map((t) => t.length));
+  const isNull = (v: string): boolean => v.length === 0 || (v.length <= longestNullToken && nullTokens.has(v));
+  const ruleCount = numberRules.length;
+  /** Parsed numbers of the current record, by numberRules index (map() is synchronous, so one buffer serves). */
+  const numbers = new Float64Array(ruleCount);
+  /** Where each number column's value lands in `numbers` (time_signature: null when the layout lacks it). */
+  const slot = (target: keyof StagedTrack): number => numberRules.findIndex((r) => r.target === target);
+  const N = {
+    popularity: slot('popularity'),
+    duration_ms: slot('duration_ms'),
+    danceability: slot('danceability'),
+    energy: slot('energy'),
+    key: slot('key'),
+    loudness: slot('loudness'),
+    mode: slot('mode'),
+    speechiness: slot('speechiness'),
+    acousticness: slot('acousticness'),
+    instrumentalness: slot('instrumentalness'),
+    liveness: slot('liveness'),
+    valence: slot('valence'),
+    tempo: slot('tempo'),
+  };
+  if (Object.values(N).includes(-1)) throw new Error('a number column of StagedTrack has no rule');
+  const ts = layout.time_signature === null ? null : slot('time_signature');
 
-  const text = (cells: readonly string[], at: number | null): string | null => {
-    if (at === null) return null;
-    const v = cells[at] ?? '';
-    return layout.nullTokens.has(v) ? null : v;
+  const text = (cells: readonly string[], i: number | null): string | null => {
+    if (i === null) return null;
+    const v = cells[i]!;
+    return isNull(v) ? null : v;
   };
-  const id = (cells: readonly string[], at: number | null): string | null => {
-    const v = text(cells, at)?.trim() ?? null;
-    return v === '' || v === null || layout.nullTokens.has(v) ? null : v;
+  const id = (cells: readonly string[], i: number | null): string | null => {
+    if (i === null) return null;
+    const v = cells[i]!;
+    if (isNull(v)) return null;
+    const t = v.trim();
+    return isNull(t) ? null : t;
   };
-  const label = (cells: readonly string[], at: number | null): string | null => id(cells, at)?.toLowerCase() ?? null;
+  const label = (cells: readonly string[], i: number | null): string | null => id(cells, i)?.toLowerCase() ?? null;
 
   return {
     schema,
@@ -222,35 +261,43 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
           reason: `row has ${cells.length} cells, header has ${expectedCells}`,
         };
       }
-      const problems: Problem[] = [];
+      let problems: Problem[] | null = null;
       const trackId = id(cells, ix.track_id);
-      if (trackId === null) problems.push({ category: 'missing_track_id', reason: 'missing track_id' });
+      if (trackId === null) (problems ??= []).push({ category: 'missing_track_id', reason: 'missing track_id' });
       const genre = label(cells, ix.genre);
-      if (genre === null) problems.push({ category: 'missing_genre', reason: `missing ${layout.genre}` });
+      if (genre === null) (problems ??= []).push({ category: 'missing_genre', reason: `missing ${layout.genre}` });
 
-      const numbers: Partial<Record<keyof StagedTrack, number>> = {};
-      for (const { rule, at, target } of numberRules) {
-        const parsed = parseNumber(rule, cells[at] ?? '');
-        if ('problem' in parsed) problems.push(parsed.problem);
-        else numbers[target] = parsed.value;
+      for (let r = 0; r < ruleCount; r++) {
+        const { rule, at: cell } = numberRules[r]!;
+        const raw = cells[cell]!.trim();
+        const value = raw.length === 0 ? NaN : decimalValue(raw);
+        if (value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value))) {
+          numbers[r] = value === 0 ? 0 : value; // -0 → 0
+          continue;
+        }
+        // The exact reason (and the rare value the fast check above turned down) comes from parseNumber.
+        const parsed = parseNumber(rule, cells[cell]!);
+        if ('problem' in parsed) (problems ??= []).push(parsed.problem);
+        else numbers[r] = parsed.value;
       }
 
       let explicit: boolean | null = null;
       if (ix.explicit !== null) {
-        const raw = (cells[ix.explicit] ?? '').trim();
+        const raw = cells[ix.explicit]!.trim();
         const v = raw.toLowerCase();
         if (TRUE_TOKENS.has(v)) explicit = true;
         else if (FALSE_TOKENS.has(v)) explicit = false;
         else {
-          problems.push({
+          (problems ??= []).push({
             category: 'invalid_boolean',
             reason: raw === '' ? 'explicit is empty; expected True or False' : `explicit ${JSON.stringify(raw)} is not True/False`,
           });
         }
       }
 
-      const first = problems[0];
-      if (first) return { ok: false, category: first.category, reason: problems.map((p) => p.reason).join('; ') };
+      if (problems !== null) {
+        return { ok: false, category: problems[0]!.category, reason: problems.map((p) => p.reason).join('; ') };
+      }
 
       const subgenre = label(cells, ix.subgenre);
       const playlistId = id(cells, ix.playlist_id);
@@ -265,7 +312,6 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
       }
       seen.set(rowKey, line);
 
-      const n = (k: keyof StagedTrack): number | null => numbers[k] ?? null;
       const row: StagedTrack = {
         row_key: rowKey,
         source_schema: schema,
@@ -281,27 +327,87 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         playlist_name: text(cells, ix.playlist_name),
         genre: genre!,
         subgenre,
-        popularity: n('popularity'),
-        duration_ms: n('duration_ms'),
+        popularity: numbers[N.popularity]!,
+        duration_ms: numbers[N.duration_ms]!,
         explicit,
-        danceability: n('danceability'),
-        energy: n('energy'),
-        key: n('key'),
-        loudness: n('loudness'),
-        mode: n('mode'),
-        speechiness: n('speechiness'),
-        acousticness: n('acousticness'),
-        instrumentalness: n('instrumentalness'),
-        liveness: n('liveness'),
-        valence: n('valence'),
-        tempo: n('tempo'),
-        time_signature: n('time_signature'),
+        danceability: numbers[N.danceability]!,
+        energy: numbers[N.energy]!,
+        key: numbers[N.key]!,
+        loudness: numbers[N.loudness]!,
+        mode: numbers[N.mode]!,
+        speechiness: numbers[N.speechiness]!,
+        acousticness: numbers[N.acousticness]!,
+        instrumentalness: numbers[N.instrumentalness]!,
+        liveness: numbers[N.liveness]!,
+        valence: numbers[N.valence]!,
+        tempo: numbers[N.tempo]!,
+        time_signature: ts === null ? null : numbers[ts]!,
         row_hash: '',
       };
       row.row_hash = rowHash(row);
       return { ok: true, row };
     },
   };
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The value of a trimmed cell if it matches DECIMAL, else NaN; always the same value as `Number(raw)`.
+ * Short decimals (≤ 15 digits, power of ten ≤ 22) take the exact fast path: an integer below 2^53 and
+ * an exact power of ten give a correctly rounded result in one IEEE operation, as Number() does.
+ */
+function decimalValue(raw: string): number {
+  const len = raw.length;
+  let i = 0;
+  let c = raw.charCodeAt(0);
+  const negative = c === 45;
+  if (negative || c === 43) i = 1;
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  for (; i < len; i++) {
+    c = raw.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    mantissa = mantissa * 10 + (c - 48);
+    digits++;
+  }
+  if (i < len && raw.charCodeAt(i) === 46) {
+    for (i++; i < len; i++) {
+      c = raw.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      fraction++;
+    }
+  }
+  if (digits === 0) return NaN;
+  let exponent = 0;
+  if (i < len) {
+    c = raw.charCodeAt(i);
+    if (c !== 101 && c !== 69) return NaN;
+    i++;
+    let negativeExponent = false;
+    if (i < len) {
+      c = raw.charCodeAt(i);
+      if (c === 43 || c === 45) {
+        negativeExponent = c === 45;
+        i++;
+      }
+    }
+    const first = i;
+    for (; i < len; i++) {
+      c = raw.charCodeAt(i);
+      if (c < 48 || c > 57) return NaN;
+      if (exponent < 1e6) exponent = exponent * 10 + (c - 48);
+    }
+    if (i === first) return NaN;
+    if (negativeExponent) exponent = -exponent;
+  }
+  const scale = exponent - fraction;
+  if (digits > 15 || scale > 22 || scale < -22) return Number(raw);
+  const value = scale === 0 ? mantissa : scale > 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+  return negative ? -value : value;
 }
 
 function parseNumber(rule: NumberRule, cell: string): { value: number } | { problem: Problem } {
@@ -329,39 +435,8 @@ function parseNumber(rule: NumberRule, cell: string): { value: number } | { prob
   return { value: Object.is(value, -0) ? 0 : value };
 }
 
-/** Hash of the mapped values (not provenance: source_file/source_line), so a moved row is not "changed". */
-const HASHED: readonly (keyof StagedTrack)[] = [
-  'row_key', 'source_schema', 'track_id', 'track_name', 'artist_names', 'album_id', 'album_name',
-  'album_release_date', 'playlist_id', 'playlist_name', 'genre', 'subgenre', 'popularity', 'duration_ms',
-  'explicit', 'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness',
-  'instrumentalness', 'liveness', 'valence', 'tempo', 'time_signature',
-];
-
-function rowHash(row: StagedTrack): string {
-  return createHash('sha256')
-    .update(JSON.stringify(HASHED.map((k) => row[k])))
-    .digest('hex');
-}
-
-/** Physical line breaks in a raw record: CRLF, lone CR and lone LF each count once. */
-function countLineBreaks(raw: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 10) n++;
-    else if (c === 13) {
-      n++;
-      if (raw.charCodeAt(i + 1) === 10) i++;
-    }
-  }
-  return n;
-}
-
-/** csv-parse output with `raw: true`: the cells and the record's source text. */
-interface ParsedRecord {
-  record: string[];
-  raw: string;
-}
+/** For tests: the fast number reader, which must agree with DECIMAL + Number(). */
+export const decimalValueForTest = decimalValue;
 
 export async function ingestCsv(opts: {
   path: string;
@@ -383,18 +458,8 @@ export async function ingestCsv(opts: {
     throw new DatasetError(`cannot read dataset ${path}: ${(cause as Error).message}`, { cause });
   }
 
-  const input = createReadStream(path);
-  const parser = parse({
-    bom: true,
-    // The raw text gives each record's physical start line (see linesBefore); `info.lines` is the
-    // record's last line and counts a CRLF inside a quoted cell twice, so it is not used.
-    raw: true,
-    relax_column_count: true,
-    // Tolerate quote characters inside unquoted cells (track titles like 12" Mix); broken quoting is fatal.
-    relax_quotes: true,
-  });
-  input.on('error', (err) => parser.destroy(err));
-  input.pipe(parser);
+  const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  const tokenizer = new CsvTokenizer();
 
   let mapper: RecordMapper | null = null;
   let load: StagingLoad | null = null;
@@ -404,66 +469,74 @@ export async function ingestCsv(opts: {
   let rowsStaged = 0;
   let rowsRejected = 0;
   const rejectReasons: Record<string, number> = {};
-  /**
-   * Line breaks consumed by the records before the current one. Counted from each record's raw text
-   * rather than taken from info.lines, which is the record's last line and over-counts CRLF inside quotes.
-   */
-  let linesBefore = 0;
 
-  const flush = async (): Promise<void> => {
-    if (!load) return;
-    if (tracks.length > 0) await load.appendTracks(tracks);
-    if (rejects.length > 0) await load.appendRejects(rejects);
+  // Records are mapped synchronously as the tokenizer finds them; the store is written between chunks.
+  const onRecord = (record: string[], line: number, blank: boolean): void => {
+    if (mapper === null) {
+      mapper = createRecordMapper(record, file);
+      log.info({ schema: mapper.schema, columns: record.length }, 'ingest started');
+      return;
+    }
+    // A blank line is not a record.
+    if (blank) return;
+    rowsRead++;
+    const mapped = mapper.map(record, line);
+    if (mapped.ok) {
+      rowsStaged++;
+      tracks.push(mapped.row);
+    } else {
+      rowsRejected++;
+      rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
+      rejects.push({
+        source_schema: mapper.schema,
+        source_file: file,
+        source_line: line,
+        reason: mapped.reason,
+        raw: JSON.stringify(record),
+      });
+    }
+    if (rowsRead % PROGRESS_EVERY === 0) log.info({ rowsRead, rowsStaged, rowsRejected }, 'ingest progress');
+  };
+
+  /**
+   * Open the load once the header is known (an unrecognised header creates nothing), then hand rows
+   * over in batches. The first batch goes as soon as the load is open, without reading ahead: the
+   * database is the long pole, so it should get rows as early as possible.
+   */
+  const flush = async (force: boolean): Promise<void> => {
+    if (mapper === null) return;
+    if (load === null) {
+      await store.ensureSchema();
+      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date() });
+    }
+    if (!force && tracks.length + rejects.length < BATCH_SIZE) return;
+    const batch = tracks;
+    const rejected = rejects;
     tracks = [];
     rejects = [];
+    if (batch.length > 0) await load.appendTracks(batch);
+    if (rejected.length > 0) await load.appendRejects(rejected);
   };
 
   try {
-    for await (const chunk of parser as AsyncIterable<ParsedRecord>) {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
-      const { record, raw } = chunk;
-      const line = linesBefore + 1;
-      linesBefore += countLineBreaks(raw);
-
-      if (mapper === null) {
-        mapper = createRecordMapper(record, file);
-        await store.ensureSchema();
-        load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date() });
-        log.info({ schema: mapper.schema, columns: record.length }, 'ingest started');
-        continue;
-      }
-      // A blank line is not a record (csv-parse yields it as one empty cell).
-      if (record.length === 1 && record[0] === '' && raw.trim() === '') continue;
-
-      rowsRead++;
-      const mapped = mapper.map(record, line);
-      if (mapped.ok) {
-        rowsStaged++;
-        tracks.push(mapped.row);
-      } else {
-        rowsRejected++;
-        rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
-        rejects.push({
-          source_schema: mapper.schema,
-          source_file: file,
-          source_line: line,
-          reason: mapped.reason,
-          raw: JSON.stringify(record),
-        });
-      }
-      if (tracks.length + rejects.length >= BATCH_SIZE) await flush();
-      if (rowsRead % PROGRESS_EVERY === 0) log.info({ rowsRead, rowsStaged, rowsRejected }, 'ingest progress');
+      tokenizer.write(chunk, onRecord);
+      await flush(false);
+      signal?.throwIfAborted();
     }
+    tokenizer.end(onRecord);
 
-    if (mapper === null || load === null) throw new DatasetError(`${path} is empty: no CSV header found`);
-    await flush();
+    if (mapper === null) throw new DatasetError(`${path} is empty: no CSV header found`);
+    await flush(true);
     signal?.throwIfAborted();
-    const result = await load.commit();
+    const result = await load!.commit();
     load = null;
+    const schemaName: CsvSchemaName = (mapper as RecordMapper).schema;
 
     const report: IngestReport = {
       file,
-      schema: mapper.schema,
+      schema: schemaName,
       rowsRead,
       rowsStaged,
       rowsRejected,
@@ -477,10 +550,10 @@ export async function ingestCsv(opts: {
     log.info({ ...summary, staleRejectsRemoved: result.staleRejectsRemoved }, 'ingest finished');
     return report;
   } catch (err) {
-    if (load) await load.abort().catch((e: unknown) => log.warn({ err: e }, 'discarding the staging load failed'));
+    const open = load as StagingLoad | null;
+    if (open) await open.abort().catch((e: unknown) => log.warn({ err: e }, 'discarding the staging load failed'));
     input.destroy();
-    parser.destroy();
-    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('CSV_')) {
+    if (err instanceof CsvQuoteError) {
       throw new DatasetError(
         `${file} is not valid CSV (${err.message}); fix the quoting and re-run; nothing was staged`,
         { cause: err },

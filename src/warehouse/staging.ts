@@ -8,8 +8,9 @@
  *
  * A load is begin → append (in batches) → commit. Nothing is visible in staging until commit, which
  * applies the whole file in one transaction; abort (or a killed process) leaves staging as it was.
- * DuckDB is implemented here; a PostgreSQL adapter (COPY into a temp table, then the same upsert)
- * implements the same `StagingStore` interface.
+ * DuckDB is implemented here; a PostgreSQL adapter (postgres-staging.ts: binary COPY into a temp table
+ * and an upsert with the same outcome, or straight into an empty staging.tracks) implements the same
+ * `StagingStore` interface.
  */
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { CsvSchemaName } from '../pipeline/csv-schemas.js';
