@@ -38,6 +38,9 @@ export interface Knowledge {
 
 const cache = new WeakMap<Catalog, Knowledge>();
 
+/** Rendered artist documents kept per catalog (least recently used dropped first). */
+const ARTIST_DOCS_KEPT = 256;
+
 export function knowledgeFor(catalog: Catalog): Knowledge {
   let k = cache.get(catalog);
   if (!k) {
@@ -82,9 +85,21 @@ function build(catalog: Catalog): Knowledge {
     if (!r.ok) return null;
     return r.value.profiles.slice().sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1));
   };
+  // Artist documents are rendered on demand (there are many); the most recently used are kept.
+  const artistDocs = new Map<string, string>();
   const artistDoc = (name: string): string | null => {
     const ps = artistProfiles(name);
-    return ps ? renderArtist(catalog, ps[0]!, ps.slice(1)) : null;
+    if (!ps) return null;
+    const key = ps[0]!.artist_key;
+    let doc = artistDocs.get(key);
+    if (doc === undefined) {
+      doc = renderArtist(catalog, ps[0]!, ps.slice(1));
+      if (artistDocs.size >= ARTIST_DOCS_KEPT) artistDocs.delete(artistDocs.keys().next().value!);
+    } else {
+      artistDocs.delete(key);
+    }
+    artistDocs.set(key, doc);
+    return doc;
   };
 
   const genreEntries = once((): Resource[] =>

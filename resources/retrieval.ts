@@ -70,8 +70,14 @@ const terms = (text: string): string[] => tokenize(text).flatMap((t) => processT
 export function queryTerms(query: string): string[] {
   const own = terms(query);
   const folded = ` ${own.join(' ')} `;
-  const extra = MOODS.filter((m) => m.synonyms.some((syn) => folded.includes(` ${terms(syn).join(' ')} `))).flatMap((m) => terms(m.mood));
+  const extra = moodTerms().filter((m) => m.synonyms.some((syn) => folded.includes(syn))).flatMap((m) => m.mood);
   return [...new Set([...own, ...extra])];
+}
+
+/** Each mood's terms and its synonyms as ` term term ` strings, computed once. */
+let moodTermsCache: { mood: string[]; synonyms: string[] }[] | undefined;
+function moodTerms(): { mood: string[]; synonyms: string[] }[] {
+  return (moodTermsCache ??= MOODS.map((m) => ({ mood: terms(m.mood), synonyms: m.synonyms.map((syn) => ` ${terms(syn).join(' ')} `) })));
 }
 
 const KIND_BOOST: Record<DocKind, number> = { genre: 1.5, glossary: 1.3, dataset: 1, artist: 1 };
@@ -85,6 +91,8 @@ type Meta = Omit<KnowledgeDoc, 'body' | 'keywords' | 'name'>;
 export class KnowledgeSearch {
   private readonly index: MiniSearch<{ id: number; name: string; keywords: string; body: string }>;
   private readonly docs: Meta[] = [];
+  /** Per document: kind prior × size prior, computed when the document is added. */
+  private boosts = new Float64Array(1024);
   private readonly pending: Iterator<KnowledgeDoc>;
   private done = false;
   private warming = false;
@@ -104,10 +112,7 @@ export class KnowledgeSearch {
         weights: { fuzzy: 0.3, prefix: 0.5 },
         combineWith: 'OR',
         // Kind prior, and for artists a mild prior for bigger catalogues ("queen" → Queen before Queen Pen).
-        boostDocument: (id: number) => {
-          const d = this.docs[id]!;
-          return KIND_BOOST[d.kind] * (d.weight ? 1 + Math.log10(1 + d.weight) / 4 : 1);
-        },
+        boostDocument: (id: number) => this.boosts[id]!,
       },
     });
   }
@@ -126,6 +131,12 @@ export class KnowledgeSearch {
       const id = this.docs.length;
       this.docs.push({ kind: d.kind, uri: d.uri, title: d.title, mimeType: d.mimeType, text: d.text, ...(d.weight ? { weight: d.weight } : {}) });
       this.counts[d.kind]++;
+      if (id >= this.boosts.length) {
+        const grown = new Float64Array(this.boosts.length * 2);
+        grown.set(this.boosts);
+        this.boosts = grown;
+      }
+      this.boosts[id] = KIND_BOOST[d.kind] * (d.weight ? 1 + Math.log10(1 + d.weight) / 4 : 1);
       this.index.add({ id, name: d.name, keywords: d.keywords, body: d.body });
       if (++n % 64 === 0 && Date.now() >= until) break;
     }
@@ -176,6 +187,9 @@ export class KnowledgeSearch {
 }
 
 const SNIPPET_MAX = 240;
+/** Text that fold() only lowercases (ASCII and punctuation without a decomposition). */
+const FOLDS_TO_LOWER = /^[\x00-\x7f«»–—·’]*$/;
+const JOINERS = /[-'’.]/g;
 
 /**
  * The line (paragraph, table row, list item; long ones split into sentences) that contains most query
@@ -201,13 +215,19 @@ export function snippet(text: string, qTerms: readonly string[]): string {
   let bestN = 0;
   let bestAt = 0;
   for (const u of units) {
+    // Every term a unit yields is a substring of the folded unit (joined forms: with - ' ’ . removed),
+    // so a unit that contains no query term that way cannot match: skip tokenising it.
+    const lower = FOLDS_TO_LOWER.test(u) ? u.toLowerCase() : fold(u);
+    const joined = lower.replace(JOINERS, '');
+    if (!qTerms.some((t) => lower.includes(t) || joined.includes(t))) continue;
+    const folded = fold(u);
     const words = new Set(terms(u));
     let n = 0;
     let at = -1;
     for (const t of qTerms) {
       if (!(words.has(t) || (t.length >= 4 && [...words].some((w) => w.startsWith(t))))) continue;
       n++;
-      const i = fold(u).indexOf(t);
+      const i = folded.indexOf(t);
       if (i >= 0 && (at < 0 || i < at)) at = i;
     }
     if (n > bestN) {

@@ -43,6 +43,7 @@ const outputShape = {
 };
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
+const COUNT = new Intl.NumberFormat('en-US');
 const inputObject = z.object(searchMusicKnowledgeInput);
 const outputObject = z.object(outputShape);
 
@@ -67,7 +68,7 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
         const { hits, total, terms } = index.search(args.query, { limit: args.limit, ...(args.kinds ? { kinds: args.kinds } : {}) });
         const searched = { ...index.counts };
         const scope =
-          `${searched.genre} genre profiles, ${searched.artist.toLocaleString('en-US')} artist profiles, ${searched.glossary} glossary sections` +
+          `${searched.genre} genre profiles, ${COUNT.format(searched.artist)} artist profiles, ${searched.glossary} glossary sections` +
           ` and the dataset card${args.kinds?.length ? ` (kinds: ${args.kinds.join(', ')})` : ''}`;
         const structured = {
           query: args.query,

@@ -1,5 +1,7 @@
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
+import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
+import { KdTree, TopK } from './knn.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './snapshot.js';
 
 /** A track as tools present it. */
@@ -24,61 +26,104 @@ export type Resolution<T> = { ok: true; value: T } | { ok: false; suggestions: s
 interface GenreEntry { profile: GenreProfile; members: Int32Array }
 interface ArtistEntry { profile: ArtistProfile; members: Int32Array }
 
+/** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
+export type CatalogSource = Snapshot | (Omit<Snapshot, 'tracks'> & { columns: CatalogColumns });
+
 /**
  * The in-memory serving catalog, built once from a published snapshot. Immutable: a new publish
- * builds a new Catalog and the holder swaps the reference.
+ * builds a new Catalog and the holder swaps the reference. Tracks are held column by column
+ * (columns.ts); the learned metric space is indexed by a k-d tree (knn.ts).
  */
 export class Catalog {
   readonly manifest: SnapshotManifest;
   readonly size: number;
-  /** Feature matrix, row-major: size × TRACK_FEATURES.length. */
-  readonly features: Float64Array;
-  /** Learned metric space (see embedding.ts): size × embeddingDims, row-major. */
-  readonly embedding: Float32Array;
+  /** The track table, column by column. */
+  readonly columns: CatalogColumns;
+  /** Learned metric space (see embedding.ts), indexed for exact nearest-neighbour search; vectors in tree order. */
+  readonly metric: KdTree;
   readonly embeddingDims: number;
   /** Mean squared distance of a track to the centre of the space: the similarity scale. */
   readonly embeddingScale: number;
   /** Per track, the index of the track that represents its song (same-song duplicates share it). */
   readonly songIndex: Int32Array;
-  private readonly snap: Snapshot;
+  private readonly artistProfiles: ArtistProfile[];
+  private readonly genreProfiles: GenreProfile[];
   private readonly byId = new Map<string, number>();
   private readonly genreIndex = new Map<string, GenreEntry>();
   private readonly artistIndex = new Map<string, ArtistEntry>();
   private readonly artistsByFoldedName = new Map<string, string[]>();
+  /** Primary artist key id per track (-1: none), into columns.artistKeys.table. */
+  private readonly primary: Int32Array;
+  /** Tracks per song, at the song's representative index. */
+  private readonly songSizes: Int32Array;
+  private scratchTop: TopK | undefined;
 
-  constructor(snapshot: Snapshot) {
-    this.snap = snapshot;
-    this.manifest = snapshot.manifest;
-    const t = snapshot.tracks;
-    this.size = t.track_id.length;
-    const F = TRACK_FEATURES.length;
-    this.features = new Float64Array(this.size * F);
-    TRACK_FEATURES.forEach((f, j) => {
-      const col = t.features[f];
-      for (let i = 0; i < this.size; i++) this.features[i * F + j] = col[i]!;
-    });
+  constructor(source: CatalogSource) {
+    this.manifest = source.manifest;
+    const cols = 'columns' in source ? source.columns : toColumns(source.tracks);
+    this.columns = cols;
+    this.size = cols.size;
+    this.songIndex = cols.songIndex;
+    this.artistProfiles = source.artists;
+    this.genreProfiles = source.genres;
+    const n = this.size;
+    for (let i = 0; i < n; i++) this.byId.set(cols.trackId[i]!, i);
+    this.songSizes = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.songSizes[this.songIndex[i]!]!++;
 
-    const genreMembers = new Map<string, number[]>();
-    const artistMembers = new Map<string, number[]>();
-    const push = (m: Map<string, number[]>, k: string, i: number) => {
-      const arr = m.get(k);
-      if (arr) arr.push(i);
-      else m.set(k, [i]);
-    };
-    for (let i = 0; i < this.size; i++) {
-      this.byId.set(t.track_id[i]!, i);
-      for (const g of t.genres[i]!) push(genreMembers, g, i);
-      for (const g of t.subgenres[i]!) push(genreMembers, g, i);
-      for (const a of new Set(t.artist_keys[i]!)) push(artistMembers, a, i);
+    // Members per genre/subgenre and per artist key, in track order, by counting then filling.
+    const { genres, subgenres, artistKeys } = cols;
+    const genreCount = new Int32Array(genres.table.length);
+    for (const ids of [genres, subgenres]) for (let p = 0; p < ids.ids.length; p++) genreCount[ids.ids[p]!]!++;
+    const genreMembers = Array.from(genreCount, (c) => new Int32Array(c));
+    const genreFill = new Int32Array(genres.table.length);
+    for (let i = 0; i < n; i++) {
+      for (const l of [genres, subgenres]) for (let p = l.start[i]!; p < l.start[i + 1]!; p++) {
+        const g = l.ids[p]!;
+        genreMembers[g]![genreFill[g]!++] = i;
+      }
     }
-    this.songIndex = new Int32Array(this.size);
-    for (let i = 0; i < this.size; i++) this.songIndex[i] = this.byId.get(t.canonical_track_id[i]!) ?? i;
-    ({ vectors: this.embedding, dims: this.embeddingDims, scale: this.embeddingScale } = buildEmbedding(snapshot));
-    for (const profile of snapshot.genres) {
-      this.genreIndex.set(genreKey(profile.genre), { profile, members: Int32Array.from(genreMembers.get(profile.genre) ?? []) });
+    const artistCount = new Int32Array(artistKeys.table.length);
+    const seenAt = new Int32Array(artistKeys.table.length).fill(-1);
+    this.primary = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const a = artistKeys.start[i]!;
+      const b = artistKeys.start[i + 1]!;
+      if (b > a) this.primary[i] = artistKeys.ids[a]!;
+      for (let p = a; p < b; p++) {
+        const k = artistKeys.ids[p]!;
+        if (seenAt[k] !== i) {
+          seenAt[k] = i;
+          artistCount[k]!++;
+        }
+      }
     }
-    for (const profile of snapshot.artists) {
-      this.artistIndex.set(profile.artist_key, { profile, members: Int32Array.from(artistMembers.get(profile.artist_key) ?? []) });
+    const artistMembers = Array.from(artistCount, (c) => new Int32Array(c));
+    const artistFill = new Int32Array(artistKeys.table.length);
+    seenAt.fill(-1);
+    for (let i = 0; i < n; i++) {
+      for (let p = artistKeys.start[i]!; p < artistKeys.start[i + 1]!; p++) {
+        const k = artistKeys.ids[p]!;
+        if (seenAt[k] === i) continue;
+        seenAt[k] = i;
+        artistMembers[k]![artistFill[k]!++] = i;
+      }
+    }
+
+    const { vectors, dims, scale } = embedColumns(cols);
+    this.embeddingDims = dims;
+    this.embeddingScale = scale;
+    this.metric = new KdTree(vectors, n, dims);
+
+    const genreIds = new Map(genres.table.map((g, id) => [g, id]));
+    for (const profile of source.genres) {
+      const id = genreIds.get(profile.genre);
+      this.genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? new Int32Array(0) : genreMembers[id]! });
+    }
+    const keyIds = new Map(artistKeys.table.map((k, id) => [k, id]));
+    for (const profile of source.artists) {
+      const id = keyIds.get(profile.artist_key);
+      this.artistIndex.set(profile.artist_key, { profile, members: id === undefined ? new Int32Array(0) : artistMembers[id]! });
       const folded = fold(profile.artist_name);
       const keys = this.artistsByFoldedName.get(folded);
       if (keys) keys.push(profile.artist_key);
@@ -91,21 +136,21 @@ export class Catalog {
   }
 
   get genres(): readonly GenreProfile[] {
-    return this.snap.genres;
+    return this.genreProfiles;
   }
 
   /** Every artist profile (artist_profiles mart), by artist_key. */
   get artists(): readonly ArtistProfile[] {
-    return this.snap.artists;
+    return this.artistProfiles;
   }
 
   /** Genre by name, insensitive to case, accents, spaces and hyphens. */
   resolveGenre(query: string): Resolution<GenreProfile & { members: Int32Array }> {
     const entry = this.genreIndex.get(genreKey(query));
     if (entry) return { ok: true, value: { ...entry.profile, members: entry.members } };
-    const byKey = new Map(this.snap.genres.map((g) => [genreKey(g.genre), g.genre]));
+    const byKey = new Map(this.genreProfiles.map((g) => [genreKey(g.genre), g.genre]));
     const near = closest(genreKey(query), byKey.keys(), 5).map((k) => byKey.get(k)!);
-    return { ok: false, suggestions: near.length ? near : this.snap.genres.slice().sort((a, b) => b.track_count - a.track_count).slice(0, 5).map((g) => g.genre) };
+    return { ok: false, suggestions: near.length ? near : this.genreProfiles.slice().sort((a, b) => b.track_count - a.track_count).slice(0, 5).map((g) => g.genre) };
   }
 
   /** Artist(s) whose name folds to the query ("beyonce" → "Beyoncé"). */
@@ -142,20 +187,20 @@ export class Catalog {
       const hits = titles.get(fold(title));
       if (!hits) continue;
       const a = artist === null ? null : fold(artist);
-      const matching = a === null ? hits : hits.filter((i) => this.snap.tracks.artist_names[i]!.some((n) => fold(n) === a));
+      const matching = a === null ? hits : hits.filter((i) => this.artistNames(i).some((n) => fold(n) === a));
       if (!matching.length) continue;
       const best = matching.reduce((b, i) => (this.popularity(i) > this.popularity(b) || (this.popularity(i) === this.popularity(b) && this.trackId(i) < this.trackId(b)) ? i : b));
       return { ok: true, value: best };
     }
     const near = closest(fold(splits.length > 1 ? splits[1]![0] : q), titles.keys(), 5);
-    return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.snap.tracks.artist_names[i]!.join(', ')}`; }) };
+    return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
   }
 
   private titles: Map<string, number[]> | undefined;
   private titleIndex(): Map<string, number[]> {
     if (!this.titles) {
       const m = new Map<string, number[]>();
-      this.snap.tracks.track_name.forEach((name, i) => {
+      this.columns.trackName.forEach((name, i) => {
         if (!name) return;
         const k = fold(name);
         const arr = m.get(k);
@@ -172,63 +217,92 @@ export class Catalog {
   }
 
   feature(i: number, j: number): number {
-    return this.features[i * TRACK_FEATURES.length + j]!;
+    return this.columns.features[j]![i]!;
   }
 
   popularity(i: number): number {
-    return this.snap.tracks.popularity[i]!;
+    return this.columns.popularity[i]!;
   }
 
   explicit(i: number): boolean | null {
-    return this.snap.tracks.explicit[i]!;
+    const e = this.columns.explicit[i]!;
+    return e < 0 ? null : e === 1;
   }
 
   canonicalId(i: number): string {
-    return this.snap.tracks.canonical_track_id[i]!;
+    return this.columns.canonicalElsewhere.get(i) ?? this.columns.trackId[this.songIndex[i]!]!;
   }
 
   trackName(i: number): string | null {
-    return this.snap.tracks.track_name[i]!;
+    return this.columns.trackName[i]!;
   }
 
   artistKeys(i: number): readonly string[] {
-    return this.snap.tracks.artist_keys[i]!;
+    return listAt(this.columns.artistKeys, i);
+  }
+
+  artistNames(i: number): string[] {
+    return listAt(this.columns.artistNames, i);
   }
 
   trackId(i: number): string {
-    return this.snap.tracks.track_id[i]!;
+    return this.columns.trackId[i]!;
+  }
+
+  /**
+   * A recommendation attribute's column (NaN where the dataset does not record it), or undefined for a
+   * name that is not one.
+   */
+  attributeColumn(attr: string): Float64Array | undefined {
+    const c = this.columns;
+    switch (attr) {
+      case 'popularity': return c.popularity;
+      case 'duration_ms': return c.durationMs;
+      case 'key': return c.key;
+      case 'mode': return c.mode;
+      case 'time_signature': return c.timeSignature;
+      default: {
+        const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
+        return j >= 0 ? c.features[j] : undefined;
+      }
+    }
   }
 
   /** Raw value of a recommendation attribute, or null when the dataset does not record it. */
   attribute(i: number, attr: string): number | null {
-    const t = this.snap.tracks;
-    switch (attr) {
-      case 'popularity': return t.popularity[i]!;
-      case 'duration_ms': return t.duration_ms[i]!;
-      case 'key': return t.key[i]!;
-      case 'mode': return t.mode[i]!;
-      case 'time_signature': return t.time_signature[i] ?? null;
-      default: {
-        const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
-        return j >= 0 ? this.feature(i, j) : null;
-      }
-    }
+    const v = this.attributeColumn(attr)?.[i];
+    return v === undefined || Number.isNaN(v) ? null : v;
   }
 
   /** Squared distance between two tracks in the learned metric space. */
   distance2(a: number, b: number): number {
     const k = this.embeddingDims;
-    const e = this.embedding;
+    const e = this.metric.rows;
+    const ra = this.metric.rowOf[a]! * k;
+    const rb = this.metric.rowOf[b]! * k;
     let s = 0;
     for (let c = 0; c < k; c++) {
-      const d = e[a * k + c]! - e[b * k + c]!;
+      const d = e[ra + c]! - e[rb + c]!;
       s += d * d;
     }
     return s;
   }
 
+  /** A track's vector in the learned metric space (a view, not a copy). */
+  vector(i: number): Float32Array {
+    const k = this.embeddingDims;
+    const r = this.metric.rowOf[i]! * k;
+    return this.metric.rows.subarray(r, r + k);
+  }
+
   primaryArtist(i: number): string | undefined {
-    return this.snap.tracks.artist_keys[i]![0];
+    const id = this.primary[i]!;
+    return id < 0 ? undefined : this.columns.artistKeys.table[id];
+  }
+
+  /** Primary artist key id of a track (-1: none); equal ids are equal keys. */
+  primaryArtistId(i: number): number {
+    return this.primary[i]!;
   }
 
   artistName(key: string): string | undefined {
@@ -240,23 +314,35 @@ export class Catalog {
     return this.artistIndex.get(key)?.members ?? new Int32Array(0);
   }
 
+  /** How many tracks of the catalog are the song whose representative is track `song`. */
+  songSize(song: number): number {
+    return this.songSizes[song]!;
+  }
+
+  /** A reusable top-k selector (highest score, then lowest track id), for one synchronous computation at a time. */
+  topK(k: number): TopK {
+    return (this.scratchTop ??= new TopK((i) => this.columns.trackId[i]!)).reset(k);
+  }
+
   track(i: number): TrackView {
-    const t = this.snap.tracks;
+    const c = this.columns;
     const features = {} as Record<TrackFeature, number>;
-    TRACK_FEATURES.forEach((f, j) => (features[f] = this.feature(i, j)));
+    for (let j = 0; j < TRACK_FEATURES.length; j++) features[TRACK_FEATURES[j]!] = c.features[j]![i]!;
+    const year = c.releaseYear[i]!;
+    const album = c.album[i]!;
     return {
-      track_id: t.track_id[i]!,
-      name: t.track_name[i]!,
-      artists: t.artist_names[i]!,
-      album: t.album_name[i]!,
-      release_year: t.release_year[i]!,
-      popularity: t.popularity[i]!,
-      duration_ms: t.duration_ms[i]!,
-      explicit: t.explicit[i]!,
-      genres: t.genres[i]!,
-      subgenres: t.subgenres[i]!,
-      key: t.key[i]!,
-      mode: t.mode[i]!,
+      track_id: c.trackId[i]!,
+      name: c.trackName[i]!,
+      artists: listAt(c.artistNames, i),
+      album: album < 0 ? null : c.albumTable[album]!,
+      release_year: Number.isNaN(year) ? null : year,
+      popularity: c.popularity[i]!,
+      duration_ms: c.durationMs[i]!,
+      explicit: this.explicit(i),
+      genres: listAt(c.genres, i),
+      subgenres: listAt(c.subgenres, i),
+      key: c.key[i]!,
+      mode: c.mode[i]!,
       features,
     };
   }
@@ -282,31 +368,41 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
  * Labels are read here, once, to learn the projection; queries only ever see the vectors.
  */
 export function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: number; scale: number } {
-  const t = s.tracks;
-  const n = t.track_id.length;
+  return embedColumns(toColumns(s.tracks));
+}
+
+/** buildEmbedding over the catalog's columns. */
+export function embedColumns(cols: CatalogColumns): { vectors: Float32Array; dims: number; scale: number } {
+  const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    METRIC_INPUTS.forEach((f, j) => {
-      let v: number | null;
-      if (f === 'key') v = t.key[i]!;
-      else if (f === 'mode') v = t.mode[i]!;
-      else if (f === 'duration_ms') v = t.duration_ms[i]!;
-      else if (f === 'release_year') v = t.release_year[i] ?? null;
-      else if (f === 'popularity') v = t.popularity[i]!;
-      else v = t.features[f][i]!;
-      x[i * d + j] = v ?? NaN;
-    });
+  const inputs = METRIC_INPUTS.map((f) => {
+    switch (f) {
+      case 'key': return cols.key;
+      case 'mode': return cols.mode;
+      case 'duration_ms': return cols.durationMs;
+      case 'release_year': return cols.releaseYear;
+      case 'popularity': return cols.popularity;
+      default: return cols.features[TRACK_FEATURES.indexOf(f)]!;
+    }
+  });
+  for (let j = 0; j < d; j++) {
+    const col = inputs[j]!;
+    for (let i = 0; i < n; i++) x[i * d + j] = col[i]!;
   }
   const { z } = standardize(x, n, d);
-  const labels = Array.from({ length: n }, (_, i) => trackLabels(s, i));
+  // Labels: subgenres where the track has them, else genres (trackLabels).
+  const labels = Array.from({ length: n }, (_, i) => (listLength(cols.subgenres, i) ? listAt(cols.subgenres, i) : listAt(cols.genres, i)));
   const hasLabels = labels.some((l) => l.length > 0);
   let vectors: Float32Array;
   let dims: number;
   if (hasLabels && n > 10) {
-    const w = fitLda(z, n, d, labels, (i) => !isTestTrack(t.track_id[i]!), d);
+    const w = fitLda(z, n, d, labels, (i) => !isTestTrack(cols.trackId[i]!), d);
+    labels.length = 0;
     dims = w[0]!.length;
-    vectors = blendByGroup(project(z, n, d, w), n, dims, t.artist_keys.map((a) => a[0]), ARTIST_BLEND);
+    const { artistKeys } = cols;
+    const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table[artistKeys.ids[artistKeys.start[i]!]!] : undefined));
+    vectors = blendByGroup(project(z, n, d, w), n, dims, primary, ARTIST_BLEND);
   } else {
     dims = d;
     vectors = Float32Array.from(z);

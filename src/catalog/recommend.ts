@@ -1,6 +1,7 @@
 import type { ArtistProfile } from './snapshot.js';
 import type { Catalog, TrackView } from './catalog.js';
 import { quote } from './delimit.js';
+import { anchorKernel } from './knn.js';
 import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './snapshot.js';
 
 /**
@@ -110,46 +111,14 @@ function fmt(attr: string, v: number): string {
   return v.toFixed(2);
 }
 
-/** Min-heap-backed selection of the k best (highest score, then lowest track id) indexes. */
-function topK(indexes: Int32Array | number[], score: Float64Array, k: number, tieKey: (i: number) => string): number[] {
-  const worse = (a: number, b: number) => score[a]! < score[b]! || (score[a] === score[b] && tieKey(a) > tieKey(b));
-  const heap: number[] = [];
-  const up = (j: number) => {
-    while (j > 0) {
-      const p = (j - 1) >> 1;
-      if (!worse(heap[j]!, heap[p]!)) break;
-      [heap[j], heap[p]] = [heap[p]!, heap[j]!];
-      j = p;
-    }
-  };
-  const down = (j: number) => {
-    for (;;) {
-      const l = 2 * j + 1;
-      const r = l + 1;
-      let m = j;
-      if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-      if (m === j) return;
-      [heap[j], heap[m]] = [heap[m]!, heap[j]!];
-      j = m;
-    }
-  };
-  for (const i of indexes) {
-    if (heap.length < k) {
-      heap.push(i);
-      up(heap.length - 1);
-    } else if (worse(heap[0]!, i)) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-}
-
 /**
  * Recommend tracks. Relevance: closeness in the learned metric space to the track and artist seeds;
  * with genre seeds only, how typical a track is of the genre blended with popularity. target_* values
  * pull the ranking toward tracks whose attributes are nearest the targets. Deterministic.
+ *
+ * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
+ * targets, a best-first k-d tree search that scores only tracks that can still reach the shortlist
+ * (exact: the same shortlist as a full scan). No allocation proportional to the catalog.
  */
 export function recommend(catalog: Catalog, req: RecommendRequest): RecommendResult {
   const n = catalog.size;
@@ -161,8 +130,8 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   const trackSeeds = req.seeds.filter((s): s is Extract<Seed, { type: 'track' }> => s.type === 'track');
   const artistSeeds = req.seeds.filter((s): s is Extract<Seed, { type: 'artist' }> => s.type === 'artist');
 
-  // Candidate pool.
-  let pool: Int32Array;
+  // Candidate pool: sorted track indexes, or null for the whole catalog.
+  let pool: Int32Array | null;
   if (req.genreFilter && genreSeeds.length === 1) {
     pool = genreSeeds[0]!.genre.members; // already sorted track indexes
   } else if (req.genreFilter && genreSeeds.length) {
@@ -170,159 +139,231 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     for (const g of genreSeeds) for (const i of g.genre.members) set.add(i);
     pool = Int32Array.from([...set].sort((a, b) => a - b));
   } else {
-    pool = new Int32Array(n);
-    for (let i = 0; i < n; i++) pool[i] = i;
+    pool = null;
   }
+  const poolSize = pool ? pool.length : n;
   const songOf = catalog.songIndex;
   const seedSongs = trackSeeds.map((s) => songOf[s.index]!);
 
+  // Filters, over columns.
+  const explicitCol = catalog.columns.explicit;
+  const filters = bounded.map(([attr, b]) => ({
+    attr,
+    col: catalog.attributeColumn(attr)!,
+    min: b.min ?? -Infinity,
+    max: b.max ?? Infinity,
+  }));
+  const skipExplicit = !req.includeExplicit;
+  const checkSongs = seedSongs.length > 0;
   const passes = (i: number): boolean => {
-    if (!req.includeExplicit && catalog.explicit(i) === true) return false;
-    for (const [attr, b] of bounded) {
-      const v = catalog.attribute(i, attr);
-      if (v === null) {
-        unrecorded.add(attr);
+    if (checkSongs && seedSongs.includes(songOf[i]!)) return false;
+    if (skipExplicit && explicitCol[i] === 1) return false;
+    for (let f = 0; f < filters.length; f++) {
+      const flt = filters[f]!;
+      const v = flt.col[i]!;
+      if (v !== v) {
+        unrecorded.add(flt.attr);
         return false;
       }
-      if ((b.min !== undefined && v < b.min) || (b.max !== undefined && v > b.max)) return false;
+      if (v < flt.min || v > flt.max) return false;
     }
     return true;
   };
-  const candidates = new Int32Array(pool.length);
-  let nf = 0;
-  const passMask = new Uint8Array(n);
-  const checkSongs = seedSongs.length > 0;
-  const needsCheck = !req.includeExplicit || bounded.length > 0;
-  for (let p = 0; p < pool.length; p++) {
-    const i = pool[p]!;
-    if (checkSongs && seedSongs.includes(songOf[i]!)) continue;
-    if (needsCheck && !passes(i)) continue;
-    candidates[nf++] = i;
-    passMask[i] = 1;
-  }
-  const filtered = candidates.subarray(0, nf);
+  const needsCheck = checkSongs || skipExplicit || filters.length > 0;
 
   // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
-  const anchorGroups: number[][] = [
-    ...trackSeeds.map((s) => [s.index]),
-    ...artistSeeds.map((s) => Array.from(catalog.artistMembers(s.artist.artist_key))).filter((g) => g.length > 0),
-  ];
-  const scale = catalog.embeddingScale;
-  // Each anchor group as one point: a seed track, or the mean position of a seed artist's tracks.
   const k = catalog.embeddingDims;
-  const emb = catalog.embedding;
-  const anchors = anchorGroups.map((g) => {
+  const anchors: Float64Array[] = [];
+  for (const s of trackSeeds) anchors.push(Float64Array.from(catalog.vector(s.index)));
+  for (const s of artistSeeds) {
+    const members = catalog.artistMembers(s.artist.artist_key);
+    if (!members.length) continue;
     const v = new Float64Array(k);
-    for (const a of g) for (let c = 0; c < k; c++) v[c]! += emb[a * k + c]! / g.length;
-    return v;
-  });
+    for (const a of members) {
+      const e = catalog.vector(a);
+      for (let c = 0; c < k; c++) v[c]! += e[c]! / members.length;
+    }
+    anchors.push(v);
+  }
+  const scale = catalog.embeddingScale;
+  const inv = 1 / scale;
 
   // Typicality per genre seed: distance to the genre's median in units of its standard deviation.
-  const cols = TYPICALITY_FEATURES.map((f) => TRACK_FEATURES.indexOf(f));
-  const F = TRACK_FEATURES.length;
-  const feats = catalog.features;
+  const cols = TYPICALITY_FEATURES.map((f) => catalog.columns.features[TRACK_FEATURES.indexOf(f)]!);
   const genreModels = genreSeeds.map((g) => ({
-    centre: TYPICALITY_FEATURES.map((f) => g.genre.features[f]?.p50 ?? 0),
-    inv: TYPICALITY_FEATURES.map((f) => 1 / Math.max(g.genre.features[f]?.stddev ?? 1, 1e-6)),
+    centre: Float64Array.from(TYPICALITY_FEATURES, (f) => g.genre.features[f]?.p50 ?? 0),
+    inv: Float64Array.from(TYPICALITY_FEATURES, (f) => 1 / Math.max(g.genre.features[f]?.stddev ?? 1, 1e-6)),
     members: genreSeeds.length > 1 ? g.genre.members : null,
   }));
   const typicality = (i: number): number => {
     let best = 0;
-    for (const m of genreModels) {
+    for (let g = 0; g < genreModels.length; g++) {
+      const m = genreModels[g]!;
       if (m.members && !binaryHas(m.members, i)) continue;
       let sq = 0;
-      for (let k = 0; k < cols.length; k++) {
-        const d = (feats[i * F + cols[k]!]! - m.centre[k]!) * m.inv[k]!;
+      for (let f = 0; f < cols.length; f++) {
+        const d = (cols[f]![i]! - m.centre[f]!) * m.inv[f]!;
         sq += d * d;
       }
       best = Math.max(best, Math.exp(-0.5 * (sq / cols.length)));
     }
     return best;
   };
+  const targets = targeted.map(([attr, b]) => ({ col: catalog.attributeColumn(attr)!, target: b.target!, range: ATTRIBUTES[attr].max - ATTRIBUTES[attr].min }));
   const targetCloseness = (i: number): number => {
     let s = 0;
-    for (const [attr, b] of targeted) {
-      const v = catalog.attribute(i, attr);
-      const spec = ATTRIBUTES[attr];
-      s += v === null ? 0 : 1 - Math.min(1, Math.abs(v - b.target!) / (spec.max - spec.min));
+    for (let t = 0; t < targets.length; t++) {
+      const { col, target, range } = targets[t]!;
+      const v = col[i]!;
+      s += v !== v ? 0 : 1 - Math.min(1, Math.abs(v - target) / range);
     }
-    return s / targeted.length;
+    return s / targets.length;
   };
+  const popularity = catalog.columns.popularity;
+  const rows = catalog.metric.rows;
+  const rowOf = catalog.metric.rowOf;
+  const anchorScore = (i: number): number => anchorKernel(rows, rowOf[i]! * k, k, anchors, inv);
+  const baseScore = anchors.length
+    ? anchorScore
+    : genreSeeds.length
+      ? (i: number) => 0.6 * typicality(i) + 0.4 * (popularity[i]! / 100)
+      : (i: number) => popularity[i]! / 100;
+  const score = targets.length ? (i: number) => 0.4 * baseScore(i) + 0.6 * targetCloseness(i) : baseScore;
 
-  const score = new Float64Array(n);
-  if (anchors.length) {
-    // Hot loop of similar_tracks: plain indexed arithmetic over the embedding.
-    const inv = 1 / scale;
-    for (let f = 0; f < nf; f++) {
-      const i = filtered[f]!;
-      const o = i * k;
-      let sum = 0;
-      for (let a = 0; a < anchors.length; a++) {
-        const v = anchors[a]!;
-        let d = 0;
-        for (let c = 0; c < k; c++) {
-          const x = emb[o + c]! - v[c]!;
-          d += x * x;
-        }
-        sum += Math.exp(-d * inv);
+  // Shortlist: the best `size` candidates that pass the filters; then greedy selection with song
+  // dedupe, per-artist cap and optional MMR diversity.
+  const size = Math.max(req.limit * 25, 250);
+  let nf = 0;
+  let shortlist: Int32Array;
+  let shortScores: Float64Array;
+  if (pool && genreSeeds.length === 1 && !anchors.length && !targets.length) {
+    // One genre, no seeds to sound like, no targets: the score does not depend on the request, so walk
+    // the genre's members in ranked order (computed once per genre) and keep the first that pass.
+    const ranked = genreRanking(catalog, genreSeeds[0]!.genre, score);
+    const cap = Math.min(size, ranked.order.length);
+    shortlist = new Int32Array(cap);
+    shortScores = new Float64Array(cap);
+    let m = 0;
+    for (let p = 0; p < ranked.order.length; p++) {
+      const i = ranked.order[p]!;
+      if (needsCheck && !passes(i)) continue;
+      nf++;
+      if (m < cap) {
+        shortlist[m] = i;
+        shortScores[m++] = ranked.scores[p]!;
       }
-      score[i] = sum / anchors.length;
     }
-  } else if (genreSeeds.length) {
-    for (let f = 0; f < nf; f++) {
-      const i = filtered[f]!;
-      score[i] = 0.6 * typicality(i) + 0.4 * (catalog.popularity(i) / 100);
-    }
+    shortlist = shortlist.subarray(0, m);
+    shortScores = shortScores.subarray(0, m);
   } else {
-    for (let f = 0; f < nf; f++) score[filtered[f]!] = catalog.popularity(filtered[f]!) / 100;
-  }
-  if (targeted.length) for (let f = 0; f < nf; f++) score[filtered[f]!] = 0.4 * score[filtered[f]!]! + 0.6 * targetCloseness(filtered[f]!);
-
-  // Shortlist, then greedy selection with song dedupe, per-artist cap and optional MMR diversity.
-  const shortlist = topK(filtered, score, Math.min(nf, Math.max(req.limit * 25, 250)), (i) => catalog.trackId(i));
-  const chosen: number[] = [];
-  const songs = new Set<number>();
-  const perArtist = new Map<string, number>();
-  const maxSim = new Float64Array(n);
-  const remaining = shortlist.slice();
-  while (chosen.length < req.limit && remaining.length) {
-    let bestJ = -1;
-    let bestV = -Infinity;
-    for (let j = 0; j < remaining.length; j++) {
-      const i = remaining[j]!;
-      const v = (1 - req.diversity) * score[i]! - req.diversity * maxSim[i]!;
-      if (v > bestV) {
-        bestV = v;
-        bestJ = j;
+    const top = catalog.topK(size);
+    if (!pool && anchors.length && !targets.length) {
+      // similar_tracks: search the k-d tree; count what passes the filters separately (a column pass,
+      // or from song sizes when the only filter is "not the seed songs").
+      catalog.metric.search(anchors, inv, needsCheck ? passes : () => true, top);
+      if (skipExplicit || filters.length) for (let i = 0; i < n; i++) nf += passes(i) ? 1 : 0;
+      else nf = n - [...new Set(seedSongs)].reduce((sum, song) => sum + catalog.songSize(song), 0);
+    } else if (pool) {
+      for (let p = 0; p < pool.length; p++) {
+        const i = pool[p]!;
+        if (needsCheck && !passes(i)) continue;
+        nf++;
+        top.offer(i, score(i));
       }
-      if (req.diversity === 0) break; // shortlist is already in score order
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (needsCheck && !passes(i)) continue;
+        nf++;
+        top.offer(i, score(i));
+      }
     }
-    const i = remaining.splice(bestJ, 1)[0]!;
+    ({ indexes: shortlist, scores: shortScores } = top.sorted());
+  }
+
+  const chosen: number[] = [];
+  const chosenScore: number[] = [];
+  const songs = new Set<number>();
+  const perArtist = new Map<number, number>();
+  const m = shortlist.length;
+  const maxSim = new Float64Array(m);
+  const taken = new Uint8Array(m);
+  let next = 0;
+  while (chosen.length < req.limit) {
+    let bestJ = -1;
+    if (req.diversity === 0) {
+      // The shortlist is already in score order.
+      while (next < m && taken[next]) next++;
+      if (next < m) bestJ = next;
+    } else {
+      let bestV = -Infinity;
+      for (let j = 0; j < m; j++) {
+        if (taken[j]) continue;
+        const v = (1 - req.diversity) * shortScores[j]! - req.diversity * maxSim[j]!;
+        if (v > bestV) {
+          bestV = v;
+          bestJ = j;
+        }
+      }
+    }
+    if (bestJ < 0) break;
+    taken[bestJ] = 1;
+    const i = shortlist[bestJ]!;
     const song = songOf[i]!;
     if (songs.has(song)) continue;
-    const artist = catalog.primaryArtist(i);
-    if (req.maxPerArtist !== undefined && artist && (perArtist.get(artist) ?? 0) >= req.maxPerArtist) continue;
+    const artist = catalog.primaryArtistId(i);
+    if (req.maxPerArtist !== undefined && artist >= 0 && (perArtist.get(artist) ?? 0) >= req.maxPerArtist) continue;
     songs.add(song);
-    if (artist) perArtist.set(artist, (perArtist.get(artist) ?? 0) + 1);
+    if (artist >= 0) perArtist.set(artist, (perArtist.get(artist) ?? 0) + 1);
     chosen.push(i);
-    if (req.diversity > 0) for (const r of remaining) maxSim[r] = Math.max(maxSim[r]!, Math.exp(-catalog.distance2(r, i) / scale));
+    chosenScore.push(shortScores[bestJ]!);
+    if (req.diversity > 0) {
+      for (let j = 0; j < m; j++) {
+        if (taken[j]) continue;
+        maxSim[j] = Math.max(maxSim[j]!, Math.exp(-catalog.distance2(shortlist[j]!, i) / scale));
+      }
+    }
   }
 
-  const tracks = chosen.map((i) => {
+  const bySeeds = anchors.length > 0;
+  const tracks = chosen.map((i, c) => {
     const view = catalog.track(i);
-    return { ...view, score: Math.round(score[i]! * 1000) / 1000, reason: explain(catalog, i, view, req, genreSeeds, anchorGroups.length > 0, targeted, bounded) };
+    return { ...view, score: Math.round(chosenScore[c]! * 1000) / 1000, reason: explain(catalog, i, view, req, genreSeeds, bySeeds, targeted, bounded) };
   });
 
   const seeds: SeedReport[] = req.seeds.map((s) => {
     if (s.type === 'genre') {
-      let after = 0;
-      for (const i of s.genre.members) after += passMask[i]!;
+      let after = nf;
+      if (pool !== s.genre.members) {
+        // Several genres (or no genre filter): count this genre's members that pass.
+        after = 0;
+        for (const i of s.genre.members) after += !needsCheck || passes(i) ? 1 : 0;
+      }
       return { type: 'genre', id: s.id, name: s.genre.genre, initialPoolSize: s.genre.members.length, afterFilteringSize: after };
     }
     const name = s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id);
-    return { type: s.type, id: s.id, name, initialPoolSize: pool.length, afterFilteringSize: nf };
+    return { type: s.type, id: s.id, name, initialPoolSize: poolSize, afterFilteringSize: nf };
   });
-  return { seeds, candidates: pool.length, afterFiltering: nf, tracks, unrecorded: [...unrecorded] };
+  return { seeds, candidates: poolSize, afterFiltering: nf, tracks, unrecorded: [...unrecorded] };
+}
+
+/** A genre's members by request-independent score (best first, ties to the lower track id), per catalog. */
+interface Ranking { order: Int32Array; scores: Float64Array }
+const rankings = new WeakMap<Catalog, Map<string, Ranking>>();
+
+function genreRanking(catalog: Catalog, genre: GenreProfile & { members: Int32Array }, score: (i: number) => number): Ranking {
+  let byGenre = rankings.get(catalog);
+  if (!byGenre) rankings.set(catalog, (byGenre = new Map()));
+  let r = byGenre.get(genre.genre);
+  if (!r) {
+    const { members } = genre;
+    const s = new Float64Array(members.length);
+    for (let p = 0; p < members.length; p++) s[p] = score(members[p]!);
+    const pos = Array.from({ length: members.length }, (_, p) => p);
+    pos.sort((a, b) => s[b]! - s[a]! || (catalog.trackId(members[a]!) < catalog.trackId(members[b]!) ? -1 : 1));
+    r = { order: Int32Array.from(pos, (p) => members[p]!), scores: Float64Array.from(pos, (p) => s[p]!) };
+    byGenre.set(genre.genre, r);
+  }
+  return r;
 }
 
 function binaryHas(sorted: Int32Array, v: number): boolean {

@@ -1,0 +1,329 @@
+/**
+ * Exact nearest-neighbour search in the learned metric space: a k-d tree over the track vectors,
+ * searched best-first with a bound per node, so similar_tracks scores only the part of the catalog
+ * that can still reach its shortlist instead of every track. The bound is conservative (never above
+ * a real score), so the shortlist is exactly the one an exhaustive scan returns.
+ */
+
+/**
+ * The k best of a stream of (track, score) pairs: highest score first, ties to the lower track id.
+ * Backed by a min-heap of typed arrays; reusable across calls (reset()).
+ */
+/**
+ * Mean Gaussian kernel between the row of `k` values at `rows[o…o+k)` and each anchor:
+ * mean over anchors of exp(−‖row − anchor‖² · inv). The hot loop of every similarity ranking.
+ */
+export function anchorKernel(rows: ArrayLike<number>, o: number, k: number, anchors: readonly ArrayLike<number>[], inv: number): number {
+  let sum = 0;
+  for (let a = 0; a < anchors.length; a++) {
+    const v = anchors[a]!;
+    let d = 0;
+    for (let c = 0; c < k; c++) {
+      const x = rows[o + c]! - v[c]!;
+      d += x * x;
+    }
+    sum += Math.exp(-d * inv);
+  }
+  return sum / anchors.length;
+}
+
+export class TopK {
+  private idx: Int32Array;
+  private sc: Float64Array;
+  private n = 0;
+  private cap = 0;
+
+  constructor(private readonly tieKey: (i: number) => string, capacity = 256) {
+    this.idx = new Int32Array(capacity);
+    this.sc = new Float64Array(capacity);
+  }
+
+  reset(k: number): this {
+    if (k > this.idx.length) {
+      this.idx = new Int32Array(k);
+      this.sc = new Float64Array(k);
+    }
+    this.cap = k;
+    this.n = 0;
+    return this;
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  get full(): boolean {
+    return this.n >= this.cap;
+  }
+
+  /** Score of the worst kept entry (-Infinity while not full). */
+  get floor(): number {
+    return this.n >= this.cap ? this.sc[0]! : -Infinity;
+  }
+
+  /** Whether (ia, sa) ranks below (ib, sb). */
+  private worse(ia: number, sa: number, ib: number, sb: number): boolean {
+    return sa < sb || (sa === sb && this.tieKey(ia) > this.tieKey(ib));
+  }
+
+  offer(i: number, s: number): void {
+    const { idx, sc } = this;
+    if (this.n < this.cap) {
+      let j = this.n++;
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        if (!this.worse(i, s, idx[p]!, sc[p]!)) break;
+        idx[j] = idx[p]!;
+        sc[j] = sc[p]!;
+        j = p;
+      }
+      idx[j] = i;
+      sc[j] = s;
+      return;
+    }
+    if (this.cap === 0 || s < sc[0]! || !this.worse(idx[0]!, sc[0]!, i, s)) return;
+    // Replace the root and sift down.
+    const n = this.n;
+    let j = 0;
+    for (;;) {
+      const l = 2 * j + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let m = l;
+      if (r < n && this.worse(idx[r]!, sc[r]!, idx[l]!, sc[l]!)) m = r;
+      if (!this.worse(idx[m]!, sc[m]!, i, s)) break;
+      idx[j] = idx[m]!;
+      sc[j] = sc[m]!;
+      j = m;
+    }
+    idx[j] = i;
+    sc[j] = s;
+  }
+
+  /** The kept entries, best first. */
+  sorted(): { indexes: Int32Array; scores: Float64Array } {
+    const order = Array.from({ length: this.n }, (_, j) => j);
+    const { idx, sc } = this;
+    order.sort((a, b) => (this.worse(idx[a]!, sc[a]!, idx[b]!, sc[b]!) ? 1 : this.worse(idx[b]!, sc[b]!, idx[a]!, sc[a]!) ? -1 : 0));
+    const indexes = new Int32Array(this.n);
+    const scores = new Float64Array(this.n);
+    order.forEach((j, p) => {
+      indexes[p] = idx[j]!;
+      scores[p] = sc[j]!;
+    });
+    return { indexes, scores };
+  }
+}
+
+const LEAF = 48;
+
+/** A k-d tree over n vectors of `dims` float32 components (row-major). */
+export class KdTree {
+  readonly dims: number;
+  /** The vectors in tree order: row r is track order[r]. */
+  readonly rows: Float32Array;
+  readonly order: Int32Array;
+  /** Row of each track in `rows`. */
+  readonly rowOf: Int32Array;
+  private readonly lo: Int32Array;
+  private readonly hi: Int32Array;
+  /** Child nodes (left at 2·node slot, right at 2·node+1); -1 for a leaf. */
+  private readonly child: Int32Array;
+  private readonly boxMin: Float32Array;
+  private readonly boxMax: Float32Array;
+  private readonly nodes: number;
+  // Search scratch, reused across queries.
+  private queue: Int32Array;
+  private queueKey: Float64Array;
+
+  constructor(vectors: Float32Array, n: number, dims: number) {
+    this.dims = dims;
+    const k = dims;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const cap = 4 * Math.ceil(n / LEAF) + 8;
+    const lo = new Int32Array(cap);
+    const hi = new Int32Array(cap);
+    const child = new Int32Array(2 * cap).fill(-1);
+    const boxMin = new Float32Array(cap * k);
+    const boxMax = new Float32Array(cap * k);
+    let count = 1;
+    lo[0] = 0;
+    hi[0] = n;
+    const stack = [0];
+    while (stack.length) {
+      const node = stack.pop()!;
+      const a = lo[node]!;
+      const b = hi[node]!;
+      // Bounding box of the node's vectors.
+      for (let c = 0; c < k; c++) {
+        boxMin[node * k + c] = Infinity;
+        boxMax[node * k + c] = -Infinity;
+      }
+      for (let p = a; p < b; p++) {
+        const o = order[p]! * k;
+        for (let c = 0; c < k; c++) {
+          const v = vectors[o + c]!;
+          if (v < boxMin[node * k + c]!) boxMin[node * k + c] = v;
+          if (v > boxMax[node * k + c]!) boxMax[node * k + c] = v;
+        }
+      }
+      if (b - a <= LEAF) continue;
+      let dim = 0;
+      let spread = -1;
+      for (let c = 0; c < k; c++) {
+        const s = boxMax[node * k + c]! - boxMin[node * k + c]!;
+        if (s > spread) {
+          spread = s;
+          dim = c;
+        }
+      }
+      if (spread <= 0) continue; // identical vectors: keep as one leaf
+      const mid = (a + b) >> 1;
+      select(order, a, b - 1, mid, (t) => vectors[t * k + dim]!);
+      const l = count++;
+      const r = count++;
+      lo[l] = a;
+      hi[l] = mid;
+      lo[r] = mid;
+      hi[r] = b;
+      child[2 * node] = l;
+      child[2 * node + 1] = r;
+      stack.push(r, l);
+    }
+    this.nodes = count;
+    this.lo = lo.slice(0, count);
+    this.hi = hi.slice(0, count);
+    this.child = child.slice(0, 2 * count);
+    this.boxMin = boxMin.slice(0, count * k);
+    this.boxMax = boxMax.slice(0, count * k);
+    this.order = order;
+    this.rows = new Float32Array(n * k);
+    this.rowOf = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      const i = order[r]!;
+      this.rowOf[i] = r;
+      this.rows.set(vectors.subarray(i * k, i * k + k), r * k);
+    }
+    this.queue = new Int32Array(64);
+    this.queueKey = new Float64Array(64);
+  }
+
+  /**
+   * Offer to `top` every accepted track whose score could reach it, where score(i) is the mean over
+   * the anchors of exp(-|x_i − anchor|² · inv). Nodes are visited best bound first and the search
+   * stops once no unvisited node can beat the worst kept score. Returns how many tracks were scored.
+   */
+  search(anchors: readonly Float64Array[], inv: number, accept: (i: number) => boolean, top: TopK): number {
+    const k = this.dims;
+    const A = anchors.length;
+    const { rows, order, lo, hi, child, boxMin, boxMax } = this;
+    const bound = (node: number): number => {
+      let sum = 0;
+      for (let a = 0; a < A; a++) {
+        const v = anchors[a]!;
+        let d = 0;
+        for (let c = 0; c < k; c++) {
+          const x = v[c]!;
+          const mn = boxMin[node * k + c]!;
+          const mx = boxMax[node * k + c]!;
+          const g = x < mn ? mn - x : x > mx ? x - mx : 0;
+          d += g * g;
+        }
+        sum += Math.exp(-d * inv);
+      }
+      // A hair of slack so rounding can never make the bound fall below a real score.
+      return (sum / A) * (1 + 1e-9) + 1e-300;
+    };
+    // Max-heap of nodes by bound.
+    let qn = 0;
+    const push = (node: number, key: number) => {
+      if (qn === this.queue.length) {
+        const q = new Int32Array(qn * 2);
+        q.set(this.queue);
+        this.queue = q;
+        const qk = new Float64Array(qn * 2);
+        qk.set(this.queueKey);
+        this.queueKey = qk;
+      }
+      const q = this.queue;
+      const qk = this.queueKey;
+      let j = qn++;
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        if (qk[p]! >= key) break;
+        q[j] = q[p]!;
+        qk[j] = qk[p]!;
+        j = p;
+      }
+      q[j] = node;
+      qk[j] = key;
+    };
+    const pop = (): number => {
+      const q = this.queue;
+      const qk = this.queueKey;
+      const top = q[0]!;
+      const lastNode = q[--qn]!;
+      const lastKey = qk[qn]!;
+      let j = 0;
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= qn) break;
+        const r = l + 1;
+        const m = r < qn && qk[r]! > qk[l]! ? r : l;
+        if (qk[m]! <= lastKey) break;
+        q[j] = q[m]!;
+        qk[j] = qk[m]!;
+        j = m;
+      }
+      q[j] = lastNode;
+      qk[j] = lastKey;
+      return top;
+    };
+    let scored = 0;
+    if (this.nodes === 0 || rows.length === 0) return 0;
+    push(0, bound(0));
+    while (qn > 0) {
+      const key = this.queueKey[0]!;
+      if (top.full && key < top.floor) break;
+      const node = pop();
+      const l = child[2 * node]!;
+      if (l >= 0) {
+        const r = child[2 * node + 1]!;
+        push(l, bound(l));
+        push(r, bound(r));
+        continue;
+      }
+      for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+        const i = order[p]!;
+        if (!accept(i)) continue;
+        scored++;
+        top.offer(i, anchorKernel(rows, p * k, k, anchors, inv));
+      }
+    }
+    return scored;
+  }
+}
+
+/** Quickselect: reorder a[lo..hi] so a[nth] holds the element of that rank by key, smaller keys before it. */
+function select(a: Int32Array, lo: number, hi: number, nth: number, key: (v: number) => number): void {
+  while (hi > lo) {
+    const pivot = key(a[(lo + hi) >> 1]!);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (key(a[i]!) < pivot) i++;
+      while (key(a[j]!) > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (nth <= j) hi = j;
+    else if (nth >= i) lo = i;
+    else return;
+  }
+}
