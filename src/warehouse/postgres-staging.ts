@@ -64,6 +64,12 @@ const TRACKS_TMP = 'music_ingest_tracks';
 const REJECTS_TMP = 'music_ingest_rejects';
 /** Rejects are held back while the tracks COPY is open; past this many they are flushed in a COPY of their own. */
 const REJECT_BUFFER_ROWS = 5_000;
+/**
+ * COPY bytes that may wait in memory for the server before the parser pauses. Far above the stream's
+ * 16 KiB mark: pausing the parser whenever the socket is momentarily full serialises parse and server.
+ */
+const COPY_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /** Rows per batch handed to the warehouse writer when reading staging out. */
 const READ_BATCH_ROWS = 10_000;
 
@@ -378,16 +384,18 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
         await client.query(LOCK_STAGING);
         direct = await stagingIsEmpty(client);
       }
+      let known: Map<string, string> | null = null;
       if (!direct) {
         await client.query(`CREATE TEMP TABLE ${TRACKS_TMP} (\n  ${colDefs(TRACK_COLUMNS, false)}\n) ON COMMIT DROP`);
+        known = await knownRows(client);
       }
+      this.log.debug({ file: source.file, direct, known: known?.size ?? null }, 'PostgreSQL staging: load started');
+      return new PostgresStagingLoad(client, source, direct, known);
     } catch (cause) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
       throw pgError(`starting the load of ${source.file}`, cause);
     }
-    this.log.debug({ file: source.file, direct }, 'PostgreSQL staging: load started');
-    return new PostgresStagingLoad(client, source, direct);
   }
 
   async *readRows(table: RawTableSpec): AsyncIterable<readonly (readonly RawValue[])[]> {
@@ -441,6 +449,30 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
 /** Taken before anything is written to staging.*: loads serialise here, readers are not blocked. */
 const LOCK_STAGING = 'LOCK TABLE staging.tracks, staging.track_rejects IN SHARE ROW EXCLUSIVE MODE';
 
+/** Above this many staged rows (planner estimate) a load compares in SQL only, not in memory. */
+const KNOWN_ROWS_MAX = 2_000_000;
+
+/** What identifies an unchanged row: its hash and where it was read. */
+const identity = (hash: string, file: string, line: number): string => `${hash}\n${line}\n${file}`;
+
+/**
+ * row_key → identity of every staged track, read under the load's table lock (taken here and held to
+ * COMMIT, so nothing changes underneath): rows the file brings unchanged are then counted and never
+ * sent, and a rerun of an unchanged file copies nothing. Null when staging is too large to hold.
+ */
+async function knownRows(client: pg.PoolClient): Promise<Map<string, string> | null> {
+  const { rows: est } = await client.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'staging.tracks'::regclass");
+  if (Number(est[0]?.n ?? 0) > KNOWN_ROWS_MAX) return null;
+  await client.query(LOCK_STAGING);
+  const { rows } = await client.query<[string, string, string, number]>({
+    text: 'SELECT row_key, row_hash, source_file, source_line FROM staging.tracks',
+    rowMode: 'array',
+  });
+  const known = new Map<string, string>();
+  for (const [key, hash, file, line] of rows) known.set(key, identity(hash, file, Number(line)));
+  return known;
+}
+
 async function stagingIsEmpty(client: pg.PoolClient): Promise<boolean> {
   const { rows } = await client.query<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM staging.tracks) AS empty');
   return rows[0]?.empty === true;
@@ -454,6 +486,8 @@ class PostgresStagingLoad implements StagingLoad {
   private finished = false;
   private tracksCopied = 0;
   private rejectsCopied = 0;
+  /** Rows identical to what staging holds (hash, file and line): counted, not copied. */
+  private skippedUnchanged = 0;
   /** Where track rows go: staging.tracks itself (direct) or the temp table. */
   private readonly tracksTarget: string;
   private readonly tracksColumns: string;
@@ -466,6 +500,8 @@ class PostgresStagingLoad implements StagingLoad {
     private readonly client: pg.PoolClient,
     private readonly source: StageSource,
     private readonly direct: boolean,
+    /** row_key → identity of the staged rows (locked until COMMIT), or null to compare everything in SQL. */
+    private readonly known: Map<string, string> | null = null,
   ) {
     this.tracksTarget = direct ? 'staging.tracks' : TRACKS_TMP;
     this.tracksColumns = TRACK_COLUMNS.map((c) => q(c.name)).join(', ') + (direct ? ', loaded_at' : '');
@@ -494,7 +530,8 @@ class PostgresStagingLoad implements StagingLoad {
   private async write(stream: CopyIn, chunk: Buffer): Promise<void> {
     if (this.copyError) throw this.copyError;
     if (chunk.length === 0) return;
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), this.copyDone]);
+    stream.write(chunk);
+    if (stream.writableLength > COPY_BUFFER_BYTES) await Promise.race([once(stream, 'drain'), this.copyDone]);
     if (this.copyError) throw this.copyError;
   }
 
@@ -508,6 +545,12 @@ class PostgresStagingLoad implements StagingLoad {
 
   async appendTracks(rows: readonly StagedTrack[]): Promise<void> {
     this.assertOpen();
+    const known = this.known;
+    if (known) {
+      const before = rows.length;
+      rows = rows.filter((r) => known.get(r.row_key) !== identity(r.row_hash, r.source_file, r.source_line));
+      this.skippedUnchanged += before - rows.length;
+    }
     if (rows.length === 0) return;
     try {
       const chunk = encodeTrackRows(rows, this.direct ? this.source.loadedAt : undefined);
@@ -565,6 +608,7 @@ class PostgresStagingLoad implements StagingLoad {
         // Serialise loads (readers are not blocked): the counts below are then exactly what the writes do.
         await c.query(LOCK_STAGING);
         counts = await this.upsertTracks(loadedAt);
+        counts.unchanged += this.skippedUnchanged;
       }
       const stale = await c.query(
         `
