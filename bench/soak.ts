@@ -15,68 +15,38 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import {
-  builtDataDir, DATASET, emit, loadAverage, log, machineNotes, met, numArg, parseArgs, prng, REPO_ROOT, SERVER_BIN, summarize, ms, today, TOOL_ARGS, TSX,
+  builtDataDir, DATASET, emit, loadAverage, log, machineNotes, met, numArg, parseArgs, prng, REPO_ROOT, SERVER_BIN, summarize, ms, today, TOOL_ARGS,
 } from './lib.js';
+import { readDuckDbCopy, runPipelineProcess } from '../tests/helpers/pipeline-process.js';
 
 const ARTIST = 'Queen';
 const STEPS = ['ingest', 'load', 'transform', 'publish'] as const;
 
 /** Row count and checksum of every mart (read from a copy of the DuckDB file). */
 async function martDigest(duckdbPath: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'music-mcp-soak-digest-'));
-  try {
-    copyFileSync(duckdbPath, join(dir, 'w.duckdb'));
-    if (existsSync(`${duckdbPath}.wal`)) copyFileSync(`${duckdbPath}.wal`, join(dir, 'w.duckdb.wal'));
-    const instance = await DuckDBInstance.create(join(dir, 'w.duckdb'));
-    const conn = await instance.connect();
+  return readDuckDbCopy(duckdbPath, async (conn) => {
     const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'marts' order by 1")).getRowsJson().map((r) => String(r[0]));
     const parts: string[] = [];
     for (const t of tables) {
       const rows = (await conn.runAndReadAll(`select * from marts.${t} order by all`)).getRowsJson();
       parts.push(`${t}:${rows.length}:${createHash('sha256').update(JSON.stringify(rows)).digest('hex')}`);
     }
-    conn.closeSync();
-    instance.closeSync();
     return parts.join('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Run the pipeline into dataDir; with killIn, SIGKILL its process group `delayMs` after that step starts. */
 async function pipeline(dataDir: string, killIn?: string, delayMs = 0): Promise<{ code: number | null; killed: boolean }> {
-  const child = spawn(TSX, [join(REPO_ROOT, 'scripts/pipeline.ts')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: DATASET, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-  });
-  let err = '';
-  let killed = false;
-  let timer: NodeJS.Timeout | undefined;
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    if (killIn && !timer && err.includes(`"msg":"pipeline: ${killIn}"`)) {
-      timer = setTimeout(() => {
-        if (child.exitCode !== null) return;
-        killed = true;
-        process.kill(-child.pid!, 'SIGKILL');
-      }, delayMs);
-    }
-    if (err.length > 1_000_000) err = err.slice(-100_000);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  if (!killed && code !== 0) throw new Error(`pipeline failed (exit ${code}): ${err.slice(-1_000)}`);
+  const { code, killed, stderr } = await runPipelineProcess(dataDir, DATASET, killIn ? { killIn, delayMs } : {});
+  if (!killed && code !== 0) throw new Error(`pipeline failed (exit ${code}): ${stderr.slice(-1_000)}`);
   return { code, killed };
 }
 

@@ -151,6 +151,14 @@ const badLimit = (max: number) =>
   fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: max + 1 }), fc.double({ min: 0.01, max: max - 0.01, noNaN: true }).filter((v) => !Number.isInteger(v)), notANumber);
 const tooLong = (max: number) => fc.string({ minLength: max + 1, maxLength: max + 40 }).filter((s) => s.trim().length > max);
 const blank = fc.constantFrom('', ' ', '   ', '\t\n');
+/** Arguments whose `artist` is missing, of the wrong type, blank, too long or unknown. */
+const badArtistArgs = [
+  fc.constant({}),
+  fc.record({ artist: notAString }),
+  fc.record({ artist: blank }),
+  fc.record({ artist: tooLong(200) }),
+  fc.record({ artist: unknownName }),
+] as const;
 
 describe('fuzzing every tool through the SDK client', () => {
   it('recommend_by_genre: valid arguments answer within the bounds and genres; invalid ones get isError', async () => {
@@ -273,11 +281,7 @@ describe('fuzzing every tool through the SDK client', () => {
       runs(400),
     );
     const invalid = fc.oneof(
-      fc.constant({}),
-      fc.record({ artist: notAString }),
-      fc.record({ artist: blank }),
-      fc.record({ artist: tooLong(200) }),
-      fc.record({ artist: unknownName }),
+      ...badArtistArgs,
       fc.record({ limit: badLimit(100) }).map((a) => ({ artist: 'Queen', ...a })),
       fc.record({ offset: fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 100_001 }), notANumber) }).map((a) => ({ artist: 'Queen', ...a })),
     );
@@ -298,11 +302,7 @@ describe('fuzzing every tool through the SDK client', () => {
       runs(400),
     );
     const invalid = fc.oneof(
-      fc.constant({}),
-      fc.record({ artist: notAString }),
-      fc.record({ artist: blank }),
-      fc.record({ artist: tooLong(200) }),
-      fc.record({ artist: unknownName }),
+      ...badArtistArgs,
       fc.record({ max_albums: badLimit(100) }).map((a) => ({ artist: 'Queen', ...a })),
     );
     await fc.assert(fc.asyncProperty(invalid, async (args) => expectError(await call('artist_metadata', args), args)), runs(200));

@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { readDuckDbCopy, runPipelineProcess } from './helpers/pipeline-process.js';
+import { prng } from './helpers/prng.js';
 
 /**
  * kill -9 the pipeline (`scripts/pipeline.ts`, what `npm run pipeline` runs) in the middle of ingest,
@@ -28,28 +28,9 @@ interface Digest { counts: Record<string, number>; sums: Record<string, string> 
 
 const sha256 = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 
-/** Read a copy of a DuckDB file: the shared build must not be locked, and a killed run's WAL is replayed on open. */
-async function readCopy<T>(duckdbPath: string, read: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-  const copy = mkdtempSync(join(tmpdir(), 'music-mcp-digest-'));
-  try {
-    copyFileSync(duckdbPath, join(copy, 'w.duckdb'));
-    if (existsSync(`${duckdbPath}.wal`)) copyFileSync(`${duckdbPath}.wal`, join(copy, 'w.duckdb.wal'));
-    const instance = await DuckDBInstance.create(join(copy, 'w.duckdb'));
-    const conn = await instance.connect();
-    try {
-      return await read(conn);
-    } finally {
-      conn.closeSync();
-      instance.closeSync();
-    }
-  } finally {
-    rmSync(copy, { recursive: true, force: true });
-  }
-}
-
 /** Row counts and sha256 of every mart, and of staging/raw rows without their load times. */
 async function warehouseDigest(duckdbPath: string): Promise<Digest> {
-  return readCopy(duckdbPath, async (conn) => {
+  return readDuckDbCopy(duckdbPath, async (conn) => {
     const tables = (await conn.runAndReadAll("select table_name from information_schema.tables where table_schema = 'marts' order by 1"))
       .getRowsJson().map((r) => `marts.${String(r[0])}`);
     const queries: Record<string, string> = Object.fromEntries(tables.map((t) => [t, `select * from ${t} order by all`]));
@@ -72,42 +53,10 @@ async function snapshotDigest(snapshotDir: string): Promise<{ tracks: number; su
   return { tracks: tracks.track_id.length, sum: sha256({ tracks, artists, genres }) };
 }
 
-/** Run the pipeline; with `killIn`, SIGKILL its whole process group (tsx and node) a random moment after that step starts. */
-async function runPipeline(dataDir: string, killIn?: (typeof STEPS)[number], rand = Math.random): Promise<{ code: number | null; killed: boolean; delayMs: number; stderr: string }> {
-  const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'scripts/pipeline.ts')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: DATASET_PATH, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-  });
-  let stderr = '';
-  let killed = false;
+/** Run the pipeline; with `killIn`, SIGKILL it a random moment (below WITHIN_MS) after that step starts. */
+async function runPipeline(dataDir: string, killIn?: (typeof STEPS)[number], rand = Math.random) {
   const delayMs = killIn ? Math.floor(rand() * WITHIN_MS[killIn]) : 0;
-  let timer: NodeJS.Timeout | undefined;
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (killIn && !timer && stderr.includes(`"msg":"pipeline: ${killIn}"`)) {
-      timer = setTimeout(() => {
-        if (child.exitCode !== null) return;
-        killed = true;
-        process.kill(-child.pid!, 'SIGKILL');
-      }, delayMs);
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  clearTimeout(timer);
-  if (killed) {
-    // Every process of the group is gone (tsx runs the script in a child node process).
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(-child.pid!, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { code, killed, delayMs, stderr };
+  return { ...(await runPipelineProcess(dataDir, DATASET_PATH, killIn ? { killIn, delayMs } : {})), delayMs };
 }
 
 describe('kill -9 of the pipeline during ingest, transform and publish, then a rerun', () => {
@@ -150,14 +99,7 @@ describe('kill -9 of the pipeline during ingest, transform and publish, then a r
 
     try {
       const seed = Date.now() % 1_000_000;
-      let s = seed;
-      const rand = () => {
-        // mulberry32: the kill moments vary per run; the seed is printed to replay one
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(s ^ (s >>> 15), s | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-      };
+      const rand = prng(seed); // the kill moments vary per run; the seed is printed to replay one
       const runs: string[] = [];
       let kills = 0;
       for (const step of STEPS) {
@@ -176,7 +118,7 @@ describe('kill -9 of the pipeline during ingest, transform and publish, then a r
       expect(await snapshotDigest(join(dataDir, 'snapshots'))).toEqual(referenceSnapshot);
 
       // Each killed run is recorded as abandoned (by the run after it), none is left 'running'.
-      const statuses = await readCopy(join(dataDir, 'warehouse.duckdb'), async (conn) =>
+      const statuses = await readDuckDbCopy(join(dataDir, 'warehouse.duckdb'), async (conn) =>
         (await conn.runAndReadAll('select status, error from ops.pipeline_runs order by started_at')).getRowObjectsJson() as { status: string; error: string | null }[]);
       expect(statuses).toHaveLength(STEPS.length + 1);
       expect(statuses.filter((r) => r.status === 'abandoned')).toHaveLength(kills);
