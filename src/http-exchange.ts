@@ -122,6 +122,7 @@ export class ExchangeTransport implements Transport {
 
   private exchange: Exchange | null = null;
   private closed = false;
+  private handling = 0;
 
   async start(): Promise<void> {}
 
@@ -132,6 +133,7 @@ export class ExchangeTransport implements Transport {
 
   /** Pass one of the current exchange's messages to the server. */
   receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+    if (isRequest(message)) this.handling++;
     try {
       this.onmessage?.(message, extra);
     } catch (err) {
@@ -144,7 +146,17 @@ export class ExchangeTransport implements Transport {
     if (this.exchange === exchange) this.exchange = null;
   }
 
+  /**
+   * Requests handed to the server and not answered yet, counted (not by id: two requests may share one).
+   * A server with any is still working for the exchange that sent them and must not serve another.
+   */
+  get inFlight(): number {
+    return this.handling;
+  }
+
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    // Counted before delivery: the last answer ends the exchange, which may hand this server to another.
+    if (isResponse(message) && this.handling > 0) this.handling--;
     this.exchange?.deliver(message, options?.relatedRequestId);
   }
 

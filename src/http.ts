@@ -90,6 +90,18 @@ const MAX_IDLE_SERVERS = 256;
 const isRequest = (m: JSONRPCMessage) => 'method' in m && 'id' in m;
 const isInitialize = (m: JSONRPCMessage) => isRequest(m) && (m as { method: string }).method === 'initialize';
 
+/** The first request id that a batch uses twice (ids of responses in it do not count), if any. */
+function repeatedId(messages: JSONRPCMessage[]): string | number | undefined {
+  const seen = new Set<string | number>();
+  for (const m of messages) {
+    if (!isRequest(m)) continue;
+    const id = (m as { id: string | number }).id;
+    if (seen.has(id)) return id;
+    seen.add(id);
+  }
+  return undefined;
+}
+
 /** `application/json`, with or without parameters (charset), any case. */
 function isJsonContentType(header: string | undefined): boolean {
   if (header === 'application/json') return true;
@@ -135,12 +147,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   };
 
   /**
-   * After a POST: a server that answered everything serves a later one; any other is closed (its handlers
-   * still running are aborted, and whatever they log keeps the request id of the POST they served).
+   * After a POST: a server with no handler in flight serves a later one; any other is closed (its handlers
+   * still running are aborted, and whatever they log keeps the request id of the POST they served). The
+   * count of handlers, not the POST's ids, decides: an answer still to come must never reach another POST.
    */
   const release = (pooled: PooledServer, exchange: Exchange, clean: boolean) => {
     pooled.transport.detach(exchange);
-    if (clean && !draining && idle.length < MAX_IDLE_SERVERS) {
+    if (clean && pooled.transport.inFlight === 0 && !draining && idle.length < MAX_IDLE_SERVERS) {
       pooled.slot.log = () => deps.log;
       idle.push(pooled);
     } else {
@@ -223,6 +236,12 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
     if (messages.length > MAX_BATCH) {
       return jsonRpcError(res, 400, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`, {}, -32600);
+    }
+    const repeated = repeatedId(messages);
+    if (repeated !== undefined) {
+      // Answers are matched to requests by id: two requests with one id cannot both be answered (and the
+      // MCP server tracks its handlers by id too). Nothing of such a batch runs.
+      return jsonRpcError(res, 400, `Invalid Request: the batch uses request id ${JSON.stringify(repeated).slice(0, 200)} more than once; give each request of a batch its own id`, {}, -32600);
     }
     if (messages.some(isInitialize)) {
       if (messages.length > 1) return jsonRpcError(res, 400, 'Invalid Request: Only one initialization request is allowed', {}, -32600);

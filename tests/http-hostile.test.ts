@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Catalog } from '../src/catalog/catalog.js';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { readSnapshot } from '../src/catalog/snapshot.js';
+import { loadConfig } from '../src/config.js';
+import { startHttpServer, type RunningHttpServer } from '../src/http.js';
+import { silentLogger } from '../src/log.js';
+import { SpotifyClient } from '../src/spotify/index.js';
+import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
+import { messagesOf } from './helpers/mcp-http.js';
+
+/**
+ * The stateless HTTP server under hostile or careless clients: a POST never receives an answer meant for
+ * another one, batches are bounded and share the event loop.
+ */
+
+const snapshotDir = join(inject('builtDataDir'), 'snapshots');
+let catalog: Catalog;
+
+beforeAll(async () => {
+  catalog = new Catalog(await readSnapshot(snapshotDir));
+});
+
+async function start(env: Record<string, string> = {}, extra = {}): Promise<RunningHttpServer> {
+  const config = loadConfig({ MUSIC_DATA_DIR: inject('builtDataDir'), MCP_HTTP_PORT: '0', ...env });
+  return startHttpServer({ catalog: CatalogHolder.of(catalog, silentLogger), log: silentLogger, toolWaitMs: 5_000, http: config.http, ...extra });
+}
+
+const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
+
+const call = (id: unknown, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const ping = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'ping' });
+
+describe('answers never reach another client', () => {
+  let double: SpotifyDouble;
+  let spotify: SpotifyClient;
+  let running: RunningHttpServer;
+  beforeAll(async () => {
+    // artist_metadata fetches live from a slow Spotify: its handler runs long after a ping is answered.
+    double = await startSpotifyDouble();
+    double.latencyMs = 300;
+    spotify = new SpotifyClient({
+      clientId: double.clientId, clientSecret: double.clientSecret, apiBaseUrl: double.apiBaseUrl, accountsUrl: double.accountsUrl,
+      maxRps: 500, retryBaseMs: 5, maxRetries: 1, timeoutMs: 3_000,
+    });
+    running = await start({}, { spotify, spotifyTtlMs: 0 });
+  });
+  afterAll(async () => {
+    await running?.close(1_000);
+    await spotify?.close();
+    await double?.close();
+  });
+
+  it('refuses a batch whose requests share an id with -32600, without running any of them', async () => {
+    double.resetStats();
+    const res = await post(running.url, JSON.stringify([call(1, 'artist_metadata', { artist: 'Queen' }), ping(1)]));
+    expect(res.status).toBe(400);
+    const [answer, ...rest] = await messagesOf(res);
+    expect(rest).toHaveLength(0);
+    expect(answer!.error!.code).toBe(-32600);
+    expect(answer!.error!.message).toMatch(/id 1 .*more than once|repeats/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it('gives two concurrent clients that reuse ids only their own answers while a slow call runs', async () => {
+    // Client A: a slow call and a ping with the same id (a careless or hostile client). Client B, meanwhile,
+    // asks about another artist with the same id, several times.
+    const a = post(running.url, JSON.stringify([call(1, 'artist_metadata', { artist: 'Queen' }), ping(1)])).then(messagesOf);
+    const b: Promise<{ id: unknown; artist?: string; error?: unknown }[]>[] = [];
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 60));
+      b.push(
+        post(running.url, JSON.stringify(call(1, 'artist_metadata', { artist: 'Drake' })))
+          .then(messagesOf)
+          .then((ms) => ms.map((m) => ({ id: m.id, artist: m.result?.structuredContent?.artist?.name, error: m.error }))),
+      );
+    }
+    const answersOfB = await Promise.all(b);
+    for (const answers of answersOfB) expect(answers).toEqual([{ id: 1, artist: 'Drake', error: undefined }]);
+    const answersOfA = await a;
+    // A gets no answer about Drake, whatever it gets.
+    expect(JSON.stringify(answersOfA)).not.toMatch(/Drake/);
+  });
+
+  it('keeps each client to its own answers when well-formed batches with the same ids run concurrently', async () => {
+    const artists = ['Queen', 'Drake', 'Coldplay', 'Don Omar'];
+    const rounds = await Promise.all(
+      artists.map((artist, n) =>
+        new Promise((r) => setTimeout(r, n * 40))
+          .then(() => post(running.url, JSON.stringify([call(1, 'artist_metadata', { artist }), ping(2)])))
+          .then(messagesOf),
+      ),
+    );
+    rounds.forEach((answers, n) => {
+      expect(answers.map((m) => m.id).sort()).toEqual([1, 2]);
+      expect(answers.find((m) => m.id === 1)!.result.structuredContent.artist.name).toBe(artists[n]);
+    });
+  });
+});
