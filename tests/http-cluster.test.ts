@@ -183,7 +183,8 @@ describe('two HTTP worker processes on first start', () => {
       const client = await sdkClient(server.url);
       const waiting = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'queen' } })) as Result;
       expect(waiting.isError).toBe(true);
-      expect(waiting.content[0]!.text).toMatch(/still being built \((starting the pipeline|pipeline step: \w+)\)/);
+      // A worker that has not yet heard the primary's first progress report says it is waiting for the build.
+      expect(waiting.content[0]!.text).toMatch(/still being built \((waiting for the first catalog build|starting the pipeline|pipeline step: \w+)\)/);
       const loading = await fresh(server.url, '/healthz');
       expect(loading.status).toBe(503);
 
