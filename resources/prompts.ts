@@ -37,14 +37,18 @@ const userText = (text: string): PromptMessage => ({ role: 'user', content: { ty
  * registers prompts on a fresh server per request; rebuilding the zod schemas each time was a hot spot).
  */
 type PromptShapes = ReturnType<typeof buildPromptSchemas>;
-type PromptSchemas = { shapes: PromptShapes; strict: { [K in keyof PromptShapes]: AnyObjectSchema } };
+type PromptSchemas = { shapes: PromptShapes; strict: Record<keyof PromptShapes, AnyObjectSchema> };
 const schemaCache = new WeakMap<ToolDeps['catalog'], PromptSchemas>();
 
 function promptSchemas(deps: ToolDeps): PromptSchemas {
   let s = schemaCache.get(deps.catalog);
   if (!s) {
     const shapes = buildPromptSchemas(deps);
-    const strict = { buildPlaylist: strictArgs(shapes.buildPlaylist), artistDeepDive: strictArgs(shapes.artistDeepDive), compareGenres: strictArgs(shapes.compareGenres) };
+    const strict = {
+      build_playlist: strictArgs(shapes.build_playlist),
+      artist_deep_dive: strictArgs(shapes.artist_deep_dive),
+      compare_genres: strictArgs(shapes.compare_genres),
+    };
     schemaCache.set(deps.catalog, (s = { shapes, strict }));
   }
   return s;
@@ -52,12 +56,7 @@ function promptSchemas(deps: ToolDeps): PromptSchemas {
 
 /** The argument shapes of each prompt by name, for completion/complete. */
 export function promptArguments(deps: ToolDeps): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
-  const { shapes } = promptSchemas(deps);
-  return new Map<string, Readonly<Record<string, unknown>>>([
-    ['build_playlist', shapes.buildPlaylist],
-    ['artist_deep_dive', shapes.artistDeepDive],
-    ['compare_genres', shapes.compareGenres],
-  ]);
+  return new Map(Object.entries(promptSchemas(deps).shapes));
 }
 
 function buildPromptSchemas(deps: ToolDeps) {
@@ -73,7 +72,7 @@ function buildPromptSchemas(deps: ToolDeps) {
   };
 
   return {
-    buildPlaylist: {
+    build_playlist: {
       mood: completable(
         z.string().trim().min(1).max(60).describe('The mood or activity, e.g. "chill", "upbeat", "for running", "sad", "party", "focus".'),
         completeMood,
@@ -88,10 +87,10 @@ function buildPromptSchemas(deps: ToolDeps) {
         (v) => ['10', '20', '30', '50', '100'].filter((n) => n.startsWith((v ?? '').trim())),
       ),
     },
-    artistDeepDive: {
+    artist_deep_dive: {
       artist: completable(z.string().trim().min(1).max(200).describe('Artist name as in the catalog (case and accents ignored).'), (v) => artists(v)),
     },
-    compareGenres: {
+    compare_genres: {
       genre_a: completable(z.string().trim().min(1).max(100).describe('First genre or subgenre (music://genres lists them).'), (v, ctx) => genres(v, ctx?.arguments?.genre_b)),
       genre_b: completable(z.string().trim().min(1).max(100).describe('Second genre or subgenre.'), (v, ctx) => genres(v, ctx?.arguments?.genre_a)),
     },
@@ -110,7 +109,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     {
       title: 'Build a playlist',
       description: 'Build a playlist for a mood (chill, upbeat, for running, …), optionally from one genre, of a given length, with the recommend_by_genre tool and the audio-feature glossary.',
-      argsSchema: schemas.buildPlaylist,
+      argsSchema: schemas.build_playlist,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);
@@ -145,14 +144,14 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     },
   );
 
-  buildPlaylist.argsSchema = strict.buildPlaylist;
+  buildPlaylist.argsSchema = strict.build_playlist;
 
   const artistDeepDive = server.registerPrompt(
     'artist_deep_dive',
     {
       title: 'Artist deep dive',
       description: 'A deep dive on one artist: career span, albums, signature songs, sound in words and numbers, and genre context, from the artist tools and profiles.',
-      argsSchema: schemas.artistDeepDive,
+      argsSchema: schemas.artist_deep_dive,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);
@@ -183,14 +182,14 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     },
   );
 
-  artistDeepDive.argsSchema = strict.artistDeepDive;
+  artistDeepDive.argsSchema = strict.artist_deep_dive;
 
   const compareGenres = server.registerPrompt(
     'compare_genres',
     {
       title: 'Compare two genres',
       description: 'Compare two genres: size, sound (audio-feature medians and spread), top artists, representative tracks and how close they are, from the genre profiles and recommend_by_genre.',
-      argsSchema: schemas.compareGenres,
+      argsSchema: schemas.compare_genres,
     },
     async (args): Promise<GetPromptResult> => {
       const catalog = await catalogOrThrow(deps);
@@ -213,5 +212,5 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
       };
     },
   );
-  compareGenres.argsSchema = strict.compareGenres;
+  compareGenres.argsSchema = strict.compare_genres;
 }

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { unknownEntry } from './catalog/unknown-name.js';
 import { ClientRequestSchema, ErrorCode, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { unknownEntry } from './catalog/unknown-name.js';
 
 type RequestSchema = (typeof ClientRequestSchema.options)[number];
 
@@ -34,8 +34,10 @@ export function requestChecks(server: McpServer): RequestChecks {
       methods.add(method); // it throws exactly when a handler is registered
     }
   }
-  const registries = server as unknown as Registries;
-  return { methods, tools: Object.keys(registries._registeredTools ?? {}), prompts: Object.keys(registries._registeredPrompts ?? {}) };
+  const { _registeredTools: tools, _registeredPrompts: prompts } = server as unknown as Registries;
+  // Fail at start rather than refuse every call, should an SDK upgrade move these.
+  if (!tools || !prompts) throw new Error('the MCP SDK no longer exposes _registeredTools/_registeredPrompts; requestChecks needs another source of names');
+  return { methods, tools: Object.keys(tools), prompts: Object.keys(prompts) };
 }
 
 /**
@@ -70,8 +72,8 @@ export function invalidParamsError(id: string | number, why: string): JSONRPCMes
 
 /**
  * Wraps a transport so that requests with malformed params or unknown tool and prompt names are answered
- * -32602 Invalid params (for the same id) before they reach the server; everything else passes through unchanged. Connect the server to
- * the returned transport.
+ * -32602 Invalid params (for the same id) before they reach the server; everything else passes through
+ * unchanged. Connect the server to the returned transport.
  */
 export function withParamsCheck(inner: Transport, checks: RequestChecks): Transport {
   const outer: Transport = {

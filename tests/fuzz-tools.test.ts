@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
+import { MAX_ECHO } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTES, type Attribute } from '../src/catalog/recommend.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { silentLogger } from '../src/log.js';
 import { connectServer, createServer } from '../src/server.js';
-import { MAX_ECHO } from '../src/catalog/delimit.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * Property-based fuzzing of every tool's arguments through a real SDK Client (in memory) against

@@ -6,7 +6,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ErrorCode, McpError, ResourceListChangedNotificationSchema, type Resource } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cleanData, quote, quoteMd } from '../src/catalog/delimit.js';
+import { cleanData, echo, quote, quoteMd } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { fold } from '../src/catalog/text.js';
@@ -339,6 +339,14 @@ describe('data is delimited, never instructions (crafted catalog entry)', () => 
     expect(quote(null)).toBe('(untitled)');
     expect(quoteMd('[x](http://y) *z* `c` | #')).toBe('«\\[x\\](http://y) \\*z\\* \\`c\\` \\| \\#»');
     expect(cleanData('x'.repeat(500))).toHaveLength(200);
+  });
+
+  it('echo() shows a caller\'s value inside «…» with invisible characters escaped, at most 200 characters of it', () => {
+    expect(echo('a\u202Eb\u200Bc\nd\u0007«e»')).toBe('«a\\u202Eb\\u200Bc\\nd\\u0007\\u00ABe\\u00BB»');
+    expect(echo('x'.repeat(1_000_000))).toBe(`«${'x'.repeat(200)}…»`);
+    expect(echo(`${'a'.repeat(199)}😀b`)).toBe(`«${'a'.repeat(199)}…»`); // a surrogate pair is not cut in half
+    expect(echo('😀 \ud800x')).toBe('«😀 \\uD800x»'); // a lone surrogate is escaped
+    expect(echo('Beyoncé – Halo')).toBe('«Beyoncé – Halo»');
   });
 
   it('in resources (genre, artist, dataset card) and their listing', async () => {
