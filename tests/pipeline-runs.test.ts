@@ -20,7 +20,7 @@ describe('ops.pipeline_runs: runs left running by a killed process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const statusOf = async (runId: string) =>
-    (await session.all<{ status: string; error: string | null; steps: string }>(`SELECT status, error, steps FROM ops.pipeline_runs WHERE run_id = '${runId}'`))[0];
+    (await session.all<{ status: string; error: string | null; steps: string }>('SELECT status, error, steps FROM ops.pipeline_runs WHERE run_id = $1', [runId]))[0];
 
   it('marks another unfinished run abandoned when a run starts, and keeps finished runs as they were', async () => {
     const done = await PipelineRunRecorder.start(session, { runId: 'done', steps: ['ingest'], startedAt: new Date('2026-01-01T00:00:00Z') });
@@ -45,5 +45,22 @@ describe('ops.pipeline_runs: runs left running by a killed process', () => {
     expect((await statusOf('dag-run-1'))!).toMatchObject({ status: 'running', steps: 'ingest,transform', error: null });
     await retry.finish('succeeded');
     expect((await statusOf('dag-run-1'))!.status).toBe('succeeded');
+  });
+
+  it('records a failure whose message holds NULs, quotes and escape bytes, so the next run does not call it killed', async () => {
+    const run = await PipelineRunRecorder.start(session, { runId: "bin'ary", steps: ['ingest'], startedAt: new Date('2026-01-05T00:00:00Z') });
+    await run.update({ input_notes: "read as windows-1252\u0000'" });
+    await run.finish('failed', new Error("unrecognised CSV header (\u001f\u008b\u0008\u0000'; DROP TABLE x; --)"));
+    const [row] = await session.all<{ status: string; error: string; input_notes: string }>(
+      'SELECT status, error, input_notes FROM ops.pipeline_runs WHERE run_id = $1',
+      ["bin'ary"],
+    );
+    expect(row).toEqual({
+      status: 'failed',
+      error: "unrecognised CSV header (\\u001f\\u008b\\u0008\\u0000'; DROP TABLE x; --)",
+      input_notes: "read as windows-1252\\u0000'",
+    });
+    await PipelineRunRecorder.start(session, { runId: 'after-binary', steps: ['ingest'], startedAt: new Date('2026-01-05T01:00:00Z') });
+    expect((await statusOf("bin'ary"))!.status).toBe('failed');
   });
 });
