@@ -20,6 +20,7 @@ import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { detectSchema, type CsvSchemaName } from './csv-schemas.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
+import { inspectEncoding, windows1252ToUtf8, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
 import type { StagedReject, StagedTrack, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
@@ -34,7 +35,24 @@ export interface IngestReport {
   unchanged: number;
   /** Rejected rows by category (a row with several problems counts under its first). */
   rejectReasons: Record<string, number>;
+  /** How the file's bytes were decoded (see input-encoding.ts). */
+  encoding: InputEncoding;
+  /** Set when the file was read other than as it is (e.g. transcoded from Windows-1252); kept in the run record. */
+  inputNotes: string | null;
   ms: number;
+}
+
+/**
+ * The file has no row to stage (only a header, or every row rejected). Nothing was staged: publishing
+ * would replace the catalog with an empty one. Carries the counts for the run record.
+ */
+export class NoValidRowsError extends DatasetError {
+  constructor(
+    message: string,
+    readonly counts: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'rejectReasons' | 'inputNotes'>,
+  ) {
+    super(message);
+  }
 }
 
 export type RejectCategory =
@@ -435,6 +453,14 @@ function parseNumber(rule: NumberRule, cell: string): { value: number } | { prob
   return { value: Object.is(value, -0) ? 0 : value };
 }
 
+/** `duplicate 3, out_of_range 1`: categories by count, largest first. */
+function describeReasons(reasons: Record<string, number>): string {
+  return Object.entries(reasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+}
+
 /** For tests: the fast number reader, which must agree with DECIMAL + Number(). */
 export const decimalValueForTest = decimalValue;
 
@@ -457,6 +483,9 @@ export async function ingestCsv(opts: {
     if (cause instanceof DatasetError) throw cause;
     throw new DatasetError(`cannot read dataset ${path}: ${(cause as Error).message}`, { cause });
   }
+  const { encoding, note: inputNotes } = await inspectEncoding(path, file);
+  if (inputNotes) log.warn({ encoding }, inputNotes);
+  const transcode = encoding === 'windows-1252' ? windows1252ToUtf8() : null;
 
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   const tokenizer = new CsvTokenizer();
@@ -469,6 +498,7 @@ export async function ingestCsv(opts: {
   let rowsStaged = 0;
   let rowsRejected = 0;
   const rejectReasons: Record<string, number> = {};
+  let firstReject: string | null = null;
 
   // Records are mapped synchronously as the tokenizer finds them; the store is written between chunks.
   const onRecord = (record: string[], line: number, blank: boolean): void => {
@@ -487,6 +517,7 @@ export async function ingestCsv(opts: {
     } else {
       rowsRejected++;
       rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
+      firstReject ??= `line ${line}: ${mapped.reason}`;
       rejects.push({
         source_schema: mapper.schema,
         source_file: file,
@@ -521,13 +552,22 @@ export async function ingestCsv(opts: {
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
-      tokenizer.write(chunk, onRecord);
+      tokenizer.write(transcode ? transcode(chunk) : chunk, onRecord);
       await flush(false);
       signal?.throwIfAborted();
     }
     tokenizer.end(onRecord);
 
     if (mapper === null) throw new DatasetError(`${path} is empty: no CSV header found`);
+    if (rowsStaged === 0) {
+      const kept = 'nothing was staged and the published catalog is kept';
+      throw new NoValidRowsError(
+        rowsRead === 0
+          ? `${file} has a header but no data rows; ${kept}`
+          : `${file} has no valid rows: all ${rowsRead} rejected (${describeReasons(rejectReasons)}; first ${firstReject}); ${kept}`,
+        { rowsRead, rowsStaged, rowsRejected, rejectReasons, inputNotes },
+      );
+    }
     await flush(true);
     signal?.throwIfAborted();
     const result = await load!.commit();
@@ -544,6 +584,8 @@ export async function ingestCsv(opts: {
       updated: result.updated,
       unchanged: result.unchanged,
       rejectReasons,
+      encoding,
+      inputNotes,
       ms: Math.round(performance.now() - started),
     };
     const { file: _file, ...summary } = report;
