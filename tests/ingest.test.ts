@@ -217,8 +217,19 @@ describe('validation rules (each rejects with a specific reason)', () => {
     [{ mode: '2' }, 'out_of_range', 'mode 2 is not 0 or 1'],
     [{ track_popularity: '101' }, 'out_of_range', 'track_popularity 101 is outside 0–100'],
     [{ track_popularity: '50.5' }, 'not_an_integer', 'track_popularity 50.5 is not an integer (expected 0–100)'],
-    [{ duration_ms: '0' }, 'out_of_range', 'duration_ms 0 is not a positive integer'],
-    [{ duration_ms: '-5' }, 'out_of_range', 'duration_ms -5 is not a positive integer'],
+    [{ duration_ms: '0' }, 'out_of_range', 'duration_ms 0 is not a positive integer up to 21600000 (6 h)'],
+    [{ duration_ms: '-5' }, 'out_of_range', 'duration_ms -5 is not a positive integer up to 21600000 (6 h)'],
+    [{ duration_ms: '21600001' }, 'out_of_range', 'duration_ms 21600001 is not a positive integer up to 21600000 (6 h)'],
+    [{ track_album_release_date: '2019-02-30' }, 'invalid_date', 'track_album_release_date "2019-02-30" does not exist'],
+    [{ track_album_release_date: '2019-13' }, 'invalid_date', 'track_album_release_date "2019-13" does not exist'],
+    [{ track_album_release_date: '2019-00-10' }, 'invalid_date', 'track_album_release_date "2019-00-10" does not exist'],
+    [{ track_album_release_date: '2018-02-29' }, 'invalid_date', 'track_album_release_date "2018-02-29" does not exist'],
+    [{ track_album_release_date: '0000' }, 'invalid_date', `track_album_release_date "0000" has a year outside 1850–${new Date().getUTCFullYear() + 1}`],
+    [{ track_album_release_date: '3019-01-01' }, 'invalid_date', `track_album_release_date "3019-01-01" has a year outside 1850–${new Date().getUTCFullYear() + 1}`],
+    [{ track_album_release_date: '14/06/2019' }, 'invalid_date', 'track_album_release_date "14/06/2019" is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)'],
+    [{ track_name: 'x'.repeat(1_048_576) }, 'too_long', 'track_name is 1048576 characters long; at most 1000 are staged'],
+    [{ track_artist: 'a;'.repeat(501) }, 'too_long', 'track_artist is 1002 characters long; at most 1000 are staged'],
+    [{ playlist_genre: 'g'.repeat(201) }, 'too_long', 'playlist_genre is 201 characters long; at most 200 are staged'],
     [{ tempo: '301' }, 'out_of_range', 'tempo 301 is outside 0–300 BPM'],
     [{ loudness: '-81' }, 'out_of_range', 'loudness -81 is outside -80–10 dB'],
     [{ loudness: '10.5' }, 'out_of_range', 'loudness 10.5 is outside -80–10 dB'],
@@ -238,6 +249,12 @@ describe('validation rules (each rejects with a specific reason)', () => {
   it('accepts the real data edge values: loudness above 0 dB, tempo 0, key -1, exponent notation', () => {
     const row = staged(mapTt({ loudness: '1.275', tempo: '0', key: '-1', instrumentalness: '2.33e-5' }));
     expect(row).toMatchObject({ loudness: 1.275, tempo: 0, key: -1, instrumentalness: 2.33e-5 });
+  });
+
+  it('accepts real dates (a leap day, year or month only), a 6 h track and a 1,000-character name', () => {
+    for (const d of ['2020-02-29', '1957', '2019-06', '2000-12-31']) expect(staged(mapTt({ track_album_release_date: d })).album_release_date).toBe(d);
+    expect(staged(mapTt({ duration_ms: '21600000' })).duration_ms).toBe(21_600_000);
+    expect(staged(mapTt({ track_name: 'é'.repeat(1_000) })).track_name).toHaveLength(1_000);
   });
 
   it('lists every problem of a row, categorised by the first', () => {

@@ -64,6 +64,8 @@ export type RejectCategory =
   | 'not_an_integer'
   | 'out_of_range'
   | 'invalid_boolean'
+  | 'invalid_date'
+  | 'too_long'
   | 'duplicate';
 
 export type MappedRecord =
@@ -144,11 +146,20 @@ interface NumberRule {
   readonly expected: string;
 }
 
+const MAX_DURATION_MS = 6 * 60 * 60 * 1000;
+/** Longest name cell staged (track, artist list, album, playlist); the real files peak at 513. */
+export const MAX_NAME_CHARS = 1_000;
+/** Longest id or genre label cell staged (Spotify ids are 22 characters). */
+export const MAX_ID_CHARS = 200;
+/** Release years outside 1850 … next year are not real releases. */
+const MIN_RELEASE_YEAR = 1850;
+
 const unit = (column: string): NumberRule => ({ column, integer: false, min: 0, max: 1, expected: '0–1' });
 
 /** Audio features and numeric columns shared by both layouts (popularity/time_signature are per layout). */
 const FEATURE_RULES: readonly NumberRule[] = [
-  { column: 'duration_ms', integer: true, min: 1, max: 2 ** 31 - 1, expected: 'a positive integer' },
+  // Six hours: longer is a unit mix-up (seconds × 1000 twice) or a corrupt cell, not a track.
+  { column: 'duration_ms', integer: true, min: 1, max: MAX_DURATION_MS, expected: `a positive integer up to ${MAX_DURATION_MS} (6 h)` },
   unit('danceability'),
   unit('energy'),
   { column: 'key', integer: true, min: -1, max: 11, expected: '-1..11' },
@@ -227,6 +238,14 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
     });
   }
 
+  const lengthChecks: { column: string; at: number; max: number }[] = [];
+  const limit = (column: string | null, max: number) => {
+    if (column !== null) lengthChecks.push({ column, at: col(column), max });
+  };
+  for (const c of [layout.track_name, layout.artist_names, layout.album_name, layout.playlist_name]) limit(c, MAX_NAME_CHARS);
+  for (const c of [layout.track_id, layout.album_id, layout.playlist_id, layout.genre, layout.subgenre]) limit(c, MAX_ID_CHARS);
+  const maxReleaseYear = new Date().getUTCFullYear() + 1;
+
   const seen = new Map<string, number>();
   const expectedCells = header.length;
   const nullTokens = layout.nullTokens;
@@ -280,6 +299,15 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         };
       }
       let problems: Problem[] | null = null;
+      for (const check of lengthChecks) {
+        const n = cells[check.at]!.length;
+        if (n > check.max) {
+          (problems ??= []).push({
+            category: 'too_long',
+            reason: `${check.column} is ${n} characters long; at most ${check.max} are staged`,
+          });
+        }
+      }
       const trackId = id(cells, ix.track_id);
       if (trackId === null) (problems ??= []).push({ category: 'missing_track_id', reason: 'missing track_id' });
       const genre = label(cells, ix.genre);
@@ -297,6 +325,12 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         const parsed = parseNumber(rule, cells[cell]!);
         if ('problem' in parsed) (problems ??= []).push(parsed.problem);
         else numbers[r] = parsed.value;
+      }
+
+      const released = id(cells, ix.album_release_date);
+      if (released !== null) {
+        const problem = releaseDateProblem(released, layout.album_release_date!, maxReleaseYear);
+        if (problem !== null) (problems ??= []).push(problem);
       }
 
       let explicit: boolean | null = null;
@@ -366,6 +400,29 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
       return { ok: true, row };
     },
   };
+}
+
+const RELEASE_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/** A release date as the TidyTuesday file writes it (YYYY, YYYY-MM or YYYY-MM-DD) that exists; else why not. */
+function releaseDateProblem(value: string, column: string, maxYear: number): Problem | null {
+  const m = RELEASE_DATE.exec(value);
+  const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (!m) {
+    return { category: 'invalid_date', reason: `${column} ${shown} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)` };
+  }
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  if (year < MIN_RELEASE_YEAR || year > maxYear) {
+    return { category: 'invalid_date', reason: `${column} ${shown} has a year outside ${MIN_RELEASE_YEAR}–${maxYear}` };
+  }
+  // Date.UTC rolls an impossible day or month over into the next; a real date survives the round trip.
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (month < 1 || month > 12 || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) {
+    return { category: 'invalid_date', reason: `${column} ${shown} does not exist` };
+  }
+  return null;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
