@@ -1,9 +1,10 @@
-import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
@@ -558,7 +559,6 @@ describe('careless files: no valid rows, other encodings, binary bytes (DuckDB s
   it('a Windows-1252 export is transcoded: names staged as written, the note in the report', async () => {
     const rows = [[...TT_COLUMNS], ttCells({ track_name: 'Déjà Vu – Live', track_artist: 'Beyoncé', track_id: 'latin1Track00000000000' })];
     const path = join(dir, 'latin1.csv');
-    const iconv = (await import('iconv-lite')).default;
     writeFileSync(path, iconv.encode(rows.map(csvLine).join('\n') + '\n', 'windows-1252'));
     const report = await ingestCsv({ path, store });
     expect(report).toMatchObject({ rowsStaged: 1, rowsRejected: 0, encoding: 'windows-1252' });
@@ -566,6 +566,19 @@ describe('careless files: no valid rows, other encodings, binary bytes (DuckDB s
     expect(await db.all("SELECT track_name, artist_names FROM staging.tracks WHERE track_id = 'latin1Track00000000000'")).toEqual([
       { track_name: 'Déjà Vu – Live', artist_names: 'Beyoncé' },
     ]);
+  });
+
+  it('a Latin-1 byte far into the file (after rows went to the store) restarts the load transcoded, staging each row once', async () => {
+    const ascii = Array.from({ length: 3_000 }, (_, i) => csvLine(ttCells({ track_id: `asciiTrack${String(i).padStart(12, '0')}` })));
+    const late = csvLine(ttCells({ track_id: 'lateLatin1Track0000000', track_artist: 'Sigur Rós' }));
+    const path = join(dir, 'late-latin1.csv');
+    writeFileSync(path, iconv.encode([csvLine([...TT_COLUMNS]), ...ascii, late].join('\n') + '\n', 'windows-1252'));
+    expect(statSync(path).size).toBeGreaterThan(600_000); // past the first read chunks and batches
+    const report = await ingestCsv({ path, store });
+    expect(report).toMatchObject({ rowsRead: 3_001, rowsStaged: 3_001, inserted: 3_001, encoding: 'windows-1252' });
+    expect(report.inputNotes).toMatch(/first at line 3002 /);
+    expect(await db.all("SELECT artist_names FROM staging.tracks WHERE track_id = 'lateLatin1Track0000000'")).toEqual([{ artist_names: 'Sigur Rós' }]);
+    expect(await db.all('SELECT table_name FROM duckdb_tables() WHERE temporary')).toEqual([]);
   });
 
   it('a UTF-8 file is read as it is (no note)', async () => {

@@ -20,7 +20,7 @@ import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { detectSchema, type CsvSchemaName } from './csv-schemas.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
-import { inspectEncoding, windows1252ToUtf8, type InputEncoding } from './input-encoding.js';
+import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
 import type { StagedReject, StagedTrack, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
@@ -540,9 +540,31 @@ export async function ingestCsv(opts: {
     if (cause instanceof DatasetError) throw cause;
     throw new DatasetError(`cannot read dataset ${path}: ${(cause as Error).message}`, { cause });
   }
-  const { encoding, note: inputNotes } = await inspectEncoding(path, file);
-  if (inputNotes) log.warn({ encoding }, inputNotes);
+  // The bytes are checked as they stream (UTF-8 text, no NULs; binary signatures refused up front).
+  // Only a file that fails the check is classified (refused with its line, or read again transcoded).
+  try {
+    return await ingestPass({ ...opts, file, log, started }, null);
+  } catch (err) {
+    if (!(err instanceof NotUtf8Text)) throw err;
+  }
+  const decoding = await inspectEncoding(path, file);
+  if (decoding.note) log.warn({ encoding: decoding.encoding }, decoding.note);
+  return ingestPass({ ...opts, file, log, started }, decoding);
+}
+
+/** The ingest found bytes that are not UTF-8 text; nothing was staged. */
+class NotUtf8Text extends Error {}
+
+/** One read of the file into one staging load. `decoding` null: expect UTF-8 and throw NotUtf8Text when it is not. */
+async function ingestPass(
+  opts: { path: string; store: StagingStore; signal?: AbortSignal; file: string; log: Logger; started: number },
+  decoding: EncodingCheck | null,
+): Promise<IngestReport> {
+  const { path, store, signal, file, log, started } = opts;
+  const encoding: InputEncoding = decoding?.encoding ?? 'utf-8';
+  const inputNotes = decoding?.note ?? null;
   const transcode = encoding === 'windows-1252' ? windows1252ToUtf8() : null;
+  const check = decoding === null ? new Utf8TextCheck(file) : null;
 
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   const tokenizer = new CsvTokenizer();
@@ -609,10 +631,12 @@ export async function ingestCsv(opts: {
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
+      if (check && !check.push(chunk)) throw new NotUtf8Text();
       tokenizer.write(transcode ? transcode(chunk) : chunk, onRecord);
       await flush(false);
       signal?.throwIfAborted();
     }
+    if (check && !check.end()) throw new NotUtf8Text();
     tokenizer.end(onRecord);
 
     if (mapper === null) throw new DatasetError(`${path} is empty: no CSV header found`);

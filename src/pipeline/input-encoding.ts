@@ -10,8 +10,9 @@
  *   or uses bytes Windows-1252 leaves undefined) is refused with the line of the first bad byte: reading
  *   it either way would stage garbled names.
  *
- * The full scan reads the file once with Node's native UTF-8 check (`buffer.isUtf8`); the byte-by-byte
- * classification runs only for a file that fails it.
+ * The ingest checks the bytes as it reads them ({@link Utf8TextCheck}: Node's native `buffer.isUtf8`);
+ * only a file that fails is read again by {@link inspectEncoding}, whose byte-by-byte classification
+ * finds the line and decides between refusing and transcoding.
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
@@ -92,30 +93,17 @@ function lineAt(buf: Buffer, at: number): number {
  * naming the line for binary data or bytes that are not UTF-8 and not recognisably Windows-1252.
  */
 export async function inspectEncoding(path: string, file: string): Promise<EncodingCheck> {
-  let first = true;
-  let utf16 = false;
-  /** An incomplete UTF-8 sequence at the end of the previous chunk. */
-  let carry: Buffer | null = null;
+  const check = new Utf8TextCheck(file);
   let offset = 0;
   let valid = true;
   for await (const raw of createReadStream(path, { highWaterMark: SNIFF_BYTES }) as AsyncIterable<Buffer>) {
-    if (first) {
-      first = false;
-      sniffBinary(raw, file);
-      if (raw[0] === 0xff && raw[1] === 0xfe) utf16 = true;
-    }
-    if (utf16) continue;
-    const nul = raw.indexOf(0);
+    if (!check.push(raw)) valid = false;
+    const nul = check.utf16 ? -1 : raw.indexOf(0);
     if (nul >= 0) throw nulError(raw, nul, file, (await classify(path, offset + nul)).line, offset + nul);
     offset += raw.length;
-    if (!valid) continue;
-    const chunk: Buffer = carry ? Buffer.concat([carry, raw]) : raw;
-    const cut = incompleteTail(chunk);
-    carry = cut < chunk.length ? Buffer.from(chunk.subarray(cut)) : null;
-    if (!isUtf8(chunk.subarray(0, cut))) valid = false;
   }
-  if (utf16) return { encoding: 'utf-16le', note: null };
-  if (valid && carry === null) return { encoding: 'utf-8', note: null };
+  if (check.utf16) return { encoding: 'utf-16le', note: null };
+  if (valid && check.end()) return { encoding: 'utf-8', note: null };
 
   const scan = await classify(path, Infinity);
   const where = `line ${scan.line} (byte ${hex(scan.byte)} at offset ${scan.offset})`;
@@ -135,6 +123,41 @@ export async function inspectEncoding(path: string, file: string): Promise<Encod
     encoding: 'windows-1252',
     note: `${file} is not UTF-8 (first at ${where}); read as Windows-1252 (Latin-1) and transcoded to UTF-8`,
   };
+}
+
+/**
+ * Checks a file chunk by chunk as it is read: binary signatures are refused (thrown) from the first
+ * chunk, and `push` returns false once the bytes are not UTF-8 text (a NUL, or a byte sequence that is
+ * not UTF-8); {@link inspectEncoding} then says why, or how to read it. UTF-16LE with a BOM passes.
+ */
+export class Utf8TextCheck {
+  private first = true;
+  /** The file starts with a UTF-16LE BOM (decoded by the tokenizer; not checked here). */
+  utf16 = false;
+  /** An incomplete UTF-8 sequence at the end of the previous chunk. */
+  private carry: Buffer | null = null;
+  private ok = true;
+
+  constructor(private readonly file: string) {}
+
+  push(chunk: Buffer): boolean {
+    if (this.first) {
+      this.first = false;
+      sniffBinary(chunk.subarray(0, SNIFF_BYTES), this.file);
+      this.utf16 = chunk[0] === 0xff && chunk[1] === 0xfe;
+    }
+    if (this.utf16 || !this.ok) return this.ok;
+    if (chunk.indexOf(0) >= 0) return (this.ok = false);
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const cut = incompleteTail(buf);
+    this.carry = cut < buf.length ? Buffer.from(buf.subarray(cut)) : null;
+    return (this.ok = isUtf8(buf.subarray(0, cut)));
+  }
+
+  /** The input is complete: true when all of it was UTF-8 text (no character cut off at the end). */
+  end(): boolean {
+    return this.ok && (this.utf16 || this.carry === null);
+  }
 }
 
 /** Where the complete UTF-8 sequences of `buf` end: a trailing lead byte whose sequence is cut off stays out. */
