@@ -13,6 +13,7 @@ import { runPipeline, type PipelineStep } from '../src/pipeline/run.js';
 import { PipelineRunRecorder } from '../src/pipeline/runs.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { DATASET_PATH } from './helpers/dataset.js';
+import { runPipelineProcess } from './helpers/pipeline-process.js';
 
 /**
  * ops.pipeline_runs as an operator reads it: a run whose process died stays 'running' only until the
@@ -133,5 +134,12 @@ describe('pipeline runs on careless and binary files', () => {
     expect(byId.gzip!.error).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
     expect(byId.latin1).toMatchObject({ status: 'succeeded', rows_read: 1, rows_rejected: 0 });
     expect(byId.latin1!.input_notes).toMatch(/^latin1\.csv is not UTF-8 \(first at line 2 .*read as Windows-1252/);
+  });
+
+  it('npm run pipeline on a header-only file exits 1 with one line naming the file and the reason', async () => {
+    const { code, stderr } = await runPipelineProcess(join(dir, 'process-data'), write('only-header.csv', `${header}\n`));
+    expect(code).toBe(1);
+    const last = stderr.trimEnd().split('\n').pop();
+    expect(last).toBe('pipeline failed: only-header.csv has a header but no data rows; nothing was staged and the published catalog is kept');
   });
 });
