@@ -554,6 +554,10 @@ describe('careless files: no valid rows, other encodings, binary bytes (DuckDB s
     );
     expect(err.counts).toMatchObject({ rowsRead: 3, rowsStaged: 0, rowsRejected: 3 });
     expect(await snapshotOfStaging()).toEqual(before);
+
+    const huge = writeCsv('huge-cell.csv', [[...TT_COLUMNS], ttCells({ tempo: 'x'.repeat(1_000_000) })]);
+    const hugeErr = await noValidRows(ingestCsv({ path: huge, store }));
+    expect(hugeErr.message).toMatch(/^huge-cell\.csv has no valid rows: all 1 rejected \(not_a_number 1; first line 2: tempo "x{193}…\); nothing/);
   });
 
   it('a Windows-1252 export is transcoded: names staged as written, the note in the report', async () => {

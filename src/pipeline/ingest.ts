@@ -596,7 +596,8 @@ async function ingestPass(
     } else {
       rowsRejected++;
       rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
-      firstReject ??= `line ${line}: ${mapped.reason}`;
+      // Quoted in the one-line failure when no row is valid; a reason can quote a huge cell.
+      firstReject ??= `line ${line}: ${mapped.reason.length > 200 ? `${mapped.reason.slice(0, 200)}…` : mapped.reason}`;
       rejects.push({
         source_schema: mapper.schema,
         source_file: file,
