@@ -2,6 +2,7 @@ import { loadConfig } from '../src/config.js';
 import { MusicError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
+import { printable } from '../src/pipeline/runs.js';
 
 /**
  * Shared entry for the pipeline scripts (each one a task of the Airflow DAG): parse config once,
@@ -32,7 +33,8 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
       process.exit(exitCode(controller.signal.reason));
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
-    process.stderr.write(`pipeline failed: ${message}\n`);
+    // Control characters (a file's bytes quoted in a message) are escaped, never sent to the terminal.
+    process.stderr.write(`pipeline failed: ${printable(message)}\n`);
     process.exit(1);
   }
   if (report.enrich?.skipped) process.stderr.write(`enrich skipped: ${report.enrich.reason}\n`);

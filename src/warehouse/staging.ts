@@ -176,16 +176,6 @@ export interface StagingStore {
   beginLoad(source: StageSource): Promise<StagingLoad>;
 }
 
-/** `TIMESTAMP` literal in UTC, millisecond precision. */
-function timestampLiteral(d: Date): string {
-  return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
-}
-
-function stringLiteral(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-
 let loadCounter = 0;
 
 /** DuckDB staging: appender into connection-local temp tables, then one upsert transaction. */
@@ -279,13 +269,13 @@ class DuckDbStagingLoad implements StagingLoad {
 
   async commit(): Promise<StageResult> {
     this.closeAppenders();
-    const ts = timestampLiteral(this.source.loadedAt);
-    const file = stringLiteral(this.source.file);
+    // Values are bound ($1), never spliced into the SQL: the file name is data.
+    const { loadedAt, file } = this.source;
     const names = TRACK_COLUMNS.map((c) => q(c.name));
     const dataCols = TRACK_COLUMNS.filter((c) => c.name !== 'row_key');
     const tracksUpsert = `
 INSERT INTO staging.tracks (${names.join(', ')}, loaded_at)
-SELECT ${names.join(', ')}, ${ts} FROM temp.${this.tracksTmp}
+SELECT ${names.join(', ')}, $1 FROM temp.${this.tracksTmp}
 ON CONFLICT (row_key) DO UPDATE SET
   ${dataCols.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(',\n  ')},
   loaded_at = CASE WHEN row_hash IS DISTINCT FROM excluded.row_hash THEN excluded.loaded_at ELSE loaded_at END
@@ -295,7 +285,7 @@ WHERE row_hash IS DISTINCT FROM excluded.row_hash
     const rejectNames = REJECT_COLUMNS.map((c) => q(c.name));
     const rejectsUpsert = `
 INSERT INTO staging.track_rejects (${rejectNames.join(', ')}, rejected_at)
-SELECT ${rejectNames.join(', ')}, ${ts} FROM temp.${this.rejectsTmp}
+SELECT ${rejectNames.join(', ')}, $1 FROM temp.${this.rejectsTmp}
 ON CONFLICT (source_file, source_line) DO UPDATE SET
   source_schema = excluded.source_schema, reason = excluded.reason, raw = excluded.raw,
   rejected_at = excluded.rejected_at
@@ -303,7 +293,7 @@ WHERE reason IS DISTINCT FROM excluded.reason OR raw IS DISTINCT FROM excluded.r
    OR source_schema IS DISTINCT FROM excluded.source_schema`;
     const staleRejects = `
 DELETE FROM staging.track_rejects
-WHERE source_file = ${file}
+WHERE source_file = $1
   AND source_line NOT IN (SELECT source_line FROM temp.${this.rejectsTmp})`;
 
     try {
@@ -317,10 +307,11 @@ SELECT count(*) FILTER (WHERE t.row_key IS NULL) AS inserted,
 FROM temp.${this.tracksTmp} n LEFT JOIN staging.tracks t ON t.row_key = n.row_key`);
         const [stale] = await this.session.all<{ n: number }>(
           `SELECT count(*) AS n FROM (${staleRejects.replace('DELETE FROM', 'SELECT 1 FROM')})`,
+          [file],
         );
-        await this.session.run(tracksUpsert);
-        await this.session.run(staleRejects);
-        await this.session.run(rejectsUpsert);
+        await this.session.run(tracksUpsert, [loadedAt]);
+        await this.session.run(staleRejects, [file]);
+        await this.session.run(rejectsUpsert, [loadedAt]);
         await this.session.run('COMMIT');
         return {
           inserted: counts?.inserted ?? 0,
