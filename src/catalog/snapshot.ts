@@ -127,7 +127,6 @@ export async function writeSnapshot(
   data: Omit<Snapshot, 'manifest'> & { manifest: Omit<SnapshotManifest, 'version' | 'format'> },
   keep = 3,
 ): Promise<string> {
-  await mkdir(snapshotDir, { recursive: true });
   const body = JSON.stringify({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
   const stamp = data.manifest.publishedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -136,13 +135,37 @@ export async function writeSnapshot(
   const final = JSON.stringify({ ...data, manifest });
 
   const tmpDir = join(snapshotDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmpDir, { recursive: true });
-  await writeFile(join(tmpDir, FILE), gzipSync(final, { level: 6 }));
-  await rm(join(snapshotDir, version), { recursive: true, force: true });
-  await rename(tmpDir, join(snapshotDir, version));
   const tmpPointer = join(snapshotDir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
-  await writeFile(tmpPointer, `${version}\n`);
-  await rename(tmpPointer, join(snapshotDir, CURRENT));
+  const versionDir = join(snapshotDir, version);
+  let target = snapshotDir;
+  let placed = false;
+  try {
+    await mkdir(snapshotDir, { recursive: true });
+    target = tmpDir;
+    await mkdir(tmpDir, { recursive: true });
+    target = join(tmpDir, FILE);
+    await writeFile(target, gzipSync(final, { level: 6 }));
+    target = versionDir;
+    await rm(versionDir, { recursive: true, force: true });
+    await rename(tmpDir, versionDir);
+    placed = true;
+    target = tmpPointer;
+    await writeFile(tmpPointer, `${version}\n`);
+    target = join(snapshotDir, CURRENT);
+    await rename(tmpPointer, target);
+  } catch (err) {
+    // Leave the snapshot dir as it was: no temp leftovers, CURRENT still names the previous version.
+    await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    await rm(tmpPointer, { force: true }).catch(() => undefined);
+    if (placed && (await currentVersion(snapshotDir).catch(() => null)) !== version) {
+      await rm(versionDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    const still = await currentVersion(snapshotDir).catch(() => null);
+    throw new SnapshotError(
+      `cannot write snapshot ${version} to ${target}: ${(err as Error).message}; ${still ? `snapshot ${still} is still current` : 'nothing is published yet'}`,
+      { cause: err },
+    );
+  }
   await prune(snapshotDir, version, keep);
   return version;
 }
