@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzipSync } from 'node:zlib';
 import { SnapshotError } from '../errors.js';
 
 /**
@@ -120,6 +121,7 @@ export interface Snapshot {
 
 const CURRENT = 'CURRENT';
 const FILE = 'catalog.json.gz';
+const gunzip = promisify(gunzipCb);
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
 export async function writeSnapshot(
@@ -202,12 +204,28 @@ export async function readSnapshot(snapshotDir: string, version?: string): Promi
   const file = join(snapshotDir, v, FILE);
   let snap: Snapshot;
   try {
-    snap = JSON.parse(gunzipSync(await readFile(file)).toString('utf8')) as Snapshot;
+    snap = JSON.parse((await gunzip(await readFile(file))).toString('utf8')) as Snapshot;
   } catch (err) {
     throw new SnapshotError(`snapshot ${v} is unreadable (${(err as Error).message}); republish with \`npm run pipeline\``, { cause: err });
   }
   if (snap.manifest?.format !== SNAPSHOT_FORMAT) {
     throw new SnapshotError(`snapshot ${v} has format ${String(snap.manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; republish with \`npm run pipeline\``);
   }
+  if (snap.manifest.version !== v) {
+    throw new SnapshotError(
+      `snapshot directory ${v} holds a manifest for version ${JSON.stringify(snap.manifest.version)} (copied or renamed by hand?); republish with \`npm run pipeline\``,
+    );
+  }
   return snap;
+}
+
+/**
+ * What tells one published snapshot from another without reading it: the version name plus the inode,
+ * size and mtime of its directory and file. A snapshot rewritten in place gets a new identity.
+ */
+export async function snapshotIdentity(snapshotDir: string, version: string): Promise<string> {
+  const dir = join(snapshotDir, version);
+  const [d, f] = await Promise.all([stat(dir).catch(() => null), stat(join(dir, FILE)).catch(() => null)]);
+  const part = (s: Awaited<ReturnType<typeof stat>> | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing');
+  return `${version}@${part(d)}/${part(f)}`;
 }
