@@ -149,14 +149,16 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify });
   const transport = new StrictStdioServerTransport();
   let closing = false;
-  const shutdown = async (why: string) => {
+  const shutdown = async (why: string, level: 'info' | 'warn' = 'info') => {
     if (closing) return;
     closing = true;
-    log.info({ why }, 'shutting down');
+    log[level]({ why }, 'shutting down');
     holder.close();
     await cleanup().catch(() => undefined);
     process.exit(0);
   };
+  // Nobody reads the answers any more: nothing left to serve.
+  transport.onoutputclosed = (err) => void shutdown(`the client closed the server's stdout (${err.code ?? err.message})`, 'warn');
   process.stdin.on('end', () => void shutdown('stdin closed'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
