@@ -19,7 +19,7 @@ async function harness(stdout: Writable, maxInFlight: number) {
   const transport = new StrictStdioServerTransport(stdin, stdout, MAX_LINE_BYTES, maxInFlight);
   const seen: string[] = [];
   transport.onmessage = (m: JSONRPCMessage) => {
-    seen.push('id' in m ? `req ${String(m.id)}` : `cancel ${String((m as { params: { requestId: number } }).params.requestId)}`);
+    seen.push('id' in m ? `req ${String(m.id)}` : `cancel ${String((m as unknown as { params: { requestId: number } }).params.requestId)}`);
   };
   await transport.start();
   const answer = (id: number) => transport.send({ jsonrpc: '2.0', id, result: {} });
