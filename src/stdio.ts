@@ -92,7 +92,11 @@ export class StrictStdioServerTransport implements Transport {
 
   /** Stdin waits while as many requests are held as may be in flight, or while the answers are not being read. */
   private blocked(): boolean {
-    return this.held.length >= this.maxInFlight || this.heldBytes >= MAX_HELD_BYTES || this.stdout.writableNeedDrain || this.outputError !== null;
+    return this.held.length >= this.maxInFlight || this.heldBytes >= MAX_HELD_BYTES || this.outputBackedUp();
+  }
+
+  private outputBackedUp(): boolean {
+    return this.stdout.writableNeedDrain || this.outputError !== null;
   }
 
   /** Take lines from the backlog until it is empty or input must wait; pause or resume stdin to match. */
@@ -198,9 +202,9 @@ export class StrictStdioServerTransport implements Transport {
     }
   }
 
-  /** Start held requests while there are free slots. */
+  /** Start held requests while there are free slots and the answers are being read. */
   private release(): void {
-    while (this.held.length && this.inFlightCount < this.maxInFlight) {
+    while (this.held.length && this.inFlightCount < this.maxInFlight && !this.outputBackedUp()) {
       const { message, bytes } = this.held.shift()!;
       this.heldBytes -= bytes;
       this.adjust((message as { id: string | number }).id, +1);
