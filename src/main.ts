@@ -159,7 +159,11 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   };
   // Nobody reads the answers any more: nothing left to serve.
   transport.onoutputclosed = (err) => void shutdown(`the client closed the server's stdout (${err.code ?? err.message})`, 'warn');
-  process.stdin.on('end', () => void shutdown('stdin closed'));
+  // The client sent its last request: answer everything it asked (within the grace time), then exit.
+  process.stdin.on('end', () => {
+    const flushed = transport.settled().then(() => new Promise<void>((resolve) => process.stdout.write('', () => resolve())));
+    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]).then(() => shutdown('stdin closed'));
+  });
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await connectServer(server, transport);

@@ -52,6 +52,7 @@ export class StrictStdioServerTransport implements Transport {
   private lastLineBytes = 0;
   /** Sends waiting for stdout to drain. */
   private drainWaiters: (() => void)[] = [];
+  private settledWaiters: (() => void)[] = [];
 
   constructor(
     private readonly stdin: Readable = process.stdin,
@@ -78,6 +79,7 @@ export class StrictStdioServerTransport implements Transport {
     this.backlog = [];
     this.stdin.pause();
     this.wakeDrainWaiters();
+    this.checkSettled();
     this.onoutputclosed?.(error);
   };
 
@@ -120,6 +122,7 @@ export class StrictStdioServerTransport implements Transport {
       }
       this.endLine();
     }
+    this.checkSettled();
     if (this.closed || this.outputError) return;
     if (this.backlog.length || this.blocked()) this.stdin.pause();
     else this.stdin.resume();
@@ -242,6 +245,7 @@ export class StrictStdioServerTransport implements Transport {
     this.held = [];
     this.heldBytes = 0;
     this.wakeDrainWaiters();
+    this.checkSettled();
     this.onclose?.();
   }
 
@@ -259,5 +263,18 @@ export class StrictStdioServerTransport implements Transport {
 
   private wakeDrainWaiters(): void {
     for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves once every request read from stdin has been answered (or cancelled), or output is gone. */
+  settled(): Promise<void> {
+    return new Promise((resolve) => {
+      this.settledWaiters.push(resolve);
+      this.checkSettled();
+    });
+  }
+
+  private checkSettled(): void {
+    const settled = this.closed || this.outputError !== null || (this.inFlightCount === 0 && !this.held.length && !this.backlog.length);
+    if (settled) for (const w of this.settledWaiters.splice(0)) w();
   }
 }

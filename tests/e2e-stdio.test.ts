@@ -147,6 +147,19 @@ describe('careless stdio clients', () => {
     expect(stderr()).not.toMatch(/^\s+at /m);
   }, 60_000);
 
+  it('a client that writes its requests and closes stdin at once gets every answer before the server exits', async () => {
+    const { child, send, exited } = spawnRaw();
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'batch', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    for (let id = 1; id <= 200; id++) send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 5 } } });
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    const ids = out.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 201 }, (_, i) => i));
+  }, 60_000);
+
   it('a client that pipelines 1,500 heavy calls without reading stops being read, then gets every answer once it reads', async () => {
     const N = 1_500;
     const { child, send, exited } = spawnRaw();
