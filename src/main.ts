@@ -149,15 +149,21 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify });
   const transport = new StrictStdioServerTransport();
   let closing = false;
-  const shutdown = async (why: string) => {
+  const shutdown = async (why: string, level: 'info' | 'warn' = 'info') => {
     if (closing) return;
     closing = true;
-    log.info({ why }, 'shutting down');
+    log[level]({ why }, 'shutting down');
     holder.close();
     await cleanup().catch(() => undefined);
     process.exit(0);
   };
-  process.stdin.on('end', () => void shutdown('stdin closed'));
+  // Nobody reads the answers any more: nothing left to serve.
+  transport.onoutputclosed = (err) => void shutdown(`the client closed the server's stdout (${err.code ?? err.message})`, 'warn');
+  // The client sent its last request: answer everything it asked (within the grace time), then exit.
+  process.stdin.on('end', () => {
+    const flushed = transport.settled().then(() => new Promise<void>((resolve) => process.stdout.write('', () => resolve())));
+    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]).then(() => shutdown('stdin closed'));
+  });
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await connectServer(server, transport);

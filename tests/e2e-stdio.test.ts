@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -112,4 +113,102 @@ describe('first start with no snapshot', () => {
     expect(stderr()).toMatch(/published serving snapshot/);
     await client.close();
   }, 300_000);
+});
+
+const rawChildren: ReturnType<typeof spawn>[] = [];
+afterAll(() => rawChildren.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
+
+/** The stdio server process of the package bin on the built catalog, spoken to with raw lines. */
+function spawnRaw() {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: inject('builtDataDir'), LOG_LEVEL: 'warn' },
+  });
+  rawChildren.push(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on('error', () => undefined); // a dead server shows up in the exit code
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  return { child, send, exited, stderr: () => stderr };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('careless stdio clients', () => {
+  it('a client that closes the server\'s stdout ends it cleanly: exit 0, one log line, no stack trace', async () => {
+    const { child, send, exited, stderr } = spawnRaw();
+    child.stdout.destroy();
+    for (let id = 1; id <= 5; id++) send({ jsonrpc: '2.0', id, method: 'ping' });
+    expect(await exited).toBe(0);
+    const lines = stderr().trim().split('\n');
+    expect(lines, stderr()).toHaveLength(1);
+    expect(lines[0]).toMatch(/closed the server's stdout \(EPIPE\)/);
+    expect(stderr()).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('a client that writes its requests and closes stdin at once gets every answer before the server exits', async () => {
+    const { child, send, exited } = spawnRaw();
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'batch', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    for (let id = 1; id <= 200; id++) send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 5 } } });
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    const ids = out.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 201 }, (_, i) => i));
+  }, 60_000);
+
+  it('a client that pipelines 1,500 heavy calls without reading stops being read, then gets every answer once it reads', async () => {
+    const N = 1_500;
+    const { child, send, exited } = spawnRaw();
+    const answers = new Map<unknown, { error?: unknown; result?: { isError?: boolean } }>();
+    let buffer = '';
+    let onAnswer = () => {};
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+        const m = JSON.parse(buffer.slice(0, nl)) as { id: unknown; error?: unknown; result?: { isError?: boolean } };
+        buffer = buffer.slice(nl + 1);
+        answers.set(m.id, m);
+      }
+      onAnswer();
+    });
+    const answered = (n: number) => new Promise<void>((resolve) => {
+      onAnswer = () => answers.size >= n && resolve();
+      onAnswer();
+    });
+    send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'pipeliner', version: '1' } } });
+    await answered(1);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    child.stdout.pause(); // from here on the client reads nothing
+    const rssMb = () => (existsSync(`/proc/${child.pid}/status`) ? Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024 : 0);
+    const rssBefore = rssMb();
+    const genres = ['rock', 'pop', 'rap', 'edm', 'latin', 'r&b'];
+    for (let id = 1; id <= N; id++) {
+      // ~1 KB a request (the _meta note), ~40 KB an answer: 1.5 MB in, 60 MB out.
+      send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: genres[id % genres.length], limit: 50 }, _meta: { note: 'x'.repeat(800) } } });
+    }
+    // Wait until the server stops taking input (the client's unsent bytes no longer shrink).
+    let unsent = -1;
+    for (let i = 0; i < 120 && child.stdin.writableLength !== unsent; i++) {
+      unsent = child.stdin.writableLength;
+      await sleep(1_000);
+    }
+    const rssGrowth = rssMb() - rssBefore;
+    // Most of the 1.5 MB of requests is still on the client's side: the server paused reading.
+    expect(child.stdin.writableLength).toBeGreaterThan(500_000);
+    expect(rssGrowth).toBeLessThan(300);
+
+    child.stdout.resume();
+    await answered(N + 1);
+    for (let id = 1; id <= N; id++) {
+      const a = answers.get(id);
+      expect(a?.error, `answer ${id}`).toBeUndefined();
+      expect(a?.result?.isError, `answer ${id}`).toBeFalsy();
+    }
+    child.stdin.end();
+    expect(await exited).toBe(0);
+  }, 180_000);
 });

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
-import { currentVersion, readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
+import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { closest, editDistance, fold, genreKey } from '../src/catalog/text.js';
 import { DEFAULT_DATASET_URL, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { createLogger, silentLogger } from '../src/log.js';
+import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
 describe('name folding', () => {
   it('ignores case, accents and extra whitespace', () => {
@@ -66,21 +67,6 @@ describe('logging', () => {
     expect(out).toContain('[redacted]');
   });
 });
-
-function tinySnapshot(name: string): Omit<Snapshot, 'manifest'> & { manifest: Omit<Snapshot['manifest'], 'version' | 'format'> } {
-  const f = (v: number) => [v];
-  return {
-    manifest: { publishedAt: new Date().toISOString(), source: { dataset: 'x.csv', schema: 'tidytuesday', rowsRead: 1, rowsStaged: 1, rowsRejected: 0 }, counts: { tracks: 1, artists: 1, genres: 1 } },
-    tracks: {
-      track_id: ['t1'], track_name: [name], album_id: [null], album_name: [null], release_year: [2020], artist_names: [['A']], artist_keys: [['a']],
-      popularity: [50], duration_ms: [1000], explicit: [null], key: [1], mode: [1], time_signature: [null], genres: [['pop']], subgenres: [[]],
-      canonical_track_id: ['t1'],
-      features: { danceability: f(0.5), energy: f(0.5), loudness: f(-5), speechiness: f(0.1), acousticness: f(0.1), instrumentalness: f(0), liveness: f(0.1), valence: f(0.5), tempo: f(120) },
-    },
-    artists: [],
-    genres: [],
-  };
-}
 
 describe('serving snapshots', () => {
   const dirs: string[] = [];

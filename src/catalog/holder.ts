@@ -1,22 +1,34 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
-import { currentVersion, readSnapshot } from './snapshot.js';
+import { currentVersion, readSnapshot, snapshotIdentity } from './snapshot.js';
 
 export type CatalogState =
   | { status: 'loading'; detail: string }
   | { status: 'ready'; catalog: Catalog }
   | { status: 'failed'; error: string };
 
+/** Longest wait between two attempts at the same broken snapshot. */
+export const MAX_RETRY_MS = 300_000;
+
+/** A published snapshot that failed to load: not read again before `retryAt` unless it changes. */
+interface Broken { identity: string; delayMs: number; retryAt: number }
+
 /**
  * Holds the catalog being served. Loads the published snapshot, polls CURRENT for a newer one and
  * swaps it in atomically (calls in flight keep the catalog they started with). Emits 'changed'.
+ * A snapshot that fails to load is logged once and retried after a doubling delay (capped at
+ * MAX_RETRY_MS) while the last good catalog keeps answering; a new publish is tried at once.
  */
 export class CatalogHolder extends EventEmitter {
   private state: CatalogState = { status: 'loading', detail: 'starting' };
   private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private reloading = false;
+  /** snapshotIdentity of the catalog being served. */
+  private served: string | null = null;
+  private broken: Broken | null = null;
+  private retryBaseMs = 1_000;
 
   constructor(private readonly snapshotDir: string, private readonly log: Logger) {
     super();
@@ -42,27 +54,60 @@ export class CatalogHolder extends EventEmitter {
     if (this.state.status !== 'ready') this.set({ status: 'failed', error });
   }
 
-  /** Load the current snapshot if there is one; returns whether a catalog is now being served. */
-  async load(): Promise<boolean> {
-    const version = await currentVersion(this.snapshotDir);
-    if (!version) return false;
-    if (this.state.status === 'ready' && this.state.catalog.version === version) return true;
-    const started = Date.now();
-    const catalog = new Catalog(await readSnapshot(this.snapshotDir, version));
-    const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
-    this.set({ status: 'ready', catalog });
-    this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
-    if (previous) this.emit('changed', catalog);
-    return true;
+  /** Load the current snapshot if there is one; returns whether a catalog is now being served. Throws when it cannot be read. */
+  load(): Promise<boolean> {
+    return this.refresh(true);
+  }
+
+  /**
+   * Serve the snapshot CURRENT names unless it is the one already served. `force` reads it even when
+   * it failed before and its retry time has not come; a poll (`force` false) logs a new failure once.
+   */
+  private async refresh(force: boolean): Promise<boolean> {
+    let identity = 'CURRENT';
+    try {
+      const version = await currentVersion(this.snapshotDir);
+      if (!version) return this.state.status === 'ready';
+      identity = await snapshotIdentity(this.snapshotDir, version);
+      if (identity === this.served) return true;
+      if (!force && this.broken?.identity === identity && Date.now() < this.broken.retryAt) return this.state.status === 'ready';
+      const started = Date.now();
+      const catalog = new Catalog(await readSnapshot(this.snapshotDir, version));
+      const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
+      this.served = identity;
+      this.broken = null;
+      this.set({ status: 'ready', catalog });
+      this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
+      if (previous) this.emit('changed', catalog);
+      return true;
+    } catch (err) {
+      this.noteBroken(identity === 'CURRENT' ? `CURRENT: ${(err as Error).message}` : identity, err as Error, !force);
+      throw err;
+    }
+  }
+
+  private noteBroken(identity: string, err: Error, log: boolean): void {
+    const now = Date.now();
+    if (this.broken?.identity === identity) {
+      this.broken.delayMs = Math.min(this.broken.delayMs * 2, MAX_RETRY_MS);
+      this.broken.retryAt = now + this.broken.delayMs;
+      this.log.debug({ err: err.message, retryInMs: this.broken.delayMs }, 'snapshot still cannot be loaded');
+      return;
+    }
+    this.broken = { identity, delayMs: this.retryBaseMs, retryAt: now + this.retryBaseMs };
+    if (!log) return;
+    const serving = this.state.status === 'ready' ? `still serving ${this.state.catalog.version}` : 'no catalog to serve yet';
+    this.log.error({ err: err.message }, `published snapshot could not be loaded; ${serving}; retrying with a doubling delay up to ${MAX_RETRY_MS / 60_000} min, or at once on a new publish`);
   }
 
   /** Poll for newer publishes. A failed reload keeps serving the previous catalog. */
   watch(intervalMs: number): void {
+    this.retryBaseMs = intervalMs;
     this.timer = setInterval(() => {
       if (this.reloading) return;
       this.reloading = true;
-      this.load()
-        .catch((err: Error) => this.log.error({ err: err.message }, 'new snapshot could not be loaded; still serving the previous one'))
+      this.refresh(false)
+        .catch(() => undefined) // logged by noteBroken
         .finally(() => (this.reloading = false));
     }, intervalMs);
     this.timer.unref();

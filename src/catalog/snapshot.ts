@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzipSync } from 'node:zlib';
 import { SnapshotError } from '../errors.js';
 
 /**
@@ -120,6 +121,7 @@ export interface Snapshot {
 
 const CURRENT = 'CURRENT';
 const FILE = 'catalog.json.gz';
+const gunzip = promisify(gunzipCb);
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
 export async function writeSnapshot(
@@ -127,7 +129,6 @@ export async function writeSnapshot(
   data: Omit<Snapshot, 'manifest'> & { manifest: Omit<SnapshotManifest, 'version' | 'format'> },
   keep = 3,
 ): Promise<string> {
-  await mkdir(snapshotDir, { recursive: true });
   const body = JSON.stringify({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
   const stamp = data.manifest.publishedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -136,13 +137,37 @@ export async function writeSnapshot(
   const final = JSON.stringify({ ...data, manifest });
 
   const tmpDir = join(snapshotDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmpDir, { recursive: true });
-  await writeFile(join(tmpDir, FILE), gzipSync(final, { level: 6 }));
-  await rm(join(snapshotDir, version), { recursive: true, force: true });
-  await rename(tmpDir, join(snapshotDir, version));
   const tmpPointer = join(snapshotDir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
-  await writeFile(tmpPointer, `${version}\n`);
-  await rename(tmpPointer, join(snapshotDir, CURRENT));
+  const versionDir = join(snapshotDir, version);
+  let target = snapshotDir;
+  let placed = false;
+  try {
+    await mkdir(snapshotDir, { recursive: true });
+    target = tmpDir;
+    await mkdir(tmpDir, { recursive: true });
+    target = join(tmpDir, FILE);
+    await writeFile(target, gzipSync(final, { level: 6 }));
+    target = versionDir;
+    await rm(versionDir, { recursive: true, force: true });
+    await rename(tmpDir, versionDir);
+    placed = true;
+    target = tmpPointer;
+    await writeFile(tmpPointer, `${version}\n`);
+    target = join(snapshotDir, CURRENT);
+    await rename(tmpPointer, target);
+  } catch (err) {
+    // Leave the snapshot dir as it was: no temp leftovers, CURRENT still names the previous version.
+    await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    await rm(tmpPointer, { force: true }).catch(() => undefined);
+    if (placed && (await currentVersion(snapshotDir).catch(() => null)) !== version) {
+      await rm(versionDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    const still = await currentVersion(snapshotDir).catch(() => null);
+    throw new SnapshotError(
+      `cannot write snapshot ${version} to ${target}: ${(err as Error).message}; ${still ? `snapshot ${still} is still current` : 'nothing is published yet'}`,
+      { cause: err },
+    );
+  }
   await prune(snapshotDir, version, keep);
   return version;
 }
@@ -179,12 +204,28 @@ export async function readSnapshot(snapshotDir: string, version?: string): Promi
   const file = join(snapshotDir, v, FILE);
   let snap: Snapshot;
   try {
-    snap = JSON.parse(gunzipSync(await readFile(file)).toString('utf8')) as Snapshot;
+    snap = JSON.parse((await gunzip(await readFile(file))).toString('utf8')) as Snapshot;
   } catch (err) {
     throw new SnapshotError(`snapshot ${v} is unreadable (${(err as Error).message}); republish with \`npm run pipeline\``, { cause: err });
   }
   if (snap.manifest?.format !== SNAPSHOT_FORMAT) {
     throw new SnapshotError(`snapshot ${v} has format ${String(snap.manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; republish with \`npm run pipeline\``);
   }
+  if (snap.manifest.version !== v) {
+    throw new SnapshotError(
+      `snapshot directory ${v} holds a manifest for version ${JSON.stringify(snap.manifest.version)} (copied or renamed by hand?); republish with \`npm run pipeline\``,
+    );
+  }
   return snap;
+}
+
+/**
+ * What tells one published snapshot from another without reading it: the version name plus the inode,
+ * size and mtime of its directory and file. A snapshot rewritten in place gets a new identity.
+ */
+export async function snapshotIdentity(snapshotDir: string, version: string): Promise<string> {
+  const dir = join(snapshotDir, version);
+  const [d, f] = await Promise.all([stat(dir).catch(() => null), stat(join(dir, FILE)).catch(() => null)]);
+  const part = (s: Awaited<ReturnType<typeof stat>> | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing');
+  return `${version}@${part(d)}/${part(f)}`;
 }
