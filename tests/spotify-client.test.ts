@@ -337,7 +337,7 @@ describe('Spotify error answers', () => {
     double.inject({ fault: { kind: 'answer', status: 502, body: 'Bad gateway' }, match: '/api/token', times: 5 });
     const fresh = client({ maxRetries: 1 });
     const token = await fresh.getArtist(bush()).catch((e: unknown) => e);
-    expect((token as Error).message).toMatch(/HTTP 502: Bad gateway/);
+    expect((token as Error).message).toMatch(/HTTP 502: «Bad gateway»/);
   });
 
   it('leaves a malformed album item out of the listing and keeps the rest of the page', async () => {

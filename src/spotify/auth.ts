@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
+import { quote } from '../catalog/delimit.js';
 import type { Logger } from '../log.js';
 import { SpotifyAbortedError, SpotifyAuthError, SpotifyRateLimitedError, SpotifyUnavailableError } from './errors.js';
 import { spotifyErrorText, TokenResponseSchema } from './schemas.js';
@@ -157,7 +158,7 @@ export class TokenProvider {
       if (status >= 500) {
         failures += 1;
         if (failures > maxRetries) {
-          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(`HTTP ${status}${said ? `: ${said}` : ''}`) });
+          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(`HTTP ${status}${said ? `: ${quote(said)}` : ''}`) });
         }
         log.warn({ endpoint: ENDPOINT, status, attempt: failures, said }, 'spotify token endpoint unavailable; retrying');
         await sleep(backoffMs(failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
@@ -166,7 +167,7 @@ export class TokenProvider {
 
       // 400 invalid_client & co: the credentials are wrong; retrying will not help.
       const message = this.scrub(
-        `Spotify refused the client credentials (${status}${said ? `: ${said}` : ''}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
+        `Spotify refused the client credentials (${status}${said ? `: ${quote(said)}` : ''}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
       );
       log.error({ endpoint: ENDPOINT, status }, 'spotify token request refused');
       throw new SpotifyAuthError(message, status);
