@@ -13,6 +13,11 @@
  * Resumable: every unit (one resolution, one artist batch, one album listing) is committed on its
  * own and the TTL skips finished units, so a killed or aborted run resumes where it stopped with
  * nothing lost or duplicated (primary keys + upserts). Progress goes to stderr (never stdout).
+ *
+ * The run stops early (EnrichResult.stopKind) when every further call would fail too: a rate limit or
+ * spent quota, refused credentials, an abort, or a circuit breaker after `circuitBreakerFailures`
+ * consecutive unit failures of one kind. A unit failure of another kind, or a success, ends the run
+ * of failures.
  */
 import pLimit from 'p-limit';
 import { fold } from '../catalog/text.js';
