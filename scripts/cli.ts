@@ -1,21 +1,23 @@
 import { loadConfig } from '../src/config.js';
 import { MusicError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
+import { EXIT, exitCodeFor, exitCodeForSignal } from '../src/pipeline/exit-codes.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
 import { printable } from '../src/pipeline/runs.js';
 
 /**
  * Shared entry for the pipeline scripts (each one a task of the Airflow DAG): parse config once,
  * run the given steps, print the JSON report on stdout (scripts are not the MCP stdio channel),
- * exit non-zero with a one-line reason on failure.
+ * exit non-zero with a one-line reason on failure. Exit codes: src/pipeline/exit-codes.ts (75 when
+ * enrichment stopped early and a later run resumes it, 78 when settings or credentials are refused).
+ * The other steps still run after such an enrichment stop (it is optional); the code says it happened.
  */
 export async function runSteps(steps: readonly PipelineStep[]): Promise<PipelineReport> {
   // SIGINT / SIGTERM (Ctrl-C, Airflow stopping the task) abort the running step: steps that stop
   // cleanly (enrich, ingest) keep their finished work for the next run. A second signal exits at once.
   const controller = new AbortController();
-  const exitCode = (signal: unknown) => (String(signal).includes('SIGTERM') ? 143 : 130);
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(exitCode(signal));
+    if (controller.signal.aborted) process.exit(exitCodeForSignal(signal));
     process.stderr.write(`${signal}: stopping cleanly (send it again to exit at once)\n`);
     controller.abort(new Error(signal));
   };
@@ -30,16 +32,25 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
     if (err instanceof PipelineInterruptedError) {
       process.stdout.write(`${JSON.stringify(summarize(steps, err.report), null, 2)}\n`);
       process.stderr.write(`pipeline ${err.message}\n`);
-      process.exit(exitCode(controller.signal.reason));
+      process.exit(exitCodeForSignal(controller.signal.reason));
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
     // Control characters (a file's bytes quoted in a message) are escaped, never sent to the terminal.
     process.stderr.write(`pipeline failed: ${printable(message)}\n`);
-    process.exit(1);
+    process.exit(exitCodeFor(err));
   }
-  if (report.enrich?.skipped) process.stderr.write(`enrich skipped: ${report.enrich.reason}\n`);
-  else if (report.enrich?.interrupted) process.stderr.write(`enrich stopped early (${report.enrich.reason}); run it again to resume\n`);
+  const enrich = report.enrich;
+  let code: number = EXIT.OK;
+  if (enrich?.skipped) process.stderr.write(`enrich skipped: ${enrich.reason}\n`);
+  else if (enrich?.stopKind === 'configuration') {
+    process.stderr.write(`enrich stopped: ${enrich.reason}; fix the setting, then run it again (exit ${EXIT.CONFIG})\n`);
+    code = EXIT.CONFIG;
+  } else if (enrich?.interrupted) {
+    process.stderr.write(`enrich stopped early (${enrich.reason}); finished work is kept, run it again later to resume (exit ${EXIT.TEMPFAIL})\n`);
+    code = EXIT.TEMPFAIL;
+  }
   process.stdout.write(`${JSON.stringify(summarize(steps, report), null, 2)}\n`);
+  if (code !== EXIT.OK) process.exit(code);
   return report;
 }
 

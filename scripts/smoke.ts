@@ -8,6 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { loadConfig } from '../src/config.js';
+import { EXIT } from '../src/pipeline/exit-codes.js';
 
 const argv = process.argv.slice(2);
 const config = loadConfig();
@@ -82,4 +83,4 @@ process.stdout.write(`${'check'.padEnd(w)}  status  ms       detail\n${'-'.repea
 for (const r of rows) process.stdout.write(`${r.what.padEnd(w)}  ${r.status.padEnd(6)}  ${r.ms.toFixed(1).padStart(7)}  ${r.detail}\n`);
 const failed = rows.filter((r) => r.status !== 'ok').length;
 process.stdout.write(`\n${rows.length - failed} passed, ${failed} failed\n`);
-process.exit(failed ? 1 : 0);
+process.exit(failed ? EXIT.FAILED : EXIT.OK);

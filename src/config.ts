@@ -106,6 +106,7 @@ const EnvSchema = z.object({
     .optional()
     .transform((v) => v ?? 'US'),
   SPOTIFY_ENRICH_TTL_DAYS: intFromEnv(0, 3_650, 7),
+  SPOTIFY_CIRCUIT_BREAKER_FAILURES: intFromEnv(1, 10_000, 10),
   SPOTIFY_API_BASE_URL: httpBaseUrl,
   SPOTIFY_ACCOUNTS_URL: httpBaseUrl,
 });
@@ -158,6 +159,8 @@ export interface SpotifySettings {
   market: string;
   /** Stored Spotify data older than this is refreshed by enrichment and by live fetches (`SPOTIFY_ENRICH_TTL_DAYS`). */
   enrichTtlDays: number;
+  /** Enrichment stops after this many consecutive failures of one kind (`SPOTIFY_CIRCUIT_BREAKER_FAILURES`). */
+  circuitBreakerFailures: number;
   /** Override of https://api.spotify.com/v1 (`SPOTIFY_API_BASE_URL`; a proxy, or a test double). */
   apiBaseUrl: string | undefined;
   /** Override of https://accounts.spotify.com/api/token (`SPOTIFY_ACCOUNTS_URL`). */
@@ -315,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pageSize: e.SPOTIFY_PAGE_SIZE,
       market: e.SPOTIFY_MARKET,
       enrichTtlDays: e.SPOTIFY_ENRICH_TTL_DAYS,
+      circuitBreakerFailures: e.SPOTIFY_CIRCUIT_BREAKER_FAILURES,
       apiBaseUrl: e.SPOTIFY_API_BASE_URL?.replace(/\/+$/, ''),
       accountsUrl: e.SPOTIFY_ACCOUNTS_URL,
     },

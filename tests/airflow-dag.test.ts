@@ -5,11 +5,12 @@
  * check last.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { EXIT } from '../src/pipeline/exit-codes.js';
 import { PIPELINE_STEPS } from '../src/pipeline/run.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 
@@ -79,10 +80,11 @@ describe('airflow/dags/music_pipeline.py', () => {
     expect(graph.dag.max_active_runs).toBe(1);
   });
 
-  it('every task is a BashOperator running existing project entry points', () => {
+  it('every task is a BashOperator (or the file\'s subclass of it) running existing project entry points', () => {
     expect(graph.tasks.map((t) => t.task_id)).toEqual(['ingest', 'enrich', 'load', 'transform', 'publish', 'freshness']);
+    const source = readFileSync(DAG_FILE, 'utf8');
     for (const task of graph.tasks) {
-      expect(task.operator, task.task_id).toBe('BashOperator');
+      if (task.operator !== 'BashOperator') expect(source, task.task_id).toContain(`class ${task.operator}(BashOperator):`);
       expect(typeof task.bash_command, task.task_id).toBe('string');
       const ep = entryPoints(task.bash_command);
       expect(ep.npm.length + ep.tsx.length + ep.dbt.length, `${task.task_id} runs no project entry point`).toBeGreaterThan(0);
@@ -130,5 +132,74 @@ describe('airflow/dags/music_pipeline.py', () => {
     expect(source).toContain('"MUSIC_RUN_ID": "{{ run_id }}"');
     expect(source).toContain('conn.music_staging_postgres.get_uri()');
     expect(source).toContain('conn.music_snowflake');
+  });
+
+  it('enrich: exit 75 is retried after at least 10 minutes, exit 78 fails without a retry (codes as in exit-codes.ts)', () => {
+    const source = readFileSync(DAG_FILE, 'utf8');
+    expect(source).toMatch(new RegExp(`^EX_TEMPFAIL = ${EXIT.TEMPFAIL}$`, 'm'));
+    expect(source).toMatch(new RegExp(`^EX_CONFIG = ${EXIT.CONFIG}$`, 'm'));
+    const enrich = graph.tasks.find((t) => t.task_id === 'enrich')!;
+    expect(enrich.operator).toBe('ProjectCommandOperator');
+    expect(Number(enrich.retries)).toBeGreaterThanOrEqual(1);
+    const delay = /^timedelta\((minutes|seconds|hours)=(\d+)\)$/.exec(String(enrich.retry_delay));
+    expect(delay, String(enrich.retry_delay)).not.toBeNull();
+    const seconds = Number(delay![2]) * { seconds: 1, minutes: 60, hours: 3600 }[delay![1] as 'seconds' | 'minutes' | 'hours'];
+    expect(seconds).toBeGreaterThanOrEqual(600);
+  });
+
+  it('ProjectCommandOperator turns exit 78 into AirflowFailException and leaves 75, 1 and 99 to Airflow', () => {
+    // Airflow is not installed here: a minimal stand-in package whose BashOperator fails the way the
+    // real one does (AirflowSkipException for 99, AirflowException "... non-zero exit code <n>." otherwise).
+    const stub = mkdtempSync(join(tmpdir(), 'airflow-stub-'));
+    try {
+      const files: Record<string, string> = {
+        'airflow/__init__.py': 'class DAG:\n    def __init__(self, *a, **k): pass\n    def __enter__(self): return self\n    def __exit__(self, *a): return False\n',
+        'airflow/exceptions.py':
+          'class AirflowException(Exception): pass\nclass AirflowFailException(AirflowException): pass\nclass AirflowSkipException(AirflowException): pass\n',
+        'airflow/providers/__init__.py': '',
+        'airflow/providers/standard/__init__.py': '',
+        'airflow/providers/standard/operators/__init__.py': '',
+        'airflow/providers/standard/operators/bash.py': [
+          'import subprocess',
+          'from airflow.exceptions import AirflowException, AirflowSkipException',
+          'class BashOperator:',
+          '    def __init__(self, task_id, bash_command, **kwargs):',
+          '        self.task_id, self.bash_command = task_id, bash_command',
+          '    def __rshift__(self, other): return other',
+          '    def execute(self, context):',
+          '        code = subprocess.run(["bash", "-c", self.bash_command]).returncode',
+          '        if code == 99: raise AirflowSkipException(f"Bash command returned exit code {code}. Skipping.")',
+          '        if code != 0: raise AirflowException(f"Bash command failed. The command returned a non-zero exit code {code}.")',
+          '        return "ok"',
+          '',
+        ].join('\n'),
+        'pendulum.py': 'def datetime(*a, **k): return None\n',
+        'probe.py': [
+          'import importlib.util, sys',
+          'spec = importlib.util.spec_from_file_location("dag", sys.argv[1])',
+          'dag = importlib.util.module_from_spec(spec); spec.loader.exec_module(dag)',
+          'for code in (0, 1, 75, 78, 99):',
+          '    op = dag.ProjectCommandOperator(task_id="t", bash_command=f"exit {code}")',
+          '    try:',
+          '        op.execute({}); print(code, "ok")',
+          '    except Exception as err:',
+          '        print(code, type(err).__name__)',
+          '',
+        ].join('\n'),
+      };
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(stub, file)), { recursive: true });
+        writeFileSync(join(stub, file), text);
+      }
+      const out = execFileSync('python3', [join(stub, 'probe.py'), DAG_FILE], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: stub, PYTHONDONTWRITEBYTECODE: '1' },
+      });
+      expect(out.trim().split('\n')).toEqual([
+        '0 ok', '1 AirflowException', `${EXIT.TEMPFAIL} AirflowException`, `${EXIT.CONFIG} AirflowFailException`, '99 AirflowSkipException',
+      ]);
+    } finally {
+      rmSync(stub, { recursive: true, force: true });
+    }
   });
 });

@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enrichArtists } from '../src/pipeline/enrich.js';
+import { EXIT } from '../src/pipeline/exit-codes.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { DuckDbStagingStore } from '../src/warehouse/staging.js';
@@ -21,6 +22,9 @@ let dir: string;
 beforeAll(async () => {
   double = await startSpotifyDouble({ mode: 'development' });
   dir = mkdtempSync(join(tmpdir(), 'enrich-script-'));
+});
+afterEach(() => {
+  double.resetStats();
 });
 afterAll(async () => {
   await double.close();
@@ -80,9 +84,9 @@ interface Run {
 }
 
 /** Start the script; `stop` may kill it once the double has seen `after` artist searches. */
-function runScript(env: Record<string, string>, stop?: { after: number; signal: NodeJS.Signals }): Promise<Run> {
+function runScript(env: Record<string, string>, stop?: { after: number; signal: NodeJS.Signals }, script = ['scripts/enrich-spotify.ts']): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/enrich-spotify.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,11 +134,36 @@ describe('scripts/enrich-spotify.ts', () => {
     expect(double.requests).toEqual([]);
   });
 
-  it('one Spotify credential without the other is a configuration error naming both', async () => {
+  it('one Spotify credential without the other is a configuration error (exit 78) naming both', async () => {
     const r = await runScript({ MUSIC_DATA_DIR: join(dir, 'half'), SPOTIFY_CLIENT_ID: 'only-the-id' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(EXIT.CONFIG);
     expect(r.stderr).toMatch(/SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET: set both/);
     expect(r.stderr).not.toContain('only-the-id');
+  });
+
+  it('refused credentials (invalid_client): exit 78 with the fix named, and no "run it again to resume"', async () => {
+    const data = await dataDir('refused');
+    double.resetStats();
+    const r = await runScript({ ...spotifyEnv(data), SPOTIFY_CLIENT_SECRET: 'a-wrong-secret-4567' });
+    expect(r.code, r.stderr).toBe(EXIT.CONFIG);
+    expect(r.stderr).toMatch(/enrich stopped: Spotify refused the client credentials \(400: «invalid_client \(Invalid client secret\)»\); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET/);
+    expect(r.stderr).not.toMatch(/resume/);
+    expect(r.stderr + r.stdout).not.toContain('a-wrong-secret-4567');
+    expect(JSON.parse(r.stdout).enrich).toMatchObject({ interrupted: true, stopKind: 'configuration' });
+    expect(double.count('/api/token')).toBe(1);
+  });
+
+  it('a rate-limited token endpoint: exit 75 (resumable) from npm run enrich and from npm run pipeline', async () => {
+    const data = await dataDir('token-429');
+    for (const script of [['scripts/enrich-spotify.ts'], ['scripts/pipeline.ts', '--steps', 'enrich']]) {
+      double.resetStats();
+      double.inject({ fault: { kind: 'rate-limit', retryAfterS: 600 }, match: '/api/token', times: 1000 });
+      const r = await runScript(spotifyEnv(data), undefined, script);
+      expect(r.code, r.stderr).toBe(EXIT.TEMPFAIL);
+      expect(r.stderr).toMatch(/enrich stopped early \(Spotify POST \/api\/token is rate limited; retry after 600 s\); finished work is kept, run it again later to resume/);
+      expect(JSON.parse(r.stdout).enrich).toMatchObject({ pending: 29, interrupted: true, stopKind: 'transient' });
+      expect(double.count('/api/token')).toBe(1);
+    }
   });
 
   it('resumes after SIGKILL and after SIGTERM with nothing lost or duplicated', async () => {

@@ -88,6 +88,22 @@ async function state(session: DuckDbSession) {
   };
 }
 
+/** A fresh DuckDB file staging one track each of the double's 24 "Paper Lantern NN" artists. */
+async function lanternsDb(): Promise<DuckDbSession> {
+  const session = await DuckDbSession.open(join(dir, `music-${++dbCounter}.duckdb`));
+  open.push(session);
+  await new DuckDbStagingStore(session).ensureSchema();
+  const c = double.catalog;
+  const values = Array.from({ length: 24 }, (_, i) => {
+    const n = String(i + 1).padStart(2, '0');
+    const id = c.tracksOf(c.artist(`lantern-${n}`).id)[0]!.id;
+    return `('k${i}', 'tidytuesday', 'songs.csv', ${i + 2}, '${id}', 'x', 'Paper Lantern ${n}', 'pop', 'h${i}', TIMESTAMP '2026-01-01 00:00:00')`;
+  });
+  await session.run(`INSERT INTO staging.tracks (row_key, source_schema, source_file, source_line, track_id, track_name, artist_names, genre, row_hash, loaded_at)
+VALUES ${values.join(', ')}`);
+  return session;
+}
+
 const quiet = () => undefined;
 
 describe('enrichArtists', () => {
@@ -206,6 +222,71 @@ describe('enrichArtists', () => {
     const third = await enrichArtists({ session, spotify: client(), concurrency: 1, onProgress: quiet });
     expect(third).toMatchObject({ pending: 0, interrupted: false });
     expect(await state(session)).toEqual(expected);
+  });
+});
+
+describe('enrichArtists when Spotify keeps failing', () => {
+  const custom = (options: Partial<ConstructorParameters<typeof SpotifyClient>[0]> = {}) => {
+    const c = new SpotifyClient({
+      clientId: double.clientId, clientSecret: double.clientSecret, apiBaseUrl: double.apiBaseUrl, accountsUrl: double.accountsUrl,
+      maxRps: 500, concurrency: 8, retryBaseMs: 10, retryMaxDelayMs: 20, ...options,
+    });
+    open.push(c);
+    return c;
+  };
+  const tokenRequests = () => double.count('/api/token');
+
+  it('a rate-limited token endpoint stops the run as transient, without asking for a token per artist', async () => {
+    const session = await lanternsDb();
+    double.inject({ fault: { kind: 'rate-limit', retryAfterS: null }, match: '/api/token', times: 1000 });
+    const result = await enrichArtists({ session, spotify: custom({ maxRetries: 2, defaultRetryAfterMs: 100 }), concurrency: 4, onProgress: quiet });
+    expect(result).toMatchObject({ pending: 24, resolved: 0, interrupted: true, stopKind: 'transient' });
+    expect(result.reason).toMatch(/POST \/api\/token is rate limited/);
+    expect(tokenRequests()).toBe(3); // the first request and maxRetries more, each after the pause; then no more
+    expect(double.count('/v1/')).toBe(0);
+  });
+
+  it('refused credentials stop the run as a configuration problem after one token request', async () => {
+    const session = await lanternsDb();
+    const result = await enrichArtists({ session, spotify: custom({ clientSecret: 'not-the-secret-0123' }), concurrency: 4, onProgress: quiet });
+    expect(result).toMatchObject({ interrupted: true, stopKind: 'configuration' });
+    expect(result.reason).toMatch(/refused the client credentials .*invalid_client.*check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET/);
+    expect(result.reason).not.toContain('not-the-secret-0123');
+    expect(tokenRequests()).toBe(1);
+  });
+
+  it('the circuit breaker stops the run after N consecutive failures of one kind; a success in between resets it', async () => {
+    const session = await lanternsDb();
+    double.inject({ fault: { kind: 'status', status: 503 }, match: '/v1/search', times: 1000 });
+    const result = await enrichArtists({ session, spotify: custom({ maxRetries: 0 }), concurrency: 1, circuitBreakerFailures: 5, onProgress: quiet });
+    expect(result).toMatchObject({ pending: 24, interrupted: true, stopKind: 'transient', failed: 5 });
+    expect(result.reason).toMatch(/stopped after 5 consecutive failures of one kind \(SPOTIFY_UNAVAILABLE; last: .*HTTP 503.*SPOTIFY_CIRCUIT_BREAKER_FAILURES/);
+    expect(double.count('/v1/search')).toBe(5);
+
+    // Failures of different kinds, or separated by successes, never add up to a run.
+    double.resetStats();
+    const mixed = await lanternsDb();
+    let n = 0;
+    double.inject({
+      fault: { kind: 'answer', status: 400, body: '{"error":{"status":400,"message":"bad"}}' },
+      match: { test: (url: string) => url.startsWith('/v1/search') && n++ % 2 === 0 } as unknown as RegExp,
+      times: 1000,
+    });
+    const ok = await enrichArtists({ session: mixed, spotify: custom({ maxRetries: 0 }), concurrency: 1, circuitBreakerFailures: 2, onProgress: quiet, skipAlbums: true });
+    expect(ok).toMatchObject({ interrupted: false, stopKind: null, failed: 12, resolved: 12 });
+  });
+
+  it('a malformed album item is left out and counted; the rest of the listing is staged', async () => {
+    const session = await datasetDb();
+    const daft = double.catalog.artist('daft-punk').id;
+    double.inject({
+      fault: { kind: 'mangle', edit: (page) => ({ ...page, items: page.items.map((a: any, i: number) => (i === 0 ? { ...a, total_tracks: -1 } : a)) }) },
+      match: new RegExp(`/artists/${daft}/albums`),
+    });
+    const result = await enrichArtists({ session, spotify: client(), onProgress: quiet });
+    expect(result).toMatchObject({ interrupted: false, failed: 0, albums: { rejected: 1 } });
+    const [row] = await session.all<{ n: number }>(`SELECT count(*) AS n FROM staging.spotify_artist_albums WHERE spotify_id = '${daft}'`);
+    expect(row!.n).toBe(11);
   });
 });
 

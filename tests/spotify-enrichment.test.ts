@@ -162,8 +162,12 @@ describe('Spotify configuration', () => {
     expect(c.spotifyClientId).toBeUndefined();
     expect(c.spotify).toEqual({
       maxRps: 20, concurrency: 10, timeoutMs: 10_000, maxRetries: 4, pageSize: 10, market: 'US', enrichTtlDays: 7,
-      apiBaseUrl: undefined, accountsUrl: undefined,
+      circuitBreakerFailures: 10, apiBaseUrl: undefined, accountsUrl: undefined,
     });
+    expect(loadConfig({ ...base, SPOTIFY_CIRCUIT_BREAKER_FAILURES: '3' }).spotify.circuitBreakerFailures).toBe(3);
+    for (const bad of ['0', '-1', 'ten', '2.5']) {
+      expect(() => loadConfig({ ...base, SPOTIFY_CIRCUIT_BREAKER_FAILURES: bad })).toThrow(/SPOTIFY_CIRCUIT_BREAKER_FAILURES: /);
+    }
     expect(() => loadConfig({ ...base, SPOTIFY_CLIENT_SECRET: 'shh-very-secret' })).toThrow(/SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET: set both/);
     const err = (() => {
       try {
@@ -311,6 +315,26 @@ describe('artist_metadata with Spotify data', () => {
     expect(s.provenance['spotify.image_url'].source).toBe('spotify-live');
     expect(s.notes.join(' ')).toMatch(/development mode/);
     expect(r.content[0]!.text).toMatch(/followers unavailable · popularity unavailable · genres unavailable/);
+  });
+
+  it('extended app: an artist missing one field is not called development mode', async () => {
+    const kate = double.catalog.artist('kate-bush').id;
+    double.inject({ fault: { kind: 'mangle', edit: ({ followers: _drop, ...rest }) => rest }, match: new RegExp(`/artists/${kate}$`) });
+    // Stale stored data: the live refresh is this client's first artist object, and it lacks followers.
+    const client = await connect({ spotify: liveClient() }, staleEnrichment('kate bush'));
+    const s = (await call(client, 'Kate Bush')).structuredContent!;
+    expect(s.spotify).toMatchObject({ spotify_id: kate, followers: 3_300_000, popularity: 74 });
+    expect(s.provenance['spotify.popularity'].source).toBe('spotify-live');
+    expect(s.provenance['spotify.followers']).toMatchObject({ source: 'spotify-enriched', note: 'not returned by the live API; value from the last enrichment' });
+    expect(JSON.stringify(s)).not.toMatch(/development/);
+
+    // Never enriched: the missing field is unavailable, still without a development-mode claim.
+    double.inject({ fault: { kind: 'mangle', edit: ({ followers: _drop, ...rest }) => rest }, match: new RegExp(`/artists/${kate}$`) });
+    const fresh = await connect({ spotify: liveClient() }, withoutEnrichment('kate bush'));
+    const f = (await call(fresh, 'Kate Bush')).structuredContent!;
+    expect(f.spotify).toMatchObject({ spotify_id: kate, followers: null, popularity: 74 });
+    expect(f.provenance['spotify.followers']).toMatchObject({ source: 'unavailable', note: 'not returned by the Spotify API' });
+    expect(JSON.stringify(f)).not.toMatch(/development/);
   });
 
   it('without credentials: stored data only, no live fetch, and says so', async () => {

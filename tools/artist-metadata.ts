@@ -6,7 +6,7 @@ import type { Catalog } from '../src/catalog/catalog.js';
 import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { resolveArtist as resolveOnSpotify } from '../src/pipeline/enrich.js';
-import type { SpotifyApi, SpotifyArtist } from '../src/spotify/client.js';
+import { deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from '../src/spotify/client.js';
 import { SpotifyError } from '../src/spotify/errors.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, catalogInfoShape, ok, toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
@@ -180,8 +180,9 @@ async function liveFetch(deps: ToolDeps, p: ArtistProfile, extra: Extra, log: To
         else signal.addEventListener('abort', fail, { once: true });
       }),
     ]);
-    const caps = spotify.capabilities();
-    const developmentMode = caps.fields['artist.followers'] === 'unavailable' || caps.endpoints['GET /artists?ids'] === 'unavailable';
+    // Development mode only on evidence: this artist object lacks every field such apps are denied,
+    // and no artist object this client has seen carried any of them.
+    const developmentMode = artist !== null && deniedToDevelopmentApps(artist.payload) && spotify.capabilities().mode !== 'extended';
     const result = { artist, at: new Date(), developmentMode };
     if (cache.size >= LIVE_CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(p.artist_key, result);
@@ -258,7 +259,9 @@ function mergeSpotify(p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean
       provenance[key] = {
         source: 'spotify-enriched',
         fetched_at: storedAt,
-        ...(liveArtist ? { note: 'not returned by the live API (development-mode app); value from the last enrichment' } : {}),
+        ...(liveArtist
+          ? { note: `not returned by the live API${outcome.status === 'ok' && outcome.developmentMode ? ' (development-mode app)' : ''}; value from the last enrichment` }
+          : {}),
       };
     } else {
       values[f] = null;
@@ -289,7 +292,11 @@ function unavailableWhy(f: SpotifyField, p: ArtistProfile, outcome: LiveOutcome,
   }
   if (outcome.status === 'failed') return outcome.reason;
   if (!enriched) return hasClient ? 'not enriched' : 'not enriched, and no Spotify credentials for a live fetch';
-  return p.spotify_id && DEV_MODE_FIELDS.has(f) ? 'not returned to this Spotify app when it was enriched (development mode)' : 'not returned by Spotify when enriched';
+  // Stored data tells development mode only when every field such apps are denied is missing.
+  const allDenied = p.spotify_followers == null && p.spotify_popularity == null && p.spotify_genres == null;
+  return p.spotify_id && DEV_MODE_FIELDS.has(f) && allDenied
+    ? 'not returned to this Spotify app when it was enriched (development mode)'
+    : 'not returned by Spotify when enriched';
 }
 
 function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: LiveOutcome, deps: ToolDeps): CallToolResult {

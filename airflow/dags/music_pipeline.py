@@ -15,6 +15,10 @@ Runs the project's own entry points in order, the same steps `npm run pipeline` 
 | publish | `npm run publish-snapshot` | write the serving snapshot, switched atomically |
 | freshness | `npx tsx scripts/freshness.ts` | fail when the newest `raw.tracks.loaded_at` is older than the limit |
 
+The enrich task reads the project's exit codes (`src/pipeline/exit-codes.ts`): 75 (stopped early on a
+rate limit, spent quota or outage; finished work kept) is retried after at least 10 minutes, 78 (Spotify
+refused the credentials, or a setting is wrong) fails at once without a retry.
+
 Every task is idempotent (upserts by natural key, all-or-nothing transforms, atomic publish), so
 retries and reruns are safe. All tasks of one DAG run share `MUSIC_RUN_ID={{ run_id }}`, so they
 write one row of `ops.pipeline_runs`. Business logic stays in the project; this file only wires
@@ -23,10 +27,12 @@ configuration (Airflow Variables and Connections → environment) to commands. S
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pendulum
 from airflow import DAG
+from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
     from airflow.providers.standard.operators.bash import BashOperator
@@ -83,6 +89,30 @@ def _cmd(command: str) -> str:
     return _PRELUDE + command
 
 
+# Exit codes of the project's scripts (src/pipeline/exit-codes.ts; tests/airflow-dag.test.ts keeps them equal).
+EX_TEMPFAIL = 75
+EX_CONFIG = 78
+
+
+class ProjectCommandOperator(BashOperator):
+    """A BashOperator that reads the project's exit codes: EX_CONFIG fails the task without a retry
+    (AirflowFailException); every other failure, EX_TEMPFAIL included, is retried as usual."""
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException:
+            raise
+        except AirflowException as err:
+            # BashOperator reports "... returned a non-zero exit code <n>."
+            match = re.search(r"exit code (\d+)", str(err))
+            if match and int(match.group(1)) == EX_CONFIG:
+                raise AirflowFailException(
+                    f"exit code {EX_CONFIG}: a setting or the Spotify credentials were refused; fix them (see the log), retrying cannot help"
+                ) from err
+            raise
+
+
 default_args = {
     "owner": "music",
     "retries": 2,
@@ -110,7 +140,7 @@ with DAG(
         env=ENV,
         append_env=True,
     )
-    enrich = BashOperator(
+    enrich = ProjectCommandOperator(
         task_id="enrich",
         # Variable music_enrich = off skips it (exit 99 → skipped) when there are no Spotify credentials.
         bash_command=_cmd(
@@ -119,6 +149,9 @@ with DAG(
         ),
         env=ENV,
         append_env=True,
+        # Exit 75 (rate limit, quota, outage) is retried, no sooner than Spotify's pause is likely over.
+        retries=3,
+        retry_delay=timedelta(minutes=10),
     )
     load = BashOperator(
         task_id="load",

@@ -49,6 +49,7 @@ export async function runEnrichStep(
       spotify,
       ttlMs: config.spotify.enrichTtlDays * DAY_MS,
       concurrency: config.spotify.concurrency,
+      circuitBreakerFailures: config.spotify.circuitBreakerFailures,
       log,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -13,6 +13,11 @@
  * Resumable: every unit (one resolution, one artist batch, one album listing) is committed on its
  * own and the TTL skips finished units, so a killed or aborted run resumes where it stopped with
  * nothing lost or duplicated (primary keys + upserts). Progress goes to stderr (never stdout).
+ *
+ * The run stops early (EnrichResult.stopKind) when every further call would fail too: a rate limit or
+ * spent quota, refused credentials, an abort, or a circuit breaker after `circuitBreakerFailures`
+ * consecutive unit failures of one kind. A unit failure of another kind, or a success, ends the run
+ * of failures.
  */
 import pLimit from 'p-limit';
 import { fold } from '../catalog/text.js';
@@ -20,7 +25,9 @@ import { silentLogger, type Logger } from '../log.js';
 import {
   SpotifyAbortedError,
   SpotifyAuthError,
+  SpotifyCircuitOpenError,
   SpotifyError,
+  SpotifyHttpError,
   SpotifyQuotaExceededError,
   SpotifyRateLimitedError,
 } from '../spotify/errors.js';
@@ -45,6 +52,11 @@ export interface EnrichOptions {
   includeGroups?: string;
   /** Skip phase 3. */
   skipAlbums?: boolean;
+  /**
+   * Stop the run after this many consecutive failed units whose errors are of one kind (same code and
+   * status), e.g. an outage that outlasts every retry (default 10; `SPOTIFY_CIRCUIT_BREAKER_FAILURES`).
+   */
+  circuitBreakerFailures?: number;
   now?: () => Date;
   signal?: AbortSignal;
   log?: Logger;
@@ -70,13 +82,21 @@ export interface EnrichResult {
   ambiguous: number;
   /** Artist objects written (inserted + updated + unchanged). */
   artists: { inserted: number; updated: number; unchanged: number };
-  albums: { listings: number; inserted: number; updated: number; unchanged: number };
+  /** `rejected`: malformed album items left out of their listing. */
+  albums: { listings: number; inserted: number; updated: number; unchanged: number; rejected: number };
   /** Units that failed (HTTP errors, bad bodies); they are retried by the next run. */
   failed: number;
-  /** The run stopped early (abort signal, quota, rate limit, auth); rerun to resume. */
+  /** The run stopped early (abort signal, quota, rate limit, outage, refused credentials). */
   interrupted: boolean;
   reason: string | null;
+  /**
+   * Why it stopped: `transient` (rate limit, spent quota, outage: a later rerun resumes),
+   * `configuration` (the credentials were refused: fix them first), `aborted` (the signal fired).
+   */
+  stopKind: EnrichStopKind | null;
 }
+
+export type EnrichStopKind = 'transient' | 'configuration' | 'aborted';
 
 interface DatasetArtist {
   artist_key: string;
@@ -102,6 +122,17 @@ const isFatal = (err: unknown) =>
   err instanceof SpotifyAuthError ||
   err instanceof SpotifyAbortedError ||
   !(err instanceof SpotifyError);
+
+/** How a stopped run can go on (see EnrichResult.stopKind). */
+export function stopKindOf(err: SpotifyError): EnrichStopKind {
+  if (err instanceof SpotifyAbortedError) return 'aborted';
+  if (err instanceof SpotifyAuthError && !err.retryable) return 'configuration';
+  return 'transient';
+}
+
+/** The kind of a unit's failure, for the circuit breaker: error code, plus the HTTP status when there is one. */
+const failureKind = (err: unknown): string =>
+  err instanceof SpotifyHttpError ? `${err.code} ${err.status}` : err instanceof SpotifyError ? err.code : (err as Error)?.name ?? 'Error';
 
 /** Progress lines on stderr, at most one a second per phase plus one when a phase ends. */
 export function stderrProgress(write: (line: string) => void = (l) => void process.stderr.write(l)): (p: EnrichProgress) => void {
@@ -132,10 +163,13 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
   const result: EnrichResult = {
     pending: 0, resolved: 0, unresolved: 0, ambiguous: 0,
     artists: { inserted: 0, updated: 0, unchanged: 0 },
-    albums: { listings: 0, inserted: 0, updated: 0, unchanged: 0 },
-    failed: 0, interrupted: false, reason: null,
+    albums: { listings: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 },
+    failed: 0, interrupted: false, reason: null, stopKind: null,
   };
   let stop: unknown = null;
+  const breakAfter = Math.max(1, options.circuitBreakerFailures ?? 10);
+  /** The current run of consecutive failures of one kind (any success ends it). */
+  let streak = { kind: '', count: 0 };
   const call = signal ? { signal } : {};
 
   /** Run `work` over `items` with bounded concurrency; stop scheduling on a fatal error or abort. */
@@ -154,6 +188,7 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
           }
           try {
             await work(item);
+            streak = { kind: '', count: 0 };
           } catch (err) {
             if (isFatal(err)) {
               stop ??= err;
@@ -161,7 +196,14 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
             }
             failed += 1;
             result.failed += 1;
-            log.warn({ phase, err: (err as Error).message }, 'enrichment unit failed; the next run retries it');
+            const message = (err as Error).message;
+            log.warn({ phase, err: message }, 'enrichment unit failed; the next run retries it');
+            const kind = failureKind(err);
+            streak = streak.kind === kind ? { kind, count: streak.count + 1 } : { kind, count: 1 };
+            if (streak.count >= breakAfter) {
+              stop ??= new SpotifyCircuitOpenError(kind, streak.count, message);
+              return;
+            }
           }
           done += 1;
           progress({ phase, done, total: items.length, failed });
@@ -214,6 +256,7 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
       });
       const counts = await store.upsertArtistAlbums(id, page.items.map((a) => ({ id: a.id, payload: a.payload })), now());
       result.albums.listings += 1;
+      result.albums.rejected += page.rejected ?? 0;
       result.albums.inserted += counts.inserted;
       result.albums.updated += counts.updated;
       result.albums.unchanged += counts.unchanged;
@@ -223,8 +266,12 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
   if (stop !== null) {
     result.interrupted = true;
     result.reason = stop instanceof Error ? stop.message : String(stop);
-    log.warn({ reason: result.reason }, 'enrichment stopped early; run it again to resume');
     if (!(stop instanceof SpotifyError)) throw stop;
+    result.stopKind = stopKindOf(stop);
+    log.warn(
+      { reason: result.reason, stopKind: result.stopKind },
+      result.stopKind === 'configuration' ? 'enrichment stopped: fix the Spotify settings, then run it again' : 'enrichment stopped early; run it again to resume',
+    );
   }
   log.info({ ...result }, 'enrichment finished');
   return result;

@@ -1,15 +1,17 @@
 /**
  * Client-credentials tokens: `POST accounts/api/token` with `Authorization: Basic base64(id:secret)`
  * and the form body `grant_type=client_credentials`. The token is cached and renewed shortly before
- * it expires; one renewal is in flight at a time and every concurrent caller shares it.
+ * it expires; one renewal is in flight at a time and every concurrent caller shares it. A 429 from
+ * the token endpoint is waited out for its Retry-After (and fails fast while a long one runs).
  * The secret and tokens never reach a log line or an error message.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
+import { quote } from '../catalog/delimit.js';
 import type { Logger } from '../log.js';
-import { SpotifyAbortedError, SpotifyAuthError, SpotifyUnavailableError } from './errors.js';
-import { TokenErrorBodySchema, TokenResponseSchema } from './schemas.js';
+import { SpotifyAbortedError, SpotifyAuthError, SpotifyRateLimitedError, SpotifyUnavailableError } from './errors.js';
+import { spotifyErrorText, TokenResponseSchema } from './schemas.js';
 
 export interface TokenProviderOptions {
   clientId: string;
@@ -21,6 +23,10 @@ export interface TokenProviderOptions {
   maxRetries: number;
   retryBaseMs: number;
   retryMaxDelayMs: number;
+  /** Wait when a 429 has no Retry-After. */
+  defaultRetryAfterMs: number;
+  /** Longest Retry-After waited out; longer ones fail fast with SpotifyRateLimitedError until they end. */
+  maxRetryAfterMs: number;
   /** Renew this long before expiry (default 60 s; at most half the token's lifetime). */
   renewBeforeMs?: number;
 }
@@ -36,6 +42,8 @@ const ENDPOINT = 'POST /api/token';
 export class TokenProvider {
   private cached: CachedToken | undefined;
   private inflight: Promise<string> | undefined;
+  /** Monotonic ms until which a token-endpoint 429 forbids asking again. */
+  private blockedUntil = 0;
   private readonly basic: string;
   /** How many tokens were obtained (observability and tests). */
   renewals = 0;
@@ -48,6 +56,7 @@ export class TokenProvider {
   async getToken(signal?: AbortSignal): Promise<string> {
     const cached = this.cached;
     if (cached && performance.now() < cached.renewAt) return cached.value;
+    this.checkBlocked();
     // Shared renewal: it is not tied to one caller's signal (another caller may still want it).
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = undefined;
@@ -71,11 +80,13 @@ export class TokenProvider {
 
   private async fetchToken(): Promise<string> {
     const { log, maxRetries } = this.options;
-    let attempt = 0;
+    let failures = 0;
+    let rateLimited = 0;
     for (;;) {
-      attempt += 1;
+      this.checkBlocked();
       const started = performance.now();
       let status: number;
+      let headers: Record<string, string | string[] | undefined>;
       let text: string;
       try {
         const res = await request(this.options.accountsUrl, {
@@ -90,14 +101,16 @@ export class TokenProvider {
           signal: AbortSignal.timeout(this.options.timeoutMs),
         });
         status = res.statusCode;
+        headers = res.headers;
         text = await res.body.text();
       } catch (cause) {
+        failures += 1;
         const message = this.scrub((cause as Error).message ?? String(cause));
-        if (attempt > maxRetries) {
-          throw new SpotifyUnavailableError(ENDPOINT, attempt, { cause: new Error(message) });
+        if (failures > maxRetries) {
+          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(message) });
         }
-        log.warn({ endpoint: ENDPOINT, attempt, err: message }, 'spotify token request failed; retrying');
-        await sleep(backoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        log.warn({ endpoint: ENDPOINT, attempt: failures, err: message }, 'spotify token request failed; retrying');
+        await sleep(backoffMs(failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
         continue;
       }
 
@@ -106,13 +119,14 @@ export class TokenProvider {
         try {
           json = JSON.parse(text);
         } catch {
-          throw new SpotifyAuthError('the Spotify token endpoint returned a body that is not JSON', status);
+          throw new SpotifyAuthError('the Spotify token endpoint returned a body that is not JSON', status, { retryable: true });
         }
         const parsed = TokenResponseSchema.safeParse(json);
         if (!parsed.success) {
           throw new SpotifyAuthError(
             'the Spotify token endpoint returned an unexpected body (no access_token / expires_in)',
             status,
+            { retryable: true },
           );
         }
         const lifetimeMs = parsed.data.expires_in * 1000;
@@ -123,30 +137,58 @@ export class TokenProvider {
         return parsed.data.access_token;
       }
 
-      if ((status >= 500 || status === 429) && attempt <= maxRetries) {
-        log.warn({ endpoint: ENDPOINT, status, attempt }, 'spotify token endpoint unavailable; retrying');
-        await sleep(backoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+      const detail = spotifyErrorText(text);
+      const said = detail ? this.scrub(detail) : null;
+
+      if (status === 429) {
+        // Honour Retry-After like the API does; past the longest wait (or after maxRetries 429s),
+        // every token request fails fast until the pause is over instead of asking again.
+        rateLimited += 1;
+        const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? this.options.defaultRetryAfterMs;
+        if (retryAfterMs > this.options.maxRetryAfterMs || rateLimited > maxRetries) {
+          this.blockedUntil = Math.max(this.blockedUntil, performance.now() + retryAfterMs);
+          log.error({ endpoint: ENDPOINT, retryAfterMs, attempts: rateLimited }, 'spotify token endpoint rate limited; failing fast until the pause is over');
+          throw new SpotifyRateLimitedError(ENDPOINT, retryAfterMs);
+        }
+        log.warn({ endpoint: ENDPOINT, retryAfterMs, attempt: rateLimited }, 'spotify token endpoint rate limited (429); waiting Retry-After');
+        await sleep(retryAfterMs);
         continue;
       }
-      if (status >= 500 || status === 429) throw new SpotifyUnavailableError(ENDPOINT, attempt);
+
+      if (status >= 500) {
+        failures += 1;
+        if (failures > maxRetries) {
+          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(`HTTP ${status}${said ? `: ${quote(said)}` : ''}`) });
+        }
+        log.warn({ endpoint: ENDPOINT, status, attempt: failures, said }, 'spotify token endpoint unavailable; retrying');
+        await sleep(backoffMs(failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        continue;
+      }
 
       // 400 invalid_client & co: the credentials are wrong; retrying will not help.
-      let detail = '';
-      try {
-        const body = TokenErrorBodySchema.safeParse(JSON.parse(text));
-        if (body.success) {
-          detail = `: ${body.data.error}${body.data.error_description ? ` (${body.data.error_description})` : ''}`;
-        }
-      } catch {
-        // not JSON: keep the status only
-      }
       const message = this.scrub(
-        `Spotify refused the client credentials (${status}${detail.slice(0, 200)}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
+        `Spotify refused the client credentials (${status}${said ? `: ${quote(said)}` : ''}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
       );
       log.error({ endpoint: ENDPOINT, status }, 'spotify token request refused');
       throw new SpotifyAuthError(message, status);
     }
   }
+
+  /** Fail fast while a token-endpoint 429 pause is running. */
+  private checkBlocked(): void {
+    const left = this.blockedUntil - performance.now();
+    if (left > 0) throw new SpotifyRateLimitedError(ENDPOINT, Math.ceil(left));
+  }
+}
+
+/** Retry-After in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Math.round(Number(v) * 1000);
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - Date.now());
 }
 
 /** Full-jitter exponential backoff: uniform in [0, min(max, base * 2^(attempt-1))]. */

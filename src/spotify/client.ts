@@ -14,9 +14,10 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { quote } from '../catalog/delimit.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { backoffMs, TokenProvider } from './auth.js';
+import { backoffMs, parseRetryAfter, TokenProvider } from './auth.js';
 import {
   SpotifyAbortedError,
   SpotifyAuthError,
@@ -32,16 +33,20 @@ import {
   ArtistSchema,
   describeIssues,
   ErrorBodySchema,
+  spotifyErrorText,
   ManyArtistsSchema,
   ManyTracksSchema,
   SearchArtistsSchema,
   SearchTracksSchema,
+  SimplifiedAlbumSchema,
   TrackSchema,
   type AlbumPayload,
   type ArtistPayload,
   type TrackPayload,
 } from './schemas.js';
 import { Throttle } from './throttle.js';
+
+export { parseRetryAfter };
 
 export const SPOTIFY_DEFAULTS = {
   apiBaseUrl: 'https://api.spotify.com/v1',
@@ -107,6 +112,12 @@ export type FieldCapability =
 export interface SpotifyCapabilities {
   endpoints: Record<EndpointCapability, Availability>;
   fields: Record<FieldCapability, Availability>;
+  /**
+   * The app's quota mode, from the artist objects seen: `development` when they came without all of
+   * followers, popularity and genres (the fields Spotify denies development-mode apps) and none had
+   * any of them; `extended` once one had any; `unknown` before the first artist object.
+   */
+  mode: 'development' | 'extended' | 'unknown';
   /** Page size in use for search / artist albums. */
   pageSize: number;
 }
@@ -170,6 +181,8 @@ export interface Page<T> {
   limit: number;
   /** Offset of the next page, null when there is none (or it is past Spotify's offset limit). */
   nextOffset: number | null;
+  /** Items left out because they were malformed (artist albums; each one logged with its issues). */
+  rejected?: number;
 }
 
 export interface TopTracks {
@@ -242,6 +255,8 @@ export class SpotifyClient implements SpotifyApi {
     >
   >;
   private pageSize: number;
+  /** Artist objects seen without any / with some of the development-mode-denied fields. */
+  private readonly artistEvidence = { denied: 0, granted: 0 };
   private quotaBlockedUntil = 0;
   /** Set by a 429 whose Retry-After exceeds maxRetryAfterMs: calls fail fast until then. */
   private rateBlockedUntil = 0;
@@ -297,12 +312,16 @@ export class SpotifyClient implements SpotifyApi {
       maxRetries: this.o.maxRetries,
       retryBaseMs: this.o.retryBaseMs,
       retryMaxDelayMs: this.o.retryMaxDelayMs,
+      defaultRetryAfterMs: this.o.defaultRetryAfterMs,
+      maxRetryAfterMs: this.o.maxRetryAfterMs,
     });
   }
 
   /** Which endpoints and fields this app gets (learned from answers; `unknown` until tried). */
   capabilities(): SpotifyCapabilities {
-    return { endpoints: { ...this.endpointState }, fields: { ...this.fieldState }, pageSize: this.pageSize };
+    const { denied, granted } = this.artistEvidence;
+    const mode = granted > 0 ? 'extended' : denied > 0 ? 'development' : 'unknown';
+    return { endpoints: { ...this.endpointState }, fields: { ...this.fieldState }, mode, pageSize: this.pageSize };
   }
 
   /** Tokens obtained so far. */
@@ -368,6 +387,7 @@ export class SpotifyClient implements SpotifyApi {
     const wanted = Math.max(1, options.limit ?? DEV_PAGE_SIZE);
     const start = Math.max(0, options.offset ?? 0);
     const items: SpotifyAlbum[] = [];
+    let rejected = 0;
     let offset = start;
     let total = 0;
     let nextOffset: number | null = start;
@@ -383,11 +403,22 @@ export class SpotifyClient implements SpotifyApi {
         ),
       );
       total = page.total;
-      items.push(...page.items.map((a) => this.toAlbum(a)));
+      for (const [i, raw] of page.items.entries()) {
+        const album = SimplifiedAlbumSchema.safeParse(raw);
+        if (album.success) {
+          items.push(this.toAlbum(album.data));
+          continue;
+        }
+        rejected += 1;
+        this.log.warn(
+          { endpoint: 'GET /artists/{id}/albums', artistId: id, position: offset + i, issues: describeIssues(album.error).slice(0, 3) },
+          'spotify album item malformed; left out of the listing',
+        );
+      }
       offset += page.items.length;
       nextOffset = page.next !== null && page.items.length > 0 && offset < page.total ? offset : null;
     }
-    return { items, total, offset: start, limit: wanted, nextOffset };
+    return { items, total, offset: start, limit: wanted, nextOffset, rejected };
   }
 
   async getArtistTopTracks(id: string, options: CallOptions & { market?: string } = {}): Promise<TopTracks> {
@@ -528,6 +559,8 @@ export class SpotifyClient implements SpotifyApi {
     this.observe('artist.followers', followers !== null);
     this.observe('artist.popularity', popularity !== null);
     this.observe('artist.genres', genres !== null);
+    if (deniedToDevelopmentApps(a)) this.artistEvidence.denied += 1;
+    else this.artistEvidence.granted += 1;
     return {
       id: a.id,
       name: a.name,
@@ -619,11 +652,19 @@ export class SpotifyClient implements SpotifyApi {
 
       if (status >= 200 && status < 300) return this.validate(endpoint, res.text, schema);
 
-      if (status === 401) {
-        if (renewed) throw new SpotifyAuthError(`Spotify ${endpoint} rejected a freshly issued token (401)`, 401);
+      const said = this.said(res.text);
+      if (status === 401 || (status === 400 && /bearer/i.test(said ?? ''))) {
+        // 401, or a 400 "Only valid bearer authentication supported": the token is not accepted.
+        // Renew it once; a freshly issued token refused too means the app itself is refused.
+        if (renewed) {
+          throw new SpotifyAuthError(
+            `Spotify ${endpoint} refused a freshly issued token (${status}${said ? `: ${quote(said)}` : ''}); check that the Spotify app behind SPOTIFY_CLIENT_ID is active`,
+            status,
+          );
+        }
         renewed = true;
         this.auth.invalidate(token);
-        this.log.info({ endpoint }, 'spotify token rejected (401); renewing once');
+        this.log.info({ endpoint, status, said }, 'spotify token not accepted; renewing once');
         continue;
       }
 
@@ -651,16 +692,21 @@ export class SpotifyClient implements SpotifyApi {
       if (status >= 500) {
         failures += 1;
         if (failures > this.o.maxRetries) {
-          throw new SpotifyUnavailableError(endpoint, failures, { cause: new Error(`HTTP ${status}`) });
+          throw new SpotifyUnavailableError(endpoint, failures, { cause: new Error(`HTTP ${status}${said ? `: ${quote(said)}` : ''}`) });
         }
-        this.log.warn({ endpoint, status, attempt: failures }, 'spotify server error; retrying');
+        this.log.warn({ endpoint, status, attempt: failures, said }, 'spotify server error; retrying');
         await this.backoff(endpoint, failures, signal);
         continue;
       }
 
-      const apiMessage = parseErrorBody(res.text)?.error.message ?? null;
-      throw new SpotifyHttpError(endpoint, status, apiMessage ? this.auth.scrub(apiMessage).slice(0, 200) : null);
+      throw new SpotifyHttpError(endpoint, status, said);
     }
+  }
+
+  /** What an error answer said, secrets removed, bounded (null when it said nothing). */
+  private said(text: string): string | null {
+    const t = spotifyErrorText(text);
+    return t ? this.auth.scrub(t).slice(0, 200) : null;
   }
 
   /** One HTTP exchange: checks the quota block at send time, times out, reads the whole body. */
@@ -732,6 +778,14 @@ export class SpotifyClient implements SpotifyApi {
   }
 }
 
+/**
+ * True when an artist object lacks every field Spotify denies development-mode apps (followers,
+ * popularity, genres: absent, not null or empty). One absent field alone is not that evidence.
+ */
+export function deniedToDevelopmentApps(a: ArtistPayload): boolean {
+  return a.followers === undefined && a.popularity === undefined && a.genres === undefined;
+}
+
 function toImage(i: { url: string; width?: number | null | undefined; height?: number | null | undefined }): SpotifyImage {
   return { url: i.url, width: i.width ?? null, height: i.height ?? null };
 }
@@ -744,14 +798,3 @@ function parseErrorBody(text: string): z.infer<typeof ErrorBodySchema> | null {
     return null;
   }
 }
-
-/** Retry-After in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - Date.now());
-}
-

@@ -3,19 +3,26 @@
  * context a caller needs to decide what to do (retry later, fall back, fix credentials).
  * Messages never contain the client secret or an access token.
  */
+import { quote } from '../catalog/delimit.js';
 import { MusicError } from '../errors.js';
 
 /** Base of every error the Spotify client throws. */
 export class SpotifyError extends MusicError {}
 
-/** The token endpoint refused the client credentials (or answered something we cannot use). */
+/**
+ * The token endpoint refused the client credentials, the API refused a freshly issued token, or the
+ * token endpoint answered something we cannot use. `retryable` is false when the credentials (or the
+ * app) are the problem: only fixing SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET helps.
+ */
 export class SpotifyAuthError extends SpotifyError {
+  readonly retryable: boolean;
   constructor(
     message: string,
     readonly status: number | null,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryable?: boolean },
   ) {
     super('SPOTIFY_AUTH_FAILED', message, options);
+    this.retryable = options?.retryable ?? false;
   }
 }
 
@@ -24,13 +31,13 @@ export class SpotifyHttpError extends SpotifyError {
   constructor(
     readonly endpoint: string,
     readonly status: number,
-    /** `error.message` of Spotify's ErrorObject, when the body had one. */
+    /** What Spotify's answer said (ErrorObject message, or the text of another shape), secrets removed. */
     readonly apiMessage: string | null,
     options?: { cause?: unknown },
   ) {
     super(
       status === 404 ? 'SPOTIFY_NOT_FOUND' : 'SPOTIFY_HTTP_ERROR',
-      `Spotify ${endpoint} answered ${status}${apiMessage ? `: ${apiMessage}` : ''}`,
+      `Spotify ${endpoint} answered ${status}${apiMessage ? `: ${quote(apiMessage)}` : ''}`,
       options,
     );
   }
@@ -87,6 +94,26 @@ export class SpotifyUnavailableError extends SpotifyError {
   ) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super('SPOTIFY_UNAVAILABLE', `Spotify ${endpoint} failed after ${attempts} attempts${reason}`, options);
+  }
+}
+
+/**
+ * A run of consecutive failures of one kind (same error code and status): the API is down or
+ * answering garbage, so further calls would only add load. Raised by enrichment, not by single calls.
+ */
+export class SpotifyCircuitOpenError extends SpotifyError {
+  constructor(
+    /** The failure kind, e.g. `SPOTIFY_UNAVAILABLE` or `SPOTIFY_HTTP_ERROR 403`. */
+    readonly kind: string,
+    readonly failures: number,
+    /** The last failure's message (already free of secrets). */
+    readonly lastMessage: string,
+  ) {
+    super(
+      'SPOTIFY_CIRCUIT_OPEN',
+      `stopped after ${failures} consecutive failures of one kind (${kind}; last: ${lastMessage})` +
+        ' — the limit is SPOTIFY_CIRCUIT_BREAKER_FAILURES',
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 export {
   SpotifyClient,
   SPOTIFY_DEFAULTS,
+  deniedToDevelopmentApps,
   parseRetryAfter,
   type AlbumOptions,
   type Availability,
@@ -22,6 +23,7 @@ export {
 export {
   SpotifyAbortedError,
   SpotifyAuthError,
+  SpotifyCircuitOpenError,
   SpotifyError,
   SpotifyHttpError,
   SpotifyQuotaExceededError,

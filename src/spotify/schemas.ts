@@ -14,20 +14,47 @@ export const TokenResponseSchema = z.looseObject({
   expires_in: z.number().int().positive(),
 });
 
-/** `{"error": {"status": 4xx, "message": "...", "reason"?: "..."}}` (reason: since July 2026 on quota 429s). */
+/**
+ * `{"error": {"status": 4xx, "message": "...", "reason"?: "..."}}` (reason: since July 2026 on quota
+ * 429s). Status and message are not required: a body that carries only the reason still counts.
+ */
 export const ErrorBodySchema = z.object({
   error: z.looseObject({
-    status: z.number().int(),
-    message: z.string(),
+    status: z.number().int().optional(),
+    message: z.string().optional(),
     reason: z.string().optional(),
   }),
 });
 
-/** The accounts service answers OAuth-style errors: `{"error": "invalid_client", "error_description": "..."}`. */
-export const TokenErrorBodySchema = z.object({
-  error: z.string(),
-  error_description: z.string().optional(),
-});
+/**
+ * Spotify's own words from an error answer, whatever its shape: the ErrorObject
+ * `{"error": {"status": 404, "message": "..."}}` (message optional in older answers), the accounts
+ * service's `{"error": "invalid_client", "error_description": "..."}`, a bare `{"message": "..."}`, or
+ * a plain-text / HTML page from a gateway (tags dropped). Undelimited and unscrubbed: callers remove
+ * secrets and quote it as data. Null when the body says nothing.
+ */
+export function spotifyErrorText(text: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    const plain = text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    return plain ? plain.slice(0, 300) : null;
+  }
+  if (typeof json !== 'object' || json === null) return typeof json === 'string' && json.trim() ? json.trim().slice(0, 300) : null;
+  const body = json as Record<string, unknown>;
+  const error = body.error;
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+  if (typeof error === 'object' && error !== null) {
+    const e = error as Record<string, unknown>;
+    const parts = [str(e.message), str(e.reason)].filter(Boolean);
+    return parts.length ? parts.join(' — ').slice(0, 300) : null;
+  }
+  const code = str(error);
+  const description = str(body.error_description);
+  if (code) return (description ? `${code} (${description})` : code).slice(0, 300);
+  return str(body.message)?.slice(0, 300) ?? null;
+}
 
 export const ImageSchema = z.looseObject({
   url: z.string(),
@@ -107,7 +134,8 @@ export const SearchTracksSchema = z.looseObject({ tracks: pagingSchema(TrackSche
 export const ManyArtistsSchema = z.looseObject({ artists: z.array(ArtistSchema.nullable()) });
 /** `GET /tracks?ids=` and `GET /artists/{id}/top-tracks`. */
 export const ManyTracksSchema = z.looseObject({ tracks: z.array(TrackSchema.nullable()) });
-export const ArtistAlbumsSchema = pagingSchema(SimplifiedAlbumSchema);
+/** Artist albums: items are checked one by one (a malformed album drops that album, not the page). */
+export const ArtistAlbumsSchema = pagingSchema(z.unknown());
 
 export type ArtistPayload = z.infer<typeof ArtistSchema>;
 export type AlbumPayload = z.infer<typeof SimplifiedAlbumSchema>;

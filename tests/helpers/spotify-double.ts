@@ -6,7 +6,8 @@
  *
  * Switches: `mode` ('extended' | 'development': batch `?ids=` and top-tracks answer like removed
  * endpoints, artist followers/popularity/genres and track popularity/available_markets are absent,
- * search/album limit above 10 → 400 "Invalid limit"), one-shot or repeated faults (`inject`) and a
+ * search/album limit above 10 → 400 "Invalid limit"), one-shot or repeated faults (`inject`: 429s, 5xx,
+ * resets, slow or malformed bodies, raw answers of any shape, edited bodies) and a
  * seeded random fault `storm`. Every request is recorded with its arrival time so tests can measure
  * requests per any 1-second window.
  */
@@ -32,7 +33,11 @@ export type Fault =
   /** 200 with valid JSON of the wrong shape. */
   | { kind: 'wrong-shape' }
   /** 401 "The access token expired", whatever the token. */
-  | { kind: 'unauthorized' };
+  | { kind: 'unauthorized' }
+  /** A raw answer: any status, body and headers (error shapes, gateway pages, odd 400s). */
+  | { kind: 'answer'; status: number; body: string; headers?: Record<string, string> }
+  /** Answer normally (API paths), with the JSON body passed through `edit` first (one bad item, a missing field). */
+  | { kind: 'mangle'; edit: (body: any) => unknown };
 
 export interface FaultRule {
   fault: Fault;
@@ -524,6 +529,10 @@ export async function startSpotifyDouble(options: SpotifyDoubleOptions = {}): Pr
           return send(res, rec, 200, JSON.stringify({ unexpected: true, items: 'not-a-list' }));
         case 'unauthorized':
           return sendError(res, rec, 401, 'The access token expired');
+        case 'answer':
+          return send(res, rec, fault.status, fault.body, fault.headers);
+        case 'mangle':
+          break;
       }
     }
 
@@ -553,7 +562,8 @@ export async function startSpotifyDouble(options: SpotifyDoubleOptions = {}): Pr
     if (expiry <= Date.now()) return sendError(res, rec, 401, 'The access token expired');
 
     try {
-      return send(res, rec, 200, JSON.stringify(route(url)));
+      const body = route(url);
+      return send(res, rec, 200, JSON.stringify(fault?.kind === 'mangle' ? fault.edit(body) : body));
     } catch (err) {
       if (err instanceof HttpError) return sendError(res, rec, err.status, err.message);
       return sendError(res, rec, 500, 'Server error');
