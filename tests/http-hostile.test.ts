@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
@@ -98,5 +99,68 @@ describe('answers never reach another client', () => {
       expect(answers.map((m) => m.id).sort()).toEqual([1, 2]);
       expect(answers.find((m) => m.id === 1)!.result.structuredContent.artist.name).toBe(artists[n]);
     });
+  });
+});
+
+/** A raw TCP connection to the server of `url` that sends `data` (if any) and reports when the server closes it. */
+function rawSocket(url: string, data = ''): { socket: Socket; closed: Promise<number>; connected: Promise<void> } {
+  const u = new URL(url);
+  const t0 = Date.now();
+  const socket = connect(Number(u.port), u.hostname);
+  socket.on('error', () => undefined);
+  socket.on('data', () => undefined);
+  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  void connected.then(() => data && socket.write(data));
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - t0)));
+  return { socket, closed, connected };
+}
+
+describe('idle and half-open connections', () => {
+  let running: RunningHttpServer;
+  afterAll(async () => running?.close(500));
+
+  it('closes, with the default settings, a connection that sends nothing and one that sends half a header within 10 s', async () => {
+    running = await start();
+    const silent = rawSocket(running.url);
+    const half = rawSocket(running.url, 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/');
+    const deadline = new Promise<'open'>((r) => setTimeout(() => r('open'), 10_000));
+    expect(await Promise.race([silent.closed, deadline])).not.toBe('open');
+    expect(await Promise.race([half.closed, deadline])).not.toBe('open');
+  }, 20_000);
+
+  it('closes an idle keep-alive connection after MCP_KEEPALIVE_TIMEOUT_MS', async () => {
+    await running?.close(500);
+    running = await start({ MCP_KEEPALIVE_TIMEOUT_MS: '300' });
+    const c = rawSocket(running.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    let answer = '';
+    c.socket.on('data', (d: Buffer) => (answer += d.toString()));
+    // Node closes it up to a second past the timeout; the 5 s default would miss this deadline.
+    const deadline = new Promise<'open'>((r) => setTimeout(() => r('open'), 4_000));
+    expect(await Promise.race([c.closed, deadline])).not.toBe('open');
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+  }, 20_000);
+
+  it('at MCP_MAX_CONNECTIONS, serves a new client by closing the longest-idle connection', async () => {
+    await running?.close(500);
+    running = await start({ MCP_MAX_CONNECTIONS: '8', MCP_HEADERS_TIMEOUT_MS: '60000' });
+    const idle = Array.from({ length: 8 }, () => rawSocket(running.url));
+    await Promise.all(idle.map((s) => s.connected));
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(running.url.replace(/\/mcp$/, '/healthz'));
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    // The oldest idle ones made room; the rest stay open (nothing else forces them out with a 60 s header timeout).
+    const closedSoon = await Promise.all(idle.map((s) => Promise.race([s.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))])));
+    expect(closedSoon.slice(0, 1)).toEqual([true]);
+    expect(closedSoon.filter(Boolean).length).toBeLessThanOrEqual(3);
+    for (const s of idle) s.socket.destroy();
+  });
+
+  it('refuses settings that are not whole numbers in range, naming them', () => {
+    for (const [key, bad] of [['MCP_HEADERS_TIMEOUT_MS', '0'], ['MCP_KEEPALIVE_TIMEOUT_MS', 'soon'], ['MCP_MAX_CONNECTIONS', '2'], ['MCP_MAX_BATCH', '0']] as const) {
+      expect(() => loadConfig({ [key]: bad }), key).toThrow(new RegExp(key));
+    }
   });
 });
