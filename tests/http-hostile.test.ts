@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -161,6 +162,70 @@ describe('idle and half-open connections', () => {
   it('refuses settings that are not whole numbers in range, naming them', () => {
     for (const [key, bad] of [['MCP_HEADERS_TIMEOUT_MS', '0'], ['MCP_KEEPALIVE_TIMEOUT_MS', 'soon'], ['MCP_MAX_CONNECTIONS', '2'], ['MCP_MAX_BATCH', '0']] as const) {
       expect(() => loadConfig({ [key]: bad }), key).toThrow(new RegExp(key));
+    }
+  });
+});
+
+describe('batches share the event loop and are bounded', () => {
+  it('refuses a batch over MCP_MAX_BATCH with -32600 naming the cap and the setting, without running any call', async () => {
+    const double = await startSpotifyDouble();
+    const spotify = new SpotifyClient({
+      clientId: double.clientId, clientSecret: double.clientSecret, apiBaseUrl: double.apiBaseUrl, accountsUrl: double.accountsUrl,
+      maxRps: 500, retryBaseMs: 5, maxRetries: 1, timeoutMs: 3_000,
+    });
+    const running = await start({ MCP_MAX_BATCH: '3' }, { spotify, spotifyTtlMs: 0 });
+    try {
+      const artists = ['Queen', 'Drake', 'Coldplay', 'Don Omar'];
+      const res = await post(running.url, JSON.stringify(artists.map((artist, i) => call(i + 1, 'artist_metadata', { artist }))));
+      expect(res.status).toBe(400);
+      const answers = await messagesOf(res);
+      expect(answers).toHaveLength(1);
+      expect(answers[0]!.error!.code).toBe(-32600);
+      expect(answers[0]!.error!.message).toMatch(/at most 3 messages \(MCP_MAX_BATCH\)/);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(double.requests).toHaveLength(0);
+      // At the cap, it runs.
+      const ok = await messagesOf(await post(running.url, JSON.stringify(artists.slice(0, 3).map((artist, i) => call(i + 1, 'artist_metadata', { artist })))));
+      expect(ok.map((m) => m.result?.structuredContent?.artist?.name).sort()).toEqual(['Coldplay', 'Drake', 'Queen']);
+    } finally {
+      await running.close(500);
+      await spotify.close();
+      await double.close();
+    }
+  });
+
+  it('answers /healthz while a large batch of heavy calls runs, and never holds the event loop for the whole batch', async () => {
+    const n = 1000;
+    const running = await start({ MCP_MAX_BATCH: String(n) });
+    // The server runs in this process: its event loop is the one measured here.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    try {
+      const batch = Array.from({ length: n }, (_, i) => call(i, 'recommend_by_genre', { genre: 'rock', limit: 5 }));
+      const order: string[] = [];
+      const t0 = Date.now();
+      loop.enable();
+      const whole = post(running.url, JSON.stringify(batch))
+        .then(messagesOf)
+        .then((ms) => (order.push('batch'), ms));
+      await new Promise((r) => setTimeout(r, 100));
+      const health = await fetch(running.url.replace(/\/mcp$/, '/healthz')).then(async (r) => {
+        order.push('healthz');
+        return { status: r.status, ms: Date.now() - t0, body: await r.text() };
+      });
+      const answers = await whole;
+      loop.disable();
+      const batchMs = Date.now() - t0;
+      const stallMs = loop.max / 1e6;
+      process.stderr.write(`batch of ${n} recommend_by_genre: ${batchMs} ms; /healthz answered at ${health.ms} ms; longest event-loop stall ${stallMs.toFixed(0)} ms\n`);
+      expect(health.status).toBe(200);
+      expect(order).toEqual(['healthz', 'batch']);
+      expect(answers).toHaveLength(n);
+      expect(answers.every((m) => m.result?.structuredContent?.returned === 5)).toBe(true);
+      // One call at a time holds the loop, not the batch (run whole, the stall is the batch's duration).
+      expect(stallMs).toBeLessThan(batchMs / 4);
+    } finally {
+      loop.disable();
+      await running.close(500);
     }
   });
 });
