@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -200,4 +201,43 @@ describe('two HTTP worker processes on first start', () => {
       server.child.kill('SIGKILL');
     }
   }, 200_000);
+});
+
+/** Run the package bin until it exits; its exit code and stderr. */
+function runToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr }))));
+}
+
+describe('a port already in use', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-port-'));
+  const holder = createNetServer();
+  let port = 0;
+  beforeAll(async () => {
+    cpSync(join(inject('builtDataDir'), 'snapshots'), join(dataDir, 'snapshots'), { recursive: true });
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
+    port = (holder.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    holder.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  for (const workers of ['1', '2']) {
+    it(`is one line naming MCP_HTTP_PORT and the port, and a non-zero exit (MCP_HTTP_WORKERS=${workers})`, async () => {
+      const { code, stderr } = await runToExit({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: String(port), MCP_HTTP_WORKERS: workers, LOG_LEVEL: 'warn' });
+      expect(code).toBe(1);
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`port ${port} is already in use.*MCP_HTTP_PORT`));
+      expect(stderr).not.toMatch(/\n\s+at /);
+    });
+  }
 });
