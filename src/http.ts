@@ -22,6 +22,8 @@ export interface RunningHttpServer {
   url: string;
   /** Stop accepting, let calls in flight finish (up to graceMs), then close. */
   close(graceMs?: number): Promise<void>;
+  /** Open connections, MCP servers waiting in the pool, and requests in progress. */
+  stats(): { connections: number; idleServers: number; inFlight: number };
 }
 
 function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code = -32000): void {
@@ -89,6 +91,14 @@ const MAX_IDLE_SERVERS = 256;
 
 const isRequest = (m: JSONRPCMessage) => 'method' in m && 'id' in m;
 const isInitialize = (m: JSONRPCMessage) => isRequest(m) && (m as { method: string }).method === 'initialize';
+/**
+ * Requests after which the MCP server keeps something of the client that sent them: initialize (its
+ * capabilities and client info) and logging/setLevel (a level stored under the client's `mcp-session-id`
+ * header, any value, so a pooled server would gather one entry per value sent). A server that served one
+ * is closed afterwards, never pooled: nothing a client set reaches another client's calls.
+ */
+const CLIENT_STATE_METHODS = new Set(['initialize', 'logging/setLevel']);
+const setsClientState = (m: JSONRPCMessage) => isRequest(m) && CLIENT_STATE_METHODS.has((m as { method: string }).method);
 
 /** The first request id that a batch uses twice (ids of responses in it do not count), if any. */
 function repeatedId(messages: JSONRPCMessage[]): string | number | undefined {
@@ -184,9 +194,8 @@ interface PooledServer {
  * cancellations of different clients never meet; but servers are not built per request (that, and the
  * SDK's single-use web-standard transport, cost more than most tool calls): a server that answered its
  * POST goes back to a pool and serves a later one through the same ExchangeTransport
- * (src/http-exchange.ts). What a server keeps from one POST to the next (client info from an
- * initialize, a logging level) only matters for server-to-client requests and log notifications, which
- * this stateless server does not send.
+ * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
+ * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
  */
 export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
   const cfg = deps.http;
@@ -323,12 +332,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       return;
     }
 
+    const keepsClientState = messages.some(setsClientState);
     const pooled = idle.pop() ?? (await build());
     pooled.slot.log = log;
     const exchange = new Exchange(req, res, (ex, clean) => {
       open.delete(ex);
       clearTimeout(timer);
-      release(pooled, ex, clean);
+      release(pooled, ex, clean && !keepsClientState);
     });
     const timer = setTimeout(() => {
       if (!exchange.open) return;
@@ -390,6 +400,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   return {
     server,
     url,
+    stats: () => ({ connections: connections.size, idleServers: idle.length, inFlight }),
     close: async (graceMs = 10_000) => {
       // Fail health checks, answer everything that reaches us (requests already on the wire included),
       // and close once nothing has been in flight for a short quiet period or the grace time is up.

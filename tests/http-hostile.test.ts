@@ -229,3 +229,35 @@ describe('batches share the event loop and are bounded', () => {
     }
   });
 });
+
+describe('per-client state on pooled MCP servers', () => {
+  let running: RunningHttpServer;
+  afterAll(async () => running?.close(500));
+
+  const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params });
+  const initialize = (id: number, name: string) =>
+    rpc(id, 'initialize', { protocolVersion: '2025-11-25', capabilities: { sampling: {} }, clientInfo: { name, version: '1' } });
+
+  it('never pools a server that stored something of its client (initialize, logging/setLevel under any mcp-session-id)', async () => {
+    running = await start();
+    const pinged = await messagesOf(await post(running.url, JSON.stringify(ping(1))));
+    expect(pinged[0]!.result).toEqual({});
+    expect(running.stats().idleServers).toBe(1);
+
+    // logging/setLevel stores the level under the request's mcp-session-id header, whatever its value:
+    // a pooled server would keep one entry per value a client sends, and apply it to later clients.
+    for (let i = 0; i < 20; i++) {
+      const [answer] = await messagesOf(await post(running.url, JSON.stringify(rpc(i, 'logging/setLevel', { level: 'emergency' })), { 'mcp-session-id': `s-${i}-${'x'.repeat(1_000)}` }));
+      expect(answer!.result).toEqual({});
+    }
+    const [init] = await messagesOf(await post(running.url, JSON.stringify(initialize(1, 'client-a'))));
+    expect(init!.result.serverInfo.name).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(running.stats().idleServers).toBe(0);
+
+    // Plain calls still reuse a pooled server.
+    await messagesOf(await post(running.url, JSON.stringify(ping(2))));
+    await messagesOf(await post(running.url, JSON.stringify(ping(3))));
+    expect(running.stats().idleServers).toBe(1);
+  });
+});
