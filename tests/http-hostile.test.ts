@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +12,7 @@ import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
+import { REPO_ROOT } from './helpers/dataset.js';
 import { messagesOf } from './helpers/mcp-http.js';
 
 /**
@@ -158,6 +161,79 @@ describe('idle and half-open connections', () => {
     expect(closedSoon.filter(Boolean).length).toBeLessThanOrEqual(3);
     for (const s of idle) s.socket.destroy();
   });
+
+  it('at MCP_MAX_CONNECTIONS with a request in progress on every connection, answers a new one 503 naming the setting', async () => {
+    await running?.close(500);
+    const double = await startSpotifyDouble();
+    double.latencyMs = 1_500;
+    const spotify = new SpotifyClient({
+      clientId: double.clientId, clientSecret: double.clientSecret, apiBaseUrl: double.apiBaseUrl, accountsUrl: double.accountsUrl,
+      maxRps: 500, retryBaseMs: 5, maxRetries: 1, timeoutMs: 5_000,
+    });
+    running = await start({ MCP_MAX_CONNECTIONS: '4' }, { spotify, spotifyTtlMs: 0 });
+    try {
+      const artists = ['Queen', 'Drake', 'Coldplay', 'Don Omar'];
+      // Each slow call on a connection of its own.
+      const slow = artists.map((artist) => {
+        const c = rawSocket(running.url);
+        const body = JSON.stringify(call(1, 'artist_metadata', { artist }));
+        void c.connected.then(() =>
+          c.socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+        );
+        let text = '';
+        c.socket.on('data', (d: Buffer) => (text += d.toString()));
+        return { ...c, text: () => text };
+      });
+      const deadline = Date.now() + 5_000;
+      while (running.stats().inFlight < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(running.stats().inFlight).toBe(4);
+      const refused = await fetch(running.url.replace(/\/mcp$/, '/healthz'));
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/4 connections with requests in progress \(MCP_MAX_CONNECTIONS\)/);
+      expect(running.stats().connections).toBe(4);
+      // The calls in progress were not disturbed.
+      for (const [n, c] of slow.entries()) {
+        while (!c.text().includes('"artist"') && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
+        expect(c.text()).toContain(`"name":"${artists[n]}"`);
+        c.socket.destroy();
+      }
+    } finally {
+      await spotify.close();
+      await double.close();
+    }
+  }, 30_000);
+
+  it('with a lowered file limit, 450 idle connections do not lock a real client out (the package bin under ulimit -n 256)', async () => {
+    await running?.close(500);
+    // The cap below the file limit: connections past it evict idle ones instead of failing accept() with EMFILE.
+    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, join(REPO_ROOT, 'bin/music-mcp-server.js')], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), MUSIC_DATA_DIR: inject('builtDataDir'), MCP_HTTP_PORT: '0', MCP_MAX_CONNECTIONS: '128', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', () => {
+          const m = /MCP Streamable HTTP at (http:\/\/\S+\/mcp)/.exec(stderr);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+      });
+      const idle = Array.from({ length: 450 }, () => rawSocket(url));
+      await Promise.all(idle.map((s) => s.connected));
+      await new Promise((r) => setTimeout(r, 300));
+      const health = await fetch(url.replace(/\/mcp$/, '/healthz'), { signal: AbortSignal.timeout(5_000) });
+      expect(health.status).toBe(200);
+      const [answer] = await messagesOf(await post(url, JSON.stringify(call(1, 'recommend_by_genre', { genre: 'rock', limit: 2 }))));
+      expect(answer!.result.structuredContent.returned).toBe(2);
+      expect(stderr).not.toMatch(/EMFILE/);
+      for (const s of idle) s.socket.destroy();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('refuses settings that are not whole numbers in range, naming them', () => {
     for (const [key, bad] of [['MCP_HEADERS_TIMEOUT_MS', '0'], ['MCP_KEEPALIVE_TIMEOUT_MS', 'soon'], ['MCP_MAX_CONNECTIONS', '2'], ['MCP_MAX_BATCH', '0']] as const) {
