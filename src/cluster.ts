@@ -7,8 +7,9 @@ import type { Logger } from './log.js';
  * forks the workers and hands them connections in turn; each worker is a whole stateless HTTP server
  * with its own copy of the catalog, polling the snapshot dir for new publishes like a single process.
  * The primary serves nothing and loads no catalog: it builds the first one when there is none yet (once,
- * not once per worker) and tells the workers how that goes, restarts a worker that dies, and on
- * SIGTERM/SIGINT has every worker finish its calls in flight before it exits.
+ * not once per worker) and tells the workers how that goes, restarts a worker that dies (one that dies
+ * before it listens after a pause that doubles each time, giving up after five such deaths in a row within
+ * a minute), and on SIGTERM/SIGINT has every worker finish its calls in flight before it exits.
  */
 
 /** What the primary tells workers about the first catalog build. */
@@ -17,14 +18,16 @@ export type CatalogMessage =
   | { type: 'catalog-failed'; error: string }
   | { type: 'catalog-published' };
 
-/** What a worker tells the primary. */
-type WorkerMessage = { type: 'listening'; url: string };
+/** What a worker tells the primary: it listens, or it cannot start for a reason that would stop any other too. */
+type WorkerMessage = { type: 'listening'; url: string } | { type: 'fatal'; message: string };
 
 export interface PrimaryOptions {
   workers: number;
   log: Logger;
   /** Printed once every worker listens (the same line a single process prints). */
   announce: (url: string) => void;
+  /** Prints why the workers cannot start (a worker's one-line reason, such as a port in use) before the primary exits 1. */
+  fatal: (message: string) => void;
   /** Build the first catalog if none is published yet, reporting to the workers; resolves when done. */
   ensureCatalog: (report: (message: CatalogMessage) => void) => Promise<void>;
   /** How long workers get to finish calls in flight on shutdown. */
@@ -34,6 +37,14 @@ export interface PrimaryOptions {
 /** Restarts of crashed workers allowed within RESTART_WINDOW_MS before the primary gives up. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/** Workers that die before they listen (killed while starting, as by the OOM killer): this many in a row within START_FAILURE_WINDOW_MS stop the primary. */
+const MAX_START_FAILURES = 5;
+const START_FAILURE_WINDOW_MS = 60_000;
+/** Wait before starting a worker after the n-th start failure in a row: doubling from this, up to START_BACKOFF_MAX_MS. */
+const START_BACKOFF_MS = 250;
+const START_BACKOFF_MAX_MS = 5_000;
+
+const exitReason = (code: number | null, signal: string | null) => (signal ? `killed by ${signal}` : `exit code ${code}`);
 
 export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   const { log } = opts;
@@ -43,13 +54,24 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   let announced = false;
   let stopping = false;
   const restarts: number[] = [];
+  /** Times of the start failures since a worker last started listening. */
+  let startFailures: number[] = [];
+  /** Per worker: its reason it cannot start that would stop any other worker too (port in use, no permission). */
+  const fatal = new Map<number, string>();
 
   const fork = (): Worker => {
     const worker = cluster.fork();
     alive.add(worker.id);
+    log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker started');
     worker.on('message', (m: WorkerMessage) => {
+      if (m?.type === 'fatal') {
+        fatal.set(worker.id, m.message);
+        return;
+      }
       if (m?.type !== 'listening') return;
       listening.add(worker.id);
+      startFailures = [];
+      log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker listening');
       if (lastCatalog) worker.send(lastCatalog);
       if (!announced && listening.size >= opts.workers) {
         announced = true;
@@ -67,21 +89,41 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   cluster.on('exit', (worker, code, signal) => {
     alive.delete(worker.id);
     const wasListening = listening.delete(worker.id);
+    const reason = fatal.get(worker.id);
+    fatal.delete(worker.id);
     if (stopping) {
       if (alive.size === 0) process.exit(0);
       return;
     }
+    const now = Date.now();
     if (!wasListening) {
-      // It never started serving (bad port, bad config): another would fail the same way.
-      log.error({ worker: worker.id, code, signal }, 'HTTP worker failed to start; stopping');
-      exitAll(1);
+      if (reason !== undefined) {
+        // It said why it cannot start (bad port, no permission): another would fail the same way.
+        opts.fatal(reason);
+        exitAll(1);
+        return;
+      }
+      // Killed or crashed while starting: try again, later each time, unless it keeps happening.
+      startFailures = [...startFailures.filter((t) => t >= now - START_FAILURE_WINDOW_MS), now];
+      if (startFailures.length >= MAX_START_FAILURES) {
+        log.error(
+          { worker: worker.id, code, signal },
+          `HTTP workers failed to start ${startFailures.length} times in a row within ${START_FAILURE_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`,
+        );
+        exitAll(1);
+        return;
+      }
+      const delayMs = Math.min(START_BACKOFF_MAX_MS, START_BACKOFF_MS * 2 ** (startFailures.length - 1));
+      log.warn({ worker: worker.id, code, signal, failures: startFailures.length, delayMs }, `HTTP worker stopped before it listened (${exitReason(code, signal)}); starting another in ${delayMs} ms`);
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, delayMs);
       return;
     }
-    const now = Date.now();
     restarts.push(now);
     while (restarts.length && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
     if (restarts.length > MAX_RESTARTS) {
-      log.error({ restarts: restarts.length }, 'HTTP workers keep dying; stopping');
+      log.error({ restarts: restarts.length }, `HTTP workers died ${restarts.length} times within ${RESTART_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`);
       exitAll(1);
       return;
     }
@@ -111,6 +153,12 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
 /** In a worker: tell the primary where it listens. */
 export function reportListening(url: string): void {
   process.send?.({ type: 'listening', url } satisfies WorkerMessage);
+}
+
+/** In a worker that cannot start for a reason any worker would meet: tell the primary (which prints it once), then `done`. */
+export function reportFatal(message: string, done: () => void): void {
+  if (!process.send || !process.connected) return done();
+  process.send({ type: 'fatal', message } satisfies WorkerMessage, undefined, {}, () => done());
 }
 
 /**

@@ -58,6 +58,10 @@ const EnvSchema = z.object({
   MCP_ALLOWED_HOSTS: z.string().optional(),
   MCP_MAX_BODY_BYTES: intFromEnv(1_024, 64 * 1024 * 1024, 1024 * 1024),
   MCP_REQUEST_TIMEOUT_MS: intFromEnv(100, 600_000, 30_000),
+  MCP_HEADERS_TIMEOUT_MS: intFromEnv(500, 120_000, 5_000),
+  MCP_KEEPALIVE_TIMEOUT_MS: intFromEnv(100, 120_000, 5_000),
+  MCP_MAX_CONNECTIONS: intFromEnv(4, 1_000_000, 512),
+  MCP_MAX_BATCH: intFromEnv(1, 10_000, 100),
   MCP_HTTP_WORKERS: z
     .string()
     .trim()
@@ -178,6 +182,14 @@ export interface HttpConfig {
   allowedHosts: string[];
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** A connection must send a request's complete header within this (`MCP_HEADERS_TIMEOUT_MS`), or it is closed. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (`MCP_KEEPALIVE_TIMEOUT_MS`). */
+  keepAliveTimeoutMs: number;
+  /** Open connections per process (`MCP_MAX_CONNECTIONS`); at the cap a new one evicts the longest-idle. */
+  maxConnections: number;
+  /** Messages in one POSTed JSON-RPC batch (`MCP_MAX_BATCH`). */
+  maxBatch: number;
   /**
    * HTTP server processes (`MCP_HTTP_WORKERS`): 1 serves from this process; more fork workers that share
    * the port, each holding its own copy of the catalog. Default 1 on loopback, one per CPU beyond it.
@@ -301,6 +313,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedHosts: csv(e.MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
       maxBodyBytes: e.MCP_MAX_BODY_BYTES,
       requestTimeoutMs: e.MCP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.MCP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.MCP_KEEPALIVE_TIMEOUT_MS,
+      maxConnections: e.MCP_MAX_CONNECTIONS,
+      maxBatch: e.MCP_MAX_BATCH,
       workers: httpWorkers(e.MCP_HTTP_WORKERS, host),
     },
     warehouse: e.WAREHOUSE,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 
@@ -37,8 +38,12 @@ export class Exchange {
     return this.state === 'open';
   }
 
-  /** Hand this POST's messages to a server through its transport, in order. */
-  start(transport: ExchangeTransport, messages: JSONRPCMessage[]): void {
+  /**
+   * Hand this POST's messages to a server through its transport, in order. Between two messages the
+   * event loop gets a turn (a handler that answers at once has answered by then), so a long batch shares
+   * the process with other clients, health checks and timers instead of holding it until its end.
+   */
+  async start(transport: ExchangeTransport, messages: JSONRPCMessage[]): Promise<void> {
     for (const m of messages) if (isRequest(m)) this.pending.add(m.id);
     transport.attach(this);
     const req = this.req;
@@ -50,7 +55,9 @@ export class Exchange {
         },
       },
     };
-    for (const m of messages) {
+    for (const [i, m] of messages.entries()) {
+      if (i > 0) await nextTurn();
+      // Answered, aborted, or timed out meanwhile: the rest is not this server's to run any more.
       if (!this.open) return;
       transport.receive(m, extra);
     }

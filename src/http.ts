@@ -1,9 +1,10 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
+import { MusicError } from './errors.js';
 import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
 import { connectServer, createServer, PACKAGE } from './server.js';
@@ -21,6 +22,8 @@ export interface RunningHttpServer {
   url: string;
   /** Stop accepting, let calls in flight finish (up to graceMs), then close. */
   close(graceMs?: number): Promise<void>;
+  /** Open connections, MCP servers waiting in the pool, and requests in progress. */
+  stats(): { connections: number; idleServers: number; inFlight: number };
 }
 
 function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code = -32000): void {
@@ -82,13 +85,20 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | '
   return Buffer.concat(chunks);
 }
 
-const MAX_BATCH = 100; // as the SDK's Streamable HTTP transport
 const KEEPALIVE_MS = 15_000; // SSE comment on a stream quiet this long (the SDK's default)
 /** Idle MCP servers kept for reuse; beyond this many, finished ones are closed. */
 const MAX_IDLE_SERVERS = 256;
 
 const isRequest = (m: JSONRPCMessage) => 'method' in m && 'id' in m;
 const isInitialize = (m: JSONRPCMessage) => isRequest(m) && (m as { method: string }).method === 'initialize';
+/**
+ * Requests after which the MCP server keeps something of the client that sent them: initialize (its
+ * capabilities and client info) and logging/setLevel (a level stored under the client's `mcp-session-id`
+ * header, any value, so a pooled server would gather one entry per value sent). A server that served one
+ * is closed afterwards, never pooled: nothing a client set reaches another client's calls.
+ */
+const CLIENT_STATE_METHODS = new Set(['initialize', 'logging/setLevel']);
+const setsClientState = (m: JSONRPCMessage) => isRequest(m) && CLIENT_STATE_METHODS.has((m as { method: string }).method);
 
 /** The first request id that a batch uses twice (ids of responses in it do not count), if any. */
 function repeatedId(messages: JSONRPCMessage[]): string | number | undefined {
@@ -108,6 +118,69 @@ function isJsonContentType(header: string | undefined): boolean {
   return (header ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
+/** The server could not listen where it was told to. */
+export class HttpListenError extends MusicError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HTTP_LISTEN_FAILED', message, options);
+  }
+}
+
+/** One line that names the setting to change, for the errors a person can fix; others keep their own message. */
+function listenError(err: NodeJS.ErrnoException, cfg: HttpConfig): Error {
+  const where = `${cfg.host}:${cfg.port}`;
+  if (err.code === 'EADDRINUSE') {
+    return new HttpListenError(`port ${cfg.port} is already in use on ${cfg.host} (MCP_HTTP_PORT=${cfg.port}): stop whatever holds it, or choose another port with MCP_HTTP_PORT`, { cause: err });
+  }
+  if (err.code === 'EACCES') {
+    return new HttpListenError(`no permission to listen on ${where} (MCP_HTTP_PORT=${cfg.port}): ports below 1024 need privileges; choose another with MCP_HTTP_PORT`, { cause: err });
+  }
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
+    return new HttpListenError(`cannot listen on ${where}: ${cfg.host} is not an address of this machine (MCP_HTTP_HOST)`, { cause: err });
+  }
+  return new HttpListenError(`cannot listen on ${where}: ${err.message}`, { cause: err });
+}
+
+/** An open connection: requests in progress on it, and since when it has had none. */
+interface Connection {
+  busy: number;
+  idleSince: number;
+}
+
+/**
+ * At most `max` open connections. A new one beyond the cap closes the connection that has been idle longest
+ * (one that sent nothing yet, half a header, or waits between keep-alive requests), so idle sockets cannot
+ * lock real clients out; only when every connection has a request in progress is the new one refused.
+ */
+function capConnections(server: Server, max: number, log: Logger): Map<Socket, Connection> {
+  const connections = new Map<Socket, Connection>();
+  let warnedAt = 0;
+  const warn = (msg: string) => {
+    // Once a minute at most: a flood must not flood the log too.
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    log.warn({ maxConnections: max }, msg);
+  };
+  server.on('connection', (socket: Socket) => {
+    if (connections.size >= max) {
+      let idlest: [Socket, Connection] | undefined;
+      for (const entry of connections) if (entry[1].busy === 0 && (!idlest || entry[1].idleSince < idlest[1].idleSince)) idlest = entry;
+      if (idlest) {
+        warn('connection cap reached (MCP_MAX_CONNECTIONS): closing the longest-idle connections for new ones');
+        connections.delete(idlest[0]);
+        idlest[0].destroy();
+      } else {
+        warn('connection cap reached (MCP_MAX_CONNECTIONS) with a request in progress on every one: refusing new connections');
+        const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: `server busy: ${max} connections with requests in progress (MCP_MAX_CONNECTIONS); retry shortly` }, id: null });
+        socket.end(`HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
+        return;
+      }
+    }
+    connections.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => connections.delete(socket));
+  });
+  return connections;
+}
+
 /** An MCP server over the shared catalog with its reusable transport; `slot.log` gives the logger of the POST it serves. */
 interface PooledServer {
   transport: ExchangeTransport;
@@ -121,9 +194,8 @@ interface PooledServer {
  * cancellations of different clients never meet; but servers are not built per request (that, and the
  * SDK's single-use web-standard transport, cost more than most tool calls): a server that answered its
  * POST goes back to a pool and serves a later one through the same ExchangeTransport
- * (src/http-exchange.ts). What a server keeps from one POST to the next (client info from an
- * initialize, a logging level) only matters for server-to-client requests and log notifications, which
- * this stateless server does not send.
+ * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
+ * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
  */
 export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
   const cfg = deps.http;
@@ -234,8 +306,9 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       return;
     }
     const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-    if (messages.length > MAX_BATCH) {
-      return jsonRpcError(res, 400, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`, {}, -32600);
+    if (messages.length > cfg.maxBatch) {
+      // Refused whole: nothing of it runs.
+      return jsonRpcError(res, 400, `Invalid Request: a batch holds at most ${cfg.maxBatch} messages (MCP_MAX_BATCH); this one has ${messages.length}: split it`, {}, -32600);
     }
     const repeated = repeatedId(messages);
     if (repeated !== undefined) {
@@ -259,12 +332,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       return;
     }
 
+    const keepsClientState = messages.some(setsClientState);
     const pooled = idle.pop() ?? (await build());
     pooled.slot.log = log;
     const exchange = new Exchange(req, res, (ex, clean) => {
       open.delete(ex);
       clearTimeout(timer);
-      release(pooled, ex, clean);
+      release(pooled, ex, clean && !keepsClientState);
     });
     const timer = setTimeout(() => {
       if (!exchange.open) return;
@@ -277,7 +351,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     open.add(exchange);
     // A client that went away while its body was read: nothing to serve.
     if (res.destroyed || req.socket.destroyed) return exchange.abort();
-    exchange.start(pooled.transport, messages);
+    await exchange.start(pooled.transport, messages);
   };
 
   const keepAlive = setInterval(() => {
@@ -286,21 +360,37 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   }, KEEPALIVE_MS / 3);
   keepAlive.unref();
 
-  const server = createHttpServer((req, res) => {
-    // A request is in flight until its response is finished (an SSE answer outlives handle()).
-    inFlight++;
-    res.once('close', () => inFlight--);
-    handle(req, res).catch((err: Error) => {
-      deps.log.error({ err: err.message }, 'HTTP request failed');
-      jsonRpcError(res, 500, 'internal error');
-    });
-  });
-  server.requestTimeout = cfg.requestTimeoutMs + 5_000;
-  server.headersTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
+  const server = createHttpServer(
+    {
+      // Checked on this period: a connection past a timeout is closed at most this much later.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(cfg.headersTimeoutMs / 2)),
+      headersTimeout: cfg.headersTimeoutMs,
+      // Receiving the whole request (header and body); Node requires it to be at least headersTimeout.
+      requestTimeout: Math.max(cfg.requestTimeoutMs + 5_000, cfg.headersTimeoutMs),
+    },
+    (req, res) => {
+      // A request is in flight until its response is finished (an SSE answer outlives handle()).
+      inFlight++;
+      const conn = connections.get(req.socket);
+      if (conn) conn.busy++;
+      res.once('close', () => {
+        inFlight--;
+        if (conn) {
+          conn.busy--;
+          conn.idleSince = Date.now();
+        }
+      });
+      handle(req, res).catch((err: Error) => {
+        deps.log.error({ err: err.message }, 'HTTP request failed');
+        jsonRpcError(res, 500, 'internal error');
+      });
+    },
+  );
+  server.keepAliveTimeout = cfg.keepAliveTimeoutMs;
+  const connections = capConnections(server, cfg.maxConnections, deps.log);
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg)));
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
@@ -310,6 +400,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   return {
     server,
     url,
+    stats: () => ({ connections: connections.size, idleServers: idle.length, inFlight }),
     close: async (graceMs = 10_000) => {
       // Fail health checks, answer everything that reaches us (requests already on the wire included),
       // and close once nothing has been in flight for a short quiet period or the grace time is up.

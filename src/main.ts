@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { StrictStdioServerTransport } from './stdio.js';
 import { CatalogHolder } from './catalog/holder.js';
 import { currentVersion } from './catalog/snapshot.js';
-import { followPrimary, reportListening, runPrimary, type CatalogMessage } from './cluster.js';
+import { followPrimary, reportFatal, reportListening, runPrimary, type CatalogMessage } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { MusicError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       log,
       graceMs: SHUTDOWN_GRACE_MS,
       announce: (url) => process.stderr.write(announcement(url, config, config.http.workers)),
+      fatal: (message) => process.stderr.write(`${PACKAGE.name}: ${message}\n`),
       ensureCatalog: async (report) => {
         if (!(await currentVersion(config.snapshotDir).catch(() => null))) await buildFirstCatalog(config, log, report);
       },
@@ -172,6 +173,8 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
+  // A worker's known failure (port in use) is the primary's to print: once, not once per worker.
+  if (cluster.isWorker && err instanceof MusicError) return reportFatal(message, () => process.exit(1));
   process.stderr.write(`${PACKAGE.name}: ${message}\n`);
   process.exit(err instanceof MusicError && err.code === 'USAGE' ? 64 : 1);
 });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -200,4 +201,114 @@ describe('two HTTP worker processes on first start', () => {
       server.child.kill('SIGKILL');
     }
   }, 200_000);
+});
+
+/** Run the package bin until it exits; its exit code and stderr. */
+function runToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr }))));
+}
+
+describe('a port already in use', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-port-'));
+  const holder = createNetServer();
+  let port = 0;
+  beforeAll(async () => {
+    cpSync(join(inject('builtDataDir'), 'snapshots'), join(dataDir, 'snapshots'), { recursive: true });
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
+    port = (holder.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    holder.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  for (const workers of ['1', '2']) {
+    it(`is one line naming MCP_HTTP_PORT and the port, and a non-zero exit (MCP_HTTP_WORKERS=${workers})`, async () => {
+      const { code, stderr } = await runToExit({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: String(port), MCP_HTTP_WORKERS: workers, LOG_LEVEL: 'warn' });
+      expect(code).toBe(1);
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`port ${port} is already in use.*MCP_HTTP_PORT`));
+      expect(stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+});
+
+describe('workers killed while they start (as by the OOM killer)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-cluster-kill-'));
+  let server: Spawned;
+  const killed = new Set<number>();
+
+  /** The first log line that satisfies `ok`, as soon as the server writes it. */
+  const logLine = (ok: (l: Record<string, any>) => boolean, timeoutMs = 30_000) =>
+    new Promise<Record<string, any>>((resolve, reject) => {
+      const check = () => {
+        const line = logLines(server.stderr()).find(ok);
+        if (!line) return;
+        server.child.stderr!.off('data', check);
+        clearTimeout(timer);
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        server.child.stderr!.off('data', check);
+        reject(new Error(`no such log line within ${timeoutMs} ms:\n${server.stderr()}`));
+      }, timeoutMs);
+      server.child.stderr!.on('data', check);
+      check();
+    });
+  const started = (worker: number) => logLine((l) => l.msg === 'HTTP worker started' && l.worker === worker);
+  const kill = (pid: number) => {
+    killed.add(pid);
+    process.kill(pid, 'SIGKILL');
+  };
+
+  beforeAll(async () => {
+    cpSync(join(inject('builtDataDir'), 'snapshots'), join(dataDir, 'snapshots'), { recursive: true });
+    server = await spawnServer({ MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    await healthzInARow(server.url, 2, (h) => h.status === 'ready', 30_000);
+  }, 60_000);
+
+  afterAll(() => {
+    server?.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('restarts a replacement killed before it listened, while the healthy worker keeps serving', async () => {
+    kill((await started(1)).pid);
+    // Its replacement is killed as soon as it is forked, long before it can listen.
+    kill((await started(3)).pid);
+    const failure = await logLine((l) => l.worker === 3 && /stopped before it listened/.test(String(l.msg)));
+    expect(failure.msg).toMatch(/killed by SIGKILL.*starting another in \d+ ms/);
+    // Worker 2 answers meanwhile; the next replacement starts after the pause and listens.
+    expect((await fresh(server.url, '/healthz')).status).toBe(200);
+    await logLine((l) => l.msg === 'HTTP worker listening' && l.worker === 4);
+    await healthzInARow(server.url, 4, (h) => h.status === 'ready', 20_000);
+    expect(server.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('gives up after five start failures in a row, saying why in one line', async () => {
+    // Every worker from now on is killed as soon as it is forked.
+    const onData = () => {
+      for (const l of logLines(server.stderr())) {
+        const pid = Number(l.pid);
+        if (l.msg === 'HTTP worker started' && Number(l.worker) > 4 && !killed.has(pid)) kill(pid);
+      }
+    };
+    server.child.stderr!.on('data', onData);
+    kill((await logLine((l) => l.msg === 'HTTP worker listening' && l.worker === 4)).pid);
+    await logLine((l) => /stopped before it listened/.test(String(l.msg)) && l.failures === 2);
+    expect((await fresh(server.url, '/healthz')).status).toBe(200);
+    expect(await server.exited).toBe(1);
+    const giveUp = logLines(server.stderr()).filter((l) => /failed to start/.test(String(l.msg)));
+    expect(giveUp).toHaveLength(1);
+    expect(giveUp[0]!.msg).toMatch(/failed to start 5 times in a row within 60 s \(last: killed by SIGKILL\); stopping/);
+  }, 60_000);
 });
