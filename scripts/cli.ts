@@ -1,12 +1,16 @@
 import { loadConfig } from '../src/config.js';
-import { MusicError } from '../src/errors.js';
+import { MusicError, StagingShrinkError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
+
+/** Exit status of a run whose ingest refused to delete more than half of a source's staged rows. */
+export const EXIT_SHRINK_REFUSED = 65;
 
 /**
  * Shared entry for the pipeline scripts (each one a task of the Airflow DAG): parse config once,
  * run the given steps, print the JSON report on stdout (scripts are not the MCP stdio channel),
- * exit non-zero with a one-line reason on failure.
+ * exit non-zero with a one-line reason on failure (EXIT_SHRINK_REFUSED for a refused shrink).
+ * `--allow-shrink` on the command line lets this run's ingest delete more than half of a source's rows.
  */
 export async function runSteps(steps: readonly PipelineStep[]): Promise<PipelineReport> {
   // SIGINT / SIGTERM (Ctrl-C, Airflow stopping the task) abort the running step: steps that stop
@@ -23,6 +27,7 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
   let report: PipelineReport;
   try {
     const config = loadConfig();
+    if (process.argv.includes('--allow-shrink')) config.allowShrink = true;
     const log = createLogger(config.logLevel);
     report = await runPipeline(config, log, { steps, signal: controller.signal });
   } catch (err) {
@@ -30,6 +35,10 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
       process.stdout.write(`${JSON.stringify(summarize(steps, err.report), null, 2)}\n`);
       process.stderr.write(`pipeline ${err.message}\n`);
       process.exit(exitCode(controller.signal.reason));
+    }
+    if (err instanceof StagingShrinkError) {
+      process.stderr.write(`pipeline refused: ${err.message}\n`);
+      process.exit(EXIT_SHRINK_REFUSED);
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
     process.stderr.write(`pipeline failed: ${message}\n`);

@@ -1,5 +1,6 @@
 // Run the whole pipeline: acquire → ingest → load → transform → publish.
-// `--steps ingest,load` runs a subset, in pipeline order.
+// `--steps ingest,load` runs a subset, in pipeline order; `--allow-shrink` accepts a source file that lost
+// more than half of its rows (see scripts/cli.ts).
 import { PIPELINE_STEPS, type PipelineStep } from '../src/pipeline/run.js';
 import { runSteps } from './cli.js';
 

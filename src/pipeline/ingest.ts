@@ -32,6 +32,8 @@ export interface IngestReport {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Rows staged from this file by earlier loads that it no longer has (deleted from staging). */
+  deleted: number;
   /** Rejected rows by category (a row with several problems counts under its first). */
   rejectReasons: Record<string, number>;
   ms: number;
@@ -443,6 +445,8 @@ export async function ingestCsv(opts: {
   store: StagingStore;
   log?: Logger;
   signal?: AbortSignal;
+  /** Accept deleting more than half of the rows staged from this file (see checkShrink in staging.ts). */
+  allowShrink?: boolean;
 }): Promise<IngestReport> {
   const started = performance.now();
   const { path, store, signal } = opts;
@@ -507,7 +511,7 @@ export async function ingestCsv(opts: {
     if (mapper === null) return;
     if (load === null) {
       await store.ensureSchema();
-      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date() });
+      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date(), allowShrink: opts.allowShrink === true });
     }
     if (!force && tracks.length + rejects.length < BATCH_SIZE) return;
     const batch = tracks;
@@ -543,6 +547,7 @@ export async function ingestCsv(opts: {
       inserted: result.inserted,
       updated: result.updated,
       unchanged: result.unchanged,
+      deleted: result.deleted,
       rejectReasons,
       ms: Math.round(performance.now() - started),
     };

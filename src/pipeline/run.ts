@@ -119,8 +119,11 @@ export async function runPipeline(
     if (steps.has('ingest') && report.dataset) {
       const store = pgStaging ?? new DuckDbStagingStore(session);
       await store.ensureSchema();
-      report.ingest = await ingestCsv({ path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal });
-      await run.update({ rows_read: report.ingest.rowsRead, rows_staged: report.ingest.rowsStaged, rows_rejected: report.ingest.rowsRejected });
+      report.ingest = await ingestCsv({
+        path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal, allowShrink: config.allowShrink,
+      });
+      const { rowsRead, rowsStaged, rowsRejected, deleted } = report.ingest;
+      await run.update({ rows_read: rowsRead, rows_staged: rowsStaged, rows_rejected: rowsRejected, rows_deleted: deleted });
     }
     if (steps.has('enrich')) {
       report.enrich = await runEnrichStep(config, { duckdb: session, log: stepLog('enrich'), ...(opts.signal ? { signal: opts.signal } : {}) });
