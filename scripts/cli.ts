@@ -37,7 +37,7 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
       process.exit(exitCode(controller.signal.reason));
     }
     if (err instanceof StagingShrinkError) {
-      process.stderr.write(`pipeline refused: ${err.message}\n`);
+      process.stderr.write(`${err.message}\n`);
       process.exit(EXIT_SHRINK_REFUSED);
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
