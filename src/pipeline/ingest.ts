@@ -4,7 +4,8 @@
  * everything else → staging.track_rejects with its line number and an actionable reason).
  *
  * Invariants: rows read = rows staged + rows rejected; a reject never stops the load; the file is
- * applied to staging in one transaction at the end (a failed or aborted load changes nothing);
+ * applied to staging in one transaction at the end (a failed or aborted load changes nothing), after
+ * which the rows staged from this file are exactly its valid rows (see the shrink guard in staging.ts);
  * memory stays bounded (records are mapped as they stream and appended in batches).
  *
  * This is the hot path of every load (both staging stores share it): records come from the byte-level
