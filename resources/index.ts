@@ -1,13 +1,24 @@
 import { ResourceTemplate, type McpServer, type ReadResourceCallback, type RegisteredResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourceResult, type Resource } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolDeps } from '../tools/shared.js';
+import { echo } from '../src/catalog/delimit.js';
+import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import { genresListing } from './genre-profile.js';
 import { GLOSSARY_MD } from './glossary.js';
 import { knowledgeFor } from './knowledge.js';
 import { renderTrack } from './track.js';
 import { catalogNow, catalogOrThrow, decodeVariable, invalid, JSON_MIME, MARKDOWN, unknownArtist, unknownGenre, unknownUri, URIS } from './uri.js';
 
+export { registerCompletion } from './completion.js';
 export { registerPrompts } from './prompts.js';
+
+/** The longest URI resources/read accepts: a name of 200 characters, percent-encoded, fits many times over. */
+export const MAX_URI = 8 * 1024;
+
+/** What completion/complete needs to know of the resources. */
+export interface ResourceRegistry {
+  templates: readonly RegisteredResourceTemplate[];
+  fixedUris: ReadonlySet<string>;
+}
 
 /** resources/list page size. */
 export const PAGE_SIZE = 100;
@@ -45,9 +56,10 @@ const text = (uri: URL | string, mimeType: string, body: string): ReadResourceRe
  * Register the resources: three documents and three templates (genre, artist, track), each template
  * variable completable from the catalog. Replaces the SDK's resources/list (which concatenates every
  * template's list with no cursor: thousands of artists in one answer) with a cursor-paged one, and
- * resources/read with one that answers unknown URIs with the nearest URI this server serves.
+ * resources/read with one that answers unknown URIs with the nearest URI this server serves. Returns the
+ * templates and fixed URIs for completion/complete (registerCompletion).
  */
-export function registerResources(server: McpServer, deps: ToolDeps): void {
+export function registerResources(server: McpServer, deps: ToolDeps): ResourceRegistry {
   const readers: Record<(typeof FIXED)[number]['read'], ReadResourceCallback> = {
     genres: async (uri) => {
       const k = knowledgeFor(await catalogOrThrow(deps));
@@ -128,7 +140,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): void {
         const i = catalog.indexOf(id);
         if (i === undefined) {
           throw invalid(
-            `no track with id '${id.slice(0, 60)}' in the catalog (${uri.href}); track ids come from recommend_by_genre and tracks_by_artist ` +
+            `no track with id ${echo(id)} in the catalog; track ids come from recommend_by_genre and tracks_by_artist ` +
               'answers and from genre and artist profiles.',
           );
         }
@@ -154,13 +166,20 @@ export function registerResources(server: McpServer, deps: ToolDeps): void {
   });
 
   server.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    if (request.params.uri.length > MAX_URI) {
+      throw invalid(`the URI is ${request.params.uri.length} characters long; this server's URIs are at most ${MAX_URI} (${echo(request.params.uri)}).`);
+    }
     let uri: URL;
     try {
       uri = new URL(request.params.uri);
     } catch {
-      throw invalid(`'${request.params.uri.slice(0, 200)}' is not a URI; this server serves music:// URIs (${URIS.genres} to start).`);
+      throw invalid(`${echo(request.params.uri)} is not a URI; this server serves music:// URIs (${URIS.genres} to start).`);
     }
     const href = uri.toString();
+    if (uri.protocol === 'music:' && uri.search) {
+      // Names are percent-encoded in these URIs, so a literal '?' starts a query, which none of them takes.
+      throw invalid(`${echo(href)}: ${unknownArguments([...new Set(uri.searchParams.keys())], [])} music:// URIs take no query; percent-encode a '?' that is part of a name (%3F).`);
+    }
     const read = fixed.get(href);
     if (read) return read(uri, extra);
     for (const t of templates) {
@@ -169,6 +188,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): void {
     }
     throw unknownUri(href);
   });
+  return { templates, fixedUris: new Set(fixed.keys()) };
 }
 
 /** Opaque cursor: the catalog version it pages through and the offset. */
@@ -178,17 +198,19 @@ function encodeCursor(version: string, offset: number): string {
 
 function decodeCursor(cursor: string | undefined, version: string): number {
   if (cursor === undefined) return 0;
-  let parsed: { v?: unknown; o?: unknown };
+  const bad = () => invalid(`invalid cursor ${echo(cursor)}; pass the nextCursor of the previous resources/list answer, or none to start over.`);
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: unknown; o?: unknown };
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalid('invalid cursor; pass the nextCursor of the previous resources/list answer, or none to start over.');
+    throw bad();
   }
-  if (typeof parsed.o !== 'number' || !Number.isInteger(parsed.o) || parsed.o < 0) {
-    throw invalid('invalid cursor; pass the nextCursor of the previous resources/list answer, or none to start over.');
-  }
-  if (parsed.v !== version) {
+  // Any JSON decodes from some base64: null, a number or an array is not a cursor this server issued.
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad();
+  const { v, o } = parsed as { v?: unknown; o?: unknown };
+  if (typeof o !== 'number' || !Number.isInteger(o) || o < 0) throw bad();
+  if (v !== version) {
     throw invalid('the catalog was republished since this cursor was issued (notifications/resources/list_changed); list again without a cursor.');
   }
-  return parsed.o;
+  return o;
 }

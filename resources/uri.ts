@@ -1,8 +1,9 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../src/catalog/catalog.js';
-import { quote } from '../src/catalog/delimit.js';
+import { echo } from '../src/catalog/delimit.js';
+import { unknownName } from '../src/catalog/unknown-name.js';
 import { closest } from '../src/catalog/text.js';
-import type { ToolDeps } from '../tools/shared.js';
+import { ARTIST_HINT, type ToolDeps } from '../tools/shared.js';
 
 /** The URIs this server answers. Names in a URI are percent-encoded (RFC 6570 simple expansion). */
 export const URIS = {
@@ -33,7 +34,7 @@ export function decodeVariable(uri: string, value: string | string[] | undefined
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw invalid(`${uri} is not a valid URI: bad percent-encoding in '${raw}'`);
+    throw invalid(`${echo(uri)} is not a valid URI: bad percent-encoding in ${echo(raw)}`);
   }
 }
 
@@ -41,7 +42,7 @@ export function decodeVariable(uri: string, value: string | string[] | undefined
 export function unknownUri(uri: string): McpError {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(uri);
   const forms = `This server serves ${FORMS.join(', ')}.`;
-  if (!m || m[1]!.toLowerCase() !== 'music') return invalid(`unknown resource ${uri}. ${forms}`);
+  if (!m || m[1]!.toLowerCase() !== 'music') return invalid(`unknown resource ${echo(uri)}. ${forms}`);
   const head = m[2]!.toLowerCase();
   const rest = (m[3] ?? '').replace(/^\/+|\/+$/g, '');
   const heads = ['genres', 'artists', 'tracks', 'dataset', 'glossary'];
@@ -52,28 +53,17 @@ export function unknownUri(uri: string): McpError {
   else if (near && rest) hint = `; did you mean music://${near}/${rest}?`;
   else if (near === 'genres') hint = `; did you mean ${URIS.genres}?`;
   else if (near) hint = `; ${near} need a name: ${FORMS.find((f) => f.startsWith(`music://${near}/`))}`;
-  return invalid(`unknown resource ${uri}${hint}. ${forms}`);
+  return invalid(`unknown resource ${echo(uri)}${hint}. ${forms}`);
 }
-
-/** «a», «b», «c» */
-export const quoted = (names: readonly string[]): string => names.map((n) => quote(n)).join(', ');
 
 export function unknownGenre(catalog: Catalog, name: string): McpError {
   const r = catalog.resolveGenre(name);
-  const near = r.ok ? [] : r.suggestions;
-  return invalid(
-    `unknown genre ${quote(name)} in ${genreUri(name)}; closest: ${quoted(near)}. ${URIS.genres} lists all ${catalog.genres.length}.`,
-  );
+  return invalid(unknownName('genre', name, r.ok ? [] : r.suggestions, { hint: `${URIS.genres} lists all ${catalog.genres.length}.` }));
 }
 
 export function unknownArtist(catalog: Catalog, name: string): McpError {
   const r = catalog.resolveArtist(name);
-  const near = r.ok ? [] : r.suggestions;
-  return invalid(
-    `no artist named ${quote(name)} (${artistUri(name)})` +
-      (near.length ? `; nearest names: ${quoted(near)}.` : '.') +
-      ' Complete the {artist} variable of music://artists/{artist} for names in the catalog.',
-  );
+  return invalid(unknownName('artist', name, r.ok ? [] : r.suggestions, { hint: ARTIST_HINT }));
 }
 
 /** The catalog being served, or an error the client can act on while it is still being built. */

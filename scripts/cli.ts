@@ -2,6 +2,7 @@ import { loadConfig } from '../src/config.js';
 import { MusicError, StagingShrinkError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
+import { printable } from '../src/pipeline/runs.js';
 
 /** Exit status of a run whose ingest refused to delete more than half of a source's staged rows. */
 export const EXIT_SHRINK_REFUSED = 65;
@@ -37,11 +38,12 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
       process.exit(exitCode(controller.signal.reason));
     }
     if (err instanceof StagingShrinkError) {
-      process.stderr.write(`${err.message}\n`);
+      process.stderr.write(`${printable(err.message)}\n`);
       process.exit(EXIT_SHRINK_REFUSED);
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
-    process.stderr.write(`pipeline failed: ${message}\n`);
+    // Control characters (a file's bytes quoted in a message) are escaped, never sent to the terminal.
+    process.stderr.write(`pipeline failed: ${printable(message)}\n`);
     process.exit(1);
   }
   if (report.enrich?.skipped) process.stderr.write(`enrich skipped: ${report.enrich.reason}\n`);

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ClientRequestSchema, ErrorCode, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { unknownEntry } from './catalog/unknown-name.js';
 
 type RequestSchema = (typeof ClientRequestSchema.options)[number];
 
@@ -9,31 +10,52 @@ const REQUEST_SCHEMAS: ReadonlyMap<string, RequestSchema> = new Map(ClientReques
 
 const MAX_ISSUES = 5;
 
-/**
- * The methods a server has handlers for, among those with an MCP request schema. A request to any other
- * method is left to the SDK, which answers -32601 Method not found whatever its params.
- */
-export function checkedMethods(server: McpServer): ReadonlySet<string> {
-  const handled = new Set<string>();
+/** What requests are checked against before dispatch; the same for every server built by createServer. */
+export interface RequestChecks {
+  /**
+   * The methods the server has handlers for, among those with an MCP request schema. A request to any other
+   * method is left to the SDK, which answers -32601 Method not found whatever its params.
+   */
+  methods: ReadonlySet<string>;
+  /** Names tools/call and prompts/get accept. */
+  tools: readonly string[];
+  prompts: readonly string[];
+}
+
+/** The SDK's registries of tools and prompts (plain objects keyed by name; not part of its typed API). */
+type Registries = { _registeredTools?: Record<string, unknown>; _registeredPrompts?: Record<string, unknown> };
+
+export function requestChecks(server: McpServer): RequestChecks {
+  const methods = new Set<string>();
   for (const method of REQUEST_SCHEMAS.keys()) {
     try {
       server.server.assertCanSetRequestHandler(method);
     } catch {
-      handled.add(method); // it throws exactly when a handler is registered
+      methods.add(method); // it throws exactly when a handler is registered
     }
   }
-  return handled;
+  const { _registeredTools: tools, _registeredPrompts: prompts } = server as unknown as Registries;
+  // Fail at start rather than refuse every call, should an SDK upgrade move these.
+  if (!tools || !prompts) throw new Error('the MCP SDK no longer exposes _registeredTools/_registeredPrompts; requestChecks needs another source of names');
+  return { methods, tools: Object.keys(tools), prompts: Object.keys(prompts) };
 }
 
 /**
  * Why a request's params do not fit its method's MCP schema (a short message naming each bad field), or
- * null when they fit, when it is not a request, or when its method is not in `methods`. The SDK validates
- * params too, but reports a mismatch as -32603 Internal error; JSON-RPC 2.0 asks for -32602 Invalid params.
+ * name a tool or prompt the server does not have, or null when they fit, when it is not a request, or when
+ * its method is not in `checks.methods`. The SDK validates params too, but reports a mismatch as -32603
+ * Internal error (and looks names up on a plain object, where `__proto__` is found); JSON-RPC 2.0 asks for
+ * -32602 Invalid params.
  */
-export function invalidParams(message: JSONRPCMessage, methods: ReadonlySet<string>): string | null {
-  if (!('method' in message) || !('id' in message) || !methods.has(message.method)) return null;
+export function invalidParams(message: JSONRPCMessage, checks: RequestChecks): string | null {
+  if (!('method' in message) || !('id' in message) || !checks.methods.has(message.method)) return null;
   const parsed = REQUEST_SCHEMAS.get(message.method)!.safeParse(message);
-  if (parsed.success) return null;
+  if (parsed.success) {
+    const request = parsed.data;
+    if (request.method === 'tools/call' && !checks.tools.includes(request.params.name)) return unknownEntry('tool', request.params.name, checks.tools);
+    if (request.method === 'prompts/get' && !checks.prompts.includes(request.params.name)) return unknownEntry('prompt', request.params.name, checks.prompts);
+    return null;
+  }
   const issues = parsed.error.issues;
   const listed = issues.slice(0, MAX_ISSUES).map((i) => {
     const path = i.path.map(String).join('.');
@@ -49,15 +71,15 @@ export function invalidParamsError(id: string | number, why: string): JSONRPCMes
 }
 
 /**
- * Wraps a transport so that requests with malformed params are answered -32602 Invalid params (for the
- * same id) before they reach the server; everything else passes through unchanged. Connect the server to
- * the returned transport.
+ * Wraps a transport so that requests with malformed params or unknown tool and prompt names are answered
+ * -32602 Invalid params (for the same id) before they reach the server; everything else passes through
+ * unchanged. Connect the server to the returned transport.
  */
-export function withParamsCheck(inner: Transport, methods: ReadonlySet<string>): Transport {
+export function withParamsCheck(inner: Transport, checks: RequestChecks): Transport {
   const outer: Transport = {
     start: async () => {
       inner.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
-        const why = invalidParams(message, methods);
+        const why = invalidParams(message, checks);
         if (why === null) return outer.onmessage?.(message, extra);
         inner.send(invalidParamsError((message as { id: string | number }).id, why)).catch((err: Error) => outer.onerror?.(err));
       };

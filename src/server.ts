@@ -5,11 +5,11 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { CatalogHolder } from './catalog/holder.js';
-import { checkedMethods, withParamsCheck } from './jsonrpc.js';
+import { requestChecks, withParamsCheck, type RequestChecks } from './jsonrpc.js';
 import type { Logger } from './log.js';
 import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps } from '../tools/shared.js';
-import { registerPrompts, registerResources } from '../resources/index.js';
+import { registerCompletion, registerPrompts, registerResources } from '../resources/index.js';
 
 export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
@@ -51,8 +51,9 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     },
   };
   registerTools(server, toolDeps);
-  registerResources(server, toolDeps);
+  const resources = registerResources(server, toolDeps);
   registerPrompts(server, toolDeps);
+  registerCompletion(server, toolDeps, resources);
 
   // A new publish changes every profile and the lists: tell this server's client (one listener per
   // connected server; HTTP pools many, hence no listener limit; stateless HTTP has no stream to carry it).
@@ -77,14 +78,15 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
   };
 }
 
-/** Methods whose params are checked before dispatch; the same for every server built by createServer. */
-let CHECKED_METHODS: ReadonlySet<string> | undefined;
+/** Methods whose params are checked before dispatch, and the tool and prompt names; the same for every server built by createServer. */
+let CHECKS: RequestChecks | undefined;
 
 /**
  * Connect a server built by createServer to a transport, answering requests with malformed params with
- * -32602 Invalid params (src/jsonrpc.ts) rather than the SDK's -32603.
+ * -32602 Invalid params (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names with
+ * -32602 naming the valid ones.
  */
 export async function connectServer(server: McpServer, transport: Transport): Promise<void> {
-  CHECKED_METHODS ??= checkedMethods(server);
-  await server.connect(withParamsCheck(transport, CHECKED_METHODS));
+  CHECKS ??= requestChecks(server);
+  await server.connect(withParamsCheck(transport, CHECKS));
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetError } from '../src/errors.js';
@@ -86,7 +87,22 @@ describe('local dataset path', () => {
     const path = join(dataDir, 'other.csv');
     writeFileSync(path, 'a,b,c\n1,2,3\n');
     const err = await failure(acquireDataset({ source: path, dataDir, log: silentLogger }));
-    expect(err.message).toContain('unrecognised CSV header (a,b,c)');
+    expect(err.message).toContain('unrecognised CSV header ("a","b","c")');
+  });
+});
+
+describe('binary local files', () => {
+  it.each([
+    ['songs.csv.gz', gzipSync(SMALL_CSV), /songs\.csv\.gz is gzip-compressed, not a CSV text file; decompress it first \(gunzip -k songs\.csv\.gz\)/],
+    ['nul.csv', Buffer.alloc(50_000), /nul\.csv holds binary data \(a NUL byte on line 1, byte offset 0\), not CSV text/],
+    ['utf16.csv', Buffer.from(SMALL_CSV.toString('utf8'), 'utf16le'), /utf16\.csv looks like UTF-16 text without a byte-order mark; save it as UTF-8/],
+  ])('%s is refused before its header is parsed, in one printable line', async (name, bytes, message) => {
+    const path = join(dataDir, name);
+    writeFileSync(path, bytes);
+    const err = await failure(acquireDataset({ source: path, dataDir, log: silentLogger }));
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(`MUSIC_DATASET file ${path}`);
+    expect(err.message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd\n]/);
   });
 });
 
@@ -229,8 +245,17 @@ describe('download over HTTP', () => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html>\n<html><body><a href="/login">Sign in</a></body></html>\n'),
     );
     const err = await failure(acquireDataset({ source: `${server.origin}/dataset.csv`, dataDir, log: silentLogger }));
-    expect(err.message).toContain('unrecognised CSV header (<!DOCTYPE html>)');
+    expect(err.message).toContain('unrecognised CSV header ("<!DOCTYPE html>")');
     expect(err.message).toContain('HTML');
+    expect(filesInDatasets()).toEqual([]);
+  });
+
+  it('refuses a gzip download in one printable line that says to decompress it, and keeps nothing', async () => {
+    const gz = gzipSync(SMALL_CSV);
+    server = await startFixtureServer((_req, res) => res.writeHead(200, { 'content-length': gz.length }).end(gz));
+    const err = await failure(acquireDataset({ source: `${server.origin}/files/dataset.csv.gz`, dataDir, log: silentLogger }));
+    expect(err.message).toMatch(/^the file at .*dataset\.csv\.gz is not the expected dataset CSV \(nothing was kept\): dataset\.csv\.gz is gzip-compressed, not a CSV text file; decompress it first \(gunzip -k dataset\.csv\.gz\)/);
+    expect(err.message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd\n]/);
     expect(filesInDatasets()).toEqual([]);
   });
 

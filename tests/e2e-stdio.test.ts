@@ -54,7 +54,7 @@ describe('stdio server process (package bin) on the published catalog', () => {
       expect(t.features.valence).toBeGreaterThanOrEqual(0.6);
       expect(t.reason).toMatch(/latin/);
     }
-    expect(r.content[0]!.text).toMatch(/^5 tracks for latin/);
+    expect(r.content[0]!.text).toMatch(/^5 tracks for «latin»/);
   });
 
   it('tracks_by_artist finds an accented name from a plain query', async () => {
@@ -78,10 +78,10 @@ describe('stdio server process (package bin) on the published catalog', () => {
     expect(bad.content[0]!.text).toMatch(/limit/);
     const unknown = (await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'hiphop rapp' } })) as ToolResult;
     expect(unknown.isError).toBe(true);
-    expect(unknown.content[0]!.text).toMatch(/unknown genre 'hiphop rapp'; did you mean/);
+    expect(unknown.content[0]!.text).toMatch(/genre «hiphop rapp» is not in the catalog; closest genres:/);
     const noArtist = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Qeen' } })) as ToolResult;
     expect(noArtist.isError).toBe(true);
-    expect(noArtist.content[0]!.text).toContain("'Queen'");
+    expect(noArtist.content[0]!.text).toContain('«Queen»');
     const after = (await client.callTool({ name: 'artist_metadata', arguments: { artist: 'queen' } })) as ToolResult;
     expect(after.isError).toBeFalsy();
   });

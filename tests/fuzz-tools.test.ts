@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
+import { MAX_ECHO } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTES, type Attribute } from '../src/catalog/recommend.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { connectServer, createServer } from '../src/server.js';
 
 /**
  * Property-based fuzzing of every tool's arguments through a real SDK Client (in memory) against
@@ -18,7 +20,9 @@ import { createServer } from '../src/server.js';
  * that returns schema-invalid output fails here. Properties:
  * - valid arguments → a result without isError whose content honours the arguments;
  * - invalid arguments → isError with a non-empty message (never a crash or a protocol error);
- * - arbitrary JSON → one of the two, never a thrown error.
+ * - arbitrary JSON → one of the two, never a thrown error (an unknown tool name: -32602);
+ * - whatever of the arguments an answer repeats is escaped (no raw control, bidi or zero-width character)
+ *   and capped at MAX_ECHO characters.
  */
 
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
@@ -35,7 +39,7 @@ beforeAll(async () => {
   holder = CatalogHolder.of(catalog, silentLogger);
   const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 1_000 });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
+  await connectServer(server, serverSide);
   client = new Client({ name: 'fuzz', version: '1' });
   await client.connect(clientSide);
   await client.listTools();
@@ -349,6 +353,13 @@ describe('fuzzing every tool through the SDK client', () => {
     const name = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...tools) }, { weight: 1, arbitrary: fc.string({ maxLength: 30 }) });
     await fc.assert(
       fc.asyncProperty(name, args, async (tool, a) => {
+        if (!tools.includes(tool)) {
+          const err = await call(tool, a).then(() => null, (e: unknown) => e);
+          expect(err, tool).toBeInstanceOf(McpError);
+          expect((err as McpError).code).toBe(-32602);
+          expect((err as McpError).message).toMatch(/unknown tool «/);
+          return;
+        }
         const r = await call(tool, a);
         if (r.isError) expectError(r, { tool, a });
         else {
@@ -360,5 +371,35 @@ describe('fuzzing every tool through the SDK client', () => {
     );
     // The server still answers normally afterwards.
     expectOk(await call('recommend_by_genre', { genre: 'rock', limit: 3 }), 'after fuzzing');
+  }, 120_000);
+
+  it('repeats arguments escaped and capped: no raw control, bidi or zero-width character, at most MAX_ECHO characters', async () => {
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    const invisible = ['\u0000', '\u0007', '\u001b', '\u007f', '\u0085', '\u200b', '\u200e', '\u2028', '\u202a', '\u202e', '\u2066', '\ufeff'];
+    const RAW = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+    const piece = fc.oneof(fc.constantFrom(...invisible), fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('rock', 'Queen', ' '));
+    const nasty = fc.tuple(fc.array(piece, { minLength: 1, maxLength: 12 }), fc.nat({ max: 2_000 })).map(([parts, pad]) => `${parts.join('')}${'p'.repeat(pad)}`);
+    const place = fc.constantFrom('artist', 'genre', 'query', 'seed_tracks', 'seed_artists', 'key', 'tool');
+    const defaults: Record<string, Args> = {
+      recommend_by_genre: { genre: 'rock', limit: 2 }, similar_tracks: { seed_artists: ['Queen'], limit: 2 },
+      tracks_by_artist: { artist: 'Queen', limit: 2 }, artist_metadata: { artist: 'Queen' }, search_music_knowledge: { query: 'rock', limit: 2 },
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...tools), place, nasty, async (tool, where, s) => {
+        let text: string;
+        if (where === 'tool') {
+          text = await call(`${tool}${s}`, {}).then((r) => r.content.map((c) => c.text ?? '').join('\n'), (e: McpError) => e.message);
+        } else {
+          const args: Args = { ...defaults[tool] };
+          if (where === 'key') args[s] = 1;
+          else args[where] = where.startsWith('seed_') ? [s] : s;
+          const r = await call(tool, args);
+          text = r.content.map((c) => c.text ?? '').join('\n');
+        }
+        expect(text, JSON.stringify({ tool, where, s })).not.toMatch(RAW);
+        if (s.length > MAX_ECHO) expect(text.includes(s.slice(0, MAX_ECHO + 1)), JSON.stringify({ tool, where, s: s.slice(0, 40) })).toBe(false);
+      }),
+      runs(600),
+    );
   }, 120_000);
 });

@@ -1,12 +1,14 @@
-import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetError, StagingShrinkError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
-import { createRecordMapper, ingestCsv, type RecordMapper } from '../src/pipeline/ingest.js';
+import { createRecordMapper, ingestCsv, NoValidRowsError, type RecordMapper } from '../src/pipeline/ingest.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import {
   checkShrink,
@@ -66,8 +68,8 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function writeCsv(name: string, rows: readonly (readonly string[])[]): string {
-  const path = join(tmp, name);
+function writeCsv(name: string, rows: readonly (readonly string[])[], dir = tmp): string {
+  const path = join(dir, name);
   writeFileSync(path, rows.map(csvLine).join('\n') + '\n');
   return path;
 }
@@ -218,8 +220,19 @@ describe('validation rules (each rejects with a specific reason)', () => {
     [{ mode: '2' }, 'out_of_range', 'mode 2 is not 0 or 1'],
     [{ track_popularity: '101' }, 'out_of_range', 'track_popularity 101 is outside 0–100'],
     [{ track_popularity: '50.5' }, 'not_an_integer', 'track_popularity 50.5 is not an integer (expected 0–100)'],
-    [{ duration_ms: '0' }, 'out_of_range', 'duration_ms 0 is not a positive integer'],
-    [{ duration_ms: '-5' }, 'out_of_range', 'duration_ms -5 is not a positive integer'],
+    [{ duration_ms: '0' }, 'out_of_range', 'duration_ms 0 is not a positive integer up to 21600000 (6 h)'],
+    [{ duration_ms: '-5' }, 'out_of_range', 'duration_ms -5 is not a positive integer up to 21600000 (6 h)'],
+    [{ duration_ms: '21600001' }, 'out_of_range', 'duration_ms 21600001 is not a positive integer up to 21600000 (6 h)'],
+    [{ track_album_release_date: '2019-02-30' }, 'invalid_date', 'track_album_release_date "2019-02-30" does not exist'],
+    [{ track_album_release_date: '2019-13' }, 'invalid_date', 'track_album_release_date "2019-13" does not exist'],
+    [{ track_album_release_date: '2019-00-10' }, 'invalid_date', 'track_album_release_date "2019-00-10" does not exist'],
+    [{ track_album_release_date: '2018-02-29' }, 'invalid_date', 'track_album_release_date "2018-02-29" does not exist'],
+    [{ track_album_release_date: '0000' }, 'invalid_date', `track_album_release_date "0000" has a year outside 1850–${new Date().getUTCFullYear() + 1}`],
+    [{ track_album_release_date: '3019-01-01' }, 'invalid_date', `track_album_release_date "3019-01-01" has a year outside 1850–${new Date().getUTCFullYear() + 1}`],
+    [{ track_album_release_date: '14/06/2019' }, 'invalid_date', 'track_album_release_date "14/06/2019" is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)'],
+    [{ track_name: 'x'.repeat(1_048_576) }, 'too_long', 'track_name is 1048576 characters long; at most 1000 are staged'],
+    [{ track_artist: 'a;'.repeat(501) }, 'too_long', 'track_artist is 1002 characters long; at most 1000 are staged'],
+    [{ playlist_genre: 'g'.repeat(201) }, 'too_long', 'playlist_genre is 201 characters long; at most 200 are staged'],
     [{ tempo: '301' }, 'out_of_range', 'tempo 301 is outside 0–300 BPM'],
     [{ loudness: '-81' }, 'out_of_range', 'loudness -81 is outside -80–10 dB'],
     [{ loudness: '10.5' }, 'out_of_range', 'loudness 10.5 is outside -80–10 dB'],
@@ -239,6 +252,12 @@ describe('validation rules (each rejects with a specific reason)', () => {
   it('accepts the real data edge values: loudness above 0 dB, tempo 0, key -1, exponent notation', () => {
     const row = staged(mapTt({ loudness: '1.275', tempo: '0', key: '-1', instrumentalness: '2.33e-5' }));
     expect(row).toMatchObject({ loudness: 1.275, tempo: 0, key: -1, instrumentalness: 2.33e-5 });
+  });
+
+  it('accepts real dates (a leap day, year or month only), a 6 h track and a 1,000-character name', () => {
+    for (const d of ['2020-02-29', '1957', '2019-06', '2000-12-31']) expect(staged(mapTt({ track_album_release_date: d })).album_release_date).toBe(d);
+    expect(staged(mapTt({ duration_ms: '21600000' })).duration_ms).toBe(21_600_000);
+    expect(staged(mapTt({ track_name: 'é'.repeat(1_000) })).track_name).toHaveLength(1_000);
   });
 
   it('lists every problem of a row, categorised by the first', () => {
@@ -347,7 +366,7 @@ describe('ingest of a crafted file with malformed rows (DuckDB staging)', () => 
   it('an unrecognised header is a DatasetError with detectSchema\'s message, and nothing is staged', async () => {
     const bad = writeCsv('bad-header.csv', [['id', 'title', 'genre'], ['1', 'x', 'pop']]);
     await expect(ingestCsv({ path: bad, store: new DuckDbStagingStore(db) })).rejects.toThrow(
-      /unrecognised CSV header \(id,title,genre\); closest layout is .* which also needs: track_id/,
+      /unrecognised CSV header \("id","title","genre"\); closest layout is .* which also needs: track_id/,
     );
     const tables = await db.all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging'");
     expect(tables).toEqual([]);
@@ -512,5 +531,108 @@ describe('a new version of a source file (DuckDB staging)', () => {
     expect(() => checkShrink(source, 10, 6)).toThrow(StagingShrinkError);
     expect(() => checkShrink(source, 10, 6)).toThrow(/^refusing to load "a\.csv": it would delete 6 of the 10 rows staged from it .*--allow-shrink/);
     expect(() => checkShrink({ ...source, allowShrink: true }, 10, 10)).not.toThrow();
+  });
+});
+
+describe('careless files: no valid rows, other encodings, binary bytes (DuckDB staging)', () => {
+  let dir: string;
+  let db: DuckDbSession;
+  let store: DuckDbStagingStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmp, 'careless-'));
+    db = await DuckDbSession.open(join(dir, 'store.duckdb'));
+    store = new DuckDbStagingStore(db);
+    // What an earlier good file left in staging: every failure below must keep it as it was.
+    await ingestCsv({ path: writeCsv('good.csv', [[...TT_COLUMNS], ttCells()]), store });
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+  const snapshotOfStaging = () =>
+    db.all('SELECT (SELECT count(*) FROM staging.tracks) AS tracks, (SELECT count(*) FROM staging.track_rejects) AS rejects');
+  async function noValidRows(p: Promise<unknown>): Promise<NoValidRowsError> {
+    const err = await p.then(() => new Error('expected NoValidRowsError'), (e: unknown) => e);
+    expect(err).toBeInstanceOf(NoValidRowsError);
+    return err as NoValidRowsError;
+  }
+
+  it('a header-only file fails with one line and stages nothing', async () => {
+    const before = await snapshotOfStaging();
+    const err = await noValidRows(ingestCsv({ path: writeCsv('empty.csv', [[...TT_COLUMNS]]), store }));
+    expect(err.message).toBe('empty.csv has a header but no data rows; nothing was staged and the published catalog is kept');
+    expect(err.counts).toMatchObject({ rowsRead: 0, rowsStaged: 0, rowsRejected: 0 });
+    expect(await snapshotOfStaging()).toEqual(before);
+    expect(await db.all('SELECT table_name FROM duckdb_tables() WHERE temporary')).toEqual([]);
+  });
+
+  it('a file whose every row is rejected fails, naming the reasons and the first bad line', async () => {
+    const before = await snapshotOfStaging();
+    const path = writeCsv('all-bad.csv', [
+      [...TT_COLUMNS], ttCells({ energy: '7' }), ttCells({ track_id: '' }), ttCells({ energy: '9' }),
+    ]);
+    const err = await noValidRows(ingestCsv({ path, store }));
+    expect(err.message).toBe(
+      'all-bad.csv has no valid rows: all 3 rejected (out_of_range 2, missing_track_id 1; first line 2: energy 7 is outside 0–1); ' +
+        'nothing was staged and the published catalog is kept',
+    );
+    expect(err.counts).toMatchObject({ rowsRead: 3, rowsStaged: 0, rowsRejected: 3 });
+    expect(await snapshotOfStaging()).toEqual(before);
+
+    const huge = writeCsv('huge-cell.csv', [[...TT_COLUMNS], ttCells({ tempo: 'x'.repeat(1_000_000) })]);
+    const hugeErr = await noValidRows(ingestCsv({ path: huge, store }));
+    expect(hugeErr.message).toMatch(/^huge-cell\.csv has no valid rows: all 1 rejected \(not_a_number 1; first line 2: tempo "x{193}…\); nothing/);
+  });
+
+  it('a Windows-1252 export is transcoded: names staged as written, the note in the report', async () => {
+    const rows = [[...TT_COLUMNS], ttCells({ track_name: 'Déjà Vu – Live', track_artist: 'Beyoncé', track_id: 'latin1Track00000000000' })];
+    const path = join(dir, 'latin1.csv');
+    writeFileSync(path, iconv.encode(rows.map(csvLine).join('\n') + '\n', 'windows-1252'));
+    const report = await ingestCsv({ path, store });
+    expect(report).toMatchObject({ rowsStaged: 1, rowsRejected: 0, encoding: 'windows-1252' });
+    expect(report.inputNotes).toMatch(/^latin1\.csv is not UTF-8 \(first at line 2 .*read as Windows-1252/);
+    expect(await db.all("SELECT track_name, artist_names FROM staging.tracks WHERE track_id = 'latin1Track00000000000'")).toEqual([
+      { track_name: 'Déjà Vu – Live', artist_names: 'Beyoncé' },
+    ]);
+  });
+
+  it('a Latin-1 byte far into the file (after rows went to the store) restarts the load transcoded, staging each row once', async () => {
+    const ascii = Array.from({ length: 3_000 }, (_, i) => csvLine(ttCells({ track_id: `asciiTrack${String(i).padStart(12, '0')}` })));
+    const late = csvLine(ttCells({ track_id: 'lateLatin1Track0000000', track_artist: 'Sigur Rós' }));
+    const path = join(dir, 'late-latin1.csv');
+    writeFileSync(path, iconv.encode([csvLine([...TT_COLUMNS]), ...ascii, late].join('\n') + '\n', 'windows-1252'));
+    expect(statSync(path).size).toBeGreaterThan(600_000); // past the first read chunks and batches
+    const report = await ingestCsv({ path, store });
+    expect(report).toMatchObject({ rowsRead: 3_001, rowsStaged: 3_001, inserted: 3_001, encoding: 'windows-1252' });
+    expect(report.inputNotes).toMatch(/first at line 3002 /);
+    expect(await db.all("SELECT artist_names FROM staging.tracks WHERE track_id = 'lateLatin1Track0000000'")).toEqual([{ artist_names: 'Sigur Rós' }]);
+    expect(await db.all('SELECT table_name FROM duckdb_tables() WHERE temporary')).toEqual([]);
+  });
+
+  it('a UTF-8 file is read as it is (no note)', async () => {
+    const path = writeCsv('utf8.csv', [[...TT_COLUMNS], ttCells({ track_artist: 'Beyoncé', track_id: 'utf8Track0000000000000' })]);
+    expect(await ingestCsv({ path, store })).toMatchObject({ encoding: 'utf-8', inputNotes: null, rowsStaged: 1 });
+  });
+
+  it('a file mixing UTF-8 and Latin-1 bytes is refused with the line, and staging is kept', async () => {
+    const before = await snapshotOfStaging();
+    const path = join(dir, 'mixed.csv');
+    writeFileSync(path, Buffer.concat([
+      Buffer.from([csvLine([...TT_COLUMNS]), csvLine(ttCells({ track_artist: 'Beyoncé' }))].join('\n') + '\n'),
+      Buffer.from(csvLine(ttCells({ track_id: 'x2', track_artist: 'Café' })) + '\n', 'latin1'),
+    ]));
+    await expect(ingestCsv({ path, store })).rejects.toThrow(/^mixed\.csv is not valid UTF-8 at line 3 .*mixes encodings; save it as UTF-8/);
+    expect(await snapshotOfStaging()).toEqual(before);
+  });
+
+  it('gzip and NUL-filled files are refused before parsing, with a printable one-line message', async () => {
+    const gz = join(dir, 'songs.csv.gz');
+    writeFileSync(gz, gzipSync(Buffer.from([csvLine([...TT_COLUMNS]), csvLine(ttCells())].join('\n'))));
+    await expect(ingestCsv({ path: gz, store })).rejects.toThrow(/^songs\.csv\.gz is gzip-compressed, not a CSV text file; decompress it first/);
+    const zeros = join(dir, 'zeros.csv');
+    writeFileSync(zeros, Buffer.alloc(100_000));
+    const err = await ingestCsv({ path: zeros, store }).catch((e: Error) => e);
+    expect((err as Error).message).toBe(
+      'zeros.csv holds binary data (a NUL byte on line 1, byte offset 0), not CSV text; check that MUSIC_DATASET points at the CSV file',
+    );
   });
 });

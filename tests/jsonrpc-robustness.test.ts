@@ -43,6 +43,48 @@ const INVALID_REQUESTS = [
 ];
 const INVALID_PARAMS = '{"jsonrpc":"2.0","id":"bad-params","method":"tools/call","params":{"name":5,"arguments":[]}}';
 
+const request = (id: string, method: string, params: unknown) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
+
+/**
+ * Client mistakes that reached the SDK's code and came back as -32603 Internal error (a cursor that
+ * decodes to JSON null, `__proto__` as a name found on a plain object, a URI past the SDK's 1 MB template
+ * limit): each is answered -32602 Invalid params with a message saying what to fix.
+ */
+const CLIENT_MISTAKES: { id: string; line: string; message: RegExp }[] = [
+  { id: 'cm-cursor', line: request('cm-cursor', 'resources/list', { cursor: 'bnVsbA' }), message: /invalid cursor «bnVsbA»; pass the nextCursor/ },
+  { id: 'cm-cursor-array', line: request('cm-cursor-array', 'resources/list', { cursor: Buffer.from('[1]').toString('base64url') }), message: /invalid cursor/ },
+  {
+    id: 'cm-complete-template',
+    line: request('cm-complete-template', 'completion/complete', { ref: { type: 'ref/resource', uri: 'music://genres/{genre}' }, argument: { name: '__proto__', value: 'x' } }),
+    message: /unknown argument «__proto__».*valid arguments: genre/,
+  },
+  {
+    id: 'cm-complete-prompt',
+    line: request('cm-complete-prompt', 'completion/complete', { ref: { type: 'ref/prompt', name: 'build_playlist' }, argument: { name: '__proto__', value: 'x' } }),
+    message: /unknown argument «__proto__».*valid arguments: mood, genre, length/,
+  },
+  { id: 'cm-tool', line: request('cm-tool', 'tools/call', { name: '__proto__', arguments: {} }), message: /unknown tool «__proto__».*recommend_by_genre/ },
+  { id: 'cm-prompt', line: request('cm-prompt', 'prompts/get', { name: 'constructor' }), message: /unknown prompt «constructor».*build_playlist/ },
+  { id: 'cm-uri', line: request('cm-uri', 'resources/read', { uri: `music://artists/${'a'.repeat(1_000_001)}` }), message: /the URI is 1000017 characters long; this server's URIs are at most 8192/ },
+];
+
+/** A 1 MB unknown tool name: the answer repeats at most 200 characters of it. */
+const HUGE_NAME = request('huge-name', 'tools/call', { name: `\u202e${'n'.repeat(1_000_000)}`, arguments: {} });
+
+function expectClientMistake(a: Message | undefined, c: (typeof CLIENT_MISTAKES)[number]): void {
+  expect(a, c.id).toMatchObject({ id: c.id, error: { code: -32602 } });
+  expect(a!.error!.message, c.id).toMatch(c.message);
+  expect(a!.error!.message.length, c.id).toBeLessThan(1_000);
+}
+
+function expectCappedEcho(a: Message | undefined): void {
+  expect(a).toMatchObject({ id: 'huge-name', error: { code: -32602 } });
+  const message: string = a!.error!.message;
+  expect(message).toMatch(/^unknown tool «\\u202En{199}…»/);
+  expect(message).not.toContain('\u202e');
+  expect(message.length).toBeLessThan(600);
+}
+
 /** A raw line client of the stdio server process. */
 class RawStdio {
   readonly child: ChildProcessWithoutNullStreams;
@@ -230,6 +272,18 @@ describe('malformed JSON-RPC over stdio (server process)', () => {
     expect((await rpc.answer('p4')).result?.structuredContent?.returned).toBe(1);
   });
 
+  it('answers client mistakes that used to be -32603 with -32602 and a message saying what to fix', async () => {
+    for (const c of CLIENT_MISTAKES) {
+      const [a] = await rpc.sendThenPing(c.line);
+      expectClientMistake(a, c);
+    }
+  });
+
+  it('repeats at most 200 characters of a 1 MB unknown tool name, with invisible characters escaped', async () => {
+    const [a] = await rpc.sendThenPing(HUGE_NAME);
+    expectCappedEcho(a);
+  });
+
   it('keeps serving after a line longer than the 16 MiB line limit', async () => {
     const own = new RawStdio(inject('builtDataDir'));
     try {
@@ -259,7 +313,8 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
   beforeAll(async () => {
     const dataDir = inject('builtDataDir');
     holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
-    const config = loadConfig({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0' });
+    // Bodies up to 4 MiB: a URI past the SDK's 1 MB limit must reach the server.
+    const config = loadConfig({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', MCP_MAX_BODY_BYTES: String(4 * 1024 * 1024) });
     running = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: config.http });
   });
   afterAll(async () => {
@@ -351,6 +406,15 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
     const answers = await messagesOf(res);
     expect(answers.find((a) => a.id === 'ok-1')?.result).toEqual({});
     expect(answers.find((a) => a.id === 'bad-1')?.error?.code).toBe(-32602);
+  });
+
+  it('answers client mistakes that used to be -32603 with -32602 and a message saying what to fix', async () => {
+    for (const c of CLIENT_MISTAKES) expectClientMistake((await messagesOf(await post(c.line)))[0], c);
+    await stillServes();
+  });
+
+  it('repeats at most 200 characters of a 1 MB unknown tool name, with invisible characters escaped', async () => {
+    expectCappedEcho((await messagesOf(await post(HUGE_NAME)))[0]);
   });
 
   it('answers an empty batch with -32600 Invalid Request', async () => {

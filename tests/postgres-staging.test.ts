@@ -368,6 +368,26 @@ pgDescribe(`PostgreSQL staging: malformed rows and escaping${skipNote}`, () => {
     expect(await db.query('SELECT row_key, row_hash, loaded_at::text FROM staging.tracks ORDER BY 1')).toEqual(before);
     expect(await db.query('SELECT count(*)::int AS n FROM staging.track_rejects')).toEqual([{ n: 5 }]);
   });
+
+  it('careless files: header-only and NUL-filled ones change nothing; a late Latin-1 byte restarts the COPY transcoded', async () => {
+    const before = await db.query('SELECT row_key, row_hash, loaded_at::text FROM staging.tracks ORDER BY 1');
+    const dir = mkdtempSync(join(tmp, 'careless-'));
+    const lines = (await import('node:fs')).readFileSync(malformed, 'utf8').split('\n');
+    const header = lines[0]!;
+    writeFileSync(join(dir, 'header-only.csv'), `${header}\n`);
+    await expect(ingestCsv({ path: join(dir, 'header-only.csv'), store })).rejects.toThrow(/has a header but no data rows/);
+    writeFileSync(join(dir, 'nul.csv'), `${header}\n${lines[1]!.replace('Ed Sheeran', 'Ed\u0000Sheeran')}\n`);
+    await expect(ingestCsv({ path: join(dir, 'nul.csv'), store })).rejects.toThrow(/nul\.csv holds binary data \(a NUL byte on line 2,/);
+    expect(await db.query('SELECT row_key, row_hash, loaded_at::text FROM staging.tracks ORDER BY 1')).toEqual(before);
+
+    const ascii = Array.from({ length: 3_000 }, (_, i) => lines[1]!.replace(/^\w+/, `pgLatin${String(i).padStart(15, '0')}`));
+    const late = lines[1]!.replace(/^\w+/, 'pgLatinLate00000000000').replace('Ed Sheeran', 'Sigur Rós');
+    const latin1 = join(dir, 'late-latin1.csv');
+    writeFileSync(latin1, Buffer.from([header, ...ascii, late].join('\n') + '\n', 'latin1'));
+    const report = await ingestCsv({ path: latin1, store });
+    expect(report).toMatchObject({ rowsRead: 3_001, rowsStaged: 3_001, inserted: 3_001, encoding: 'windows-1252' });
+    expect(await db.query("SELECT artist_names FROM staging.tracks WHERE track_id = 'pgLatinLate00000000000'")).toEqual([{ artist_names: 'Sigur Rós' }]);
+  });
 });
 
 pgDescribe(`PostgreSQL staging: moved rows and concurrent loads${skipNote}`, () => {

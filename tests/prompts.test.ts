@@ -74,7 +74,7 @@ describe('prompts', () => {
   it('build_playlist rejects an unknown genre (naming the closest) and a bad length', async () => {
     const g = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', genre: 'hiphopp' } }));
     expect(g.code).toBe(ErrorCode.InvalidParams);
-    expect(g.message).toMatch(/unknown genre «hiphopp»; closest: «hip hop»/);
+    expect(g.message).toMatch(/genre «hiphopp» is not in the catalog; closest genres: «hip hop»/);
     for (const length of ['0', '500', 'ten']) {
       const e = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', length } }));
       expect(e.code, length).toBe(ErrorCode.InvalidParams);
@@ -124,5 +124,39 @@ describe('prompt argument completion', () => {
   it('compare_genres does not offer the genre already chosen', async () => {
     const b = (await complete('compare_genres', 'genre_b', 'lat', { genre_a: 'latin' })).completion.values;
     expect(b).toEqual(['latin hip hop', 'latin pop']);
+  });
+});
+
+describe('argument names a prompt does not take', () => {
+  const VALID: Record<string, Record<string, string>> = {
+    build_playlist: { mood: 'chill', genre: 'rock' },
+    artist_deep_dive: { artist: 'Queen' },
+    compare_genres: { genre_a: 'latin', genre_b: 'rock' },
+  };
+
+  it('are refused on every prompt with -32602 naming each unknown key and the valid ones', async () => {
+    const { prompts } = await client.listPrompts();
+    expect(Object.keys(VALID).sort()).toEqual(prompts.map((p) => p.name).sort());
+    for (const p of prompts) {
+      const args = VALID[p.name]!;
+      expect((await client.getPrompt({ name: p.name, arguments: args })).messages.length, p.name).toBeGreaterThan(0);
+      const e = await rejects(client.getPrompt({ name: p.name, arguments: { ...args, lenght: '10' } }));
+      expect(e.code, p.name).toBe(ErrorCode.InvalidParams);
+      const valid = p.arguments!.map((a) => a.name).join(', ');
+      expect(e.message, p.name).toContain(`unknown argument «lenght» (`);
+      expect(e.message, p.name).toContain(`valid arguments: ${valid}.`);
+    }
+    const typo = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', lenght: '10' } }));
+    expect(typo.message).toMatch(/«lenght» \(closest: length\)/);
+  });
+
+  it('completion of an argument a prompt does not take is refused with -32602, __proto__ included', async () => {
+    for (const name of ['genres', '__proto__', 'constructor']) {
+      const e = await rejects(complete('build_playlist', name, 'x'));
+      expect(e.code, name).toBe(ErrorCode.InvalidParams);
+      expect(e.message, name).toMatch(new RegExp(`prompt build_playlist: unknown argument «${name}» .*valid arguments: mood, genre, length`));
+    }
+    const unknown = await rejects(complete('build_playlists', 'genre', 'x'));
+    expect(unknown.message).toMatch(/unknown prompt «build_playlists»; did you mean build_playlist\?/);
   });
 });

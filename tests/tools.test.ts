@@ -76,7 +76,7 @@ describe('recommend_by_genre', () => {
     const r = await call('recommend_by_genre', { genre: 'rock', min_speechiness: 0.99, min_instrumentalness: 0.99 });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent!.returned).toBe(0);
-    expect(r.structuredContent!.notice).toMatch(/no candidate for rock meets these filters/);
+    expect(r.structuredContent!.notice).toMatch(/no candidate for «rock» meets these filters/);
   });
 
   it('rejects min > max naming both bounds', async () => {
@@ -88,7 +88,7 @@ describe('recommend_by_genre', () => {
   it('names the closest genres for an unknown one', async () => {
     const r = await call('recommend_by_genre', { genre: 'hip hopp' });
     expect(r.isError).toBe(true);
-    expect(r.content[0]!.text).toMatch(/^unknown genre 'hip hopp'; did you mean 'hip hop'/);
+    expect(r.content[0]!.text).toMatch(/^genre «hip hopp» is not in the catalog; closest genres: «hip hop»/);
   });
 
   it('rejects out-of-domain arguments before running', async () => {
@@ -126,7 +126,7 @@ describe('tracks_by_artist', () => {
   it('suggests the nearest names when nothing matches', async () => {
     const r = await call('tracks_by_artist', { artist: 'Martin Garix' });
     expect(r.isError).toBe(true);
-    expect(r.content[0]!.text).toMatch(/no artist named 'Martin Garix' in the catalog; nearest names: 'Martin Garrix'/);
+    expect(r.content[0]!.text).toMatch(/^artist «Martin Garix» is not in the catalog; nearest names: «Martin Garrix»/);
   });
 });
 
@@ -143,7 +143,7 @@ describe('artist_metadata', () => {
     expect(s.albums.length).toBeLessThanOrEqual(3);
     expect(s.albums_total).toBeGreaterThanOrEqual(s.albums.length);
     expect(s.source).toBe('dataset');
-    expect(r.content[0]!.text).toMatch(/^Beyoncé: \d+ tracks/);
+    expect(r.content[0]!.text).toMatch(/^«Beyoncé»: \d+ tracks/);
   });
 
   it('agrees with tracks_by_artist on the artist and counts', async () => {
@@ -152,5 +152,45 @@ describe('artist_metadata', () => {
     expect(meta.structuredContent!.artist).toEqual(tracks.structuredContent!.artist);
     const topId = meta.structuredContent!.top_tracks[0].track_id;
     expect(tracks.structuredContent!.tracks.some((t: Track) => t.track_id === topId || t.popularity >= meta.structuredContent!.top_tracks[0].popularity)).toBe(true);
+  });
+});
+
+describe('argument names a tool does not take', () => {
+  /** One valid call per tool; each must fail once an unknown name is added. */
+  const VALID: Record<string, Record<string, unknown>> = {
+    recommend_by_genre: { genre: 'rock', limit: 2 },
+    similar_tracks: { seed_artists: ['Queen'], limit: 2 },
+    tracks_by_artist: { artist: 'Queen', limit: 2 },
+    artist_metadata: { artist: 'Queen' },
+    search_music_knowledge: { query: 'rock', limit: 2 },
+  };
+
+  it('are refused on every tool, naming each unknown key and the closest valid ones; the inputSchema says so', async () => {
+    const { tools } = await client.listTools();
+    expect(Object.keys(VALID).sort()).toEqual(tools.map((t) => t.name).sort());
+    for (const tool of tools) {
+      expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
+      const args = VALID[tool.name]!;
+      expect((await call(tool.name, args)).isError, tool.name).toBeFalsy();
+      const key = Object.keys(args)[0]!;
+      const r = await call(tool.name, { ...args, [`${key}x`]: 5, colour: 'red' });
+      expect(r.isError, tool.name).toBe(true);
+      expect(r.content[0]!.text, tool.name).toMatch(new RegExp(`unknown arguments «${key}x» \\(closest: ${key}[,)].*«colour» \\(`));
+    }
+  });
+
+  it('min_year/max_year on recommend_by_genre are refused rather than ignored', async () => {
+    const r = await call('recommend_by_genre', { genre: 'rock', min_year: 1980, max_year: 1989 });
+    expect(r.isError).toBe(true);
+    expect(r.structuredContent).toBeUndefined();
+    expect(r.content[0]!.text).toMatch(/unknown arguments «min_year» \(closest: [a-z_, ]*min_[a-z]+\), «max_year» \(closest: [a-z_, ]*max_[a-z]+\); all \d+ valid arguments are in the inputSchema/);
+  });
+
+  it('caps and escapes what it repeats of an unknown key', async () => {
+    const r = await call('tracks_by_artist', { artist: 'Queen', [`k\u202e\u200b${'x'.repeat(5_000)}`]: 1 });
+    const text = r.content[0]!.text!;
+    expect(text).toContain('«k\\u202E\\u200B');
+    expect(text).not.toMatch(/[\u202e\u200b]/);
+    expect(text.length).toBeLessThan(800);
   });
 });

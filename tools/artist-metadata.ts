@@ -8,7 +8,8 @@ import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { resolveArtist as resolveOnSpotify } from '../src/pipeline/enrich.js';
 import type { SpotifyApi, SpotifyArtist } from '../src/spotify/client.js';
 import { SpotifyError } from '../src/spotify/errors.js';
-import { catalogInfoShape, ok, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { unknownName } from '../src/catalog/unknown-name.js';
+import { ARTIST_HINT, catalogInfoShape, ok, toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const artistMetadataInput = {
   artist: z.string().trim().min(1).max(200).describe('Artist name; case and accents are ignored ("beyonce" finds "Beyoncé").'),
@@ -86,7 +87,7 @@ const liveCache = new WeakMap<SpotifyApi, Map<string, { artist: SpotifyArtist | 
 const LIVE_CACHE_MAX = 500;
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
-const inputObject = z.object(artistMetadataInput);
+const inputObject = strictArgs(artistMetadataInput);
 const outputObject = z.object(outputShape);
 
 export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void {
@@ -110,10 +111,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
       withCatalog(deps, async (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
-          return toolError(
-            `no artist named '${args.artist}' in the catalog` +
-              (found.suggestions.length ? `; nearest names: ${found.suggestions.map((s) => `'${s}'`).join(', ')}.` : '.'),
-          );
+          return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
         }
         const p = found.value.profiles[0]!;
         const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
@@ -321,12 +319,12 @@ function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: 
   const m = structured.audio_feature_means;
   const years = p.first_release_year ? ` · releases ${p.first_release_year}–${p.last_release_year}` : '';
   const text = [
-    `${p.artist_name}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
-    `genres: ${p.genres.map((g) => `${g.genre} (${g.track_count})`).join(', ') || 'n/a'}`,
-    ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${g.genre} (${g.track_count})`).join(', ')}`] : []),
+    `${quote(p.artist_name)}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
+    `genres: ${p.genres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ') || 'n/a'}`,
+    ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ')}`] : []),
     `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,
-    `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${t.track_name ?? '(untitled)'} (${t.popularity})`).join('; ')}`,
-    `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${a.name ?? '(untitled)'}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
+    `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${quote(t.track_name)} (${t.popularity})`).join('; ')}`,
+    `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${quote(a.name)}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
     spotifyLine(sp.values, provenance),
     ...sp.notes.map((n) => `note: ${n}`),
     'source: dataset snapshot ' + catalog.version,

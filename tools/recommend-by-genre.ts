@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
-import { toolError, withCatalog, type ToolDeps } from './shared.js';
+import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const recommendByGenreInput = {
   genre: z
@@ -28,7 +28,7 @@ const outputShape = {
 };
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
-const inputObject = z.object(recommendByGenreInput);
+const inputObject = strictArgs(recommendByGenreInput);
 const outputObject = z.object(outputShape);
 
 export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): void {

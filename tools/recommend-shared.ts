@@ -6,7 +6,8 @@ import {
   type Attribute, type AttributeBounds, type Bounds, type RecommendResult, type Seed,
 } from '../src/catalog/recommend.js';
 import { quote } from '../src/catalog/delimit.js';
-import { catalogInfoShape, ok, toolError, trackLine, trackShape } from './shared.js';
+import { unknownName } from '../src/catalog/unknown-name.js';
+import { ARTIST_HINT, catalogInfoShape, GENRE_HINT, ok, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
@@ -86,17 +87,17 @@ export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Se
   if (total > MAX_SEEDS) return toolError(`too many seeds: ${total} given, at most ${MAX_SEEDS} in total across genres, artists and tracks.`);
   for (const g of genres) {
     const r = catalog.resolveGenre(g);
-    if (!r.ok) return toolError(`unknown genre '${g}'; did you mean ${r.suggestions.map((s) => `'${s}'`).join(', ')}? The music://genres resource lists every genre.`);
+    if (!r.ok) return toolError(unknownName('genre', g, r.suggestions, { hint: GENRE_HINT }));
     seeds.push({ type: 'genre', id: g, genre: r.value });
   }
   for (const a of args.seed_artists ?? []) {
     const r = catalog.resolveArtist(a);
-    if (!r.ok) return toolError(`seed artist '${a}' is not in the catalog${r.suggestions.length ? `; nearest names: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}.`);
+    if (!r.ok) return toolError(unknownName('artist', a, r.suggestions, { role: 'seed', hint: ARTIST_HINT }));
     seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]! });
   }
   for (const t of args.seed_tracks ?? []) {
     const r = catalog.resolveTrack(t);
-    if (!r.ok) return toolError(`seed track '${t}' is not in the catalog${r.suggestions.length ? `; closest titles: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}. Give a Spotify track id or "Title – Artist".`);
+    if (!r.ok) return toolError(unknownName('track', t, r.suggestions, { role: 'seed', hint: 'Give a Spotify track id or "Title – Artist".' }));
     seeds.push({ type: 'track', id: t, index: r.value });
   }
   return seeds;
@@ -118,7 +119,7 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
 }
 
 function render(catalog: Catalog, result: RecommendResult, limit: number): CallToolResult {
-  const label = result.seeds.map((s) => (s.type === 'genre' ? s.name : quote(s.name))).join(' + ');
+  const label = result.seeds.map((s) => quote(s.name)).join(' + ');
   let notice: string | undefined;
   if (result.unrecorded.length) {
     notice = `this dataset does not record ${result.unrecorded.join(', ')}, so no track can meet a min/max bound on it; drop that bound.`;

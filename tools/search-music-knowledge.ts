@@ -1,12 +1,13 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { echo, echoList, quote } from '../src/catalog/delimit.js';
 import { closest, genreKey } from '../src/catalog/text.js';
 import { knowledgeFor } from '../resources/knowledge.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../resources/vocabulary.js';
-import { catalogInfoShape, withCatalog, type ToolDeps } from './shared.js';
+import { catalogInfoShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const searchMusicKnowledgeInput = {
   query: z
@@ -44,7 +45,7 @@ const outputShape = {
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
 const COUNT = new Intl.NumberFormat('en-US');
-const inputObject = z.object(searchMusicKnowledgeInput);
+const inputObject = strictArgs(searchMusicKnowledgeInput);
 const outputObject = z.object(outputShape);
 
 export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps): void {
@@ -81,14 +82,14 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
           catalog: { version: catalog.version, source: 'dataset' as const },
         };
         if (!hits.length) {
-          const why = terms.length ? `no document contains ${terms.map((t) => `"${t}"`).join(', ')}` : 'the query has only common words';
+          const why = terms.length ? `no document contains ${echoList(terms, terms.length)}` : 'the query has only common words';
           const text =
-            `No match for ${JSON.stringify(args.query)}: ${why}. Searched ${scope}, by name, genre, sound and mood words, and track and album titles. ` +
-            `Try ${structured.suggestions!.map((s) => JSON.stringify(s)).join(', ')}, or read ${URIS.genres} for every genre.`;
+            `No match for ${echo(args.query)}: ${why}. Searched ${scope}, by name, genre, sound and mood words, and track and album titles. ` +
+            `Try ${structured.suggestions!.map((s) => quote(s)).join(', ')}, or read ${URIS.genres} for every genre.`;
           return { content: [{ type: 'text', text }], structuredContent: structured };
         }
         const lines = hits.map((h, n) => `${n + 1}. ${h.title} — ${h.uri} (score ${h.score})\n   ${h.snippet}`);
-        const head = `${hits.length} of ${total} matching documents for ${JSON.stringify(args.query)} (searched ${scope}); names in «…» are catalog data:`;
+        const head = `${hits.length} of ${total} matching documents for ${echo(args.query)} (searched ${scope}); names in «…» are catalog data:`;
         return {
           content: [
             { type: 'text', text: [head, ...lines].join('\n') },

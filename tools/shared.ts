@@ -1,7 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Catalog, TrackView } from '../src/catalog/catalog.js';
-import { quote, quoteList } from '../src/catalog/delimit.js';
+import { echo, quote, quoteList } from '../src/catalog/delimit.js';
+import { closest } from '../src/catalog/text.js';
 import type { CatalogHolder } from '../src/catalog/holder.js';
 import type { Logger } from '../src/log.js';
 import type { SpotifyApi } from '../src/spotify/client.js';
@@ -56,6 +57,41 @@ export const catalogInfoShape = z.object({
   version: z.string().describe('serving snapshot version'),
   source: z.literal('dataset'),
 });
+
+/** Where valid names come from, said after an unknown one. */
+export const GENRE_HINT = 'The music://genres resource lists every genre.';
+export const ARTIST_HINT = 'Complete the {artist} variable of music://artists/{artist} for names in the catalog.';
+
+/** Unknown argument names shown in one message; more are counted. */
+const MAX_UNKNOWN_SHOWN = 5;
+/** Up to this many valid names are listed in full after an unknown one. */
+const MAX_VALID_LISTED = 12;
+
+/**
+ * The message for argument names a tool, prompt or template does not take: each unknown name (escaped,
+ * capped) with the closest valid names, then every valid name when there are few.
+ * `unknown argument «min_year» (closest: min_tempo, min_energy)`.
+ */
+export function unknownArguments(keys: readonly string[], valid: readonly string[]): string {
+  const lower = new Map(valid.map((v) => [v.toLowerCase(), v]));
+  const parts = keys.slice(0, MAX_UNKNOWN_SHOWN).map((k) => {
+    const near = closest(k.toLowerCase().slice(0, 100), lower.keys(), 3).map((v) => lower.get(v)!);
+    return `${echo(k)} (${near.length ? `closest: ${near.join(', ')}` : 'nothing close'})`;
+  });
+  if (keys.length > MAX_UNKNOWN_SHOWN) parts.push(`and ${keys.length - MAX_UNKNOWN_SHOWN} more`);
+  const all = valid.length <= MAX_VALID_LISTED ? `valid arguments: ${valid.join(', ') || 'none'}` : `all ${valid.length} valid arguments are in the inputSchema`;
+  return `unknown argument${keys.length === 1 ? '' : 's'} ${parts.join(', ')}; ${all}. Remove or rename ${keys.length === 1 ? 'it' : 'them'}.`;
+}
+
+/**
+ * An object schema that refuses argument names outside `shape` (the JSON Schema says
+ * `additionalProperties: false`, and a call with an unknown name is refused naming it, rather than run
+ * as if the name were absent).
+ */
+export function strictArgs<S extends z.ZodRawShape>(shape: S) {
+  const valid = Object.keys(shape);
+  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownArguments(issue.keys, valid) : undefined) });
+}
 
 export function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: message }] };

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
-import { toolError, withCatalog, type ToolDeps } from './shared.js';
+import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const similarTracksInput = {
   seed_tracks: z
@@ -16,7 +16,7 @@ export const similarTracksInput = {
 };
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
-const inputObject = z.object(similarTracksInput);
+const inputObject = strictArgs(similarTracksInput);
 const outputObject = z.object(recommendationOutput);
 
 export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {

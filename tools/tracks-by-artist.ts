@@ -1,6 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { catalogInfoShape, ok, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { quote } from '../src/catalog/delimit.js';
+import { unknownName } from '../src/catalog/unknown-name.js';
+import { ARTIST_HINT, catalogInfoShape, ok, toolError, trackLine, trackShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const tracksByArtistInput = {
   artist: z
@@ -25,7 +27,7 @@ const outputShape = {
 };
 
 // Built once per process, not per server: stateless HTTP builds a server per request.
-const inputObject = z.object(tracksByArtistInput);
+const inputObject = strictArgs(tracksByArtistInput);
 const outputObject = z.object(outputShape);
 
 export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void {
@@ -45,10 +47,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
       withCatalog(deps, (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
-          return toolError(
-            `no artist named '${args.artist}' in the catalog` +
-              (found.suggestions.length ? `; nearest names: ${found.suggestions.map((s) => `'${s}'`).join(', ')}.` : '.'),
-          );
+          return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
         }
         const { profiles, members } = found.value;
         const keys = new Set(profiles.map((p) => p.artist_key));
@@ -83,7 +82,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
           catalog: { version: catalog.version, source: 'dataset' as const },
         };
         const head =
-          `${main.artist_name}: ${songs.length} songs` +
+          `${quote(main.artist_name)}: ${songs.length} songs` +
           (tracks.length ? `, showing ${args.offset + 1}–${args.offset + tracks.length}` : `, none at offset ${args.offset}`);
         const lines = tracks.map((t, n) => `${args.offset + n + 1}. ${trackLine(t, t.credit === 'featured' ? ' · featured' : '')}`);
         return ok(structured, [head, ...lines, ...(next !== null ? [`more: call again with offset ${next}`] : [])].join('\n'));

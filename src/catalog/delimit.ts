@@ -45,3 +45,29 @@ export function quoteList(names: readonly (string | null)[], none = '(unknown ar
 export function jsonString(value: unknown): string {
   return JSON.stringify(value).replace(/[«»\u0080-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** How much of a caller's value an answer repeats back. */
+export const MAX_ECHO = 200;
+
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A caller's own value (an unknown name, a query, an argument key) as it is repeated back in an answer:
+ * inside «…», with control, bidi-override and zero-width characters (and « ») shown as visible escapes
+ * (\n, \u202E), and at most MAX_ECHO characters of it, then "…". A 1 MB name costs the answer ~200
+ * characters, and an invisible override cannot reorder the text around it.
+ */
+export function echo(value: string): string {
+  let head = value.length > MAX_ECHO ? value.slice(0, MAX_ECHO) : value;
+  // Do not cut a surrogate pair in half.
+  if (head.length < value.length && /[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  const shown = head.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb«»]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) =>
+    SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return `«${shown}${head.length < value.length ? '…' : ''}»`;
+}
+
+/** Several caller values: «a», «b» and at most `max` of them, then "and N more". */
+export function echoList(values: readonly string[], max = 5): string {
+  const shown = values.slice(0, max).map(echo).join(', ');
+  return values.length > max ? `${shown} and ${values.length - max} more` : shown;
+}

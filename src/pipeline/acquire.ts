@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import { DatasetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { detectSchema, type CsvSchema } from './csv-schemas.js';
+import { sniffBinary, SNIFF_BYTES } from './input-encoding.js';
 
 export { DEFAULT_DATASET_URL };
 
@@ -119,7 +120,7 @@ async function acquireLocal(given: string, log: Logger): Promise<AcquiredDataset
     throw new DatasetError(`cannot read MUSIC_DATASET file ${path} (${code ?? 'unknown error'})`, { cause: err });
   }
   log.info({ source: path, bytes: size }, 'dataset: using local file');
-  const { header, schema } = await validateCsv(path, (m) => `MUSIC_DATASET file ${path} is not a dataset this server understands: ${m}`);
+  const { header, schema } = await validateCsv(path, basename(path), (m) => `MUSIC_DATASET file ${path} is not a dataset this server understands: ${m}`);
   const sha256 = await sha256File(path).catch((err: unknown) => {
     throw new DatasetError(`cannot read MUSIC_DATASET file ${path} (${errorCode(err) ?? 'read error'})`, { cause: err });
   });
@@ -168,6 +169,7 @@ async function acquireUrl(raw: string, opts: AcquireOptions, log: Logger): Promi
     const got = await download(url, shown, partPath, dispatcher, idleMs, opts.signal, log);
     const { header, schema } = await validateCsv(
       partPath,
+      name,
       (m) => `the file at ${shown} is not the expected dataset CSV (nothing was kept): ${m}; ${FIX_HINT}`,
     );
     // Replace atomically: drop the old sidecar first so a crash can never pair it with the new file.
@@ -311,7 +313,7 @@ async function useCached(finalPath: string, sidecarPath: string, shown: string, 
       log.warn({ path: finalPath }, 'dataset: cached copy does not match its recorded sha256; downloading again');
       return null;
     }
-    const { header, schema } = await validateCsv(finalPath, (m) => m);
+    const { header, schema } = await validateCsv(finalPath, basename(finalPath), (m) => m);
     log.info({ source: shown, path: finalPath, bytes: st.size, downloadedAt: sidecar.downloadedAt }, 'dataset: using cached download');
     return { path: finalPath, origin: 'cached', bytes: st.size, sha256, schema, header, source: shown };
   } catch {
@@ -344,9 +346,16 @@ async function removeStaleParts(dir: string, name: string, log: Logger): Promise
 
 // ---------------------------------------------------------------- CSV header
 
-async function validateCsv(path: string, describe: (message: string) => string): Promise<{ header: string[]; schema: CsvSchema }> {
+/** `name` is how messages call the file (a download is checked under a temporary name). */
+async function validateCsv(
+  path: string,
+  name: string,
+  describe: (message: string) => string,
+): Promise<{ header: string[]; schema: CsvSchema }> {
   let header: string[];
   try {
+    // Binary input (an archive, NULs) is refused before any of it is parsed or echoed.
+    sniffBinary(await readHead(path), name);
     header = await readHeader(path);
   } catch (err) {
     if (err instanceof DatasetError) throw new DatasetError(describe(err.message));
@@ -362,6 +371,17 @@ async function validateCsv(path: string, describe: (message: string) => string):
     throw new DatasetError(describe(`${looksHtml ? 'it looks like an HTML/XML page, not a CSV; ' : ''}${detected.message}`));
   }
   return { header, schema: detected.schema };
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, SNIFF_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The first CSV record of the file (a proper parse: quoted cells, BOM, CRLF). */

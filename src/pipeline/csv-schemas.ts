@@ -52,7 +52,12 @@ export function detectSchema(header: readonly string[]): SchemaDetection {
   return {
     ok: false,
     message:
-      `unrecognised CSV header (${header.slice(0, 8).join(',')}${header.length > 8 ? ',…' : ''}); ` +
+      `unrecognised CSV header (${header.slice(0, 8).map(quoteCell).join(',')}${header.length > 8 ? ',…' : ''}); ` +
       `closest layout is ${closest.s.title}, which also needs: ${closest.missing.join(', ')}`,
   };
+}
+
+/** A header cell as shown in a message: delimited as data (JSON string, control characters escaped), at most 60 characters. */
+function quoteCell(cell: string): string {
+  return JSON.stringify(cell.length > 60 ? `${cell.slice(0, 60)}…` : cell);
 }

@@ -21,6 +21,7 @@ import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { detectSchema, type CsvSchemaName } from './csv-schemas.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
+import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
 import type { StagedReject, StagedTrack, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
@@ -37,7 +38,24 @@ export interface IngestReport {
   deleted: number;
   /** Rejected rows by category (a row with several problems counts under its first). */
   rejectReasons: Record<string, number>;
+  /** How the file's bytes were decoded (see input-encoding.ts). */
+  encoding: InputEncoding;
+  /** Set when the file was read other than as it is (e.g. transcoded from Windows-1252); kept in the run record. */
+  inputNotes: string | null;
   ms: number;
+}
+
+/**
+ * The file has no row to stage (only a header, or every row rejected). Nothing was staged: publishing
+ * would replace the catalog with an empty one. Carries the counts for the run record.
+ */
+export class NoValidRowsError extends DatasetError {
+  constructor(
+    message: string,
+    readonly counts: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'rejectReasons' | 'inputNotes'>,
+  ) {
+    super(message);
+  }
 }
 
 export type RejectCategory =
@@ -49,6 +67,8 @@ export type RejectCategory =
   | 'not_an_integer'
   | 'out_of_range'
   | 'invalid_boolean'
+  | 'invalid_date'
+  | 'too_long'
   | 'duplicate';
 
 export type MappedRecord =
@@ -129,11 +149,20 @@ interface NumberRule {
   readonly expected: string;
 }
 
+const MAX_DURATION_MS = 6 * 60 * 60 * 1000;
+/** Longest name cell staged (track, artist list, album, playlist); the real files peak at 513. */
+export const MAX_NAME_CHARS = 1_000;
+/** Longest id or genre label cell staged (Spotify ids are 22 characters). */
+export const MAX_ID_CHARS = 200;
+/** Release years outside 1850 … next year are not real releases. */
+const MIN_RELEASE_YEAR = 1850;
+
 const unit = (column: string): NumberRule => ({ column, integer: false, min: 0, max: 1, expected: '0–1' });
 
 /** Audio features and numeric columns shared by both layouts (popularity/time_signature are per layout). */
 const FEATURE_RULES: readonly NumberRule[] = [
-  { column: 'duration_ms', integer: true, min: 1, max: 2 ** 31 - 1, expected: 'a positive integer' },
+  // Six hours: longer is a unit mix-up (seconds × 1000 twice) or a corrupt cell, not a track.
+  { column: 'duration_ms', integer: true, min: 1, max: MAX_DURATION_MS, expected: `a positive integer up to ${MAX_DURATION_MS} (6 h)` },
   unit('danceability'),
   unit('energy'),
   { column: 'key', integer: true, min: -1, max: 11, expected: '-1..11' },
@@ -212,6 +241,14 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
     });
   }
 
+  const lengthChecks: { column: string; at: number; max: number }[] = [];
+  const limit = (column: string | null, max: number) => {
+    if (column !== null) lengthChecks.push({ column, at: col(column), max });
+  };
+  for (const c of [layout.track_name, layout.artist_names, layout.album_name, layout.playlist_name]) limit(c, MAX_NAME_CHARS);
+  for (const c of [layout.track_id, layout.album_id, layout.playlist_id, layout.genre, layout.subgenre]) limit(c, MAX_ID_CHARS);
+  const maxReleaseYear = new Date().getUTCFullYear() + 1;
+
   const seen = new Map<string, number>();
   const expectedCells = header.length;
   const nullTokens = layout.nullTokens;
@@ -265,6 +302,15 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         };
       }
       let problems: Problem[] | null = null;
+      for (const check of lengthChecks) {
+        const n = cells[check.at]!.length;
+        if (n > check.max) {
+          (problems ??= []).push({
+            category: 'too_long',
+            reason: `${check.column} is ${n} characters long; at most ${check.max} are staged`,
+          });
+        }
+      }
       const trackId = id(cells, ix.track_id);
       if (trackId === null) (problems ??= []).push({ category: 'missing_track_id', reason: 'missing track_id' });
       const genre = label(cells, ix.genre);
@@ -282,6 +328,12 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         const parsed = parseNumber(rule, cells[cell]!);
         if ('problem' in parsed) (problems ??= []).push(parsed.problem);
         else numbers[r] = parsed.value;
+      }
+
+      const released = id(cells, ix.album_release_date);
+      if (released !== null) {
+        const problem = releaseDateProblem(released, layout.album_release_date!, maxReleaseYear);
+        if (problem !== null) (problems ??= []).push(problem);
       }
 
       let explicit: boolean | null = null;
@@ -351,6 +403,29 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
       return { ok: true, row };
     },
   };
+}
+
+const RELEASE_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/** A release date as the TidyTuesday file writes it (YYYY, YYYY-MM or YYYY-MM-DD) that exists; else why not. */
+function releaseDateProblem(value: string, column: string, maxYear: number): Problem | null {
+  const m = RELEASE_DATE.exec(value);
+  const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (!m) {
+    return { category: 'invalid_date', reason: `${column} ${shown} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)` };
+  }
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  if (year < MIN_RELEASE_YEAR || year > maxYear) {
+    return { category: 'invalid_date', reason: `${column} ${shown} has a year outside ${MIN_RELEASE_YEAR}–${maxYear}` };
+  }
+  // Date.UTC rolls an impossible day or month over into the next; a real date survives the round trip.
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (month < 1 || month > 12 || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) {
+    return { category: 'invalid_date', reason: `${column} ${shown} does not exist` };
+  }
+  return null;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -438,6 +513,14 @@ function parseNumber(rule: NumberRule, cell: string): { value: number } | { prob
   return { value: Object.is(value, -0) ? 0 : value };
 }
 
+/** `duplicate 3, out_of_range 1`: categories by count, largest first. */
+function describeReasons(reasons: Record<string, number>): string {
+  return Object.entries(reasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+}
+
 /** For tests: the fast number reader, which must agree with DECIMAL + Number(). */
 export const decimalValueForTest = decimalValue;
 
@@ -462,6 +545,31 @@ export async function ingestCsv(opts: {
     if (cause instanceof DatasetError) throw cause;
     throw new DatasetError(`cannot read dataset ${path}: ${(cause as Error).message}`, { cause });
   }
+  // The bytes are checked as they stream (UTF-8 text, no NULs; binary signatures refused up front).
+  // Only a file that fails the check is classified (refused with its line, or read again transcoded).
+  try {
+    return await ingestPass({ ...opts, file, log, started }, null);
+  } catch (err) {
+    if (!(err instanceof NotUtf8Text)) throw err;
+  }
+  const decoding = await inspectEncoding(path, file);
+  if (decoding.note) log.warn({ encoding: decoding.encoding }, decoding.note);
+  return ingestPass({ ...opts, file, log, started }, decoding);
+}
+
+/** The ingest found bytes that are not UTF-8 text; nothing was staged. */
+class NotUtf8Text extends Error {}
+
+/** One read of the file into one staging load. `decoding` null: expect UTF-8 and throw NotUtf8Text when it is not. */
+async function ingestPass(
+  opts: { path: string; store: StagingStore; signal?: AbortSignal; allowShrink?: boolean; file: string; log: Logger; started: number },
+  decoding: EncodingCheck | null,
+): Promise<IngestReport> {
+  const { path, store, signal, file, log, started } = opts;
+  const encoding: InputEncoding = decoding?.encoding ?? 'utf-8';
+  const inputNotes = decoding?.note ?? null;
+  const transcode = encoding === 'windows-1252' ? windows1252ToUtf8() : null;
+  const check = decoding === null ? new Utf8TextCheck(file) : null;
 
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   const tokenizer = new CsvTokenizer();
@@ -474,6 +582,7 @@ export async function ingestCsv(opts: {
   let rowsStaged = 0;
   let rowsRejected = 0;
   const rejectReasons: Record<string, number> = {};
+  let firstReject: string | null = null;
 
   // Records are mapped synchronously as the tokenizer finds them; the store is written between chunks.
   const onRecord = (record: string[], line: number, blank: boolean): void => {
@@ -492,6 +601,8 @@ export async function ingestCsv(opts: {
     } else {
       rowsRejected++;
       rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
+      // Quoted in the one-line failure when no row is valid; a reason can quote a huge cell.
+      firstReject ??= `line ${line}: ${mapped.reason.length > 200 ? `${mapped.reason.slice(0, 200)}…` : mapped.reason}`;
       rejects.push({
         source_schema: mapper.schema,
         source_file: file,
@@ -526,13 +637,24 @@ export async function ingestCsv(opts: {
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
-      tokenizer.write(chunk, onRecord);
+      if (check && !check.push(chunk)) throw new NotUtf8Text();
+      tokenizer.write(transcode ? transcode(chunk) : chunk, onRecord);
       await flush(false);
       signal?.throwIfAborted();
     }
+    if (check && !check.end()) throw new NotUtf8Text();
     tokenizer.end(onRecord);
 
     if (mapper === null) throw new DatasetError(`${path} is empty: no CSV header found`);
+    if (rowsStaged === 0) {
+      const kept = 'nothing was staged and the published catalog is kept';
+      throw new NoValidRowsError(
+        rowsRead === 0
+          ? `${file} has a header but no data rows; ${kept}`
+          : `${file} has no valid rows: all ${rowsRead} rejected (${describeReasons(rejectReasons)}; first ${firstReject}); ${kept}`,
+        { rowsRead, rowsStaged, rowsRejected, rejectReasons, inputNotes },
+      );
+    }
     await flush(true);
     signal?.throwIfAborted();
     const result = await load!.commit();
@@ -550,6 +672,8 @@ export async function ingestCsv(opts: {
       unchanged: result.unchanged,
       deleted: result.deleted,
       rejectReasons,
+      encoding,
+      inputNotes,
       ms: Math.round(performance.now() - started),
     };
     const { file: _file, ...summary } = report;

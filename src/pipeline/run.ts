@@ -12,7 +12,7 @@ import { PipelineRunRecorder } from './runs.js';
 import { acquireDataset, type AcquiredDataset } from './acquire.js';
 import { runEnrichStep, type EnrichStepReport } from './enrich-step.js';
 import { runDbtProject, type DbtRunReport } from './dbt/index.js';
-import { ingestCsv, type IngestReport } from './ingest.js';
+import { ingestCsv, NoValidRowsError, type IngestReport } from './ingest.js';
 import { loadWarehouse, type LoadReport } from './load.js';
 import { publishSnapshot, type PublishReport } from './publish.js';
 
@@ -52,6 +52,11 @@ function transformCounts(t: DbtRunReport): { models_built: number; tests_passed:
     tests_passed: t.tests.filter((x) => x.status !== 'fail').length,
     tests_failed: t.tests.filter((x) => x.status === 'fail').length,
   };
+}
+
+/** What ops.pipeline_runs keeps of an ingest (also of one that found no valid row). */
+function ingestCounts(i: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'inputNotes'> & Partial<Pick<IngestReport, 'deleted'>>) {
+  return { rows_read: i.rowsRead, rows_staged: i.rowsStaged, rows_rejected: i.rowsRejected, rows_deleted: i.deleted ?? null, input_notes: i.inputNotes };
 }
 
 /**
@@ -122,8 +127,7 @@ export async function runPipeline(
       report.ingest = await ingestCsv({
         path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal, allowShrink: config.allowShrink,
       });
-      const { rowsRead, rowsStaged, rowsRejected, deleted } = report.ingest;
-      await run.update({ rows_read: rowsRead, rows_staged: rowsStaged, rows_rejected: rowsRejected, rows_deleted: deleted });
+      await run.update(ingestCounts(report.ingest));
     }
     if (steps.has('enrich')) {
       report.enrich = await runEnrichStep(config, { duckdb: session, log: stepLog('enrich'), ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -151,6 +155,8 @@ export async function runPipeline(
     await run.finish('succeeded');
   } catch (err) {
     if (run) {
+      // A file with no valid rows stages nothing, but what was read and rejected is part of the record.
+      if (err instanceof NoValidRowsError) await run.update(ingestCounts(err.counts)).catch(() => undefined);
       // A failed dbt run is rolled back: keep its test counts, but models_built stays NULL (nothing was built).
       const failedTransform = (err as { report?: DbtRunReport }).report;
       if (failedTransform?.tests) {

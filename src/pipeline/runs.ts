@@ -12,10 +12,11 @@
  * to a process that ended without finishing, and is marked 'abandoned'. A row of the same run id is
  * continued instead (an Airflow task retried after its process was killed).
  *
- * Plain SELECT / INSERT / UPDATE with literals, so the table works on any `SqlSession` dialect.
+ * Plain SELECT / INSERT / UPDATE with every value bound (`$n`), never spliced into the SQL text: an
+ * error message may quote a file's bytes (NULs, quotes), and it must still be recorded.
  */
 import { randomUUID } from 'node:crypto';
-import type { SqlSession } from '../warehouse/port.js';
+import type { BindingSqlSession, SqlParam, SqlSession } from '../warehouse/port.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
 
@@ -29,6 +30,8 @@ export type RunCounts = {
   tests_passed: number | null;
   tests_failed: number | null;
   snapshot_version: string | null;
+  /** What the ingest did to read the file, e.g. the encoding it transcoded from (NULL: read as it was). */
+  input_notes: string | null;
 };
 
 export type PipelineRunRow = RunCounts & {
@@ -58,47 +61,51 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
   status VARCHAR NOT NULL,
   error VARCHAR
 );
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS input_notes VARCHAR;
 ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS rows_deleted INTEGER`;
 
 const COUNT_KEYS = ['rows_read', 'rows_staged', 'rows_rejected', 'rows_deleted', 'models_built', 'tests_passed', 'tests_failed'] as const;
 
-const str = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-const ts = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
-const int = (n: number): string => {
-  if (!Number.isInteger(n)) throw new TypeError(`not an integer: ${n}`);
-  return String(n);
-};
+const TEXT_KEYS = ['snapshot_version', 'input_notes'] as const;
 
 /** An error as stored: one message, no connection-string passwords, bounded. */
 export function runErrorText(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, '$1:redacted@').slice(0, 2_000);
+  return printable(message.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, '$1:redacted@')).slice(0, 2_000);
+}
+
+/** Control characters (NUL, ESC, …; not tab or newline) as `\u00XX`, so a stored message reads safely on a terminal. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Records one pipeline run; every write is its own statement (autocommit), so progress survives a crash. */
 export class PipelineRunRecorder {
   private constructor(
-    private readonly session: SqlSession,
+    private readonly session: BindingSqlSession,
     readonly runId: string,
   ) {}
 
   /** Create `ops.pipeline_runs` if absent and mark the run 'running' (joining an existing row with the same id). */
   static async start(
-    session: SqlSession,
+    session: BindingSqlSession,
     opts: { runId?: string | undefined; steps: readonly string[]; startedAt: Date },
   ): Promise<PipelineRunRecorder> {
     const runId = opts.runId ?? `${opts.startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     await session.run(PIPELINE_RUNS_DDL);
     await markAbandoned(session, runId, opts.startedAt);
-    const [existing] = await session.all<{ steps: string }>(`SELECT steps FROM ops.pipeline_runs WHERE run_id = ${str(runId)}`);
+    const [existing] = await session.all<{ steps: string }>('SELECT steps FROM ops.pipeline_runs WHERE run_id = $1', [runId]);
     if (existing) {
       const merged = [...new Set([...existing.steps.split(',').filter(Boolean), ...opts.steps])].join(',');
       await session.run(
-        `UPDATE ops.pipeline_runs SET steps = ${str(merged)}, status = 'running', finished_at = NULL, error = NULL WHERE run_id = ${str(runId)}`,
+        "UPDATE ops.pipeline_runs SET steps = $1, status = 'running', finished_at = NULL, error = NULL WHERE run_id = $2",
+        [merged, runId],
       );
     } else {
       await session.run(
-        `INSERT INTO ops.pipeline_runs (run_id, started_at, steps, status) VALUES (${str(runId)}, ${ts(opts.startedAt)}, ${str(opts.steps.join(','))}, 'running')`,
+        "INSERT INTO ops.pipeline_runs (run_id, started_at, steps, status) VALUES ($1, $2, $3, 'running')",
+        [runId, opts.startedAt, opts.steps.join(',')],
       );
     }
     return new PipelineRunRecorder(session, runId);
@@ -107,20 +114,31 @@ export class PipelineRunRecorder {
   /** Record the counts a step produced (only the given ones change). */
   async update(counts: Partial<RunCounts>): Promise<void> {
     const sets: string[] = [];
+    const params: SqlParam[] = [];
+    const set = (column: string, value: SqlParam) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
     for (const k of COUNT_KEYS) {
       const v = counts[k];
-      if (v !== undefined && v !== null) sets.push(`${k} = ${int(v)}`);
+      if (v === undefined || v === null) continue;
+      if (!Number.isInteger(v)) throw new TypeError(`${k} is not an integer: ${v}`);
+      set(k, v);
     }
-    if (counts.snapshot_version) sets.push(`snapshot_version = ${str(counts.snapshot_version)}`);
+    for (const k of TEXT_KEYS) {
+      const v = counts[k];
+      if (v) set(k, printable(v));
+    }
     if (sets.length === 0) return;
-    await this.session.run(`UPDATE ops.pipeline_runs SET ${sets.join(', ')} WHERE run_id = ${str(this.runId)}`);
+    params.push(this.runId);
+    await this.session.run(`UPDATE ops.pipeline_runs SET ${sets.join(', ')} WHERE run_id = $${params.length}`, params);
   }
 
   async finish(status: 'succeeded' | 'failed', error?: unknown): Promise<void> {
-    const err = status === 'failed' && error !== undefined ? str(runErrorText(error)) : 'NULL';
-    await this.session.run(
-      `UPDATE ops.pipeline_runs SET status = '${status}', finished_at = ${ts(new Date())}, error = ${err} WHERE run_id = ${str(this.runId)}`,
-    );
+    const err = status === 'failed' && error !== undefined ? runErrorText(error) : null;
+    await this.session.run('UPDATE ops.pipeline_runs SET status = $1, finished_at = $2, error = $3 WHERE run_id = $4', [
+      status, new Date(), err, this.runId,
+    ]);
   }
 }
 
@@ -128,11 +146,11 @@ export class PipelineRunRecorder {
  * Mark every other run still 'running' as 'abandoned' (see the header: its process is gone). Its
  * finished_at stays NULL (the moment it died is unknown); the error says when it was found.
  */
-async function markAbandoned(session: SqlSession, runId: string, now: Date): Promise<void> {
+async function markAbandoned(session: BindingSqlSession, runId: string, now: Date): Promise<void> {
   const note = `ended without finishing (process killed or lost); found by run ${runId} at ${now.toISOString()}`;
-  await session.run(
-    `UPDATE ops.pipeline_runs SET status = 'abandoned', error = ${str(note)} WHERE status = 'running' AND run_id <> ${str(runId)}`,
-  );
+  await session.run("UPDATE ops.pipeline_runs SET status = 'abandoned', error = $1 WHERE status = 'running' AND run_id <> $2", [
+    printable(note), runId,
+  ]);
 }
 
 /** The run whose transform built the marts being published (latest with models_built), or null when none is recorded. */

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, timestampValueFromDate, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, timestampValueFromDate, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
-import type { Row, SqlSession } from './port.js';
+import type { BindingSqlSession, Row, SqlParam } from './port.js';
 
 /** Embedded DuckDB session on one database file (or ':memory:'). */
-export class DuckDbSession implements SqlSession {
+export class DuckDbSession implements BindingSqlSession {
   readonly dialect = 'duckdb' as const;
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -28,17 +28,17 @@ export class DuckDbSession implements SqlSession {
     }
   }
 
-  async run(sql: string): Promise<void> {
+  async run(sql: string, params?: readonly SqlParam[]): Promise<void> {
     try {
-      await this.connection.run(sql);
+      await this.connection.run(sql, params && bindValues(params));
     } catch (cause) {
       throw new WarehouseError(`DuckDB statement failed: ${(cause as Error).message}`, { cause });
     }
   }
 
-  async all<T extends Row = Row>(sql: string): Promise<T[]> {
+  async all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
     try {
-      const reader = await this.connection.runAndReadAll(sql);
+      const reader = await this.connection.runAndReadAll(sql, params && bindValues(params));
       return reader.getRowObjectsJS().map((row) => toPlain(row)) as T[];
     } catch (cause) {
       throw new WarehouseError(`DuckDB query failed: ${(cause as Error).message}`, { cause });
@@ -49,6 +49,11 @@ export class DuckDbSession implements SqlSession {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** Bound values as DuckDB takes them: a Date becomes a TIMESTAMP (UTC), the rest binds as it is. */
+function bindValues(params: readonly SqlParam[]): DuckDBValue[] {
+  return params.map((p) => (p instanceof Date ? timestampValueFromDate(p) : p));
 }
 
 /** DuckDB JS values → JSON-safe plain values: BIGINT → number, DATE/TIMESTAMP → ISO string. */

@@ -14,3 +14,15 @@ export interface SqlSession {
   all<T extends Row = Row>(sql: string): Promise<T[]>;
   close(): Promise<void>;
 }
+
+/** A value bound to a `$1`, `$2`, … placeholder (a Date binds as a UTC TIMESTAMP). */
+export type SqlParam = string | number | boolean | null | Date;
+
+/**
+ * A session that binds values instead of splicing them into SQL text: data (names, file names,
+ * error messages, which may hold quotes, NULs or any byte) never becomes SQL. One statement per call.
+ */
+export interface BindingSqlSession extends SqlSession {
+  run(sql: string, params?: readonly SqlParam[]): Promise<void>;
+  all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+}

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { redactUrl } from '../config.js';
 import { WarehouseError } from '../errors.js';
-import type { Row, SqlSession } from './port.js';
+import type { BindingSqlSession, Row, SqlParam } from './port.js';
 
 const { types } = pg;
 const INT8 = 20;
@@ -28,7 +28,10 @@ const parsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-export class PostgresSession implements SqlSession {
+/** A Date binds as its UTC wall time (a `timestamp` column ignores the zone of ISO text). */
+const bindValues = (params: readonly SqlParam[]): unknown[] => params.map((p) => (p instanceof Date ? p.toISOString() : p));
+
+export class PostgresSession implements BindingSqlSession {
   readonly dialect = 'postgres' as const;
   readonly label: string;
 
@@ -60,17 +63,17 @@ export class PostgresSession implements SqlSession {
     return new PostgresSession(client, url);
   }
 
-  async run(sql: string): Promise<void> {
+  async run(sql: string, params?: readonly SqlParam[]): Promise<void> {
     try {
-      await this.client.query(sql);
+      await this.client.query(sql, params && bindValues(params));
     } catch (cause) {
       throw new WarehouseError(`PostgreSQL statement failed: ${(cause as Error).message}`, { cause });
     }
   }
 
-  async all<T extends Row = Row>(sql: string): Promise<T[]> {
+  async all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
     try {
-      const result = await this.client.query(sql);
+      const result = await this.client.query(sql, params && bindValues(params));
       return result.rows as T[];
     } catch (cause) {
       throw new WarehouseError(`PostgreSQL query failed: ${(cause as Error).message}`, { cause });

@@ -184,15 +184,6 @@ export interface StagingStore {
   beginLoad(source: StageSource): Promise<StagingLoad>;
 }
 
-/** `TIMESTAMP` literal in UTC, millisecond precision. */
-function timestampLiteral(d: Date): string {
-  return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
-}
-
-function stringLiteral(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
 /**
  * The shrink guard both stores apply before writing: a load may delete at most half of the track rows
  * staged from its file, so a truncated or partial download cannot empty the catalog. Throws
@@ -210,7 +201,6 @@ export function checkShrink(source: StageSource, staged: number, deleted: number
     deleted,
   );
 }
-
 
 let loadCounter = 0;
 
@@ -305,13 +295,13 @@ class DuckDbStagingLoad implements StagingLoad {
 
   async commit(): Promise<StageResult> {
     this.closeAppenders();
-    const ts = timestampLiteral(this.source.loadedAt);
-    const file = stringLiteral(this.source.file);
+    // Values are bound ($1), never spliced into the SQL: the file name is data.
+    const { loadedAt, file } = this.source;
     const names = TRACK_COLUMNS.map((c) => q(c.name));
     const dataCols = TRACK_COLUMNS.filter((c) => c.name !== 'row_key');
     const tracksUpsert = `
 INSERT INTO staging.tracks (${names.join(', ')}, loaded_at)
-SELECT ${names.join(', ')}, ${ts} FROM temp.${this.tracksTmp}
+SELECT ${names.join(', ')}, $1 FROM temp.${this.tracksTmp}
 ON CONFLICT (row_key) DO UPDATE SET
   ${dataCols.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(',\n  ')},
   loaded_at = CASE WHEN row_hash IS DISTINCT FROM excluded.row_hash THEN excluded.loaded_at ELSE loaded_at END
@@ -321,7 +311,7 @@ WHERE row_hash IS DISTINCT FROM excluded.row_hash
     const rejectNames = REJECT_COLUMNS.map((c) => q(c.name));
     const rejectsUpsert = `
 INSERT INTO staging.track_rejects (${rejectNames.join(', ')}, rejected_at)
-SELECT ${rejectNames.join(', ')}, ${ts} FROM temp.${this.rejectsTmp}
+SELECT ${rejectNames.join(', ')}, $1 FROM temp.${this.rejectsTmp}
 ON CONFLICT (source_file, source_line) DO UPDATE SET
   source_schema = excluded.source_schema, reason = excluded.reason, raw = excluded.raw,
   rejected_at = excluded.rejected_at
@@ -329,11 +319,11 @@ WHERE reason IS DISTINCT FROM excluded.reason OR raw IS DISTINCT FROM excluded.r
    OR source_schema IS DISTINCT FROM excluded.source_schema`;
     const staleRejects = `
 DELETE FROM staging.track_rejects
-WHERE source_file = ${file}
+WHERE source_file = $1
   AND source_line NOT IN (SELECT source_line FROM temp.${this.rejectsTmp})`;
     const goneTracks = `
 DELETE FROM staging.tracks t
-WHERE t.source_file = ${file}
+WHERE t.source_file = $1
   AND NOT EXISTS (SELECT 1 FROM temp.${this.tracksTmp} n WHERE n.row_key = t.row_key)`;
 
     try {
@@ -346,17 +336,17 @@ SELECT count(*) FILTER (WHERE t.row_key IS NULL) AS inserted,
        (SELECT count(*) FROM temp.${this.rejectsTmp}) AS rejects
 FROM temp.${this.tracksTmp} n LEFT JOIN staging.tracks t ON t.row_key = n.row_key`);
         const countOf = async (del: string): Promise<number> => {
-          const [row] = await this.session.all<{ n: number }>(`SELECT count(*) AS n FROM (${del.replace('DELETE FROM', 'SELECT 1 FROM')})`);
+          const [row] = await this.session.all<{ n: number }>(`SELECT count(*) AS n FROM (${del.replace('DELETE FROM', 'SELECT 1 FROM')})`, [file]);
           return Number(row?.n ?? 0);
         };
-        const [fileRows] = await this.session.all<{ n: number }>(`SELECT count(*) AS n FROM staging.tracks WHERE source_file = ${file}`);
+        const [fileRows] = await this.session.all<{ n: number }>('SELECT count(*) AS n FROM staging.tracks WHERE source_file = $1', [file]);
         const deleted = await countOf(goneTracks);
         checkShrink(this.source, Number(fileRows?.n ?? 0), deleted);
         const stale = await countOf(staleRejects);
-        if (deleted > 0) await this.session.run(goneTracks);
-        await this.session.run(tracksUpsert);
-        await this.session.run(staleRejects);
-        await this.session.run(rejectsUpsert);
+        if (deleted > 0) await this.session.run(goneTracks, [file]);
+        await this.session.run(tracksUpsert, [loadedAt]);
+        await this.session.run(staleRejects, [file]);
+        await this.session.run(rejectsUpsert, [loadedAt]);
         await this.session.run('COMMIT');
         return {
           inserted: counts?.inserted ?? 0,
