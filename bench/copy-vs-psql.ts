@@ -95,7 +95,7 @@ const nullStore: StagingStore = {
     return {
       appendTracks: async (rows) => void (n += rows.length),
       appendRejects: async () => undefined,
-      commit: async (): Promise<StageResult> => ({ inserted: n, updated: 0, unchanged: 0, rejects: 0, staleRejectsRemoved: 0 }),
+      commit: async (): Promise<StageResult> => ({ inserted: n, updated: 0, unchanged: 0, deleted: 0, rejects: 0, staleRejectsRemoved: 0 }),
       abort: async () => undefined,
     };
   },

@@ -30,6 +30,9 @@ export function renderDatasetCard(catalog: Catalog): string {
       ? [
           `- built by pipeline run \`${s.run.runId}\` started ${s.run.startedAt} (steps: ${s.run.steps.join(', ') || 'n/a'}; ` +
             `dbt models built ${n(s.run.modelsBuilt)}, tests passed ${n(s.run.testsPassed)}, failed ${n(s.run.testsFailed)})`,
+          ...(typeof s.run.rowsDeleted === 'number'
+            ? [`- rows deleted by that run's ingest ${n(s.run.rowsDeleted)} (staged from an earlier version of the source file, no longer in it)`]
+            : []),
         ]
       : ['- pipeline run record: not in this snapshot (published before runs were recorded)']),
     `- distinct tracks ${n(m.counts.tracks)} · artists ${n(m.counts.artists)} · genre labels ${n(m.counts.genres)} ` +

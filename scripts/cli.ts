@@ -1,5 +1,5 @@
 import { loadConfig } from '../src/config.js';
-import { MusicError } from '../src/errors.js';
+import { MusicError, StagingShrinkError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { EXIT, exitCodeFor, exitCodeForSignal } from '../src/pipeline/exit-codes.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
@@ -11,6 +11,8 @@ import { printable } from '../src/pipeline/runs.js';
  * exit non-zero with a one-line reason on failure. Exit codes: src/pipeline/exit-codes.ts (75 when
  * enrichment stopped early and a later run resumes it, 78 when settings or credentials are refused).
  * The other steps still run after such an enrichment stop (it is optional); the code says it happened.
+ * `--allow-shrink` on the command line lets this run's ingest delete more than half of a source's rows
+ * (otherwise such a load is refused with exit 65).
  */
 export async function runSteps(steps: readonly PipelineStep[]): Promise<PipelineReport> {
   // SIGINT / SIGTERM (Ctrl-C, Airflow stopping the task) abort the running step: steps that stop
@@ -26,6 +28,7 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
   let report: PipelineReport;
   try {
     const config = loadConfig();
+    if (process.argv.includes('--allow-shrink')) config.allowShrink = true;
     const log = createLogger(config.logLevel);
     report = await runPipeline(config, log, { steps, signal: controller.signal });
   } catch (err) {
@@ -33,6 +36,10 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
       process.stdout.write(`${JSON.stringify(summarize(steps, err.report), null, 2)}\n`);
       process.stderr.write(`pipeline ${err.message}\n`);
       process.exit(exitCodeForSignal(controller.signal.reason));
+    }
+    if (err instanceof StagingShrinkError) {
+      process.stderr.write(`${printable(err.message)}\n`);
+      process.exit(EXIT.SHRINK_REFUSED);
     }
     const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
     // Control characters (a file's bytes quoted in a message) are escaped, never sent to the terminal.

@@ -1,6 +1,7 @@
 // Run the whole pipeline: acquire → ingest → load → transform → publish.
 // `--steps ingest,load` runs a subset, in pipeline order. Exit codes: src/pipeline/exit-codes.ts (0 done,
-// 75 enrichment stopped early and resumable, 78 settings or credentials refused, 1 failed).
+// 75 enrichment stopped early and resumable, 78 settings or credentials refused,
+// 65 a shrink refused, 1 failed); `--allow-shrink` accepts a source file that lost more than half of its rows.
 import { EXIT } from '../src/pipeline/exit-codes.js';
 import { PIPELINE_STEPS, type PipelineStep } from '../src/pipeline/run.js';
 import { runSteps } from './cli.js';

@@ -90,6 +90,14 @@ const EnvSchema = z.object({
     .refine(isPostgresUrl, 'must be a postgres:// URL (postgres://user:password@host:5432/database)')
     .optional(),
   MUSIC_FRESHNESS_MAX_AGE_HOURS: intFromEnv(1, 24 * 366, 48),
+  // Ingest may delete more than half of a source file's staged rows (a deliberately smaller file).
+  MUSIC_ALLOW_SHRINK: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['', '0', '1', 'true', 'false'].includes(v), 'must be 1 (allow an ingest to delete more than half of a source\'s rows) or 0')
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
   MUSIC_RUN_ID: z
     .string()
     .trim()
@@ -140,6 +148,8 @@ export interface Config {
   freshnessMaxAgeHours: number;
   /** Run id shared by every step of one orchestrated run (Airflow passes its `run_id`); unset = one id per process. */
   runId: string | undefined;
+  /** Ingest may delete more than half of the rows staged from a source file (`MUSIC_ALLOW_SHRINK`, `--allow-shrink`). */
+  allowShrink: boolean;
   /** Spotify app client id (`SPOTIFY_CLIENT_ID`); set together with the secret, or neither. */
   spotifyClientId: string | undefined;
   /** `SPOTIFY_CLIENT_SECRET`: a secret (redacted in logs as `config.spotifyClientSecret`). */
@@ -324,6 +334,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stagingUrl: e.STAGING_URL,
     freshnessMaxAgeHours: e.MUSIC_FRESHNESS_MAX_AGE_HOURS,
     runId: e.MUSIC_RUN_ID,
+    allowShrink: e.MUSIC_ALLOW_SHRINK,
     spotifyClientId: e.SPOTIFY_CLIENT_ID,
     spotifyClientSecret: e.SPOTIFY_CLIENT_SECRET,
     spotify: {

@@ -45,3 +45,20 @@ export class SnapshotError extends MusicError {
     super('SNAPSHOT_UNAVAILABLE', message, options);
   }
 }
+
+/**
+ * A load would remove more than half of the rows staged from one source file (a truncated download looks
+ * like this). Nothing was written; the run must be told to accept it (`--allow-shrink`, `MUSIC_ALLOW_SHRINK=1`).
+ */
+export class StagingShrinkError extends MusicError {
+  constructor(
+    message: string,
+    readonly file: string,
+    /** Rows staged from `file` before the load. */
+    readonly staged: number,
+    /** Of those, rows the new version of the file no longer has. */
+    readonly removed: number,
+  ) {
+    super('STAGING_SHRINK_REFUSED', message);
+  }
+}

@@ -125,13 +125,15 @@ describe('airflow/dags/music_pipeline.py', () => {
     const env = graph.tasks[0]!.env_keys;
     expect(env).toEqual(expect.arrayContaining([
       'MUSIC_RUN_ID', 'MUSIC_DATA_DIR', 'MUSIC_DATASET', 'STAGING_URL', 'WAREHOUSE', 'SNOWFLAKE_ACCOUNT', 'SNOWFLAKE_USER',
-      'SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'MUSIC_FRESHNESS_MAX_AGE_HOURS',
+      'SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'MUSIC_FRESHNESS_MAX_AGE_HOURS', 'MUSIC_ALLOW_SHRINK',
     ]));
     expect(graph.tasks.every((t) => JSON.stringify(t.env_keys) === JSON.stringify(env))).toBe(true);
     const source = readFileSync(DAG_FILE, 'utf8');
     expect(source).toContain('"MUSIC_RUN_ID": "{{ run_id }}"');
     expect(source).toContain('conn.music_staging_postgres.get_uri()');
     expect(source).toContain('conn.music_snowflake');
+    // The shrink guard's override is an Airflow Variable, off unless set.
+    expect(source).toContain(`"MUSIC_ALLOW_SHRINK": "{{ var.value.get('music_allow_shrink', '') }}"`);
   });
 
   it('enrich: exit 75 is retried after at least 10 minutes, exit 78 fails without a retry (codes as in exit-codes.ts)', () => {

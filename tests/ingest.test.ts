@@ -6,17 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DatasetError } from '../src/errors.js';
+import { DatasetError, StagingShrinkError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
 import { createRecordMapper, ingestCsv, NoValidRowsError, type RecordMapper } from '../src/pipeline/ingest.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import {
+  checkShrink,
   DuckDbStagingStore,
   type StagedTrack,
   type StagingLoad,
   type StagingStore,
 } from '../src/warehouse/staging.js';
 import { DATASET_PATH, writeChangedCopy } from './helpers/dataset.js';
+import { shrinkScenario } from './helpers/shrink-scenario.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/csv/', import.meta.url));
 const REAL_DATASET = DATASET_PATH;
@@ -508,6 +510,27 @@ describe.skipIf(!existsSync(REAL_DATASET))('ingest of the real TidyTuesday file'
     );
     expect(await db.all('SELECT count(*) AS n, max(loaded_at) AS t, sum(energy) AS e FROM staging.tracks')).toEqual(before);
     expect(await db.all('SELECT table_name FROM duckdb_tables() WHERE temporary')).toEqual([]);
+  });
+});
+
+describe('a new version of a source file (DuckDB staging)', () => {
+  it('deletes the rows it no longer has and counts them; refuses to delete more than half unless allowed', async () => {
+    const dir = mkdtempSync(join(tmp, 'versions-'));
+    const db = await DuckDbSession.open(join(dir, 'store.duckdb'));
+    try {
+      await shrinkScenario({ store: new DuckDbStagingStore(db), query: (sql) => db.all(sql), tmp: dir });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('the guard allows deleting up to half of a source, refuses more, and names the counts and the flag', () => {
+    const source = { schema: 'tidytuesday' as const, file: 'a.csv', loadedAt: new Date() };
+    expect(() => checkShrink(source, 10, 5)).not.toThrow();
+    expect(() => checkShrink(source, 0, 0)).not.toThrow();
+    expect(() => checkShrink(source, 10, 6)).toThrow(StagingShrinkError);
+    expect(() => checkShrink(source, 10, 6)).toThrow(/^refusing to load "a\.csv": it would delete 6 of the 10 rows staged from it .*--allow-shrink/);
+    expect(() => checkShrink({ ...source, allowShrink: true }, 10, 10)).not.toThrow();
   });
 });
 

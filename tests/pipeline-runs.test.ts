@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentVersion } from '../src/catalog/snapshot.js';
+import { renderDatasetCard } from '../resources/dataset-card.js';
+import { Catalog } from '../src/catalog/catalog.js';
+import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { DatasetError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
@@ -12,8 +14,9 @@ import { NoValidRowsError } from '../src/pipeline/ingest.js';
 import { runPipeline, type PipelineStep } from '../src/pipeline/run.js';
 import { PipelineRunRecorder } from '../src/pipeline/runs.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
-import { DATASET_PATH } from './helpers/dataset.js';
-import { runPipelineProcess } from './helpers/pipeline-process.js';
+import { DATASET_PATH, writeDatasetVersion } from './helpers/dataset.js';
+import { readDuckDbCopy, runPipelineProcess } from './helpers/pipeline-process.js';
+import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
 
 /**
  * ops.pipeline_runs as an operator reads it: a run whose process died stays 'running' only until the
@@ -142,4 +145,79 @@ describe('pipeline runs on careless and binary files', () => {
     const last = stderr.trimEnd().split('\n').pop();
     expect(last).toBe('pipeline failed: only-header.csv has a header but no data rows; nothing was staged and the published catalog is kept');
   });
+});
+
+/**
+ * The shrink guard as an operator meets it, through the scripts (`npm run pipeline`, `npm run ingest`) on
+ * both staging backends: a smaller version of the source file deletes the rows it lost (counted in the run
+ * record and the dataset card); a truncated one is refused with one line, exit 65, staging and the
+ * published snapshot untouched, until `--allow-shrink` or MUSIC_ALLOW_SHRINK=1 says it is intended.
+ */
+const pgUnavailable = await postgresUnavailable();
+describe.each([
+  { backend: 'embedded DuckDB staging', pg: false },
+  { backend: `PostgreSQL staging${pgUnavailable ? ` (skipped: ${pgUnavailable})` : ''}`, pg: true },
+])('a smaller source file through the pipeline scripts: $backend', ({ pg }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'music-mcp-shrink-'));
+  const dataDir = join(dir, 'data');
+  let scratch: ScratchDatabase | undefined;
+  const env = (): Record<string, string> => ({ LOG_LEVEL: 'warn', ...(scratch ? { STAGING_URL: scratch.url } : {}) });
+  beforeAll(async () => {
+    if (pg && !pgUnavailable) scratch = await createScratchDatabase('music_shrink');
+  });
+  afterAll(async () => {
+    await scratch?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const version = (name: string, keep: (n: number) => boolean) => writeDatasetVersion(mkdtempSync(join(dir, name)), keep);
+  const current = () => readFileSync(join(dataDir, 'snapshots', 'CURRENT'), 'utf8').trim();
+  const lastRun = () =>
+    readDuckDbCopy(join(dataDir, 'warehouse.duckdb'), async (conn) =>
+      (await conn.runAndReadAll('SELECT status, error, rows_read, rows_deleted FROM ops.pipeline_runs ORDER BY started_at DESC LIMIT 1')).getRowObjectsJson()[0]);
+  const digest = 'SELECT count(*) AS n, md5(string_agg(row_key || row_hash || CAST(loaded_at AS VARCHAR), \',\' ORDER BY row_key)) AS d FROM staging.tracks';
+  const stagingDigest = async () =>
+    scratch
+      ? (await scratch.query(digest))[0]
+      : readDuckDbCopy(join(dataDir, 'warehouse.duckdb'), async (conn) => (await conn.runAndReadAll(digest)).getRowObjectsJson()[0]);
+
+  it.skipIf(pg && pgUnavailable !== null)('deletes and counts lost rows; refuses a truncated file (exit 65) until allowed', async () => {
+    const first = await runPipelineProcess(dataDir, await version('v1-', () => true), { env: env() });
+    expect(first.code, first.stderr).toBe(0);
+
+    // Every fourth row gone: 100 rows deleted, counted in ops.pipeline_runs, the manifest and the dataset card.
+    const smaller = await runPipelineProcess(dataDir, await version('v2-', (n) => n % 4 !== 0), { env: env() });
+    expect(smaller.code, smaller.stderr).toBe(0);
+    expect(await lastRun()).toMatchObject({ status: 'succeeded', rows_read: 300, rows_deleted: 100 });
+    const published = current();
+    const snapshot = await readSnapshot(join(dataDir, 'snapshots'));
+    expect(snapshot.manifest.source).toMatchObject({ rowsStaged: 300, run: { rowsRead: 300, rowsDeleted: 100 } });
+    expect(renderDatasetCard(new Catalog(snapshot))).toContain("- rows deleted by that run's ingest 100 (");
+
+    // Truncated to 75 of the 300 rows: refused in one line, exit 65; staging and the snapshot untouched.
+    const before = await stagingDigest();
+    const truncated = await version('v3-', (n) => n <= 100 && n % 4 !== 0);
+    const refused = await runPipelineProcess(dataDir, truncated, { env: env() });
+    expect(refused.code, refused.stderr).toBe(65);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^refusing to load "tidytuesday_spotify_songs\.csv": it would delete 225 of the 300 rows staged from it .*--allow-shrink \(or MUSIC_ALLOW_SHRINK=1/),
+    ]);
+    expect(await stagingDigest()).toEqual(before);
+    expect(current()).toBe(published);
+    expect(await lastRun()).toMatchObject({ status: 'failed', error: expect.stringMatching(/^refusing to load/), rows_deleted: null });
+
+    // --allow-shrink: accepted and published.
+    const allowed = await runPipelineProcess(dataDir, truncated, { env: env(), args: ['--allow-shrink'] });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(await lastRun()).toMatchObject({ status: 'succeeded', rows_read: 75, rows_deleted: 225 });
+    expect(current()).not.toBe(published);
+    expect((await readSnapshot(join(dataDir, 'snapshots'))).manifest.source).toMatchObject({ rowsStaged: 75, run: { rowsDeleted: 225 } });
+
+    // npm run ingest's script: refused the same way, then accepted with MUSIC_ALLOW_SHRINK=1.
+    const tiny = await version('v4-', (n) => n <= 20 && n % 4 !== 0);
+    const ingest = { script: 'scripts/ingest-csv.ts' };
+    expect((await runPipelineProcess(dataDir, tiny, { ...ingest, env: env() })).code).toBe(65);
+    const viaEnv = await runPipelineProcess(dataDir, tiny, { ...ingest, env: { ...env(), MUSIC_ALLOW_SHRINK: '1' } });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(await lastRun()).toMatchObject({ status: 'succeeded', rows_read: 15, rows_deleted: 60 });
+  }, 240_000);
 });

@@ -30,6 +30,7 @@ import {
 import { DuckDbStagingStore, TRACK_COLUMNS, type StagedTrack } from '../src/warehouse/staging.js';
 import { DATASET_PATH, REPO_ROOT, writeChangedCopy } from './helpers/dataset.js';
 import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
+import { shrinkScenario } from './helpers/shrink-scenario.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/csv/', import.meta.url));
 const unavailable = await postgresUnavailable();
@@ -445,4 +446,20 @@ pgDescribe(`PostgreSQL staging: moved rows and concurrent loads${skipNote}`, () 
       await store.close();
     }
   });
+});
+
+pgDescribe(`PostgreSQL staging: a new version of a source file${skipNote}`, () => {
+  // knownRowsMax 0: the comparison a staging too large to hold in memory gets (everything in SQL).
+  for (const [how, knownRowsMax] of [['compared in memory', undefined], ['compared in SQL', 0]] as const) {
+    it(`deletes the rows it no longer has and counts them; refuses to delete more than half unless allowed (${how})`, async () => {
+      const db = await createScratchDatabase();
+      const store = new PostgresStagingStore(db.url, knownRowsMax === undefined ? {} : { knownRowsMax });
+      try {
+        await shrinkScenario({ store, query: (sql) => db.query(sql), tmp: mkdtempSync(join(tmp, 'versions-')) });
+      } finally {
+        await store.close();
+        await db.drop();
+      }
+    });
+  }
 });

@@ -20,7 +20,9 @@ rate limit, spent quota or outage; finished work kept) is retried after at least
 refused the credentials, or a setting is wrong) fails at once without a retry.
 
 Every task is idempotent (upserts by natural key, all-or-nothing transforms, atomic publish), so
-retries and reruns are safe. All tasks of one DAG run share `MUSIC_RUN_ID={{ run_id }}`, so they
+retries and reruns are safe. A new version of the source file replaces its staged rows (rows it no
+longer has are deleted), but ingest refuses one that would delete more than half of them (a truncated
+download) unless the Variable `music_allow_shrink` is 1. All tasks of one DAG run share `MUSIC_RUN_ID={{ run_id }}`, so they
 write one row of `ops.pipeline_runs`. Business logic stays in the project; this file only wires
 configuration (Airflow Variables and Connections → environment) to commands. See `airflow/README.md`.
 """
@@ -56,6 +58,9 @@ ENV = {
     "MUSIC_DATA_DIR": "{{ var.value.get('music_data_dir', '') }}",
     "MUSIC_DATASET": "{{ var.value.get('music_dataset', '') }}",
     "MUSIC_FRESHNESS_MAX_AGE_HOURS": "{{ var.value.get('music_freshness_max_age_hours', '48') }}",
+    # Ingest refuses (exit 65) a source file that lost more than half of its staged rows; Variable
+    # music_allow_shrink = 1 accepts it. Set it for the one run that should shrink, then delete it.
+    "MUSIC_ALLOW_SHRINK": "{{ var.value.get('music_allow_shrink', '') }}",
     "LOG_LEVEL": "{{ var.value.get('music_log_level', 'info') }}",
     # PostgreSQL staging: Connection `music_staging_postgres` (conn type Postgres).
     "STAGING_URL": _when(_STAGING_ON, "conn.music_staging_postgres.get_uri()"),

@@ -94,6 +94,8 @@ export interface PipelineRunSummary {
   rowsRead: number | null;
   rowsStaged: number | null;
   rowsRejected: number | null;
+  /** Rows of the source file staged by earlier runs that this run's ingest deleted; absent in older snapshots. */
+  rowsDeleted?: number | null;
   modelsBuilt: number | null;
   testsPassed: number | null;
   testsFailed: number | null;

@@ -10,11 +10,12 @@
  * | 0 | completed | carry on |
  * | 1 | failed (a bug, a failing dbt test, a stale source, bad data) | look at the message |
  * | 64 | wrong command-line usage | fix the command |
+ * | 65 | a source file would delete more than half of its staged rows (a truncated download?) | check the file; rerun with `--allow-shrink` if the shrink is real |
  * | 75 | stopped early, resumable (rate limit, spent quota, outage); finished work is kept | retry later (minutes) |
  * | 78 | configuration or credentials refused | fix the settings; retrying cannot help |
  * | 130 / 143 | stopped by SIGINT / SIGTERM; finished work is kept | rerun when wanted |
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, StagingShrinkError } from '../errors.js';
 import { SpotifyAuthError, SpotifyError } from '../spotify/errors.js';
 
 export const EXIT = {
@@ -22,6 +23,8 @@ export const EXIT = {
   FAILED: 1,
   /** EX_USAGE: an unknown option or step. */
   USAGE: 64,
+  /** EX_DATAERR: a source file would delete more than half of its staged rows; `--allow-shrink` accepts it. */
+  SHRINK_REFUSED: 65,
   /** EX_TEMPFAIL: stopped early on a temporary condition; a later rerun resumes. */
   TEMPFAIL: 75,
   /** EX_CONFIG: a setting is missing or wrong, or a service refused the credentials. */
@@ -35,6 +38,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** The exit code for an error that ended a script. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof ConfigError) return EXIT.CONFIG;
+  if (err instanceof StagingShrinkError) return EXIT.SHRINK_REFUSED;
   if (err instanceof SpotifyAuthError) return err.retryable ? EXIT.TEMPFAIL : EXIT.CONFIG;
   if (err instanceof SpotifyError) return EXIT.TEMPFAIL;
   return EXIT.FAILED;

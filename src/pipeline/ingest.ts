@@ -4,7 +4,8 @@
  * everything else → staging.track_rejects with its line number and an actionable reason).
  *
  * Invariants: rows read = rows staged + rows rejected; a reject never stops the load; the file is
- * applied to staging in one transaction at the end (a failed or aborted load changes nothing);
+ * applied to staging in one transaction at the end (a failed or aborted load changes nothing), after
+ * which the rows staged from this file are exactly its valid rows (see the shrink guard in staging.ts);
  * memory stays bounded (records are mapped as they stream and appended in batches).
  *
  * This is the hot path of every load (both staging stores share it): records come from the byte-level
@@ -33,6 +34,8 @@ export interface IngestReport {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Rows staged from this file by earlier loads that it no longer has (deleted from staging). */
+  deleted: number;
   /** Rejected rows by category (a row with several problems counts under its first). */
   rejectReasons: Record<string, number>;
   /** How the file's bytes were decoded (see input-encoding.ts). */
@@ -526,6 +529,8 @@ export async function ingestCsv(opts: {
   store: StagingStore;
   log?: Logger;
   signal?: AbortSignal;
+  /** Accept deleting more than half of the rows staged from this file (see checkShrink in staging.ts). */
+  allowShrink?: boolean;
 }): Promise<IngestReport> {
   const started = performance.now();
   const { path, store, signal } = opts;
@@ -557,7 +562,7 @@ class NotUtf8Text extends Error {}
 
 /** One read of the file into one staging load. `decoding` null: expect UTF-8 and throw NotUtf8Text when it is not. */
 async function ingestPass(
-  opts: { path: string; store: StagingStore; signal?: AbortSignal; file: string; log: Logger; started: number },
+  opts: { path: string; store: StagingStore; signal?: AbortSignal; allowShrink?: boolean; file: string; log: Logger; started: number },
   decoding: EncodingCheck | null,
 ): Promise<IngestReport> {
   const { path, store, signal, file, log, started } = opts;
@@ -618,7 +623,7 @@ async function ingestPass(
     if (mapper === null) return;
     if (load === null) {
       await store.ensureSchema();
-      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date() });
+      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date(), allowShrink: opts.allowShrink === true });
     }
     if (!force && tracks.length + rejects.length < BATCH_SIZE) return;
     const batch = tracks;
@@ -665,6 +670,7 @@ async function ingestPass(
       inserted: result.inserted,
       updated: result.updated,
       unchanged: result.unchanged,
+      deleted: result.deleted,
       rejectReasons,
       encoding,
       inputNotes,

@@ -77,6 +77,7 @@ export async function publishSnapshot(opts: {
         run: run && {
           runId: run.run_id, startedAt: String(run.started_at), steps: run.steps.split(',').filter(Boolean),
           rowsRead: num(run.rows_read), rowsStaged: num(run.rows_staged), rowsRejected: num(run.rows_rejected),
+          rowsDeleted: num(run.rows_deleted),
           modelsBuilt: num(run.models_built), testsPassed: num(run.tests_passed), testsFailed: num(run.tests_failed),
         },
       },

@@ -55,8 +55,8 @@ function transformCounts(t: DbtRunReport): { models_built: number; tests_passed:
 }
 
 /** What ops.pipeline_runs keeps of an ingest (also of one that found no valid row). */
-function ingestCounts(i: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'inputNotes'>) {
-  return { rows_read: i.rowsRead, rows_staged: i.rowsStaged, rows_rejected: i.rowsRejected, input_notes: i.inputNotes };
+function ingestCounts(i: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'inputNotes'> & Partial<Pick<IngestReport, 'deleted'>>) {
+  return { rows_read: i.rowsRead, rows_staged: i.rowsStaged, rows_rejected: i.rowsRejected, rows_deleted: i.deleted ?? null, input_notes: i.inputNotes };
 }
 
 /**
@@ -124,7 +124,9 @@ export async function runPipeline(
     if (steps.has('ingest') && report.dataset) {
       const store = pgStaging ?? new DuckDbStagingStore(session);
       await store.ensureSchema();
-      report.ingest = await ingestCsv({ path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal });
+      report.ingest = await ingestCsv({
+        path: report.dataset.path, store, log: stepLog('ingest'), signal: opts.signal, allowShrink: config.allowShrink,
+      });
       await run.update(ingestCounts(report.ingest));
     }
     if (steps.has('enrich')) {

@@ -24,6 +24,8 @@ export type RunCounts = {
   rows_read: number | null;
   rows_staged: number | null;
   rows_rejected: number | null;
+  /** Rows staged from the source file by earlier runs that its new version no longer has (deleted). */
+  rows_deleted: number | null;
   models_built: number | null;
   tests_passed: number | null;
   tests_failed: number | null;
@@ -59,9 +61,10 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
   status VARCHAR NOT NULL,
   error VARCHAR
 );
-ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS input_notes VARCHAR`;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS input_notes VARCHAR;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS rows_deleted INTEGER`;
 
-const COUNT_KEYS = ['rows_read', 'rows_staged', 'rows_rejected', 'models_built', 'tests_passed', 'tests_failed'] as const;
+const COUNT_KEYS = ['rows_read', 'rows_staged', 'rows_rejected', 'rows_deleted', 'models_built', 'tests_passed', 'tests_failed'] as const;
 
 const TEXT_KEYS = ['snapshot_version', 'input_notes'] as const;
 

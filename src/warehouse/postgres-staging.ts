@@ -12,16 +12,19 @@
  * When staging.tracks is empty (the first load), the lock is taken at the start instead and track rows
  * are copied straight into it: there is nothing to compare with, so the temp table and the upsert
  * would only cost time. Otherwise the upsert inserts new keys, rewrites the rows whose hash or place
- * changed and leaves the rest alone: a rerun of an unchanged file reads but writes nothing.
+ * changed and leaves the rest alone: a rerun of an unchanged file reads but writes nothing. Rows staged
+ * from the same file that the new version no longer has are deleted in the same transaction, after the
+ * shrink guard (`checkShrink`) has passed.
  */
 import { once } from 'node:events';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { redactUrl } from '../config.js';
-import { WarehouseError } from '../errors.js';
+import { MusicError, StagingShrinkError, WarehouseError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RawTableSpec, RawValue, StagingReader } from './raw-load.js';
 import {
+  checkShrink,
   REJECT_COLUMNS,
   stagingDdl,
   TRACK_COLUMNS,
@@ -318,8 +321,8 @@ function fromCopyText(cell: string, type: RawTableSpec['columns'][number]['type'
 
 // ---------------------------------------------------------------------------------------------
 
-function pgError(what: string, cause: unknown): WarehouseError {
-  if (cause instanceof WarehouseError) return cause;
+function pgError(what: string, cause: unknown): MusicError {
+  if (cause instanceof MusicError) return cause;
   const e = cause as { message?: string; code?: string; detail?: string };
   const detail = e.detail ? ` (${e.detail})` : '';
   return new WarehouseError(`PostgreSQL staging: ${what} failed: ${e.message ?? String(cause)}${detail}`, { cause });
@@ -330,10 +333,13 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
   readonly label: string;
   private readonly pool: pg.Pool;
   private readonly log: Logger;
+  private readonly knownRowsMax: number;
 
-  constructor(url: string, opts: { log?: Logger; applicationName?: string } = {}) {
+  /** `knownRowsMax`: above this many staged rows a load compares in SQL only (0: always; default KNOWN_ROWS_MAX). */
+  constructor(url: string, opts: { log?: Logger; applicationName?: string; knownRowsMax?: number } = {}) {
     this.label = `PostgreSQL ${redactUrl(url)}`;
     this.log = opts.log ?? silentLogger;
+    this.knownRowsMax = opts.knownRowsMax ?? KNOWN_ROWS_MAX;
     this.pool = new pg.Pool({ connectionString: url, max: 4, application_name: opts.applicationName ?? 'music-mcp-server' });
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'PostgreSQL staging: idle connection lost'));
@@ -384,12 +390,12 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
         await client.query(LOCK_STAGING);
         direct = await stagingIsEmpty(client);
       }
-      let known: Map<string, string> | null = null;
+      let known: KnownRows | null = null;
       if (!direct) {
         await client.query(`CREATE TEMP TABLE ${TRACKS_TMP} (\n  ${colDefs(TRACK_COLUMNS, false)}\n) ON COMMIT DROP`);
-        known = await knownRows(client);
+        known = await knownRows(client, source.file, this.knownRowsMax);
       }
-      this.log.debug({ file: source.file, direct, known: known?.size ?? null }, 'PostgreSQL staging: load started');
+      this.log.debug({ file: source.file, direct, known: known?.identities.size ?? null }, 'PostgreSQL staging: load started');
       return new PostgresStagingLoad(client, source, direct, known);
     } catch (cause) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -455,22 +461,35 @@ const KNOWN_ROWS_MAX = 2_000_000;
 /** What identifies an unchanged row: its hash and where it was read. */
 const identity = (hash: string, file: string, line: number): string => `${hash}\n${line}\n${file}`;
 
+/** What staging holds, read once per load (see knownRows). */
+interface KnownRows {
+  /** row_key → identity of every staged track. */
+  readonly identities: Map<string, string>;
+  /** Keys staged from the load's own file: the load removes each key it brings; what is left is deleted at commit. */
+  readonly fileKeys: Set<string>;
+}
+
 /**
  * row_key → identity of every staged track, read under the load's table lock (taken here and held to
  * COMMIT, so nothing changes underneath): rows the file brings unchanged are then counted and never
  * sent, and a rerun of an unchanged file copies nothing. Null when staging is too large to hold.
  */
-async function knownRows(client: pg.PoolClient): Promise<Map<string, string> | null> {
+async function knownRows(client: pg.PoolClient, file: string, max: number): Promise<KnownRows | null> {
+  if (max <= 0) return null;
   const { rows: est } = await client.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'staging.tracks'::regclass");
-  if (Number(est[0]?.n ?? 0) > KNOWN_ROWS_MAX) return null;
+  if (Number(est[0]?.n ?? 0) > max) return null;
   await client.query(LOCK_STAGING);
   const { rows } = await client.query<[string, string, string, number]>({
     text: 'SELECT row_key, row_hash, source_file, source_line FROM staging.tracks',
     rowMode: 'array',
   });
-  const known = new Map<string, string>();
-  for (const [key, hash, file, line] of rows) known.set(key, identity(hash, file, Number(line)));
-  return known;
+  const identities = new Map<string, string>();
+  const fileKeys = new Set<string>();
+  for (const [key, hash, source, line] of rows) {
+    identities.set(key, identity(hash, source, Number(line)));
+    if (source === file) fileKeys.add(key);
+  }
+  return { identities, fileKeys };
 }
 
 async function stagingIsEmpty(client: pg.PoolClient): Promise<boolean> {
@@ -500,8 +519,8 @@ class PostgresStagingLoad implements StagingLoad {
     private readonly client: pg.PoolClient,
     private readonly source: StageSource,
     private readonly direct: boolean,
-    /** row_key → identity of the staged rows (locked until COMMIT), or null to compare everything in SQL. */
-    private readonly known: Map<string, string> | null = null,
+    /** What staging holds (locked until COMMIT), or null to compare everything in SQL. */
+    private readonly known: KnownRows | null = null,
   ) {
     this.tracksTarget = direct ? 'staging.tracks' : TRACKS_TMP;
     this.tracksColumns = TRACK_COLUMNS.map((c) => q(c.name)).join(', ') + (direct ? ', loaded_at' : '');
@@ -547,8 +566,10 @@ class PostgresStagingLoad implements StagingLoad {
     this.assertOpen();
     const known = this.known;
     if (known) {
+      const { identities, fileKeys } = known;
+      if (fileKeys.size > 0) for (const r of rows) fileKeys.delete(r.row_key);
       const before = rows.length;
-      rows = rows.filter((r) => known.get(r.row_key) !== identity(r.row_hash, r.source_file, r.source_line));
+      rows = rows.filter((r) => identities.get(r.row_key) !== identity(r.row_hash, r.source_file, r.source_line));
       this.skippedUnchanged += before - rows.length;
     }
     if (rows.length === 0) return;
@@ -601,12 +622,14 @@ class PostgresStagingLoad implements StagingLoad {
     let failed = false;
     try {
       let counts: { inserted: number; updated: number; unchanged: number };
+      let deleted = 0;
       if (this.direct) {
         // Every row went straight into the (empty, locked) table.
         counts = { inserted: this.tracksCopied, updated: 0, unchanged: 0 };
       } else {
         // Serialise loads (readers are not blocked): the counts below are then exactly what the writes do.
         await c.query(LOCK_STAGING);
+        deleted = await this.deleteGoneTracks();
         counts = await this.upsertTracks(loadedAt);
         counts.unchanged += this.skippedUnchanged;
       }
@@ -631,14 +654,46 @@ WHERE r.reason IS DISTINCT FROM excluded.reason OR r.raw IS DISTINCT FROM exclud
         );
       }
       await c.query('COMMIT');
-      return { ...counts, rejects: this.rejectsCopied, staleRejectsRemoved: stale.rowCount ?? 0 };
+      return { ...counts, deleted, rejects: this.rejectsCopied, staleRejectsRemoved: stale.rowCount ?? 0 };
     } catch (cause) {
-      failed = true;
-      await c.query('ROLLBACK').catch(() => undefined);
+      // A refused shrink is a clean rollback: the connection goes back to the pool.
+      failed = !(cause instanceof StagingShrinkError);
+      await c.query('ROLLBACK').catch(() => {
+        failed = true;
+      });
       throw pgError(`staging commit of ${this.source.file}`, cause);
     } finally {
       c.release(failed ? true : undefined);
     }
+  }
+
+  /**
+   * Under the table lock, before the upsert: apply the shrink guard, then delete the rows staged from
+   * this file whose key the file no longer has. With `known` the keys left in `fileKeys` are those rows
+   * (only changed rows reached the temp table); otherwise every row did, and SQL finds them.
+   */
+  private async deleteGoneTracks(): Promise<number> {
+    const c = this.client;
+    const file = this.source.file;
+    if (this.known) {
+      const [row] = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM staging.tracks WHERE source_file = $1', [file])).rows;
+      const gone = [...this.known.fileKeys];
+      checkShrink(this.source, row?.n ?? 0, gone.length);
+      if (gone.length === 0) return 0;
+      const res = await c.query('DELETE FROM staging.tracks WHERE source_file = $1 AND row_key = ANY($2::text[])', [file, gone]);
+      return res.rowCount ?? 0;
+    }
+    const notInFile = `FROM staging.tracks t WHERE t.source_file = $1 AND NOT EXISTS (SELECT 1 FROM ${TRACKS_TMP} n WHERE n.row_key = t.row_key)`;
+    const [row] = (
+      await c.query<{ staged: number; gone: number }>(
+        `SELECT (SELECT count(*)::int FROM staging.tracks WHERE source_file = $1) AS staged, (SELECT count(*)::int ${notInFile}) AS gone`,
+        [file],
+      )
+    ).rows;
+    checkShrink(this.source, row?.staged ?? 0, row?.gone ?? 0);
+    if (!row?.gone) return 0;
+    const res = await c.query(`DELETE ${notInFile}`, [file]);
+    return res.rowCount ?? 0;
   }
 
   /**

@@ -8,13 +8,17 @@
  *
  * A load is begin → append (in batches) → commit. Nothing is visible in staging until commit, which
  * applies the whole file in one transaction; abort (or a killed process) leaves staging as it was.
+ * Per source file, a committed load leaves staging equal to the file: track rows staged from that file
+ * whose key the new version no longer has are deleted in the same transaction (rows that only moved to
+ * another file keep theirs). A load that would delete more than half of a file's staged rows is refused
+ * before anything is written, unless the source says `allowShrink` (see `checkShrink`).
  * DuckDB is implemented here; a PostgreSQL adapter (postgres-staging.ts: binary COPY into a temp table
  * and an upsert with the same outcome, or straight into an empty staging.tracks) implements the same
  * `StagingStore` interface.
  */
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { CsvSchemaName } from '../pipeline/csv-schemas.js';
-import { WarehouseError } from '../errors.js';
+import { MusicError, StagingShrinkError, WarehouseError } from '../errors.js';
 import { appendValue, type DuckDbSession } from './duckdb.js';
 
 type ColumnType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN';
@@ -145,6 +149,8 @@ export interface StageSource {
   readonly file: string;
   /** The `loaded_at` / `rejected_at` stamped on rows this load inserts or changes. */
   readonly loadedAt: Date;
+  /** Accept a load that deletes more than half of the rows staged from this file (default: refuse). */
+  readonly allowShrink?: boolean;
 }
 
 export interface StageResult {
@@ -154,6 +160,8 @@ export interface StageResult {
   updated: number;
   /** Track rows already staged with the same row_hash (values and loaded_at kept). */
   unchanged: number;
+  /** Track rows staged from this file by earlier loads that the file no longer has (deleted). */
+  deleted: number;
   /** Rejects now recorded for this file. */
   rejects: number;
   /** Rejects of this file from earlier loads whose line is no longer rejected (removed). */
@@ -174,6 +182,24 @@ export interface StagingStore {
   /** Create the staging schema and tables if absent (idempotent). */
   ensureSchema(): Promise<void>;
   beginLoad(source: StageSource): Promise<StagingLoad>;
+}
+
+/**
+ * The shrink guard both stores apply before writing: a load may delete at most half of the track rows
+ * staged from its file, so a truncated or partial download cannot empty the catalog. Throws
+ * `StagingShrinkError` (one line: the counts and how to accept them) unless `source.allowShrink`.
+ */
+export function checkShrink(source: StageSource, staged: number, deleted: number): void {
+  if (source.allowShrink || deleted * 2 <= staged) return;
+  const n = (v: number) => v.toLocaleString('en-US');
+  throw new StagingShrinkError(
+    `refusing to load ${JSON.stringify(source.file)}: it would delete ${n(deleted)} of the ${n(staged)} rows staged from it ` +
+      `(more than half; ${n(staged - deleted)} would remain); if the smaller file is intended, rerun with --allow-shrink ` +
+      '(or MUSIC_ALLOW_SHRINK=1, Airflow Variable music_allow_shrink=1); staging and the published snapshot are unchanged',
+    source.file,
+    staged,
+    deleted,
+  );
 }
 
 let loadCounter = 0;
@@ -295,6 +321,10 @@ WHERE reason IS DISTINCT FROM excluded.reason OR raw IS DISTINCT FROM excluded.r
 DELETE FROM staging.track_rejects
 WHERE source_file = $1
   AND source_line NOT IN (SELECT source_line FROM temp.${this.rejectsTmp})`;
+    const goneTracks = `
+DELETE FROM staging.tracks t
+WHERE t.source_file = $1
+  AND NOT EXISTS (SELECT 1 FROM temp.${this.tracksTmp} n WHERE n.row_key = t.row_key)`;
 
     try {
       await this.session.run('BEGIN TRANSACTION');
@@ -305,10 +335,15 @@ SELECT count(*) FILTER (WHERE t.row_key IS NULL) AS inserted,
        count(*) FILTER (WHERE t.row_key IS NOT NULL AND t.row_hash = n.row_hash) AS unchanged,
        (SELECT count(*) FROM temp.${this.rejectsTmp}) AS rejects
 FROM temp.${this.tracksTmp} n LEFT JOIN staging.tracks t ON t.row_key = n.row_key`);
-        const [stale] = await this.session.all<{ n: number }>(
-          `SELECT count(*) AS n FROM (${staleRejects.replace('DELETE FROM', 'SELECT 1 FROM')})`,
-          [file],
-        );
+        const countOf = async (del: string): Promise<number> => {
+          const [row] = await this.session.all<{ n: number }>(`SELECT count(*) AS n FROM (${del.replace('DELETE FROM', 'SELECT 1 FROM')})`, [file]);
+          return Number(row?.n ?? 0);
+        };
+        const [fileRows] = await this.session.all<{ n: number }>('SELECT count(*) AS n FROM staging.tracks WHERE source_file = $1', [file]);
+        const deleted = await countOf(goneTracks);
+        checkShrink(this.source, Number(fileRows?.n ?? 0), deleted);
+        const stale = await countOf(staleRejects);
+        if (deleted > 0) await this.session.run(goneTracks, [file]);
         await this.session.run(tracksUpsert, [loadedAt]);
         await this.session.run(staleRejects, [file]);
         await this.session.run(rejectsUpsert, [loadedAt]);
@@ -317,12 +352,13 @@ FROM temp.${this.tracksTmp} n LEFT JOIN staging.tracks t ON t.row_key = n.row_ke
           inserted: counts?.inserted ?? 0,
           updated: counts?.updated ?? 0,
           unchanged: counts?.unchanged ?? 0,
+          deleted,
           rejects: counts?.rejects ?? 0,
-          staleRejectsRemoved: stale?.n ?? 0,
+          staleRejectsRemoved: stale,
         };
       } catch (cause) {
         await this.session.run('ROLLBACK').catch(() => undefined);
-        throw cause instanceof WarehouseError
+        throw cause instanceof MusicError
           ? cause
           : new WarehouseError(`staging commit of ${this.source.file} failed: ${(cause as Error).message}`, { cause });
       }

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,4 +27,21 @@ export async function writeChangedCopy(dir: string): Promise<string> {
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   return changed;
+}
+
+/**
+ * A version of the real dataset under `dir` (same file name, so the same source): its header and those of
+ * its first `rows` data lines that `keep(n)` accepts (n = 1 for the first data line). Returns its path.
+ */
+export async function writeDatasetVersion(dir: string, keep: (n: number) => boolean, rows = 400): Promise<string> {
+  const path = join(dir, 'tidytuesday_spotify_songs.csv');
+  const lines: string[] = [];
+  let n = -1;
+  for await (const line of createInterface({ input: createReadStream(DATASET_PATH) })) {
+    n++;
+    if (n > rows) break;
+    if (n === 0 || keep(n)) lines.push(line);
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
 }

@@ -11,17 +11,22 @@ import { REPO_ROOT } from './dataset.js';
 
 
 /**
- * Run `scripts/pipeline.ts` into `dataDir` on `dataset`. With `killIn`, SIGKILL its whole process group
- * (tsx and node) `delayMs` after that step's progress line, and wait until every process of it is gone.
+ * Run `scripts/pipeline.ts` (or `opts.script`) into `dataDir` on `dataset`, with `opts.args` and extra
+ * `opts.env`. With `killIn`, SIGKILL its whole process group (tsx and node) `delayMs` after that step's
+ * progress line, and wait until every process of it is gone.
  */
 export async function runPipelineProcess(
   dataDir: string,
   dataset: string,
-  opts: { killIn?: string; delayMs?: number } = {},
+  opts: { killIn?: string; delayMs?: number; script?: string; args?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<{ code: number | null; killed: boolean; stderr: string }> {
-  const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'scripts/pipeline.ts')], {
+  const script = join(REPO_ROOT, opts.script ?? 'scripts/pipeline.ts');
+  const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [script, ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: dataset, LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: dataset, LOG_LEVEL: 'info',
+      ...opts.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
