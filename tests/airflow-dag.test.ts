@@ -140,6 +140,9 @@ describe('airflow/dags/music_pipeline.py', () => {
     const source = readFileSync(DAG_FILE, 'utf8');
     expect(source).toMatch(new RegExp(`^EX_TEMPFAIL = ${EXIT.TEMPFAIL}$`, 'm'));
     expect(source).toMatch(new RegExp(`^EX_CONFIG = ${EXIT.CONFIG}$`, 'm'));
+    expect(source).toMatch(new RegExp(`^EX_DATAERR = ${EXIT.SHRINK_REFUSED}$`, 'm'));
+    // A refused shrink (ingest) fails at once too: retrying the same file cannot change the answer.
+    expect(graph.tasks.find((t) => t.task_id === 'ingest')!.operator).toBe('ProjectCommandOperator');
     const enrich = graph.tasks.find((t) => t.task_id === 'enrich')!;
     expect(enrich.operator).toBe('ProjectCommandOperator');
     expect(Number(enrich.retries)).toBeGreaterThanOrEqual(1);
@@ -149,7 +152,7 @@ describe('airflow/dags/music_pipeline.py', () => {
     expect(seconds).toBeGreaterThanOrEqual(600);
   });
 
-  it('ProjectCommandOperator turns exit 78 into AirflowFailException and leaves 75, 1 and 99 to Airflow', () => {
+  it('ProjectCommandOperator turns exits 65 and 78 into AirflowFailException and leaves 75, 1 and 99 to Airflow', () => {
     // Airflow is not installed here: a minimal stand-in package whose BashOperator fails the way the
     // real one does (AirflowSkipException for 99, AirflowException "... non-zero exit code <n>." otherwise).
     const stub = mkdtempSync(join(tmpdir(), 'airflow-stub-'));
@@ -180,7 +183,7 @@ describe('airflow/dags/music_pipeline.py', () => {
           'import importlib.util, sys',
           'spec = importlib.util.spec_from_file_location("dag", sys.argv[1])',
           'dag = importlib.util.module_from_spec(spec); spec.loader.exec_module(dag)',
-          'for code in (0, 1, 75, 78, 99):',
+          'for code in (0, 1, 65, 75, 78, 99):',
           '    op = dag.ProjectCommandOperator(task_id="t", bash_command=f"exit {code}")',
           '    try:',
           '        op.execute({}); print(code, "ok")',
@@ -198,7 +201,7 @@ describe('airflow/dags/music_pipeline.py', () => {
         env: { ...process.env, PYTHONPATH: stub, PYTHONDONTWRITEBYTECODE: '1' },
       });
       expect(out.trim().split('\n')).toEqual([
-        '0 ok', '1 AirflowException', `${EXIT.TEMPFAIL} AirflowException`, `${EXIT.CONFIG} AirflowFailException`, '99 AirflowSkipException',
+        '0 ok', '1 AirflowException', `${EXIT.SHRINK_REFUSED} AirflowFailException`, `${EXIT.TEMPFAIL} AirflowException`, `${EXIT.CONFIG} AirflowFailException`, '99 AirflowSkipException',
       ]);
     } finally {
       rmSync(stub, { recursive: true, force: true });

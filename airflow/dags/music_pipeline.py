@@ -95,13 +95,21 @@ def _cmd(command: str) -> str:
 
 
 # Exit codes of the project's scripts (src/pipeline/exit-codes.ts; tests/airflow-dag.test.ts keeps them equal).
+EX_DATAERR = 65
 EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
+# Failures a retry cannot fix: the task fails at once instead of using up its retries.
+_NO_RETRY = {
+    EX_DATAERR: "the source file would delete more than half of its staged rows (a truncated download?); "
+    "check it, and set Variable music_allow_shrink=1 if the shrink is real",
+    EX_CONFIG: "a setting or the Spotify credentials were refused; fix them (see the log), retrying cannot help",
+}
+
 
 class ProjectCommandOperator(BashOperator):
-    """A BashOperator that reads the project's exit codes: EX_CONFIG fails the task without a retry
-    (AirflowFailException); every other failure, EX_TEMPFAIL included, is retried as usual."""
+    """A BashOperator that reads the project's exit codes: EX_CONFIG and EX_DATAERR fail the task
+    without a retry (AirflowFailException); every other failure, EX_TEMPFAIL included, is retried as usual."""
 
     def execute(self, context):
         try:
@@ -111,10 +119,9 @@ class ProjectCommandOperator(BashOperator):
         except AirflowException as err:
             # BashOperator reports "... returned a non-zero exit code <n>."
             match = re.search(r"exit code (\d+)", str(err))
-            if match and int(match.group(1)) == EX_CONFIG:
-                raise AirflowFailException(
-                    f"exit code {EX_CONFIG}: a setting or the Spotify credentials were refused; fix them (see the log), retrying cannot help"
-                ) from err
+            code = int(match.group(1)) if match else None
+            if code in _NO_RETRY:
+                raise AirflowFailException(f"exit code {code}: {_NO_RETRY[code]}") from err
             raise
 
 
@@ -139,7 +146,7 @@ with DAG(
     default_args=default_args,
     tags=["music", "elt", "dbt", "mcp"],
 ) as dag:
-    ingest = BashOperator(
+    ingest = ProjectCommandOperator(
         task_id="ingest",
         bash_command=_cmd("npm run ingest"),
         env=ENV,
