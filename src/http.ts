@@ -2,6 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { echo } from './catalog/delimit.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
 import { MusicError } from './errors.js';
@@ -245,12 +246,12 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     const host = hostName(req.headers.host);
     if (!isLoopbackHost(host) && !cfg.allowedHosts.includes(host) && !(cfg.host !== '0.0.0.0' && host === cfg.host.toLowerCase())) {
       log().warn({ host: req.headers.host }, 'rejected request for a foreign Host');
-      return jsonRpcError(res, 421, `Host '${req.headers.host ?? ''}' is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
+      return jsonRpcError(res, 421, `Host ${echo(req.headers.host ?? '')} is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
     }
     const origin = req.headers.origin;
     if (origin && !originAllowed(origin, cfg)) {
       log().warn({ origin }, 'rejected request from a foreign Origin');
-      return jsonRpcError(res, 403, `Origin '${origin}' is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
+      return jsonRpcError(res, 403, `Origin ${echo(origin)} is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
     }
 
     if (path === '/healthz' && req.method === 'GET') {
@@ -321,7 +322,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     } else {
       const version = req.headers['mcp-protocol-version'];
       if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) {
-        return jsonRpcError(res, 400, `Bad Request: Unsupported protocol version: ${String(version)} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+        return jsonRpcError(res, 400, `Bad Request: Unsupported protocol version: ${echo(String(version))} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
       }
     }
     // Only notifications or responses: accepted. A stateless server has no session they could act on

@@ -337,3 +337,28 @@ describe('per-client state on pooled MCP servers', () => {
     expect(running.stats().idleServers).toBe(1);
   });
 });
+
+describe('headers echoed in refusals', () => {
+  it('quotes a foreign Origin and an unknown protocol version escaped and capped, never whole', async () => {
+    const running = await start();
+    try {
+      const body = JSON.stringify(ping(1));
+      // Header values travel as Latin-1: U+00AD (an invisible soft hyphen) is the kind of character to escape.
+      const origin = `http://evil.example/${'\u00ad'.repeat(3)}${'x'.repeat(5_000)}`;
+      const refusedOrigin = await post(running.url, body, { origin });
+      expect(refusedOrigin.status).toBe(403);
+      const originMessage = (await messagesOf(refusedOrigin))[0]!.error!.message;
+      expect(originMessage).toContain('\\u00AD');
+      expect(originMessage).not.toContain('\u00ad');
+      expect(originMessage.length).toBeLessThan(400);
+
+      const refusedVersion = await post(running.url, body, { 'mcp-protocol-version': `2099-01-01${'\u00ad'}${'9'.repeat(5_000)}` });
+      expect(refusedVersion.status).toBe(400);
+      const versionMessage = (await messagesOf(refusedVersion))[0]!.error!.message;
+      expect(versionMessage).toMatch(/Unsupported protocol version: «2099-01-01\\u00AD9+…»/);
+      expect(versionMessage.length).toBeLessThan(500);
+    } finally {
+      await running.close(1_000);
+    }
+  });
+});
