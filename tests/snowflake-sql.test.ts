@@ -2,8 +2,9 @@
  * The dbt project on the snowflake target: every model and test, compiled with the project's runner
  * (compile only), parses as Snowflake SQL with sqlglot (scripts/check-snowflake-sql.py, run by
  * .venv-dbt's Python: `npm run setup:python`). The duckdb target builds and runs in the pipeline
- * tests. Also: every dispatched macro has a snowflake__ implementation, and the Snowflake accent
- * fold agrees with DuckDB's strip_accents.
+ * tests; dbt-core's own Snowflake compile is checked in tests/python/dbt-snowflake.test.ts.
+ * Also: every dispatched macro has a snowflake__ implementation, and the Snowflake accent fold
+ * agrees with DuckDB's strip_accents.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,7 @@ const py = venv('dbt');
 
 /** Compile without touching dbt/target (other runs use it) and write the SQL under `out`. */
 async function compileTo(target: 'snowflake' | 'duckdb', out: string): Promise<number> {
-  const env = { SNOWFLAKE_ACCOUNT: 'ci-account', SNOWFLAKE_USER: 'ci', SNOWFLAKE_WAREHOUSE: 'CI_WH', SNOWFLAKE_DATABASE: 'MUSIC' };
-  const project = await compileDbtProject({ projectDir: PROJECT, target, env, write: false });
+  const project = await compileDbtProject({ projectDir: PROJECT, target, env: { SNOWFLAKE_ACCOUNT: 'ci-account', SNOWFLAKE_USER: 'ci', SNOWFLAKE_WAREHOUSE: 'CI_WH', SNOWFLAKE_DATABASE: 'MUSIC' }, write: false });
   const nodes = [...project.models, ...project.tests];
   for (const node of nodes) {
     const file = join(out, node.compiledPath.slice(project.compiledDir.length));
