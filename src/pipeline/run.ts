@@ -138,7 +138,9 @@ export async function runPipeline(
         // dbt-core opens the warehouse itself: a DuckDB file is released for it (one writer at a time).
         const core = {
           executable: config.dbt.executable, projectDir: DBT_PROJECT_DIR, target: w.dialect === 'snowflake' ? 'snowflake' as const : 'duckdb' as const, log: stepLogger,
-          env: { MUSIC_DUCKDB_PATH: config.duckdbPath, ...snowflakeDbtEnv(config) }, ...(opts.signal ? { signal: opts.signal } : {}),
+          // Credentials reach dbt through the inherited environment; a key path is passed resolved, as the config reads it.
+          env: { MUSIC_DUCKDB_PATH: config.duckdbPath, ...snowflakeDbtEnv(config), SNOWFLAKE_PRIVATE_KEY_PATH: config.snowflake?.privateKeyPath },
+          ...(opts.signal ? { signal: opts.signal } : {}),
         };
         report.transform = w.dialect === 'duckdb' ? await session.releasedWhile(() => runDbtCore(core)) : await runDbtCore(core);
       } else {
