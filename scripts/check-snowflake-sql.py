@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check that SQL files parse as Snowflake SQL, with sqlglot (Debian package python3-sqlglot).
+"""Check that SQL files parse as Snowflake SQL, with sqlglot (pinned in python/requirements-dbt.txt).
 
 Usage: check-snowflake-sql.py PATH [PATH ...]
   PATH is a .sql file or a folder searched recursively for *.sql (e.g. the dbt project compiled for
@@ -19,7 +19,7 @@ try:
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 except ImportError:
-    print("sqlglot is not installed: apt-get install -y python3-sqlglot", file=sys.stderr)
+    print("sqlglot is not installed: run `npm run setup:python -- dbt` and use .venv-dbt/bin/python", file=sys.stderr)
     sys.exit(2)
 
 

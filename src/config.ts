@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -98,6 +99,13 @@ const EnvSchema = z.object({
     .refine((v) => ['', '0', '1', 'true', 'false'].includes(v), 'must be 1 (allow an ingest to delete more than half of a source\'s rows) or 0')
     .optional()
     .transform((v) => v === '1' || v === 'true'),
+  // Transform engine: the embedded runner, `dbt` on PATH (core), or the path of a dbt executable.
+  MUSIC_DBT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : 'embedded'))
+    .refine((v) => v === 'embedded' || v === 'core' || v.includes('/'), "must be 'embedded', 'core' (dbt on PATH) or the path of a dbt executable (containing a /)"),
   MUSIC_RUN_ID: z
     .string()
     .trim()
@@ -146,6 +154,8 @@ export interface Config {
   stagingUrl: string | undefined;
   /** `scripts/freshness.ts` fails when the newest `raw.tracks.loaded_at` is older than this. */
   freshnessMaxAgeHours: number;
+  /** Who builds the dbt project in the transform step (`MUSIC_DBT`): the embedded runner, or a dbt-core executable. */
+  dbt: { engine: 'embedded' } | { engine: 'core'; executable: string };
   /** Run id shared by every step of one orchestrated run (Airflow passes its `run_id`); unset = one id per process. */
   runId: string | undefined;
   /** Ingest may delete more than half of the rows staged from a source file (`MUSIC_ALLOW_SHRINK`, `--allow-shrink`). */
@@ -302,6 +312,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.MUSIC_DATA_DIR ?? join(e.XDG_DATA_HOME && e.XDG_DATA_HOME.trim() ? e.XDG_DATA_HOME : join(homedir(), '.local', 'share'), 'music-mcp-server'),
   );
   const dataset = e.MUSIC_DATASET ?? DEFAULT_DATASET_URL;
+  const dbtExecutable = e.MUSIC_DBT === 'core' ? 'dbt' : e.MUSIC_DBT === 'embedded' ? undefined : abs(e.MUSIC_DBT);
+  if (dbtExecutable && dbtExecutable !== 'dbt' && !existsSync(dbtExecutable)) {
+    const issue = `MUSIC_DBT: no dbt executable at ${dbtExecutable}; install dbt-core (npm run setup:python builds .venv-dbt/bin/dbt) or unset MUSIC_DBT for the embedded runner`;
+    throw new ConfigError(`invalid configuration — fix these environment variables:\n  ${issue}`, [issue]);
+  }
   const host = e.MCP_HTTP_HOST ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !e.MCP_AUTH_TOKEN) {
     const issue = `MCP_HTTP_HOST: binding to ${host} exposes the server beyond this machine; set MCP_AUTH_TOKEN (16+ characters) so clients must authenticate`;
@@ -333,6 +348,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     snowflake: e.WAREHOUSE === 'snowflake' ? snowflakeConfig(e, abs) : undefined,
     stagingUrl: e.STAGING_URL,
     freshnessMaxAgeHours: e.MUSIC_FRESHNESS_MAX_AGE_HOURS,
+    dbt: dbtExecutable ? { engine: 'core', executable: dbtExecutable } : { engine: 'embedded' },
     runId: e.MUSIC_RUN_ID,
     allowShrink: e.MUSIC_ALLOW_SHRINK,
     spotifyClientId: e.SPOTIFY_CLIENT_ID,

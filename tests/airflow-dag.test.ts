@@ -1,5 +1,6 @@
 /**
- * DAG integrity without Airflow (not installable here): the DAG file compiles with python3, and its
+ * DAG integrity without Airflow (Airflow itself imports and runs the DAG in tests/python/airflow.test.ts,
+ * `npm run test:python`): the DAG file compiles with python3, and its
  * task graph, read with `ast` by airflow/tests/dag_graph.py, runs existing project entry points in
  * the order `npm run pipeline` runs them (PIPELINE_STEPS), with enrich after ingest and the freshness
  * check last.
@@ -61,6 +62,11 @@ afterAll(() => {
 });
 
 describe('airflow/dags/music_pipeline.py', () => {
+  it('authors with airflow.sdk (Airflow 3), falling back to the 2.x imports', () => {
+    const source = readFileSync(DAG_FILE, 'utf8');
+    expect(source).toMatch(/try:[^\n]*\n\s+from airflow\.sdk import DAG\nexcept ImportError:[^\n]*\n\s+from airflow import DAG/);
+  });
+
   it('compiles with python3 -m py_compile', () => {
     // Bytecode goes to a temp dir, never into the repository.
     execFileSync('python3', ['-m', 'py_compile', DAG_FILE, GRAPH_SCRIPT], {
@@ -128,7 +134,12 @@ describe('airflow/dags/music_pipeline.py', () => {
       'SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'MUSIC_FRESHNESS_MAX_AGE_HOURS', 'MUSIC_ALLOW_SHRINK',
     ]));
     expect(graph.tasks.every((t) => JSON.stringify(t.env_keys) === JSON.stringify(env))).toBe(true);
+    expect(env).toContain('MUSIC_DBT');
+    // One shared env, in default_args, not repeated per task.
+    expect(Object.keys(graph.dag.default_args?.env as Record<string, string>).sort()).toEqual(env);
+    expect(graph.dag.default_args?.append_env).toBe(true);
     const source = readFileSync(DAG_FILE, 'utf8');
+    expect(source).not.toMatch(/^\s+env=/m);
     expect(source).toContain('"MUSIC_RUN_ID": "{{ run_id }}"');
     expect(source).toContain('conn.music_staging_postgres.get_uri()');
     expect(source).toContain('conn.music_snowflake');

@@ -245,6 +245,39 @@ describe('compileDbtProject (no database)', () => {
     expect(src).toMatchObject({ schema: 'raw', identifier: 'raw_tracks', loadedAtField: 'loaded_at' });
   });
 
+  it('reads source loaded_at_field and freshness from config: (dbt 1.10+ form), a table overriding its source', async () => {
+    writeFileSync(
+      join(projectDir, 'models/staging/_sources.yml'),
+      [
+        'version: 2',
+        'sources:',
+        '  - name: raw',
+        '    schema: raw',
+        '    config:',
+        '      loaded_at_field: loaded_at',
+        '      freshness:',
+        '        error_after: {count: 48, period: hour}',
+        '    tables:',
+        '      - name: tracks',
+        '        identifier: raw_tracks',
+        '        config:',
+        '          freshness:',
+        '            warn_after: {count: 24, period: hour}',
+        '      - name: artists',
+        '        config:',
+        '          freshness: null',
+      ].join('\n'),
+    );
+    const project = await compileDbtProject({ projectDir, write: false });
+    expect(project.sources.find((s) => s.key === 'raw.tracks')).toMatchObject({
+      loadedAtField: 'loaded_at',
+      freshness: { warn_after: { count: 24, period: 'hour' } },
+    });
+    const artists = project.sources.find((s) => s.key === 'raw.artists')!;
+    expect(artists.loadedAtField).toBe('loaded_at');
+    expect(artists.freshness).toBeNull();
+  });
+
   it('reads env_var() in profiles and falls back to default__generate_schema_name on the ci target', async () => {
     const project = await compileDbtProject({ projectDir, target: 'ci', env: { MINI_SCHEMA: 'ci_run' } });
     expect(project.models.map((m) => m.relation).sort()).toEqual([

@@ -1,9 +1,10 @@
 /**
  * The dbt project on the snowflake target: every model and test, compiled with the project's runner
- * (compile only), parses as Snowflake SQL with sqlglot (scripts/check-snowflake-sql.py; Debian
- * package python3-sqlglot, installed by .ci/run). The duckdb target builds and runs in the pipeline
- * tests. Also: every dispatched macro has a snowflake__ implementation, and the Snowflake accent
- * fold agrees with DuckDB's strip_accents.
+ * (compile only), parses as Snowflake SQL with sqlglot (scripts/check-snowflake-sql.py, run by
+ * .venv-dbt's Python: `npm run setup:python`). The duckdb target builds and runs in the pipeline
+ * tests; dbt-core's own Snowflake compile is checked in tests/python/dbt-snowflake.test.ts.
+ * Also: every dispatched macro has a snowflake__ implementation, and the Snowflake accent fold
+ * agrees with DuckDB's strip_accents.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileDbtProject } from '../src/pipeline/dbt/index.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
+import { venv } from './helpers/python.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROJECT = join(ROOT, 'dbt');
@@ -20,14 +22,11 @@ const SCRIPT = join(ROOT, 'scripts', 'check-snowflake-sql.py');
 const tmp = mkdtempSync(join(tmpdir(), 'music-sfsql-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A Python that can import sqlglot: `python3` on PATH, else the system one (the Debian package installs there). */
-const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import sqlglot'], { stdio: 'ignore' }).status === 0);
-const SKIP = python ? '' : ' [SKIPPED: python3-sqlglot is not installed; apt-get install -y python3-sqlglot]';
+const py = venv('dbt');
 
 /** Compile without touching dbt/target (other runs use it) and write the SQL under `out`. */
 async function compileTo(target: 'snowflake' | 'duckdb', out: string): Promise<number> {
-  const env = { SNOWFLAKE_ACCOUNT: 'ci-account', SNOWFLAKE_USER: 'ci', SNOWFLAKE_WAREHOUSE: 'CI_WH', SNOWFLAKE_DATABASE: 'MUSIC' };
-  const project = await compileDbtProject({ projectDir: PROJECT, target, env, write: false });
+  const project = await compileDbtProject({ projectDir: PROJECT, target, env: { SNOWFLAKE_ACCOUNT: 'ci-account', SNOWFLAKE_USER: 'ci', SNOWFLAKE_WAREHOUSE: 'CI_WH', SNOWFLAKE_DATABASE: 'MUSIC' }, write: false });
   const nodes = [...project.models, ...project.tests];
   for (const node of nodes) {
     const file = join(out, node.compiledPath.slice(project.compiledDir.length));
@@ -37,10 +36,13 @@ async function compileTo(target: 'snowflake' | 'duckdb', out: string): Promise<n
   return nodes.length;
 }
 
-const check = (dir: string) => spawnSync(python!, [SCRIPT, dir], { encoding: 'utf8' });
+const check = (dir: string) => {
+  py.assertPresent();
+  return spawnSync(py.bin('python'), [SCRIPT, dir], { encoding: 'utf8' });
+};
 
 describe('dbt project compiled for the snowflake target', () => {
-  it.skipIf(!python)(`every model and test parses as Snowflake SQL (sqlglot)${SKIP}`, async () => {
+  it.runIf(py.run)(`every model and test parses as Snowflake SQL (sqlglot)${py.skipNote}`, async () => {
     const out = join(tmp, 'snowflake');
     const files = await compileTo('snowflake', out);
     expect(files).toBeGreaterThan(90);
@@ -49,7 +51,7 @@ describe('dbt project compiled for the snowflake target', () => {
     expect(result.status).toBe(0);
   });
 
-  it.skipIf(!python)(`the check has teeth: the duckdb compile of the same project fails it${SKIP}`, async () => {
+  it.runIf(py.run)(`the check has teeth: the duckdb compile of the same project fails it${py.skipNote}`, async () => {
     const out = join(tmp, 'duckdb');
     await compileTo('duckdb', out);
     const result = check(out);

@@ -11,7 +11,7 @@ Runs the project's own entry points in order, the same steps `npm run pipeline` 
 | ingest | `npm run ingest` | acquire the CSV, stream it into staging (PostgreSQL via COPY when `STAGING_URL` is set) |
 | enrich | `npx tsx scripts/enrich-spotify.ts` | resolve artists against the Spotify Web API (throttled, resumable; a no-op without credentials) |
 | load | `npm run load` | move staging into the warehouse `raw` schema (embedded DuckDB or Snowflake) |
-| transform | `npm run transform`, or `dbt build --target <music_dbt_target>` | build and test the dbt marts |
+| transform | `npm run transform` (the embedded runner, or dbt-core with Variable `music_dbt`) | build and test the dbt marts |
 | publish | `npm run publish-snapshot` | write the serving snapshot, switched atomically |
 | freshness | `npx tsx scripts/freshness.ts` | fail when the newest `raw.tracks.loaded_at` is older than the limit |
 
@@ -33,7 +33,11 @@ import re
 from datetime import timedelta
 
 import pendulum
-from airflow import DAG
+
+try:  # Airflow 3: the task SDK's authoring interface
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.x
+    from airflow import DAG
 from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
@@ -62,6 +66,8 @@ ENV = {
     # music_allow_shrink = 1 accepts it. Set it for the one run that should shrink, then delete it.
     "MUSIC_ALLOW_SHRINK": "{{ var.value.get('music_allow_shrink', '') }}",
     "LOG_LEVEL": "{{ var.value.get('music_log_level', 'info') }}",
+    # Transform engine: empty = the embedded runner; `core` = dbt on the worker's PATH; or a path to dbt.
+    "MUSIC_DBT": "{{ var.value.get('music_dbt', '') }}",
     # PostgreSQL staging: Connection `music_staging_postgres` (conn type Postgres).
     "STAGING_URL": _when(_STAGING_ON, "conn.music_staging_postgres.get_uri()"),
     # Snowflake warehouse: Connection `music_snowflake` (conn type Snowflake; account etc. in extras).
@@ -132,6 +138,9 @@ default_args = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=1),
+    # Every task gets the same settings, on top of the worker's environment.
+    "env": ENV,
+    "append_env": True,
 }
 
 with DAG(
@@ -149,8 +158,6 @@ with DAG(
     ingest = ProjectCommandOperator(
         task_id="ingest",
         bash_command=_cmd("npm run ingest"),
-        env=ENV,
-        append_env=True,
     )
     enrich = ProjectCommandOperator(
         task_id="enrich",
@@ -159,8 +166,6 @@ with DAG(
             "if [ \"{{ var.value.get('music_enrich', 'on') }}\" = off ]; then echo 'enrichment switched off'; exit 99; fi; "
             "npx tsx scripts/enrich-spotify.ts"
         ),
-        env=ENV,
-        append_env=True,
         # Exit 75 (rate limit, quota, outage) is retried, no sooner than Spotify's pause is likely over.
         retries=3,
         retry_delay=timedelta(minutes=10),
@@ -168,34 +173,22 @@ with DAG(
     load = BashOperator(
         task_id="load",
         bash_command=_cmd("npm run load"),
-        env=ENV,
-        append_env=True,
         # Runs after a skipped (switched-off) enrichment too; not after a failed one.
         trigger_rule="none_failed",
     )
     transform = BashOperator(
         task_id="transform",
-        # Real dbt when Variable music_transform = dbt (dbt-duckdb / dbt-snowflake installed on the worker);
-        # otherwise the project's runner, which runs the same dbt project.
-        bash_command=_cmd(
-            "if [ \"{{ var.value.get('music_transform', 'runner') }}\" = dbt ]; "
-            "then cd dbt && dbt build --profiles-dir . --target \"{{ var.value.get('music_dbt_target', 'duckdb') }}\"; "
-            "else npm run transform; fi"
-        ),
-        env=ENV,
-        append_env=True,
+        # The embedded runner, or dbt-core (`dbt build`) when Variable music_dbt is `core` or a path to
+        # dbt: either way the run is recorded in ops.pipeline_runs and the same project is built.
+        bash_command=_cmd("npm run transform"),
     )
     publish = BashOperator(
         task_id="publish",
         bash_command=_cmd("npm run publish-snapshot"),
-        env=ENV,
-        append_env=True,
     )
     freshness = BashOperator(
         task_id="freshness",
         bash_command=_cmd("npx tsx scripts/freshness.ts"),
-        env=ENV,
-        append_env=True,
         # A stale source is worth one look, not three: fail fast.
         retries=0,
     )

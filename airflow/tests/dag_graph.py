@@ -116,7 +116,7 @@ def main(path: str) -> None:
             task = {"operator": call_name(call), **kws}
             task["env_keys"] = sorted(
                 ev.try_eval(next(kw.value for kw in call.keywords if kw.arg == "env")).keys()
-            ) if any(kw.arg == "env" for kw in call.keywords) else []
+            ) if any(kw.arg == "env" for kw in call.keywords) else None
             tasks.append(task)
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -156,6 +156,12 @@ def main(path: str) -> None:
                     for s in src:
                         for d in dst:
                             edges.append([s, d] if call_name(value) == "set_downstream" else [d, s])
+
+    # A task without env= gets the DAG's default_args["env"] (as Airflow applies default_args).
+    default_env = (dag.get("default_args") or {}).get("env") if isinstance(dag.get("default_args"), dict) else None
+    for task in tasks:
+        if task["env_keys"] is None:
+            task["env_keys"] = sorted(default_env.keys()) if isinstance(default_env, dict) else []
 
     # Kahn's algorithm; ties broken by declaration order.
     ids = [str(t.get("task_id")) for t in tasks]

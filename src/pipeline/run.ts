@@ -12,6 +12,7 @@ import { PipelineRunRecorder } from './runs.js';
 import { acquireDataset, type AcquiredDataset } from './acquire.js';
 import { runEnrichStep, type EnrichStepReport } from './enrich-step.js';
 import { runDbtProject, type DbtRunReport } from './dbt/index.js';
+import { runDbtCore } from './dbt-core.js';
 import { ingestCsv, NoValidRowsError, type IngestReport } from './ingest.js';
 import { loadWarehouse, type LoadReport } from './load.js';
 import { publishSnapshot, type PublishReport } from './publish.js';
@@ -140,11 +141,22 @@ export async function runPipeline(
     if (steps.has('transform')) {
       const stepLogger = stepLog('transform');
       const w = await warehouseFor('transform');
-      report.transform = await runDbtProject(
-        w.dialect === 'snowflake'
-          ? { projectDir: DBT_PROJECT_DIR, session: w, target: 'snowflake', transactional: false, env: snowflakeDbtEnv(config), log: stepLogger }
-          : { projectDir: DBT_PROJECT_DIR, session: w, target: 'duckdb', log: stepLogger },
-      );
+      if (config.dbt.engine === 'core') {
+        // dbt-core opens the warehouse itself: a DuckDB file is released for it (one writer at a time).
+        const core = {
+          executable: config.dbt.executable, projectDir: DBT_PROJECT_DIR, target: w.dialect === 'snowflake' ? 'snowflake' as const : 'duckdb' as const, log: stepLogger,
+          // Credentials reach dbt through the inherited environment; a key path is passed resolved, as the config reads it.
+          env: { MUSIC_DUCKDB_PATH: config.duckdbPath, ...snowflakeDbtEnv(config), SNOWFLAKE_PRIVATE_KEY_PATH: config.snowflake?.privateKeyPath },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        };
+        report.transform = w.dialect === 'duckdb' ? await session.releasedWhile(() => runDbtCore(core)) : await runDbtCore(core);
+      } else {
+        report.transform = await runDbtProject(
+          w.dialect === 'snowflake'
+            ? { projectDir: DBT_PROJECT_DIR, session: w, target: 'snowflake', transactional: false, env: snowflakeDbtEnv(config), log: stepLogger }
+            : { projectDir: DBT_PROJECT_DIR, session: w, target: 'duckdb', log: stepLogger },
+        );
+      }
       await run.update(transformCounts(report.transform));
     }
     if (steps.has('publish')) {

@@ -8,10 +8,14 @@ import type { BindingSqlSession, Row, SqlParam } from './port.js';
 export class DuckDbSession implements BindingSqlSession {
   readonly dialect = 'duckdb' as const;
   private constructor(
-    private readonly instance: DuckDBInstance,
-    readonly connection: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
     readonly path: string,
   ) {}
+
+  get connection(): DuckDBConnection {
+    return this.conn;
+  }
 
   static async open(path: string): Promise<DuckDbSession> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -46,8 +50,24 @@ export class DuckDbSession implements BindingSqlSession {
   }
 
   async close(): Promise<void> {
-    this.connection.closeSync();
+    this.conn.closeSync();
     this.instance.closeSync();
+  }
+
+  /**
+   * Close the file while `fn` runs, so that another process (dbt-core) can open it — DuckDB lets one
+   * process at a time write a file — then open it again, also when `fn` throws. Not for ':memory:'.
+   */
+  async releasedWhile<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.path === ':memory:') throw new WarehouseError('an in-memory DuckDB cannot be handed to another process');
+    await this.close();
+    try {
+      return await fn();
+    } finally {
+      const reopened = await DuckDbSession.open(this.path);
+      this.instance = reopened.instance;
+      this.conn = reopened.conn;
+    }
   }
 }
 

@@ -289,6 +289,20 @@ function collectTests(node: Yaml, target: TestTarget, owner: string, path: strin
   }
 }
 
+/**
+ * A source property that dbt reads from `config:` (current form) or from the entry itself (before
+ * 1.10), the first entry that sets it winning (a table's over its source's). `null` is a value: it
+ * switches an inherited setting off (`freshness: null`).
+ */
+function sourceSetting(entries: Yaml[], key: string): unknown {
+  for (const entry of entries) {
+    const config = entry['config'];
+    if (isMapping(config) && key in config) return config[key];
+    if (key in entry) return entry[key];
+  }
+  return undefined;
+}
+
 /** Read every file of the project; no rendering. */
 export function loadProjectFiles(projectDir: string): DbtProjectFiles {
   const dir = resolve(projectDir);
@@ -356,9 +370,10 @@ export function loadProjectFiles(projectDir: string): DbtProjectFiles {
         };
         const database = src['database'] ?? src['catalog'];
         if (typeof database === 'string') spec.database = database;
-        const loadedAt = table['loaded_at_field'] ?? src['loaded_at_field'];
+        // Table over source; `config:` (dbt 1.10+) over the older top-level keys.
+        const loadedAt = sourceSetting([table, src], 'loaded_at_field');
         if (typeof loadedAt === 'string') spec.loadedAtField = loadedAt;
-        const freshness = table['freshness'] ?? src['freshness'];
+        const freshness = sourceSetting([table, src], 'freshness');
         if (freshness !== undefined) spec.freshness = freshness;
         const description = table['description'] ?? src['description'];
         if (typeof description === 'string') spec.description = description;
