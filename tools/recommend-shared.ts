@@ -6,7 +6,7 @@ import {
   type Attribute, type AttributeBounds, type Bounds, type RecommendResult, type Seed,
 } from '../src/catalog/recommend.js';
 import { quote } from '../src/catalog/delimit.js';
-import { catalogInfoShape, ok, toolError, trackLine, trackShape } from './shared.js';
+import { catalogInfoShape, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
@@ -54,6 +54,7 @@ export const recommendationOutput = {
   returned: z.number().int(),
   tracks: z.array(trackShape.extend({ score: z.number().describe('0–1, higher is a better fit'), reason: z.string() })),
   notice: z.string().optional().describe('present when the filters left fewer tracks than asked for'),
+  resolved: z.array(resolvedShape).optional().describe('seed names read as a different spelling in the catalog'),
   catalog: catalogInfoShape,
 };
 
@@ -92,12 +93,12 @@ export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Se
   for (const a of args.seed_artists ?? []) {
     const r = catalog.resolveArtist(a);
     if (!r.ok) return toolError(`seed artist '${a}' is not in the catalog${r.suggestions.length ? `; nearest names: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}.`);
-    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]! });
+    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]!, match: r.match });
   }
   for (const t of args.seed_tracks ?? []) {
     const r = catalog.resolveTrack(t);
     if (!r.ok) return toolError(`seed track '${t}' is not in the catalog${r.suggestions.length ? `; closest titles: ${r.suggestions.map((s) => `'${s}'`).join(', ')}` : ''}. Give a Spotify track id or "Title – Artist".`);
-    seeds.push({ type: 'track', id: t, index: r.value });
+    seeds.push({ type: 'track', id: t, index: r.value, match: r.match });
   }
   return seeds;
 }
@@ -114,10 +115,10 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
     maxPerArtist: args.max_per_artist ?? maxPerArtistDefault,
     diversity: args.diversity,
   });
-  return render(catalog, result, args.limit);
+  return render(catalog, result, args.limit, readAs(seeds.map((s) => (s.type === 'genre' ? undefined : s.match))));
 }
 
-function render(catalog: Catalog, result: RecommendResult, limit: number): CallToolResult {
+function render(catalog: Catalog, result: RecommendResult, limit: number, resolved: z.infer<typeof resolvedShape>[]): CallToolResult {
   const label = result.seeds.map((s) => (s.type === 'genre' ? s.name : quote(s.name))).join(' + ');
   let notice: string | undefined;
   if (result.unrecorded.length) {
@@ -134,9 +135,10 @@ function render(catalog: Catalog, result: RecommendResult, limit: number): CallT
     returned: result.tracks.length,
     tracks: result.tracks,
     ...(notice ? { notice } : {}),
+    ...(resolved.length ? { resolved } : {}),
     catalog: { version: catalog.version, source: 'dataset' as const },
   };
   const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters)`;
   const lines = result.tracks.map((t, n) => `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`);
-  return ok(structured, [head, ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
+  return ok(structured, [head, ...readAsLine(resolved), ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
 }

@@ -51,6 +51,8 @@ export class CatalogHolder extends EventEmitter {
     const catalog = new Catalog(await readSnapshot(this.snapshotDir, version));
     const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
     this.set({ status: 'ready', catalog });
+    // The title index of name resolution is built right after, once calls waiting for the catalog have run.
+    setImmediate(() => catalog.names.warm()).unref();
     this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
     if (previous) this.emit('changed', catalog);
     return true;
