@@ -21,6 +21,7 @@ const resolver = new NameResolver(artists, {
   title: (i) => TRACKS[i]![0],
   artistKeys: (i) => TRACKS[i]![1].map((a) => a.toLowerCase()),
   artistNames: (i) => TRACKS[i]![1],
+  membersOf: (key) => TRACKS.flatMap(([, a], i) => (a.some((x) => x.toLowerCase() === key) ? [i] : [])),
   popularity: (i) => TRACKS[i]![2],
   trackId: (i) => `id${i}`,
   byId: (id) => (/^id\d+$/.test(id) ? Number(id.slice(2)) : undefined),

@@ -143,6 +143,7 @@ export class Catalog {
         title: (i) => this.trackName(i),
         artistKeys: (i) => this.artistKeys(i),
         artistNames: (i) => this.artistNames(i),
+        membersOf: (key) => this.artistMembers(key),
         popularity: (i) => this.popularity(i),
         trackId: (i) => this.trackId(i),
         byId: (id) => this.byId.get(id),

@@ -42,27 +42,34 @@ const CONNECTORS = new Set(['and', '&', '+', 'y', 'x', 'n', 'et', 'und']);
 
 const ASCII = /^[\x20-\x7e]*$/;
 
-/** Words of a folded name: letters and digits only; apostrophes and dots close up ("don't" → "dont", "b.o.b" → "bob"). */
-function words(folded: string, bang: '' | 'i'): string[] {
+/**
+ * Words of a folded name: letters and digits only, apostrophes and dots closed up ("don't" → "dont",
+ * "b.o.b" → "bob"), a connector between two words written "&". `bang` is what "!" stands for ("P!nk").
+ */
+function words(folded: string, bang: '' | 'i' = ''): string[] {
   const s = folded
     .replace(LETTER_RE, (c) => LETTER_MAP[c]!)
     .replace(/!/g, bang)
     .replace(/[&+]/g, ' & ')
     .replace(/['’‘`´.]/g, '');
-  return s.split(ASCII.test(s) ? /[^a-z0-9&+]+/ : /[^\p{L}\p{N}&+]+/u).filter(Boolean);
+  const ws = s.split(ASCII.test(s) ? /[^a-z0-9&+]+/ : /[^\p{L}\p{N}&+]+/u).filter(Boolean);
+  for (let i = 1; i < ws.length - 1; i++) if (CONNECTORS.has(ws[i]!)) ws[i] = '&';
+  return ws;
 }
 
-/** Compact keys of a name: spacing-free, connectors unified; the second, when present, without a leading "the". */
+/** Words without a leading "the" (when others follow). */
+function withoutArticle(ws: string[]): string[] | null {
+  return ws.length > 1 && ws[0] === 'the' ? ws.slice(1) : null;
+}
+
+/** Compact keys of a name: spacing-free; the second, when present, without a leading "the". */
 function keysOf(ws: string[]): [string, string | null] {
-  const joined = ws.map((w, i) => (i > 0 && i < ws.length - 1 && CONNECTORS.has(w) ? '&' : w));
-  const key = joined.join('');
-  const bare = joined.length > 1 && joined[0] === 'the' ? joined.slice(1).join('') : null;
-  return [key, bare];
+  return [ws.join(''), withoutArticle(ws)?.join('') ?? null];
 }
 
 /** The normalized key of a name ("The Killers" → "thekillers", "AC/DC" → "acdc"). */
 export function nameKey(name: string): string {
-  return keysOf(words(fold(name), ''))[0];
+  return words(fold(name)).join('');
 }
 
 /** Largest edit distance a typo may have in a key of this length. */
@@ -153,6 +160,8 @@ export interface TrackSource {
   title(i: number): string | null;
   artistKeys(i: number): readonly string[];
   artistNames(i: number): readonly string[];
+  /** Tracks credited to an artist key. */
+  membersOf(artistKey: string): ArrayLike<number> & Iterable<number>;
   popularity(i: number): number;
   trackId(i: number): string;
   byId(id: string): number | undefined;
@@ -195,12 +204,12 @@ export class NameResolver {
       let g = this.byFold.get(f);
       if (g === undefined) {
         g = this.groups.length;
-        const ws = words(f, '').map((w, i, all) => (i > 0 && i < all.length - 1 && CONNECTORS.has(w) ? '&' : w));
-        this.groups.push({ name: a.name, keys: [], key: keysOf(ws)[0], words: ws[0] === 'the' && ws.length > 1 ? ws.slice(1) : ws, popularity: 0, trackCount: 0 });
+        const ws = words(f);
+        this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
         this.byFold.set(f, g);
         for (const bang of ['', 'i'] as const) {
           if (bang === 'i' && !f.includes('!')) break;
-          const [key, bare] = keysOf(words(f, bang));
+          const [key, bare] = keysOf(bang ? words(f, bang) : ws);
           if (!key) continue;
           push(this.byKey, key, g);
           if (bare) push(this.byBareKey, bare, g);
@@ -261,7 +270,7 @@ export class NameResolver {
   }
 
   private normalized(f: string): number[] {
-    const [key, bare] = keysOf(words(f, ''));
+    const [key, bare] = keysOf(words(f));
     if (!key) return [];
     const direct = this.byKey.get(key) ?? (bare !== null ? this.byKey.get(bare) : undefined);
     if (direct) return direct;
@@ -292,15 +301,15 @@ export class NameResolver {
   }
 
   private typo(q: string, f: string): NameResolution<number> {
-    const [key, bare] = keysOf(words(f, ''));
+    const ws = words(f);
+    const [key, bare] = keysOf(ws);
     const candidates = this.closeKeys(key, this.typoKeys.get(key[0] ?? '') ?? []);
     const alt = bare ? this.closeKeys(bare, this.typoKeys.get(bare[0]!) ?? []) : null;
     const best = alt && alt.distance < candidates.distance ? alt : candidates;
     if (!best.keys.length) return { ok: false, ambiguous: false, candidates: [] };
-    const qWords = keysOf(words(f, ''))[1] !== null ? words(f, '').slice(1) : words(f, '');
-    const qUnified = qWords.map((w, i) => (i > 0 && i < qWords.length - 1 && CONNECTORS.has(w) ? '&' : w));
+    const qWords = withoutArticle(ws) ?? ws;
     const groups = [...new Set(best.keys.flatMap((k) => [...(this.byKey.get(k) ?? []), ...(this.byBareKey.get(k) ?? [])]))].filter(
-      (g) => this.groups[g]!.popularity >= TYPO_MIN_POPULARITY && wordsAlign(qUnified, this.groups[g]!.words),
+      (g) => this.groups[g]!.popularity >= TYPO_MIN_POPULARITY && wordsAlign(qWords, this.groups[g]!.words),
     );
     if (!groups.length) return { ok: false, ambiguous: false, candidates: [] };
     const byPopularity = groups.slice().sort((a, b) => this.groups[b]!.popularity - this.groups[a]!.popularity);
@@ -340,10 +349,10 @@ export class NameResolver {
         if (!t) continue;
         const f = fold(t);
         push(exact, f, i, false);
-        const k = keysOf(words(f, ''))[0];
+        const k = words(f).join('');
         push(key, k, i, false);
         const b = baseTitle(f);
-        push(base, b === f ? k : keysOf(words(b, ''))[0], i, false);
+        push(base, b === f ? k : words(b).join(''), i, false);
       }
       this.titles = { exact, key, base };
     }
@@ -415,16 +424,25 @@ export class NameResolver {
       const want = nameKey(baseTitle(s.title));
       const max = typoBudget(want.length);
       if (max === 0) continue;
+      // The artist's songs by title key, each within the budget and at the smallest distance found.
+      const songs = new Map<string, number[]>();
+      for (const k of keys) {
+        for (const i of this.tracks.membersOf(k)) {
+          const t = this.tracks.title(i);
+          if (t) push(songs, nameKey(baseTitle(t)), i);
+        }
+      }
       let bestD = max + 1;
       let found: number[] = [];
-      for (const [k, tracks] of idx.base) {
-        if (Math.abs(k.length - want.length) > max || k[0] !== want[0]) continue;
-        const d = typoDistance(want, k, Math.min(max, bestD));
-        if (d > max || d > bestD) continue;
-        const mine = tracks.filter((i) => this.tracks.artistKeys(i).some((x) => keys.has(x)));
-        if (!mine.length) continue;
-        if (d < bestD) { bestD = d; found = []; }
-        found.push(this.mostPopular(mine));
+      for (const [k, tracks] of songs) {
+        if (k[0] !== want[0]) continue;
+        const d = typoDistance(want, k, max);
+        if (d > bestD || d > max) continue;
+        if (d < bestD) {
+          bestD = d;
+          found = [];
+        }
+        found.push(this.mostPopular(tracks));
       }
       if (found.length === 1) return { ok: true, value: found[0]!, match: { query: q, matched: this.trackLabel(found[0]!), how: 'typo' } };
       if (found.length > 1) return { ok: false, ambiguous: true, candidates: found.map((i) => this.trackLabel(i)) };
