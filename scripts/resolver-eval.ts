@@ -4,7 +4,7 @@
 // already holds that dataset's published snapshot; otherwise the pipeline builds one in a temporary dir.
 // `--out docs/EVALUATION.md` writes the table between the resolver markers there.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Catalog } from '../src/catalog/catalog.js';
@@ -44,6 +44,7 @@ const misses: string[] = [];
 for (const [dataset, set] of Object.entries(queries)) {
   const { catalog, cleanup } = await catalogFor(dataset);
   const byKind = new Map<string, Tally>();
+  const missedBefore = misses.length;
   const count = (kind: string, outcome: 'correct' | 'wrong' | 'unresolved', detail: string) => {
     if (!byKind.has(kind)) byKind.set(kind, tally());
     const t = byKind.get(kind)!;
@@ -79,6 +80,29 @@ for (const [dataset, set] of Object.entries(queries)) {
       misses.push(`${dataset} absent resolved: ${JSON.stringify(name)} → ${r.match?.matched}`);
     } else absent.unresolved++;
   }
+  // Index build cost (CPU ms, median of 5): the artist index is built with the catalog, the title index right after it.
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const artistMs: number[] = [];
+  const titleMs: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = cpu();
+    const r = catalog.nameResolver();
+    const t1 = cpu();
+    r.warm();
+    artistMs.push(t1 - t0);
+    titleMs.push(cpu() - t1);
+  }
+  const t0 = cpu();
+  for (const q of set.artists) catalog.names.resolveArtist(q.query);
+  for (const name of set.absent) catalog.names.resolveArtist(name);
+  const perArtist = (cpu() - t0) / (set.artists.length + set.absent.length);
+  const t1 = cpu();
+  for (const q of set.tracks) catalog.names.resolveTrack(q.query);
+  const perTrack = (cpu() - t1) / set.tracks.length;
   cleanup();
 
   const rows = [...byKind.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -92,13 +116,24 @@ for (const [dataset, set] of Object.entries(queries)) {
       ...rows.map(([k, t]) => `| ${k} | ${t.n} | ${t.correct} (${pct(t.correct, t.n)}) | ${t.wrong} | ${t.unresolved} |`),
       `| **all present** | **${all.n}** | **${all.correct} (${pct(all.correct, all.n)})** | **${all.wrong}** | **${all.unresolved}** |`,
       `| absent artists | ${absent.n} | — | **${absent.wrong}** false resolutions | ${absent.unresolved} (error with suggestions) |`,
+      '',
+      `Index build (CPU ms, median of 5): artists ${median(artistMs).toFixed(0)} (with the catalog), titles ${median(titleMs).toFixed(0)} ` +
+        `(right after the catalog is served, or on the first track query if sooner). Resolution per query (CPU ms, absent names included; ` +
+        `the nearest-name suggestions of an error are computed apart): artist ${perArtist.toFixed(2)}, "Title – Artist" ${perTrack.toFixed(2)}.`,
+      '',
+      'Misses:',
+      '',
+      ...(misses.length > missedBefore ? misses.slice(missedBefore).map((m) => `- ${m.slice(dataset.length + 1)}`) : ['- none']),
     ].join('\n'),
   );
 }
 
 const report = [
   '<!-- resolver -->',
-  '## Name resolution (`npm run eval:resolver`)',
+  '## Name resolution',
+  '',
+  'Command: `npm run eval:resolver` (builds each dataset through the pipeline in a temporary dir; `-- --data-dir <dataset>=<dir>`',
+  'reuses a built one; `-- --out docs/EVALUATION.md` rewrites this section). Machine: ' + `${os.cpus().length} vCPU, load average ${os.loadavg()[0]!.toFixed(1)} when measured.`,
   '',
   'Queries from `tests/fixtures/resolver-queries.json`: artist names as people type them (hand: the common misspellings and',
   'spellings of well-known names; article: no leading "The"; and: "and" for "&"/"+"; punctuation: dots, slashes, hyphens,',

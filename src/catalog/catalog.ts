@@ -136,10 +136,15 @@ export class Catalog {
       if (keys) keys.push(profile.artist_key);
       else this.artistsByFoldedName.set(folded, [profile.artist_key]);
     }
-    this.names = new NameResolver(
-      source.artists.map((p) => ({ name: p.artist_name, key: p.artist_key, popularity: p.popularity_max, trackCount: p.track_count })),
+    this.names = this.nameResolver();
+  }
+
+  /** A name resolver over this catalog (its artist index is built now, its title index on first use). */
+  nameResolver(): NameResolver {
+    return new NameResolver(
+      this.artistProfiles.map((p) => ({ name: p.artist_name, key: p.artist_key, popularity: p.popularity_max, trackCount: p.track_count })),
       {
-        size: n,
+        size: this.size,
         title: (i) => this.trackName(i),
         artistKeys: (i) => this.artistKeys(i),
         artistNames: (i) => this.artistNames(i),
