@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, expect, inject, it } from 'vitest';
+import { CatalogHolder } from '../src/catalog/holder.js';
+import { silentLogger } from '../src/log.js';
 import { baseTitle, nameKey, NameResolver, typoDistance, type ArtistName } from '../src/catalog/resolve.js';
 
 const ARTISTS: [string, number][] = [
@@ -116,5 +120,18 @@ describe('pieces', () => {
   it('typoDistance counts an adjacent swap as one edit', () => {
     expect(typoDistance('mkiel', 'mikel', 2)).toBe(1);
     expect(typoDistance('abc', 'xyz', 1)).toBe(2);
+  });
+});
+
+describe('index build', () => {
+  it('builds the title index right after a catalog is served, before any track query', async () => {
+    const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
+    expect(await holder.load()).toBe(true);
+    const state = holder.current;
+    if (state.status !== 'ready') throw new Error('catalog not ready');
+    expect(state.catalog.names.titlesReady).toBe(false);
+    await nextTurn();
+    expect(state.catalog.names.titlesReady).toBe(true);
+    holder.close();
   });
 });

@@ -28,8 +28,8 @@ export const attributeShape = Object.fromEntries(
 const seedList = (what: string) => z.array(z.string().trim().min(1).max(200)).max(MAX_SEEDS).optional().describe(what);
 
 export const seedShape = {
-  seed_artists: seedList('Artist names to seed from (tracks that sound like their work rank higher).'),
-  seed_tracks: seedList('Tracks to seed from: Spotify track ids, or text like "Title – Artist" (or just "Title").'),
+  seed_artists: seedList('Artist names to seed from (tracks that sound like their work rank higher); spelling variants and small typos are forgiven.'),
+  seed_tracks: seedList('Tracks to seed from: Spotify track ids, or text like "Title – Artist" (or just "Title"); any version of the title matches.'),
 };
 
 export const listShape = {

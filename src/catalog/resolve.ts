@@ -359,6 +359,11 @@ export class NameResolver {
     return this.titles;
   }
 
+  /** Whether the title index is built. */
+  get titlesReady(): boolean {
+    return this.titles !== undefined;
+  }
+
   /** Build the title index now rather than on the first track query. */
   warm(): void {
     this.titleIndex();
