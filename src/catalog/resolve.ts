@@ -8,15 +8,17 @@ import { fold } from './text.js';
  * 2. normalized: punctuation, spacing and symbols ignored ("AC/DC" = "acdc", "A$AP" = "asap",
  *    "P!nk" = "pink"), "&", "+", "and", "y", "x", "n", "et", "und" between words are one connector,
  *    and a leading "the" is optional;
- * 3. credit (artists): "X feat. Y" answers X; "X & Y", "X, Y", "X x Y" answer X only when every part is
- *    itself a catalog artist, so a band whose name holds "&" or "," is never split into a wrong one;
- * 3. version (tracks): remaster/mix/live/edit/year suffixes and "(feat. …)" credits of titles ignored;
+ * 3. for artists, credit: "X feat. Y" (ft., featuring) answers X; "X & Y", "X, Y", "X x Y", "X with Y"
+ *    answer X only when every part is itself a catalog artist, so a band whose name holds "&" or "," is
+ *    never split into a wrong one; for tracks, version: remaster/mix/live/edit/year suffixes and
+ *    "(feat. …)" credits of titles ignored;
  * 4. typo: an edit distance scaled to the name's length (none up to 4 letters, 1 up to 8, 2 up to 14,
  *    3 beyond) and to each word's (none in a word of up to 3 letters, 1 up to 8, 2 beyond), the same
  *    number of words, the same first letter and the same digits; only toward an artist with a track of
  *    popularity ≥ 40 (a name people look up: a correct spelling of an absent artist is far likelier than
- *    a slip toward an obscure one), and only when that artist is the single closest one or, among
- *    equally close ones, more popular than each of the others by 20 points or more.
+ *    a slip toward an obscure one), and only when the closest names hold one such artist, or one more
+ *    popular than each of the others by 20 points or more. A title typo is looked for only among the
+ *    tracks of the artist named with it.
  *
  * Names that differ only in punctuation and spacing ("Mikel Izal", "Mikel (Izal)") are one identity. A tier
  * that finds more than one distinct name answers "ambiguous" with them as candidates.
@@ -102,7 +104,7 @@ export function typoDistance(a: string, b: string, max: number): number {
 }
 
 /** Markers of a featured credit in an artist or title string. */
-const FEAT_RE = /\s*[([]?\s*\b(?:feat|ft|featuring|with)\b\.?\s+/iu;
+const FEAT_RE = /\s*[([]?\s*\b(?:feat|ft|featuring)\b\.?\s+/iu;
 /** Separators between co-credited artists. */
 const CO_CREDIT_RE = /\s*(?:,|;|\/|\s&\s|\s\+\s|\sand\s|\sx\s|\sy\s|\swith\s|\svs\.?\s)\s*/iu;
 /** Words that mark a title suffix or bracket as a version of the same song rather than another song. */
