@@ -89,7 +89,9 @@ describe('prompts', () => {
     expect(text).toContain('tracks_by_artist {"artist": "Beyoncé", "limit": 20}');
     expect(text).toMatch(/music:\/\/genres\/[\w%]+/);
     expect(embeddedUris(r)).toEqual(['music://artists/Beyonc%C3%A9']);
-    const e = await rejects(client.getPrompt({ name: 'artist_deep_dive', arguments: { artist: 'Martin Garix' } }));
+    const typo = await client.getPrompt({ name: 'artist_deep_dive', arguments: { artist: 'Martin Garix' } });
+    expect(instructions(typo)).toMatch(/^Write a deep dive on the artist «Martin Garrix»/);
+    const e = await rejects(client.getPrompt({ name: 'artist_deep_dive', arguments: { artist: 'Martn Garx' } }));
     expect(e.message).toMatch(/nearest names: «Martin Garrix»/);
   });
 

@@ -39,7 +39,7 @@ describe('validation of the recommendation surface', () => {
     ['too many seeds', { genre: 'pop', seed_genres: ['rock', 'rap'], seed_artists: ['Queen', 'Beyoncé'], seed_tracks: ['Halo'] }, /too many seeds: 6 given, at most 5/],
     ['no genre for recommend_by_genre', { seed_artists: ['Queen'] }, /a genre is required/],
     ['unknown seed artist', { genre: 'rock', seed_artists: ['Qeen'] }, /seed artist «Qeen» is not in the catalog; nearest names: «Queen»/],
-    ['unknown seed track', { genre: 'rock', seed_tracks: ['Bohemian Rapsody – Queen'] }, /seed track «Bohemian Rapsody – Queen» is not in the catalog; closest titles: .*«Bohemian Rhapsody/],
+    ['unknown seed track', { genre: 'rock', seed_tracks: ['Bohemian Rapsody – Qeen'] }, /seed track «Bohemian Rapsody – Qeen» is not in the catalog; closest titles: .*«Bohemian Rhapsody/],
   ];
   for (const [what, args, message] of cases) {
     it(`rejects ${what}`, async () => {

@@ -123,10 +123,29 @@ describe('tracks_by_artist', () => {
     }
   });
 
-  it('suggests the nearest names when nothing matches', async () => {
-    const r = await call('tracks_by_artist', { artist: 'Martin Garix' });
+  it('answers a name written differently or mistyped with the one catalog artist, and says so', async () => {
+    for (const [q, name, how] of [['Martin Garix', 'Martin Garrix', 'typo'], ['killers', 'The Killers', 'normalized'], ['acdc', 'AC/DC', 'normalized']]) {
+      const r = await call('tracks_by_artist', { artist: q!, limit: 1 });
+      expect(r.isError, q).toBeFalsy();
+      expect(r.structuredContent!.artist.name).toBe(name);
+      expect(r.structuredContent!.resolved).toEqual({ query: q, matched: name, how });
+      expect(r.content[0]!.text).toContain(`read «${q}» as «${name}»`);
+    }
+    const exact = await call('tracks_by_artist', { artist: 'queen', limit: 1 });
+    expect(exact.structuredContent!.resolved).toBeUndefined();
+  });
+
+  it('suggests the nearest names when nothing is close enough', async () => {
+    const r = await call('tracks_by_artist', { artist: 'Martn Garx' });
     expect(r.isError).toBe(true);
-    expect(r.content[0]!.text).toMatch(/^artist «Martin Garix» is not in the catalog; nearest names: «Martin Garrix»/);
+    expect(r.content[0]!.text).toMatch(/^artist «Martn Garx» is not in the catalog; nearest names: «Martin Garrix»/);
+  });
+
+  it('never answers an absent artist with a present one a few letters away', async () => {
+    for (const q of ['Miles Davis', 'John Coltrane', 'Thelonious Monk', 'Charles Mingus']) {
+      const r = await call('artist_metadata', { artist: q });
+      expect(r.isError, q).toBe(true);
+    }
   });
 });
 
@@ -192,5 +211,19 @@ describe('argument names a tool does not take', () => {
     expect(text).toContain('«k\\u202E\\u200B');
     expect(text).not.toMatch(/[\u202e\u200b]/);
     expect(text.length).toBeLessThan(800);
+  });
+});
+
+describe('similar_tracks seeds by name', () => {
+  it('reads "Title – Artist" as any version of the song and a mistyped seed artist as the one close name', async () => {
+    const r = await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody – Queen'], seed_artists: ['fleetwod mac'], limit: 3 });
+    expect(r.isError).toBeFalsy();
+    const s = r.structuredContent!;
+    expect(s.seeds.map((x: { name: string }) => x.name)).toEqual(['Fleetwood Mac', expect.stringMatching(/^Bohemian Rhapsody - /)]);
+    expect(s.resolved).toEqual([
+      { query: 'fleetwod mac', matched: 'Fleetwood Mac', how: 'typo' },
+      { query: 'Bohemian Rhapsody – Queen', matched: expect.stringMatching(/^Bohemian Rhapsody - .* – Queen$/), how: 'version' },
+    ]);
+    expect(r.content[0]!.text).toContain('read «fleetwod mac» as «Fleetwood Mac» (closest spelling in the catalog)');
   });
 });

@@ -9,10 +9,10 @@ import { resolveArtist as resolveOnSpotify } from '../src/pipeline/enrich.js';
 import { deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from '../src/spotify/client.js';
 import { SpotifyError } from '../src/spotify/errors.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, catalogInfoShape, ok, toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
 
 export const artistMetadataInput = {
-  artist: z.string().trim().min(1).max(200).describe('Artist name; case and accents are ignored ("beyonce" finds "Beyoncé").'),
+  artist: artistNameArg,
   max_albums: z.number().int().min(1).max(100).default(20).describe('How many albums to list at most (newest first, default 20).'),
 };
 
@@ -53,6 +53,7 @@ type SpotifyValues = z.infer<typeof spotifyShape>;
 
 const outputShape = {
   artist: z.object({ name: z.string(), artist_key: z.string() }),
+  resolved: resolvedShape.optional(),
   track_count: z.number().int(),
   genres: z.array(namedCount).describe('genre labels of the artist\'s tracks with track counts'),
   subgenres: z.array(namedCount),
@@ -116,7 +117,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         const p = found.value.profiles[0]!;
         const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
         const outcome = await liveFetch(deps, p, extra, log);
-        return render(catalog, p, args.max_albums, outcome, deps);
+        return render(catalog, p, args.max_albums, outcome, deps, readAs([found.match]));
       }),
   );
 }
@@ -299,7 +300,14 @@ function unavailableWhy(f: SpotifyField, p: ArtistProfile, outcome: LiveOutcome,
     : 'not returned by Spotify when enriched';
 }
 
-function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: LiveOutcome, deps: ToolDeps): CallToolResult {
+function render(
+  catalog: Catalog,
+  p: ArtistProfile,
+  maxAlbums: number,
+  outcome: LiveOutcome,
+  deps: ToolDeps,
+  resolved: z.infer<typeof resolvedShape>[],
+): CallToolResult {
   const sp = mergeSpotify(p, outcome, Boolean(deps.spotify));
   const datasetAt = { source: 'dataset' as Source, fetched_at: catalog.manifest.publishedAt ?? null };
   const datasetFields = ['artist', 'track_count', 'genres', 'subgenres', 'popularity', 'explicit_share', 'audio_feature_means', 'top_tracks', 'albums', 'albums_total', 'active_years'];
@@ -307,6 +315,7 @@ function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: 
 
   const structured = {
     artist: { name: p.artist_name, artist_key: p.artist_key },
+    ...(resolved[0] ? { resolved: resolved[0] } : {}),
     track_count: p.track_count,
     genres: p.genres,
     subgenres: p.subgenres,
@@ -327,6 +336,7 @@ function render(catalog: Catalog, p: ArtistProfile, maxAlbums: number, outcome: 
   const years = p.first_release_year ? ` · releases ${p.first_release_year}–${p.last_release_year}` : '';
   const text = [
     `${quote(p.artist_name)}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
+    ...readAsLine(resolved),
     `genres: ${p.genres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ') || 'n/a'}`,
     ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ')}`] : []),
     `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,

@@ -7,7 +7,7 @@ import {
 } from '../src/catalog/recommend.js';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, catalogInfoShape, GENRE_HINT, ok, toolError, trackLine, trackShape } from './shared.js';
+import { ARTIST_HINT, catalogInfoShape, GENRE_HINT, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
@@ -29,8 +29,8 @@ export const attributeShape = Object.fromEntries(
 const seedList = (what: string) => z.array(z.string().trim().min(1).max(200)).max(MAX_SEEDS).optional().describe(what);
 
 export const seedShape = {
-  seed_artists: seedList('Artist names to seed from (tracks that sound like their work rank higher).'),
-  seed_tracks: seedList('Tracks to seed from: Spotify track ids, or text like "Title – Artist" (or just "Title").'),
+  seed_artists: seedList('Artist names to seed from (tracks that sound like their work rank higher); spelling variants and small typos are forgiven.'),
+  seed_tracks: seedList('Tracks to seed from: Spotify track ids, or text like "Title – Artist" (or just "Title"); any version of the title matches.'),
 };
 
 export const listShape = {
@@ -55,6 +55,7 @@ export const recommendationOutput = {
   returned: z.number().int(),
   tracks: z.array(trackShape.extend({ score: z.number().describe('0–1, higher is a better fit'), reason: z.string() })),
   notice: z.string().optional().describe('present when the filters left fewer tracks than asked for'),
+  resolved: z.array(resolvedShape).optional().describe('seed names read as a different spelling in the catalog'),
   catalog: catalogInfoShape,
 };
 
@@ -93,12 +94,12 @@ export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Se
   for (const a of args.seed_artists ?? []) {
     const r = catalog.resolveArtist(a);
     if (!r.ok) return toolError(unknownName('artist', a, r.suggestions, { role: 'seed', hint: ARTIST_HINT }));
-    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]! });
+    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]!, match: r.match });
   }
   for (const t of args.seed_tracks ?? []) {
     const r = catalog.resolveTrack(t);
     if (!r.ok) return toolError(unknownName('track', t, r.suggestions, { role: 'seed', hint: 'Give a Spotify track id or "Title – Artist".' }));
-    seeds.push({ type: 'track', id: t, index: r.value });
+    seeds.push({ type: 'track', id: t, index: r.value, match: r.match });
   }
   return seeds;
 }
@@ -115,10 +116,10 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
     maxPerArtist: args.max_per_artist ?? maxPerArtistDefault,
     diversity: args.diversity,
   });
-  return render(catalog, result, args.limit);
+  return render(catalog, result, args.limit, readAs(seeds.map((s) => (s.type === 'genre' ? undefined : s.match))));
 }
 
-function render(catalog: Catalog, result: RecommendResult, limit: number): CallToolResult {
+function render(catalog: Catalog, result: RecommendResult, limit: number, resolved: z.infer<typeof resolvedShape>[]): CallToolResult {
   const label = result.seeds.map((s) => quote(s.name)).join(' + ');
   let notice: string | undefined;
   if (result.unrecorded.length) {
@@ -135,9 +136,10 @@ function render(catalog: Catalog, result: RecommendResult, limit: number): CallT
     returned: result.tracks.length,
     tracks: result.tracks,
     ...(notice ? { notice } : {}),
+    ...(resolved.length ? { resolved } : {}),
     catalog: { version: catalog.version, source: 'dataset' as const },
   };
   const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters)`;
   const lines = result.tracks.map((t, n) => `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`);
-  return ok(structured, [head, ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
+  return ok(structured, [head, ...readAsLine(resolved), ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
 }

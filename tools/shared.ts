@@ -4,6 +4,7 @@ import type { Catalog, TrackView } from '../src/catalog/catalog.js';
 import { echo, quote, quoteList } from '../src/catalog/delimit.js';
 import { closest } from '../src/catalog/text.js';
 import type { CatalogHolder } from '../src/catalog/holder.js';
+import type { NameMatch } from '../src/catalog/resolve.js';
 import type { Logger } from '../src/log.js';
 import type { SpotifyApi } from '../src/spotify/client.js';
 
@@ -91,6 +92,45 @@ export function unknownArguments(keys: readonly string[], valid: readonly string
 export function strictArgs<S extends z.ZodRawShape>(shape: S) {
   const valid = Object.keys(shape);
   return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownArguments(issue.keys, valid) : undefined) });
+}
+
+/** An artist name argument (tracks_by_artist, artist_metadata). */
+export const artistNameArg = z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .describe('Artist name, as typed: case, accents, punctuation, "the", "&"/"and" and small typos are forgiven ("killers" finds "The Killers").');
+
+export const resolvedShape = z
+  .object({
+    query: z.string().describe('the name as given'),
+    matched: z.string().describe('the catalog name it was read as'),
+    how: z
+      .enum(['normalized', 'credit', 'version', 'typo'])
+      .describe(
+        'normalized: punctuation, spacing, symbols, "&"/"and" or a leading "the" differ; credit: the first of several credited artists; ' +
+          'version: another version of the title (remaster, mix, live, "feat." credit); typo: the one catalog name within a few letters',
+      ),
+  })
+  .describe('present when a name was read as a different spelling in the catalog');
+
+const HOW_TEXT: Record<z.infer<typeof resolvedShape>['how'], string> = {
+  normalized: 'same name written differently',
+  credit: 'first credited artist',
+  version: 'another version of the title',
+  typo: 'closest spelling in the catalog',
+};
+
+/** The matches worth telling: names read as another spelling (exact and id matches are not). */
+export function readAs(matches: readonly (NameMatch | undefined)[]): z.infer<typeof resolvedShape>[] {
+  return matches.flatMap((m) => (m && m.how !== 'exact' && m.how !== 'id' ? [{ query: m.query, matched: m.matched, how: m.how }] : []));
+}
+
+/** One text line saying how names were read, or none. */
+export function readAsLine(resolved: readonly z.infer<typeof resolvedShape>[]): string[] {
+  if (!resolved.length) return [];
+  return [`read ${resolved.map((r) => `${echo(r.query)} as ${quote(r.matched)} (${HOW_TEXT[r.how]})`).join('; ')}`];
 }
 
 export function toolError(message: string): CallToolResult {

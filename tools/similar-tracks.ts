@@ -8,8 +8,8 @@ export const similarTracksInput = {
     .array(z.string().trim().min(1).max(200))
     .max(5)
     .optional()
-    .describe('Tracks to find more like: Spotify track ids, or text like "Title – Artist" (or just "Title").'),
-  seed_artists: z.array(z.string().trim().min(1).max(200)).max(5).optional().describe('Artists whose sound to match.'),
+    .describe('Tracks to find more like: Spotify track ids, or text like "Title – Artist" (or just "Title"); any version of the title matches.'),
+  seed_artists: z.array(z.string().trim().min(1).max(200)).max(5).optional().describe('Artists whose sound to match; spelling variants and small typos are forgiven.'),
   ...listShape,
   max_per_artist: listShape.max_per_artist.describe('At most this many tracks by the same (primary) artist (default 2).'),
   ...attributeShape,

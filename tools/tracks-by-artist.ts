@@ -2,21 +2,17 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, catalogInfoShape, ok, toolError, trackLine, trackShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
 
 export const tracksByArtistInput = {
-  artist: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .describe('Artist name; case and accents are ignored ("beyonce" finds "Beyoncé").'),
+  artist: artistNameArg,
   limit: z.number().int().min(1).max(100).default(20).describe('Page size (1–100, default 20).'),
   offset: z.number().int().min(0).max(100_000).default(0).describe('Tracks to skip, for paging (use next_offset from the previous page).'),
 };
 
 const outputShape = {
   artist: z.object({ name: z.string(), artist_key: z.string() }),
+  resolved: resolvedShape.optional(),
   total: z.number().int().describe('distinct songs credited to the artist'),
   offset: z.number().int(),
   returned: z.number().int(),
@@ -71,8 +67,10 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
         }));
         const next = args.offset + page.length < songs.length ? args.offset + page.length : null;
         const main = profiles[0]!;
+        const [resolved] = readAs([found.match]);
         const structured = {
           artist: { name: main.artist_name, artist_key: main.artist_key },
+          ...(resolved ? { resolved } : {}),
           total: songs.length,
           offset: args.offset,
           returned: tracks.length,
@@ -85,7 +83,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
           `${quote(main.artist_name)}: ${songs.length} songs` +
           (tracks.length ? `, showing ${args.offset + 1}–${args.offset + tracks.length}` : `, none at offset ${args.offset}`);
         const lines = tracks.map((t, n) => `${args.offset + n + 1}. ${trackLine(t, t.credit === 'featured' ? ' · featured' : '')}`);
-        return ok(structured, [head, ...lines, ...(next !== null ? [`more: call again with offset ${next}`] : [])].join('\n'));
+        return ok(structured, [head, ...readAsLine(resolved ? [resolved] : []), ...lines, ...(next !== null ? [`more: call again with offset ${next}`] : [])].join('\n'));
       }),
   );
 }

@@ -1,5 +1,6 @@
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
+import { NameResolver, type NameMatch } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK } from './knn.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './snapshot.js';
@@ -21,7 +22,11 @@ export interface TrackView {
   features: Record<TrackFeature, number>;
 }
 
-export type Resolution<T> = { ok: true; value: T } | { ok: false; suggestions: string[] };
+/**
+ * A lookup's answer: the value and, for names, how the query was matched (see resolve.ts); or the
+ * nearest names (`ambiguous`: several names fit equally well and these are they).
+ */
+export type Resolution<T> = { ok: true; value: T; match?: NameMatch } | { ok: false; suggestions: string[]; ambiguous?: boolean };
 
 interface GenreEntry { profile: GenreProfile; members: Int32Array }
 interface ArtistEntry { profile: ArtistProfile; members: Int32Array }
@@ -57,6 +62,8 @@ export class Catalog {
   /** Tracks per song, at the song's representative index. */
   private readonly songSizes: Int32Array;
   private scratchTop: TopK | undefined;
+  /** Name resolution: its artist index is built with the catalog, its title index on first use or by `names.warm()`. */
+  readonly names: NameResolver;
 
   constructor(source: CatalogSource) {
     this.manifest = source.manifest;
@@ -129,6 +136,24 @@ export class Catalog {
       if (keys) keys.push(profile.artist_key);
       else this.artistsByFoldedName.set(folded, [profile.artist_key]);
     }
+    this.names = this.nameResolver();
+  }
+
+  /** A name resolver over this catalog (its artist index is built now, its title index on first use). */
+  nameResolver(): NameResolver {
+    return new NameResolver(
+      this.artistProfiles.map((p) => ({ name: p.artist_name, key: p.artist_key, popularity: p.popularity_max, trackCount: p.track_count })),
+      {
+        size: this.size,
+        title: (i) => this.trackName(i),
+        artistKeys: (i) => this.artistKeys(i),
+        artistNames: (i) => this.artistNames(i),
+        membersOf: (key) => this.artistMembers(key),
+        popularity: (i) => this.popularity(i),
+        trackId: (i) => this.trackId(i),
+        byId: (id) => this.byId.get(id),
+      },
+    );
   }
 
   get version(): string {
@@ -153,63 +178,36 @@ export class Catalog {
     return { ok: false, suggestions: near.length ? near : this.genreProfiles.slice().sort((a, b) => b.track_count - a.track_count).slice(0, 5).map((g) => g.genre) };
   }
 
-  /** Artist(s) whose name folds to the query ("beyonce" → "Beyoncé"). */
+  /**
+   * The artist a query names ("killers" → "The Killers", "acdc" → "AC/DC", "beyonse" → "Beyoncé"), with
+   * how it was matched; see resolve.ts. Several profiles whose names fold alike answer together.
+   */
   resolveArtist(query: string): Resolution<{ profiles: ArtistProfile[]; members: Int32Array }> {
-    const keys = this.artistsByFoldedName.get(fold(query));
-    if (!keys) {
+    const r = this.names.resolveArtist(query);
+    if (!r.ok) {
+      if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
       const near = closest(fold(query), this.artistsByFoldedName.keys(), 5);
       return { ok: false, suggestions: near.map((n) => this.artistIndex.get(this.artistsByFoldedName.get(n)![0]!)!.profile.artist_name) };
     }
-    const entries = keys.map((k) => this.artistIndex.get(k)!);
+    const entries = r.value.map((k) => this.artistIndex.get(k)!);
     const members = entries.length === 1 ? entries[0]!.members : Int32Array.from(new Set(entries.flatMap((e) => [...e.members])));
-    return { ok: true, value: { profiles: entries.map((e) => e.profile), members } };
+    return { ok: true, value: { profiles: entries.map((e) => e.profile), members }, match: r.match };
   }
 
   /**
    * A track by Spotify id, or by text: "Title – Artist", "Title - Artist", "Title by Artist" or just
-   * "Title" (the most popular track of that title wins). Case- and accent-insensitive.
+   * "Title", forgiving versions, credits, punctuation and typos (resolve.ts); the most popular of
+   * several matching tracks wins.
    */
   resolveTrack(query: string): Resolution<number> {
+    const r = this.names.resolveTrack(query);
+    if (r.ok) return { ok: true, value: r.value, match: r.match };
+    if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
     const q = query.trim();
-    const byId = this.byId.get(q) ?? this.byId.get(q.replace(/^spotify:track:/, ''));
-    if (byId !== undefined) return { ok: true, value: byId };
-    const titles = this.titleIndex();
-    const splits: [string, string | null][] = [[q, null]];
-    for (const sep of [' – ', ' — ', ' - ', ' by ']) {
-      let at = q.indexOf(sep);
-      while (at > 0) {
-        splits.push([q.slice(0, at), q.slice(at + sep.length)]);
-        splits.push([q.slice(at + sep.length), q.slice(0, at)]); // "Artist - Title"
-        at = q.indexOf(sep, at + 1);
-      }
-    }
-    for (const [title, artist] of splits) {
-      const hits = titles.get(fold(title));
-      if (!hits) continue;
-      const a = artist === null ? null : fold(artist);
-      const matching = a === null ? hits : hits.filter((i) => this.artistNames(i).some((n) => fold(n) === a));
-      if (!matching.length) continue;
-      const best = matching.reduce((b, i) => (this.popularity(i) > this.popularity(b) || (this.popularity(i) === this.popularity(b) && this.trackId(i) < this.trackId(b)) ? i : b));
-      return { ok: true, value: best };
-    }
-    const near = closest(fold(splits.length > 1 ? splits[1]![0] : q), titles.keys(), 5);
+    const titles = this.names.foldedTitles();
+    const sep = [' – ', ' — ', ' - ', ' by '].find((s) => q.indexOf(s) > 0);
+    const near = closest(fold(sep ? q.slice(0, q.indexOf(sep)) : q), titles.keys(), 5);
     return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
-  }
-
-  private titles: Map<string, number[]> | undefined;
-  private titleIndex(): Map<string, number[]> {
-    if (!this.titles) {
-      const m = new Map<string, number[]>();
-      this.columns.trackName.forEach((name, i) => {
-        if (!name) return;
-        const k = fold(name);
-        const arr = m.get(k);
-        if (arr) arr.push(i);
-        else m.set(k, [i]);
-      });
-      this.titles = m;
-    }
-    return this.titles;
   }
 
   indexOf(trackId: string): number | undefined {

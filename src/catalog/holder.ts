@@ -77,6 +77,8 @@ export class CatalogHolder extends EventEmitter {
       this.served = identity;
       this.broken = null;
       this.set({ status: 'ready', catalog });
+      // The title index of name resolution is built right after, once calls waiting for the catalog have run.
+      setImmediate(() => catalog.names.warm()).unref();
       this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
       if (previous) this.emit('changed', catalog);
       return true;

@@ -3,6 +3,7 @@ import type { Catalog, TrackView } from './catalog.js';
 import { quote } from './delimit.js';
 import { anchorKernel } from './knn.js';
 import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './snapshot.js';
+import type { NameMatch } from './resolve.js';
 
 /**
  * The recommendation engine behind recommend_by_genre and similar_tracks: the request surface of
@@ -43,8 +44,8 @@ export type Bounds = Partial<Record<Attribute, AttributeBounds>>;
 
 export type Seed =
   | { type: 'genre'; id: string; genre: GenreProfile & { members: Int32Array } }
-  | { type: 'artist'; id: string; artist: ArtistProfile }
-  | { type: 'track'; id: string; index: number };
+  | { type: 'artist'; id: string; artist: ArtistProfile; match?: NameMatch | undefined }
+  | { type: 'track'; id: string; index: number; match?: NameMatch | undefined };
 
 export interface RecommendRequest {
   seeds: Seed[];

@@ -1,8 +1,8 @@
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Case-, accent- and whitespace-insensitive form of a name: "  Beyoncé " → "beyonce". */
 export function fold(s: string): string {
-  return s
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
+  return (PRINTABLE_ASCII.test(s) ? s : s.normalize('NFKD').replace(/\p{M}+/gu, ''))
     .toLowerCase()
     .replace(/\s+/g, ' ')
     .trim();

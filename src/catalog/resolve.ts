@@ -1,0 +1,473 @@
+import { fold } from './text.js';
+
+/**
+ * Name resolution for artists and tracks: what people type ("killers", "acdc", "mumford and sons",
+ * "Bohemian Rhapsody – Queen", "beyonse") to the catalog's names. Tiers, first hit wins:
+ *
+ * 1. exact: the name after folding case, accents and runs of spaces (the artist_key of the marts);
+ * 2. normalized: punctuation, spacing and symbols ignored ("AC/DC" = "acdc", "A$AP" = "asap",
+ *    "P!nk" = "pink"), "&", "+", "and", "y", "x", "n", "et", "und" between words are one connector,
+ *    and a leading "the" is optional;
+ * 3. for artists, credit: "X feat. Y" (ft., featuring) answers X; "X & Y", "X, Y", "X x Y", "X with Y"
+ *    answer X only when every part is itself a catalog artist, so a band whose name holds "&" or "," is
+ *    never split into a wrong one; for tracks, version: remaster/mix/live/edit/year suffixes and
+ *    "(feat. …)" credits of titles ignored;
+ * 4. typo: an edit distance scaled to the name's length (none up to 4 letters, 1 up to 8, 2 up to 14,
+ *    3 beyond) and to each word's (none in a word of up to 3 letters, 1 up to 8, 2 beyond), the same
+ *    number of words, the same first letter and the same digits; only toward an artist with a track of
+ *    popularity ≥ 40 (a name people look up: a correct spelling of an absent artist is far likelier than
+ *    a slip toward an obscure one), and only when the closest names hold one such artist, or one more
+ *    popular than each of the others by 20 points or more. A title typo is looked for only among the
+ *    tracks of the artist named with it.
+ *
+ * Names that differ only in punctuation and spacing ("Mikel Izal", "Mikel (Izal)") are one identity. A tier
+ * that finds more than one distinct name answers "ambiguous" with them as candidates.
+ */
+export type MatchHow = 'exact' | 'normalized' | 'credit' | 'version' | 'typo' | 'id';
+
+/** How a query was answered: the words of the query, the catalog name used, and by which rule. */
+export interface NameMatch {
+  query: string;
+  matched: string;
+  how: MatchHow;
+}
+
+export type NameResolution<T> =
+  | { ok: true; value: T; match: NameMatch }
+  | { ok: false; ambiguous: boolean; candidates: string[] };
+
+/** Letters without a Unicode decomposition, and symbols people type as letters. */
+const LETTER_MAP: Record<string, string> = { 'ø': 'o', 'æ': 'ae', 'œ': 'oe', 'ß': 'ss', 'ł': 'l', 'đ': 'd', 'ð': 'd', 'þ': 'th', 'ı': 'i', '$': 's' };
+const LETTER_RE = new RegExp(`[${Object.keys(LETTER_MAP).join('')}]`, 'g');
+/** Words that join two names: all read as one connector. */
+const CONNECTORS = new Set(['and', '&', '+', 'y', 'x', 'n', 'et', 'und']);
+
+const ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * Words of a folded name: letters and digits only, apostrophes and dots closed up ("don't" → "dont",
+ * "b.o.b" → "bob"), a connector between two words written "&". `bang` is what "!" stands for ("P!nk").
+ */
+function words(folded: string, bang: '' | 'i' = ''): string[] {
+  const s = folded
+    .replace(LETTER_RE, (c) => LETTER_MAP[c]!)
+    .replace(/!/g, bang)
+    .replace(/[&+]/g, ' & ')
+    .replace(/['’‘`´.]/g, '');
+  const ws = s.split(ASCII.test(s) ? /[^a-z0-9&+]+/ : /[^\p{L}\p{N}&+]+/u).filter(Boolean);
+  for (let i = 1; i < ws.length - 1; i++) if (CONNECTORS.has(ws[i]!)) ws[i] = '&';
+  return ws;
+}
+
+/** Words without a leading "the" (when others follow). */
+function withoutArticle(ws: string[]): string[] | null {
+  return ws.length > 1 && ws[0] === 'the' ? ws.slice(1) : null;
+}
+
+/** Compact keys of a name: spacing-free; the second, when present, without a leading "the". */
+function keysOf(ws: string[]): [string, string | null] {
+  return [ws.join(''), withoutArticle(ws)?.join('') ?? null];
+}
+
+/** The normalized key of a name ("The Killers" → "thekillers", "AC/DC" → "acdc"). */
+export function nameKey(name: string): string {
+  return words(fold(name)).join('');
+}
+
+/** Largest edit distance a typo may have in a key of this length. */
+export function typoBudget(length: number): number {
+  return length <= 4 ? 0 : length <= 8 ? 1 : length <= 14 ? 2 : 3;
+}
+
+/** Optimal-string-alignment distance (adjacent transpositions count one), with an early exit past `max`. */
+export function typoDistance(a: string, b: string, max: number): number {
+  if (a === b) return 0;
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const n = b.length;
+  let prev2 = new Array<number>(n + 1).fill(0);
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  let cur = new Array<number>(n + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= n; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) v = Math.min(v, prev2[j - 2]! + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    [prev2, prev, cur] = [prev, cur, prev2];
+  }
+  return prev[n]!;
+}
+
+/** Markers of a featured credit in an artist or title string. */
+const FEAT_RE = /\s*[([]?\s*\b(?:feat|ft|featuring)\b\.?\s+/iu;
+/** Separators between co-credited artists. */
+const CO_CREDIT_RE = /\s*(?:,|;|\/|\s&\s|\s\+\s|\sand\s|\sx\s|\sy\s|\swith\s|\svs\.?\s)\s*/iu;
+/** Words that mark a title suffix or bracket as a version of the same song rather than another song. */
+const VERSION_RE =
+  /\b(?:remaster(?:ed)?|version|mix|remix|edit|live|mono|stereo|deluxe|demo|single|radio|acoustic|instrumental|extended|original|re-?recorded|bonus|anniversary|edition|session|sessions|unplugged|take|from|soundtrack|recorded|reprise|feat|ft|featuring|with|explicit|clean|mtv|bbc)\b|\b(?:19|20)\d\d\b/iu;
+
+/** A title without its version suffixes and credit brackets: "Bohemian Rhapsody - 2011 Remaster" → "Bohemian Rhapsody". */
+export function baseTitle(title: string): string {
+  let t = title;
+  for (let pass = 0; pass < 3; pass++) {
+    const before = t;
+    t = t.replace(/\s*[([]([^()[\]]*)[)\]]/gu, (m, inner: string) => (VERSION_RE.test(inner) ? '' : m));
+    const dash = t.search(/\s+[-–—]\s+/u);
+    if (dash > 0 && VERSION_RE.test(t.slice(dash))) t = t.slice(0, dash);
+    if (t === before) break;
+  }
+  return t.trim() || title;
+}
+
+/** One artist name of the catalog and the identity it stands for. */
+export interface ArtistName {
+  name: string;
+  key: string;
+  /** Highest track popularity (0–100), null when unknown. */
+  popularity: number | null;
+  trackCount: number;
+}
+
+/** Typo corrections go only to artists with a track at least this popular. */
+export const TYPO_MIN_POPULARITY = 40;
+
+/** Among equally close typo candidates, the most popular wins when it leads every other by this much. */
+const TYPO_POPULARITY_LEAD = 20;
+
+/** Largest edit distance a typo may have inside one word of this length. */
+function wordBudget(length: number): number {
+  return length <= 3 ? 0 : length <= 8 ? 1 : 2;
+}
+
+/** Whether two word lists can be one name with slips: same count, same digits, each word within its budget. */
+function wordsAlign(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((w, i) => {
+    const v = b[i]!;
+    if (w === v) return true;
+    if (/\d/.test(w) || /\d/.test(v) || w[0] !== v[0]) return false;
+    const max = wordBudget(Math.max(w.length, v.length));
+    return max > 0 && typoDistance(w, v, max) <= max;
+  });
+}
+
+/** What the track resolver reads of the catalog. */
+export interface TrackSource {
+  size: number;
+  title(i: number): string | null;
+  artistKeys(i: number): readonly string[];
+  artistNames(i: number): readonly string[];
+  /** Tracks credited to an artist key. */
+  membersOf(artistKey: string): ArrayLike<number> & Iterable<number>;
+  popularity(i: number): number;
+  trackId(i: number): string;
+  byId(id: string): number | undefined;
+}
+
+interface Group {
+  /** Display name (the first profile's spelling). */
+  name: string;
+  keys: string[];
+  /** Normalized key and words of the name, without a leading "the". */
+  key: string;
+  words: string[];
+  popularity: number;
+  trackCount: number;
+}
+
+/** Add `v` to the list at `k` (once: `unique` skips a value already there). */
+const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
+  const a = m.get(k);
+  if (!a) m.set(k, [v]);
+  else if (!unique || !a.includes(v)) a.push(v);
+};
+
+/**
+ * Index of the catalog's artist names and track titles, built once per catalog. Artist identities are
+ * groups of artist keys whose names fold alike (the marts' artist_key is that fold already).
+ */
+export class NameResolver {
+  private readonly groups: Group[] = [];
+  private readonly byFold = new Map<string, number>();
+  private readonly byKey = new Map<string, number[]>();
+  private readonly byBareKey = new Map<string, number[]>();
+  /** Keys per first character, for the typo scan. */
+  private readonly typoKeys = new Map<string, string[]>();
+  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]> } | undefined;
+
+  constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource) {
+    for (const a of artists) {
+      const f = fold(a.name);
+      let g = this.byFold.get(f);
+      if (g === undefined) {
+        g = this.groups.length;
+        const ws = words(f);
+        this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
+        this.byFold.set(f, g);
+        for (const bang of ['', 'i'] as const) {
+          if (bang === 'i' && !f.includes('!')) break;
+          const [key, bare] = keysOf(bang ? words(f, bang) : ws);
+          if (!key) continue;
+          push(this.byKey, key, g);
+          if (bare) push(this.byBareKey, bare, g);
+          for (const k of bare ? [key, bare] : [key]) {
+            if (!this.typoKeys.has(k[0]!)) this.typoKeys.set(k[0]!, []);
+            this.typoKeys.get(k[0]!)!.push(k);
+          }
+        }
+      }
+      const group = this.groups[g]!;
+      group.keys.push(a.key);
+      group.popularity = Math.max(group.popularity, a.popularity ?? 0);
+      group.trackCount += a.trackCount;
+    }
+  }
+
+  /** Artist keys of the one identity the query names, or why not. */
+  resolveArtist(query: string): NameResolution<string[]> {
+    const r = this.artistGroups(query, true);
+    if (!r.ok) return r;
+    return { ok: true, value: this.keysOf(r.value), match: r.match };
+  }
+
+  /** Artist keys of a group and of every group whose name differs from it only in punctuation and spacing. */
+  private keysOf(g: number): string[] {
+    const same = this.byKey.get(this.groups[g]!.key) ?? [g];
+    return same.filter((x) => this.groups[x]!.key === this.groups[g]!.key).flatMap((x) => this.groups[x]!.keys);
+  }
+
+  /** One identity among `found` (names equal but for punctuation and spacing count as one), or the candidates. */
+  private answer(query: string, found: number[], how: MatchHow): NameResolution<number> {
+    const identities = new Map<string, number>();
+    for (const g of found) {
+      const k = this.groups[g]!.key;
+      const best = identities.get(k);
+      if (best === undefined || this.groups[g]!.trackCount > this.groups[best]!.trackCount) identities.set(k, g);
+    }
+    if (identities.size === 1) {
+      const g = identities.values().next().value!;
+      return { ok: true, value: g, match: { query, matched: this.groups[g]!.name, how } };
+    }
+    return { ok: false, ambiguous: true, candidates: [...identities.values()].map((g) => this.groups[g]!.name) };
+  }
+
+  /** Tiers exact → normalized → (credit) → typo, on group ids. */
+  private artistGroups(query: string, allowCredit: boolean): NameResolution<number> {
+    const q = query.trim();
+    const f = fold(q);
+    const exact = this.byFold.get(f);
+    if (exact !== undefined) return { ok: true, value: exact, match: { query: q, matched: this.groups[exact]!.name, how: 'exact' } };
+    const normal = this.normalized(f);
+    if (normal.length) return this.answer(q, normal, 'normalized');
+    if (allowCredit) {
+      const credit = this.credited(q);
+      if (credit) return credit;
+    }
+    return this.typo(q, f);
+  }
+
+  private normalized(f: string): number[] {
+    const [key, bare] = keysOf(words(f));
+    if (!key) return [];
+    const direct = this.byKey.get(key) ?? (bare !== null ? this.byKey.get(bare) : undefined);
+    if (direct) return direct;
+    return this.byBareKey.get(key) ?? [];
+  }
+
+  /** "X feat. Y" → X; "X & Y" → X when X and Y are both catalog artists. */
+  private credited(q: string): NameResolution<number> | null {
+    const feat = q.search(FEAT_RE);
+    if (feat > 0) {
+      const main = this.strict(q.slice(0, feat));
+      if (main !== null) return { ok: true, value: main, match: { query: q, matched: this.groups[main]!.name, how: 'credit' } };
+    }
+    const parts = q.split(CO_CREDIT_RE).filter((p) => p.trim());
+    if (parts.length < 2) return null;
+    const ids = parts.map((p) => this.strict(p));
+    if (ids.some((g) => g === null)) return null;
+    return { ok: true, value: ids[0]!, match: { query: q, matched: this.groups[ids[0]!]!.name, how: 'credit' } };
+  }
+
+  /** A group by exact or normalized name only, when it is a single one. */
+  private strict(name: string): number | null {
+    const f = fold(name);
+    const exact = this.byFold.get(f);
+    if (exact !== undefined) return exact;
+    const n = this.normalized(f);
+    return n.length === 1 ? n[0]! : null;
+  }
+
+  private typo(q: string, f: string): NameResolution<number> {
+    const ws = words(f);
+    const [key, bare] = keysOf(ws);
+    const candidates = this.closeKeys(key, this.typoKeys.get(key[0] ?? '') ?? []);
+    const alt = bare ? this.closeKeys(bare, this.typoKeys.get(bare[0]!) ?? []) : null;
+    const best = alt && alt.distance < candidates.distance ? alt : candidates;
+    if (!best.keys.length) return { ok: false, ambiguous: false, candidates: [] };
+    const qWords = withoutArticle(ws) ?? ws;
+    const groups = [...new Set(best.keys.flatMap((k) => [...(this.byKey.get(k) ?? []), ...(this.byBareKey.get(k) ?? [])]))].filter(
+      (g) => this.groups[g]!.popularity >= TYPO_MIN_POPULARITY && wordsAlign(qWords, this.groups[g]!.words),
+    );
+    if (!groups.length) return { ok: false, ambiguous: false, candidates: [] };
+    const byPopularity = groups.slice().sort((a, b) => this.groups[b]!.popularity - this.groups[a]!.popularity);
+    const [top, ...rest] = byPopularity;
+    const clear = rest.every((g) => this.groups[g]!.key === this.groups[top!]!.key || this.groups[top!]!.popularity - this.groups[g]!.popularity >= TYPO_POPULARITY_LEAD);
+    return this.answer(q, clear ? byPopularity.filter((g) => this.groups[g]!.key === this.groups[top!]!.key) : groups, 'typo');
+  }
+
+  /** Keys within the typo budget of `key`, at the smallest distance found. */
+  private closeKeys(key: string, pool: readonly string[]): { distance: number; keys: string[] } {
+    let max = typoBudget(key.length);
+    let keys: string[] = [];
+    if (max === 0) return { distance: Infinity, keys };
+    let distance = Infinity;
+    for (const k of pool) {
+      if (Math.abs(k.length - key.length) > max) continue;
+      const d = typoDistance(key, k, max);
+      if (d > max) continue;
+      if (d < distance) {
+        distance = d;
+        keys = [k];
+        max = d; // nothing farther matters now
+      } else if (!keys.includes(k)) keys.push(k);
+    }
+    return { distance, keys };
+  }
+
+  // ---------------------------------------------------------------------------------------- tracks
+
+  private titleIndex() {
+    if (!this.titles) {
+      const exact = new Map<string, number[]>();
+      const key = new Map<string, number[]>();
+      const base = new Map<string, number[]>();
+      for (let i = 0; i < this.tracks.size; i++) {
+        const t = this.tracks.title(i);
+        if (!t) continue;
+        const f = fold(t);
+        push(exact, f, i, false);
+        const k = words(f).join('');
+        push(key, k, i, false);
+        const b = baseTitle(f);
+        push(base, b === f ? k : words(b).join(''), i, false);
+      }
+      this.titles = { exact, key, base };
+    }
+    return this.titles;
+  }
+
+  /** Whether the title index is built. */
+  get titlesReady(): boolean {
+    return this.titles !== undefined;
+  }
+
+  /** Build the title index now rather than on the first track query. */
+  warm(): void {
+    this.titleIndex();
+  }
+
+  /** Track indexes by folded title (case, accents and spacing ignored). */
+  foldedTitles(): ReadonlyMap<string, readonly number[]> {
+    return this.titleIndex().exact;
+  }
+
+  /**
+   * A track by Spotify id ("spotify:track:…" too), or by text: "Title – Artist", "Title - Artist",
+   * "Artist - Title", "Title by Artist" or just "Title". Several tracks of one title and artist (versions,
+   * album and single) answer with the most popular.
+   */
+  resolveTrack(query: string): NameResolution<number> {
+    const q = query.trim();
+    const id = this.tracks.byId(q) ?? this.tracks.byId(q.replace(/^spotify:track:/, ''));
+    if (id !== undefined) return { ok: true, value: id, match: { query: q, matched: this.trackLabel(id), how: 'id' } };
+    const splits: { title: string; artist: string | null }[] = [{ title: q, artist: null }];
+    for (const sep of [' – ', ' — ', ' - ', ' by ']) {
+      for (let at = q.indexOf(sep); at > 0; at = q.indexOf(sep, at + 1)) {
+        splits.push({ title: q.slice(0, at), artist: q.slice(at + sep.length) });
+        if (sep !== ' by ') splits.push({ title: q.slice(at + sep.length), artist: q.slice(0, at) }); // "Artist - Title"
+      }
+    }
+    const idx = this.titleIndex();
+    // Artist parts resolved once each; a part that names no artist rules its split out.
+    const artistOf = new Map<string, Set<string> | null>();
+    const artistKeys = (a: string): Set<string> | null => {
+      if (!artistOf.has(a)) {
+        const r = this.artistGroups(a, true);
+        artistOf.set(a, r.ok ? new Set(this.groups[r.value]!.keys) : null);
+      }
+      return artistOf.get(a)!;
+    };
+    const tiers: { how: MatchHow; map: Map<string, number[]>; keyOf: (t: string) => string }[] = [
+      { how: 'exact', map: idx.exact, keyOf: fold },
+      { how: 'normalized', map: idx.key, keyOf: nameKey },
+      { how: 'version', map: idx.base, keyOf: (t) => nameKey(baseTitle(t)) },
+    ];
+    for (const tier of tiers) {
+      for (const s of splits) {
+        const hits = tier.map.get(tier.keyOf(s.title));
+        if (!hits) continue;
+        let matching = hits;
+        if (s.artist !== null) {
+          const keys = artistKeys(s.artist);
+          if (!keys) continue;
+          matching = hits.filter((i) => this.tracks.artistKeys(i).some((k) => keys.has(k)));
+        }
+        if (!matching.length) continue;
+        const best = this.mostPopular(matching);
+        const how = tier.how === 'exact' && s.artist !== null && !this.artistExact(s.artist) ? 'normalized' : tier.how;
+        return { ok: true, value: best, match: { query: q, matched: this.trackLabel(best), how } };
+      }
+    }
+    // A mistyped title of a named artist: among that artist's tracks only.
+    for (const s of splits) {
+      if (s.artist === null) continue;
+      const keys = artistKeys(s.artist);
+      if (!keys) continue;
+      const want = nameKey(baseTitle(s.title));
+      const max = typoBudget(want.length);
+      if (max === 0) continue;
+      // The artist's songs by title key, each within the budget and at the smallest distance found.
+      const songs = new Map<string, number[]>();
+      for (const k of keys) {
+        for (const i of this.tracks.membersOf(k)) {
+          const t = this.tracks.title(i);
+          if (t) push(songs, nameKey(baseTitle(t)), i);
+        }
+      }
+      let bestD = max + 1;
+      let found: number[] = [];
+      for (const [k, tracks] of songs) {
+        if (k[0] !== want[0]) continue;
+        const d = typoDistance(want, k, max);
+        if (d > bestD || d > max) continue;
+        if (d < bestD) {
+          bestD = d;
+          found = [];
+        }
+        found.push(this.mostPopular(tracks));
+      }
+      if (found.length === 1) return { ok: true, value: found[0]!, match: { query: q, matched: this.trackLabel(found[0]!), how: 'typo' } };
+      if (found.length > 1) return { ok: false, ambiguous: true, candidates: found.map((i) => this.trackLabel(i)) };
+    }
+    return { ok: false, ambiguous: false, candidates: [] };
+  }
+
+  private artistExact(a: string): boolean {
+    return this.byFold.has(fold(a));
+  }
+
+  private mostPopular(tracks: readonly number[]): number {
+    const t = this.tracks;
+    return tracks.reduce((b, i) => (t.popularity(i) > t.popularity(b) || (t.popularity(i) === t.popularity(b) && t.trackId(i) < t.trackId(b)) ? i : b));
+  }
+
+  /** "Title – Artist" of a track. */
+  trackLabel(i: number): string {
+    return `${this.tracks.title(i) ?? ''} – ${this.tracks.artistNames(i).join(', ')}`;
+  }
+}
