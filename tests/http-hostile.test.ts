@@ -221,10 +221,18 @@ describe('idle and half-open connections', () => {
         });
         child.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
       });
+      // The catalog is loaded after the server listens (/healthz is 503 until then): wait for it first.
+      const healthz = url.replace(/\/mcp$/, '/healthz');
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const ready = await fetch(healthz, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false);
+        if (ready) break;
+        if (Date.now() > deadline) throw new Error(`the server never became ready: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       const idle = Array.from({ length: 450 }, () => rawSocket(url));
       await Promise.all(idle.map((s) => s.connected));
       await new Promise((r) => setTimeout(r, 300));
-      const health = await fetch(url.replace(/\/mcp$/, '/healthz'), { signal: AbortSignal.timeout(5_000) });
+      const health = await fetch(healthz, { signal: AbortSignal.timeout(5_000) });
       expect(health.status).toBe(200);
       const [answer] = await messagesOf(await post(url, JSON.stringify(call(1, 'recommend_by_genre', { genre: 'rock', limit: 2 }))));
       expect(answer!.result.structuredContent.returned).toBe(2);
