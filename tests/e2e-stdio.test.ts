@@ -58,6 +58,17 @@ describe('stdio server process (package bin) on the published catalog', () => {
     expect(r.content[0]!.text).toMatch(/^5 tracks for «latin»/);
   });
 
+  it('recommend_by_genre without a genre draws 80s tracks from the whole catalog, in its outputSchema', async () => {
+    const args = { min_release_year: 1980, max_release_year: 1989, limit: 5 };
+    const r = (await client.callTool({ name: 'recommend_by_genre', arguments: args })) as ToolResult;
+    expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+    expect(r.structuredContent!.drawn_from).toBe('whole_catalog');
+    const tracks = r.structuredContent!.tracks as { release_year: number }[];
+    expect(tracks).toHaveLength(5);
+    for (const t of tracks) expect(t.release_year >= 1980 && t.release_year <= 1989, String(t.release_year)).toBe(true);
+    expect(r.content[0]!.text).toMatch(/^drawn from the whole catalog/);
+  });
+
   it('tracks_by_artist finds an accented name from a plain query', async () => {
     const r = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'beyonce', limit: 3 } })) as ToolResult;
     expect(r.isError).toBeFalsy();

@@ -131,7 +131,7 @@ const listArb = fc.record(
 /** Every min_/max_ bound of the arguments holds for a returned track. */
 function meetsBounds(track: Record<string, any>, args: Args): void {
   const value = (a: Attribute): number | undefined =>
-    a === 'popularity' || a === 'duration_ms' || a === 'key' || a === 'mode' ? track[a] : track.features?.[a];
+    a === 'popularity' || a === 'duration_ms' || a === 'key' || a === 'mode' || a === 'release_year' ? track[a] : track.features?.[a];
   for (const a of ATTRIBUTE_NAMES) {
     const v = value(a);
     if (v === undefined) continue; // time_signature is not part of the answer

@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server.js';
+import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
+import { craftedCatalog } from './helpers/crafted-catalog.js';
 
-type Track = { track_id: string; name: string | null; artists: string[]; popularity: number; features: Record<string, number>; duration_ms: number; key: number; mode: number; score: number; reason: string };
+type Track = { track_id: string; name: string | null; artists: string[]; genres: string[]; release_year: number | null; popularity: number; features: Record<string, number>; duration_ms: number; key: number; mode: number; score: number; reason: string };
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
 
 const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
@@ -37,7 +39,9 @@ describe('validation of the recommendation surface', () => {
     ['fractional key', { genre: 'pop', target_key: 1.5 }, /target_key/],
     ['popularity over 100', { genre: 'pop', max_popularity: 101 }, /max_popularity/],
     ['too many seeds', { genre: 'pop', seed_genres: ['rock', 'rap'], seed_artists: ['Queen', 'Beyoncé'], seed_tracks: ['Halo'] }, /too many seeds: 6 given, at most 5/],
-    ['no genre for recommend_by_genre', { seed_artists: ['Queen'] }, /a genre is required/],
+    ['neither genre nor seeds nor bounds', { limit: 5, include_explicit: false }, /nothing to recommend from: give `genre`.*seed_artists \/ seed_tracks or a min_\/max_\/target_ bound \(e\.g\. min_release_year 1980/],
+    ['min_release_year above max_release_year', { genre: 'rock', min_release_year: 1990, max_release_year: 1980 }, /min_release_year \(1990\) is greater than max_release_year \(1980\)/],
+    ['fractional release year', { genre: 'rock', target_release_year: 1985.5 }, /^(?![^]*unknown argument)[^]*target_release_year/],
     ['unknown seed artist', { genre: 'rock', seed_artists: ['Qeen'] }, /seed artist «Qeen» is not in the catalog; nearest names: «Queen»/],
     ['unknown seed track', { genre: 'rock', seed_tracks: ['Bohemian Rapsody – Qeen'] }, /seed track «Bohemian Rapsody – Qeen» is not in the catalog; closest titles: .*«Bohemian Rhapsody/],
   ];
@@ -142,5 +146,97 @@ describe('similar_tracks', () => {
     const b = await call('similar_tracks', { seed_tracks: [`spotify:track:${id}`], limit: 15 });
     expect(a.structuredContent!.tracks).toEqual(b.structuredContent!.tracks);
     expect(tracksOf(a).map((t) => t.track_id)).not.toContain(id);
+  });
+});
+
+describe('release years', () => {
+  it('"rock from the 80s": every returned track is from 1980–1989, and the reason says so', async () => {
+    const r = await call('recommend_by_genre', { genre: 'rock', min_release_year: 1980, max_release_year: 1989, limit: 50 });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    const tracks = tracksOf(r);
+    expect(tracks.length).toBe(50);
+    for (const t of tracks) {
+      expect(t.release_year).toBeGreaterThanOrEqual(1980);
+      expect(t.release_year).toBeLessThanOrEqual(1989);
+      expect(t.genres).toContain('rock');
+    }
+    expect(tracks[0]!.reason).toMatch(/meets release_year 19[89]\d in \[1980, 1989\]/);
+    // Every track of the test dataset has a year: none left out for want of one.
+    expect(r.structuredContent!.unknown_year_excluded).toBe(0);
+    const plain = tracksOf(await call('recommend_by_genre', { genre: 'rock', limit: 50 }));
+    expect(plain.some((t) => t.release_year! < 1980 || t.release_year! > 1989)).toBe(true);
+  });
+
+  it('pulls answers toward target_release_year', async () => {
+    const plain = tracksOf(await call('recommend_by_genre', { genre: 'pop', limit: 20 }));
+    const old = tracksOf(await call('recommend_by_genre', { genre: 'pop', limit: 20, target_release_year: 1975 }));
+    const gap = (ts: Track[]) => ts.reduce((s, t) => s + Math.abs(t.release_year! - 1975), 0) / ts.length;
+    expect(gap(old)).toBeLessThan(gap(plain) - 10);
+  });
+
+  it('bounds similar_tracks by year', async () => {
+    const r = await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], max_release_year: 1985, limit: 20 });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    const tracks = tracksOf(r);
+    expect(tracks).toHaveLength(20);
+    for (const t of tracks) expect(t.release_year).toBeLessThanOrEqual(1985);
+    expect(r.structuredContent!.unknown_year_excluded).toBe(0);
+    const plain = tracksOf(await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], limit: 20 }));
+    expect(plain.some((t) => t.release_year! > 1985)).toBe(true);
+  });
+
+  it('never passes a track with no known year, and counts those left out', () => {
+    const catalog = craftedCatalog([2020, null, 1999, null, 2020, 2005, null, 2010]);
+    const args = { min_release_year: 2000, limit: 10, include_explicit: true, diversity: 0 };
+    const seeds = resolveSeeds(catalog, ['testgenre'], args);
+    if (!Array.isArray(seeds)) throw new Error('seed did not resolve');
+    const r = runRecommendation(catalog, seeds, args, true) as Result;
+    expect(tracksOf(r).map((t) => t.release_year)).toEqual([2020, 2020, 2005, 2010]);
+    expect(r.structuredContent!.unknown_year_excluded).toBe(3);
+    expect(r.content[0]!.text).toMatch(/4 of 8 candidates pass the filters; 3 more left out because their release year is not known/);
+    // A target alone is no bound: tracks with no known year still qualify.
+    const targeted = runRecommendation(catalog, seeds, { ...args, min_release_year: undefined, target_release_year: 2010 }, true) as Result;
+    expect(tracksOf(targeted)).toHaveLength(8);
+    expect(targeted.structuredContent!.unknown_year_excluded).toBeUndefined();
+  });
+
+  it('says the dataset does not record years when no candidate has one', () => {
+    const catalog = craftedCatalog(Array.from({ length: 8 }, () => null));
+    const args = { max_release_year: 1999, limit: 5, include_explicit: true, diversity: 0 };
+    const seeds = resolveSeeds(catalog, ['testgenre'], args);
+    if (!Array.isArray(seeds)) throw new Error('seed did not resolve');
+    const r = runRecommendation(catalog, seeds, args, true) as Result;
+    expect(r.structuredContent!.returned).toBe(0);
+    expect(r.structuredContent!.unknown_year_excluded).toBe(8);
+    expect(r.structuredContent!.notice).toMatch(/does not record release_year/);
+  });
+});
+
+describe('recommend_by_genre without a genre', () => {
+  it('draws bounds-only requests from the whole catalog and says so', async () => {
+    const r = await call('recommend_by_genre', { max_energy: 0.3, min_release_year: 2015, limit: 30 });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    expect(r.structuredContent!.drawn_from).toBe('whole_catalog');
+    expect(r.structuredContent!.genre).toBeUndefined();
+    expect(r.content[0]!.text).toMatch(/^drawn from the whole catalog \(no genre given/);
+    expect(r.content[0]!.text).toMatch(/30 tracks for the whole catalog/);
+    const tracks = tracksOf(r);
+    expect(tracks).toHaveLength(30);
+    for (const t of tracks) {
+      expect(t.features.energy).toBeLessThanOrEqual(0.3);
+      expect(t.release_year).toBeGreaterThanOrEqual(2015);
+    }
+    expect(new Set(tracks.flatMap((t) => t.genres)).size).toBeGreaterThan(1);
+    const rock = await call('recommend_by_genre', { genre: 'rock', max_energy: 0.3, limit: 5 });
+    expect(rock.structuredContent!.drawn_from).toBe('genres');
+    expect(r.structuredContent!.candidates).toBeGreaterThan(rock.structuredContent!.candidates);
+  });
+
+  it('draws seed-only requests from the whole catalog, ranked by the seeds', async () => {
+    const r = await call('recommend_by_genre', { seed_artists: ['Queen'], limit: 10 });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    expect(r.structuredContent!.drawn_from).toBe('whole_catalog');
+    expect(tracksOf(r)[0]!.reason).toMatch(/sounds like «Queen»/);
+    expect(r.content[0]!.text).toMatch(/^drawn from the whole catalog/);
   });
 });

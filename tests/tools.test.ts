@@ -198,11 +198,20 @@ describe('argument names a tool does not take', () => {
     }
   });
 
-  it('min_year/max_year on recommend_by_genre are refused rather than ignored', async () => {
+  it('min_year/max_year on recommend_by_genre are refused rather than ignored, pointing at the release-year bounds', async () => {
     const r = await call('recommend_by_genre', { genre: 'rock', min_year: 1980, max_year: 1989 });
     expect(r.isError).toBe(true);
     expect(r.structuredContent).toBeUndefined();
-    expect(r.content[0]!.text).toMatch(/unknown arguments «min_year» \(closest: [a-z_, ]*min_[a-z]+\), «max_year» \(closest: [a-z_, ]*max_[a-z]+\); all \d+ valid arguments are in the inputSchema/);
+    expect(r.content[0]!.text).toMatch(/unknown arguments «min_year» \(closest: [^)]*\bmin_release_year\b[^)]*\), «max_year» \(closest: [^)]*\bmax_release_year\b[^)]*\); all \d+ valid arguments are in the inputSchema/);
+  });
+
+  it('lists and describes the release-year bounds on both recommenders', async () => {
+    const { tools } = await client.listTools();
+    for (const name of ['recommend_by_genre', 'similar_tracks']) {
+      const props = tools.find((t) => t.name === name)!.inputSchema.properties as Record<string, { description?: string; minimum?: number; maximum?: number }>;
+      for (const k of ['min', 'max', 'target']) expect(props[`${k}_release_year`]?.description, `${name} ${k}_release_year`).toMatch(/release_year/);
+      expect(props.min_release_year!.description).toMatch(/no known release year are left out/);
+    }
   });
 
   it('caps and escapes what it repeats of an unknown key', async () => {

@@ -9,7 +9,7 @@ import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, catalogInfoShape, GENRE_HINT, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
 
-/** Seeds, min_/max_/target_ for the 14 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
+/** Seeds, min_/max_/target_ for the 15 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
 const MAX_SEEDS = 5;
 
@@ -19,7 +19,8 @@ function attributeField(name: Attribute, kind: 'min' | 'max' | 'target') {
   if (spec.integer) f = f.int();
   const unit = 'unit' in spec ? ` ${spec.unit}` : '';
   const what = kind === 'target' ? `preferred ${name} (tracks nearest it rank higher)` : `${kind === 'min' ? 'lowest' : 'highest'} ${name} to accept`;
-  return f.optional().describe(`${what}, ${spec.min}–${spec.max}${unit}`);
+  const note = name === 'release_year' && kind !== 'target' ? '; tracks with no known release year are left out (the answer counts them)' : '';
+  return f.optional().describe(`${what}, ${spec.min}–${spec.max}${unit}${note}`);
 }
 
 export const attributeShape = Object.fromEntries(
@@ -55,6 +56,7 @@ export const recommendationOutput = {
   returned: z.number().int(),
   tracks: z.array(trackShape.extend({ score: z.number().describe('0–1, higher is a better fit'), reason: z.string() })),
   notice: z.string().optional().describe('present when the filters left fewer tracks than asked for'),
+  unknown_year_excluded: z.number().int().optional().describe('with min_/max_release_year: tracks that met every other filter but were left out because their release year is not known'),
   resolved: z.array(resolvedShape).optional().describe('seed names read as a different spelling in the catalog'),
   catalog: catalogInfoShape,
 };
@@ -119,8 +121,13 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
   return render(catalog, result, args.limit, readAs(seeds.map((s) => (s.type === 'genre' ? undefined : s.match))));
 }
 
+/** True when any min_/max_/target_ argument is given. */
+export function hasBounds(args: Record<string, unknown>): boolean {
+  return Object.keys(boundsFrom(args)).length > 0;
+}
+
 function render(catalog: Catalog, result: RecommendResult, limit: number, resolved: z.infer<typeof resolvedShape>[]): CallToolResult {
-  const label = result.seeds.map((s) => quote(s.name)).join(' + ');
+  const label = result.seeds.length ? result.seeds.map((s) => quote(s.name)).join(' + ') : 'the whole catalog';
   let notice: string | undefined;
   if (result.unrecorded.length) {
     notice = `this dataset does not record ${result.unrecorded.join(', ')}, so no track can meet a min/max bound on it; drop that bound.`;
@@ -136,10 +143,12 @@ function render(catalog: Catalog, result: RecommendResult, limit: number, resolv
     returned: result.tracks.length,
     tracks: result.tracks,
     ...(notice ? { notice } : {}),
+    ...(result.unknownYearExcluded !== undefined ? { unknown_year_excluded: result.unknownYearExcluded } : {}),
     ...(resolved.length ? { resolved } : {}),
     catalog: { version: catalog.version, source: 'dataset' as const },
   };
-  const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters)`;
+  const unknownYears = result.unknownYearExcluded ? `; ${result.unknownYearExcluded} more left out because their release year is not known` : '';
+  const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters${unknownYears})`;
   const lines = result.tracks.map((t, n) => `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`);
   return ok(structured, [head, ...readAsLine(resolved), ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
 }

@@ -76,12 +76,28 @@ const MAX_VALID_LISTED = 12;
 export function unknownArguments(keys: readonly string[], valid: readonly string[]): string {
   const lower = new Map(valid.map((v) => [v.toLowerCase(), v]));
   const parts = keys.slice(0, MAX_UNKNOWN_SHOWN).map((k) => {
-    const near = closest(k.toLowerCase().slice(0, 100), lower.keys(), 3).map((v) => lower.get(v)!);
+    const key = k.toLowerCase().slice(0, 100);
+    const near = [...new Set([...namesWithWords(key, lower.keys(), 3), ...closest(key, lower.keys(), 3)])].slice(0, 3).map((v) => lower.get(v)!);
     return `${echo(k)} (${near.length ? `closest: ${near.join(', ')}` : 'nothing close'})`;
   });
   if (keys.length > MAX_UNKNOWN_SHOWN) parts.push(`and ${keys.length - MAX_UNKNOWN_SHOWN} more`);
   const all = valid.length <= MAX_VALID_LISTED ? `valid arguments: ${valid.join(', ') || 'none'}` : `all ${valid.length} valid arguments are in the inputSchema`;
   return `unknown argument${keys.length === 1 ? '' : 's'} ${parts.join(', ')}; ${all}. Remove or rename ${keys.length === 1 ? 'it' : 'them'}.`;
+}
+
+/**
+ * Valid names holding every word of `key` (words split at `_`, `-` and spaces), when there are at most
+ * `max` of them: `min_year` → `min_release_year`, which spelling distance alone ranks below `min_key`.
+ */
+function namesWithWords(key: string, names: Iterable<string>, max: number): string[] {
+  const words = (s: string) => s.split(/[_\s-]+/).filter(Boolean);
+  const wanted = words(key);
+  if (!wanted.length) return [];
+  const found = [...names].filter((n) => {
+    const have = words(n);
+    return wanted.every((w) => have.includes(w));
+  });
+  return found.length <= max ? found : [];
 }
 
 /**

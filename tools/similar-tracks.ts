@@ -27,7 +27,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
       description:
         'Find tracks that sound like one or more seed tracks or artists, across the whole catalog (any genre). Similarity is measured in a ' +
         'metric learned from the audio features, release year and popularity, so answers share the seeds\' style rather than just their tempo. ' +
-        'Seeds: seed_tracks (ids or "Title – Artist") and/or seed_artists, 1–5 in total. Supports the same min_/max_/target_ bounds on 14 attributes, ' +
+        'Seeds: seed_tracks (ids or "Title – Artist") and/or seed_artists, 1–5 in total. Supports the same min_/max_/target_ bounds on 15 attributes (including release_year), ' +
         'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
       inputSchema: inputObject,
       outputSchema: outputObject,

@@ -259,6 +259,7 @@ export class Catalog {
       case 'key': return c.key;
       case 'mode': return c.mode;
       case 'time_signature': return c.timeSignature;
+      case 'release_year': return c.releaseYear;
       default: {
         const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
         return j >= 0 ? c.features[j] : undefined;

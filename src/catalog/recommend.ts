@@ -7,13 +7,17 @@ import type { NameMatch } from './resolve.js';
 
 /**
  * The recommendation engine behind recommend_by_genre and similar_tracks: the request surface of
- * Spotify's retired GET /v1/recommendations (seeds, min_/max_/target_ for 14 attributes), answered
- * from the in-memory catalog.
+ * Spotify's retired GET /v1/recommendations (seeds, min_/max_/target_ for 14 attributes) plus the
+ * release year, answered from the in-memory catalog.
  */
 
-export interface AttributeSpec { min: number; max: number; integer: boolean; unit?: string }
+/**
+ * An attribute's domain. `span`: the distance from a target at which a track no longer counts as near
+ * it (default: the whole domain).
+ */
+export interface AttributeSpec { min: number; max: number; integer: boolean; unit?: string; span?: number }
 
-/** The 14 tunable attributes and their domains. */
+/** The 15 tunable attributes (Spotify's 14 and the release year) and their domains. */
 export const ATTRIBUTES = {
   acousticness: { min: 0, max: 1, integer: false },
   danceability: { min: 0, max: 1, integer: false },
@@ -25,6 +29,7 @@ export const ATTRIBUTES = {
   loudness: { min: -60, max: 5, integer: false, unit: 'dB' },
   mode: { min: 0, max: 1, integer: true },
   popularity: { min: 0, max: 100, integer: true },
+  release_year: { min: 1800, max: 2100, integer: true, span: 50 },
   speechiness: { min: 0, max: 1, integer: false },
   tempo: { min: 0, max: 250, integer: false, unit: 'BPM' },
   time_signature: { min: 0, max: 7, integer: true },
@@ -77,6 +82,11 @@ export interface RecommendResult {
   tracks: ScoredTrack[];
   /** Attributes that were bounded but the dataset does not record (nothing can meet them). */
   unrecorded: Attribute[];
+  /**
+   * With a min/max release-year bound: candidates that meet every other filter but were left out
+   * because their release year is not known.
+   */
+  unknownYearExcluded?: number | undefined;
 }
 
 /** Check a request's bounds: inside each domain, min ≤ target ≤ max. Returns the problems, each naming the fix. */
@@ -153,23 +163,26 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     col: catalog.attributeColumn(attr)!,
     min: b.min ?? -Infinity,
     max: b.max ?? Infinity,
+    // A dataset may know the year of some tracks and not others; those are counted below instead.
+    unknownMeansUnrecorded: attr !== 'release_year',
   }));
   const skipExplicit = !req.includeExplicit;
   const checkSongs = seedSongs.length > 0;
-  const passes = (i: number): boolean => {
+  const passing = (fs: typeof filters) => (i: number): boolean => {
     if (checkSongs && seedSongs.includes(songOf[i]!)) return false;
     if (skipExplicit && explicitCol[i] === 1) return false;
-    for (let f = 0; f < filters.length; f++) {
-      const flt = filters[f]!;
+    for (let f = 0; f < fs.length; f++) {
+      const flt = fs[f]!;
       const v = flt.col[i]!;
       if (v !== v) {
-        unrecorded.add(flt.attr);
+        if (flt.unknownMeansUnrecorded) unrecorded.add(flt.attr);
         return false;
       }
       if (v < flt.min || v > flt.max) return false;
     }
     return true;
   };
+  const passes = passing(filters);
   const needsCheck = checkSongs || skipExplicit || filters.length > 0;
 
   // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
@@ -210,7 +223,10 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     return best;
   };
-  const targets = targeted.map(([attr, b]) => ({ col: catalog.attributeColumn(attr)!, target: b.target!, range: ATTRIBUTES[attr].max - ATTRIBUTES[attr].min }));
+  const targets = targeted.map(([attr, b]) => {
+    const spec: AttributeSpec = ATTRIBUTES[attr];
+    return { col: catalog.attributeColumn(attr)!, target: b.target!, range: spec.span ?? spec.max - spec.min };
+  });
   const targetCloseness = (i: number): number => {
     let s = 0;
     for (let t = 0; t < targets.length; t++) {
@@ -344,7 +360,29 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     const name = s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id);
     return { type: s.type, id: s.id, name, initialPoolSize: poolSize, afterFilteringSize: nf };
   });
-  return { seeds, candidates: poolSize, afterFiltering: nf, tracks, unrecorded: [...unrecorded] };
+  const unknownYearExcluded = filters.some((f) => f.attr === 'release_year') ? countUnknownYears(catalog, pool, passing(filters.filter((f) => f.attr !== 'release_year')), unrecorded) : undefined;
+  return { seeds, candidates: poolSize, afterFiltering: nf, tracks, unrecorded: [...unrecorded], unknownYearExcluded };
+}
+
+/**
+ * Candidates (the pool, or the whole catalog) with no known release year that `passesOthers` (every
+ * filter but the year) accepts: what a year bound left out for want of a year. One pass over the year
+ * column. When no candidate has a known year, the year counts as unrecorded.
+ */
+function countUnknownYears(catalog: Catalog, pool: Int32Array | null, passesOthers: (i: number) => boolean, unrecorded: Set<Attribute>): number {
+  const years = catalog.columns.releaseYear;
+  const size = pool ? pool.length : catalog.size;
+  let unknown = 0;
+  let excluded = 0;
+  for (let p = 0; p < size; p++) {
+    const i = pool ? pool[p]! : p;
+    const y = years[i]!;
+    if (y === y) continue;
+    unknown++;
+    if (passesOthers(i)) excluded++;
+  }
+  if (size > 0 && unknown === size) unrecorded.add('release_year');
+  return excluded;
 }
 
 /** A genre's members by request-independent score (best first, ties to the lower track id), per catalog. */
