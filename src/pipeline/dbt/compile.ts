@@ -11,6 +11,7 @@ import type { Logger } from '../../log.js';
 import { genericTestName, genericTestSql } from './data-tests.js';
 import { didYouMean, topoSort } from './graph.js';
 import { DbtJinja, Relation, renderProfileValue, type JinjaHooks } from './jinja.js';
+import { refuseModelConfig, refuseTestConfig } from './refusals.js';
 import { loadProfile, loadProjectFiles, type GenericTestSpec, type ModelFile, type Yaml } from './project.js';
 import type { CompiledModel, CompiledProject, CompiledTest, DependsOn, ModelConfig, SourceTable, TargetInfo } from './types.js';
 
@@ -208,6 +209,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     }
     const hook = HOOK_KEYS.find((k) => raw[k] !== undefined && raw[k] !== null && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0));
     if (hook) throw new TransformError(`${label}: ${hook} is not supported by this runner; move that SQL into a model`, name);
+    refuseModelConfig(name, raw, (key) => configFile(model, key, raw[key]));
     const config: ModelConfig = { ...raw, materialized, enabled: true };
     const node = nodeOf(model, config);
     state = { phase: 'compile', label, model, deps: { models: [], sources: [] }, config, node };
@@ -263,6 +265,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     jinja.scope = label;
     const sql = cleanSelect(jinja.render(file.sql, file.path));
     if (!sql) throw new TransformError(`${label} is empty; a singular test is a query returning the failing rows`);
+    refuseTestConfig(file.path, `singular test '${file.name}'`, state.config);
     const severity = String(state.config['severity'] ?? 'error').toLowerCase() === 'warn' ? 'warn' : 'error';
     const test: CompiledTest = { name: file.name, kind: 'singular', severity, dependsOn: state.deps, sql, path: file.path, compiledPath: join(compiledDir, file.path) };
     if (state.deps.models[0]) test.model = state.deps.models[0];
@@ -360,6 +363,13 @@ function removeStale(dir: string, keep: Set<string>): void {
     if (entry.isDirectory()) removeStale(full, keep);
     else if (entry.name.endsWith('.sql') && !keep.has(full)) rmSync(full, { force: true });
   }
+}
+
+/** The file that set a model config value: config() in the model, else its property file, else dbt_project.yml. */
+function configFile(model: ModelFile, key: string, value: unknown): string {
+  if (model.propertyPath && model.propertyConfig[key] === value) return model.propertyPath;
+  if (model.projectConfig[key] === value) return 'dbt_project.yml';
+  return model.path;
 }
 
 function optional(v: unknown): string | null {
