@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransformError, WarehouseError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { compileDbtProject, DbtRunError, runDbtProject, type DbtRunReport } from '../src/pipeline/dbt/index.js';
+import { reportFromRunResults } from '../src/pipeline/dbt-core.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'dbt-mini');
@@ -516,5 +517,61 @@ describe('constructs the embedded runner does not implement are refused, naming 
     await seed(session, GOOD_TRACKS);
     const report = await runDbtProject({ projectDir, session });
     expect(testResult(report, 'unique_stg_artists_artist_id')).toMatchObject({ status: 'pass' });
+  });
+});
+
+describe('run artifacts in dbt-core schema (target/run_results.json, target/manifest.json)', () => {
+  interface Result { unique_id: string; status: string; execution_time: number; failures: number | null; message: string | null; timing: { name: string; started_at: string; completed_at: string }[] }
+  const artifact = <T>(file: string): T => JSON.parse(readFileSync(join(projectDir, 'target', file), 'utf8')) as T;
+
+  it('records every node of a passing run, and reads back through the dbt-core report reader into the same report', async () => {
+    await seed(session, GOOD_TRACKS);
+    const report = await runDbtProject({ projectDir, session });
+    const runResults = artifact<{ metadata: { dbt_schema_version: string }; results: Result[]; elapsed_time: number }>('run_results.json');
+    expect(runResults.metadata.dbt_schema_version).toBe('https://schemas.getdbt.com/dbt/run-results/v6.json');
+    expect(runResults.results).toHaveLength(report.models.length + report.tests.length);
+    const dim = runResults.results.find((r) => r.unique_id === 'model.mini.dim_tracks')!;
+    expect(dim).toMatchObject({ status: 'success', failures: null });
+    expect(dim.timing[0]!.name).toBe('execute');
+    expect(Date.parse(dim.timing[0]!.completed_at)).toBeGreaterThanOrEqual(Date.parse(dim.timing[0]!.started_at));
+    const warned = runResults.results.find((r) => r.unique_id.startsWith('test.mini.accepted_values_dim_tracks_genre__pop__rock__jazz.'))!;
+    expect(warned).toMatchObject({ status: 'pass', failures: 0, message: null });
+    expect(runResults.results.find((r) => r.unique_id === 'test.mini.assert_popularity_in_range')).toMatchObject({ status: 'pass' });
+
+    const manifest = artifact<{ metadata: { dbt_schema_version: string }; nodes: Record<string, { resource_type: string; name: string; depends_on: { nodes: string[] }; config: { materialized: string } }>; parent_map: Record<string, string[]>; child_map: Record<string, string[]> }>('manifest.json');
+    expect(manifest.metadata.dbt_schema_version).toBe('https://schemas.getdbt.com/dbt/manifest/v12.json');
+    expect(manifest.nodes['model.mini.dim_tracks']).toMatchObject({ resource_type: 'model', name: 'dim_tracks', depends_on: { nodes: ['model.mini.stg_tracks'] }, config: { materialized: 'table' } });
+    expect(manifest.nodes['model.mini.stg_tracks']!.depends_on.nodes).toEqual(['source.mini.raw.tracks']);
+    expect(manifest.child_map['source.mini.raw.tracks']).toContain('model.mini.stg_tracks');
+    for (const r of runResults.results) expect(manifest.nodes[r.unique_id]).toBeDefined();
+
+    const readBack = reportFromRunResults(join(projectDir, 'target'), report.target, report.ms);
+    const strip = (r: DbtRunReport) => ({
+      models: r.models.map(({ name, relation, materialized }) => ({ name, relation, materialized })),
+      tests: r.tests.map(({ name, status, failures, model }) => ({ name, status, failures, model: model?.startsWith('source:') ? undefined : model })),
+      ok: r.ok,
+    });
+    expect(strip(readBack)).toEqual(strip(report));
+  });
+
+  it('records a failing test with its failures and the dbt message on a failed run', async () => {
+    await seed(session, [...GOOD_TRACKS, { ...GOOD_TRACKS[0]!, track_id: 't5' }, { ...GOOD_TRACKS[0]!, track_id: 't5' }]);
+    await runExpectingFailure({ projectDir, session });
+    const { results } = artifact<{ results: Result[] }>('run_results.json');
+    expect(results.find((r) => r.unique_id.startsWith('test.mini.unique_dim_tracks_track_id.'))).toMatchObject({
+      status: 'fail',
+      failures: 1,
+      message: 'Got 1 result, configured to fail if != 0',
+    });
+  });
+
+  it('records the model that failed to build as error with the database message', async () => {
+    writeFileSync(join(projectDir, 'models/marts/broken.sql'), 'select no_such_column from {{ ref("stg_tracks") }}');
+    await seed(session, GOOD_TRACKS);
+    await runExpectingFailure({ projectDir, session });
+    const { results } = artifact<{ results: Result[] }>('run_results.json');
+    const broken = results.find((r) => r.unique_id === 'model.mini.broken')!;
+    expect(broken.status).toBe('error');
+    expect(broken.message).toMatch(/no_such_column/);
   });
 });

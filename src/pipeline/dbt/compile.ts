@@ -221,7 +221,8 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     finalConfig.set(name, config);
   }
 
-  const compiledDir = resolve(files.projectDir, files.targetPath, 'compiled', files.name);
+  const targetDir = resolve(files.projectDir, files.targetPath);
+  const compiledDir = join(targetDir, 'compiled', files.name);
   const models: CompiledModel[] = [];
   for (const name of order) {
     const model = modelsByName.get(name)!;
@@ -327,7 +328,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     try {
       const written = new Set<string>();
       for (const node of [...models, ...tests]) {
-        writeCompiled(node.compiledPath, node.sql);
+        writeAtomically(node.compiledPath, `${node.sql}\n`);
         written.add(node.compiledPath);
       }
       removeStale(compiledDir, written);
@@ -336,17 +337,17 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     }
   }
   opts.log?.debug({ project: files.name, target: target.name, models: models.length, tests: tests.length }, 'dbt project compiled');
-  return { name: files.name, projectDir: files.projectDir, target, models, tests, sources: [...sources.values()], compiledDir };
+  return { name: files.name, projectDir: files.projectDir, target, models, tests, sources: [...sources.values()], compiledDir, targetDir };
 }
 
 /**
- * Write one compiled file atomically (temp file + rename): another run compiling the same project
- * at the same time (a test run beside a pipeline run) never sees a half-written file.
+ * Write one file atomically (temp file + rename): another run compiling the same project at the
+ * same time (a test run beside a pipeline run) never sees a half-written file.
  */
-function writeCompiled(path: string, sql: string): void {
+export function writeAtomically(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  writeFileSync(tmp, `${sql}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
 

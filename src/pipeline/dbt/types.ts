@@ -91,6 +91,8 @@ export interface CompiledProject {
   sources: SourceTable[];
   /** `<projectDir>/target/compiled/<project>` */
   compiledDir: string;
+  /** `<projectDir>/<target-path>`: run_results.json and manifest.json are written here. */
+  targetDir: string;
 }
 
 export interface DbtRunReport {
