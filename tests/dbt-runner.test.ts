@@ -554,6 +554,22 @@ describe('run artifacts in dbt-core schema (target/run_results.json, target/mani
     expect(strip(readBack)).toEqual(strip(report));
   });
 
+  it('names a generic test of 64+ characters as dbt does: full name in unique_id, name and fqn; shortened alias', async () => {
+    writeFileSync(
+      join(projectDir, 'models/marts/_artists.yml'),
+      "models:\n  - name: stg_artists\n    columns:\n      - name: artist_id\n        data_tests:\n          - relationships:\n              arguments: {to: ref('dim_artists'), field: artist_id}\n",
+    );
+    await seed(session, GOOD_TRACKS);
+    const report = await runDbtProject({ projectDir, session });
+    const full = 'relationships_stg_artists_artist_id__artist_id__ref_dim_artists_';
+    const alias = report.tests.find((t) => t.name.startsWith('relationships_stg_artists'))!.name;
+    expect(alias).toMatch(/^relationships_stg_artists_[0-9a-f]{32}$/);
+    const { nodes } = artifact<{ nodes: Record<string, { name: string; alias: string; fqn: string[]; attached_node: string }> }>('manifest.json');
+    const id = Object.keys(nodes).find((k) => k.startsWith(`test.mini.${full}.`))!;
+    expect(id).toMatch(/\.[0-9a-f]{10}$/);
+    expect(nodes[id]).toMatchObject({ name: full, alias, fqn: ['mini', 'marts', full], attached_node: 'model.mini.stg_artists' });
+  });
+
   it('records a failing test with its failures and the dbt message on a failed run', async () => {
     await seed(session, [...GOOD_TRACKS, { ...GOOD_TRACKS[0]!, track_id: 't5' }, { ...GOOD_TRACKS[0]!, track_id: 't5' }]);
     await runExpectingFailure({ projectDir, session });

@@ -34,8 +34,9 @@ export function uniqueIdOf(project: string, node: CompiledModel | CompiledTest):
   if (isModel(node)) return `model.${project}.${node.name}`;
   if (node.kind === 'singular') return `test.${project}.${node.name}`;
   // Generic tests carry a 10-character hash suffix, as dbt's do (a hash of what the test checks, not dbt's own hash input).
-  const hash = createHash('md5').update(`${node.name}\0${node.path}\0${node.model ?? ''}\0${node.column ?? ''}`).digest('hex').slice(-10);
-  return `test.${project}.${node.name}.${hash}`;
+  const name = node.fullName ?? node.name;
+  const hash = createHash('md5').update(`${name}\0${node.path}\0${node.model ?? ''}\0${node.column ?? ''}`).digest('hex').slice(-10);
+  return `test.${project}.${name}.${hash}`;
 }
 
 const sourceId = (project: string, key: string) => `source.${project}.${key}`;
@@ -93,8 +94,10 @@ function manifestNode(compiled: CompiledProject, node: CompiledModel | CompiledT
   return {
     ...common,
     resource_type: 'test',
+    name: node.fullName ?? node.name,
     path: `${node.name}.sql`,
-    fqn: [project, node.name],
+    // Like dbt: the folders of the defining file below its root folder (models/, tests/), then the name.
+    fqn: [project, ...node.path.split('/').slice(1, -1), node.fullName ?? node.name],
     alias: node.name,
     schema: compiled.target.schema,
     config: { enabled: true, materialized: 'test', severity: node.severity.toUpperCase() },

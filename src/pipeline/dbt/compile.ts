@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { TransformError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { genericTestName, genericTestSql } from './data-tests.js';
+import { genericTestFullName, genericTestName, genericTestSql } from './data-tests.js';
 import { didYouMean, topoSort } from './graph.js';
 import { DbtJinja, Relation, renderProfileValue, type JinjaHooks } from './jinja.js';
 import { refuseModelConfig, refuseTestConfig } from './refusals.js';
@@ -298,7 +298,9 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     const label = `${spec.kind} test on ${attached}.${column} (${spec.path})`;
     state = { phase: 'compile', label, deps, config: {} };
     jinja.scope = label;
-    const name = spec.customName ?? genericTestName(testType, targetName, { column_name: column, ...spec.args });
+    const testArgs = { column_name: column, ...spec.args };
+    const name = spec.customName ?? genericTestName(testType, targetName, testArgs);
+    const fullName = spec.customName ?? genericTestFullName(testType, targetName, testArgs);
     const input: Parameters<typeof genericTestSql>[0] = { kind: spec.kind, model: relation, column };
     if (spec.where) input.where = jinja.renderValue(spec.where, spec.path);
     if (spec.kind === 'accepted_values') {
@@ -321,6 +323,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
       path: spec.path,
       compiledPath: join(compiledDir, spec.path, `${name}.sql`),
     };
+    if (fullName !== name) test.fullName = fullName;
     return test;
   }
 
