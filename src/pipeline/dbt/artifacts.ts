@@ -6,6 +6,7 @@
  * code); see dbt/README.md.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically } from './compile.js';
 import type { CompiledModel, CompiledProject, CompiledTest } from './types.js';
@@ -65,9 +66,20 @@ function runResult(project: string, r: NodeResult): Record<string, unknown> {
   };
 }
 
+/** dbt's FileHash: sha256 of the defining .sql file; generic tests (defined in YAML) have none. */
+function checksumOf(compiled: CompiledProject, node: CompiledModel | CompiledTest): { name: string; checksum: string } {
+  if (!isModel(node) && node.kind !== 'singular') return { name: 'none', checksum: '' };
+  try {
+    return { name: 'sha256', checksum: createHash('sha256').update(readFileSync(join(compiled.projectDir, node.path))).digest('hex') };
+  } catch {
+    return { name: 'none', checksum: '' }; // the file went away since compiling: no hash rather than a wrong one
+  }
+}
+
 function manifestNode(compiled: CompiledProject, node: CompiledModel | CompiledTest): Record<string, unknown> {
   const project = compiled.name;
   const common = {
+    checksum: checksumOf(compiled, node),
     unique_id: uniqueIdOf(project, node),
     name: node.name,
     package_name: project,
@@ -134,8 +146,12 @@ export function writeArtifacts(compiled: CompiledProject, results: NodeResult[],
       identifier: s.identifier,
       schema: s.schema,
       database: s.database ?? null,
+      path: s.path,
       original_file_path: s.path,
       fqn: [project, s.sourceName, s.name],
+      source_description: '',
+      loader: '',
+      relation_name: [s.database, s.schema, s.identifier].filter((p) => p !== undefined).map((p) => `"${p!.replace(/"/g, '""')}"`).join('.'),
       loaded_at_field: s.loadedAtField ?? null,
       freshness: s.freshness ?? null,
       description: s.description ?? '',
