@@ -1,14 +1,16 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransformError, WarehouseError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { compileDbtProject, DbtRunError, runDbtProject, type DbtRunReport } from '../src/pipeline/dbt/index.js';
+import { reportFromRunResults } from '../src/pipeline/dbt-core.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'dbt-mini');
+const FIXTURE_PROJECT = readFileSync(join(FIXTURE, 'dbt_project.yml'), 'utf8');
 
 interface Track {
   track_id: string | null;
@@ -360,5 +362,232 @@ describe('compileDbtProject (no database)', () => {
     );
     expect(err).toBeInstanceOf(TransformError);
     for (const re of message) expect((err as Error).message).toMatch(re);
+  });
+});
+
+describe('constructs the embedded runner does not implement are refused, naming dbt-core', () => {
+  const ARTISTS_YML = 'models/marts/_artists.yml';
+  const dbtCore = /build this project with dbt-core \(MUSIC_DBT=core\) or remove it/;
+
+  /** Run on clean data and return the refusal (these runs used to succeed, building without the construct). */
+  async function refusal(files: Record<string, string>): Promise<TransformError> {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(projectDir, path)), { recursive: true });
+      writeFileSync(join(projectDir, path), content);
+    }
+    await seed(session, GOOD_TRACKS);
+    const err = await runDbtProject({ projectDir, session }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TransformError);
+    expect((err as Error).message).toMatch(dbtCore);
+    return err as TransformError;
+  }
+
+  it('an enforced contract with a wrong column type', async () => {
+    const err = await refusal({
+      [ARTISTS_YML]: [
+        'models:',
+        '  - name: stg_artists',
+        '    config:',
+        '      contract: {enforced: true}',
+        '    columns:',
+        '      - name: artist_id',
+        '        data_type: integer',
+        '      - name: artist_name',
+        '        data_type: varchar',
+      ].join('\n'),
+    });
+    expect(err.message).toMatch(/^models\/marts\/_artists\.yml: model 'stg_artists': contract: \{enforced: true\}/);
+    expect(await session.all("select * from information_schema.tables where table_schema in ('staging', 'marts')")).toEqual([]);
+  });
+
+  it('a failing unit_tests block', async () => {
+    const err = await refusal({
+      [ARTISTS_YML]: [
+        'unit_tests:',
+        '  - name: dim_artists_keeps_every_artist',
+        '    model: dim_artists',
+        '    given:',
+        "      - input: ref('stg_artists')",
+        '        rows:',
+        '          - {artist_id: a1, artist_name: First}',
+        '    expect:',
+        '      rows:',
+        '        - {artist_id: a1, artist_name: Wrong}',
+      ].join('\n'),
+    });
+    expect(err.message).toMatch(/^models\/marts\/_artists\.yml: unit_tests: \(unit tests are not run\)/);
+  });
+
+  const constructs: { what: string; files: Record<string, string>; message: RegExp }[] = [
+    ...['warn_if: ">10"', 'error_if: ">10"', 'fail_calc: "sum(n_records)"', 'store_failures: true', 'limit: 5'].map((setting) => ({
+      what: `test config ${setting.split(':')[0]}`,
+      files: { [ARTISTS_YML]: `models:\n  - name: stg_artists\n    columns:\n      - name: artist_id\n        data_tests:\n          - unique:\n              config:\n                ${setting}\n` },
+      message: new RegExp(`^models/marts/_artists\\.yml: test config '${setting.split(':')[0]}' \\(on test 'unique' on model stg_artists\\.artist_id\\)`),
+    })),
+    {
+      what: 'a test config in the flat (pre-1.8) form',
+      files: { [ARTISTS_YML]: 'models:\n  - name: stg_artists\n    columns:\n      - name: artist_id\n        tests:\n          - not_null:\n              store_failures: true\n' },
+      message: /^models\/marts\/_artists\.yml: test config 'store_failures'/,
+    },
+    {
+      what: 'a singular test config() the runner does not apply',
+      files: { 'tests/assert_limit.sql': "{{ config(warn_if='>5') }} select * from {{ ref('dim_tracks') }} where 1 = 0" },
+      message: /^tests\/assert_limit\.sql: test config 'warn_if' \(on singular test 'assert_limit'\)/,
+    },
+    {
+      what: 'a contract enforced from dbt_project.yml',
+      files: { 'dbt_project.yml': `${FIXTURE_PROJECT}      +contract:\n        enforced: true\n` },
+      message: /^dbt_project\.yml: model 'dim_\w+': contract: \{enforced: true\}/,
+    },
+    {
+      what: 'sql_header set by config() in the model',
+      files: { 'models/marts/h.sql': "{{ config(sql_header='set timezone = \\'UTC\\'') }} select 1 as x" },
+      message: /^models\/marts\/h\.sql: model 'h': config 'sql_header'/,
+    },
+    {
+      what: 'grants',
+      files: { [ARTISTS_YML]: 'models:\n  - name: stg_artists\n    config:\n      grants: {select: [reporter]}\n' },
+      message: /^models\/marts\/_artists\.yml: model 'stg_artists': config 'grants'/,
+    },
+    {
+      what: 'persist_docs',
+      files: { [ARTISTS_YML]: 'models:\n  - name: stg_artists\n    config:\n      persist_docs: {relation: true}\n' },
+      message: /^models\/marts\/_artists\.yml: model 'stg_artists': persist_docs/,
+    },
+    {
+      what: 'model versions',
+      files: { [ARTISTS_YML]: 'models:\n  - name: stg_artists\n    latest_version: 2\n    versions:\n      - v: 2\n' },
+      message: /^models\/marts\/_artists\.yml: model 'stg_artists': versions: \(model versions are not built\)/,
+    },
+    {
+      what: 'a snapshots: property block',
+      files: { [ARTISTS_YML]: 'snapshots:\n  - name: artists_snapshot\n' },
+      message: /^models\/marts\/_artists\.yml: snapshots: \(snapshots are not built\)/,
+    },
+    {
+      what: 'a snapshot file',
+      files: { 'snapshots/artists_snapshot.sql': "{% snapshot artists_snapshot %} select * from {{ ref('dim_artists') }} {% endsnapshot %}" },
+      message: /^snapshots\/artists_snapshot\.sql: snapshot \(snapshots are not built\)/,
+    },
+    {
+      what: 'a seed file',
+      files: { 'seeds/countries.csv': 'code,name\nSE,Sweden\n' },
+      message: /^seeds\/countries\.csv: seed file \(seeds are not loaded\)/,
+    },
+    {
+      what: 'packages.yml',
+      files: { 'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n' },
+      message: /^packages\.yml: package dependencies/,
+    },
+    {
+      what: 'dependencies.yml',
+      files: { 'dependencies.yml': 'projects:\n  - name: core_platform\n' },
+      message: /^dependencies\.yml: package dependencies/,
+    },
+    {
+      what: 'a Python model',
+      files: { 'models/marts/scores.py': 'def model(dbt, session):\n    return dbt.ref("dim_tracks")\n' },
+      message: /^models\/marts\/scores\.py: a Python model/,
+    },
+    {
+      what: 'an on-run-end hook',
+      files: { 'dbt_project.yml': `${FIXTURE_PROJECT}on-run-end:\n  - "grant usage on schema marts to reporter"\n` },
+      message: /^dbt_project\.yml: on-run-end \(run hooks are not executed\)/,
+    },
+    {
+      what: 'project-wide test configs',
+      files: { 'dbt_project.yml': `${FIXTURE_PROJECT}data_tests:\n  +severity: warn\n` },
+      message: /^dbt_project\.yml: the data_tests: config block/,
+    },
+  ];
+
+  it.each(constructs)('$what', async ({ files, message }) => {
+    const err = await refusal(files);
+    expect(err.message).toMatch(message);
+  });
+
+  it('accepts the defaults of those settings (store_failures: false, limit: null, contract not enforced)', async () => {
+    writeFileSync(
+      join(projectDir, ARTISTS_YML),
+      'models:\n  - name: stg_artists\n    config:\n      contract: {enforced: false}\n    columns:\n      - name: artist_id\n        data_tests:\n          - unique:\n              config: {store_failures: false, limit: null}\n',
+    );
+    await seed(session, GOOD_TRACKS);
+    const report = await runDbtProject({ projectDir, session });
+    expect(testResult(report, 'unique_stg_artists_artist_id')).toMatchObject({ status: 'pass' });
+  });
+});
+
+describe('run artifacts in dbt-core schema (target/run_results.json, target/manifest.json)', () => {
+  interface Result { unique_id: string; status: string; execution_time: number; failures: number | null; message: string | null; timing: { name: string; started_at: string; completed_at: string }[] }
+  const artifact = <T>(file: string): T => JSON.parse(readFileSync(join(projectDir, 'target', file), 'utf8')) as T;
+
+  it('records every node of a passing run, and reads back through the dbt-core report reader into the same report', async () => {
+    await seed(session, GOOD_TRACKS);
+    const report = await runDbtProject({ projectDir, session });
+    const runResults = artifact<{ metadata: { dbt_schema_version: string }; results: Result[]; elapsed_time: number }>('run_results.json');
+    expect(runResults.metadata.dbt_schema_version).toBe('https://schemas.getdbt.com/dbt/run-results/v6.json');
+    expect(runResults.results).toHaveLength(report.models.length + report.tests.length);
+    const dim = runResults.results.find((r) => r.unique_id === 'model.mini.dim_tracks')!;
+    expect(dim).toMatchObject({ status: 'success', failures: null });
+    expect(dim.timing[0]!.name).toBe('execute');
+    expect(Date.parse(dim.timing[0]!.completed_at)).toBeGreaterThanOrEqual(Date.parse(dim.timing[0]!.started_at));
+    const warned = runResults.results.find((r) => r.unique_id.startsWith('test.mini.accepted_values_dim_tracks_genre__pop__rock__jazz.'))!;
+    expect(warned).toMatchObject({ status: 'pass', failures: 0, message: null });
+    expect(runResults.results.find((r) => r.unique_id === 'test.mini.assert_popularity_in_range')).toMatchObject({ status: 'pass' });
+
+    const manifest = artifact<{ metadata: { dbt_schema_version: string }; nodes: Record<string, { resource_type: string; name: string; depends_on: { nodes: string[] }; config: { materialized: string } }>; parent_map: Record<string, string[]>; child_map: Record<string, string[]> }>('manifest.json');
+    expect(manifest.metadata.dbt_schema_version).toBe('https://schemas.getdbt.com/dbt/manifest/v12.json');
+    expect(manifest.nodes['model.mini.dim_tracks']).toMatchObject({ resource_type: 'model', name: 'dim_tracks', depends_on: { nodes: ['model.mini.stg_tracks'] }, config: { materialized: 'table' } });
+    expect(manifest.nodes['model.mini.stg_tracks']!.depends_on.nodes).toEqual(['source.mini.raw.tracks']);
+    expect(manifest.child_map['source.mini.raw.tracks']).toContain('model.mini.stg_tracks');
+    for (const r of runResults.results) expect(manifest.nodes[r.unique_id]).toBeDefined();
+
+    const readBack = reportFromRunResults(join(projectDir, 'target'), report.target, report.ms);
+    const strip = (r: DbtRunReport) => ({
+      models: r.models.map(({ name, relation, materialized }) => ({ name, relation, materialized })),
+      tests: r.tests.map(({ name, status, failures, model }) => ({ name, status, failures, model: model?.startsWith('source:') ? undefined : model })),
+      ok: r.ok,
+    });
+    expect(strip(readBack)).toEqual(strip(report));
+  });
+
+  it('names a generic test of 64+ characters as dbt does: full name in unique_id, name and fqn; shortened alias', async () => {
+    writeFileSync(
+      join(projectDir, 'models/marts/_artists.yml'),
+      "models:\n  - name: stg_artists\n    columns:\n      - name: artist_id\n        data_tests:\n          - relationships:\n              arguments: {to: ref('dim_artists'), field: artist_id}\n",
+    );
+    await seed(session, GOOD_TRACKS);
+    const report = await runDbtProject({ projectDir, session });
+    const full = 'relationships_stg_artists_artist_id__artist_id__ref_dim_artists_';
+    const alias = report.tests.find((t) => t.name.startsWith('relationships_stg_artists'))!.name;
+    expect(alias).toMatch(/^relationships_stg_artists_[0-9a-f]{32}$/);
+    const { nodes } = artifact<{ nodes: Record<string, { name: string; alias: string; fqn: string[]; attached_node: string }> }>('manifest.json');
+    const id = Object.keys(nodes).find((k) => k.startsWith(`test.mini.${full}.`))!;
+    expect(id).toMatch(/\.[0-9a-f]{10}$/);
+    expect(nodes[id]).toMatchObject({ name: full, alias, fqn: ['mini', 'marts', full], attached_node: 'model.mini.stg_artists' });
+  });
+
+  it('records a failing test with its failures and the dbt message on a failed run', async () => {
+    await seed(session, [...GOOD_TRACKS, { ...GOOD_TRACKS[0]!, track_id: 't5' }, { ...GOOD_TRACKS[0]!, track_id: 't5' }]);
+    await runExpectingFailure({ projectDir, session });
+    const { results } = artifact<{ results: Result[] }>('run_results.json');
+    expect(results.find((r) => r.unique_id.startsWith('test.mini.unique_dim_tracks_track_id.'))).toMatchObject({
+      status: 'fail',
+      failures: 1,
+      message: 'Got 1 result, configured to fail if != 0',
+    });
+  });
+
+  it('records the model that failed to build as error with the database message', async () => {
+    writeFileSync(join(projectDir, 'models/marts/broken.sql'), 'select no_such_column from {{ ref("stg_tracks") }}');
+    await seed(session, GOOD_TRACKS);
+    await runExpectingFailure({ projectDir, session });
+    const { results } = artifact<{ results: Result[] }>('run_results.json');
+    const broken = results.find((r) => r.unique_id === 'model.mini.broken')!;
+    expect(broken.status).toBe('error');
+    expect(broken.message).toMatch(/no_such_column/);
   });
 });

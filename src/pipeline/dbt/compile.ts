@@ -8,9 +8,10 @@ import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { TransformError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { genericTestName, genericTestSql } from './data-tests.js';
+import { genericTestFullName, genericTestName, genericTestSql } from './data-tests.js';
 import { didYouMean, topoSort } from './graph.js';
 import { DbtJinja, Relation, renderProfileValue, type JinjaHooks } from './jinja.js';
+import { refuseModelConfig, refuseTestConfig } from './refusals.js';
 import { loadProfile, loadProjectFiles, type GenericTestSpec, type ModelFile, type Yaml } from './project.js';
 import type { CompiledModel, CompiledProject, CompiledTest, DependsOn, ModelConfig, SourceTable, TargetInfo } from './types.js';
 
@@ -208,6 +209,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     }
     const hook = HOOK_KEYS.find((k) => raw[k] !== undefined && raw[k] !== null && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0));
     if (hook) throw new TransformError(`${label}: ${hook} is not supported by this runner; move that SQL into a model`, name);
+    refuseModelConfig(name, raw, (key) => configFile(model, key, raw[key]));
     const config: ModelConfig = { ...raw, materialized, enabled: true };
     const node = nodeOf(model, config);
     state = { phase: 'compile', label, model, deps: { models: [], sources: [] }, config, node };
@@ -219,7 +221,8 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     finalConfig.set(name, config);
   }
 
-  const compiledDir = resolve(files.projectDir, files.targetPath, 'compiled', files.name);
+  const targetDir = resolve(files.projectDir, files.targetPath);
+  const compiledDir = join(targetDir, 'compiled', files.name);
   const models: CompiledModel[] = [];
   for (const name of order) {
     const model = modelsByName.get(name)!;
@@ -263,6 +266,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     jinja.scope = label;
     const sql = cleanSelect(jinja.render(file.sql, file.path));
     if (!sql) throw new TransformError(`${label} is empty; a singular test is a query returning the failing rows`);
+    refuseTestConfig(file.path, `singular test '${file.name}'`, state.config);
     const severity = String(state.config['severity'] ?? 'error').toLowerCase() === 'warn' ? 'warn' : 'error';
     const test: CompiledTest = { name: file.name, kind: 'singular', severity, dependsOn: state.deps, sql, path: file.path, compiledPath: join(compiledDir, file.path) };
     if (state.deps.models[0]) test.model = state.deps.models[0];
@@ -294,7 +298,9 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     const label = `${spec.kind} test on ${attached}.${column} (${spec.path})`;
     state = { phase: 'compile', label, deps, config: {} };
     jinja.scope = label;
-    const name = spec.customName ?? genericTestName(testType, targetName, { column_name: column, ...spec.args });
+    const testArgs = { column_name: column, ...spec.args };
+    const name = spec.customName ?? genericTestName(testType, targetName, testArgs);
+    const fullName = spec.customName ?? genericTestFullName(testType, targetName, testArgs);
     const input: Parameters<typeof genericTestSql>[0] = { kind: spec.kind, model: relation, column };
     if (spec.where) input.where = jinja.renderValue(spec.where, spec.path);
     if (spec.kind === 'accepted_values') {
@@ -317,6 +323,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
       path: spec.path,
       compiledPath: join(compiledDir, spec.path, `${name}.sql`),
     };
+    if (fullName !== name) test.fullName = fullName;
     return test;
   }
 
@@ -324,7 +331,7 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     try {
       const written = new Set<string>();
       for (const node of [...models, ...tests]) {
-        writeCompiled(node.compiledPath, node.sql);
+        writeAtomically(node.compiledPath, `${node.sql}\n`);
         written.add(node.compiledPath);
       }
       removeStale(compiledDir, written);
@@ -333,17 +340,17 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
     }
   }
   opts.log?.debug({ project: files.name, target: target.name, models: models.length, tests: tests.length }, 'dbt project compiled');
-  return { name: files.name, projectDir: files.projectDir, target, models, tests, sources: [...sources.values()], compiledDir };
+  return { name: files.name, projectDir: files.projectDir, target, models, tests, sources: [...sources.values()], compiledDir, targetDir };
 }
 
 /**
- * Write one compiled file atomically (temp file + rename): another run compiling the same project
- * at the same time (a test run beside a pipeline run) never sees a half-written file.
+ * Write one file atomically (temp file + rename): another run compiling the same project at the
+ * same time (a test run beside a pipeline run) never sees a half-written file.
  */
-function writeCompiled(path: string, sql: string): void {
+export function writeAtomically(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  writeFileSync(tmp, `${sql}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
 
@@ -360,6 +367,13 @@ function removeStale(dir: string, keep: Set<string>): void {
     if (entry.isDirectory()) removeStale(full, keep);
     else if (entry.name.endsWith('.sql') && !keep.has(full)) rmSync(full, { force: true });
   }
+}
+
+/** The file that set a model config value: config() in the model, else its property file, else dbt_project.yml. */
+function configFile(model: ModelFile, key: string, value: unknown): string {
+  if (model.propertyPath && model.propertyConfig[key] === value) return model.propertyPath;
+  if (model.projectConfig[key] === value) return 'dbt_project.yml';
+  return model.path;
 }
 
 function optional(v: unknown): string | null {

@@ -15,9 +15,9 @@ function pyStr(value: unknown): string {
 
 /**
  * dbt's synthesize_generic_test_names: `<type>_<target>_<args…>` with args sorted by name, each
- * cleaned to [0-9a-zA-Z_]; names of 64+ characters become a 30-character prefix plus an md5.
+ * cleaned to [0-9a-zA-Z_]. This is the test node's name (and the middle of its unique_id).
  */
-export function genericTestName(testType: string, targetName: string, args: Record<string, unknown>): string {
+export function genericTestFullName(testType: string, targetName: string, args: Record<string, unknown>): string {
   const flat: string[] = [];
   for (const key of Object.keys(args).sort()) {
     if (key === 'model') continue;
@@ -26,10 +26,14 @@ export function genericTestName(testType: string, targetName: string, args: Reco
     flat.push(...parts.map(pyStr));
   }
   const unique = flat.map((a) => a.replace(/[^0-9a-zA-Z_]+/g, '_')).join('__');
-  const identifier = `${testType}_${targetName}`;
-  const full = `${identifier}_${unique}`;
+  return `${testType}_${targetName}_${unique}`;
+}
+
+/** The test's alias (its file and relation name): the full name, or for 64+ characters a 30-character prefix plus an md5. */
+export function genericTestName(testType: string, targetName: string, args: Record<string, unknown>): string {
+  const full = genericTestFullName(testType, targetName, args);
   if (full.length < 64) return full;
-  return `${identifier.slice(0, 30)}_${createHash('md5').update(full).digest('hex')}`;
+  return `${`${testType}_${targetName}`.slice(0, 30)}_${createHash('md5').update(full).digest('hex')}`;
 }
 
 export interface GenericTestSqlInput {

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TransformError } from '../../errors.js';
+import { refuseProjectSurface, refusePropertyFile, refuseTestConfig } from './refusals.js';
 import type { GenericTestKind } from './types.js';
 
 export const GENERIC_TESTS: readonly GenericTestKind[] = ['unique', 'not_null', 'accepted_values', 'relationships'];
@@ -241,6 +242,7 @@ function parseTestEntry(entry: unknown, target: TestTarget, column: string | und
     delete args['column_name'];
   }
   if (!col) throw new TransformError(`${path}: test '${kind}' on ${owner} needs a column (put it under columns: or pass column_name)`);
+  refuseTestConfig(path, `test '${kind}' on ${owner}.${col}`, config);
   const severityRaw = String(config['severity'] ?? 'error').toLowerCase();
   if (severityRaw !== 'error' && severityRaw !== 'warn') {
     throw new TransformError(`${path}: test '${kind}' on ${owner}.${col} has severity '${severityRaw}'; use warn or error`);
@@ -321,6 +323,7 @@ export function loadProjectFiles(projectDir: string): DbtProjectFiles {
   const vars = isMapping(project['vars']) ? project['vars'] : {};
   const modelsBlock = isMapping(project['models']) ? project['models'] : {};
   const rel = (abs: string) => toPosix(relative(dir, abs));
+  refuseProjectSurface(dir, project, modelPaths);
 
   const models: ModelFile[] = [];
   const byName = new Map<string, ModelFile>();
@@ -352,6 +355,7 @@ export function loadProjectFiles(projectDir: string): DbtProjectFiles {
   for (const file of ymlFiles) {
     const path = rel(file);
     const doc = readYamlFile(file, path);
+    refusePropertyFile(path, doc);
     const sourceList = doc['sources'] ?? [];
     if (!Array.isArray(sourceList)) throw new TransformError(`${path}: sources: must be a list`);
     for (const src of sourceList) {

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { TransformError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { SqlSession } from '../../warehouse/port.js';
+import { writeArtifacts, type NodeResult } from './artifacts.js';
 import { compileDbtProject, type CompileOptions } from './compile.js';
 import { failureCountSql } from './data-tests.js';
 import { quoteIdent } from './jinja.js';
@@ -41,6 +42,7 @@ const elapsed = (t0: number) => Math.round(performance.now() - t0);
 /** Compile and run the project; throws DbtRunError if a model or an error-severity test fails. */
 export async function runDbtProject(opts: RunOptions): Promise<DbtRunReport> {
   const t0 = performance.now();
+  const startedAt = new Date();
   const log = opts.log ?? silentLogger;
   const { session } = opts;
   const compiled = await compileDbtProject({ ...opts, log });
@@ -60,11 +62,20 @@ export async function runDbtProject(opts: RunOptions): Promise<DbtRunReport> {
       throw new DbtRunError(`dbt run could not start a transaction: ${(cause as Error).message} (pass transactional: false for engines without transactional DDL)`, report, undefined, { cause });
     }
   }
+  const results: NodeResult[] = [];
+  const artifacts = () => {
+    try {
+      writeArtifacts(compiled, results, startedAt, elapsed(t0));
+    } catch (err) {
+      log.warn({ err, targetDir: compiled.targetDir }, 'dbt run: cannot write run_results.json / manifest.json');
+    }
+  };
   try {
-    await execute(compiled, session, log, report);
+    await execute(compiled, session, log, report, results);
   } catch (e) {
     report.ok = false;
     report.ms = elapsed(t0);
+    artifacts();
     const rolledBack = transactional ? await rollback(session, log) : false;
     const suffix = transactional ? (rolledBack ? ' Nothing was committed; the previous build is intact.' : ' The rollback failed too; check the warehouse.') : '';
     if (e instanceof StepError) throw new DbtRunError(e.message + suffix, report, e.model, { cause: e.cause });
@@ -75,6 +86,7 @@ export async function runDbtProject(opts: RunOptions): Promise<DbtRunReport> {
   const failed = report.tests.filter((t) => t.status === 'fail');
   report.ok = failed.length === 0 && report.skipped.length === 0;
   report.ms = elapsed(t0);
+  artifacts();
   if (!report.ok) {
     const rolledBack = transactional ? await rollback(session, log) : false;
     const what = failed.map((t) => `${t.name} (${t.failures} failing row${t.failures === 1 ? '' : 's'})`).join(', ');
@@ -110,7 +122,26 @@ async function rollback(session: SqlSession, log: Logger): Promise<boolean> {
   }
 }
 
-async function execute(compiled: CompiledProject, session: SqlSession, log: Logger, report: DbtRunReport): Promise<void> {
+/** dbt's run_results message of a finished test. */
+function testMessage(failures: number, status: string): string | null {
+  if (status === 'pass') return null;
+  return `Got ${failures} result${failures === 1 ? '' : 's'}, configured to ${status === 'warn' ? 'warn' : 'fail'} if != 0`;
+}
+
+/** Run `step` on `node`, recording its result (an error is recorded, then rethrown). */
+async function timed<T>(results: NodeResult[], node: NodeResult['node'], step: () => Promise<T>, record: (value: T) => Pick<NodeResult, 'status' | 'message' | 'failures'>): Promise<T> {
+  const startedAt = new Date();
+  try {
+    const value = await step();
+    results.push({ node, startedAt, completedAt: new Date(), ...record(value) });
+    return value;
+  } catch (err) {
+    results.push({ node, startedAt, completedAt: new Date(), status: 'error', message: (err as Error).message, failures: null });
+    throw err;
+  }
+}
+
+async function execute(compiled: CompiledProject, session: SqlSession, log: Logger, report: DbtRunReport, results: NodeResult[]): Promise<void> {
   const built = new Set<string>();
   /** Models that failed an error-severity test or were skipped: their descendants are skipped. */
   const blocked = new Set<string>();
@@ -127,7 +158,7 @@ async function execute(compiled: CompiledProject, session: SqlSession, log: Logg
         continue;
       }
       pending.splice(i, 1);
-      const result = await runTest(test, session);
+      const result = await timed(results, test, () => runTest(test, session), (r) => ({ status: r.status, message: testMessage(r.failures, r.status), failures: r.failures }));
       report.tests.push(result);
       const fields = { test: test.name, model: test.model, status: result.status, failures: result.failures, ms: result.ms };
       if (result.status === 'pass') log.info(fields, 'dbt test passed');
@@ -146,18 +177,21 @@ async function execute(compiled: CompiledProject, session: SqlSession, log: Logg
       model.dependsOn.models.find((m) => blocked.has(m)) ?? model.dependsOn.sources.find((src) => blockedSources.has(src));
     if (upstream) {
       report.skipped.push(model.name);
+      results.push({ node: model, status: 'skipped', message: null, failures: null });
       blocked.add(model.name);
       log.warn({ model: model.name, because: upstream }, 'dbt model skipped: an upstream model or test failed');
       continue;
     }
     const t0 = performance.now();
-    await buildModel(model, session, schemas);
+    await timed(results, model, () => buildModel(model, session, schemas), () => ({ status: 'success', message: 'OK', failures: null }));
     const ms = elapsed(t0);
     built.add(model.name);
     report.models.push({ name: model.name, relation: model.relation, materialized: model.materialized, ms });
     log.info({ model: model.name, relation: model.relation, materialized: model.materialized, ms }, 'dbt model built');
     await runReadyTests();
   }
+  // Tests of skipped models never became ready.
+  for (const test of pending) results.push({ node: test, status: 'skipped', message: null, failures: null });
 }
 
 async function buildModel(model: CompiledModel, session: SqlSession, schemas: Set<string>): Promise<void> {

@@ -66,8 +66,10 @@ export interface CompiledModel {
 }
 
 export interface CompiledTest {
-  /** dbt-style unique name, e.g. `unique_dim_tracks_track_id`. */
+  /** dbt-style unique name, e.g. `unique_dim_tracks_track_id` (dbt's alias: shortened with an md5 past 63 characters). */
   name: string;
+  /** dbt's node name when it differs from `name` (a generic test's full synthesised name). */
+  fullName?: string;
   kind: GenericTestKind | 'singular';
   /** The model (or `source:src.table`) the test is attached to, when there is one. */
   model?: string;
@@ -91,6 +93,8 @@ export interface CompiledProject {
   sources: SourceTable[];
   /** `<projectDir>/target/compiled/<project>` */
   compiledDir: string;
+  /** `<projectDir>/<target-path>`: run_results.json and manifest.json are written here. */
+  targetDir: string;
 }
 
 export interface DbtRunReport {
