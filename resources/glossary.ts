@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stylesMarkdown } from '../src/catalog/genre-styles.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
-/** The audio-feature glossary: a static knowledge document (knowledge/audio-features.md). */
-export const GLOSSARY_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8');
+/**
+ * The audio-feature glossary: a static knowledge document (knowledge/audio-features.md), then the table of
+ * well-known styles' feature profiles that unknown-genre answers measure "nearest by sound" against.
+ */
+export const GLOSSARY_MD = `${readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8').trimEnd()}\n\n${stylesMarkdown()}`;
 
 /** Static parts of the dataset card (sources, licences, columns, known gaps). */
 export const DATASET_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/dataset.md'), 'utf8');

@@ -10,6 +10,7 @@ import { cleanData, echo, quote, quoteMd } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { fold } from '../src/catalog/text.js';
+import { STYLE_FEATURES, STYLES } from '../src/catalog/genre-styles.js';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server.js';
 import { GLOSSARY_MD } from '../resources/glossary.js';
@@ -191,6 +192,22 @@ describe('resources on the real catalog', () => {
       expect(section, m.mood).toBeDefined();
       expect(section!.replace(/\s+/g, ' '), m.mood).toContain(`Bounds: ${boundsText(m.bounds)}.`);
     }
+  });
+
+  it('the glossary documents every style profile an unknown genre is compared with, and the template answers with it', async () => {
+    const c = await read(client, 'music://glossary/audio-features');
+    const table = c.text!.split('\n## Styles the catalog may not hold')[1];
+    expect(table).toBeDefined();
+    for (const s of STYLES) {
+      const row = table!.split('\n').find((l) => l.startsWith(`| ${s.style}`));
+      expect(row, s.style).toBeDefined();
+      // Every value and its reason are in the row.
+      expect(row!.split(' | ').slice(1, 1 + STYLE_FEATURES.length).map(parseFloat), s.style).toEqual([...s.values]);
+      expect(row, s.style).toContain(s.why);
+    }
+    const err = await rejects(client.readResource({ uri: 'music://genres/jazz' }));
+    expect(err.message).toMatch(/genre «jazz» is not in the catalog; no genre with a similar name\. Nearest by sound to jazz \(an approximation[^)]*\): «/);
+    expect(err.message).toMatch(/The catalog has 6 genres: «edm», .* \(and 24 subgenres\); music:\/\/genres lists them all\./);
   });
 
   it('unknown URIs fail with InvalidParams and name the nearest thing that exists', async () => {
