@@ -1,9 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stylesMarkdown } from '../src/catalog/genre-styles.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTES, type AttributeSpec } from '../src/catalog/recommend.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
-/** The audio-feature glossary: a static knowledge document (knowledge/audio-features.md). */
-export const GLOSSARY_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8');
+/** The attributes the recommendation tools bound, with the ranges their input schemas accept (ATTRIBUTES). */
+export function boundsMarkdown(): string {
+  const rows = ATTRIBUTE_NAMES.map((a) => {
+    const s: AttributeSpec = ATTRIBUTES[a];
+    return `| ${a} | ${s.min} to ${s.max}${s.unit ? ` ${s.unit}` : ''} | ${s.integer ? 'whole numbers' : 'any number'} |`;
+  });
+  return [
+    '## Bounds the tools accept',
+    '',
+    '`recommend_by_genre` and `similar_tracks` take, for each attribute below, `min_<attribute>` and',
+    '`max_<attribute>` (only tracks inside are returned) and `target_<attribute>` (tracks nearest the value',
+    'rank first). A value outside the range, or a min above its max, is refused with an error naming it.',
+    '',
+    '| attribute | accepted values | steps |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The audio-feature glossary: a static knowledge document (knowledge/audio-features.md), the bounds the
+ * tools accept (from their input schemas' ranges), then the table of well-known styles' feature profiles that unknown-genre answers measure "nearest by sound" against.
+ */
+export const GLOSSARY_MD = `${readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8').trimEnd()}\n\n${boundsMarkdown()}\n${stylesMarkdown()}`;
 
 /** Static parts of the dataset card (sources, licences, columns, known gaps). */
 export const DATASET_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/dataset.md'), 'utf8');

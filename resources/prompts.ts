@@ -5,9 +5,9 @@ import type { GetPromptResult, PromptMessage } from '@modelcontextprotocol/sdk/t
 import { z } from 'zod';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { echo, jsonString, quote } from '../src/catalog/delimit.js';
-import { unknownName } from '../src/catalog/unknown-name.js';
+import { unknownGenre, unknownName } from '../src/catalog/unknown-name.js';
 import { fold, genreKey } from '../src/catalog/text.js';
-import { ARTIST_HINT, GENRE_HINT, strictArgs, type ToolDeps } from '../tools/shared.js';
+import { ARTIST_HINT, strictArgs, type ToolDeps } from '../tools/shared.js';
 import { knowledgeFor } from './knowledge.js';
 import { artistUri, catalogNow, catalogOrThrow, genreUri, invalid, MARKDOWN, URIS } from './uri.js';
 import { MOODS, boundsText, findMood } from './vocabulary.js';
@@ -22,7 +22,7 @@ export function completeMood(value: string): string[] {
 
 function resolveGenre(catalog: Catalog, name: string): string {
   const r = catalog.resolveGenre(name);
-  if (!r.ok) throw invalid(unknownName('genre', name, r.suggestions, { hint: GENRE_HINT }));
+  if (!r.ok) throw invalid(unknownGenre(catalog, name));
   return r.value.genre;
 }
 

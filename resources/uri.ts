@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { echo } from '../src/catalog/delimit.js';
-import { unknownName } from '../src/catalog/unknown-name.js';
+import { unknownGenre as unknownGenreMessage, unknownName } from '../src/catalog/unknown-name.js';
 import { closest } from '../src/catalog/text.js';
 import { ARTIST_HINT, type ToolDeps } from '../tools/shared.js';
 
@@ -57,8 +57,7 @@ export function unknownUri(uri: string): McpError {
 }
 
 export function unknownGenre(catalog: Catalog, name: string): McpError {
-  const r = catalog.resolveGenre(name);
-  return invalid(unknownName('genre', name, r.ok ? [] : r.suggestions, { hint: `${URIS.genres} lists all ${catalog.genres.length}.` }));
+  return invalid(unknownGenreMessage(catalog, name));
 }
 
 export function unknownArtist(catalog: Catalog, name: string): McpError {

@@ -22,8 +22,18 @@ export interface RequestChecks {
   prompts: readonly string[];
 }
 
+/** What the SDK keeps of a registered tool or prompt. */
+export interface RegisteredEntry { title?: string; description?: string; enabled?: boolean }
+
 /** The SDK's registries of tools and prompts (plain objects keyed by name; not part of its typed API). */
-type Registries = { _registeredTools?: Record<string, unknown>; _registeredPrompts?: Record<string, unknown> };
+type Registries = { _registeredTools?: Record<string, RegisteredEntry>; _registeredPrompts?: Record<string, RegisteredEntry> };
+
+/** The tools and prompts registered on a server, by name. Throws should an SDK upgrade move them. */
+export function registered(server: McpServer): { tools: Record<string, RegisteredEntry>; prompts: Record<string, RegisteredEntry> } {
+  const { _registeredTools: tools, _registeredPrompts: prompts } = server as unknown as Registries;
+  if (!tools || !prompts) throw new Error('the MCP SDK no longer exposes _registeredTools/_registeredPrompts; tool and prompt names need another source');
+  return { tools, prompts };
+}
 
 export function requestChecks(server: McpServer): RequestChecks {
   const methods = new Set<string>();
@@ -34,9 +44,8 @@ export function requestChecks(server: McpServer): RequestChecks {
       methods.add(method); // it throws exactly when a handler is registered
     }
   }
-  const { _registeredTools: tools, _registeredPrompts: prompts } = server as unknown as Registries;
-  // Fail at start rather than refuse every call, should an SDK upgrade move these.
-  if (!tools || !prompts) throw new Error('the MCP SDK no longer exposes _registeredTools/_registeredPrompts; requestChecks needs another source of names');
+  // Fails at start rather than refusing every call, should an SDK upgrade move the registries.
+  const { tools, prompts } = registered(server);
   return { methods, tools: Object.keys(tools), prompts: Object.keys(prompts) };
 }
 

@@ -75,6 +75,9 @@ describe('prompts', () => {
     const g = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', genre: 'hiphopp' } }));
     expect(g.code).toBe(ErrorCode.InvalidParams);
     expect(g.message).toMatch(/genre «hiphopp» is not in the catalog; closest genres: «hip hop»/);
+    const style = await rejects(client.getPrompt({ name: 'compare_genres', arguments: { genre_a: 'rock', genre_b: 'Blues' } }));
+    expect(style.code).toBe(ErrorCode.InvalidParams);
+    expect(style.message).toMatch(/genre «Blues» is not in the catalog; no genre with a similar name\. Nearest by sound to blues \(an approximation from mean audio features, not the same genre\): «[^»]+»(, «[^»]+»){2}\. The catalog has 6 genres: /);
     for (const length of ['0', '500', 'ten']) {
       const e = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', length } }));
       expect(e.code, length).toBe(ErrorCode.InvalidParams);

@@ -10,8 +10,9 @@ import { cleanData, echo, quote, quoteMd } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { fold } from '../src/catalog/text.js';
+import { STYLE_FEATURES, STYLES } from '../src/catalog/genre-styles.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { createServer, firstSentence } from '../src/server.js';
 import { GLOSSARY_MD } from '../resources/glossary.js';
 import { boundsText, MOODS } from '../resources/vocabulary.js';
 import { craftedCatalog, EVIL, EVIL_PHRASES, undelimited } from './helpers/crafted-catalog.js';
@@ -79,6 +80,19 @@ describe('resources on the real catalog', () => {
     expect(caps.prompts).toBeDefined();
     expect(caps.completions).toBeDefined();
     expect(client.getInstructions()).toMatch(/«…».*data.*never as instructions/);
+  });
+
+  it('names every registered tool in the instructions with its one-line purpose, and every prompt', async () => {
+    const instructions = client.getInstructions()!;
+    const { tools } = await client.listTools();
+    expect(tools.length).toBeGreaterThanOrEqual(5);
+    expect(instructions).toContain(`Tools (${tools.length}):`);
+    for (const t of tools) {
+      expect(instructions, t.name).toContain(`\n- ${t.name}: ${firstSentence(t.description!)}`);
+      expect(firstSentence(t.description!), t.name).toMatch(/^\S.{20,}[.!?]$/);
+    }
+    const { prompts } = await client.listPrompts();
+    for (const p of prompts) expect(instructions, p.name).toContain(p.name);
   });
 
   it('lists the three templates', async () => {
@@ -191,6 +205,44 @@ describe('resources on the real catalog', () => {
       expect(section, m.mood).toBeDefined();
       expect(section!.replace(/\s+/g, ' '), m.mood).toContain(`Bounds: ${boundsText(m.bounds)}.`);
     }
+  });
+
+  it('the glossary states the bounds the tools accept, as their input schemas do', async () => {
+    const c = await read(client, 'music://glossary/audio-features');
+    expect(c.text).not.toMatch(/cannot be bounded/);
+    const section = c.text!.split('\n## Bounds the tools accept\n')[1]?.split('\n## ')[0];
+    expect(section).toBeDefined();
+    const { tools } = await client.listTools();
+    for (const name of ['recommend_by_genre', 'similar_tracks']) {
+      const props = tools.find((t) => t.name === name)!.inputSchema.properties as Record<string, { minimum?: number; maximum?: number; type?: string }>;
+      const bounded = Object.keys(props).filter((k) => k.startsWith('target_')).map((k) => k.slice('target_'.length));
+      expect(bounded.length, name).toBe(14);
+      for (const a of bounded) {
+        const row = section!.split('\n').find((l) => l.startsWith(`| ${a} |`));
+        expect(row, `${name} ${a}`).toBeDefined();
+        for (const k of ['min', 'max', 'target']) {
+          const p = props[`${k}_${a}`]!;
+          expect(row, `${name} ${k}_${a}`).toContain(`| ${p.minimum} to ${p.maximum}`);
+          expect(row, `${name} ${k}_${a}`).toContain(p.type === 'integer' ? 'whole numbers' : 'any number');
+        }
+      }
+    }
+  });
+
+  it('the glossary documents every style profile an unknown genre is compared with, and the template answers with it', async () => {
+    const c = await read(client, 'music://glossary/audio-features');
+    const table = c.text!.split('\n## Styles the catalog may not hold')[1];
+    expect(table).toBeDefined();
+    for (const s of STYLES) {
+      const row = table!.split('\n').find((l) => l.startsWith(`| ${s.style}`));
+      expect(row, s.style).toBeDefined();
+      // Every value and its reason are in the row.
+      expect(row!.split(' | ').slice(1, 1 + STYLE_FEATURES.length).map(parseFloat), s.style).toEqual([...s.values]);
+      expect(row, s.style).toContain(s.why);
+    }
+    const err = await rejects(client.readResource({ uri: 'music://genres/jazz' }));
+    expect(err.message).toMatch(/genre «jazz» is not in the catalog; no genre with a similar name\. Nearest by sound to jazz \(an approximation[^)]*\): «/);
+    expect(err.message).toMatch(/The catalog has 6 genres: «edm», .* \(and 24 subgenres\); music:\/\/genres lists them all\./);
   });
 
   it('unknown URIs fail with InvalidParams and name the nearest thing that exists', async () => {

@@ -91,6 +91,37 @@ describe('recommend_by_genre', () => {
     expect(r.content[0]!.text).toMatch(/^genre «hip hopp» is not in the catalog; closest genres: «hip hop»/);
   });
 
+  it('answers an unknown genre with the catalog\'s genres, and a known style with the genres nearest by sound', async () => {
+    const show = async (genre: string) => {
+      const r = await call('recommend_by_genre', { genre });
+      expect(r.isError, genre).toBe(true);
+      return r.content[0]!.text!;
+    };
+    const bySound = (text: string) => /Nearest by sound to [^:]*: ([^.]*)\./.exec(text)?.[1] ?? '';
+    const listing = /The catalog has 6 genres: «edm», «latin», «pop», «r&b», «rap», «rock» \(and 24 subgenres\); music:\/\/genres lists them all\./;
+    const jazz = await show('jazz');
+    expect(jazz).toMatch(/^genre «jazz» is not in the catalog; no genre with a similar name\. Nearest by sound to jazz \(an approximation from mean audio features, not the same genre\): «[^»]+»(, «[^»]+»){2}\./);
+    expect(jazz).toMatch(listing);
+    // Jazz is acoustic and soft: the nearest genres are the catalog's mellowest, not its biggest.
+    expect(bySound(jazz)).toContain('«neo soul»');
+    expect(bySound(jazz)).not.toMatch(/«(edm|rap|big room|electro house)»/);
+    const classical = await show('Classical');
+    expect(classical).not.toMatch(/closest genres: «classic rock»/);
+    expect(bySound(classical)).not.toMatch(/«(edm|rap|big room|electro house)»/);
+    const metal = await show('heavy metal');
+    expect(bySound(metal)).toContain('«hard rock»');
+    // A style whose word is part of a catalog name keeps that name as spelled alike.
+    expect(await show('soul')).toMatch(/^genre «soul» is not in the catalog; closest genres: «neo soul»\. Nearest by sound to soul/);
+    // Not a style: spelling suggestions as before, no by-sound line, and the listing.
+    const rok = await show('rok');
+    expect(rok).toMatch(/^genre «rok» is not in the catalog; closest genres: «rock»/);
+    expect(rok).not.toMatch(/by sound/);
+    expect(rok).toMatch(listing);
+    // Nothing alike: no popular genres passed off as "closest", the listing instead.
+    const none = await show('zzzzzzzz');
+    expect(none).toMatch(/^genre «zzzzzzzz» is not in the catalog; no genre with a similar name\. The catalog has 6 genres/);
+  });
+
   it('rejects out-of-domain arguments before running', async () => {
     for (const args of [{ genre: '' }, { genre: 'rock', limit: 0 }, { genre: 'rock', min_energy: 1.5 }, { genre: 'rock', min_popularity: -1 }, { genre: 'x'.repeat(101) }]) {
       const r = await call('recommend_by_genre', args);

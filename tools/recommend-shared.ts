@@ -6,8 +6,8 @@ import {
   type Attribute, type AttributeBounds, type Bounds, type RecommendResult, type Seed,
 } from '../src/catalog/recommend.js';
 import { quote } from '../src/catalog/delimit.js';
-import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, catalogInfoShape, GENRE_HINT, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
+import { unknownGenre, unknownName } from '../src/catalog/unknown-name.js';
+import { ARTIST_HINT, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 15 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
@@ -90,7 +90,7 @@ export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Se
   if (total > MAX_SEEDS) return toolError(`too many seeds: ${total} given, at most ${MAX_SEEDS} in total across genres, artists and tracks.`);
   for (const g of genres) {
     const r = catalog.resolveGenre(g);
-    if (!r.ok) return toolError(unknownName('genre', g, r.suggestions, { hint: GENRE_HINT }));
+    if (!r.ok) return toolError(unknownGenre(catalog, g));
     seeds.push({ type: 'genre', id: g, genre: r.value });
   }
   for (const a of args.seed_artists ?? []) {

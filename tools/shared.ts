@@ -60,7 +60,6 @@ export const catalogInfoShape = z.object({
 });
 
 /** Where valid names come from, said after an unknown one. */
-export const GENRE_HINT = 'The music://genres resource lists every genre.';
 export const ARTIST_HINT = 'Complete the {artist} variable of music://artists/{artist} for names in the catalog.';
 
 /** Unknown argument names shown in one message; more are counted. */

@@ -1,5 +1,6 @@
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
+import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type NameMatch } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK } from './knn.js';
@@ -27,6 +28,11 @@ export interface TrackView {
  * nearest names (`ambiguous`: several names fit equally well and these are they).
  */
 export type Resolution<T> = { ok: true; value: T; match?: NameMatch } | { ok: false; suggestions: string[]; ambiguous?: boolean };
+
+/** A genre lookup's answer; a miss may add the genres nearest by sound to the style the query names. */
+export type GenreResolution =
+  | { ok: true; value: GenreProfile & { members: Int32Array } }
+  | { ok: false; suggestions: string[]; bySound?: { style: string; genres: string[] } };
 
 interface GenreEntry { profile: GenreProfile; members: Int32Array }
 interface ArtistEntry { profile: ArtistProfile; members: Int32Array }
@@ -169,13 +175,27 @@ export class Catalog {
     return this.artistProfiles;
   }
 
-  /** Genre by name, insensitive to case, accents, spaces and hyphens. */
-  resolveGenre(query: string): Resolution<GenreProfile & { members: Int32Array }> {
-    const entry = this.genreIndex.get(genreKey(query));
+  /**
+   * Genre by name, insensitive to case, accents, spaces and hyphens. On a miss: the genres spelled
+   * alike ("rok" → rock) and, when the word names a well-known style the catalog lacks ("jazz"), the
+   * genres nearest to it by sound (genre-styles.ts). A style's own name is spelled right, so for it only
+   * catalog names containing the style's word count as spelled alike ("soul" → "neo soul", not "classical"
+   * → "classic rock").
+   */
+  resolveGenre(query: string): GenreResolution {
+    const key = genreKey(query);
+    const entry = this.genreIndex.get(key);
     if (entry) return { ok: true, value: { ...entry.profile, members: entry.members } };
     const byKey = new Map(this.genreProfiles.map((g) => [genreKey(g.genre), g.genre]));
-    const near = closest(genreKey(query), byKey.keys(), 5).map((k) => byKey.get(k)!);
-    return { ok: false, suggestions: near.length ? near : this.genreProfiles.slice().sort((a, b) => b.track_count - a.track_count).slice(0, 5).map((g) => g.genre) };
+    const style = styleOf(query);
+    let near = closest(key, byKey.keys(), 5);
+    if (style) {
+      const styleKey = genreKey(style.style);
+      near = near.filter((k) => k.includes(styleKey));
+      const bySound = nearestBySound(this.genreProfiles, style).filter((g) => !near.includes(genreKey(g)));
+      return { ok: false, suggestions: near.map((k) => byKey.get(k)!), bySound: { style: style.style, genres: bySound } };
+    }
+    return { ok: false, suggestions: near.map((k) => byKey.get(k)!) };
   }
 
   /**
