@@ -33,10 +33,10 @@ import {
 } from '../spotify/errors.js';
 import type { SpotifyApi, SpotifyArtist } from '../spotify/client.js';
 import { SpotifyStagingStore, type ArtistResolution } from '../spotify/staging.js';
-import type { Dialect, SqlSession } from '../warehouse/port.js';
+import type { BindingSqlSession, Dialect, SqlSession } from '../warehouse/port.js';
 
 export interface EnrichOptions {
-  session: SqlSession;
+  session: BindingSqlSession;
   spotify: SpotifyApi;
   /** Skip resolutions, artist objects and album listings fresher than this (default 7 days). */
   ttlMs?: number;

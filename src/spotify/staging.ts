@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { SqlSession } from '../warehouse/port.js';
+import type { BindingSqlSession, SqlParam } from '../warehouse/port.js';
 
 export const SPOTIFY_STAGING_DDL = `
 CREATE SCHEMA IF NOT EXISTS staging;
@@ -103,15 +103,25 @@ export function canonicalJson(value: unknown): string {
 export const payloadHash = (payload: unknown): string =>
   createHash('sha256').update(canonicalJson(payload)).digest('hex');
 
-const str = (s: string | null): string => (s === null ? 'NULL' : `'${s.replaceAll("'", "''")}'`);
-const ts = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
-const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'NULL');
+/**
+ * Statement text with `$1…$n` placeholders for rows of values: every value (ids, names, payload JSON,
+ * timestamps) is bound, never spliced into SQL, so a name or payload holding quotes, NULs or any byte
+ * stays data. Returns the `(…), (…)` list and appends the values to `params`.
+ */
+function valueRows(rows: readonly (readonly SqlParam[])[], params: SqlParam[]): string {
+  return rows
+    .map((row) => `(${row.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`)
+    .join(',\n  ');
+}
+
+/** One statement and the values bound to its placeholders. */
+interface Statement { sql: string; params: SqlParam[] }
 
 export class SpotifyStagingStore {
   /** One statement (or transaction) at a time on the session. */
   private readonly exclusive = pLimit(1);
 
-  constructor(private readonly session: SqlSession) {}
+  constructor(private readonly session: BindingSqlSession) {}
 
   ensureSchema(): Promise<void> {
     if (this.session.dialect !== 'postgres') return this.exclusive(() => this.session.run(SPOTIFY_STAGING_DDL));
@@ -127,22 +137,23 @@ export class SpotifyStagingStore {
   /** Upsert artist objects (deduplicated by id; the last one wins). */
   upsertArtists(rows: readonly (StagedPayload & { artistKey: string | null })[], at: Date): Promise<UpsertCounts> {
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const values = [...byId.values()].map((r) => {
-      const json = canonicalJson(r.payload);
-      return `(${str(r.id)}, ${str(r.artistKey)}, ${str(json)}, ${str(payloadHash(r.payload))}, ${ts(at)}, ${ts(at)})`;
-    });
+    const params: SqlParam[] = [];
+    const values = valueRows(
+      [...byId.values()].map((r) => [r.id, r.artistKey, canonicalJson(r.payload), payloadHash(r.payload), at, at]),
+      params,
+    );
     return this.upsert(
       'staging.spotify_artists',
       ['spotify_id'],
       [...byId.keys()].map((id) => [id]),
-      `INSERT INTO staging.spotify_artists (spotify_id, artist_key, payload, payload_hash, fetched_at, checked_at)
-VALUES ${values.join(',\n  ')}
+      { sql: `INSERT INTO staging.spotify_artists (spotify_id, artist_key, payload, payload_hash, fetched_at, checked_at)
+VALUES ${values}
 ON CONFLICT (spotify_id) DO UPDATE SET
   artist_key = coalesce(staging.spotify_artists.artist_key, excluded.artist_key),
   payload = CASE WHEN staging.spotify_artists.payload_hash = excluded.payload_hash THEN staging.spotify_artists.payload ELSE excluded.payload END,
   fetched_at = CASE WHEN staging.spotify_artists.payload_hash = excluded.payload_hash THEN staging.spotify_artists.fetched_at ELSE excluded.fetched_at END,
   payload_hash = excluded.payload_hash,
-  checked_at = excluded.checked_at`,
+  checked_at = excluded.checked_at`, params },
       [...byId.values()].map((r) => payloadHash(r.payload)),
     );
   }
@@ -153,28 +164,29 @@ ON CONFLICT (spotify_id) DO UPDATE SET
    */
   upsertArtistAlbums(spotifyId: string, albums: readonly StagedPayload[], at: Date): Promise<UpsertCounts> {
     const byId = new Map(albums.map((a) => [a.id, a]));
-    const stamp = `UPDATE staging.spotify_artists SET albums_checked_at = ${ts(at)} WHERE spotify_id = ${str(spotifyId)}`;
+    const stamp = { sql: 'UPDATE staging.spotify_artists SET albums_checked_at = $1 WHERE spotify_id = $2', params: [at, spotifyId] };
     if (byId.size === 0) {
       return this.exclusive(async () => {
-        await this.session.run(stamp);
+        await this.session.run(stamp.sql, stamp.params);
         return { inserted: 0, updated: 0, unchanged: 0 };
       });
     }
-    const values = [...byId.values()].map(
-      (a) =>
-        `(${str(spotifyId)}, ${str(a.id)}, ${str(canonicalJson(a.payload))}, ${str(payloadHash(a.payload))}, ${ts(at)}, ${ts(at)})`,
+    const params: SqlParam[] = [];
+    const values = valueRows(
+      [...byId.values()].map((a) => [spotifyId, a.id, canonicalJson(a.payload), payloadHash(a.payload), at, at]),
+      params,
     );
     return this.upsert(
       'staging.spotify_artist_albums',
       ['spotify_id', 'album_id'],
       [...byId.keys()].map((id) => [spotifyId, id]),
-      `INSERT INTO staging.spotify_artist_albums (spotify_id, album_id, payload, payload_hash, fetched_at, checked_at)
-VALUES ${values.join(',\n  ')}
+      { sql: `INSERT INTO staging.spotify_artist_albums (spotify_id, album_id, payload, payload_hash, fetched_at, checked_at)
+VALUES ${values}
 ON CONFLICT (spotify_id, album_id) DO UPDATE SET
   payload = CASE WHEN staging.spotify_artist_albums.payload_hash = excluded.payload_hash THEN staging.spotify_artist_albums.payload ELSE excluded.payload END,
   fetched_at = CASE WHEN staging.spotify_artist_albums.payload_hash = excluded.payload_hash THEN staging.spotify_artist_albums.fetched_at ELSE excluded.fetched_at END,
   payload_hash = excluded.payload_hash,
-  checked_at = excluded.checked_at`,
+  checked_at = excluded.checked_at`, params },
       [...byId.values()].map((a) => payloadHash(a.payload)),
       stamp,
     );
@@ -183,10 +195,11 @@ ON CONFLICT (spotify_id, album_id) DO UPDATE SET
   upsertResolution(r: ArtistResolution): Promise<void> {
     return this.exclusive(() =>
       this.session.run(`INSERT INTO staging.artist_resolution (artist_key, artist_name, spotify_id, confidence, method, resolved_at)
-VALUES (${str(r.artistKey)}, ${str(r.artistName)}, ${str(r.spotifyId)}, ${num(r.confidence)}, ${str(r.method)}, ${ts(r.resolvedAt)})
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (artist_key) DO UPDATE SET
   artist_name = excluded.artist_name, spotify_id = excluded.spotify_id, confidence = excluded.confidence,
-  method = excluded.method, resolved_at = excluded.resolved_at`),
+  method = excluded.method, resolved_at = excluded.resolved_at`,
+      [r.artistKey, r.artistName, r.spotifyId, Number.isFinite(r.confidence) ? r.confidence : null, r.method, r.resolvedAt]),
     );
   }
 
@@ -197,9 +210,9 @@ ON CONFLICT (artist_key) DO UPDATE SET
 SELECT r.spotify_id, min(r.artist_key) AS artist_key
 FROM staging.artist_resolution r
 LEFT JOIN staging.spotify_artists a ON a.spotify_id = r.spotify_id
-WHERE r.spotify_id IS NOT NULL AND (a.spotify_id IS NULL OR a.checked_at < ${ts(cutoff)})
+WHERE r.spotify_id IS NOT NULL AND (a.spotify_id IS NULL OR a.checked_at < $1)
 GROUP BY r.spotify_id
-ORDER BY r.spotify_id`),
+ORDER BY r.spotify_id`, [cutoff]),
     );
   }
 
@@ -210,8 +223,8 @@ ORDER BY r.spotify_id`),
 SELECT a.spotify_id
 FROM staging.spotify_artists a
 JOIN (SELECT DISTINCT spotify_id FROM staging.artist_resolution WHERE spotify_id IS NOT NULL) r ON r.spotify_id = a.spotify_id
-WHERE a.albums_checked_at IS NULL OR a.albums_checked_at < ${ts(cutoff)}
-ORDER BY a.spotify_id`);
+WHERE a.albums_checked_at IS NULL OR a.albums_checked_at < $1
+ORDER BY a.spotify_id`, [cutoff]);
       return rows.map((r) => r.spotify_id);
     });
   }
@@ -220,16 +233,18 @@ ORDER BY a.spotify_id`);
     table: string,
     keyCols: string[],
     keys: string[][],
-    sql: string,
+    write: Statement,
     hashes: string[],
-    after?: string,
+    after?: Statement,
   ): Promise<UpsertCounts> {
     return this.exclusive(async () => {
-      const where = keys.map((k) => `(${keyCols.map((c, i) => `${c} = ${str(k[i]!)}`).join(' AND ')})`).join(' OR ');
+      const keyParams: SqlParam[] = [];
+      const where = `(${keyCols.join(', ')}) IN (${valueRows(keys, keyParams)})`;
       await this.session.run('BEGIN TRANSACTION');
       try {
         const existing = await this.session.all<Record<string, string>>(
           `SELECT ${keyCols.join(', ')}, payload_hash FROM ${table} WHERE ${where}`,
+          keyParams,
         );
         const old = new Map(existing.map((r) => [keyCols.map((c) => r[c]).join('\u0000'), r.payload_hash]));
         const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
@@ -239,8 +254,8 @@ ORDER BY a.spotify_id`);
           else if (prev === hashes[i]) counts.unchanged += 1;
           else counts.updated += 1;
         });
-        await this.session.run(sql);
-        if (after) await this.session.run(after);
+        await this.session.run(write.sql, write.params);
+        if (after) await this.session.run(after.sql, after.params);
         await this.session.run('COMMIT');
         return counts;
       } catch (err) {
