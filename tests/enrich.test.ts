@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enrichArtists, resolveArtist, stderrProgress, type EnrichProgress } from '../src/pipeline/enrich.js';
-import { SpotifyClient, type SpotifyApi } from '../src/spotify/index.js';
+import { SpotifyCircuitOpenError, SpotifyClient, type SpotifyApi } from '../src/spotify/index.js';
+import { EXIT, exitCodeFor } from '../src/pipeline/exit-codes.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { DuckDbStagingStore } from '../src/warehouse/staging.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
@@ -274,6 +275,22 @@ describe('enrichArtists when Spotify keeps failing', () => {
     });
     const ok = await enrichArtists({ session: mixed, spotify: custom({ maxRetries: 0 }), concurrency: 1, circuitBreakerFailures: 2, onProgress: quiet, skipAlbums: true });
     expect(ok).toMatchObject({ interrupted: false, stopKind: null, failed: 12, resolved: 12 });
+  });
+
+  it('a run of 403s stops the run as a configuration problem (exit 78), not as an outage to wait out', async () => {
+    const session = await lanternsDb();
+    double.inject({
+      fault: { kind: 'answer', status: 403, body: '{"error":{"status":403,"message":"Forbidden"}}' },
+      match: '/v1/search',
+      times: 1000,
+    });
+    const result = await enrichArtists({ session, spotify: custom({ maxRetries: 0 }), concurrency: 1, circuitBreakerFailures: 4, onProgress: quiet });
+    expect(result).toMatchObject({ interrupted: true, stopKind: 'configuration', failed: 4 });
+    expect(result.reason).toMatch(/4 consecutive failures of one kind \(SPOTIFY_HTTP_ERROR 403;.*waiting will not change it.*developer dashboard/);
+    expect(double.count('/v1/search')).toBe(4);
+    expect(exitCodeFor(new SpotifyCircuitOpenError('SPOTIFY_HTTP_ERROR 403', 4, 'x', 403))).toBe(EXIT.CONFIG);
+    expect(exitCodeFor(new SpotifyCircuitOpenError('SPOTIFY_HTTP_ERROR 429', 4, 'x', 429))).toBe(EXIT.TEMPFAIL);
+    expect(exitCodeFor(new SpotifyCircuitOpenError('SPOTIFY_UNAVAILABLE', 4, 'x'))).toBe(EXIT.TEMPFAIL);
   });
 
   it('a malformed album item is left out and counted; the rest of the listing is staged', async () => {

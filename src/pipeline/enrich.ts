@@ -127,6 +127,7 @@ const isFatal = (err: unknown) =>
 export function stopKindOf(err: SpotifyError): EnrichStopKind {
   if (err instanceof SpotifyAbortedError) return 'aborted';
   if (err instanceof SpotifyAuthError && !err.retryable) return 'configuration';
+  if (err instanceof SpotifyCircuitOpenError && !err.retryable) return 'configuration';
   return 'transient';
 }
 
@@ -201,7 +202,7 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
             const kind = failureKind(err);
             streak = streak.kind === kind ? { kind, count: streak.count + 1 } : { kind, count: 1 };
             if (streak.count >= breakAfter) {
-              stop ??= new SpotifyCircuitOpenError(kind, streak.count, message);
+              stop ??= new SpotifyCircuitOpenError(kind, streak.count, message, err instanceof SpotifyHttpError ? err.status : null);
               return;
             }
           }

@@ -16,7 +16,7 @@
  * | 130 / 143 | stopped by SIGINT / SIGTERM; finished work is kept | rerun when wanted |
  */
 import { ConfigError, StagingShrinkError } from '../errors.js';
-import { SpotifyAuthError, SpotifyError } from '../spotify/errors.js';
+import { SpotifyAuthError, SpotifyCircuitOpenError, SpotifyError } from '../spotify/errors.js';
 
 export const EXIT = {
   OK: 0,
@@ -39,7 +39,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof ConfigError) return EXIT.CONFIG;
   if (err instanceof StagingShrinkError) return EXIT.SHRINK_REFUSED;
-  if (err instanceof SpotifyAuthError) return err.retryable ? EXIT.TEMPFAIL : EXIT.CONFIG;
+  if (err instanceof SpotifyAuthError || err instanceof SpotifyCircuitOpenError) return err.retryable ? EXIT.TEMPFAIL : EXIT.CONFIG;
   if (err instanceof SpotifyError) return EXIT.TEMPFAIL;
   return EXIT.FAILED;
 }

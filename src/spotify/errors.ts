@@ -100,20 +100,36 @@ export class SpotifyUnavailableError extends SpotifyError {
 /**
  * A run of consecutive failures of one kind (same error code and status): the API is down or
  * answering garbage, so further calls would only add load. Raised by enrichment, not by single calls.
+ * A run of client errors (4xx other than 408 and 429: every call refused, e.g. 403 for an app without
+ * access to the endpoint, or 404 everywhere from a wrong base URL) is not cured by waiting:
+ * `retryable` is false and the message names what to check.
  */
 export class SpotifyCircuitOpenError extends SpotifyError {
+  /** Whether a later rerun can succeed without a change of settings. */
+  readonly retryable: boolean;
   constructor(
     /** The failure kind, e.g. `SPOTIFY_UNAVAILABLE` or `SPOTIFY_HTTP_ERROR 403`. */
     readonly kind: string,
     readonly failures: number,
     /** The last failure's message (already free of secrets). */
     readonly lastMessage: string,
+    /** The HTTP status every failure of the run carried, when they came from answers. */
+    readonly status: number | null = null,
   ) {
+    const refused = status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429;
     super(
       'SPOTIFY_CIRCUIT_OPEN',
       `stopped after ${failures} consecutive failures of one kind (${kind}; last: ${lastMessage})` +
-        ' — the limit is SPOTIFY_CIRCUIT_BREAKER_FAILURES',
+        (refused
+          ? status === 403
+            ? ' — Spotify refuses this app every call of that kind; waiting will not change it: check the' +
+              " app's access in the Spotify developer dashboard (development-mode apps are denied some" +
+              ' endpoints) and SPOTIFY_API_BASE_URL'
+            : ` — every call was answered ${status}; waiting will not change it: check SPOTIFY_API_BASE_URL and the app's settings`
+          : '') +
+        ' (the limit is SPOTIFY_CIRCUIT_BREAKER_FAILURES)',
     );
+    this.retryable = !refused;
   }
 }
 
