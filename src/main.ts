@@ -160,13 +160,25 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   };
   // Nobody reads the answers any more: nothing left to serve.
   transport.onoutputclosed = (err) => void shutdown(`the client closed the server's stdout (${err.code ?? err.message})`, 'warn');
-  // The client sent its last request: answer everything it asked (within the grace time), then exit.
-  process.stdin.on('end', () => {
+  /** Answer every request already read (within the grace time), flush stdout, then exit. */
+  let draining = false;
+  const drainThenExit = (why: string) => {
+    if (draining) return;
+    draining = true;
     const flushed = transport.settled().then(() => new Promise<void>((resolve) => process.stdout.write('', () => resolve())));
-    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]).then(() => shutdown('stdin closed'));
-  });
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]).then(() => shutdown(why));
+  };
+  // The client sent its last request: answer everything it asked, then exit.
+  process.stdin.on('end', () => drainThenExit('stdin closed'));
+  // A signal: read nothing more, finish the calls in flight like an end of input; a second signal exits at once.
+  const onSignal = (signal: string) => {
+    if (draining) return void shutdown(`${signal} again`);
+    log.info({ signal }, 'finishing the calls in flight before exiting');
+    process.stdin.pause();
+    drainThenExit(signal);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   await connectServer(server, transport);
   log.info({ transport: 'stdio', version: PACKAGE.version }, 'MCP server ready on stdio');
 }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,4 +224,52 @@ describe('careless stdio clients', () => {
     child.stdin.end();
     expect(await exited).toBe(0);
   }, 180_000);
+});
+
+describe('stopping the stdio server', () => {
+  it('SIGTERM while a call is in flight: the call is answered, then the server exits 0', async () => {
+    // A dataset host that accepts the download and never answers: the first build stays in progress,
+    // so a tool call waits (MUSIC_TOOL_WAIT_MS) for the catalog while the signal arrives.
+    const stalled = createServer(() => undefined);
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'music-mcp-sigterm-'));
+    try {
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'], {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'warn', MUSIC_DATA_DIR: dir,
+          MUSIC_DATASET: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/tracks.csv`, MUSIC_TOOL_WAIT_MS: '2500',
+        },
+      });
+      rawChildren.push(child);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const answers = new Map<number, { result?: { isError?: boolean; content: { text: string }[] } }>();
+      let buffered = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const m = JSON.parse(buffered.slice(0, nl)) as { id?: number };
+          if (typeof m.id === 'number') answers.set(m.id, m as never);
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+      const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+      send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'stopper', version: '1' } } });
+      for (let i = 0; i < 200 && !answers.has(0); i++) await sleep(100);
+      expect(answers.has(0)).toBe(true);
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } } });
+      await sleep(500);
+      expect(answers.has(1)).toBe(false); // still waiting for the catalog
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const answer = answers.get(1);
+      expect(answer?.result?.isError).toBe(true);
+      expect(answer?.result?.content[0]?.text).toMatch(/catalog/i);
+    } finally {
+      stalled.closeAllConnections();
+      stalled.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
