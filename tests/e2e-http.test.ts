@@ -39,7 +39,7 @@ describe('Streamable HTTP (stateless)', () => {
     const client = new Client({ name: 'http-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(running.url)));
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'similar_tracks', 'tracks_by_artist']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'sequence_playlist', 'similar_tracks', 'tracks_by_artist']);
     const rec = (await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rap', limit: 4 } })) as Result;
     expect(rec.structuredContent!.returned).toBe(4);
     const by = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Don Omar', limit: 2 } })) as Result;

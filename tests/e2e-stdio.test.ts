@@ -37,7 +37,7 @@ describe('stdio server process (package bin) on the published catalog', () => {
 
   it('lists the tools with input and output schemas and read-only annotations', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'similar_tracks', 'tracks_by_artist']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'sequence_playlist', 'similar_tracks', 'tracks_by_artist']);
     for (const t of tools) {
       expect(t.outputSchema, t.name).toBeDefined();
       expect(t.annotations?.readOnlyHint, t.name).toBe(true);

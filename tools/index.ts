@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerArtistMetadata } from './artist-metadata.js';
 import { registerRecommendByGenre } from './recommend-by-genre.js';
 import { registerSearchMusicKnowledge } from './search-music-knowledge.js';
+import { registerSequencePlaylist } from './sequence-playlist.js';
 import { registerSimilarTracks } from './similar-tracks.js';
 import type { ToolDeps } from './shared.js';
 import { registerTracksByArtist } from './tracks-by-artist.js';
@@ -15,4 +16,5 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerTracksByArtist(server, deps);
   registerArtistMetadata(server, deps);
   registerSearchMusicKnowledge(server, deps);
+  registerSequencePlaylist(server, deps);
 }

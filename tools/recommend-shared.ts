@@ -7,6 +7,8 @@ import {
 } from '../src/catalog/recommend.js';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownGenre, unknownName } from '../src/catalog/unknown-name.js';
+import { DEFAULT_LIMITS, type Arc } from '../src/catalog/sequence.js';
+import { arcArg, flowFacts, sequenceReportShape, sequenceSummary, sequenceTracks, transitionLine, type SequenceReport } from './sequence-shared.js';
 import { ARTIST_HINT, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 15 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
@@ -39,6 +41,7 @@ export const listShape = {
   include_explicit: z.boolean().default(true).describe('false leaves out tracks marked explicit (where the dataset records it).'),
   max_per_artist: z.number().int().min(1).max(100).optional().describe('At most this many tracks by the same (primary) artist.'),
   diversity: z.number().min(0).max(1).default(0).describe('0 = closest matches first; higher values trade closeness for a more varied list.'),
+  arc: arcArg.optional().describe(`${arcArg.description} Without it the list is in rank order. The same ordering as sequence_playlist with its default bounds.`),
 };
 
 export const seedReportShape = z.object({
@@ -58,6 +61,7 @@ export const recommendationOutput = {
   notice: z.string().optional().describe('present when the filters left fewer tracks than asked for'),
   unknown_year_excluded: z.number().int().optional().describe('with min_/max_release_year: tracks that met every other filter but were left out because their release year is not known'),
   resolved: z.array(resolvedShape).optional().describe('seed names read as a different spelling in the catalog'),
+  sequence: sequenceReportShape.optional().describe('with `arc`: how the list was ordered and how smooth its transitions are (given_order_smoothness is the rank order\'s)'),
   catalog: catalogInfoShape,
 };
 
@@ -68,6 +72,7 @@ type Args = Record<string, unknown> & {
   include_explicit: boolean;
   max_per_artist?: number | undefined;
   diversity: number;
+  arc?: Arc | undefined;
 };
 
 export function boundsFrom(args: Record<string, unknown>): Bounds {
@@ -118,7 +123,9 @@ export function runRecommendation(catalog: Catalog, seeds: Seed[], args: Args, g
     maxPerArtist: args.max_per_artist ?? maxPerArtistDefault,
     diversity: args.diversity,
   });
-  return render(catalog, result, args.limit, readAs(seeds.map((s) => (s.type === 'genre' ? undefined : s.match))));
+  const sequenced = args.arc ? sequenceTracks(result.tracks, args.arc, DEFAULT_LIMITS) : undefined;
+  if (sequenced) result.tracks = sequenced.tracks;
+  return render(catalog, result, args.limit, readAs(seeds.map((s) => (s.type === 'genre' ? undefined : s.match))), sequenced?.report);
 }
 
 /** True when any min_/max_/target_ argument is given. */
@@ -126,7 +133,13 @@ export function hasBounds(args: Record<string, unknown>): boolean {
   return Object.keys(boundsFrom(args)).length > 0;
 }
 
-function render(catalog: Catalog, result: RecommendResult, limit: number, resolved: z.infer<typeof resolvedShape>[]): CallToolResult {
+function render(
+  catalog: Catalog,
+  result: RecommendResult,
+  limit: number,
+  resolved: z.infer<typeof resolvedShape>[],
+  sequence?: SequenceReport,
+): CallToolResult {
   const label = result.seeds.length ? result.seeds.map((s) => quote(s.name)).join(' + ') : 'the whole catalog';
   let notice: string | undefined;
   if (result.unrecorded.length) {
@@ -145,10 +158,16 @@ function render(catalog: Catalog, result: RecommendResult, limit: number, resolv
     ...(notice ? { notice } : {}),
     ...(result.unknownYearExcluded !== undefined ? { unknown_year_excluded: result.unknownYearExcluded } : {}),
     ...(resolved.length ? { resolved } : {}),
+    ...(sequence ? { sequence } : {}),
     catalog: { version: catalog.version, source: 'dataset' as const },
   };
   const unknownYears = result.unknownYearExcluded ? `; ${result.unknownYearExcluded} more left out because their release year is not known` : '';
   const head = `${result.tracks.length} tracks for ${label} (${result.afterFiltering} of ${result.candidates} candidates pass the filters${unknownYears})`;
-  const lines = result.tracks.map((t, n) => `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`);
-  return ok(structured, [head, ...readAsLine(resolved), ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
+  const lines = result.tracks.map((t, n) =>
+    sequence
+      ? `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}\n   ${flowFacts(t)}${n < sequence.transitions.length ? `\n   ${transitionLine(sequence.transitions[n]!)}` : ''}`
+      : `${n + 1}. ${trackLine(t)}\n   why: ${t.reason}`,
+  );
+  const order = sequence ? [sequenceSummary(sequence, 'in rank order')] : [];
+  return ok(structured, [head, ...order, ...readAsLine(resolved), ...lines, ...(notice ? [`note: ${notice}`] : [])].join('\n'));
 }

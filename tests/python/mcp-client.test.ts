@@ -16,7 +16,7 @@ import { announcedUrl } from '../helpers/server-process.js';
 const py = venv('dbt');
 const CHECK = join(REPO_ROOT, 'tests', 'python', 'mcp_client_check.py');
 const BIN = join(REPO_ROOT, 'bin', 'music-mcp-server.js');
-const TOOLS = ['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'similar_tracks', 'tracks_by_artist'];
+const TOOLS = ['artist_metadata', 'recommend_by_genre', 'search_music_knowledge', 'sequence_playlist', 'similar_tracks', 'tracks_by_artist'];
 
 interface Summary {
   protocol_version: string;
