@@ -45,8 +45,8 @@ export interface SequenceLimits {
 export const DEFAULT_LIMITS: SequenceLimits = { maxTempoStep: 10, maxEnergyStep: 0.2 };
 
 /** The energy arc's pull against the transitions' smoothness (per unit of energy off target). */
-const ARC_WEIGHT = 6;
-const KEY_WEIGHT = 0.75;
+const ARC_WEIGHT = 3;
+const KEY_WEIGHT = 1;
 const MAX_PASSES = 20;
 const MOVE_WINDOW = 12;
 
