@@ -33,6 +33,10 @@ TOOL_ARGS: dict[str, dict[str, Any]] = {
     "tracks_by_artist": {"artist": "queen", "limit": 5},
     "artist_metadata": {"artist": "Queen", "max_albums": 3},
     "search_music_knowledge": {"query": "upbeat music to dance to", "limit": 3},
+    "sequence_playlist": {
+        "tracks": ["Bohemian Rhapsody – Queen", "Bicycle Race – Queen", "Another One Bites The Dust – Queen", "Brighton Rock – Queen"],
+        "arc": "rising",
+    },
 }
 PROMPT_ARGS: dict[str, dict[str, str]] = {
     "build_playlist": {"mood": "upbeat", "genre": "latin"},
