@@ -213,6 +213,7 @@ describe('argument names a tool does not take', () => {
     tracks_by_artist: { artist: 'Queen', limit: 2 },
     artist_metadata: { artist: 'Queen' },
     search_music_knowledge: { query: 'rock', limit: 2 },
+    sequence_playlist: { tracks: ['Bohemian Rhapsody – Queen', 'Bicycle Race – Queen'] },
   };
 
   it('are refused on every tool, naming each unknown key and the closest valid ones; the inputSchema says so', async () => {
