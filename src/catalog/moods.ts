@@ -33,7 +33,7 @@ export const MOODS: readonly MoodDefinition[] = [
   { mood: 'chill', synonyms: ['relaxed', 'calm', 'mellow', 'laid back', 'relaxing'], positions: { max_energy: 20, max_speechiness: 75, max_tempo: 40 } },
   { mood: 'upbeat', synonyms: ['happy', 'feel good', 'cheerful', 'positive', 'sunny'], positions: { min_energy: 50, min_valence: 60, min_danceability: 50 } },
   { mood: 'acoustic', synonyms: ['unplugged', 'organic', 'singer songwriter'], positions: { min_acousticness: 85, max_energy: 50 } },
-  { mood: 'for running', synonyms: ['running', 'run', 'jogging', 'workout', 'gym', 'training', 'cardio'], positions: { min_energy: 60, min_danceability: 50, min_tempo: 60 } },
+  { mood: 'for running', synonyms: ['running', 'run', 'jogging', 'workout', 'gym', 'training', 'cardio'], positions: { min_energy: 60, min_danceability: 30, min_tempo: 50 } },
   { mood: 'sad', synonyms: ['melancholic', 'melancholy', 'heartbreak', 'moody', 'blue', 'gloomy'], positions: { max_valence: 20, max_energy: 50 } },
   { mood: 'party', synonyms: ['dance', 'dancing', 'club', 'dancefloor', 'celebration'], positions: { min_danceability: 70, min_energy: 50, min_valence: 50 } },
   { mood: 'focus', synonyms: ['study', 'studying', 'concentration', 'work', 'background', 'instrumental'], positions: { min_instrumentalness: 90, max_speechiness: 50 } },
