@@ -43,7 +43,7 @@ const FIXED: (Resource & { read: 'genres' | 'dataset' | 'glossary' })[] = [
     uri: URIS.glossary,
     name: 'audio-feature-glossary',
     title: 'Audio features and listener words',
-    description: 'What each audio feature measures and its range, and how words like "chill", "upbeat", "acoustic", "for running", "sad", "party" map onto recommend_by_genre bounds.',
+    description: 'What each audio feature measures, its percentiles in this catalog, how words like "chill", "upbeat", "acoustic", "for running", "sad", "party" map onto this catalog\'s recommend_by_genre bounds, and every bound the tools accept.',
     mimeType: MARKDOWN,
     read: 'glossary',
   },
