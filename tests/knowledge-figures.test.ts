@@ -191,7 +191,7 @@ describe('knowledge generated from the served catalog', () => {
     }
   });
 
-  it('a snapshot published without figures gets them derived from its tracks at load, and says so', async () => {
+  it('a snapshot published without figures, or with moods defined otherwise, gets them derived from its tracks at load, and says so', async () => {
     const published = mkdtempSync(join(tmpdir(), 'knowledge-figures-old-'));
     const db = await DuckDbSession.open(':memory:');
     try {
@@ -217,6 +217,18 @@ describe('knowledge generated from the served catalog', () => {
       await client.close();
       await cleanup();
       holder.close();
+
+      // Mood ranges published under other definitions (chill at energy p35) are not served as this server's.
+      const stale = structuredClone(distribution!);
+      stale.moods[0]!.bounds[0] = { ...stale.moods[0]!.bounds[0]!, percentile: 35, value: 0.35 };
+      const { format: _f2, version: _v2, ...older2 } = manifest;
+      await writeSnapshot(published, { ...rest, manifest: older2, distribution: stale });
+      const reloaded = new CatalogHolder(published, silentLogger);
+      expect(await reloaded.load()).toBe(true);
+      const again = reloaded.current;
+      if (again.status !== 'ready') throw new Error(`catalog not ready: ${again.status}`);
+      expect(again.catalog.distribution).toEqual({ ...distribution, origin: 'load' });
+      reloaded.close();
     } finally {
       await db.close();
       rmSync(published, { recursive: true, force: true });
