@@ -221,8 +221,7 @@ describe('knowledge generated from the served catalog', () => {
       // Mood ranges published under other definitions (chill at energy p35) are not served as this server's.
       const stale = structuredClone(distribution!);
       stale.moods[0]!.bounds[0] = { ...stale.moods[0]!.bounds[0]!, percentile: 35, value: 0.35 };
-      const { format: _f2, version: _v2, ...older2 } = manifest;
-      await writeSnapshot(published, { ...rest, manifest: older2, distribution: stale });
+      await writeSnapshot(published, { ...rest, manifest: older, distribution: stale });
       const reloaded = new CatalogHolder(published, silentLogger);
       expect(await reloaded.load()).toBe(true);
       const again = reloaded.current;
