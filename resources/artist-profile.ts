@@ -2,7 +2,8 @@ import type { Catalog } from '../src/catalog/catalog.js';
 import { jsonString, quote, quoteMd } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { artistUri, genreUri, trackUri } from './uri.js';
-import { DESCRIBED_FEATURES, MOODS, describe, fitsMood, type Mood } from './vocabulary.js';
+import { fitsMood, type MoodRange } from '../src/catalog/distribution.js';
+import { DESCRIBED_FEATURES, describe } from './vocabulary.js';
 
 /** Artist documents, generated from the artist_profiles mart of the snapshot being served. */
 
@@ -17,9 +18,12 @@ export function artistWords(p: ArtistProfile): string[] {
   });
 }
 
-export function artistMoods(p: ArtistProfile): Mood[] {
-  return MOODS.filter((m) => fitsMood(m, (f) => mean(p, f)));
+/** Moods (glossary words, with the catalog's ranges) whose bounds the artist's mean features meet. */
+export function artistMoods(p: ArtistProfile, moods: readonly MoodRange[]): MoodRange[] {
+  return moods.filter((m) => fitsMood(m, (f) => mean(p, f)));
 }
+
+const moodLine = (moods: MoodRange[]) => (moods.length ? [`Fits the listener words: ${moods.map((m) => m.mood).join(', ')}.`] : []);
 
 const num = (v: number | null, digits: number): string => (v === null ? 'n/a' : v.toFixed(digits));
 const counts = (xs: { genre: string; track_count: number }[]): string => xs.map((g) => `${quoteMd(g.genre)} (${g.track_count})`).join(', ');
@@ -46,7 +50,7 @@ export function renderArtist(catalog: Catalog, p: ArtistProfile, others: readonl
     '## Sound (mean over the artist\'s songs)',
     '',
     `In words: ${artistWords(p).join(', ') || 'n/a'}.`,
-    ...(artistMoods(p).length ? [`Fits the listener words: ${artistMoods(p).map((m) => m.mood).join(', ')}.`] : []),
+    ...moodLine(artistMoods(p, catalog.distribution.moods)),
     '',
     DESCRIBED_FEATURES.map((f) => `${f} ${f === 'tempo' ? `${num(mean(p, f), 0)} BPM` : f === 'loudness' ? `${num(mean(p, f), 1)} dB` : num(mean(p, f), 2)}`).join(' · '),
     '',

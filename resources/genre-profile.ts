@@ -2,7 +2,8 @@ import type { Catalog } from '../src/catalog/catalog.js';
 import { jsonString, quoteMd } from '../src/catalog/delimit.js';
 import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from '../src/catalog/snapshot.js';
 import { artistUri, genreUri, trackUri, URIS } from './uri.js';
-import { DESCRIBED_FEATURES, MOODS, boundsText, describe, fitsMood, type DescribedFeature, type Mood } from './vocabulary.js';
+import { fitsMood, moodBoundsText, type MoodRange } from '../src/catalog/distribution.js';
+import { DESCRIBED_FEATURES, describe, type DescribedFeature } from './vocabulary.js';
 
 /**
  * Genre documents, generated from the genre_profiles mart of the snapshot being served (size, feature
@@ -67,9 +68,9 @@ export function genreContext(genres: readonly GenreProfile[]): GenreContext {
   return { neighbours, ranks, children, total: genres.length };
 }
 
-/** Moods (glossary words) whose bounds the genre's medians meet. */
-export function genreMoods(g: GenreProfile): Mood[] {
-  return MOODS.filter((m) => fitsMood(m, (f) => median(g, f)));
+/** Moods (glossary words, with the catalog's ranges) whose bounds the genre's medians meet. */
+export function genreMoods(g: GenreProfile, moods: readonly MoodRange[]): MoodRange[] {
+  return moods.filter((m) => fitsMood(m, (f) => median(g, f)));
 }
 
 /** The genre's sound in words, from its medians: "very danceable, high energy, …". */
@@ -135,10 +136,10 @@ export function renderGenre(catalog: Catalog, g: GenreProfile & { members: Int32
 
   lines.push('## Sound', '');
   lines.push(`In words: ${genreWords(g).join(', ')}.`, '');
-  const moods = genreMoods(g);
+  const moods = genreMoods(g, catalog.distribution.moods);
   lines.push(
     moods.length
-      ? `Its medians fit these listener words (${URIS.glossary}): ${moods.map((m) => `${m.mood} (${boundsText(m.bounds)})`).join('; ')}.`
+      ? `Its medians fit these listener words (${URIS.glossary}): ${moods.map((m) => `${m.mood} (${moodBoundsText(m)})`).join('; ')}.`
       : `Its medians fit none of the glossary's listener words on their own (${URIS.glossary}); bound recommend_by_genre to pick such tracks.`,
     '',
   );

@@ -3,7 +3,6 @@ import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourc
 import { echo } from '../src/catalog/delimit.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import { genresListing } from './genre-profile.js';
-import { GLOSSARY_MD } from './glossary.js';
 import { knowledgeFor } from './knowledge.js';
 import { renderTrack } from './track.js';
 import { catalogNow, catalogOrThrow, decodeVariable, invalid, JSON_MIME, MARKDOWN, unknownArtist, unknownGenre, unknownUri, URIS } from './uri.js';
@@ -44,7 +43,7 @@ const FIXED: (Resource & { read: 'genres' | 'dataset' | 'glossary' })[] = [
     uri: URIS.glossary,
     name: 'audio-feature-glossary',
     title: 'Audio features and listener words',
-    description: 'What each audio feature measures and its range, and how words like "chill", "upbeat", "acoustic", "for running", "sad", "party" map onto recommend_by_genre bounds.',
+    description: 'What each audio feature measures, its percentiles in this catalog, how words like "chill", "upbeat", "acoustic", "for running", "sad", "party" map onto this catalog\'s recommend_by_genre bounds, and every bound the tools accept.',
     mimeType: MARKDOWN,
     read: 'glossary',
   },
@@ -66,7 +65,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       return text(uri, JSON_MIME, JSON.stringify(genresListing(k.catalog, k.genres), null, 1));
     },
     dataset: async (uri) => text(uri, MARKDOWN, knowledgeFor(await catalogOrThrow(deps)).datasetCard()),
-    glossary: async (uri) => text(uri, MARKDOWN, GLOSSARY_MD),
+    glossary: async (uri) => text(uri, MARKDOWN, knowledgeFor(await catalogOrThrow(deps)).glossary()),
   };
   const fixed = new Map<string, ReadResourceCallback>();
   for (const { read, ...meta } of FIXED) {

@@ -2,11 +2,12 @@ import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { quote } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
+import { findMood } from '../src/catalog/moods.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { artistMoods, artistSummary, renderArtist } from './artist-profile.js';
 import { renderDatasetCard } from './dataset-card.js';
 import { genreContext, genreMoods, genreWords, renderGenre, type GenreContext } from './genre-profile.js';
-import { GLOSSARY_MD, sections } from './glossary.js';
+import { renderGlossary, sections } from './glossary.js';
 import { NameIndex } from './names.js';
 import { KnowledgeSearch, type KnowledgeDoc } from './retrieval.js';
 import { artistUri, genreUri, MARKDOWN, URIS } from './uri.js';
@@ -29,6 +30,8 @@ export interface Knowledge {
   /** Artist profile document for a name (any spelling that folds to it). */
   artistDoc(name: string): string | null;
   datasetCard(): string;
+  /** The audio-feature glossary with this catalog's figures (Markdown), rendered once. */
+  glossary(): string;
   /** resources/list entries for the templates, in listing order. */
   genreEntries(): Resource[];
   artistEntries(): Resource[];
@@ -136,7 +139,8 @@ function build(catalog: Catalog): Knowledge {
       }));
   });
 
-  const search = once(() => new KnowledgeSearch(documents(catalog, genres, genreDoc, artistDoc)));
+  const glossary = once(() => renderGlossary(catalog));
+  const search = once(() => new KnowledgeSearch(documents(catalog, genres, genreDoc, artistDoc, glossary())));
 
   return {
     catalog,
@@ -146,13 +150,14 @@ function build(catalog: Catalog): Knowledge {
     genreDoc,
     artistDoc,
     datasetCard: once(() => renderDatasetCard(catalog)),
+    glossary,
     genreEntries,
     artistEntries,
     search,
   };
 }
 
-const moodWords = (ms: { mood: string; synonyms: string[] }[]) => ms.flatMap((m) => [m.mood, ...m.synonyms]).join(' ');
+const moodWords = (ms: readonly { mood: string }[]) => ms.flatMap((m) => [m.mood, ...(findMood(m.mood)?.synonyms ?? [])]).join(' ');
 /** Index text: the document without URIs (their percent-encoded pieces are noise to BM25). */
 const indexable = (md: string) => md.replace(/music:\/\/\S+/g, ' ');
 
@@ -161,7 +166,9 @@ function* documents(
   ctx: GenreContext,
   genreDoc: (name: string) => string | null,
   artistDoc: (name: string) => string | null,
+  glossary: string,
 ): Generator<KnowledgeDoc> {
+  const moods = catalog.distribution.moods;
   for (const g of catalog.genres) {
     const doc = genreDoc(g.genre)!;
     yield {
@@ -169,13 +176,13 @@ function* documents(
       uri: genreUri(g.genre),
       title: `Genre ${quote(g.genre)}`,
       name: g.genre,
-      keywords: `genre ${g.genre_level} ${g.parent_genre ?? ''} ${(ctx.children.get(g.genre) ?? []).map((c) => c.genre).join(' ')} ${genreWords(g).join(' ')} ${moodWords(genreMoods(g))}`,
+      keywords: `genre ${g.genre_level} ${g.parent_genre ?? ''} ${(ctx.children.get(g.genre) ?? []).map((c) => c.genre).join(' ')} ${genreWords(g).join(' ')} ${moodWords(genreMoods(g, moods))}`,
       body: indexable(doc),
       mimeType: MARKDOWN,
       text: () => genreDoc(g.genre)!,
     };
   }
-  for (const s of sections(GLOSSARY_MD, 'Audio-feature glossary')) {
+  for (const s of sections(glossary, 'Audio-feature glossary')) {
     yield {
       kind: 'glossary',
       uri: URIS.glossary,
@@ -200,7 +207,7 @@ function* documents(
       uri: artistUri(a.artist_name),
       title: `Artist ${quote(a.artist_name)}`,
       name: a.artist_name,
-      keywords: `${a.genres.map((g) => g.genre).join(' ')} ${a.subgenres.map((g) => g.genre).join(' ')} ${artistMoods(a).map((m) => m.mood).join(' ')} ${(a.spotify_genres ?? []).join(' ')}`,
+      keywords: `${a.genres.map((g) => g.genre).join(' ')} ${a.subgenres.map((g) => g.genre).join(' ')} ${artistMoods(a, moods).map((m) => m.mood).join(' ')} ${(a.spotify_genres ?? []).join(' ')}`,
       body: `${a.top_tracks.map((t) => t.track_name ?? '').join(' ')} ${a.albums.slice(0, 20).map((x) => x.album_name ?? '').join(' ')}`,
       mimeType: MARKDOWN,
       weight: a.track_count,

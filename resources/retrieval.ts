@@ -1,6 +1,6 @@
 import MiniSearch from 'minisearch';
 import { fold } from '../src/catalog/text.js';
-import { MOODS } from './vocabulary.js';
+import { MOODS } from '../src/catalog/moods.js';
 
 /**
  * Ranked lexical retrieval (BM25+, minisearch) over the knowledge documents: genre and artist

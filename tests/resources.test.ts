@@ -14,8 +14,8 @@ import { fold } from '../src/catalog/text.js';
 import { STYLE_FEATURES, STYLES } from '../src/catalog/genre-styles.js';
 import { silentLogger } from '../src/log.js';
 import { createServer, firstSentence } from '../src/server.js';
-import { GLOSSARY_MD } from '../resources/glossary.js';
-import { boundsText, MOODS } from '../resources/vocabulary.js';
+import { moodArgs, moodBoundsText } from '../src/catalog/distribution.js';
+import { MOODS } from '../src/catalog/moods.js';
 import { craftedCatalog, EVIL, EVIL_PHRASES, undelimited } from './helpers/crafted-catalog.js';
 import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
 
@@ -197,14 +197,18 @@ describe('resources on the real catalog', () => {
     expect(doc).toMatch(/MIT/);
   });
 
-  it('the glossary gives every listener word the same bounds the prompts use', async () => {
+  it('the glossary gives every listener word the bounds the prompts pass, as published with the catalog', async () => {
     const c = await read(client, 'music://glossary/audio-features');
     expect(c.mimeType).toBe('text/markdown');
-    expect(c.text).toBe(GLOSSARY_MD);
-    for (const m of MOODS) {
-      const section = GLOSSARY_MD.split(`\n### ${m.mood}\n`)[1]?.split('\n### ')[0];
+    expect(snap.distribution?.origin).toBe('publish');
+    expect(snap.distribution!.moods.map((m) => m.mood)).toEqual(MOODS.map((m) => m.mood));
+    for (const m of snap.distribution!.moods) {
+      const section = c.text!.split(`\n### ${m.mood}\n`)[1]?.split('\n### ')[0];
       expect(section, m.mood).toBeDefined();
-      expect(section!.replace(/\s+/g, ' '), m.mood).toContain(`Bounds: ${boundsText(m.bounds)}.`);
+      expect(section!.replace(/\s+/g, ' '), m.mood).toContain(`Bounds: ${moodBoundsText(m)}.`);
+      const prompt = await client.getPrompt({ name: 'build_playlist', arguments: { mood: m.mood, genre: 'pop' } });
+      const text = (prompt.messages[0]!.content as { text: string }).text;
+      expect(text, m.mood).toContain(`recommend_by_genre ${JSON.stringify({ genre: 'pop', limit: 20, ...moodArgs(m) })}`);
     }
   });
 

@@ -6,7 +6,7 @@ import { closest, genreKey } from '../src/catalog/text.js';
 import { knowledgeFor } from '../resources/knowledge.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
-import { MOODS } from '../resources/vocabulary.js';
+import { MOODS } from '../src/catalog/moods.js';
 import { catalogInfoShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 
 export const searchMusicKnowledgeInput = {

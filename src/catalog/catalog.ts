@@ -1,3 +1,4 @@
+import { computeDistribution, matchesDefinitions, type CatalogDistribution } from './distribution.js';
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
@@ -70,9 +71,12 @@ export class Catalog {
   private scratchTop: TopK | undefined;
   /** Name resolution: its artist index is built with the catalog, its title index on first use or by `names.warm()`. */
   readonly names: NameResolver;
+  private readonly publishedDistribution: CatalogDistribution | undefined;
+  private servedDistribution: CatalogDistribution | undefined;
 
   constructor(source: CatalogSource) {
     this.manifest = source.manifest;
+    this.publishedDistribution = source.distribution;
     const cols = 'columns' in source ? source.columns : toColumns(source.tracks);
     this.columns = cols;
     this.size = cols.size;
@@ -164,6 +168,20 @@ export class Catalog {
 
   get version(): string {
     return this.manifest.version;
+  }
+
+  /**
+   * Percentiles and mood ranges of this catalog's tracks (distribution.ts): as published, or derived
+   * from the tracks (origin `load`) when the snapshot predates them or its moods were defined otherwise.
+   */
+  get distribution(): CatalogDistribution {
+    if (!this.servedDistribution) {
+      const published = this.publishedDistribution;
+      this.servedDistribution = published && matchesDefinitions(published)
+        ? published
+        : computeDistribution({ size: this.size, column: (a) => this.attributeColumn(a)!, genres: (i) => listAt(this.columns.genres, i) }, 'load');
+    }
+    return this.servedDistribution;
   }
 
   get genres(): readonly GenreProfile[] {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzipSync } from 'node:zlib';
 import { SnapshotError } from '../errors.js';
+import type { CatalogDistribution } from './distribution.js';
 
 /**
  * The serving snapshot: the published marts in one file, loaded whole into memory by the server.
@@ -119,6 +120,8 @@ export interface Snapshot {
   tracks: TrackColumns;
   artists: ArtistProfile[];
   genres: GenreProfile[];
+  /** Percentiles and mood ranges of the tracks (distribution.ts); absent in snapshots published before it existed. */
+  distribution?: CatalogDistribution;
 }
 
 const CURRENT = 'CURRENT';

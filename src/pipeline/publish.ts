@@ -1,3 +1,4 @@
+import { computeDistribution } from '../catalog/distribution.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import {
@@ -84,6 +85,11 @@ export async function publishSnapshot(opts: {
       counts: { tracks: tracks.track_id.length, artists: artists.length, genres: genres.length },
     },
     tracks, artists, genres,
+    distribution: computeDistribution({
+      size: tracks.track_id.length,
+      column: (attr) => (attr === 'release_year' ? tracks.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? tracks[attr] : tracks.features[attr]),
+      genres: (i) => tracks.genres[i]!,
+    }, 'publish'),
   });
   const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
