@@ -3,16 +3,12 @@
 // from each dataset in ../shared/data (or MUSIC_DATASET_DIR). `--data-dir <dataset>=<dir>` reuses a data dir that
 // already holds that dataset's published snapshot; otherwise the pipeline builds one in a temporary dir.
 // `--out docs/EVALUATION.md` writes the table between the resolver markers there.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Catalog } from '../src/catalog/catalog.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
 import { fold } from '../src/catalog/text.js';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
-import { runPipeline } from '../src/pipeline/run.js';
+import { givenDataDirs, optionValues, repoRoot, snapshotFor, writeSection } from './eval-data.js';
 
 interface Query { kind: string; query: string }
 interface ArtistQuery extends Query { expect: string }
@@ -20,23 +16,16 @@ interface TrackQuery extends Query { expect: { title: string; artist: string } }
 interface DatasetQueries { artists: ArtistQuery[]; tracks: TrackQuery[]; absent: string[] }
 
 const args = process.argv.slice(2);
-const opt = (name: string) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]!] : []));
-const root = fileURLToPath(new URL('../', import.meta.url));
-const dataRoot = process.env.MUSIC_DATASET_DIR ?? join(root, '../shared/data');
-const queries = JSON.parse(readFileSync(join(root, 'tests/fixtures/resolver-queries.json'), 'utf8')) as Record<string, DatasetQueries>;
-const given = new Map(opt('--data-dir').map((s) => s.split('=', 2) as [string, string]));
+const queries = JSON.parse(readFileSync(join(repoRoot, 'tests/fixtures/resolver-queries.json'), 'utf8')) as Record<string, DatasetQueries>;
+const given = givenDataDirs(args);
 
 interface Tally { n: number; correct: number; wrong: number; unresolved: number }
 const tally = (): Tally => ({ n: 0, correct: 0, wrong: 0, unresolved: 0 });
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : 'n/a');
 
 async function catalogFor(dataset: string): Promise<{ catalog: Catalog; cleanup: () => void }> {
-  const dir = given.get(dataset);
-  if (dir) return { catalog: new Catalog(await readSnapshot(join(dir, 'snapshots'))), cleanup: () => {} };
-  const tmp = mkdtempSync(join(tmpdir(), 'music-resolver-eval-'));
-  const config = loadConfig({ MUSIC_DATA_DIR: tmp, MUSIC_DATASET: join(dataRoot, `${dataset}.csv`), LOG_LEVEL: 'silent' });
-  await runPipeline(config, silentLogger);
-  return { catalog: new Catalog(await readSnapshot(config.snapshotDir)), cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+  const { snapshot, cleanup } = await snapshotFor(dataset, given);
+  return { catalog: new Catalog(snapshot), cleanup };
 }
 
 const sections: string[] = [];
@@ -151,10 +140,5 @@ const report = [
 
 console.log(report);
 if (misses.length) console.error(misses.join('\n'));
-const out = opt('--out')[0];
-if (out) {
-  const doc = readFileSync(out, 'utf8');
-  const start = doc.indexOf('<!-- resolver -->');
-  const end = doc.indexOf('<!-- /resolver -->');
-  writeFileSync(out, start >= 0 && end > start ? doc.slice(0, start) + report + doc.slice(end + '<!-- /resolver -->'.length) : `${doc.trimEnd()}\n\n${report}\n`);
-}
+const out = optionValues(args, '--out')[0];
+if (out) writeSection(out, 'resolver', report);

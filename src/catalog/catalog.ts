@@ -74,7 +74,11 @@ export class Catalog {
   private readonly publishedDistribution: CatalogDistribution | undefined;
   private servedDistribution: CatalogDistribution | undefined;
 
-  constructor(source: CatalogSource) {
+  /**
+   * `options.fitOn` chooses the tracks whose labels fit the learned metric (default: the track-level train
+   * split, embedding.ts); the evaluation passes the fitting side of its other splits.
+   */
+  constructor(source: CatalogSource, options: { fitOn?: (i: number) => boolean } = {}) {
     this.manifest = source.manifest;
     this.publishedDistribution = source.distribution;
     const cols = 'columns' in source ? source.columns : toColumns(source.tracks);
@@ -127,7 +131,7 @@ export class Catalog {
       }
     }
 
-    const { vectors, dims, scale } = embedColumns(cols);
+    const { vectors, dims, scale } = embedColumns(cols, options.fitOn);
     this.embeddingDims = dims;
     this.embeddingScale = scale;
     this.metric = new KdTree(vectors, n, dims);
@@ -408,8 +412,8 @@ export function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: numb
   return embedColumns(toColumns(s.tracks));
 }
 
-/** buildEmbedding over the catalog's columns. */
-export function embedColumns(cols: CatalogColumns): { vectors: Float32Array; dims: number; scale: number } {
+/** buildEmbedding over the catalog's columns; `fitOn` picks the tracks whose labels are fitted (default: the train split). */
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!)): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);
@@ -434,7 +438,7 @@ export function embedColumns(cols: CatalogColumns): { vectors: Float32Array; dim
   let vectors: Float32Array;
   let dims: number;
   if (hasLabels && n > 10) {
-    const w = fitLda(z, n, d, labels, (i) => !isTestTrack(cols.trackId[i]!), d);
+    const w = fitLda(z, n, d, labels, fitOn, d);
     labels.length = 0;
     dims = w[0]!.length;
     const { artistKeys } = cols;

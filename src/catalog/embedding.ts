@@ -6,14 +6,42 @@ import { multiply, symmetricEigen, transpose, zeros, type Matrix } from './linal
  * with their primary artist's mean position. At query time only the vectors are used — no labels.
  */
 
-/** Deterministic train/test split by a hash of the track id: one track in five is a test track. */
-export function isTestTrack(trackId: string): boolean {
+/** FNV-1a (32-bit) hash of a string: the deterministic coin of both splits. */
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < trackId.length; i++) {
-    h ^= trackId.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % 5 === 0;
+  return h >>> 0;
+}
+
+/** Deterministic train/test split by a hash of the track id: one track in five is a test track. */
+export function isTestTrack(trackId: string): boolean {
+  return fnv1a(trackId) % 5 === 0;
+}
+
+/** Which side of a split a track is on; `none` tracks are neither fitted on nor used as seeds. */
+export type Side = 'fit' | 'test' | 'none';
+
+/**
+ * Artist-disjoint split: one artist in five (by a hash of its key) is a test artist. A track is on the test
+ * side when every artist it credits is a test artist, on the fitting side when none is, and on neither when
+ * its credits straddle the two (a co-credit of a test and a fitting artist) — so no artist has a track on
+ * both sides. Tracks with no artist fall back to the track-level coin.
+ */
+export function artistDisjointSides(n: number, artistsOf: (i: number) => readonly string[], trackId: (i: number) => string): Side[] {
+  const sides: Side[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const artists = artistsOf(i);
+    if (!artists.length) {
+      sides[i] = isTestTrack(trackId(i)) ? 'test' : 'fit';
+      continue;
+    }
+    const test = artists.filter((a) => fnv1a(a) % 5 === 0).length;
+    sides[i] = test === artists.length ? 'test' : test === 0 ? 'fit' : 'none';
+  }
+  return sides;
 }
 
 export interface Standardized {
