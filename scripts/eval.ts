@@ -12,8 +12,8 @@ import { recommend, type Attribute, type Bounds } from '../src/catalog/recommend
 import type { Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server.js';
-// The moods the product defines; the one place this evaluation reads them from.
-import { MOODS } from '../resources/vocabulary.js';
+// The moods the product defines, as ranges of the served catalog (src/catalog/moods.ts, distribution.ts).
+import { fitsMood, moodArgs, moodBoundsText } from '../src/catalog/distribution.js';
 import { givenDataDirs, optionValues, snapshotFor, writeSection } from './eval-data.js';
 import { entropyBits, skewness, topShare } from './eval-measures.js';
 
@@ -207,14 +207,10 @@ async function moodTable(catalog: Catalog): Promise<string[]> {
     '| mood | bounds | tracks returned | inside every range | distinct genres | genre entropy (bits) | catalog tracks inside the ranges | genres among them |',
     '|---|---|---|---|---|---|---|---|',
   ];
-  for (const mood of MOODS) {
-    const ranges = Object.entries(mood.bounds).map(([k, v]) => ({ feature: k.replace(/^(min|max)_/, ''), min: k.startsWith('min_'), v: v as number }));
-    const inside = (value: (feature: string) => number | null | undefined) =>
-      ranges.every((r) => {
-        const x = value(r.feature);
-        return x !== null && x !== undefined && (r.min ? x >= r.v : x <= r.v);
-      });
-    const result = (await client.callTool({ name: 'recommend_by_genre', arguments: { limit: 100, ...mood.bounds } })) as {
+  for (const mood of catalog.distribution.moods) {
+    const args = moodArgs(mood);
+    const inside = (value: (feature: string) => number | null | undefined) => fitsMood(mood, (ft) => value(ft) ?? null);
+    const result = (await client.callTool({ name: 'recommend_by_genre', arguments: { limit: 100, ...args } })) as {
       isError?: boolean; content: { text?: string }[]; structuredContent?: { tracks: { features: Record<string, number>; genres: string[] }[] };
     };
     if (result.isError) throw new Error(`recommend_by_genre for the mood ${mood.mood}: ${result.content[0]?.text}`);
@@ -229,7 +225,7 @@ async function moodTable(catalog: Catalog): Promise<string[]> {
       pool++;
       for (const g of catalog.track(i).genres) poolGenres.add(g);
     }
-    const bounds = Object.entries(mood.bounds).map(([k, v]) => `${k} ${v}`).join(', ');
+    const bounds = Object.entries(args).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(`| ${mood.mood} | ${bounds} | ${tracks.length} | ${tracks.length ? pct(ok / tracks.length) : 'n/a'} | ${weights.size} | ${f(entropyBits(weights.values()), 2)} | ${pool.toLocaleString('en-US')} | ${poolGenres.size} |`);
   }
   await client.close();
