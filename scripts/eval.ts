@@ -13,7 +13,7 @@ import type { Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server.js';
 // The moods the product defines, as ranges of the served catalog (src/catalog/moods.ts, distribution.ts).
-import { fitsMood, moodArgs, moodBoundsText } from '../src/catalog/distribution.js';
+import { fitsMood, moodArgs } from '../src/catalog/distribution.js';
 import { givenDataDirs, optionValues, snapshotFor, writeSection } from './eval-data.js';
 import { entropyBits, skewness, topShare } from './eval-measures.js';
 
