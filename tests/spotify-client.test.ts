@@ -75,9 +75,9 @@ describe('throttle', () => {
 
     const limited = double.requests.find((r) => r.status === 429)!;
     expect(limited).toBeDefined();
-    // Requests already in flight when the 429 was answered may land within a few ms; after that,
-    // nothing may arrive until the second is over.
-    const during = apiRequests().filter((r) => r.at > limited.at + 50 && r.at < limited.at + 950);
+    // Requests already in flight when the 429 was answered may still land shortly after it (a few ms
+    // idle, longer on a loaded machine); after that, nothing may arrive until the second is over.
+    const during = apiRequests().filter((r) => r.at > limited.at + 250 && r.at < limited.at + 950);
     expect(during).toEqual([]);
     const retried = apiRequests().filter((r) => r.url.endsWith(target));
     expect(retried).toHaveLength(2);
