@@ -15,8 +15,8 @@ function readmeStdioCommands(): string[] {
   const spans = [...readme.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n'));
   const inline = [...readme.replace(/```[\s\S]*?```/g, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
   return [...new Set([...spans, ...inline].map((c) => c.replace(/\s+#.*$/, '').trim()))]
-    // `npm run smoke -- --stdio` is a client: it starts the server itself and prints its report.
-    .filter((c) => /(^|\s)--stdio(\s|$)/.test(c) && !/^npm run smoke\b/.test(c));
+    // Clients that start the server themselves and print their own output: the smoke check, the Inspector.
+    .filter((c) => /(^|\s)--stdio(\s|$)/.test(c) && !/^(npm run smoke|npx @modelcontextprotocol\/inspector)\b/.test(c));
 }
 
 /** `command` + `args` of a client config entry, as one shell command with this checkout's paths. */
