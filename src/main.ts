@@ -83,9 +83,10 @@ async function main(argv: string[]): Promise<void> {
   else await serveHttp(config, log, holder, spotify);
   if (cluster.isWorker) await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
   else {
-    await ensureCatalog(config, log, holder);
     const clientConfig = `for a desktop client's config run: ${process.execPath} ${join(PROJECT_ROOT, 'bin', 'music-mcp-server.js')} --client-config`;
-    announceReady(holder, log, view, stdio ? 'serving MCP on stdin/stdout' : `MCP Streamable HTTP at ${httpUrl}; ${clientConfig}`);
+    await ensureCatalog(config, log, holder, () =>
+      announceReady(holder, log, view, stdio ? 'serving MCP on stdin/stdout' : `MCP Streamable HTTP at ${httpUrl}; ${clientConfig}`),
+    );
   }
   holder.watch(config.snapshotPollMs);
 }
@@ -95,7 +96,7 @@ let httpUrl: string | undefined;
 
 /**
  * After the first load or build: what is served and how to reach it. A person at a terminal gets one
- * line (`ready: 89,740 tracks, 29,796 artists, 114 genres; …`); the JSON log gets a record. A failed
+ * line (`ready: 28,356 tracks, 10,683 artists, 30 genres; …`); the JSON log gets a record. A failed
  * build has already said why in one line; nothing more is added.
  */
 function announceReady(holder: CatalogHolder, log: Logger, view: ProgressView | null, how: string): void {
@@ -113,10 +114,13 @@ class UsageError extends MusicError {
   }
 }
 
-/** Load the published snapshot, or build one first (first run), reporting progress to waiting calls. */
-async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
+/**
+ * Load the published snapshot, or build one first (first run), reporting progress to waiting calls;
+ * `ready` runs once a catalog is served (also when a retried build succeeds).
+ */
+async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder, ready: () => void): Promise<void> {
   try {
-    if (await holder.load()) return;
+    if (await holder.load()) return ready();
   } catch (err) {
     return failed(log, err, (m) => holder.fail(m.error), 'the server reads it again after a doubling delay, and at once on a new publish');
   }
@@ -126,6 +130,7 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     else await holder.load();
   };
   let outcome: BuildOutcome | 'building' = await buildFirstCatalog(config, log, report);
+  if (outcome === 'published') ready();
   // A dataset that could not be fetched (offline, a file not there yet) is tried again when a tool call
   // finds the build failed, at most once per RETRY_DOWNLOAD_MS; the call waits for that attempt as
   // for any build. Other failures wait for `npm run pipeline`, whose publish the holder picks up.
@@ -135,7 +140,10 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder)
     outcome = 'building';
     lastTry = Date.now();
     holder.setProgress('trying the dataset again');
-    void buildFirstCatalog(config, log, report).then((o) => (outcome = o));
+    void buildFirstCatalog(config, log, report).then((o) => {
+      outcome = o;
+      if (o === 'published') ready();
+    });
   });
 }
 

@@ -96,9 +96,11 @@ describe('first start offline (the dataset URL is a closed loopback port)', () =
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [BIN, '--stdio'],
-      env: { ...baseEnv(), MUSIC_DATA_DIR: tempDir(), MUSIC_DATASET: `http://127.0.0.1:${port}/dataset.csv`, MUSIC_TOOL_WAIT_MS: '90000', LOG_LEVEL: 'warn' },
+      env: { ...baseEnv(), MUSIC_DATA_DIR: tempDir(), MUSIC_DATASET: `http://127.0.0.1:${port}/dataset.csv`, MUSIC_TOOL_WAIT_MS: '90000', LOG_LEVEL: 'info' },
       stderr: 'pipe',
     });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const client = new Client({ name: 'first-start-test', version: '1.0.0' });
     await client.connect(transport);
     let server: Server | undefined;
@@ -127,6 +129,10 @@ describe('first start offline (the dataset URL is a closed loopback port)', () =
       }
       expect(answer.isError, answer.content[0]!.text).toBeFalsy();
       expect(answer.content[0]!.text).toMatch(/«Comedy»/);
+      // The log then says the catalog is served, with its counts.
+      const ready = /"tracks":3,.*"msg":"ready: 3 tracks, /;
+      for (let i = 0; i < 100 && !ready.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toMatch(ready);
     } finally {
       await client.close();
       server?.close();
