@@ -1,6 +1,6 @@
 import { loadConfig } from '../src/config.js';
 import { MusicError, StagingShrinkError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { createConsoleLogger } from '../src/log.js';
 import { EXIT, exitCodeFor, exitCodeForSignal } from '../src/pipeline/exit-codes.js';
 import { PipelineInterruptedError, runPipeline, type PipelineReport, type PipelineStep } from '../src/pipeline/run.js';
 import { printable } from '../src/pipeline/runs.js';
@@ -29,7 +29,8 @@ export async function runSteps(steps: readonly PipelineStep[]): Promise<Pipeline
   try {
     const config = loadConfig();
     if (process.argv.includes('--allow-shrink')) config.allowShrink = true;
-    const log = createLogger(config.logLevel);
+    // On a terminal: one progress line per step; for programs (Airflow, cron): JSON records.
+    const { log } = createConsoleLogger(config.logLevel, config.logFormat);
     report = await runPipeline(config, log, { steps, signal: controller.signal });
   } catch (err) {
     if (err instanceof PipelineInterruptedError) {

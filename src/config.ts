@@ -3,6 +3,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 
 /** Where the seed dataset is published (Kaggle "Spotify Tracks Dataset", BSD per its card). */
 export const DEFAULT_DATASET_URL =
@@ -70,6 +71,7 @@ const EnvSchema = z.object({
     .refine((v) => v === 'auto' || (Number(v) >= 1 && Number(v) <= 64), 'must be between 1 and 64')
     .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().transform((v) => v ?? 'info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional().transform((v) => v ?? 'auto'),
   XDG_DATA_HOME: z.string().optional(),
   // Warehouse: the embedded DuckDB file (default) or Snowflake. Secrets never appear in a message.
   WAREHOUSE: z.enum(['duckdb', 'snowflake']).optional().transform((v) => v ?? 'duckdb'),
@@ -145,6 +147,8 @@ export interface Config {
   /** How long a tool call waits for a catalog that is still being built before answering with progress. */
   toolWaitMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `text`: progress lines for a person; `json`: pino records; `auto`: text when stderr is a terminal. */
+  logFormat: LogFormat;
   http: HttpConfig;
   /** Where the raw schema, the dbt marts and the publish step's reads live (`WAREHOUSE`). */
   warehouse: 'duckdb' | 'snowflake';
@@ -330,6 +334,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     snapshotPollMs: e.MUSIC_SNAPSHOT_POLL_MS,
     toolWaitMs: e.MUSIC_TOOL_WAIT_MS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     http: {
       host,
       port: e.MCP_HTTP_PORT,

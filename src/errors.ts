@@ -20,8 +20,11 @@ export class ConfigError extends MusicError {
 
 /** The dataset could not be obtained or is not a dataset we understand. */
 export class DatasetError extends MusicError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** A network failure (offline, refused, timed out): a later attempt can succeed as it is. */
+  readonly temporary: boolean;
+  constructor(message: string, options?: { cause?: unknown; temporary?: boolean }) {
     super('DATASET_UNAVAILABLE', message, options);
+    this.temporary = options?.temporary ?? false;
   }
 }
 

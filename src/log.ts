@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { ProgressView, type TextOut } from './progress.js';
 
 export type { Logger };
 
@@ -30,6 +31,20 @@ export function createLogger(level = 'info', destination: pino.DestinationStream
     },
     destination,
   );
+}
+
+export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * The logger of a command (server or pipeline script): JSON records on stderr for programs, or, on a
+ * terminal (`LOG_FORMAT=auto`) or when asked (`text`), the progress view a person reads. `view` is
+ * null for JSON; lines meant for people only (the ready line) go through it.
+ */
+export function createConsoleLogger(level: string, format: LogFormat, stderr: TextOut = process.stderr): { log: Logger; view: ProgressView | null } {
+  if (format === 'json' || (format === 'auto' && stderr.isTTY !== true)) return { log: createLogger(level), view: null };
+  const view = new ProgressView(stderr);
+  return { log: createLogger(level, { write: (line: string) => view.write(line) }), view };
 }
 
 /** A logger that drops everything (for library callers and tests that do not care). */

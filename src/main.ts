@@ -1,11 +1,15 @@
 import cluster from 'node:cluster';
+import { join } from 'node:path';
 import { StrictStdioServerTransport } from './stdio.js';
 import { CatalogHolder } from './catalog/holder.js';
 import { currentVersion } from './catalog/snapshot.js';
 import { followPrimary, reportFatal, reportListening, runPrimary, type CatalogMessage } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
-import { MusicError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { DatasetError, MusicError } from './errors.js';
+import { clientConfigText } from './client-config.js';
+import { createConsoleLogger, type Logger } from './log.js';
+import { PROJECT_ROOT } from './paths.js';
+import type { ProgressView } from './progress.js';
 import { spotifyClientFromConfig } from './spotify/from-config.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 import { startHttpServer } from './http.js';
@@ -13,14 +17,15 @@ import { connectServer, createServer, PACKAGE } from './server.js';
 
 const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
 
-Usage: music-mcp-server [--stdio] [--help] [--version]
+Usage: music-mcp-server [--stdio | --client-config] [--help] [--version]
 
-  (default)   serve Streamable HTTP at http://127.0.0.1:3333/mcp (MCP_HTTP_HOST, MCP_HTTP_PORT)
-  --stdio     serve MCP over stdin/stdout (what desktop clients spawn)
+  (default)        serve Streamable HTTP at http://127.0.0.1:3333/mcp (MCP_HTTP_HOST, MCP_HTTP_PORT)
+  --stdio          serve MCP over stdin/stdout (what desktop clients spawn)
+  --client-config  print the "mcpServers" entry for desktop clients (absolute paths) and where it goes
 
 On first start it builds the catalog (download dataset → staging → dbt marts → snapshot).
 Environment: MUSIC_DATA_DIR, MUSIC_DATASET, MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_HTTP_WORKERS, MCP_AUTH_TOKEN,
-MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, LOG_LEVEL — see README.md.`;
+MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS, SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, LOG_LEVEL, LOG_FORMAT — see README.md.`;
 
 /** How long HTTP calls in flight get to finish on SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -37,14 +42,20 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${PACKAGE.version}\n`);
     return;
   }
-  const unknown = argv.filter((a) => !['--stdio'].includes(a));
+  const unknown = argv.filter((a) => !['--stdio', '--client-config'].includes(a));
   if (unknown.length) throw new UsageError(`unknown argument ${unknown.join(' ')}; see --help`);
+  if (argv.includes('--client-config')) {
+    const { json, help } = clientConfigText();
+    process.stdout.write(json);
+    process.stderr.write(help);
+    return;
+  }
 
   const config = loadConfig();
   const stdio = argv.includes('--stdio');
   if (!stdio && config.http.workers > 1 && cluster.isPrimary) {
     // Several HTTP processes (src/cluster.ts): this one forks them and builds the first catalog if needed.
-    const log = createLogger(config.logLevel);
+    const { log } = createConsoleLogger(config.logLevel, config.logFormat);
     await runPrimary({
       workers: config.http.workers,
       log,
@@ -57,7 +68,8 @@ async function main(argv: string[]): Promise<void> {
     });
     return;
   }
-  const log = cluster.isWorker ? createLogger(config.logLevel).child({ worker: cluster.worker!.id }) : createLogger(config.logLevel);
+  const { log: root, view } = createConsoleLogger(config.logLevel, config.logFormat);
+  const log = cluster.isWorker ? root.child({ worker: cluster.worker!.id }) : root;
   const holder = new CatalogHolder(config.snapshotDir, log);
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
   const spotifyClient = spotifyClientFromConfig(config, log, {
@@ -70,8 +82,30 @@ async function main(argv: string[]): Promise<void> {
   if (stdio) await serveStdio(config, log, holder, spotify);
   else await serveHttp(config, log, holder, spotify);
   if (cluster.isWorker) await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
-  else await ensureCatalog(config, log, holder);
+  else {
+    const clientConfig = `for a desktop client's config run: ${process.execPath} ${join(PROJECT_ROOT, 'bin', 'music-mcp-server.js')} --client-config`;
+    await ensureCatalog(config, log, holder, () =>
+      announceReady(holder, log, view, stdio ? 'serving MCP on stdin/stdout' : `MCP Streamable HTTP at ${httpUrl}; ${clientConfig}`),
+    );
+  }
   holder.watch(config.snapshotPollMs);
+}
+
+/** The URL the HTTP server listens at, once it does (for the ready line). */
+let httpUrl: string | undefined;
+
+/**
+ * After the first load or build: what is served and how to reach it. A person at a terminal gets one
+ * line (`ready: 28,356 tracks, 10,683 artists, 30 genres; …`); the JSON log gets a record. A failed
+ * build has already said why in one line; nothing more is added.
+ */
+function announceReady(holder: CatalogHolder, log: Logger, view: ProgressView | null, how: string): void {
+  const state = holder.current;
+  if (state.status !== 'ready') return;
+  const counts = { tracks: state.catalog.size, artists: state.catalog.artists.length, genres: state.catalog.genres.length };
+  const text = `ready: ${counts.tracks.toLocaleString('en-US')} tracks, ${counts.artists.toLocaleString('en-US')} artists, ${counts.genres.toLocaleString('en-US')} genres; ${how}`;
+  if (view) view.say(text);
+  else log.info({ ...counts, version: state.catalog.version }, text);
 }
 
 class UsageError extends MusicError {
@@ -80,22 +114,50 @@ class UsageError extends MusicError {
   }
 }
 
-/** Load the published snapshot, or build one first (first run), reporting progress to waiting calls. */
-async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder): Promise<void> {
+/**
+ * Load the published snapshot, or build one first (first run), reporting progress to waiting calls;
+ * `ready` runs once a catalog is served (also when a retried build succeeds).
+ */
+async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder, ready: () => void): Promise<void> {
   try {
-    if (await holder.load()) return;
+    if (await holder.load()) return ready();
   } catch (err) {
-    return failed(log, err, (m) => holder.fail(m.error));
+    return failed(log, err, (m) => holder.fail(m.error), 'the server reads it again after a doubling delay, and at once on a new publish');
   }
-  await buildFirstCatalog(config, log, async (m) => {
+  const report = async (m: CatalogMessage) => {
     if (m.type === 'catalog-progress') holder.setProgress(m.detail);
     else if (m.type === 'catalog-failed') holder.fail(m.error);
     else await holder.load();
+  };
+  let outcome: BuildOutcome | 'building' = await buildFirstCatalog(config, log, report);
+  if (outcome === 'published') ready();
+  // A dataset that could not be fetched (offline, a file not there yet) is tried again when a tool call
+  // finds the build failed, at most once per RETRY_DOWNLOAD_MS; the call waits for that attempt as
+  // for any build. Other failures wait for `npm run pipeline`, whose publish the holder picks up.
+  let lastTry = Date.now();
+  holder.onFailedCall(() => {
+    if (outcome !== 'retry' || Date.now() - lastTry < RETRY_DOWNLOAD_MS) return;
+    outcome = 'building';
+    lastTry = Date.now();
+    holder.setProgress('trying the dataset again');
+    void buildFirstCatalog(config, log, report).then((o) => {
+      outcome = o;
+      if (o === 'published') ready();
+    });
   });
 }
 
+type BuildOutcome = 'published' | 'retry' | 'failed';
+
+/** A failed download is tried again by a tool call no sooner than this after the last attempt. */
+const RETRY_DOWNLOAD_MS = 5_000;
+
 /** Run the pipeline (all but enrichment) to publish the first catalog, reporting each step. */
-async function buildFirstCatalog(config: Config, log: Logger, report: (m: CatalogMessage) => void | Promise<void>): Promise<void> {
+async function buildFirstCatalog(
+  config: Config,
+  log: Logger,
+  report: (m: CatalogMessage) => void | Promise<void>,
+): Promise<BuildOutcome> {
   try {
     log.info({ dataDir: config.dataDir, dataset: config.dataset }, 'no published catalog yet: building it (first run only)');
     await report({ type: 'catalog-progress', detail: 'starting the pipeline' });
@@ -109,15 +171,25 @@ async function buildFirstCatalog(config: Config, log: Logger, report: (m: Catalo
       onProgress: (step) => void report({ type: 'catalog-progress', detail: `pipeline step: ${step}` }),
     });
     await report({ type: 'catalog-published' });
+    return 'published';
   } catch (err) {
-    await failed(log, err, report);
+    // Bringing the dataset (download or local file) can succeed later by itself: the network comes back.
+    const retry = err instanceof DatasetError;
+    await failed(log, err, report, retry ? 'the next tool call tries again' : 'fix it and run `npm run pipeline`; the server serves the catalog it publishes without a restart');
+    return retry ? 'retry' : 'failed';
   }
 }
 
-async function failed(log: Logger, err: unknown, report: (m: Extract<CatalogMessage, { type: 'catalog-failed' }>) => void | Promise<void>): Promise<void> {
+/** One line: what went wrong (naming the fix) and, for tool calls, what happens next. */
+async function failed(
+  log: Logger,
+  err: unknown,
+  report: (m: Extract<CatalogMessage, { type: 'catalog-failed' }>) => void | Promise<void>,
+  next = 'fix it and restart the server',
+): Promise<void> {
   const message = err instanceof MusicError ? err.message : `unexpected error: ${(err as Error).message}`;
   log.error({ code: (err as MusicError).code }, message);
-  await report({ type: 'catalog-failed', error: message });
+  await report({ type: 'catalog-failed', error: `${message} (${next})` });
 }
 
 /** The line that tells where the server listens (tests and scripts look for `at http://…/mcp`). */
@@ -131,6 +203,7 @@ function announcement(url: string, config: Config, workers: number): string {
 
 async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
   const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http, ...spotify });
+  httpUrl = running.url;
   if (cluster.isWorker) reportListening(running.url);
   else process.stderr.write(announcement(running.url, config, 1));
   let closing = false;

@@ -64,6 +64,19 @@ for (const transport of ['stdio', 'http'] as const) {
   });
 }
 
+describe('npx @modelcontextprotocol/inspector inside the checkout', () => {
+  // The Inspector's own bin imports commander without declaring it: it gets whichever copy is hoisted to
+  // the top of node_modules, which must be one it can use (package.json pins commander 13 for it).
+  it('runs the Inspector CLI against the stdio server, as the README shows', async () => {
+    const { stdout } = await run('npx', ['--no-install', '@modelcontextprotocol/inspector', '--cli', 'node', 'bin/music-mcp-server.js', '--stdio', '--method', 'tools/list'], {
+      cwd: REPO_ROOT,
+      env: childEnv,
+      timeout: 90_000,
+    });
+    expect((JSON.parse(stdout) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(expect.arrayContaining(CALLS.map(([n]) => n)));
+  }, 120_000);
+});
+
 describe('official conformance suite (@modelcontextprotocol/conformance 0.1.13)', () => {
   it('passes every scenario except the fixture-dependent ones listed in the baseline', async () => {
     const result = await run(process.execPath, [CONFORMANCE, 'server', '--url', http.url, '--expected-failures', join(REPO_ROOT, 'conformance/expected-failures.yml')], {

@@ -167,7 +167,7 @@ export async function withCatalog(
   const state = await deps.catalog.waitReady(deps.toolWaitMs);
   if (state.status === 'ready') return fn(state.catalog);
   if (state.status === 'failed') {
-    return toolError(`the music catalog could not be built: ${state.error}. Fix the cause and restart the server (or run \`npm run pipeline\`).`);
+    return toolError(`the music catalog could not be built: ${state.error}`);
   }
   return toolError(`the music catalog is still being built (${state.detail}); try again in a minute.`);
 }

@@ -29,6 +29,8 @@ export class CatalogHolder extends EventEmitter {
   private served: string | null = null;
   private broken: Broken | null = null;
   private retryBaseMs = 1_000;
+  /** Called when a caller finds no catalog because building it failed; may start another build. */
+  private retryBuild: (() => void) | null = null;
 
   constructor(private readonly snapshotDir: string, private readonly log: Logger) {
     super();
@@ -115,8 +117,14 @@ export class CatalogHolder extends EventEmitter {
     this.timer.unref();
   }
 
+  /** What to do when a caller finds the build failed (main.ts tries a failed download again). */
+  onFailedCall(retry: () => void): void {
+    this.retryBuild = retry;
+  }
+
   /** Wait up to `ms` for a catalog; returns the state then. */
   async waitReady(ms: number): Promise<CatalogState> {
+    if (this.state.status === 'failed') this.retryBuild?.();
     if (this.state.status !== 'loading' || ms <= 0) return this.state;
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);

@@ -452,9 +452,9 @@ function connectionError(shown: string, url: URL, err: unknown, idleMs: number):
     }
   })();
   if (code && OFFLINE_CODES.has(code)) {
-    return new DatasetError(`cannot download the dataset from ${shown} (${reason}); you appear to be offline — ${FIX_HINT}`, { cause: err });
+    return new DatasetError(`cannot download the dataset from ${shown} (${reason}); you appear to be offline — ${FIX_HINT}`, { cause: err, temporary: true });
   }
-  return new DatasetError(`cannot download the dataset from ${shown} (${reason}); ${FIX_HINT}`, { cause: err });
+  return new DatasetError(`cannot download the dataset from ${shown} (${reason}); ${FIX_HINT}`, { cause: err, temporary: true });
 }
 
 /** The most specific error code on an error, its cause, or the attempts of an AggregateError. */

@@ -11,11 +11,11 @@
  * | 1 | failed (a bug, a failing dbt test, a stale source, bad data) | look at the message |
  * | 64 | wrong command-line usage | fix the command |
  * | 65 | a source file would delete more than half of its staged rows (a truncated download?) | check the file; rerun with `--allow-shrink` if the shrink is real |
- * | 75 | stopped early, resumable (rate limit, spent quota, outage); finished work is kept | retry later (minutes) |
+ * | 75 | stopped early, resumable (rate limit, spent quota, outage, the dataset download unreachable); finished work is kept | retry later (minutes) |
  * | 78 | configuration or credentials refused | fix the settings; retrying cannot help |
  * | 130 / 143 | stopped by SIGINT / SIGTERM; finished work is kept | rerun when wanted |
  */
-import { ConfigError, StagingShrinkError } from '../errors.js';
+import { ConfigError, DatasetError, StagingShrinkError } from '../errors.js';
 import { SpotifyAuthError, SpotifyCircuitOpenError, SpotifyError } from '../spotify/errors.js';
 
 export const EXIT = {
@@ -41,6 +41,7 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof StagingShrinkError) return EXIT.SHRINK_REFUSED;
   if (err instanceof SpotifyAuthError || err instanceof SpotifyCircuitOpenError) return err.retryable ? EXIT.TEMPFAIL : EXIT.CONFIG;
   if (err instanceof SpotifyError) return EXIT.TEMPFAIL;
+  if (err instanceof DatasetError && err.temporary) return EXIT.TEMPFAIL;
   return EXIT.FAILED;
 }
 

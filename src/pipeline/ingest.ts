@@ -611,7 +611,7 @@ async function ingestPass(
         raw: JSON.stringify(record),
       });
     }
-    if (rowsRead % PROGRESS_EVERY === 0) log.info({ rowsRead, rowsStaged, rowsRejected }, 'ingest progress');
+    if (rowsRead % PROGRESS_EVERY === 0) log.info({ rowsRead, rowsStaged, rowsRejected, bytesRead: input.bytesRead }, 'ingest progress');
   };
 
   /**
