@@ -78,6 +78,7 @@ export function rowHash(row: StagedTrack): string {
   text(row.track_id);
   text(row.track_name);
   text(row.artist_names);
+  text(row.artist_credits);
   text(row.album_id);
   text(row.album_name);
   text(row.album_release_date);
