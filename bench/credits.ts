@@ -2,8 +2,8 @@
  * Co-credit splitting on a ", "-joined rewrite of the default dataset: does every artist keep the track
  * count it has in the ';'-joined original? Reads the file, rewrites each `artists` cell in memory
  * (`A;B` → `A, B`), runs both through the ingest's credit splitter (src/pipeline/credits.ts), and
- * compares per-artist track counts (artists keyed by the folded name). Prints a JSON summary and the
- * artists whose counts differ.
+ * compares per-artist track counts (artists keyed by the folded name), beside a naive split on every
+ * ", " as the baseline. Prints a JSON summary and the artists whose counts differ.
  *
  *   npx tsx bench/credits.ts            # --file=… (default ../shared/data/spotify_tracks_maharshipandya.csv)
  */
@@ -37,10 +37,13 @@ async function readCredits(path: string): Promise<[string, string][]> {
 }
 
 /** Per-artist distinct track counts after splitting every cell with a splitter made from the same cells. */
-export function artistTrackCounts(rows: readonly [string, string][]): { counts: Map<string, number>; splitter: CreditSplitter } {
+export function artistTrackCounts(
+  rows: readonly [string, string][],
+  fixed?: string,
+): { counts: Map<string, number>; splitter: CreditSplitter } {
   const counter = new CreditCellCounter();
-  for (const [, cell] of rows) counter.add(cell);
-  const splitter = CreditSplitter.fromCells('artists', counter.cells);
+  for (const [id, cell] of rows) counter.add(cell, id);
+  const splitter = fixed === undefined ? CreditSplitter.fromCells('artists', counter.cells) : CreditSplitter.fixed('artists', fixed);
   const seen = new Set<string>();
   const counts = new Map<string, number>();
   for (const [id, cell] of rows) {
@@ -62,6 +65,9 @@ const original = await readCredits(file);
 const commaJoined = original.map(([id, cell]): [string, string] => [id, cell.split(';').map((s) => s.trim()).join(', ')]);
 const before = artistTrackCounts(original);
 const after = artistTrackCounts(commaJoined);
+/** Baseline: every ", " taken for a separator (no name kept whole). */
+const naive = artistTrackCounts(commaJoined, ', ');
+const naiveMatching = [...before.counts].filter(([artist, n]) => naive.counts.get(artist) === n).length;
 const differ: { artist: string; original: number; commaJoined: number }[] = [];
 for (const [artist, n] of before.counts) {
   const m = after.counts.get(artist) ?? 0;
@@ -77,6 +83,8 @@ process.stdout.write(
       artists: before.counts.size,
       artistsMatching: matching,
       shareMatching: Number((matching / before.counts.size).toFixed(4)),
+      naiveSplitMatching: naiveMatching,
+      naiveShareMatching: Number((naiveMatching / before.counts.size).toFixed(4)),
       original: before.splitter.report(),
       commaJoined: after.splitter.report(),
       differ: differ.length,

@@ -10,11 +10,12 @@
  *
  * Recognising the separator. Candidates, in order of preference: `;`, `|`, `, `, `,`. A cell "has
  * co-credit evidence" for a candidate when it splits on it into two or more parts and one of the parts
- * is elsewhere a cell of its own (an artist credited alone). `;` and `|` never occur inside real artist
- * names, so any occurrence makes them eligible; commas do (`Tyler, The Creator`), so `, ` and `,` are
- * eligible only with evidence. The eligible candidate with the most evidence wins (ties: the earlier
+ * is elsewhere a cell of its own (an artist credited alone). `;` never occurs inside real artist
+ * names, so any occurrence makes it eligible; `|` and commas do (`M|O|O|N`, `Tyler, The Creator`), so
+ * they are eligible only with evidence. The eligible candidate with the most evidence wins (ties: the earlier
  * one), so a file joined by `, ` is split there and not at the comma of `nothing,nowhere.`. No eligible
- * candidate: every cell is one artist.
+ * candidate: every cell is one artist. A comma-joined column is also split on `;` where cells
+ * hold it (a file assembled from several exports); a `;`-joined one is never split on commas.
  *
  * Names that contain the separator (only commas do) are kept whole when:
  * - **exception list**: the span is a name in `KEPT_WHOLE_NAMES` (well-known acts whose parts are also
@@ -39,7 +40,8 @@ export interface SeparatorCandidate {
 
 export const SEPARATOR_CANDIDATES: readonly SeparatorCandidate[] = [
   { token: ';', occursInNames: false },
-  { token: '|', occursInNames: false },
+  // `M|O|O|N` and `Division | North` are single artists in the TidyTuesday file.
+  { token: '|', occursInNames: true },
   { token: ', ', occursInNames: true },
   { token: ',', occursInNames: true },
 ];
@@ -76,6 +78,8 @@ export interface CreditColumnReport {
   column: string;
   /** The separator recognised, or null: one artist per cell. */
   separator: string | null;
+  /** Separators never found inside names (`;`) that some cells of a comma-joined column use too. */
+  alsoSplitOn: string[];
   /** Distinct cells with co-credit evidence for the separator (see the module header). */
   evidence: number;
   /** Rows whose credit was split into two or more artists. */
@@ -95,16 +99,20 @@ const ARTICLE = /^(?:the|el|la|los|las|le|les|der|die|das|il|lo) \S/;
 const SUFFIX = new Set(['jr', 'jr.', 'sr', 'sr.', 'ii', 'iii', 'iv']);
 const LIST_END = / (?:&|and|y|e|et|und) /;
 const EXAMPLES = 5;
-/** A span seen on a single row is no evidence: two artists credited together once look the same. */
-const MIN_EVIDENCE_ROWS = 2;
+/** A span seen on a single track is no evidence: two artists credited together once look the same. */
+const MIN_EVIDENCE_TRACKS = 2;
 
 /** Counts distinct credit cells of one column as a file streams by (the first read of the ingest). */
 export class CreditCellCounter {
-  /** Cell text (as read) → rows holding it. */
+  /** Cell text (as read) → distinct tracks credited so (a track repeats once per genre or playlist). */
   readonly cells = new Map<string, number>();
+  private readonly seen = new Set<string>();
 
-  add(cell: string): void {
+  add(cell: string, trackId: string): void {
     if (cell.length === 0) return;
+    const pair = `${trackId}\u0000${cell}`;
+    if (this.seen.has(pair)) return;
+    this.seen.add(pair);
     this.cells.set(cell, (this.cells.get(cell) ?? 0) + 1);
   }
 }
@@ -168,6 +176,8 @@ export class CreditSplitter {
   private constructor(
     readonly column: string,
     readonly separator: string | null,
+    /** See CreditColumnReport.alsoSplitOn. */
+    readonly alsoSplitOn: readonly string[],
     private readonly evidence: number,
     /** Accepted multi-part names (folded parts joined by NUL) → the rule that accepts them. */
     private readonly wholeNames: ReadonlyMap<string, KeptWholeRule>,
@@ -176,16 +186,21 @@ export class CreditSplitter {
 
   /** A splitter with a given separator and no names kept whole (a record mapped without reading its file first). */
   static fixed(column: string, token: string): CreditSplitter {
-    return new CreditSplitter(column, token, 0, new Map(), 0);
+    return new CreditSplitter(column, token, [], 0, new Map(), 0);
   }
 
   /** Recognise the column's separator and which names stay whole, from every cell of the file. */
   static fromCells(column: string, cells: ReadonlyMap<string, number>): CreditSplitter {
     const chosen = chooseSeparator(cells);
-    if (chosen === null) return new CreditSplitter(column, null, 0, new Map(), 0);
+    if (chosen === null) return new CreditSplitter(column, null, [], 0, new Map(), 0);
     const { token, evidence } = chosen;
     const whole = new Map<string, KeptWholeRule>();
+    const also: string[] = [];
     if (SEPARATOR_CANDIDATES.find((c) => c.token === token)!.occursInNames) {
+      // A comma-joined column may hold a few cells joined otherwise (the TidyTuesday file has one `A;B`).
+      for (const c of SEPARATOR_CANDIDATES) {
+        if (!c.occursInNames && [...cells.keys()].some((cell) => cell.includes(c.token))) also.push(c.token);
+      }
       for (const name of KEPT_WHOLE_NAMES) {
         const parts = partsOf(name, token);
         if (parts.length > 1) whole.set(keyOf(parts, 0, parts.length - 1), 'exception list');
@@ -194,14 +209,14 @@ export class CreditSplitter {
     }
     let longest = 0;
     for (const k of whole.keys()) longest = Math.max(longest, k.split('\u0000').length);
-    return new CreditSplitter(column, token, evidence, whole, longest);
+    return new CreditSplitter(column, token, also, evidence, whole, longest);
   }
 
   /** The cell's artists joined by CREDIT_JOIN (empty parts dropped); null for an empty cell. Counts what it did. */
   split(cell: string | null): string | null {
     if (cell === null) return null;
     const token = this.separator;
-    if (token === null || !cell.includes(token)) return clean(cell);
+    if (token === null || (!cell.includes(token) && !this.alsoSplitOn.some((t) => cell.includes(t)))) return clean(cell);
     let joined = this.cache.get(cell);
     if (joined === undefined) {
       joined = this.splitCell(cell, token);
@@ -223,9 +238,18 @@ export class CreditSplitter {
   }
 
   private splitCell(cell: string, token: string): string {
-    const parts = partsOf(cell, token);
+    let pieces = [cell];
+    for (const t of this.alsoSplitOn) pieces = pieces.flatMap((p) => p.split(t));
     const names: string[] = [];
     const keptHere: { rule: KeptWholeRule; rows: number; shown: string }[] = [];
+    for (const piece of pieces) this.splitPiece(piece, token, names, keptHere);
+    if (keptHere.length > 0) this.keptByCell.set(cell, keptHere);
+    return names.filter((n) => n.length > 0).join(CREDIT_JOIN);
+  }
+
+  /** Appends the names of one piece of a cell (split on the separator, names kept whole joined back). */
+  private splitPiece(cell: string, token: string, names: string[], keptHere: { rule: KeptWholeRule; rows: number; shown: string }[]): void {
+    const parts = partsOf(cell, token);
     for (let i = 0; i < parts.length; ) {
       let taken = 1;
       for (let n = Math.min(this.longestWhole, parts.length - i); n > 1; n--) {
@@ -244,8 +268,6 @@ export class CreditSplitter {
       names.push(clean(cell.slice(parts[i]!.start, parts[i + taken - 1]!.end)));
       i += taken;
     }
-    if (keptHere.length > 0) this.keptByCell.set(cell, keptHere);
-    return names.join(CREDIT_JOIN);
   }
 
   report(): CreditColumnReport {
@@ -263,6 +285,7 @@ export class CreditSplitter {
     return {
       column: this.column,
       separator: this.separator,
+      alsoSplitOn: [...this.alsoSplitOn],
       evidence: this.evidence,
       rowsSplit: this.rowsSplit,
       creditsFromSplits: this.creditsFromSplits,
@@ -306,14 +329,14 @@ export function chooseSeparator(cells: ReadonlyMap<string, number>): { token: st
 function evidenceNames(cells: ReadonlyMap<string, number>, token: string): Map<string, KeptWholeRule> {
   const apart = new Set<string>();
   const spans = new Map<string, string[]>();
-  const rows = new Map<string, number>();
+  const tracks = new Map<string, number>();
   for (const [cell, n] of cells) {
     const parts = partsOf(cell, token);
     const covered = new Uint8Array(parts.length);
     for (const [start, end] of shapeSpans(parts)) {
       const k = keyOf(parts, start, end);
       spans.set(k, parts.slice(start, end + 1).map((p) => p.key));
-      rows.set(k, (rows.get(k) ?? 0) + n);
+      tracks.set(k, (tracks.get(k) ?? 0) + n);
       covered.fill(1, start, end + 1);
     }
     parts.forEach((p, i) => {
@@ -322,7 +345,7 @@ function evidenceNames(cells: ReadonlyMap<string, number>, token: string): Map<s
   }
   const accepted = new Map<string, KeptWholeRule>();
   for (const [k, keys] of spans) {
-    if ((rows.get(k) ?? 0) >= MIN_EVIDENCE_ROWS && !keys.some((p) => apart.has(p))) accepted.set(k, 'catalog evidence');
+    if ((tracks.get(k) ?? 0) >= MIN_EVIDENCE_TRACKS && !keys.some((p) => apart.has(p))) accepted.set(k, 'catalog evidence');
   }
   return accepted;
 }
@@ -349,7 +372,9 @@ export function creditCounts(columns: readonly CreditColumnReport[]): {
     }
   }
   return {
-    credit_separators: columns.map((c) => `${c.column}: ${c.separator === null ? 'none' : JSON.stringify(c.separator)}`).join('; '),
+    credit_separators: columns
+      .map((c) => `${c.column}: ${c.separator === null ? 'none' : JSON.stringify(c.separator)}${c.alsoSplitOn.map((t) => ` (also ${JSON.stringify(t)})`).join('')}`)
+      .join('; '),
     credits_split: split,
     credits_kept_whole: kept,
     credit_notes: notes.length > 0 ? notes.join('; ') : 'no name kept whole',

@@ -591,7 +591,7 @@ async function scanCredits(
 ): Promise<CreditSplitter | null> {
   const tokenizer = new CsvTokenizer();
   const counter = new CreditCellCounter();
-  let column: { at: number; name: string; nullTokens: ReadonlySet<string> } | null = null;
+  let column: { at: number; trackAt: number; name: string; nullTokens: ReadonlySet<string> } | null = null;
   let unrecognised = false;
   const onRecord = (record: string[], _line: number, blank: boolean): void => {
     if (unrecognised) return;
@@ -602,11 +602,12 @@ async function scanCredits(
         return;
       }
       const layout = LAYOUTS[detected.schema.name];
-      column = { at: record.map(headerName).indexOf(layout.artist_names), name: layout.artist_names, nullTokens: layout.nullTokens };
+      const names = record.map(headerName);
+      column = { at: names.indexOf(layout.artist_names), trackAt: names.indexOf(layout.track_id), name: layout.artist_names, nullTokens: layout.nullTokens };
       return;
     }
     const cell = blank ? undefined : record[column.at];
-    if (cell !== undefined && !column.nullTokens.has(cell)) counter.add(cell);
+    if (cell !== undefined && !column.nullTokens.has(cell)) counter.add(cell, record[column.trackAt] ?? '');
   };
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   try {
