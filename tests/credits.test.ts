@@ -14,7 +14,7 @@ import { CreditCellCounter, CreditSplitter, CREDIT_JOIN, foldName } from '../src
 import { ingestCsv } from '../src/pipeline/ingest.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
-import type { StagedTrack, StagingStore } from '../src/warehouse/staging.js';
+import { DuckDbStagingStore, type StagedTrack, type StagingStore } from '../src/warehouse/staging.js';
 
 const DEFAULT_DATASET =
   process.env.MUSIC_DEFAULT_DATASET ?? fileURLToPath(new URL('../../shared/data/spotify_tracks_maharshipandya.csv', import.meta.url));
@@ -233,6 +233,24 @@ describe('layouts by header name', () => {
         'Pair: Tyler, The Creator',
         'Solo: 21 Savage',
       ]);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('a staging table made before artist_credits existed gets the column, and the next ingest fills it', async () => {
+    const session = await DuckDbSession.open(join(tmp, 'old-staging.duckdb'));
+    try {
+      const store = new DuckDbStagingStore(session);
+      await store.ensureSchema();
+      await session.run('ALTER TABLE staging.tracks DROP COLUMN artist_credits');
+      const path = join(tmp, 'semicolons.csv');
+      const header = 'track_id,artists,album_name,track_name,popularity,duration_ms,explicit,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature,track_genre';
+      writeFileSync(path, `${header}\nb0000000000000000000001,Khea;Omar Varela,A,T,50,200000,False,0.5,0.5,1,-6,1,0.1,0.1,0,0.1,0.5,120,4,latin\n`);
+      await store.ensureSchema();
+      await ingestCsv({ path, store });
+      const rows = await session.all<{ artist_credits: string }>('SELECT artist_credits FROM staging.tracks');
+      expect(rows.map((r) => r.artist_credits.split(CREDIT_JOIN))).toEqual([['Khea', 'Omar Varela']]);
     } finally {
       await session.close();
     }

@@ -302,13 +302,15 @@ function clean(name: string): string {
 /** The separator with the most co-credit evidence among the eligible candidates (module header), or null. */
 export function chooseSeparator(cells: ReadonlyMap<string, number>): { token: string; evidence: number } | null {
   let best: { token: string; evidence: number } | null = null;
+  const folded = new Map<string, string>();
+  for (const cell of cells.keys()) folded.set(cell, foldName(cell));
   for (const candidate of SEPARATOR_CANDIDATES) {
     const { token } = candidate;
     const alone = new Set<string>();
     const holding: string[] = [];
-    for (const cell of cells.keys()) {
+    for (const [cell, key] of folded) {
       if (cell.includes(token)) holding.push(cell);
-      else alone.add(foldName(cell));
+      else alone.add(key);
     }
     if (holding.length === 0) continue;
     let evidence = 0;
