@@ -166,10 +166,17 @@ function keyOf(parts: readonly Part[], start: number, end: number): string {
     .join('\u0000');
 }
 
+/** A name kept whole: the rule, the staged rows holding it, and its spelling where first met. */
+interface KeptEntry {
+  readonly rule: KeptWholeRule;
+  rows: number;
+  readonly shown: string;
+}
+
 /** Splits the cells of one credit column; made from the column's counted cells. */
 export class CreditSplitter {
   private readonly cache = new Map<string, string>();
-  private readonly kept = new Map<string, { rule: KeptWholeRule; rows: number; shown: string }>();
+  private readonly kept = new Map<string, KeptEntry>();
   private rowsSplit = 0;
   private creditsFromSplits = 0;
 
@@ -216,7 +223,10 @@ export class CreditSplitter {
   split(cell: string | null): string | null {
     if (cell === null) return null;
     const token = this.separator;
-    if (token === null || (!cell.includes(token) && !this.alsoSplitOn.some((t) => cell.includes(t)))) return clean(cell);
+    if (token === null || (!cell.includes(token) && !this.alsoSplitOn.some((t) => cell.includes(t)))) {
+      const name = clean(cell);
+      return name.length === 0 ? null : name;
+    }
     let joined = this.cache.get(cell);
     if (joined === undefined) {
       joined = this.splitCell(cell, token);
@@ -227,28 +237,25 @@ export class CreditSplitter {
       this.rowsSplit++;
       this.creditsFromSplits += names;
     }
-    for (const name of this.keptIn(cell)) name.rows++;
+    for (const name of this.keptByCell.get(cell) ?? []) name.rows++;
     return joined.length === 0 ? null : joined;
   }
 
-  private readonly keptByCell = new Map<string, { rule: KeptWholeRule; rows: number; shown: string }[]>();
-
-  private keptIn(cell: string): { rule: KeptWholeRule; rows: number; shown: string }[] {
-    return this.keptByCell.get(cell) ?? [];
-  }
+  /** The names kept whole in each split cell (cells without any are absent). */
+  private readonly keptByCell = new Map<string, KeptEntry[]>();
 
   private splitCell(cell: string, token: string): string {
     let pieces = [cell];
     for (const t of this.alsoSplitOn) pieces = pieces.flatMap((p) => p.split(t));
     const names: string[] = [];
-    const keptHere: { rule: KeptWholeRule; rows: number; shown: string }[] = [];
+    const keptHere: KeptEntry[] = [];
     for (const piece of pieces) this.splitPiece(piece, token, names, keptHere);
     if (keptHere.length > 0) this.keptByCell.set(cell, keptHere);
     return names.filter((n) => n.length > 0).join(CREDIT_JOIN);
   }
 
   /** Appends the names of one piece of a cell (split on the separator, names kept whole joined back). */
-  private splitPiece(cell: string, token: string, names: string[], keptHere: { rule: KeptWholeRule; rows: number; shown: string }[]): void {
+  private splitPiece(cell: string, token: string, names: string[], keptHere: KeptEntry[]): void {
     const parts = partsOf(cell, token);
     for (let i = 0; i < parts.length; ) {
       let taken = 1;
