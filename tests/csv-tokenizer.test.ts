@@ -203,7 +203,7 @@ describe('row hash', () => {
 
   const base: StagedTrack = {
     row_key: 'id|pop||', source_schema: 'tidytuesday', source_file: 'a.csv', source_line: 2, track_id: 'id',
-    track_name: 'Name', artist_names: 'Artist', album_id: null, album_name: 'Album', album_release_date: '2019',
+    track_name: 'Name', artist_names: 'Artist', artist_credits: 'Artist', album_id: null, album_name: 'Album', album_release_date: '2019',
     playlist_id: null, playlist_name: null, genre: 'pop', subgenre: null, popularity: 50, duration_ms: 200_000,
     explicit: null, danceability: 0.5, energy: 0.5, key: 1, loudness: -5, mode: 1, speechiness: 0.1,
     acousticness: 0.1, instrumentalness: 0, liveness: 0.1, valence: 0.5, tempo: 120, time_signature: null, row_hash: '',

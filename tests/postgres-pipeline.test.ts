@@ -70,7 +70,7 @@ describe.skipIf(unavailable !== null)(`npm run pipeline with STAGING_URL${unavai
         expect(c!.pg).toBeGreaterThan(0);
       }
       const [counts] = await session.all('SELECT (SELECT count(*) FROM marts.dim_tracks) AS tracks, (SELECT count(*) FROM marts.dim_artists) AS artists');
-      expect(counts).toEqual({ tracks: 28_356, artists: 10_683 });
+      expect(counts).toEqual({ tracks: 28_356, artists: 10_698 });
     } finally {
       await session.close();
     }

@@ -124,7 +124,7 @@ describe('COPY formats', () => {
     const dbl = fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }));
     const track = fc.record({
       row_key: fc.string(), source_schema: fc.constantFrom('tidytuesday' as const, 'maharshipandya' as const),
-      source_file: fc.string(), source_line: fc.nat(), track_id: fc.string(), track_name: text, artist_names: text,
+      source_file: fc.string(), source_line: fc.nat(), track_id: fc.string(), track_name: text, artist_names: text, artist_credits: text,
       album_id: text, album_name: text, album_release_date: text, playlist_id: text, playlist_name: text,
       genre: fc.string(), subgenre: text, popularity: int, duration_ms: int, explicit: fc.option(fc.boolean()),
       danceability: dbl, energy: dbl, key: int, loudness: dbl, mode: int, speechiness: dbl, acousticness: dbl,

@@ -96,24 +96,25 @@
 {%- endmacro %}
 
 
-{#- split_artists(expr): the raw artist credit string as a list of names, in credit order.
-    Credits are joined by ';' (maharshipandya: "A;B"; TidyTuesday mostly one name, sometimes "A;B").
-    Items are not trimmed here; int_track_artists trims them and drops empty ones. -#}
-{% macro split_artists(expr) -%}
-    {{ return(adapter.dispatch('split_artists')(expr)) }}
+{#- split_artists(credits, names): the artists of a track, in credit order. `credits` is the staged
+    artist_credits column: the names as split at ingest (src/pipeline/credits.ts), joined by the
+    character U+001F. Where it is NULL (rows staged before it existed), `names` (the raw credit) is
+    split on ';'. Items are not trimmed here; int_track_artists trims them and drops empty ones. -#}
+{% macro split_artists(credits, names) -%}
+    {{ return(adapter.dispatch('split_artists')(credits, names)) }}
 {%- endmacro %}
 
-{% macro duckdb__split_artists(expr) -%}
-    string_split({{ expr }}, ';')
+{% macro duckdb__split_artists(credits, names) -%}
+    coalesce(string_split({{ credits }}, chr(31)), string_split({{ names }}, ';'))
 {%- endmacro %}
 
-{% macro default__split_artists(expr) -%}
-    string_to_array({{ expr }}, ';')
+{% macro default__split_artists(credits, names) -%}
+    coalesce(string_to_array({{ credits }}, chr(31)), string_to_array({{ names }}, ';'))
 {%- endmacro %}
 
 {#- Snowflake: an ARRAY of VARCHAR values (items are VARIANT inside the array). -#}
-{% macro snowflake__split_artists(expr) -%}
-    split({{ expr }}, ';')
+{% macro snowflake__split_artists(credits, names) -%}
+    coalesce(split({{ credits }}, char(31)), split({{ names }}, ';'))
 {%- endmacro %}
 
 

@@ -9,6 +9,8 @@ export interface CsvSchema {
   readonly title: string;
   /** Columns that must all be present in the header (order free, extra columns allowed). */
   readonly required: readonly string[];
+  /** Columns the layout may have and the ingest ignores without a word (e.g. a pandas index). */
+  readonly optional: readonly string[];
 }
 
 /** Kaggle "Spotify Tracks Dataset" (maharshipandya): one row per (track, genre). */
@@ -20,6 +22,8 @@ export const MAHARSHIPANDYA: CsvSchema = {
     'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness',
     'instrumentalness', 'liveness', 'valence', 'tempo', 'time_signature', 'track_genre',
   ],
+  // The unnamed first column is the pandas row index of the export.
+  optional: ['', 'unnamed: 0'],
 };
 
 /** TidyTuesday 2020-01-21 "Spotify Songs": one row per (track, playlist). */
@@ -32,28 +36,52 @@ export const TIDYTUESDAY: CsvSchema = {
     'playlist_genre', 'playlist_subgenre', 'danceability', 'energy', 'key', 'loudness', 'mode',
     'speechiness', 'acousticness', 'instrumentalness', 'liveness', 'valence', 'tempo', 'duration_ms',
   ],
+  optional: [],
 };
 
 export const CSV_SCHEMAS: readonly CsvSchema[] = [MAHARSHIPANDYA, TIDYTUESDAY];
 
 export type SchemaDetection =
-  | { ok: true; schema: CsvSchema }
+  | {
+      ok: true;
+      schema: CsvSchema;
+      /** Header cells that are neither required nor optional in the layout, as written (not staged; listed in the run record). */
+      extraColumns: string[];
+    }
   | { ok: false; message: string };
 
-/** Recognise a header row. Cells are trimmed and compared case-insensitively; a BOM is ignored. */
+/** A header cell as compared: BOM (first cell) dropped, trimmed, lowercase. */
+export function headerName(cell: string, index: number): string {
+  return (index === 0 ? cell.replace(/^\uFEFF/, '') : cell).trim().toLowerCase();
+}
+
+/**
+ * Recognise a layout by its header names: order free, extra columns allowed (returned). Cells are
+ * trimmed and compared case-insensitively; a BOM is ignored. Missing columns: a message naming them for
+ * every known layout, closest first.
+ */
 export function detectSchema(header: readonly string[]): SchemaDetection {
-  const cells = new Set(header.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim().toLowerCase()));
+  const names = header.map(headerName);
+  const cells = new Set(names);
   for (const schema of CSV_SCHEMAS) {
-    if (schema.required.every((c) => cells.has(c))) return { ok: true, schema };
+    if (!schema.required.every((c) => cells.has(c))) continue;
+    const known = new Set([...schema.required, ...schema.optional]);
+    const extraColumns = header
+      .map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim())
+      .filter((_, i) => !known.has(names[i]!));
+    return { ok: true, schema, extraColumns };
   }
-  const closest = CSV_SCHEMAS.map((s) => ({ s, missing: s.required.filter((c) => !cells.has(c)) })).sort(
+  const byMissing = CSV_SCHEMAS.map((s) => ({ s, missing: s.required.filter((c) => !cells.has(c)) })).sort(
     (a, b) => a.missing.length - b.missing.length,
-  )[0]!;
+  );
+  const [closest, ...others] = byMissing;
   return {
     ok: false,
     message:
       `unrecognised CSV header (${header.slice(0, 8).map(quoteCell).join(',')}${header.length > 8 ? ',…' : ''}); ` +
-      `closest layout is ${closest.s.title}, which also needs: ${closest.missing.join(', ')}`,
+      `closest layout is ${closest!.s.title}, which also needs: ${closest!.missing.join(', ')}` +
+      others.map((o) => `; ${o.s.title} needs: ${o.missing.join(', ')}`).join('') +
+      ` (known layouts: ${CSV_SCHEMAS.map((s) => s.name).join(', ')}; columns are matched by name, in any order)`,
   };
 }
 

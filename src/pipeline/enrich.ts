@@ -281,7 +281,10 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
 /** Dataset artists (normalised key, most-credited spelling, known track ids) needing a resolution. */
 async function pendingArtists(session: SqlSession, cutoff: Date, maxArtists: number | undefined): Promise<DatasetArtist[]> {
   const key = normalizeNameSql('credited_name', session.dialect);
-  const split = session.dialect === 'duckdb' ? `string_split(artist_names, ';')` : `string_to_array(artist_names, ';')`;
+  // The artists as split at ingest (src/pipeline/credits.ts), as int_track_artists reads them.
+  const split = session.dialect === 'duckdb'
+    ? `coalesce(string_split(artist_credits, chr(31)), string_split(artist_names, ';'))`
+    : `coalesce(string_to_array(artist_credits, chr(31)), string_to_array(artist_names, ';'))`;
   const collect = session.dialect === 'duckdb' ? 'list' : 'array_agg';
   const cutoffSql = `TIMESTAMP '${cutoff.toISOString().replace('T', ' ').replace('Z', '')}'`;
   const rows = await session.all<{ artist_key: string; artist_name: string; track_count: number; track_ids: string[] }>(`

@@ -19,7 +19,8 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { detectSchema, type CsvSchemaName } from './csv-schemas.js';
+import { CreditCellCounter, CreditSplitter, type CreditColumnReport } from './credits.js';
+import { detectSchema, headerName, type CsvSchemaName } from './csv-schemas.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
 import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
@@ -42,6 +43,10 @@ export interface IngestReport {
   encoding: InputEncoding;
   /** Set when the file was read other than as it is (e.g. transcoded from Windows-1252); kept in the run record. */
   inputNotes: string | null;
+  /** Header columns the layout does not use (not staged), as written; kept in the run record. */
+  extraColumns: string[];
+  /** Per credit column: the separator recognised and what splitting did (see credits.ts); kept in the run record. */
+  credits: CreditColumnReport[];
   ms: number;
 }
 
@@ -195,18 +200,31 @@ interface Problem {
  */
 export interface RecordMapper {
   readonly schema: CsvSchemaName;
+  /** Header columns the layout does not use, as written. */
+  readonly extraColumns: readonly string[];
+  /** The splitter of the artist column (its report says what it did so far). */
+  readonly credits: CreditSplitter;
   /** `cells` is one CSV record, `line` the physical line it starts on (header = line 1). */
   map(cells: readonly string[], line: number): MappedRecord;
 }
 
-export function createRecordMapper(header: readonly string[], file: string): RecordMapper {
+/** The staging layout of a header's CSV layout (throws DatasetError naming the missing columns). */
+function layoutOf(header: readonly string[]): { schema: CsvSchemaName; layout: Layout; extraColumns: string[] } {
   const detected = detectSchema(header);
   if (!detected.ok) throw new DatasetError(detected.message);
-  const schema = detected.schema.name;
-  const layout = LAYOUTS[schema];
+  return { schema: detected.schema.name, layout: LAYOUTS[detected.schema.name], extraColumns: detected.extraColumns };
+}
+
+/**
+ * `credits`: the artist column's splitter, made from every cell of the file by `scanCredits`. Without
+ * it, credits are split on ';' (the default dataset's separator), as for a record mapped on its own.
+ */
+export function createRecordMapper(header: readonly string[], file: string, credits?: CreditSplitter): RecordMapper {
+  const { schema, layout, extraColumns } = layoutOf(header);
+  const splitter = credits ?? CreditSplitter.fixed(layout.artist_names, ';');
   const index = new Map<string, number>();
   header.forEach((h, i) => {
-    const name = (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim().toLowerCase();
+    const name = headerName(h, i);
     if (!index.has(name)) index.set(name, i);
   });
   const col = (name: string): number => {
@@ -293,6 +311,8 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
 
   return {
     schema,
+    extraColumns,
+    credits: splitter,
     map(cells, line) {
       if (cells.length !== expectedCells) {
         return {
@@ -355,6 +375,7 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
       }
 
       const subgenre = label(cells, ix.subgenre);
+      const artistNames = text(cells, ix.artist_names);
       const playlistId = id(cells, ix.playlist_id);
       const rowKey = `${trackId}|${genre}|${subgenre ?? ''}|${playlistId ?? ''}`;
       const firstLine = seen.get(rowKey);
@@ -374,7 +395,8 @@ export function createRecordMapper(header: readonly string[], file: string): Rec
         source_line: line,
         track_id: trackId!,
         track_name: text(cells, ix.track_name),
-        artist_names: text(cells, ix.artist_names),
+        artist_names: artistNames,
+        artist_credits: splitter.split(artistNames),
         album_id: id(cells, ix.album_id),
         album_name: text(cells, ix.album_name),
         album_release_date: id(cells, ix.album_release_date),
@@ -557,6 +579,54 @@ export async function ingestCsv(opts: {
   return ingestPass({ ...opts, file, log, started }, decoding);
 }
 
+/**
+ * The first read of a file: every cell of its artist column counted, then the column's splitter made
+ * from them (separator and names kept whole need the whole file; see credits.ts). Null when the file
+ * has no recognised header or is not valid CSV: the main read reports that.
+ */
+async function scanCredits(
+  path: string,
+  transcode: ((chunk: Buffer) => Buffer) | null,
+  signal: AbortSignal | undefined,
+): Promise<CreditSplitter | null> {
+  const tokenizer = new CsvTokenizer();
+  const counter = new CreditCellCounter();
+  let column: { at: number; trackAt: number; name: string; nullTokens: ReadonlySet<string> } | null = null;
+  let unrecognised = false;
+  const onRecord = (record: string[], _line: number, blank: boolean): void => {
+    if (unrecognised) return;
+    if (column === null) {
+      const detected = detectSchema(record);
+      if (!detected.ok) {
+        unrecognised = true;
+        return;
+      }
+      const layout = LAYOUTS[detected.schema.name];
+      const names = record.map(headerName);
+      column = { at: names.indexOf(layout.artist_names), trackAt: names.indexOf(layout.track_id), name: layout.artist_names, nullTokens: layout.nullTokens };
+      return;
+    }
+    const cell = blank ? undefined : record[column.at];
+    if (cell !== undefined && !column.nullTokens.has(cell)) counter.add(cell, record[column.trackAt] ?? '');
+  };
+  const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
+      tokenizer.write(transcode ? transcode(chunk) : chunk, onRecord);
+      if (unrecognised) return null;
+    }
+    tokenizer.end(onRecord);
+  } catch (err) {
+    if (err instanceof CsvQuoteError) return null;
+    throw err;
+  } finally {
+    input.destroy();
+  }
+  const found = column as { name: string } | null;
+  return found === null || unrecognised ? null : CreditSplitter.fromCells(found.name, counter.cells);
+}
+
 /** The ingest found bytes that are not UTF-8 text; nothing was staged. */
 class NotUtf8Text extends Error {}
 
@@ -571,6 +641,7 @@ async function ingestPass(
   const transcode = encoding === 'windows-1252' ? windows1252ToUtf8() : null;
   const check = decoding === null ? new Utf8TextCheck(file) : null;
 
+  const credits = await scanCredits(path, transcode === null ? null : windows1252ToUtf8(), signal);
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   const tokenizer = new CsvTokenizer();
 
@@ -587,8 +658,8 @@ async function ingestPass(
   // Records are mapped synchronously as the tokenizer finds them; the store is written between chunks.
   const onRecord = (record: string[], line: number, blank: boolean): void => {
     if (mapper === null) {
-      mapper = createRecordMapper(record, file);
-      log.info({ schema: mapper.schema, columns: record.length }, 'ingest started');
+      mapper = createRecordMapper(record, file, credits ?? undefined);
+      log.info({ schema: mapper.schema, columns: record.length, extraColumns: mapper.extraColumns }, 'ingest started');
       return;
     }
     // A blank line is not a record.
@@ -659,7 +730,8 @@ async function ingestPass(
     signal?.throwIfAborted();
     const result = await load!.commit();
     load = null;
-    const schemaName: CsvSchemaName = (mapper as RecordMapper).schema;
+    const done = mapper as RecordMapper;
+    const schemaName: CsvSchemaName = done.schema;
 
     const report: IngestReport = {
       file,
@@ -674,6 +746,8 @@ async function ingestPass(
       rejectReasons,
       encoding,
       inputNotes,
+      extraColumns: [...done.extraColumns],
+      credits: [done.credits.report()],
       ms: Math.round(performance.now() - started),
     };
     const { file: _file, ...summary } = report;

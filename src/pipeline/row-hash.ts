@@ -12,6 +12,9 @@
  * unambiguous, so two different rows only share a hash by a 128-bit collision. The same on every
  * host. Not a cryptographic hash: it guards against accidental change, not tampering.
  *
+ * `artist_credits` (the credits as split at ingest) joined the values later: rows staged before it
+ * count as changed once, and are rewritten with it.
+ *
  * Staging rows hashed in another format (earlier releases stored a 64-digit SHA-256 of the values as a
  * JSON array) all count as changed once: the first load after an upgrade rewrites each row with a new
  * loaded_at, and loads after that find them unchanged again.
@@ -78,6 +81,7 @@ export function rowHash(row: StagedTrack): string {
   text(row.track_id);
   text(row.track_name);
   text(row.artist_names);
+  text(row.artist_credits);
   text(row.album_id);
   text(row.album_name);
   text(row.album_release_date);

@@ -8,7 +8,8 @@ import { DuckDbStagingStore } from '../warehouse/staging.js';
 import { PostgresStagingStore } from '../warehouse/postgres-staging.js';
 import type { SqlSession } from '../warehouse/port.js';
 import { SnowflakeSession } from '../warehouse/snowflake.js';
-import { PipelineRunRecorder } from './runs.js';
+import { creditCounts } from './credits.js';
+import { PipelineRunRecorder, type RunCounts } from './runs.js';
 import { acquireDataset, type AcquiredDataset } from './acquire.js';
 import { runEnrichStep, type EnrichStepReport } from './enrich-step.js';
 import { runDbtProject, type DbtRunReport } from './dbt/index.js';
@@ -56,8 +57,14 @@ function transformCounts(t: DbtRunReport): { models_built: number; tests_passed:
 }
 
 /** What ops.pipeline_runs keeps of an ingest (also of one that found no valid row). */
-function ingestCounts(i: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'inputNotes'> & Partial<Pick<IngestReport, 'deleted'>>) {
-  return { rows_read: i.rowsRead, rows_staged: i.rowsStaged, rows_rejected: i.rowsRejected, rows_deleted: i.deleted ?? null, input_notes: i.inputNotes };
+function ingestCounts(
+  i: Pick<IngestReport, 'rowsRead' | 'rowsStaged' | 'rowsRejected' | 'inputNotes'> & Partial<Pick<IngestReport, 'deleted' | 'extraColumns' | 'credits'>>,
+): Partial<RunCounts> {
+  return {
+    rows_read: i.rowsRead, rows_staged: i.rowsStaged, rows_rejected: i.rowsRejected, rows_deleted: i.deleted ?? null, input_notes: i.inputNotes,
+    ...(i.extraColumns?.length ? { extra_columns: i.extraColumns.map((c) => JSON.stringify(c)).join(', ') } : {}),
+    ...(i.credits ? creditCounts(i.credits) : {}),
+  };
 }
 
 /**

@@ -32,6 +32,16 @@ export type RunCounts = {
   snapshot_version: string | null;
   /** What the ingest did to read the file, e.g. the encoding it transcoded from (NULL: read as it was). */
   input_notes: string | null;
+  /** Header columns the layout does not use (not staged), comma-separated as written (NULL: none). */
+  extra_columns: string | null;
+  /** The separator recognised per credit column, e.g. `artists: ", "` (`none`: one artist per cell). */
+  credit_separators: string | null;
+  /** Staged rows whose artist credit was split into two or more artists. */
+  credits_split: number | null;
+  /** Names kept whole although they contain the separator, counted once per staged row holding them. */
+  credits_kept_whole: number | null;
+  /** The names kept whole by rule (exception list, catalog evidence), with counts and examples. */
+  credit_notes: string | null;
 };
 
 export type PipelineRunRow = RunCounts & {
@@ -62,11 +72,19 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
   error VARCHAR
 );
 ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS input_notes VARCHAR;
-ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS rows_deleted INTEGER`;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS rows_deleted INTEGER;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS extra_columns VARCHAR;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS credit_separators VARCHAR;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS credits_split INTEGER;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS credits_kept_whole INTEGER;
+ALTER TABLE ops.pipeline_runs ADD COLUMN IF NOT EXISTS credit_notes VARCHAR`;
 
-const COUNT_KEYS = ['rows_read', 'rows_staged', 'rows_rejected', 'rows_deleted', 'models_built', 'tests_passed', 'tests_failed'] as const;
+const COUNT_KEYS = [
+  'rows_read', 'rows_staged', 'rows_rejected', 'rows_deleted', 'models_built', 'tests_passed', 'tests_failed',
+  'credits_split', 'credits_kept_whole',
+] as const;
 
-const TEXT_KEYS = ['snapshot_version', 'input_notes'] as const;
+const TEXT_KEYS = ['snapshot_version', 'input_notes', 'extra_columns', 'credit_separators', 'credit_notes'] as const;
 
 /** An error as stored: one message, no connection-string passwords, bounded. */
 export function runErrorText(err: unknown): string {

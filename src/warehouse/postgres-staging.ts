@@ -231,7 +231,7 @@ export function encodeCopyBinary<R>(
 
 /** The column order encodeTrackRows writes; must be TRACK_COLUMNS' (checked below at load). */
 const TRACK_ROW_ORDER = [
-  'row_key', 'source_schema', 'source_file', 'source_line', 'track_id', 'track_name', 'artist_names', 'album_id',
+  'row_key', 'source_schema', 'source_file', 'source_line', 'track_id', 'track_name', 'artist_names', 'artist_credits', 'album_id',
   'album_name', 'album_release_date', 'playlist_id', 'playlist_name', 'genre', 'subgenre', 'popularity',
   'duration_ms', 'explicit', 'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness',
   'instrumentalness', 'liveness', 'valence', 'tempo', 'time_signature', 'row_hash',
@@ -257,6 +257,7 @@ export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?
     w.text('track_id', r.track_id);
     w.text('track_name', r.track_name);
     w.text('artist_names', r.artist_names);
+    w.text('artist_credits', r.artist_credits);
     w.text('album_id', r.album_id);
     w.text('album_name', r.album_name);
     w.text('album_release_date', r.album_release_date);
@@ -362,7 +363,8 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
     try {
       // The usual case (every load after the first) costs one round trip instead of a DDL transaction.
       const { rows } = await client.query<{ ready: boolean }>(
-        "SELECT to_regclass('staging.tracks') IS NOT NULL AND to_regclass('staging.track_rejects') IS NOT NULL AS ready",
+        "SELECT to_regclass('staging.tracks') IS NOT NULL AND to_regclass('staging.track_rejects') IS NOT NULL " +
+          "AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'tracks' AND column_name = 'artist_credits') AS ready",
       );
       if (rows[0]?.ready === true) return;
       await client.query('BEGIN');

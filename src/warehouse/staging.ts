@@ -32,6 +32,8 @@ export type StagedTrack = {
   track_id: string;
   track_name: string | null;
   artist_names: string | null;
+  /** artist_names split into artists at ingest (src/pipeline/credits.ts), joined by U+001F; what dbt splits. */
+  artist_credits: string | null;
   album_id: string | null;
   album_name: string | null;
   album_release_date: string | null;
@@ -82,6 +84,7 @@ export const TRACK_COLUMNS: readonly ColumnSpec<StagedTrack>[] = [
   { name: 'track_id', type: 'VARCHAR', notNull: true },
   { name: 'track_name', type: 'VARCHAR' },
   { name: 'artist_names', type: 'VARCHAR' },
+  { name: 'artist_credits', type: 'VARCHAR' },
   { name: 'album_id', type: 'VARCHAR' },
   { name: 'album_name', type: 'VARCHAR' },
   { name: 'album_release_date', type: 'VARCHAR' },
@@ -136,7 +139,18 @@ CREATE TABLE IF NOT EXISTS staging.track_rejects (
   rejected_at ${typeName('TIMESTAMP')} NOT NULL,
   PRIMARY KEY (source_file, source_line)
 );
+${stagingUpgradeDdl(typeName)}
 `;
+}
+
+/**
+ * Columns added after the first release, for staging tables made before them (every write names its
+ * columns, so their place at the end does not matter). Rows staged before carry NULL until the next
+ * ingest of their file rewrites them (their row_hash differs); the models read NULL artist_credits as
+ * artist_names split on ';', as before.
+ */
+export function stagingUpgradeDdl(typeName: TypeName = (t) => t): string {
+  return `ALTER TABLE staging.tracks ADD COLUMN IF NOT EXISTS artist_credits ${typeName('VARCHAR')};`;
 }
 
 /** The staging DDL in DuckDB's dialect. */

@@ -1,5 +1,6 @@
--- One row per (track_id, artist): the chosen row's credit string (int_tracks_deduplicated) split
--- on ';', items tidied (clean_name: whitespace collapsed, trimmed), empty items dropped;
+-- One row per (track_id, artist): the chosen row's credits (int_tracks_deduplicated) as split at
+-- ingest (artist_credits: names joined by U+001F; the separator is recognised per file there, see
+-- src/pipeline/credits.ts; rows staged before that column existed: artist_names split on ';'), items tidied (clean_name: whitespace collapsed, trimmed), empty items dropped;
 -- artist_key = normalize_name(name). An artist credited twice on one track keeps its first
 -- place; artist_position is then renumbered 1..n in credit order (1 = primary artist).
 
@@ -9,7 +10,7 @@ tracks as (
 
     select
         track_id,
-        {{ split_artists('artist_names') }} as artist_list
+        {{ split_artists('artist_credits', 'artist_names') }} as artist_list
     from {{ ref('int_tracks_deduplicated') }}
     where artist_names is not null
 

@@ -69,6 +69,7 @@ final as (
         chosen.track_id,
         chosen.track_name,
         chosen.artist_names,
+        chosen.artist_credits,
         chosen.album_block_album_id as album_id,
         chosen.album_block_album_name as album_name,
         chosen.album_block_album_release_date as album_release_date,

@@ -21,6 +21,7 @@ renamed as (
         -- names: trimmed, empty text as NULL
         nullif(trim(cast(track_name as varchar)), '') as track_name,
         nullif(trim(cast(artist_names as varchar)), '') as artist_names,
+        cast(artist_credits as varchar) as artist_credits,
         nullif(trim(cast(album_id as varchar)), '') as album_id,
         nullif(trim(cast(album_name as varchar)), '') as album_name,
         nullif(trim(cast(album_release_date as varchar)), '') as album_release_date,
