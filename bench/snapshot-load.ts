@@ -3,10 +3,11 @@
  * spawn → first tool call answered (the catalog loaded), the load time the server logs, and the
  * server's RSS after that first answer (and after a second call, once the title index is built).
  *
- *   npx tsx bench/snapshot-load.ts --data <MUSIC_DATA_DIR> [--server <checkout>]... [--runs 3]
+ *   npx tsx bench/snapshot-load.ts --data <MUSIC_DATA_DIR> [--server <checkout>[=<MUSIC_DATA_DIR>]]... [--runs 3]
  *
- * Each `--server` is a checkout of this project (default: this one); runs alternate between them so
- * the ratios come from the same minutes of a shared machine. Prints one JSON line per checkout with
+ * Each `--server` is a checkout of this project (default: this one), optionally with its own data dir
+ * (an older checkout reads an older snapshot format); runs alternate between them so the ratios come
+ * from the same minutes of a shared machine. Prints one JSON line per checkout with
  * medians, the load average and the CPU model.
  */
 import { readFileSync } from 'node:fs';
@@ -19,8 +20,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 const { values } = parseArgs({
   options: { data: { type: 'string' }, server: { type: 'string', multiple: true }, runs: { type: 'string', default: '3' } },
 });
-if (!values.data) throw new Error('--data <MUSIC_DATA_DIR> is required');
-const servers = (values.server ?? ['.']).map((s) => resolve(s));
+const servers = (values.server ?? ['.']).map((s) => {
+  const [checkout, data] = s.split('=');
+  const dataDir = data ?? values.data;
+  if (!dataDir) throw new Error(`no data dir for ${checkout}: pass --data <MUSIC_DATA_DIR> or --server <checkout>=<MUSIC_DATA_DIR>`);
+  return { checkout: resolve(checkout!), dataDir: resolve(dataDir) };
+});
 const runs = Number(values.runs);
 
 interface Run { initMs: number; firstToolMs: number; loadLogMs: number | null; rssAfterFirstMiB: number; rssAfterTitlesMiB: number }
@@ -30,12 +35,12 @@ const rssMiB = (pid: number): number => {
   return m ? Number(m[1]) / 1024 : NaN;
 };
 
-async function once(checkout: string): Promise<Run> {
+async function once({ checkout, dataDir }: (typeof servers)[number]): Promise<Run> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [join(checkout, 'bin/music-mcp-server.js'), '--stdio'],
     cwd: checkout,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: values.data!, LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     stderr: 'pipe',
   });
   let stderr = '';
@@ -63,13 +68,13 @@ const median = (xs: number[]) => {
 };
 
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
-const results = new Map<string, Run[]>(servers.map((s) => [s, []]));
+const results = new Map<(typeof servers)[number], Run[]>(servers.map((s) => [s, []]));
 for (let i = 0; i < runs; i++) for (const s of servers) results.get(s)!.push(await once(s));
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
-for (const [checkout, rs] of results) {
+for (const [{ checkout, dataDir }, rs] of results) {
   const pick = (k: keyof Run) => Math.round(median(rs.map((r) => r[k] ?? NaN)));
   console.log(JSON.stringify({
-    checkout, runs: rs.length, initMs: pick('initMs'), firstToolMs: pick('firstToolMs'),
+    checkout, dataDir, runs: rs.length, initMs: pick('initMs'), firstToolMs: pick('firstToolMs'),
     firstToolOverInit: +(median(rs.map((r) => r.firstToolMs)) / median(rs.map((r) => r.initMs))).toFixed(2),
     loadLogMs: pick('loadLogMs'), rssAfterFirstMiB: pick('rssAfterFirstMiB'), rssAfterTitlesMiB: pick('rssAfterTitlesMiB'),
     loadAverage: `${loadBefore} → ${loadAfter}`, cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
