@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { SnapshotError } from '../errors.js';
 import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
@@ -237,26 +238,41 @@ export async function openSnapshot(snapshotDir: string, version?: string): Promi
     throw new SnapshotError(`snapshot directory ${v} holds a manifest for version ${JSON.stringify(manifest.version)} (copied or renamed by hand?); ${REPUBLISH}`);
   }
   const checked = async (name: string, bytes: number, sha: string): Promise<Uint8Array> => {
-    let b: Buffer;
+    let r: { bytes: Uint8Array; sha256: string };
     try {
-      b = await readFile(join(dir, name));
+      r = await readHashed(join(dir, name), bytes);
     } catch (err) {
       throw unreadable((err as Error).message, err);
     }
-    if (b.byteLength !== bytes) throw unreadable(`${name} holds ${b.byteLength} bytes, the manifest says ${bytes}`);
-    const digest = Buffer.from(await crypto.subtle.digest('SHA-256', b)).toString('hex');
-    if (digest !== sha) throw unreadable(`${name} does not match its checksum`);
-    return b;
+    if (r.sha256 !== sha) throw unreadable(`${name} does not match its checksum`);
+    return r.bytes;
   };
   const s = manifest.segments;
-  let bytes = await checked(s.file, s.bytes, s.sha256);
+  const bytes = await checked(s.file, s.bytes, s.sha256);
   await Promise.all(manifest.files.map((f) => checked(f.name, f.bytes, f.sha256)));
-  if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice(); // typed views need aligned bytes
   try {
     return { dir, manifest, segments: new SegmentReader(bytes, s.columns) };
   } catch (err) {
     throw unreadable((err as Error).message, err);
   }
+}
+
+/**
+ * A file's bytes (into one 8-byte aligned buffer) and SHA-256, read and hashed a chunk at a time so no
+ * step holds the event loop for long. Throws when the file does not hold `expected` bytes.
+ */
+async function readHashed(path: string, expected: number): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const out = Buffer.allocUnsafeSlow(expected);
+  const hash = createHash('sha256');
+  let at = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (at + chunk.byteLength > expected) throw new Error(`${basename(path)} holds more than the ${expected} bytes the manifest says`);
+    chunk.copy(out, at);
+    hash.update(chunk);
+    at += chunk.byteLength;
+  }
+  if (at !== expected) throw new Error(`${basename(path)} holds ${at} bytes, the manifest says ${expected}`);
+  return { bytes: out, sha256: hash.digest('hex') };
 }
 
 function* readLists(r: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
