@@ -7,15 +7,24 @@
  *
  * Each `--server` is a checkout of this project (default: this one), optionally with its own data dir
  * (an older checkout reads an older snapshot format); runs alternate between them so the ratios come
- * from the same minutes of a shared machine. Prints one JSON line per checkout with
- * medians, the load average and the CPU model.
+ * from the same minutes of a shared machine. Prints one JSON line per checkout with medians, the load
+ * average and the CPU model; then, for this checkout, the load in this process (loadCatalog + the
+ * title index) with the longest event-loop delay during it, beside the longest delay of an idle loop
+ * in the second before (the machine's own noise).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { loadCatalog } from '../src/catalog/holder.js';
+import { runSliced } from '../src/catalog/slices.js';
+import { currentVersion } from '../src/catalog/snapshot.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 const { values } = parseArgs({
   options: { data: { type: 'string' }, server: { type: 'string', multiple: true }, runs: { type: 'string', default: '3' } },
@@ -71,6 +80,25 @@ const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
 const results = new Map<(typeof servers)[number], Run[]>(servers.map((s) => [s, []]));
 for (let i = 0; i < runs; i++) for (const s of servers) results.get(s)!.push(await once(s));
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
+/** In this process, with this checkout's code: the server's load of `dataDir`'s snapshot and the longest event-loop delay during it. */
+async function inProcess(dataDir: string) {
+  const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const idle = monitorEventLoopDelay({ resolution: 5 });
+  idle.enable();
+  await delay(1_000);
+  idle.disable();
+  const during = monitorEventLoopDelay({ resolution: 5 });
+  during.enable();
+  const t0 = performance.now();
+  const snapshots = join(dataDir, 'snapshots');
+  const catalog = await loadCatalog(snapshots, (await currentVersion(snapshots))!);
+  const loadMs = performance.now() - t0;
+  await runSliced(catalog.names.titleSteps());
+  const withTitlesMs = performance.now() - t0;
+  during.disable();
+  return { loadMs: Math.round(loadMs), withTitlesMs: Math.round(withTitlesMs), longestStallMs: Math.round(during.max / 1e6), idleLoopLongestMs: Math.round(idle.max / 1e6) };
+}
+
 for (const [{ checkout, dataDir }, rs] of results) {
   const pick = (k: keyof Run) => Math.round(median(rs.map((r) => r[k] ?? NaN)));
   console.log(JSON.stringify({
@@ -80,3 +108,5 @@ for (const [{ checkout, dataDir }, rs] of results) {
     loadAverage: `${loadBefore} → ${loadAfter}`, cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
   }));
 }
+const here = servers.find((s) => s.checkout === REPO);
+if (here) console.log(JSON.stringify({ inProcess: here.checkout, ...(await inProcess(here.dataDir)), loadAverage: loadavg().map((x) => x.toFixed(2)).join(' ') }));
