@@ -52,6 +52,8 @@ export class ArtistProfiles {
     readonly popularityMax: Float64Array,
     readonly trackCount: Int32Array,
     private readonly read: (i: number) => ArtistProfile,
+    /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
+    readonly folded?: readonly string[],
   ) {
     this.cache = new Array<ArtistProfile | undefined>(keys.length);
   }
@@ -200,7 +202,7 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
     const id = keyIds.get(key);
     artistRow.set(key, r);
     artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
-    const folded = fold(artists.names[r]!);
+    const folded = artists.folded?.[r] ?? fold(artists.names[r]!);
     const keys = artistsByFoldedName.get(folded);
     if (keys) keys.push(key);
     else artistsByFoldedName.set(folded, [key]);
@@ -210,7 +212,7 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
     return r === undefined ? NO_MEMBERS : artistMembers[r]!;
   };
   const names = new NameResolver([], trackSource(cols, byId, membersOf));
-  yield* loop(artists.length, (r) => names.addArtist(artistName(artists, r)), 32);
+  yield* loop(artists.length, (r) => names.addArtist(artistName(artists, r), artists.folded?.[r]), 32);
   return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers, artistsByFoldedName, names };
 }
 

@@ -205,9 +205,12 @@ export class NameResolver {
     for (const a of artists) this.addArtist(a);
   }
 
-  /** Index one more artist name (the constructor does this for each; a loader may do it in slices). */
-  addArtist(a: ArtistName): void {
-    const f = fold(a.name);
+  /**
+   * Index one more artist name (the constructor does this for each; a loader may do it in slices).
+   * `folded`: the name after `fold`, when it was computed already (a snapshot stores it).
+   */
+  addArtist(a: ArtistName, folded?: string): void {
+    const f = folded ?? fold(a.name);
     let g = this.byFold.get(f);
     if (g === undefined) {
       g = this.groups.length;

@@ -8,6 +8,7 @@ import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
+import { fold } from './text.js';
 
 export * from './marts.js';
 
@@ -102,6 +103,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const a = parts.artists;
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
+  w.strings('artist.folded', a.folded ?? a.names.map(fold));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
@@ -320,6 +322,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     r.f64('artist.popularity_max'),
     r.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
+    (yield* r.strings('artist.folded')) as string[],
   );
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
