@@ -14,16 +14,19 @@
  * the Snapshot object is built in memory and passed to `new Catalog(...)` (load time); RSS after a
  * forced GC with the catalog held (the Snapshot stays referenced by the Catalog, as in the server);
  * then recommend_by_genre and similar_tracks through the tools' own code (resolveSeeds +
- * runRecommendation: the handler minus the protocol), p50/p99. Finally, whether the snapshot still
- * fits the on-disk format (one JSON document, gzip): its JSON size, and at ≤ 100k the server's load
- * path (writeSnapshot, then readSnapshot + new Catalog) timed.
+ * runRecommendation: the handler minus the protocol), p50/p99. Finally, the on-disk path at every size:
+ * writeSnapshot (format 2, docs/SNAPSHOT.md) timed with the size of what it wrote, then the server's
+ * load (loadCatalog: files read and checked, strings and indexes built in slices) timed, with the
+ * longest event-loop delay seen during it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Catalog } from '../src/catalog/catalog.js';
+import { loadCatalog } from '../src/catalog/holder.js';
 import { readSnapshot, TRACK_FEATURES, writeSnapshot, type ArtistProfile, type Snapshot, type TrackColumns } from '../src/catalog/snapshot.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
 import {
@@ -159,7 +162,7 @@ interface ChildResult {
   recommend: Summary;
   similar: Summary;
   poolP50: number;
-  json: { chars: number | null; error: string | null; gzipMiB: number | null; diskLoadMs: number | null };
+  disk: { error: string | null; writeMs: number | null; MiB: number | null; loadMs: number | null; stallMs: number | null };
 }
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
@@ -225,28 +228,29 @@ async function child(size: number, dataDir: string, iters: number): Promise<Chil
   }
   const maxRss = process.resourceUsage().maxRSS * 1024;
 
-  // Does it still fit the on-disk format (one JSON document)?
-  const json: ChildResult['json'] = { chars: null, error: null, gzipMiB: null, diskLoadMs: null };
+  // The on-disk path: publish's writer, then the server's load.
+  const disk: ChildResult['disk'] = { error: null, writeMs: null, MiB: null, loadMs: null, stallMs: null };
+  const dir = mkdtempSync(join(tmpdir(), 'music-mcp-scale-'));
   try {
-    json.chars = JSON.stringify(snap).length;
+    const { manifest, ...rest } = snap;
+    const { format: _f, version: _v, ...m } = manifest;
+    let t = performance.now();
+    const version = await writeSnapshot(dir, { ...rest, manifest: m });
+    disk.writeMs = performance.now() - t;
+    disk.MiB = readdirSync(join(dir, version)).reduce((sum, f) => sum + statSync(join(dir, version, f)).size, 0) / 2 ** 20;
+    gc();
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    t = performance.now();
+    const served = await loadCatalog(dir, version);
+    disk.loadMs = performance.now() - t;
+    delay.disable();
+    disk.stallMs = delay.max / 1e6;
+    if (served.size !== size) throw new Error(`loaded ${served.size} tracks of ${size}`);
   } catch (err) {
-    json.error = (err as Error).message;
-  }
-  if (json.chars !== null && size <= 100_000) {
-    const dir = mkdtempSync(join(tmpdir(), 'music-mcp-scale-'));
-    try {
-      const { manifest, ...rest } = snap;
-      const { format: _f, version: _v, ...m } = manifest;
-      const version = await writeSnapshot(dir, { ...rest, manifest: m });
-      const { statSync } = await import('node:fs');
-      json.gzipMiB = statSync(join(dir, version, 'catalog.json.gz')).size / 2 ** 20;
-      gc();
-      const s = performance.now();
-      new Catalog(await readSnapshot(dir));
-      json.diskLoadMs = performance.now() - s;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    disk.error = (err as Error).message;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   // The server keeps only the Catalog (columnar tracks, profiles, indexes), not the Snapshot it was built from.
   snap = null;
@@ -255,7 +259,7 @@ async function child(size: number, dataDir: string, iters: number): Promise<Chil
   return {
     size, artists: artistCount, buildSnapshotMs, loadMs, rssBaseline, rssSnapshot, rssCatalog, heapServing, heapCatalog, maxRss,
     heapTracks: heap.tracks! - heapBaseline, heapArtists: heap.artists! - heap.tracks!, heapSnapshot,
-    recommend: summarize(rec), similar: summarize(sim), poolP50: summarize(pools).p50, json,
+    recommend: summarize(rec), similar: summarize(sim), poolP50: summarize(pools).p50, disk,
   };
 }
 
@@ -299,8 +303,9 @@ async function main(): Promise<void> {
     const big = results[results.length - 1]!;
     const row = (r: (typeof results)[number]) =>
       `| ${r.size.toLocaleString('en-US')} | ${r.artists.toLocaleString('en-US')} | ${ms(r.loadMs)} | ${mb(r.rssCatalog)} | ${mb(r.heapServing)} | ${mb(r.heapTracks)} / ${mb(r.heapArtists)} / ${mb(r.heapCatalog - r.heapSnapshot)} | ${mb(r.maxRss)} | ${ms(r.recommend.p50)} / ${ms(r.recommend.p99)} | ${ms(r.similar.p50)} / ${ms(r.similar.p99)} | ${r.load} |`;
-    const jsonRow = (r: (typeof results)[number]) =>
-      `| ${r.size.toLocaleString('en-US')} | ${r.json.chars !== null ? `${(r.json.chars / 2 ** 20).toFixed(0)} MiB` : `does not fit: ${r.json.error}`} | ${r.json.gzipMiB !== null ? `${r.json.gzipMiB.toFixed(1)} MiB` : '–'} | ${r.json.diskLoadMs !== null ? `${ms(r.json.diskLoadMs)} ms` : '–'} |`;
+    const opt = (v: number | null, f: (v: number) => string) => (v === null ? '–' : f(v));
+    const diskRow = (r: (typeof results)[number]) =>
+      `| ${r.size.toLocaleString('en-US')} | ${r.disk.error ? `failed: ${r.disk.error}` : 'yes'} | ${opt(r.disk.writeMs, (v) => `${ms(v)} ms`)} | ${opt(r.disk.MiB, (v) => `${v.toFixed(0)} MiB`)} | ${opt(r.disk.loadMs, (v) => `${ms(v)} ms`)} | ${opt(r.disk.stallMs, (v) => `${ms(v)} ms`)} |`;
     const growth = results.length > 1 ? results.map((r) => `${r.size.toLocaleString('en-US')}: ${ms(r.recommend.p50)} / ${ms(r.similar.p50)} ms`).join(' → ') : '';
 
     emit(args, 'scale', `
@@ -331,12 +336,13 @@ At ${big.size.toLocaleString('en-US')}: recommend_by_genre p50 ${ms(big.recommen
 recommend_by_genre ${met(big.recommend.p50 <= 25)}, similar_tracks ${met(big.similar.p50 <= 25)}; RSS ${mb(big.rssCatalog)} — target ≤ 600 MB: ${met(big.rssCatalog <= 600 * 1e6)}
 (RSS of the process holding the \`Snapshot\` and the \`Catalog\` built from it, after a forced GC; the peak during construction is higher. With the \`Snapshot\` released, as the server holds it, the JS heap is ${mb(big.heapServing)}).
 
-Does the catalog still fit the snapshot file (one JSON document, gzip)? At ≤ 100k, the server's load path
-(\`writeSnapshot\`, then \`readSnapshot\` + \`new Catalog\`) is timed too:
+The on-disk path at each size: \`writeSnapshot\` (format 2, docs/SNAPSHOT.md), then the server's load
+(\`loadCatalog\`: files read and checked, strings and indexes built in slices of the event loop), with the
+longest event-loop delay seen during the load:
 
-| tracks | JSON | gzip | readSnapshot + new Catalog |
-|---:|---:|---:|---:|
-${results.map(jsonRow).join('\n')}
+| tracks | written and loaded | writeSnapshot | on disk | loadCatalog | longest event-loop delay during load |
+|---:|---|---:|---:|---:|---:|
+${results.map(diskRow).join('\n')}
 `, [
       { target: `scale ${big.size.toLocaleString('en-US')} (synthetic): recommend_by_genre p50 ≤ 25 ms`, figure: `${ms(big.recommend.p50)} ms (p99 ${ms(big.recommend.p99)} ms)`, met: big.recommend.p50 <= 25, load: big.load },
       { target: `scale ${big.size.toLocaleString('en-US')} (synthetic): similar_tracks p50 ≤ 25 ms`, figure: `${ms(big.similar.p50)} ms (p99 ${ms(big.similar.p99)} ms)`, met: big.similar.p50 <= 25, load: big.load },

@@ -2,22 +2,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { writeSnapshot } from '../src/catalog/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
-/** Every readSnapshot call, by version: how often the holder opens and parses a snapshot file. */
+/** Every loadCatalogParts call, by version: how often the holder opens and reads a snapshot. */
 const reads = vi.hoisted(() => new Map<string, number>());
 vi.mock('../src/catalog/snapshot.js', async (importOriginal) => {
   const mod = await importOriginal<typeof import('../src/catalog/snapshot.js')>();
   return {
     ...mod,
-    readSnapshot: (dir: string, version?: string) => {
+    loadCatalogParts: (dir: string, version?: string) => {
       reads.set(version ?? '', (reads.get(version ?? '') ?? 0) + 1);
-      return mod.readSnapshot(dir, version);
+      return mod.loadCatalogParts(dir, version);
     },
   };
 });
@@ -57,7 +56,7 @@ describe('a broken publish while serving', () => {
   it('reads a corrupt snapshot a bounded number of times over many polls, logs it once, keeps answering from the old one', async () => {
     const s = await serving();
     const broken = await writeSnapshot(s.dir, tinySnapshot('second'));
-    writeFileSync(join(s.dir, broken, 'catalog.json.gz'), 'not gzip');
+    writeFileSync(join(s.dir, broken, 'columns.bin'), 'not columns');
     await sleep(100 * POLL_MS); // 100 polls
     // Doubling from one poll interval: about log2(100) + 1 attempts, however slow the host is.
     expect(reads.get(broken)).toBeGreaterThanOrEqual(1);
@@ -79,7 +78,7 @@ describe('a broken publish while serving', () => {
   it('retries a snapshot rewritten in place without waiting for the backoff', async () => {
     const s = await serving();
     const version = await writeSnapshot(s.dir, tinySnapshot('second'));
-    const file = join(s.dir, version, 'catalog.json.gz');
+    const file = join(s.dir, version, 'columns.bin');
     const good = readFileSync(file);
     writeFileSync(file, 'half');
     await sleep(60 * POLL_MS);
@@ -92,10 +91,10 @@ describe('a broken publish while serving', () => {
   it('treats a manifest version that differs from its directory as broken: no reload loop, no repeated list_changed', async () => {
     const s = await serving();
     const version = await writeSnapshot(s.dir, tinySnapshot('renamed'));
-    const file = join(s.dir, version, 'catalog.json.gz');
-    const snap = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
-    snap.manifest.version = 'some-other-version';
-    writeFileSync(file, gzipSync(JSON.stringify(snap)));
+    const file = join(s.dir, version, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    manifest.version = 'some-other-version';
+    writeFileSync(file, JSON.stringify(manifest));
     await sleep(100 * POLL_MS);
     expect(s.changes()).toBe(0);
     expect(reads.get(version)).toBeLessThanOrEqual(9);

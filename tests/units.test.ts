@@ -91,7 +91,7 @@ describe('serving snapshots', () => {
     const dir = tmp();
     await expect(readSnapshot(dir)).rejects.toThrow(/no published snapshot .*npm run pipeline/);
     const v = await writeSnapshot(dir, tinySnapshot('x'));
-    writeFileSync(join(dir, v, 'catalog.json.gz'), 'not gzip');
+    writeFileSync(join(dir, v, 'columns.bin'), 'not columns');
     await expect(readSnapshot(dir)).rejects.toThrow(/unreadable.*republish/);
   });
 
@@ -107,7 +107,7 @@ describe('serving snapshots', () => {
     const state = holder.current;
     expect(state.status === 'ready' && state.catalog.trackName(0)).toBe('second');
     const v = await writeSnapshot(dir, tinySnapshot('third'));
-    writeFileSync(join(dir, v, 'catalog.json.gz'), 'broken');
+    writeFileSync(join(dir, v, 'columns.bin'), 'broken');
     await new Promise((r) => setTimeout(r, 200));
     const after = holder.current;
     expect(after.status === 'ready' && after.catalog.trackName(0)).toBe('second');

@@ -2,10 +2,11 @@ import { computeDistribution, matchesDefinitions, type CatalogDistribution } fro
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
-import { NameResolver, type NameMatch } from './resolve.js';
+import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
-import { KdTree, TopK } from './knn.js';
-import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './snapshot.js';
+import { KdTree, TopK, type KdTreeParts } from './knn.js';
+import { loop, runNow, runSliced, type Steps } from './slices.js';
+import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
 /** A track as tools present it. */
 export interface TrackView {
@@ -36,15 +37,217 @@ export type GenreResolution =
   | { ok: false; suggestions: string[]; bySound?: { style: string; genres: string[] } };
 
 interface GenreEntry { profile: GenreProfile; members: Int32Array }
-interface ArtistEntry { profile: ArtistProfile; members: Int32Array }
+
+/**
+ * The artist_profiles mart: key, name, popularity and track count as columns (name resolution needs
+ * them at load), each full profile read on first use (a snapshot keeps it as JSON text per artist).
+ */
+export class ArtistProfiles {
+  private readonly cache: (ArtistProfile | undefined)[];
+  private everything: ArtistProfile[] | undefined;
+
+  constructor(
+    readonly keys: readonly string[],
+    readonly names: readonly string[],
+    /** NaN where unknown. */
+    readonly popularityMax: Float64Array,
+    readonly trackCount: Int32Array,
+    private readonly read: (i: number) => ArtistProfile,
+    /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
+    readonly folded?: readonly string[],
+  ) {
+    this.cache = new Array<ArtistProfile | undefined>(keys.length);
+  }
+
+  /** Over profiles already in memory. */
+  static of(profiles: readonly ArtistProfile[]): ArtistProfiles {
+    return new ArtistProfiles(
+      profiles.map((p) => p.artist_key),
+      profiles.map((p) => p.artist_name),
+      Float64Array.from(profiles, (p) => p.popularity_max ?? NaN),
+      Int32Array.from(profiles, (p) => p.track_count),
+      (i) => profiles[i]!,
+    );
+  }
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  get(i: number): ArtistProfile {
+    return (this.cache[i] ??= this.read(i));
+  }
+
+  /** Every profile, in artist_key order (read all at once on first call). */
+  all(): readonly ArtistProfile[] {
+    return (this.everything ??= Array.from({ length: this.length }, (_, i) => this.get(i)));
+  }
+}
+
+/**
+ * What a Catalog is made of, all computed at publish: the track columns, the learned metric space as
+ * a k-d tree, the profiles, and the snapshot's small named objects. A v2 snapshot is exactly this on disk.
+ */
+export interface CatalogParts {
+  manifest: SnapshotManifest;
+  columns: CatalogColumns;
+  metric: { tree: KdTreeParts; scale: number };
+  artists: ArtistProfiles;
+  genres: GenreProfile[];
+  /** Small JSON objects carried by the snapshot, by name (see snapshot.ts `objects`). */
+  objects: Readonly<Record<string, unknown>>;
+  /** Extra files of the snapshot version, by name, as absolute paths (see snapshot.ts `files`). */
+  files: Readonly<Record<string, string>>;
+}
 
 /** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
 export type CatalogSource = Snapshot | (Omit<Snapshot, 'tracks'> & { columns: CatalogColumns });
 
+/** Options of a catalog prepared from marts in memory. */
+export interface PrepareOptions {
+  /** The tracks whose labels fit the learned metric (default: the track-level train split, embedding.ts); the evaluation passes the fitting side of its other splits. */
+  fitOn?: (i: number) => boolean;
+}
+
+/** Prepare a catalog's parts from marts held in memory: columnar tracks, the fitted metric and its tree. */
+export function prepareCatalog(source: CatalogSource, options: PrepareOptions = {}): CatalogParts {
+  const columns = 'columns' in source ? source.columns : toColumns(source.tracks);
+  const { vectors, dims, scale } = embedColumns(columns, options.fitOn);
+  return {
+    manifest: source.manifest,
+    columns,
+    metric: { tree: new KdTree(vectors, columns.size, dims).parts(), scale },
+    artists: ArtistProfiles.of(source.artists),
+    genres: source.genres,
+    objects: source.distribution ? { distribution: source.distribution } : {},
+    files: {},
+  };
+}
+
+/** The indexes a Catalog builds over its parts at load: plain loops over typed arrays and maps. */
+export interface CatalogIndexes {
+  parts: CatalogParts;
+  metric: KdTree;
+  byId: Map<string, number>;
+  songSizes: Int32Array;
+  primary: Int32Array;
+  genreIndex: Map<string, GenreEntry>;
+  /** artist_key → row of `parts.artists`. */
+  artistRow: Map<string, number>;
+  /** Track indexes per row of `parts.artists`. */
+  artistMembers: Int32Array[];
+  artistsByFoldedName: Map<string, string[]>;
+  names: NameResolver;
+}
+
+const NO_MEMBERS = new Int32Array(0);
+
+/** Build a catalog's indexes, yielding at safe points (slices.ts). */
+function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
+  const cols = parts.columns;
+  const n = cols.size;
+  const metric = KdTree.fromParts(parts.metric.tree);
+  if (metric.rowOf.length !== n) throw new Error(`the metric space holds ${metric.rowOf.length} tracks, the columns ${n}`);
+  const byId = new Map<string, number>();
+  yield* loop(n, (i) => byId.set(cols.trackId[i]!, i));
+  const songSizes = new Int32Array(n);
+  yield* loop(n, (i) => songSizes[cols.songIndex[i]!]!++);
+
+  // Members per genre/subgenre and per artist key, in track order, by counting then filling.
+  const { genres, subgenres, artistKeys } = cols;
+  const genreCount = new Int32Array(genres.table.length);
+  for (const ids of [genres, subgenres]) for (let p = 0; p < ids.ids.length; p++) genreCount[ids.ids[p]!]!++;
+  const genreMembers = Array.from(genreCount, (c) => new Int32Array(c));
+  const genreFill = new Int32Array(genres.table.length);
+  yield* loop(n, (i) => {
+    for (const l of [genres, subgenres]) for (let p = l.start[i]!; p < l.start[i + 1]!; p++) {
+      const g = l.ids[p]!;
+      genreMembers[g]![genreFill[g]!++] = i;
+    }
+  });
+  const artistCount = new Int32Array(artistKeys.table.length);
+  const seenAt = new Int32Array(artistKeys.table.length).fill(-1);
+  const primary = new Int32Array(n).fill(-1);
+  yield* loop(n, (i) => {
+    const a = artistKeys.start[i]!;
+    const b = artistKeys.start[i + 1]!;
+    if (b > a) primary[i] = artistKeys.ids[a]!;
+    for (let p = a; p < b; p++) {
+      const k = artistKeys.ids[p]!;
+      if (seenAt[k] !== i) {
+        seenAt[k] = i;
+        artistCount[k]!++;
+      }
+    }
+  });
+  const membersByKeyId = Array.from(artistCount, (c) => new Int32Array(c));
+  const artistFill = new Int32Array(artistKeys.table.length);
+  seenAt.fill(-1);
+  yield* loop(n, (i) => {
+    for (let p = artistKeys.start[i]!; p < artistKeys.start[i + 1]!; p++) {
+      const k = artistKeys.ids[p]!;
+      if (seenAt[k] === i) continue;
+      seenAt[k] = i;
+      membersByKeyId[k]![artistFill[k]!++] = i;
+    }
+  });
+
+  const genreIndex = new Map<string, GenreEntry>();
+  const genreIds = new Map(genres.table.map((g, id) => [g, id]));
+  for (const profile of parts.genres) {
+    const id = genreIds.get(profile.genre);
+    genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? NO_MEMBERS : genreMembers[id]! });
+  }
+  const keyIds = new Map<string, number>();
+  yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
+  const { artists } = parts;
+  const artistRow = new Map<string, number>();
+  const artistMembers = new Array<Int32Array>(artists.length);
+  const artistsByFoldedName = new Map<string, string[]>();
+  yield* loop(artists.length, (r) => {
+    const key = artists.keys[r]!;
+    const id = keyIds.get(key);
+    artistRow.set(key, r);
+    artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
+    const folded = artists.folded?.[r] ?? fold(artists.names[r]!);
+    const keys = artistsByFoldedName.get(folded);
+    if (keys) keys.push(key);
+    else artistsByFoldedName.set(folded, [key]);
+  }, 64);
+  const membersOf = (key: string) => {
+    const r = artistRow.get(key);
+    return r === undefined ? NO_MEMBERS : artistMembers[r]!;
+  };
+  const names = new NameResolver([], trackSource(cols, byId, membersOf));
+  yield* loop(artists.length, (r) => names.addArtist(artistName(artists, r), artists.folded?.[r]), 32);
+  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers, artistsByFoldedName, names };
+}
+
+function artistName(artists: ArtistProfiles, r: number): ArtistName {
+  const pop = artists.popularityMax[r]!;
+  return { name: artists.names[r]!, key: artists.keys[r]!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
+}
+
+/** The track side of name resolution, over the columns. */
+function trackSource(cols: CatalogColumns, byId: Map<string, number>, membersOf: (key: string) => Int32Array): TrackSource {
+  return {
+    size: cols.size,
+    title: (i) => cols.trackName[i]!,
+    artistKeys: (i) => listAt(cols.artistKeys, i),
+    artistNames: (i) => listAt(cols.artistNames, i),
+    membersOf,
+    popularity: (i) => cols.popularity[i]!,
+    trackId: (i) => cols.trackId[i]!,
+    byId: (id) => byId.get(id),
+  };
+}
+
 /**
  * The in-memory serving catalog, built once from a published snapshot. Immutable: a new publish
  * builds a new Catalog and the holder swaps the reference. Tracks are held column by column
- * (columns.ts); the learned metric space is indexed by a k-d tree (knn.ts).
+ * (columns.ts); the learned metric space is indexed by a k-d tree (knn.ts). `new Catalog(snapshot)`
+ * prepares everything at once; `Catalog.load(parts)` builds from a published snapshot's parts in
+ * bounded slices of the event loop.
  */
 export class Catalog {
   readonly manifest: SnapshotManifest;
@@ -58,12 +261,17 @@ export class Catalog {
   readonly embeddingScale: number;
   /** Per track, the index of the track that represents its song (same-song duplicates share it). */
   readonly songIndex: Int32Array;
-  private readonly artistProfiles: ArtistProfile[];
+  /** Small JSON objects the snapshot carries, by name. */
+  readonly objects: Readonly<Record<string, unknown>>;
+  /** Extra files of the snapshot version, by name, as absolute paths. */
+  readonly files: Readonly<Record<string, string>>;
+  private readonly artistTable: ArtistProfiles;
   private readonly genreProfiles: GenreProfile[];
-  private readonly byId = new Map<string, number>();
-  private readonly genreIndex = new Map<string, GenreEntry>();
-  private readonly artistIndex = new Map<string, ArtistEntry>();
-  private readonly artistsByFoldedName = new Map<string, string[]>();
+  private readonly byId: Map<string, number>;
+  private readonly genreIndex: Map<string, GenreEntry>;
+  private readonly artistRow: Map<string, number>;
+  private readonly artistMembersByRow: Int32Array[];
+  private readonly artistsByFoldedName: Map<string, string[]>;
   /** Primary artist key id per track (-1: none), into columns.artistKeys.table. */
   private readonly primary: Int32Array;
   /** Tracks per song, at the song's representative index. */
@@ -74,100 +282,42 @@ export class Catalog {
   private readonly publishedDistribution: CatalogDistribution | undefined;
   private servedDistribution: CatalogDistribution | undefined;
 
-  /**
-   * `options.fitOn` chooses the tracks whose labels fit the learned metric (default: the track-level train
-   * split, embedding.ts); the evaluation passes the fitting side of its other splits.
-   */
-  constructor(source: CatalogSource, options: { fitOn?: (i: number) => boolean } = {}) {
-    this.manifest = source.manifest;
-    this.publishedDistribution = source.distribution;
-    const cols = 'columns' in source ? source.columns : toColumns(source.tracks);
-    this.columns = cols;
-    this.size = cols.size;
-    this.songIndex = cols.songIndex;
-    this.artistProfiles = source.artists;
-    this.genreProfiles = source.genres;
-    const n = this.size;
-    for (let i = 0; i < n; i++) this.byId.set(cols.trackId[i]!, i);
-    this.songSizes = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.songSizes[this.songIndex[i]!]!++;
+  /** `options` apply when the catalog is prepared from marts in memory (not to published parts, whose metric is fitted). */
+  constructor(source: CatalogSource | CatalogParts | CatalogIndexes, options: PrepareOptions = {}) {
+    const b = 'byId' in source ? source : runNow(buildIndexes('metric' in source ? source : prepareCatalog(source, options)));
+    const p = b.parts;
+    this.manifest = p.manifest;
+    this.columns = p.columns;
+    this.size = p.columns.size;
+    this.songIndex = p.columns.songIndex;
+    this.objects = p.objects;
+    this.files = p.files;
+    this.publishedDistribution = p.objects['distribution'] as CatalogDistribution | undefined;
+    this.artistTable = p.artists;
+    this.genreProfiles = p.genres;
+    this.metric = b.metric;
+    this.embeddingDims = b.metric.dims;
+    this.embeddingScale = p.metric.scale;
+    this.byId = b.byId;
+    this.songSizes = b.songSizes;
+    this.primary = b.primary;
+    this.genreIndex = b.genreIndex;
+    this.artistRow = b.artistRow;
+    this.artistMembersByRow = b.artistMembers;
+    this.artistsByFoldedName = b.artistsByFoldedName;
+    this.names = b.names;
+  }
 
-    // Members per genre/subgenre and per artist key, in track order, by counting then filling.
-    const { genres, subgenres, artistKeys } = cols;
-    const genreCount = new Int32Array(genres.table.length);
-    for (const ids of [genres, subgenres]) for (let p = 0; p < ids.ids.length; p++) genreCount[ids.ids[p]!]!++;
-    const genreMembers = Array.from(genreCount, (c) => new Int32Array(c));
-    const genreFill = new Int32Array(genres.table.length);
-    for (let i = 0; i < n; i++) {
-      for (const l of [genres, subgenres]) for (let p = l.start[i]!; p < l.start[i + 1]!; p++) {
-        const g = l.ids[p]!;
-        genreMembers[g]![genreFill[g]!++] = i;
-      }
-    }
-    const artistCount = new Int32Array(artistKeys.table.length);
-    const seenAt = new Int32Array(artistKeys.table.length).fill(-1);
-    this.primary = new Int32Array(n).fill(-1);
-    for (let i = 0; i < n; i++) {
-      const a = artistKeys.start[i]!;
-      const b = artistKeys.start[i + 1]!;
-      if (b > a) this.primary[i] = artistKeys.ids[a]!;
-      for (let p = a; p < b; p++) {
-        const k = artistKeys.ids[p]!;
-        if (seenAt[k] !== i) {
-          seenAt[k] = i;
-          artistCount[k]!++;
-        }
-      }
-    }
-    const artistMembers = Array.from(artistCount, (c) => new Int32Array(c));
-    const artistFill = new Int32Array(artistKeys.table.length);
-    seenAt.fill(-1);
-    for (let i = 0; i < n; i++) {
-      for (let p = artistKeys.start[i]!; p < artistKeys.start[i + 1]!; p++) {
-        const k = artistKeys.ids[p]!;
-        if (seenAt[k] === i) continue;
-        seenAt[k] = i;
-        artistMembers[k]![artistFill[k]!++] = i;
-      }
-    }
-
-    const { vectors, dims, scale } = embedColumns(cols, options.fitOn);
-    this.embeddingDims = dims;
-    this.embeddingScale = scale;
-    this.metric = new KdTree(vectors, n, dims);
-
-    const genreIds = new Map(genres.table.map((g, id) => [g, id]));
-    for (const profile of source.genres) {
-      const id = genreIds.get(profile.genre);
-      this.genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? new Int32Array(0) : genreMembers[id]! });
-    }
-    const keyIds = new Map(artistKeys.table.map((k, id) => [k, id]));
-    for (const profile of source.artists) {
-      const id = keyIds.get(profile.artist_key);
-      this.artistIndex.set(profile.artist_key, { profile, members: id === undefined ? new Int32Array(0) : artistMembers[id]! });
-      const folded = fold(profile.artist_name);
-      const keys = this.artistsByFoldedName.get(folded);
-      if (keys) keys.push(profile.artist_key);
-      else this.artistsByFoldedName.set(folded, [profile.artist_key]);
-    }
-    this.names = this.nameResolver();
+  /** A catalog over prepared parts, its indexes built in slices of at most about `budgetMs` of the event loop each. */
+  static async load(parts: CatalogParts, budgetMs?: number): Promise<Catalog> {
+    return new Catalog(await runSliced(buildIndexes(parts), budgetMs));
   }
 
   /** A name resolver over this catalog (its artist index is built now, its title index on first use). */
   nameResolver(): NameResolver {
-    return new NameResolver(
-      this.artistProfiles.map((p) => ({ name: p.artist_name, key: p.artist_key, popularity: p.popularity_max, trackCount: p.track_count })),
-      {
-        size: this.size,
-        title: (i) => this.trackName(i),
-        artistKeys: (i) => this.artistKeys(i),
-        artistNames: (i) => this.artistNames(i),
-        membersOf: (key) => this.artistMembers(key),
-        popularity: (i) => this.popularity(i),
-        trackId: (i) => this.trackId(i),
-        byId: (id) => this.byId.get(id),
-      },
-    );
+    const r = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+    for (let i = 0; i < this.artistTable.length; i++) r.addArtist(artistName(this.artistTable, i));
+    return r;
   }
 
   get version(): string {
@@ -194,7 +344,7 @@ export class Catalog {
 
   /** Every artist profile (artist_profiles mart), by artist_key. */
   get artists(): readonly ArtistProfile[] {
-    return this.artistProfiles;
+    return this.artistTable.all();
   }
 
   /**
@@ -229,11 +379,11 @@ export class Catalog {
     if (!r.ok) {
       if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
       const near = closest(fold(query), this.artistsByFoldedName.keys(), 5);
-      return { ok: false, suggestions: near.map((n) => this.artistIndex.get(this.artistsByFoldedName.get(n)![0]!)!.profile.artist_name) };
+      return { ok: false, suggestions: near.map((n) => this.artistName(this.artistsByFoldedName.get(n)![0]!)!) };
     }
-    const entries = r.value.map((k) => this.artistIndex.get(k)!);
-    const members = entries.length === 1 ? entries[0]!.members : Int32Array.from(new Set(entries.flatMap((e) => [...e.members])));
-    return { ok: true, value: { profiles: entries.map((e) => e.profile), members }, match: r.match };
+    const rows = r.value.map((k) => this.artistRow.get(k)!);
+    const members = rows.length === 1 ? this.artistMembersByRow[rows[0]!]! : Int32Array.from(new Set(rows.flatMap((row) => [...this.artistMembersByRow[row]!])));
+    return { ok: true, value: { profiles: rows.map((row) => this.artistTable.get(row)), members }, match: r.match };
   }
 
   /**
@@ -347,12 +497,14 @@ export class Catalog {
   }
 
   artistName(key: string): string | undefined {
-    return this.artistIndex.get(key)?.profile.artist_name;
+    const r = this.artistRow.get(key);
+    return r === undefined ? undefined : this.artistTable.names[r];
   }
 
   /** Track indexes credited to an artist key. */
   artistMembers(key: string): Int32Array {
-    return this.artistIndex.get(key)?.members ?? new Int32Array(0);
+    const r = this.artistRow.get(key);
+    return r === undefined ? NO_MEMBERS : this.artistMembersByRow[r]!;
   }
 
   /** How many tracks of the catalog are the song whose representative is track `song`. */

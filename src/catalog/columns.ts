@@ -1,4 +1,4 @@
-import { TRACK_FEATURES, type TrackColumns } from './snapshot.js';
+import { TRACK_FEATURES, type TrackColumns } from './marts.js';
 
 /**
  * The serving catalog's track table in columnar form: one typed array per numeric column, repeated

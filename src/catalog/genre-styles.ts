@@ -1,5 +1,5 @@
 import { fold, genreKey } from './text.js';
-import type { GenreProfile } from './snapshot.js';
+import type { GenreProfile } from './marts.js';
 
 /** The audio features a style profile sets (Spotify's scales: 0–1, BPM, dB). */
 export const STYLE_FEATURES = ['danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness', 'tempo', 'loudness'] as const;

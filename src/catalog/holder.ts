@@ -1,7 +1,22 @@
 import { EventEmitter } from 'node:events';
+import { SnapshotError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
-import { currentVersion, readSnapshot, snapshotIdentity } from './snapshot.js';
+import { runSliced } from './slices.js';
+import { currentVersion, loadCatalogParts, snapshotIdentity } from './snapshot.js';
+
+/**
+ * Load a published snapshot version for serving: files read and checked off the main thread, strings
+ * decoded and indexes built in slices of the event loop (slices.ts), so serving goes on meanwhile.
+ */
+export async function loadCatalog(snapshotDir: string, version: string): Promise<Catalog> {
+  const parts = await loadCatalogParts(snapshotDir, version);
+  try {
+    return await Catalog.load(parts);
+  } catch (err) {
+    throw new SnapshotError(`snapshot ${version} is unreadable (${(err as Error).message}); republish with \`npm run publish-snapshot\``, { cause: err });
+  }
+}
 
 export type CatalogState =
   | { status: 'loading'; detail: string }
@@ -74,13 +89,13 @@ export class CatalogHolder extends EventEmitter {
       if (identity === this.served) return true;
       if (!force && this.broken?.identity === identity && Date.now() < this.broken.retryAt) return this.state.status === 'ready';
       const started = Date.now();
-      const catalog = new Catalog(await readSnapshot(this.snapshotDir, version));
+      const catalog = await loadCatalog(this.snapshotDir, version);
       const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
       this.served = identity;
       this.broken = null;
       this.set({ status: 'ready', catalog });
-      // The title index of name resolution is built right after, once calls waiting for the catalog have run.
-      setImmediate(() => catalog.names.warm()).unref();
+      // The title index of name resolution is built right after, in slices, once calls waiting for the catalog have run.
+      setImmediate(() => void runSliced(catalog.names.titleSteps()).catch((err: Error) => this.log.error({ err: err.message }, 'title index not built'))).unref();
       this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
       if (previous) this.emit('changed', catalog);
       return true;

@@ -117,6 +117,19 @@ export class TopK {
 
 const LEAF = 48;
 
+/** Everything a KdTree is made of; typed arrays only, so a snapshot stores and maps them as they are. */
+export interface KdTreeParts {
+  dims: number;
+  rows: Float32Array;
+  order: Int32Array;
+  rowOf: Int32Array;
+  lo: Int32Array;
+  hi: Int32Array;
+  child: Int32Array;
+  boxMin: Float32Array;
+  boxMax: Float32Array;
+}
+
 /** A k-d tree over n vectors of `dims` float32 components (row-major). */
 export class KdTree {
   readonly dims: number;
@@ -207,6 +220,25 @@ export class KdTree {
     }
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
+  }
+
+  /** The tree's arrays, as a snapshot stores them (see fromParts). */
+  parts(): KdTreeParts {
+    const { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax } = this;
+    return { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax };
+  }
+
+  /** A tree from the arrays `parts()` gave, without rebuilding it. Throws when they do not fit together. */
+  static fromParts(p: KdTreeParts): KdTree {
+    const n = p.order.length;
+    const nodes = p.lo.length;
+    if (p.rows.length !== n * p.dims || p.rowOf.length !== n || p.hi.length !== nodes || p.child.length !== 2 * nodes
+      || p.boxMin.length !== nodes * p.dims || p.boxMax.length !== nodes * p.dims) {
+      throw new Error(`k-d tree arrays do not fit together (${n} rows of ${p.dims}, ${nodes} nodes)`);
+    }
+    const t = Object.create(KdTree.prototype) as KdTree;
+    Object.assign(t, { ...p, nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
+    return t;
   }
 
   /**

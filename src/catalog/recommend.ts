@@ -1,8 +1,8 @@
-import type { ArtistProfile } from './snapshot.js';
+import type { ArtistProfile } from './marts.js';
 import type { Catalog, TrackView } from './catalog.js';
 import { quote } from './delimit.js';
 import { anchorKernel } from './knn.js';
-import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './snapshot.js';
+import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './marts.js';
 import type { NameMatch } from './resolve.js';
 
 /**

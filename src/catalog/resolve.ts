@@ -1,3 +1,4 @@
+import { runNow, type Steps } from './slices.js';
 import { fold } from './text.js';
 
 /**
@@ -201,31 +202,37 @@ export class NameResolver {
   private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]> } | undefined;
 
   constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource) {
-    for (const a of artists) {
-      const f = fold(a.name);
-      let g = this.byFold.get(f);
-      if (g === undefined) {
-        g = this.groups.length;
-        const ws = words(f);
-        this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
-        this.byFold.set(f, g);
-        for (const bang of ['', 'i'] as const) {
-          if (bang === 'i' && !f.includes('!')) break;
-          const [key, bare] = keysOf(bang ? words(f, bang) : ws);
-          if (!key) continue;
-          push(this.byKey, key, g);
-          if (bare) push(this.byBareKey, bare, g);
-          for (const k of bare ? [key, bare] : [key]) {
-            if (!this.typoKeys.has(k[0]!)) this.typoKeys.set(k[0]!, []);
-            this.typoKeys.get(k[0]!)!.push(k);
-          }
+    for (const a of artists) this.addArtist(a);
+  }
+
+  /**
+   * Index one more artist name (the constructor does this for each; a loader may do it in slices).
+   * `folded`: the name after `fold`, when it was computed already (a snapshot stores it).
+   */
+  addArtist(a: ArtistName, folded?: string): void {
+    const f = folded ?? fold(a.name);
+    let g = this.byFold.get(f);
+    if (g === undefined) {
+      g = this.groups.length;
+      const ws = words(f);
+      this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
+      this.byFold.set(f, g);
+      for (const bang of ['', 'i'] as const) {
+        if (bang === 'i' && !f.includes('!')) break;
+        const [key, bare] = keysOf(bang ? words(f, bang) : ws);
+        if (!key) continue;
+        push(this.byKey, key, g);
+        if (bare) push(this.byBareKey, bare, g);
+        for (const k of bare ? [key, bare] : [key]) {
+          if (!this.typoKeys.has(k[0]!)) this.typoKeys.set(k[0]!, []);
+          this.typoKeys.get(k[0]!)!.push(k);
         }
       }
-      const group = this.groups[g]!;
-      group.keys.push(a.key);
-      group.popularity = Math.max(group.popularity, a.popularity ?? 0);
-      group.trackCount += a.trackCount;
     }
+    const group = this.groups[g]!;
+    group.keys.push(a.key);
+    group.popularity = Math.max(group.popularity, a.popularity ?? 0);
+    group.trackCount += a.trackCount;
   }
 
   /** Artist keys of the one identity the query names, or why not. */
@@ -342,23 +349,28 @@ export class NameResolver {
   // ---------------------------------------------------------------------------------------- tracks
 
   private titleIndex() {
-    if (!this.titles) {
-      const exact = new Map<string, number[]>();
-      const key = new Map<string, number[]>();
-      const base = new Map<string, number[]>();
-      for (let i = 0; i < this.tracks.size; i++) {
-        const t = this.tracks.title(i);
-        if (!t) continue;
-        const f = fold(t);
-        push(exact, f, i, false);
-        const k = words(f).join('');
-        push(key, k, i, false);
-        const b = baseTitle(f);
-        push(base, b === f ? k : words(b).join(''), i, false);
-      }
-      this.titles = { exact, key, base };
+    if (!this.titles) runNow(this.titleSteps());
+    return this.titles!;
+  }
+
+  /** Build the title index, yielding every few thousand titles (see slices.ts). */
+  *titleSteps(): Steps<void> {
+    if (this.titles) return;
+    const exact = new Map<string, number[]>();
+    const key = new Map<string, number[]>();
+    const base = new Map<string, number[]>();
+    for (let i = 0; i < this.tracks.size; i++) {
+      if ((i & 0x3f) === 0x3f) yield;
+      const t = this.tracks.title(i);
+      if (!t) continue;
+      const f = fold(t);
+      push(exact, f, i, false);
+      const k = words(f).join('');
+      push(key, k, i, false);
+      const b = baseTitle(f);
+      push(base, b === f ? k : words(b).join(''), i, false);
     }
-    return this.titles;
+    this.titles ??= { exact, key, base };
   }
 
   /** Whether the title index is built. */

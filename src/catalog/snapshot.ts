@@ -1,145 +1,139 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzipSync } from 'node:zlib';
+import { createReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { SnapshotError } from '../errors.js';
-import type { CatalogDistribution } from './distribution.js';
+import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
+import type { CatalogColumns, StringLists } from './columns.js';
+import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
+import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
+import { runNow, runSliced, type Steps } from './slices.js';
+import { fold } from './text.js';
+
+export * from './marts.js';
 
 /**
- * The serving snapshot: the published marts in one file, loaded whole into memory by the server.
- * Layout on disk:
- *   <snapshotDir>/<version>/catalog.json.gz   immutable once written
- *   <snapshotDir>/CURRENT                     the version being served (replaced by rename: atomic)
+ * The serving snapshot, format 2 (docs/SNAPSHOT.md): the published marts with everything the server
+ * would otherwise compute at load (columnar tracks, the learned metric's k-d tree) as binary segments
+ * behind a small JSON manifest. Layout on disk:
+ *   <snapshotDir>/<version>/manifest.json   format, counts, segment list, checksums, small objects
+ *   <snapshotDir>/<version>/columns.bin     the segments (segments.ts), 8-byte aligned
+ *   <snapshotDir>/<version>/<extra files>   listed with their checksums in manifest.files
+ *   <snapshotDir>/CURRENT                   the version being served (replaced by rename: atomic)
+ * A version directory is immutable once CURRENT can name it.
  */
-export const SNAPSHOT_FORMAT = 1;
-
-/** Audio features carried per track, in this order. */
-export const TRACK_FEATURES = [
-  'danceability', 'energy', 'loudness', 'speechiness', 'acousticness', 'instrumentalness',
-  'liveness', 'valence', 'tempo',
-] as const;
-export type TrackFeature = (typeof TRACK_FEATURES)[number];
-
-/** Column-oriented dim_tracks (+ bridge_track_artists as artist_keys). One array per column, same length. */
-export interface TrackColumns {
-  track_id: string[];
-  track_name: (string | null)[];
-  album_id: (string | null)[];
-  album_name: (string | null)[];
-  release_year: (number | null)[];
-  artist_names: string[][];
-  artist_keys: string[][];
-  popularity: number[];
-  duration_ms: number[];
-  explicit: (boolean | null)[];
-  key: number[];
-  mode: number[];
-  time_signature: (number | null)[];
-  genres: string[][];
-  subgenres: string[][];
-  canonical_track_id: string[];
-  features: Record<TrackFeature, number[]>;
-}
-
-export interface NamedCount { genre: string; track_count: number }
-
-export interface ArtistProfile {
-  artist_key: string;
-  artist_name: string;
-  track_count: number;
-  genres: NamedCount[];
-  subgenres: NamedCount[];
-  popularity_mean: number | null;
-  popularity_max: number | null;
-  popularity_min: number | null;
-  explicit_share: number | null;
-  feature_means: Record<string, number | null>;
-  top_tracks: { track_id: string; track_name: string | null; popularity: number }[];
-  albums: { album_name: string | null; album_id: string | null; release_year: number | null; track_count: number }[];
-  first_release_year: number | null;
-  last_release_year: number | null;
-  /**
-   * Spotify enrichment (dim_artists `spotify_*`). null: the artist was not enriched (no credentials,
-   * not found, ambiguous), or Spotify does not return the field to this app (development mode:
-   * followers, popularity, genres), never 0. Absent in snapshots published before enrichment existed.
-   */
-  spotify_id?: string | null;
-  spotify_followers?: number | null;
-  spotify_popularity?: number | null;
-  spotify_genres?: string[] | null;
-  spotify_image_url?: string | null;
-  spotify_url?: string | null;
-  /** ISO UTC: when the Spotify API last returned these values. */
-  spotify_fetched_at?: string | null;
-}
-
-export interface FeatureStats { mean: number | null; stddev: number | null; p10: number | null; p25: number | null; p50: number | null; p75: number | null; p90: number | null }
-
-export interface GenreProfile {
-  genre: string;
-  genre_level: 'genre' | 'subgenre';
-  parent_genre: string | null;
-  track_count: number;
-  artist_count: number;
-  popularity_mean: number | null;
-  explicit_share: number | null;
-  features: Record<string, FeatureStats>;
-  top_artists: string[];
-}
-
-export interface PipelineRunSummary {
-  runId: string;
-  startedAt: string;
-  steps: string[];
-  rowsRead: number | null;
-  rowsStaged: number | null;
-  rowsRejected: number | null;
-  /** Rows of the source file staged by earlier runs that this run's ingest deleted; absent in older snapshots. */
-  rowsDeleted?: number | null;
-  modelsBuilt: number | null;
-  testsPassed: number | null;
-  testsFailed: number | null;
-}
-
-export interface SnapshotManifest {
-  format: number;
-  version: string;
-  publishedAt: string;
-  /** Where the data came from, and the last ingest's reconciliation. */
-  source: {
-    dataset: string | null; schema: string | null; rowsRead: number | null; rowsStaged: number | null; rowsRejected: number | null;
-    /** The recorded pipeline run (ops.pipeline_runs) whose transform built these marts; absent in older snapshots. */
-    run?: PipelineRunSummary | null;
-  };
-  counts: { tracks: number; artists: number; genres: number };
-}
-
-export interface Snapshot {
-  manifest: SnapshotManifest;
-  tracks: TrackColumns;
-  artists: ArtistProfile[];
-  genres: GenreProfile[];
-  /** Percentiles and mood ranges of the tracks (distribution.ts); absent in snapshots published before it existed. */
-  distribution?: CatalogDistribution;
-}
+export const SNAPSHOT_FORMAT = 2;
 
 const CURRENT = 'CURRENT';
-const FILE = 'catalog.json.gz';
-const gunzip = promisify(gunzipCb);
+const MANIFEST = 'manifest.json';
+const SEGMENTS = 'columns.bin';
+/** The single file of a format 1 snapshot. */
+const V1_FILE = 'catalog.json.gz';
+const REPUBLISH = 'republish with `npm run publish-snapshot` (or `npm run pipeline`)';
+
+/** An extra file of a snapshot version (a prebuilt index, say), listed in the manifest. */
+export interface SnapshotFile { name: string; bytes: number; sha256: string }
+
+/** manifest.json: the served manifest plus what a reader needs to map the rest. */
+export interface StoredManifest extends SnapshotManifest {
+  segments: { file: string; bytes: number; sha256: string; columns: SegmentEntry[] };
+  metric: { dims: number; scale: number };
+  genres: GenreProfile[];
+  /** Small JSON-able objects by name; a new kind of data adds a name here, not a format change. */
+  objects: Record<string, unknown>;
+  files: SnapshotFile[];
+}
+
+/** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
+export type SnapshotInput = Omit<Snapshot, 'manifest'> & {
+  manifest: Omit<SnapshotManifest, 'version' | 'format'>;
+  /** Small JSON-able objects to carry (manifest `objects`). */
+  objects?: Record<string, unknown>;
+  /** Extra files to place in the version directory, by file name. */
+  files?: Record<string, Uint8Array>;
+};
+
+const sha256 = (chunks: readonly Uint8Array[]): string => {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest('hex');
+};
+
+// ------------------------------------------------------------------------------------------- write
+
+function writeLists(w: SegmentWriter, name: string, l: StringLists, table: boolean): void {
+  w.numbers(`${name}.start`, l.start);
+  w.numbers(`${name}.ids`, l.ids);
+  if (table) w.strings(`${name}.table`, l.table);
+}
+
+/** The catalog's parts as segments. */
+function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): SegmentWriter {
+  const w = new SegmentWriter();
+  const c = parts.columns;
+  w.strings('track_id', c.trackId);
+  w.strings('track_name', c.trackName);
+  w.strings('album_id', albumIds);
+  w.numbers('album', c.album);
+  w.strings('album_table', c.albumTable);
+  w.numbers('release_year', c.releaseYear);
+  w.numbers('popularity', c.popularity);
+  w.numbers('duration_ms', c.durationMs);
+  w.numbers('key', c.key);
+  w.numbers('mode', c.mode);
+  w.numbers('time_signature', c.timeSignature);
+  w.numbers('explicit', c.explicit);
+  TRACK_FEATURES.forEach((f, j) => w.numbers(`feature.${f}`, c.features[j]!));
+  writeLists(w, 'artist_names', c.artistNames, true);
+  writeLists(w, 'artist_keys', c.artistKeys, true);
+  writeLists(w, 'genres', c.genres, true);
+  writeLists(w, 'subgenres', c.subgenres, false); // shares the genres table
+  w.numbers('song_index', c.songIndex);
+  w.numbers('canonical_elsewhere.track', Int32Array.from(c.canonicalElsewhere.keys()));
+  w.strings('canonical_elsewhere.id', [...c.canonicalElsewhere.values()]);
+  const t = parts.metric.tree;
+  w.numbers('metric.rows', t.rows);
+  w.numbers('metric.order', t.order);
+  w.numbers('metric.row_of', t.rowOf);
+  w.numbers('metric.lo', t.lo);
+  w.numbers('metric.hi', t.hi);
+  w.numbers('metric.child', t.child);
+  w.numbers('metric.box_min', t.boxMin);
+  w.numbers('metric.box_max', t.boxMax);
+  const a = parts.artists;
+  w.strings('artist.key', a.keys);
+  w.strings('artist.name', a.names);
+  w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  w.numbers('artist.popularity_max', a.popularityMax);
+  w.numbers('artist.track_count', a.trackCount);
+  w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
+  return w;
+}
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
-export async function writeSnapshot(
-  snapshotDir: string,
-  data: Omit<Snapshot, 'manifest'> & { manifest: Omit<SnapshotManifest, 'version' | 'format'> },
-  keep = 3,
-): Promise<string> {
-  const body = JSON.stringify({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
+export async function writeSnapshot(snapshotDir: string, data: SnapshotInput, keep = 3): Promise<string> {
+  const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
+  const segments = encode(parts, data.tracks.album_id);
+  const segmentsSha = sha256(segments.chunks);
+  const extra = Object.entries(data.files ?? {});
+  for (const [name] of extra) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || [MANIFEST, SEGMENTS, V1_FILE].includes(name)) throw new SnapshotError(`cannot add a file named ${JSON.stringify(name)} to a snapshot`);
+  }
+  const files = extra.map(([name, b]) => ({ name, bytes: b.byteLength, sha256: sha256([b]) }));
+  const stored: StoredManifest = {
+    ...data.manifest,
+    format: SNAPSHOT_FORMAT,
+    version: '',
+    segments: { file: SEGMENTS, bytes: segments.byteLength, sha256: segmentsSha, columns: segments.entries },
+    metric: { dims: parts.metric.tree.dims, scale: parts.metric.scale },
+    genres: data.genres,
+    objects: { ...(data.distribution ? { distribution: data.distribution } : {}), ...(data.objects ?? {}) },
+    files,
+  };
+  const hash = createHash('sha256').update(JSON.stringify(stored)).digest('hex').slice(0, 10);
   const stamp = data.manifest.publishedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const version = `${stamp}-${hash}`;
-  const manifest: SnapshotManifest = { ...data.manifest, format: SNAPSHOT_FORMAT, version };
-  const final = JSON.stringify({ ...data, manifest });
+  stored.version = version;
 
   const tmpDir = join(snapshotDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
   const tmpPointer = join(snapshotDir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
@@ -150,8 +144,14 @@ export async function writeSnapshot(
     await mkdir(snapshotDir, { recursive: true });
     target = tmpDir;
     await mkdir(tmpDir, { recursive: true });
-    target = join(tmpDir, FILE);
-    await writeFile(target, gzipSync(final, { level: 6 }));
+    target = join(tmpDir, SEGMENTS);
+    await writeFile(target, segments.chunks);
+    for (const [name, bytes] of extra) {
+      target = join(tmpDir, name);
+      await writeFile(target, bytes);
+    }
+    target = join(tmpDir, MANIFEST);
+    await writeFile(target, JSON.stringify(stored));
     target = versionDir;
     await rm(versionDir, { recursive: true, force: true });
     await rename(tmpDir, versionDir);
@@ -202,35 +202,220 @@ export async function currentVersion(snapshotDir: string): Promise<string | null
   }
 }
 
-/** Read one snapshot version (default: the current one). */
-export async function readSnapshot(snapshotDir: string, version?: string): Promise<Snapshot> {
+// -------------------------------------------------------------------------------------------- read
+
+/** A snapshot version's manifest and segment bytes, checked against each other. */
+export interface OpenedSnapshot { dir: string; manifest: StoredManifest; segments: SegmentReader }
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/**
+ * Read a snapshot version's manifest and segments and check them (format, version, sizes, SHA-256 of
+ * every file; the hashes run off the main thread). Throws SnapshotError naming the fix.
+ */
+export async function openSnapshot(snapshotDir: string, version?: string): Promise<OpenedSnapshot> {
   const v = version ?? (await currentVersion(snapshotDir));
   if (!v) throw new SnapshotError(`no published snapshot in ${snapshotDir}; run \`npm run pipeline\` to build one`);
-  const file = join(snapshotDir, v, FILE);
-  let snap: Snapshot;
+  const dir = join(snapshotDir, v);
+  const unreadable = (why: string, cause?: unknown) => new SnapshotError(`snapshot ${v} is unreadable (${why}); ${REPUBLISH}`, { cause });
+  let text: string;
   try {
-    snap = JSON.parse((await gunzip(await readFile(file))).toString('utf8')) as Snapshot;
+    text = await readFile(join(dir, MANIFEST), 'utf8');
   } catch (err) {
-    throw new SnapshotError(`snapshot ${v} is unreadable (${(err as Error).message}); republish with \`npm run pipeline\``, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await exists(join(dir, V1_FILE)))) {
+      throw new SnapshotError(`snapshot ${v} has format 1 (${V1_FILE}), this server reads format ${SNAPSHOT_FORMAT}; ${REPUBLISH}`);
+    }
+    throw unreadable((err as Error).message, err);
   }
-  if (snap.manifest?.format !== SNAPSHOT_FORMAT) {
-    throw new SnapshotError(`snapshot ${v} has format ${String(snap.manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; republish with \`npm run pipeline\``);
+  let manifest: StoredManifest;
+  try {
+    manifest = JSON.parse(text) as StoredManifest;
+  } catch (err) {
+    throw unreadable(`${MANIFEST}: ${(err as Error).message}`, err);
   }
-  if (snap.manifest.version !== v) {
-    throw new SnapshotError(
-      `snapshot directory ${v} holds a manifest for version ${JSON.stringify(snap.manifest.version)} (copied or renamed by hand?); republish with \`npm run pipeline\``,
-    );
+  if (manifest?.format !== SNAPSHOT_FORMAT) {
+    throw new SnapshotError(`snapshot ${v} has format ${String(manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; ${REPUBLISH}`);
   }
-  return snap;
+  if (manifest.version !== v) {
+    throw new SnapshotError(`snapshot directory ${v} holds a manifest for version ${JSON.stringify(manifest.version)} (copied or renamed by hand?); ${REPUBLISH}`);
+  }
+  const checked = async (name: string, bytes: number, sha: string): Promise<Uint8Array> => {
+    let r: { bytes: Uint8Array; sha256: string };
+    try {
+      r = await readHashed(join(dir, name), bytes);
+    } catch (err) {
+      throw unreadable((err as Error).message, err);
+    }
+    if (r.sha256 !== sha) throw unreadable(`${name} does not match its checksum`);
+    return r.bytes;
+  };
+  const s = manifest.segments;
+  const bytes = await checked(s.file, s.bytes, s.sha256);
+  await Promise.all(manifest.files.map((f) => checked(f.name, f.bytes, f.sha256)));
+  try {
+    return { dir, manifest, segments: new SegmentReader(bytes, s.columns) };
+  } catch (err) {
+    throw unreadable((err as Error).message, err);
+  }
+}
+
+/**
+ * A file's bytes (into one 8-byte aligned buffer) and SHA-256, read and hashed a chunk at a time so no
+ * step holds the event loop for long. Throws when the file does not hold `expected` bytes.
+ */
+async function readHashed(path: string, expected: number): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const out = Buffer.allocUnsafeSlow(expected);
+  const hash = createHash('sha256');
+  let at = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (at + chunk.byteLength > expected) throw new Error(`${basename(path)} holds more than the ${expected} bytes the manifest says`);
+    chunk.copy(out, at);
+    hash.update(chunk);
+    at += chunk.byteLength;
+  }
+  if (at !== expected) throw new Error(`${basename(path)} holds ${at} bytes, the manifest says ${expected}`);
+  return { bytes: out, sha256: hash.digest('hex') };
+}
+
+function* readLists(r: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
+  return { start: r.i32(`${name}.start`), ids: r.i32(`${name}.ids`), table: table ?? ((yield* r.strings(`${name}.table`)) as string[]) };
+}
+
+/** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
+export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
+  const { manifest: m, segments: r } = o;
+  const trackId = (yield* r.strings('track_id')) as string[];
+  const n = trackId.length;
+  const genres = yield* readLists(r, 'genres');
+  const elsewhereAt = r.i32('canonical_elsewhere.track');
+  const elsewhereId = yield* r.strings('canonical_elsewhere.id');
+  const columns: CatalogColumns = {
+    size: n,
+    trackId,
+    trackName: yield* r.strings('track_name'),
+    album: r.i32('album'),
+    albumTable: (yield* r.strings('album_table')) as string[],
+    releaseYear: r.f64('release_year'),
+    popularity: r.f64('popularity'),
+    durationMs: r.f64('duration_ms'),
+    key: r.f64('key'),
+    mode: r.f64('mode'),
+    timeSignature: r.f64('time_signature'),
+    explicit: r.i8('explicit'),
+    features: TRACK_FEATURES.map((f) => r.f64(`feature.${f}`)),
+    artistNames: yield* readLists(r, 'artist_names'),
+    artistKeys: yield* readLists(r, 'artist_keys'),
+    genres,
+    subgenres: yield* readLists(r, 'subgenres', genres.table),
+    songIndex: r.i32('song_index'),
+    canonicalElsewhere: new Map(Array.from(elsewhereAt, (i, j) => [i, elsewhereId[j]!])),
+  };
+  const perTrack = [columns.trackName, columns.album, columns.releaseYear, columns.popularity, columns.durationMs, columns.key, columns.mode,
+    columns.timeSignature, columns.explicit, ...columns.features, columns.songIndex];
+  if (perTrack.some((c) => c.length !== n) || [columns.artistNames, columns.artistKeys, genres, columns.subgenres].some((l) => l.start.length !== n + 1)) {
+    throw new SnapshotError(`snapshot ${m.version} is unreadable (track columns differ in length); ${REPUBLISH}`);
+  }
+  const profiles = r.texts('artist.profile');
+  const artists = new ArtistProfiles(
+    (yield* r.strings('artist.key')) as string[],
+    (yield* r.strings('artist.name')) as string[],
+    r.f64('artist.popularity_max'),
+    r.i32('artist.track_count'),
+    (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
+    (yield* r.strings('artist.folded')) as string[],
+  );
+  const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
+  return {
+    manifest,
+    columns,
+    metric: {
+      tree: {
+        dims: metric.dims, rows: r.f32('metric.rows'), order: r.i32('metric.order'), rowOf: r.i32('metric.row_of'),
+        lo: r.i32('metric.lo'), hi: r.i32('metric.hi'), child: r.i32('metric.child'), boxMin: r.f32('metric.box_min'), boxMax: r.f32('metric.box_max'),
+      },
+      scale: metric.scale,
+    },
+    artists,
+    genres: genreProfiles,
+    objects,
+    files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
+  };
+}
+
+/**
+ * Read one snapshot version (default: the current one) back into the marts' in-memory form (track
+ * columns as arrays, every artist profile parsed): for scripts, tests and benchmarks. The server maps
+ * the snapshot instead (openSnapshot + catalogParts + Catalog.load).
+ */
+export async function readSnapshot(snapshotDir: string, version?: string): Promise<Snapshot> {
+  const opened = await openSnapshot(snapshotDir, version);
+  const { parts, albumId } = decoding(opened, () => ({ parts: runNow(catalogParts(opened)), albumId: runNow(opened.segments.strings('album_id')) }));
+  const distribution = parts.objects['distribution'] as Snapshot['distribution'];
+  return {
+    manifest: parts.manifest, tracks: trackColumns(parts.columns, albumId), artists: [...parts.artists.all()], genres: parts.genres,
+    ...(distribution ? { distribution } : {}),
+  };
+}
+
+/**
+ * A snapshot version's catalog parts as the server reads them: files read and checked off the main
+ * thread, strings decoded in slices of at most about `budgetMs` of the event loop.
+ */
+export async function loadCatalogParts(snapshotDir: string, version?: string, budgetMs?: number): Promise<CatalogParts> {
+  const opened = await openSnapshot(snapshotDir, version);
+  return decoding(opened, () => runSliced(catalogParts(opened), budgetMs));
+}
+
+/** Run a decode of an opened snapshot; a failure is a SnapshotError naming the version and the fix. */
+function decoding<T>(opened: OpenedSnapshot, run: () => T): T {
+  const fail = (err: unknown): never => {
+    if (err instanceof SnapshotError) throw err;
+    throw new SnapshotError(`snapshot ${opened.manifest.version} is unreadable (${(err as Error).message}); ${REPUBLISH}`, { cause: err });
+  };
+  try {
+    const r = run();
+    return (r instanceof Promise ? r.catch(fail) : r) as T;
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function listRows(l: StringLists, n: number): string[][] {
+  return Array.from({ length: n }, (_, i) => Array.from(l.ids.subarray(l.start[i]!, l.start[i + 1]!), (id) => l.table[id]!));
+}
+
+/** Columnar tracks back to dim_tracks' column arrays. */
+function trackColumns(c: CatalogColumns, albumId: (string | null)[]): TrackColumns {
+  const n = c.size;
+  const nullable = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+  return {
+    track_id: c.trackId,
+    track_name: c.trackName,
+    album_id: albumId,
+    album_name: Array.from(c.album, (a) => (a < 0 ? null : c.albumTable[a]!)),
+    release_year: nullable(c.releaseYear),
+    artist_names: listRows(c.artistNames, n),
+    artist_keys: listRows(c.artistKeys, n),
+    popularity: Array.from(c.popularity),
+    duration_ms: Array.from(c.durationMs),
+    explicit: Array.from(c.explicit, (e) => (e < 0 ? null : e === 1)),
+    key: Array.from(c.key),
+    mode: Array.from(c.mode),
+    time_signature: nullable(c.timeSignature),
+    genres: listRows(c.genres, n),
+    subgenres: listRows(c.subgenres, n),
+    canonical_track_id: Array.from({ length: n }, (_, i) => c.canonicalElsewhere.get(i) ?? c.trackId[c.songIndex[i]!]!),
+    features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(c.features[j]!)])) as TrackColumns['features'],
+  };
 }
 
 /**
  * What tells one published snapshot from another without reading it: the version name plus the inode,
- * size and mtime of its directory and file. A snapshot rewritten in place gets a new identity.
+ * size and mtime of its directory and files. A snapshot rewritten in place gets a new identity.
  */
 export async function snapshotIdentity(snapshotDir: string, version: string): Promise<string> {
   const dir = join(snapshotDir, version);
-  const [d, f] = await Promise.all([stat(dir).catch(() => null), stat(join(dir, FILE)).catch(() => null)]);
-  const part = (s: Awaited<ReturnType<typeof stat>> | null) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing');
-  return `${version}@${part(d)}/${part(f)}`;
+  const [d, m, s] = await Promise.all([dir, join(dir, MANIFEST), join(dir, SEGMENTS)].map((p) => stat(p).catch(() => null)));
+  const part = (x: Awaited<ReturnType<typeof stat>> | null) => (x ? `${x.ino}:${x.size}:${x.mtimeMs}` : 'missing');
+  return `${version}@${part(d!)}/${part(m!)}/${part(s!)}`;
 }

@@ -1,6 +1,6 @@
 import type { GenreResolution } from './catalog.js';
 import { echo, quote } from './delimit.js';
-import type { GenreProfile } from './snapshot.js';
+import type { GenreProfile } from './marts.js';
 import { closest } from './text.js';
 
 /** What a name was meant to be. */

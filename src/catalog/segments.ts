@@ -1,0 +1,198 @@
+/**
+ * The binary half of a snapshot: named columns laid end to end in one file, each 8-byte aligned, so a
+ * reader maps every numeric column as a typed-array view of the bytes it read (no copy, no parse).
+ *
+ * - numeric columns: the typed array's bytes (little-endian, as every platform Node runs on);
+ * - string columns: the strings' UTF-8 bytes back to back, plus `Uint32` offsets in UTF-16 code
+ *   units of the decoded text (n + 1 of them), so one decode of the whole blob and one `slice` per
+ *   row give the strings back; a `Uint8` null mask (1 = null) when any value is null.
+ *
+ * The manifest (snapshot.ts) lists each segment's name, type, byte offset and element count.
+ */
+
+export type SegmentType = 'f64' | 'f32' | 'i32' | 'u32' | 'i8' | 'u8' | 'utf8';
+
+export interface SegmentEntry {
+  name: string;
+  type: SegmentType;
+  /** Byte offset in the segment file (a multiple of 8). */
+  offset: number;
+  /** Elements (bytes for utf8). */
+  length: number;
+}
+
+export type NumericColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array;
+
+const CTORS = {
+  f64: Float64Array, f32: Float32Array, i32: Int32Array, u32: Uint32Array, i8: Int8Array, u8: Uint8Array,
+} as const;
+
+function typeOf(a: NumericColumn): Exclude<SegmentType, 'utf8'> {
+  if (a instanceof Float64Array) return 'f64';
+  if (a instanceof Float32Array) return 'f32';
+  if (a instanceof Int32Array) return 'i32';
+  if (a instanceof Uint32Array) return 'u32';
+  if (a instanceof Int8Array) return 'i8';
+  return 'u8';
+}
+
+/** Collects segments in order; `chunks` are the file's bytes (padding included), `entries` go in the manifest. */
+export class SegmentWriter {
+  readonly entries: SegmentEntry[] = [];
+  readonly chunks: Uint8Array[] = [];
+  private at = 0;
+
+  private push(name: string, type: SegmentType, bytes: Uint8Array, length: number): void {
+    if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
+    this.entries.push({ name, type, offset: this.at, length });
+    this.chunks.push(bytes);
+    this.at += bytes.byteLength;
+    const pad = (8 - (this.at % 8)) % 8;
+    if (pad) {
+      this.chunks.push(new Uint8Array(pad));
+      this.at += pad;
+    }
+  }
+
+  numbers(name: string, a: NumericColumn): void {
+    this.push(name, typeOf(a), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), a.length);
+  }
+
+  /** A string column: `<name>.utf8`, `<name>.offsets` and, when a value is null, `<name>.nulls`. */
+  strings(name: string, values: readonly (string | null)[]): void {
+    const n = values.length;
+    const offsets = new Uint32Array(n + 1);
+    let nulls: Uint8Array | null = null;
+    const encoder = new TextEncoder();
+    // Encoded in pieces of bounded size: no single JS string holds the whole column.
+    const pieces: Uint8Array[] = [];
+    let text = '';
+    let units = 0;
+    let bytes = 0;
+    const flush = () => {
+      if (!text) return;
+      const b = encoder.encode(text);
+      pieces.push(b);
+      bytes += b.byteLength;
+      text = '';
+    };
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      offsets[i] = units;
+      if (v === null || v === undefined) {
+        (nulls ??= new Uint8Array(n))[i] = 1;
+        continue;
+      }
+      text += v;
+      units += v.length;
+      if (units > 0xffff_ffff) throw new Error(`string column ${name} exceeds 4 G code units`);
+      if (text.length > 1 << 20) flush();
+    }
+    flush();
+    offsets[n] = units;
+    const blob = new Uint8Array(bytes);
+    let p = 0;
+    for (const b of pieces) {
+      blob.set(b, p);
+      p += b.byteLength;
+    }
+    this.push(`${name}.utf8`, 'utf8', blob, bytes);
+    this.numbers(`${name}.offsets`, offsets);
+    if (nulls) this.numbers(`${name}.nulls`, nulls);
+  }
+
+  /**
+   * A column of texts read one at a time (`SegmentReader.texts`): `<name>.utf8` plus `Uint32` byte
+   * offsets `<name>.bytes`, so a reader decodes only the rows it is asked for.
+   */
+  texts(name: string, count: number, value: (i: number) => string): void {
+    const encoder = new TextEncoder();
+    const offsets = new Uint32Array(count + 1);
+    const pieces: Uint8Array[] = [];
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const b = encoder.encode(value(i));
+      pieces.push(b);
+      offsets[i] = at;
+      at += b.byteLength;
+      if (at > 0xffff_ffff) throw new Error(`text column ${name} exceeds 4 GB`);
+    }
+    offsets[count] = at;
+    const blob = new Uint8Array(at);
+    for (let i = 0; i < count; i++) blob.set(pieces[i]!, offsets[i]!);
+    this.push(`${name}.utf8`, 'utf8', blob, at);
+    this.numbers(`${name}.bytes`, offsets);
+  }
+
+  get byteLength(): number {
+    return this.at;
+  }
+}
+
+/** Typed views over a segment file's bytes, by the manifest's entries. */
+export class SegmentReader {
+  private readonly byName: Map<string, SegmentEntry>;
+
+  /** `bytes` must start at an 8-byte aligned address (a Buffer from readFile of a large file does). */
+  constructor(private readonly bytes: Uint8Array, entries: readonly SegmentEntry[]) {
+    this.byName = new Map(entries.map((e) => [e.name, e]));
+    for (const e of entries) {
+      const size = e.type === 'utf8' ? e.length : e.length * CTORS[e.type].BYTES_PER_ELEMENT;
+      if (!Number.isSafeInteger(e.offset) || e.offset % 8 !== 0 || e.offset + size > bytes.byteLength) {
+        throw new Error(`segment ${e.name} (offset ${e.offset}, ${size} bytes) lies outside the ${bytes.byteLength}-byte segment file`);
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  private entry(name: string, type: SegmentType): SegmentEntry {
+    const e = this.byName.get(name);
+    if (!e) throw new Error(`segment ${name} is missing`);
+    if (e.type !== type) throw new Error(`segment ${name} is ${e.type}, expected ${type}`);
+    return e;
+  }
+
+  f64(name: string): Float64Array { return this.view(name, 'f64') as Float64Array; }
+  f32(name: string): Float32Array { return this.view(name, 'f32') as Float32Array; }
+  i32(name: string): Int32Array { return this.view(name, 'i32') as Int32Array; }
+  u32(name: string): Uint32Array { return this.view(name, 'u32') as Uint32Array; }
+  i8(name: string): Int8Array { return this.view(name, 'i8') as Int8Array; }
+  u8(name: string): Uint8Array { return this.view(name, 'u8') as Uint8Array; }
+
+  private view(name: string, type: Exclude<SegmentType, 'utf8'>): NumericColumn {
+    const e = this.entry(name, type);
+    return new CTORS[type](this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset + e.offset, e.length);
+  }
+
+  /** A column written by `SegmentWriter.texts`: its length, and row i decoded on demand. */
+  texts(name: string): { length: number; get(i: number): string } {
+    const e = this.entry(`${name}.utf8`, 'utf8');
+    const offsets = this.u32(`${name}.bytes`);
+    const blob = this.bytes.subarray(e.offset, e.offset + e.length);
+    if (offsets[offsets.length - 1] !== e.length) throw new Error(`text column ${name} holds ${e.length} bytes, its offsets say ${offsets[offsets.length - 1]}`);
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    return { length: offsets.length - 1, get: (i) => decoder.decode(blob.subarray(offsets[i]!, offsets[i + 1]!)) };
+  }
+
+  /**
+   * A string column's rows, decoded in steps: each `yield` hands control back (see slices.ts), so a
+   * million strings never hold the thread at once. Returns the array.
+   */
+  *strings(name: string): Generator<void, (string | null)[]> {
+    const e = this.entry(`${name}.utf8`, 'utf8');
+    const offsets = this.u32(`${name}.offsets`);
+    const nulls = this.has(`${name}.nulls`) ? this.u8(`${name}.nulls`) : null;
+    const n = offsets.length - 1;
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(e.offset, e.offset + e.length));
+    if (text.length !== offsets[n]) throw new Error(`string column ${name} holds ${text.length} code units, its offsets say ${offsets[n]}`);
+    const out = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = nulls?.[i] ? null : text.slice(offsets[i]!, offsets[i + 1]!);
+      if ((i & 0x3ff) === 0x3ff) yield;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,138 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { Catalog } from '../src/catalog/catalog.js';
+import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
+import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
+import { silentLogger } from '../src/log.js';
+import { tinySnapshot } from './helpers/tiny-snapshot.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'snap-v2-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A three-track snapshot with the awkward values: nulls, non-ASCII names, several artists, a canonical id elsewhere. */
+function awkwardSnapshot() {
+  const s = tinySnapshot('Café «Ωμέγα» 🎵');
+  const t = s.tracks;
+  t.track_id.push('t2', 't3');
+  t.track_name.push(null, '');
+  t.album_id.push('al2', null);
+  t.album_name.push('Ålbum', null);
+  t.release_year.push(null, 1999);
+  t.artist_names.push(['Björk', 'A & B'], []);
+  t.artist_keys.push(['bjork', 'a & b'], []);
+  t.popularity.push(0, 100);
+  t.duration_ms.push(2000, 3000);
+  t.explicit.push(true, false);
+  t.key.push(-1, 11);
+  t.mode.push(0, 1);
+  t.time_signature.push(4, null);
+  t.genres.push(['pop', 'rock'], []);
+  t.subgenres.push(['indie pop'], []);
+  t.canonical_track_id.push('t1', 'elsewhere');
+  for (const f of Object.values(t.features)) f.push(0.25, 0.75);
+  s.artists.push({
+    artist_key: 'bjork', artist_name: 'Björk', track_count: 1, genres: [{ genre: 'pop', track_count: 1 }], subgenres: [],
+    popularity_mean: 0, popularity_max: null, popularity_min: 0, explicit_share: 1, feature_means: { energy: 0.25 },
+    top_tracks: [{ track_id: 't2', track_name: null, popularity: 0 }], albums: [], first_release_year: null, last_release_year: null,
+    spotify_id: null, spotify_genres: ['x'],
+  });
+  return s;
+}
+
+describe('snapshot format 2', () => {
+  it('reads back exactly the marts it was given, with its small objects and extra files', async () => {
+    const dir = tmp();
+    const input = { ...awkwardSnapshot(), objects: { knowledge: { moods: ['calm'], n: 3 } }, files: { 'search.idx': Buffer.from('index bytes') } };
+    const version = await writeSnapshot(dir, input);
+    const back = await readSnapshot(dir);
+    expect(back.tracks).toEqual(input.tracks);
+    expect(back.artists).toEqual(input.artists);
+    expect(back.genres).toEqual(input.genres);
+    expect(back.manifest).toMatchObject({ ...input.manifest, format: 2, version });
+
+    const served = await loadCatalog(dir, version);
+    expect(served.objects).toEqual({ knowledge: { moods: ['calm'], n: 3 } });
+    expect(readFileSync(served.files['search.idx']!, 'utf8')).toBe('index bytes');
+    expect(served.track(1)).toMatchObject({ track_id: 't2', name: null, artists: ['Björk', 'A & B'], album: 'Ålbum', release_year: null, explicit: true, genres: ['pop', 'rock'] });
+    expect(served.canonicalId(2)).toBe('elsewhere');
+    expect(served.resolveArtist('bjork')).toMatchObject({ ok: true, value: { profiles: [{ artist_name: 'Björk', spotify_genres: ['x'] }] } });
+  });
+
+  it('refuses an extra file whose bytes changed after publish, naming the file and the fix', async () => {
+    const dir = tmp();
+    const version = await writeSnapshot(dir, { ...tinySnapshot('x'), files: { 'search.idx': Buffer.from('index bytes') } });
+    writeFileSync(join(dir, version, 'search.idx'), 'index bytez');
+    await expect(loadCatalog(dir, version)).rejects.toThrow(/search\.idx does not match its checksum.*npm run publish-snapshot/);
+  });
+
+  it('refuses a format 1 snapshot with the command that replaces it, and keeps serving the current catalog', async () => {
+    const dir = tmp();
+    await writeSnapshot(dir, tinySnapshot('current'));
+    const holder = new CatalogHolder(dir, silentLogger);
+    await holder.load();
+    const old = '20250101T000000Z-0123456789';
+    mkdirSync(join(dir, old));
+    writeFileSync(join(dir, old, 'catalog.json.gz'), gzipSync(JSON.stringify({ manifest: { format: 1, version: old } })));
+    writeFileSync(join(dir, 'CURRENT'), `${old}\n`);
+    await expect(readSnapshot(dir)).rejects.toThrow(`snapshot ${old} has format 1 (catalog.json.gz), this server reads format 2; republish with \`npm run publish-snapshot\``);
+    await expect(holder.load()).rejects.toThrow(/format 1.*npm run publish-snapshot/);
+    const state = holder.current;
+    expect(state.status === 'ready' && state.catalog.trackName(0)).toBe('current');
+    holder.close();
+  });
+
+  it('serves the published catalog exactly as one built from the marts in memory: same metric space, same answers', async () => {
+    const snapshots = join(inject('builtDataDir'), 'snapshots');
+    const served = await loadCatalog(snapshots, (await currentVersion(snapshots))!);
+    const built = new Catalog(await readSnapshot(snapshots));
+    expect(served.size).toBe(built.size);
+    expect(served.embeddingScale).toBe(built.embeddingScale);
+    for (let i = 0; i < served.size; i += 997) {
+      expect(served.vector(i)).toEqual(built.vector(i));
+      expect(served.track(i)).toEqual(built.track(i));
+    }
+    expect(served.resolveArtist('queen')).toEqual(built.resolveArtist('queen'));
+    expect(served.resolveGenre('rock')).toEqual(built.resolveGenre('rock'));
+  });
+
+  it('loads and swaps the catalog without holding the event loop (a generous bound; the bench has the figure)', async () => {
+    const snapshots = join(inject('builtDataDir'), 'snapshots');
+    const dir = tmp();
+    const base = await readSnapshot(snapshots);
+    const { version: _v, format: _f, ...manifest } = base.manifest;
+    await writeSnapshot(dir, { ...base, manifest });
+    const holder = new CatalogHolder(dir, silentLogger);
+    /** Longest event-loop delay while `work` runs and the title index of the catalog it leaves is built. */
+    const longestStall = async (work: () => Promise<unknown>): Promise<number> => {
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      await work();
+      const served = holder.current.status === 'ready' ? holder.current.catalog : null;
+      while (!served?.names.titlesReady) await new Promise((r) => setTimeout(r, 10));
+      delay.disable();
+      return delay.max / 1e6;
+    };
+    const load = await longestStall(() => holder.load());
+    const first = holder.current.status === 'ready' ? holder.current.catalog : null;
+    // The publish runs on this thread too (in the product it is another process); only the swap is measured.
+    await writeSnapshot(dir, { ...base, manifest: { ...manifest, publishedAt: new Date(Date.now() + 1_000).toISOString() } });
+    const swap = await longestStall(() => {
+      const changed = new Promise((resolve) => holder.once('changed', resolve));
+      holder.watch(20);
+      return changed;
+    });
+    holder.close();
+    expect(holder.current.status === 'ready' && holder.current.catalog).not.toBe(first);
+    expect(load).toBeLessThan(250);
+    expect(swap).toBeLessThan(250);
+  });
+});
