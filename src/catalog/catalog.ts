@@ -158,6 +158,7 @@ export class Catalog {
         popularity: (i) => this.popularity(i),
         trackId: (i) => this.trackId(i),
         byId: (id) => this.byId.get(id),
+        representative: (i) => this.songIndex[i]!,
       },
     );
   }
