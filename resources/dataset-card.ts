@@ -37,6 +37,13 @@ export function renderDatasetCard(catalog: Catalog): string {
       : ['- pipeline run record: not in this snapshot (published before runs were recorded)']),
     `- distinct tracks ${n(m.counts.tracks)} · artists ${n(m.counts.artists)} · genre labels ${n(m.counts.genres)} ` +
       `(${tops.length} genres, ${subs} subgenres; ${URIS.genres} lists them)`,
+    ...(m.counts.songs !== undefined && m.counts.foldedVersions
+      ? [
+          `- distinct songs ${n(m.counts.songs)}: ${n(m.counts.foldedVersions.tracks)} tracks are other versions of ` +
+            `${n(m.counts.foldedVersions.songs)} songs (remaster, live, mix, edit, "feat." … suffixes), folded into them: ` +
+            'a list never holds two versions of one song, and similar tracks never include a version of the seed',
+        ]
+      : []),
     `- largest genres: ${tops.slice().sort((a, b) => b.track_count - a.track_count).slice(0, 10).map((g) => `${quoteMd(g.genre)} (${n(g.track_count)})`).join(', ')}`,
     '',
     DATASET_MD.trim(),

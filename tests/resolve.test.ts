@@ -29,6 +29,7 @@ const resolver = new NameResolver(artists, {
   popularity: (i) => TRACKS[i]![2],
   trackId: (i) => `id${i}`,
   byId: (id) => (/^id\d+$/.test(id) ? Number(id.slice(2)) : undefined),
+  representative: (i) => i,
 });
 const artist = (q: string) => {
   const r = resolver.resolveArtist(q);

@@ -1,6 +1,6 @@
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ARCS, arcTargets, camelotCode, judge, keyRelation, sequence, type SequenceItem } from '../src/catalog/sequence.js';
-import { inProcessClient, type ToolResult as Result } from './helpers/in-process.js';
+import { memoryClient, type ToolResult as Result } from './helpers/memory-client.js';
 import { prng } from './helpers/prng.js';
 
 type Track = { track_id: string; key: number; mode: number; features: { energy: number; tempo: number }; position?: number; camelot?: string | null };
@@ -83,7 +83,9 @@ describe('sequence', () => {
 });
 
 describe('sequence_playlist and arc over the built catalog', () => {
-  const { client, call } = inProcessClient(inject('builtDataDir'), 'sequence-test');
+  const { client, call, open, close } = memoryClient(inject('builtDataDir'), 'sequence-test');
+  beforeAll(open);
+  afterAll(close);
 
   it('orders a recommendation along the arc and reports each transition', async () => {
     const list = await call('recommend_by_genre', { genre: 'latin', limit: 20 });

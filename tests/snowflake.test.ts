@@ -443,7 +443,8 @@ describe('load, transform and publish with WAREHOUSE=snowflake', () => {
     expect(new Set(mine.map((q) => q.sessionId)).size).toBe(1);
     const sql = transform.map((q) => q.sqlText).join('\n');
     expect(sql).not.toMatch(/BEGIN TRANSACTION|COMMIT|ROLLBACK/);
-    expect(sql).toMatch(/CREATE OR REPLACE VIEW "transform"\."int_track_artists" AS/);
+    expect(sql).toMatch(/CREATE OR REPLACE VIEW "transform"\."stg_raw__tracks" AS/);
+    expect(sql).toMatch(/CREATE OR REPLACE TABLE "transform"\."int_track_artists" AS/);
     expect(sql).toMatch(/^DROP VIEW "marts"\."dim_tracks"$/m);
     expect(sql).toMatch(/CREATE OR REPLACE TABLE "marts"\."dim_tracks" AS/);
     expect(sql).toMatch(/lateral flatten\(input => exploded_source\.artist_list\)/);

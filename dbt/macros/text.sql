@@ -135,3 +135,65 @@
 {% macro snowflake__safe_cast(expr, data_type) -%}
     try_cast(cast({{ expr }} as varchar) as {{ data_type }})
 {%- endmacro %}
+
+
+{#- fold_versions(title_key): the song part of a title's normalize_name() key, without the suffixes
+    that mark a version of the same song. A suffix is the text after the first " - " (or en/em dash)
+    or a trailing (...) / [...] group, and it marks a version when it holds one of the version words
+    (remaster, remastered, remasterizado, remix, mix, mixed, edit, live, ao vivo, en vivo, en directo,
+    mono, stereo, deluxe, version, versao, acoustic, acustico, instrumental, extended, demo, unplugged,
+    bonus track, or a year 1900–2099) as a whole word, or starts with a credit word (feat, ft,
+    featuring, with, from). Three passes, so "x (feat. y) - 2011 remaster" and "x - live (remastered)"
+    fold too. Words inside a title stay: "live forever", "mix tape". When nothing would be left, the
+    key is returned whole. The input is already lowercase, accent-folded and single-spaced, so the
+    patterns need no escapes and no case flags, and mean the same to RE2 (DuckDB), PostgreSQL and
+    Snowflake; `]` first in a bracket expression is a literal there. The same rules in TypeScript:
+    none (the serving side reads song_key from the marts). -#}
+{% macro fold_versions(title_key) -%}
+    {{ return(adapter.dispatch('fold_versions')(title_key)) }}
+{%- endmacro %}
+
+{% macro version_words() -%}
+    (remaster|remastered|remasterizado|remasterizada|remix|remixed|mix|mixed|edit|live|ao vivo|en vivo|en directo|mono|stereo|deluxe|version|versao|acoustic|acustico|acustica|instrumental|extended|demo|unplugged|bonus track|19[0-9][0-9]|20[0-9][0-9])
+{%- endmacro %}
+
+{% macro version_lead_words() -%}
+    (feat|ft|featuring|with|from)
+{%- endmacro %}
+
+{#- A trailing bracket group that marks a version, with the spaces before it. -#}
+{% macro version_bracket_regex() -%}
+    ' *[[(](([^][()]*[^][()a-z0-9])?{{ version_words() }}|{{ version_lead_words() }})([^][()a-z0-9][^][()]*)?[])]$'
+{%- endmacro %}
+
+{#- The first dash-separated suffix that marks a version, to the end of the title. -#}
+{% macro version_dash_regex() -%}
+    ' [-–—] ((.*[^a-z0-9])?{{ version_words() }}|{{ version_lead_words() }})([^a-z0-9].*)?$'
+{%- endmacro %}
+
+{#- One pass: a trailing version bracket, then a version dash suffix, removed. -#}
+{% macro duckdb__strip_version_suffix(expr) -%}
+    regexp_replace(regexp_replace({{ expr }}, {{ version_bracket_regex() }}, ''), {{ version_dash_regex() }}, '')
+{%- endmacro %}
+
+{#- PostgreSQL: without the 'g' flag regexp_replace replaces the first match only. -#}
+{% macro default__strip_version_suffix(expr) -%}
+    regexp_replace(regexp_replace({{ expr }}, {{ version_bracket_regex() }}, ''), {{ version_dash_regex() }}, '')
+{%- endmacro %}
+
+{#- Snowflake replaces every match unless told: position 1, occurrence 1. -#}
+{% macro snowflake__strip_version_suffix(expr) -%}
+    regexp_replace(regexp_replace({{ expr }}, {{ version_bracket_regex() }}, '', 1, 1), {{ version_dash_regex() }}, '', 1, 1)
+{%- endmacro %}
+
+{% macro duckdb__fold_versions(title_key) -%}
+    coalesce(nullif({{ duckdb__strip_version_suffix(duckdb__strip_version_suffix(duckdb__strip_version_suffix(title_key))) }}, ''), {{ title_key }})
+{%- endmacro %}
+
+{% macro default__fold_versions(title_key) -%}
+    coalesce(nullif({{ default__strip_version_suffix(default__strip_version_suffix(default__strip_version_suffix(title_key))) }}, ''), {{ title_key }})
+{%- endmacro %}
+
+{% macro snowflake__fold_versions(title_key) -%}
+    coalesce(nullif({{ snowflake__strip_version_suffix(snowflake__strip_version_suffix(snowflake__strip_version_suffix(title_key))) }}, ''), {{ title_key }})
+{%- endmacro %}

@@ -239,6 +239,7 @@ function trackSource(cols: CatalogColumns, byId: Map<string, number>, membersOf:
     popularity: (i) => cols.popularity[i]!,
     trackId: (i) => cols.trackId[i]!,
     byId: (id) => byId.get(id),
+    representative: (i) => cols.songIndex[i]!,
   };
 }
 

@@ -102,7 +102,13 @@ export interface SnapshotManifest {
     /** The recorded pipeline run (ops.pipeline_runs) whose transform built these marts; absent in older snapshots. */
     run?: PipelineRunSummary | null;
   };
-  counts: { tracks: number; artists: number; genres: number };
+  counts: {
+    tracks: number; artists: number; genres: number;
+    /** Distinct songs (dim_tracks.song_key); absent in older snapshots. */
+    songs?: number;
+    /** Tracks folded into a song as another version of it (dim_tracks.is_folded_version), and the songs that hold them. */
+    foldedVersions?: { tracks: number; songs: number };
+  };
 }
 
 export interface Snapshot {

@@ -168,6 +168,8 @@ export interface TrackSource {
   popularity(i: number): number;
   trackId(i: number): string;
   byId(id: string): number | undefined;
+  /** The track that represents i's song in the marts (its canonical track, the song's most popular version). */
+  representative(i: number): number;
 }
 
 interface Group {
@@ -430,7 +432,8 @@ export class NameResolver {
           matching = hits.filter((i) => this.tracks.artistKeys(i).some((k) => keys.has(k)));
         }
         if (!matching.length) continue;
-        const best = this.mostPopular(matching);
+        // A title matched without its version suffix stands for the song: answer with the song's representative.
+        const best = tier.how === 'version' ? this.tracks.representative(this.mostPopular(matching)) : this.mostPopular(matching);
         const how = tier.how === 'exact' && s.artist !== null && !this.artistExact(s.artist) ? 'normalized' : tier.how;
         return { ok: true, value: best, match: { query: q, matched: this.trackLabel(best), how } };
       }
@@ -461,7 +464,7 @@ export class NameResolver {
           bestD = d;
           found = [];
         }
-        found.push(this.mostPopular(tracks));
+        found.push(this.tracks.representative(this.mostPopular(tracks)));
       }
       if (found.length === 1) return { ok: true, value: found[0]!, match: { query: q, matched: this.trackLabel(found[0]!), how: 'typo' } };
       if (found.length > 1) return { ok: false, ambiguous: true, candidates: found.map((i) => this.trackLabel(i)) };

@@ -67,6 +67,10 @@ export async function publishSnapshot(opts: {
   const staged = sources.reduce((sum, r) => sum + Number(r.n), 0);
   const rejected = num(rejects?.n);
   const run = await latestBuildRun(opts.runs ?? opts.session);
+  const [songs] = await opts.session.all<{ songs: number; folded: number; folded_songs: number }>(
+    `select count(distinct song_key) as songs, sum(case when is_folded_version then 1 else 0 end) as folded,
+       count(distinct case when is_folded_version then song_key end) as folded_songs from "${m}"."dim_tracks"`,
+  );
 
   const version = await writeSnapshot(opts.snapshotDir, {
     manifest: {
@@ -82,7 +86,11 @@ export async function publishSnapshot(opts: {
           modelsBuilt: num(run.models_built), testsPassed: num(run.tests_passed), testsFailed: num(run.tests_failed),
         },
       },
-      counts: { tracks: tracks.track_id.length, artists: artists.length, genres: genres.length },
+      counts: {
+        tracks: tracks.track_id.length, artists: artists.length, genres: genres.length,
+        songs: num(songs?.songs) ?? 0,
+        foldedVersions: { tracks: num(songs?.folded) ?? 0, songs: num(songs?.folded_songs) ?? 0 },
+      },
     },
     tracks, artists, genres,
     distribution: computeDistribution({

@@ -132,7 +132,7 @@ describe.runIf(af.run)(`Airflow runs the music_pipeline DAG${af.skipNote}`, () =
     });
     expect(states).toEqual({ ingest: 'success', enrich: 'skipped', load: 'success', transform: 'success', publish: 'success', freshness: 'success' });
     const { rows, current } = await recorded(dataDir, runId);
-    expect(rows).toEqual([{ steps: 'acquire,ingest,load,transform,publish', status: 'succeeded', snapshot_version: current, models_built: 15, tests_passed: 126, tests_failed: 0 }]);
+    expect(rows).toEqual([{ steps: 'acquire,ingest,load,transform,publish', status: 'succeeded', snapshot_version: current, models_built: 15, tests_passed: 128, tests_failed: 0 }]);
   });
 
   it('with PostgreSQL staging from an Airflow Connection and dbt-core as the transform', async (ctx) => {
@@ -160,9 +160,9 @@ describe.runIf(af.run)(`Airflow runs the music_pipeline DAG${af.skipNote}`, () =
       expect(Number(staged!.n)).toBeGreaterThan(30_000);
       const results = JSON.parse(readFileSync(join(REPO_ROOT, 'dbt', 'target', 'run_results.json'), 'utf8')) as { metadata: { dbt_version: string }; results: unknown[] };
       expect(results.metadata.dbt_version).toMatch(/^1\.11\./);
-      expect(results.results).toHaveLength(141);
+      expect(results.results).toHaveLength(143);
       const { rows, current } = await recorded(dataDir, runId);
-      expect(rows).toEqual([{ steps: 'acquire,ingest,load,transform,publish', status: 'succeeded', snapshot_version: current, models_built: 15, tests_passed: 126, tests_failed: 0 }]);
+      expect(rows).toEqual([{ steps: 'acquire,ingest,load,transform,publish', status: 'succeeded', snapshot_version: current, models_built: 15, tests_passed: 128, tests_failed: 0 }]);
     } finally {
       await db.drop();
     }

@@ -1,9 +1,13 @@
 -- Same-song handling: one row per track_id with its song_key and canonical_track_id.
 --
--- song_key = normalize_name(track_name) || '|' || primary artist_key, so the single, album and
--- compilation releases of a song (different track_ids) share a key. A track without a name or
--- without a (non-empty) artist is its own song: song_key = track_id (ids contain no '|').
+-- song_key = fold_versions(normalize_name(track_name)) || '|' || primary artist_key, so the single,
+-- album and compilation releases of a song (different track_ids) share a key, and so do its versions:
+-- "x - 2011 remaster", "x (live)", "x (feat. y)" fold into "x" (macros/text.sql lists the rules).
+-- Two primary artists never share a song. A track without a name or without a (non-empty) artist is
+-- its own song: song_key = track_id (ids contain no '|').
 -- canonical_track_id = within a song_key, the most popular track (ties: smallest track_id).
+-- is_folded_version: the track's title differs from its canonical track's title (case, accents and
+-- spacing aside), so it is another version folded into the song.
 
 with
 
@@ -22,7 +26,7 @@ primary_artists as (
 
 ),
 
-keyed as (
+titled as (
 
     select
         tracks.track_id,
@@ -35,15 +39,28 @@ keyed as (
 
 ),
 
+keyed as (
+
+    select
+        track_id,
+        popularity,
+        primary_artist_key,
+        title_key,
+        {{ fold_versions('title_key') }} as song_title_key
+    from titled
+
+),
+
 songs as (
 
     select
         track_id,
         popularity,
         primary_artist_key,
+        title_key,
         case
-            when title_key is not null and primary_artist_key is not null
-                then title_key || '|' || primary_artist_key
+            when song_title_key is not null and primary_artist_key is not null
+                then song_title_key || '|' || primary_artist_key
             else track_id
         end as song_key
     from keyed
@@ -58,7 +75,12 @@ ranked as (
             partition by song_key
             order by popularity desc nulls last, track_id
             rows between unbounded preceding and unbounded following
-        ) as canonical_track_id
+        ) as canonical_track_id,
+        first_value(title_key) over (
+            partition by song_key
+            order by popularity desc nulls last, track_id
+            rows between unbounded preceding and unbounded following
+        ) as canonical_title_key
     from songs
 
 ),
@@ -70,7 +92,8 @@ final as (
         song_key,
         primary_artist_key,
         canonical_track_id,
-        track_id = canonical_track_id as is_canonical
+        track_id = canonical_track_id as is_canonical,
+        coalesce(title_key <> canonical_title_key, false) as is_folded_version
     from ranked
 
 )

@@ -69,7 +69,8 @@ final as (
         tracks.subgenres,
         songs.song_key,
         songs.canonical_track_id,
-        songs.is_canonical
+        songs.is_canonical,
+        songs.is_folded_version
     from tracks
     inner join songs
         on songs.track_id = tracks.track_id
