@@ -22,6 +22,7 @@ const CALLS: [string, string[]][] = [
   ['similar_tracks', ['seed_tracks=["Halo – Beyoncé"]', 'limit=3']],
   ['tracks_by_artist', ['artist=queen', 'limit=3']],
   ['artist_metadata', ['artist=Queen']],
+  ['sequence_playlist', ['tracks=["Bohemian Rhapsody – Queen", "Bicycle Race – Queen", "Brighton Rock – Queen"]', 'arc=rising']],
 ];
 
 let http: RunningHttpServer;
