@@ -16,13 +16,17 @@ const urlArg = argv[argv.indexOf('--url') + 1];
 const useStdio = argv.includes('--stdio');
 const url = argv.includes('--url') && urlArg ? urlArg : `http://127.0.0.1:${config.http.port}/mcp`;
 
+/** Track ids from the first list a tool returned: sequence_playlist orders them (any catalog has its own ids). */
+const listed: string[] = [];
+
 /** Representative arguments for the tools this server ships; other tools get {}. */
-const EXAMPLES: Record<string, Record<string, unknown>[]> = {
+const EXAMPLES: Record<string, (() => Record<string, unknown>)[] | Record<string, unknown>[]> = {
   recommend_by_genre: [{ genre: 'pop', limit: 5 }, { genre: 'rock', limit: 5, max_energy: 0.5, target_acousticness: 0.7 }],
   similar_tracks: [{ seed_artists: ['Queen'], limit: 5 }],
   tracks_by_artist: [{ artist: 'Queen', limit: 5 }],
   artist_metadata: [{ artist: 'Queen' }],
   search_music_knowledge: [{ query: 'upbeat dance music', limit: 3 }],
+  sequence_playlist: [() => ({ tracks: listed.slice(0, 5), arc: 'peak' })],
 };
 
 let transport: Transport;
@@ -68,10 +72,14 @@ await step('ping', async () => {
   return 'pong';
 });
 for (const tool of tools) {
-  for (const args of EXAMPLES[tool.name] ?? [{}]) {
+  for (const example of EXAMPLES[tool.name] ?? [{}]) {
+    const args = typeof example === 'function' ? example() : example;
     await step(`${tool.name} ${JSON.stringify(args)}`, async () => {
-      const r = (await client.callTool({ name: tool.name, arguments: args })) as { isError?: boolean; content: { text?: string }[] };
+      const r = (await client.callTool({ name: tool.name, arguments: args })) as {
+        isError?: boolean; content: { text?: string }[]; structuredContent?: { tracks?: { track_id: string }[] };
+      };
       if (r.isError) throw new Error(r.content[0]?.text ?? 'isError');
+      if (!listed.length) listed.push(...(r.structuredContent?.tracks ?? []).map((t) => t.track_id));
       return (r.content[0]?.text ?? '').split('\n')[0]!.slice(0, 80);
     });
   }

@@ -233,13 +233,30 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   };
   // Nobody reads the answers any more: nothing left to serve.
   transport.onoutputclosed = (err) => void shutdown(`the client closed the server's stdout (${err.code ?? err.message})`, 'warn');
-  /** Answer every request already read (within the grace time), flush stdout, then exit. */
+  /**
+   * Answer every request already read, flush stdout, then exit. The wait lasts as long as answers keep
+   * coming (a long backlog on a busy machine is answered whole); after SHUTDOWN_GRACE_MS without one
+   * (a call that hangs) the server exits anyway.
+   */
   let draining = false;
   const drainThenExit = (why: string) => {
     if (draining) return;
     draining = true;
-    const flushed = transport.settled().then(() => new Promise<void>((resolve) => process.stdout.write('', () => resolve())));
-    void Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]).then(() => shutdown(why));
+    void (async () => {
+      for (let seen = -1; seen !== transport.answersSent; ) {
+        seen = transport.answersSent;
+        const settled = await Promise.race([
+          transport.settled().then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS)),
+        ]);
+        if (settled) break;
+      }
+      await Promise.race([
+        new Promise<void>((resolve) => process.stdout.write('', () => resolve())),
+        new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+      ]);
+      await shutdown(why);
+    })();
   };
   // The client sent its last request: answer everything it asked, then exit.
   process.stdin.on('end', () => drainThenExit('stdin closed'));

@@ -46,6 +46,8 @@ export class StrictStdioServerTransport implements Transport {
   /** Requests read and not yet answered, by JSON of their id (a client may reuse an id). */
   private readonly inFlight = new Map<string, number>();
   private inFlightCount = 0;
+  /** Answers sent so far: how a caller waiting for the backlog to drain sees progress. */
+  answersSent = 0;
   /** Requests read while `maxInFlight` were unanswered, oldest first, with their size on the wire. */
   private held: { message: JSONRPCMessage; bytes: number }[] = [];
   private heldBytes = 0;
@@ -253,6 +255,7 @@ export class StrictStdioServerTransport implements Transport {
     const answered = !('method' in message) && 'id' in message ? message.id : undefined;
     const flushed = this.write(`${JSON.stringify(message)}\n`);
     if (answered !== undefined && answered !== null) {
+      this.answersSent += 1;
       this.adjust(answered, -1);
       // Sent from a handler: take further input on the next turn, not inside the handler's call.
       setImmediate(() => this.pump());
