@@ -126,7 +126,7 @@ function loadParts(snapshotDir: string, version: string): LoadParts {
   const t5 = performance.now();
   const embedding = replayEmbedding(snap);
   const t6 = performance.now();
-  void knowledgeFor(catalog).search().size; // size: indexes every document now
+  knowledgeFor(catalog).search().buildNow(); // indexes every document now, in one go
   const t7 = performance.now();
   return {
     read: t1 - t0, gunzip: t2 - t1, decode: t3 - t2, parse: t4 - t3, catalog: t5 - t4, embedding, knowledge: t7 - t6,

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
+import { attachSearchIndex } from './search-index.js';
 import { currentVersion, readSnapshot, snapshotIdentity } from './snapshot.js';
 
 export type CatalogState =
@@ -73,6 +75,7 @@ export class CatalogHolder extends EventEmitter {
       if (!force && this.broken?.identity === identity && Date.now() < this.broken.retryAt) return this.state.status === 'ready';
       const started = Date.now();
       const catalog = new Catalog(await readSnapshot(this.snapshotDir, version));
+      await attachSearchIndex(catalog, join(this.snapshotDir, version), this.log);
       const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
       this.served = identity;
       this.broken = null;

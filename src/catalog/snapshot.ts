@@ -125,11 +125,15 @@ const CURRENT = 'CURRENT';
 const FILE = 'catalog.json.gz';
 const gunzip = promisify(gunzipCb);
 
-/** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
+/**
+ * Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version.
+ * `beside` writes further files into the version directory before it becomes visible (the search index).
+ */
 export async function writeSnapshot(
   snapshotDir: string,
   data: Omit<Snapshot, 'manifest'> & { manifest: Omit<SnapshotManifest, 'version' | 'format'> },
   keep = 3,
+  beside?: (dir: string, manifest: SnapshotManifest) => Promise<void>,
 ): Promise<string> {
   const body = JSON.stringify({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
@@ -149,6 +153,8 @@ export async function writeSnapshot(
     await mkdir(tmpDir, { recursive: true });
     target = join(tmpDir, FILE);
     await writeFile(target, gzipSync(final, { level: 6 }));
+    target = tmpDir;
+    if (beside) await beside(tmpDir, manifest);
     target = versionDir;
     await rm(versionDir, { recursive: true, force: true });
     await rename(tmpDir, versionDir);

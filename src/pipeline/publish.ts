@@ -6,6 +6,7 @@ import {
 } from '../catalog/snapshot.js';
 import type { Row, SqlSession } from '../warehouse/port.js';
 import { latestBuildRun } from './runs.js';
+import { writeSearchFile } from '../../resources/knowledge.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
 const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
@@ -67,7 +68,7 @@ export async function publishSnapshot(opts: {
   const rejected = num(rejects?.n);
   const run = await latestBuildRun(opts.runs ?? opts.session);
 
-  const version = await writeSnapshot(opts.snapshotDir, {
+  const data = {
     manifest: {
       publishedAt: new Date().toISOString(),
       source: {
@@ -84,7 +85,8 @@ export async function publishSnapshot(opts: {
       counts: { tracks: tracks.track_id.length, artists: artists.length, genres: genres.length },
     },
     tracks, artists, genres,
-  });
+  };
+  const version = await writeSnapshot(opts.snapshotDir, data, undefined, (dir, manifest) => writeSearchFile(dir, { ...data, manifest }));
   const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
   return report;
