@@ -2,7 +2,7 @@
  * Search: the prebuilt inverted index (src/catalog/search-index.ts) against the MiniSearch index it
  * replaced, on the published catalog and on synthetic catalogs of growing size, in one run.
  *
- *   npx tsx bench/search.ts [--data-dir=DIR] [--sizes=100000,1000000] [--iters=300] [--minisearch-max=200000] [--write]
+ *   npx tsx bench/search.ts [--data-dir=DIR] [--sizes=100000,1000000] [--iters=300] [--minisearch-max=200000] [--stdio-rounds=200] [--write]
  *
  * Each catalog runs in a fresh child process (--expose-gc). Per catalog: the search file built as
  * publish builds it (searchFileBytes: documents + index + bytes) and its size; the file read back
@@ -13,6 +13,7 @@
  * background build used when a snapshot has no search file: total time and the longest gap between two
  * turns of the event loop meanwhile; RSS after a forced GC with the catalog alone and with the index.
  * Synthetic catalogs come from bench/scale.ts (real rows resampled with jitter, synthetic names).
+ * Last, over stdio: a server process on the published catalog, ping and search latency in alternation.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Catalog } from '../src/catalog/catalog.js';
 import { attachSearchIndex } from '../src/catalog/search-index.js';
 import { readSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
@@ -28,7 +31,7 @@ import { knowledgeFor, searchDocuments, searchFileBytes } from '../resources/kno
 import { queryTerms } from '../resources/retrieval.js';
 import { miniSearchOf } from '../tests/helpers/minisearch-reference.js';
 import { syntheticSnapshot } from './scale.js';
-import { builtDataDir, emit, loadAverage, log, machineNotes, ms, numArg, parseArgs, summarize, today, type Summary } from './lib.js';
+import { builtDataDir, emit, loadAverage, log, machineNotes, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, summarize, today, type Summary } from './lib.js';
 
 const QUERIES = [
   'reggaeton', 'hip-hop', 'queen', 'beyonce', 'Bohemian Rhapsody', 'music for running', 'what does valence mean', 'licence of the dataset',
@@ -127,6 +130,38 @@ async function child(dataDir: string, size: number, iters: number, miniMax: numb
   };
 }
 
+/**
+ * Over stdio, as a client sees it: a server process on the published catalog (its search file read at
+ * load), the first search after the catalog is served, then rounds of `ping` followed by a search.
+ */
+async function stdioPart(dataDir: string, rounds: number): Promise<{ first: number; ping: Summary; search: Summary }> {
+  const client = new Client({ name: 'bench-search', version: '1' });
+  await client.connect(new StdioClientTransport({
+    command: process.execPath, args: [SERVER_BIN, '--stdio'], cwd: REPO_ROOT, stderr: 'ignore',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+  }));
+  const search = async (n: number) => {
+    const t = performance.now();
+    const r = (await client.callTool({ name: 'search_music_knowledge', arguments: { query: QUERIES[n % QUERIES.length]!, limit: 5 } })) as { isError?: boolean };
+    if (r.isError) throw new Error(`search ${QUERIES[n % QUERIES.length]} failed`);
+    return performance.now() - t;
+  };
+  await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 1 } }); // waits for the catalog
+  await client.ping();
+  const first = await search(0);
+  for (let n = 0; n < 40; n++) await search(n);
+  const pings: number[] = [];
+  const searches: number[] = [];
+  for (let n = 0; n < rounds; n++) {
+    const t = performance.now();
+    await client.ping();
+    pings.push(performance.now() - t);
+    searches.push(await search(n));
+  }
+  await client.close();
+  return { first, ping: summarize(pings), search: summarize(searches) };
+}
+
 function runChild(dataDir: string, size: number, iters: number, miniMax: number): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
@@ -160,6 +195,8 @@ async function main(): Promise<void> {
       log(`search bench: ${size || 'published catalog'}`);
       rows.push(await runChild(dir, size, iters, miniMax));
     }
+    log('search bench: stdio');
+    const stdio = await stdioPart(dir, numArg(args, 'stdio-rounds', 200));
     const after = loadAverage();
     const fmt = (s: Summary) => `${ms(s.p50)} / ${ms(s.p99)}`;
     const table = [
@@ -182,6 +219,9 @@ async function main(): Promise<void> {
       `${machineNotes()}; load average ${before} at start, ${after} at end; ${today()}.`,
       '',
       ...table,
+      '',
+      `Over stdio (server process on the published catalog, ${stdio.ping.n} rounds of ping then search): first search ${ms(stdio.first)}; ` +
+        `ping p50 ${ms(stdio.ping.p50)}, search p50 ${ms(stdio.search.p50)} / p99 ${ms(stdio.search.p99)}; search p50 − ping p50 ${ms(stdio.search.p50 - stdio.ping.p50)}.`,
     ].join('\n'));
   } finally {
     cleanup();

@@ -20,8 +20,9 @@ import { artistUri, genreUri, MARKDOWN, URIS } from './uri.js';
  * publish builds a new Catalog, so documents are regenerated from the new marts) and dropped with it.
  *
  * Documents are generated from the snapshot's genre_profiles / artist_profiles when first needed rather
- * than stored in the snapshot: they are a pure function of the published marts (so exactly as fresh),
- * the snapshot format and publish step stay unchanged, and a wording change needs no republish.
+ * than stored in the snapshot: they are a pure function of the published marts (so exactly as fresh).
+ * Only their search index is written at publish (search.bin); it carries a fingerprint of the documents'
+ * wording, so after a wording change the server builds the index itself rather than use a stale one.
  */
 export interface Knowledge {
   readonly catalog: Catalog;

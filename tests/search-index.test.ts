@@ -157,6 +157,9 @@ describe('inverted search index', () => {
       rmSync(file);
       const none = await serve();
       expect(none.search().prebuilt()).toBe(false);
+      // Built in slices between turns of the event loop: not ready at once, ready after some turns.
+      expect(await none.search().whenReady(0)).toBe(false);
+      expect(() => none.search().search('reggaeton', { limit: 3 })).toThrow(/not built yet/);
       expect(await none.search().whenReady(60_000)).toBe(true);
       expect(none.search().search('reggaeton', { limit: 3 })).toEqual(search.search('reggaeton', { limit: 3 }));
 
