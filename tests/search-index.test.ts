@@ -51,6 +51,9 @@ describe('inverted search index', () => {
   let catalog: Catalog;
   let docs: IndexDoc[];
   let search: KnowledgeSearch;
+  let bytes: Buffer | undefined;
+  /** The search file of the catalog, built once for the tests that read or damage it. */
+  const fileBytes = () => (bytes ??= searchFileBytes(catalog));
 
   beforeAll(async () => {
     snap = await readSnapshot(SNAPSHOTS);
@@ -101,7 +104,7 @@ describe('inverted search index', () => {
   });
 
   it('the search file round-trips: the same arrays, the same answers', () => {
-    const bytes = searchFileBytes(catalog);
+    const bytes = fileBytes();
     const { index, header } = SearchIndex.fromBytes(bytes);
     expect(header.catalog).toBe(catalog.version);
     expect(header.counts.genre).toBe(catalog.genres.length);
@@ -115,7 +118,7 @@ describe('inverted search index', () => {
   });
 
   it('refuses a damaged search file with a message saying what is wrong', () => {
-    const bytes = searchFileBytes(catalog);
+    const bytes = fileBytes();
     expect(() => SearchIndex.fromBytes(bytes.subarray(0, bytes.length - 64))).toThrow(/truncated|disagree/);
     expect(() => SearchIndex.fromBytes(Buffer.from('{"magic":"something else"}\n'))).toThrow(/not a search index file/);
     const nl = bytes.indexOf(0x0a);
@@ -163,7 +166,7 @@ describe('inverted search index', () => {
       expect(await none.search().whenReady(60_000)).toBe(true);
       expect(none.search().search('reggaeton', { limit: 3 })).toEqual(search.search('reggaeton', { limit: 3 }));
 
-      const bytes = searchFileBytes(catalog);
+      const bytes = fileBytes();
       const nl = bytes.indexOf(0x0a);
       const header = JSON.parse(bytes.subarray(0, nl).toString());
       writeFileSync(file, Buffer.concat([Buffer.from(JSON.stringify({ ...header, fingerprint: '0'.repeat(32) })), bytes.subarray(nl)]));
