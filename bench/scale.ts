@@ -353,4 +353,5 @@ ${results.map(diskRow).join('\n')}
   }
 }
 
-await main();
+// Run as a script (the search bench imports syntheticSnapshot from here).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Resource } from '@modelcontextprotocol/sdk/types.js';
-import type { Catalog } from '../src/catalog/catalog.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Catalog } from '../src/catalog/catalog.js';
 import { quote } from '../src/catalog/delimit.js';
-import type { ArtistProfile } from '../src/catalog/snapshot.js';
+import { prebuiltSearchIndex, SEARCH_FILE, type SearchFileHeader, type SearchIndex } from '../src/catalog/search-index.js';
+import type { ArtistProfile, Snapshot } from '../src/catalog/snapshot.js';
 import { findMood } from '../src/catalog/moods.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { artistMoods, artistSummary, renderArtist } from './artist-profile.js';
@@ -9,7 +13,7 @@ import { renderDatasetCard } from './dataset-card.js';
 import { genreContext, genreMoods, genreWords, renderGenre, type GenreContext } from './genre-profile.js';
 import { renderGlossary, sections } from './glossary.js';
 import { NameIndex } from './names.js';
-import { KnowledgeSearch, type KnowledgeDoc } from './retrieval.js';
+import { buildIndex, KnowledgeSearch, type DocKind, type DocMeta, type IndexDoc } from './retrieval.js';
 import { artistUri, genreUri, MARKDOWN, URIS } from './uri.js';
 
 /**
@@ -17,8 +21,9 @@ import { artistUri, genreUri, MARKDOWN, URIS } from './uri.js';
  * publish builds a new Catalog, so documents are regenerated from the new marts) and dropped with it.
  *
  * Documents are generated from the snapshot's genre_profiles / artist_profiles when first needed rather
- * than stored in the snapshot: they are a pure function of the published marts (so exactly as fresh),
- * the snapshot format and publish step stay unchanged, and a wording change needs no republish.
+ * than stored in the snapshot: they are a pure function of the published marts (so exactly as fresh).
+ * Only their search index is written at publish (search.bin); it carries a fingerprint of the documents'
+ * wording, so after a wording change the server builds the index itself rather than use a stale one.
  */
 export interface Knowledge {
   readonly catalog: Catalog;
@@ -35,8 +40,10 @@ export interface Knowledge {
   /** resources/list entries for the templates, in listing order. */
   genreEntries(): Resource[];
   artistEntries(): Resource[];
-  /** The retrieval index (built on first use). */
+  /** The retrieval index: the snapshot's search file, or built in the background on first use. */
   search(): KnowledgeSearch;
+  /** Why the snapshot's search file was not used (absent when it was, or when there was none). */
+  readonly searchFileRefused?: string;
 }
 
 const cache = new WeakMap<Catalog, Knowledge>();
@@ -49,7 +56,7 @@ export function knowledgeFor(catalog: Catalog): Knowledge {
   if (!k) {
     k = build(catalog);
     cache.set(catalog, k);
-    k.search().warm();
+    void k.search().warm();
   }
   return k;
 }
@@ -69,7 +76,8 @@ const once = <T>(f: () => T): (() => T) => {
 function build(catalog: Catalog): Knowledge {
   const genres = genreContext(catalog.genres);
   const genreNames = new NameIndex(catalog.genres.map((g) => ({ value: g.genre, weight: g.track_count })), genreKey);
-  const artistNames = new NameIndex(catalog.artists.map((a) => ({ value: a.artist_name, weight: a.track_count })), fold);
+  // Completion's artist index is built on the first completion, not with the rest (a search needs none of it).
+  const artistNames = once(() => new NameIndex(catalog.artists.map((a) => ({ value: a.artist_name, weight: a.track_count })), fold));
   const genreDocs = new Map<string, string>();
   const lastModified = catalog.manifest.publishedAt;
 
@@ -140,20 +148,42 @@ function build(catalog: Catalog): Knowledge {
   });
 
   const glossary = once(() => renderGlossary(catalog));
-  const search = once(() => new KnowledgeSearch(documents(catalog, genres, genreDoc, artistDoc, glossary())));
+  const sources = searchSources(catalog, genres, genreDoc, glossary);
+  const describe = (kind: DocKind, ref: number): DocMeta => {
+    if (kind === 'genre') {
+      const g = catalog.genres[ref]!;
+      return { uri: genreUri(g.genre), title: `Genre ${quote(g.genre)}`, mimeType: MARKDOWN, text: () => genreDoc(g.genre)! };
+    }
+    if (kind === 'artist') {
+      const a = catalog.artists[ref]!;
+      return { uri: artistUri(a.artist_name), title: `Artist ${quote(a.artist_name)}`, mimeType: MARKDOWN, text: () => artistDoc(a.artist_name) ?? '' };
+    }
+    if (kind === 'glossary') {
+      const s = sources.glossarySections()[ref]!;
+      return { uri: URIS.glossary, title: s.title, mimeType: MARKDOWN, text: () => s.text };
+    }
+    return { uri: URIS.dataset, title: 'Dataset card', mimeType: MARKDOWN, text: () => datasetCard() };
+  };
+  const file = prebuiltSearchIndex(catalog);
+  const refused = file ? refuseSearchFile(file.header, file.index, catalog, sources) : undefined;
+  const search = once(() => new KnowledgeSearch({ documents: sources.all, describe, prebuilt: file && !refused ? file.index : undefined }));
+  const datasetCard = once(() => renderDatasetCard(catalog));
 
   return {
     catalog,
     genreNames,
-    artistNames,
+    get artistNames() {
+      return artistNames();
+    },
     genres,
     genreDoc,
     artistDoc,
-    datasetCard: once(() => renderDatasetCard(catalog)),
-    glossary,
+    datasetCard,
     genreEntries,
+    glossary,
     artistEntries,
     search,
+    ...(refused ? { searchFileRefused: refused } : {}),
   };
 }
 
@@ -161,58 +191,122 @@ const moodWords = (ms: readonly { mood: string }[]) => ms.flatMap((m) => [m.mood
 /** Index text: the document without URIs (their percent-encoded pieces are noise to BM25). */
 const indexable = (md: string) => md.replace(/music:\/\/\S+/g, ' ');
 
-function* documents(
-  catalog: Catalog,
-  ctx: GenreContext,
-  genreDoc: (name: string) => string | null,
-  artistDoc: (name: string) => string | null,
-  glossary: string,
-): Generator<KnowledgeDoc> {
+
+interface SearchSources {
+  /** Every document, in index order: genres, glossary sections, the dataset card, artists (one per folded name). */
+  all: () => Iterable<IndexDoc>;
+  /** A few documents of every kind whose text a wording change would alter: what the fingerprint hashes. */
+  sample: () => IndexDoc[];
+  /** The glossary's sections, as indexed (its text carries this catalog's figures). */
+  glossarySections: () => ReturnType<typeof sections>;
+}
+
+/** The documents the search index is built from: what each is indexed by (not its rendered text). */
+function searchSources(catalog: Catalog, ctx: GenreContext, genreDoc: (name: string) => string | null, glossaryMd: () => string): SearchSources {
   const moods = catalog.distribution.moods;
-  for (const g of catalog.genres) {
-    const doc = genreDoc(g.genre)!;
-    yield {
+  const glossarySections = once(() => sections(glossaryMd(), 'Audio-feature glossary'));
+  const genre = (i: number): IndexDoc => {
+    const g = catalog.genres[i]!;
+    return {
       kind: 'genre',
-      uri: genreUri(g.genre),
-      title: `Genre ${quote(g.genre)}`,
+      ref: i,
       name: g.genre,
       keywords: `genre ${g.genre_level} ${g.parent_genre ?? ''} ${(ctx.children.get(g.genre) ?? []).map((c) => c.genre).join(' ')} ${genreWords(g).join(' ')} ${moodWords(genreMoods(g, moods))}`,
-      body: indexable(doc),
-      mimeType: MARKDOWN,
-      text: () => genreDoc(g.genre)!,
+      body: indexable(genreDoc(g.genre)!),
     };
-  }
-  for (const s of sections(glossary, 'Audio-feature glossary')) {
-    yield {
-      kind: 'glossary',
-      uri: URIS.glossary,
-      title: s.title,
-      name: s.heading,
-      keywords: 'audio feature glossary',
-      body: s.text,
-      mimeType: MARKDOWN,
-      text: () => s.text,
-    };
-  }
-  const card = renderDatasetCard(catalog);
-  yield { kind: 'dataset', uri: URIS.dataset, title: 'Dataset card', name: 'dataset card', keywords: 'dataset source licence license columns gaps refresh', body: indexable(card), mimeType: MARKDOWN, text: () => card };
-  const seen = new Set<string>();
-  for (const a of catalog.artists) {
-    const f = fold(a.artist_name);
-    if (seen.has(f)) continue;
-    seen.add(f);
-    // Index a compact form (not the rendered document): names, genres, sound words, titles, albums.
-    yield {
+  };
+  const glossary = (): IndexDoc[] =>
+    glossarySections().map((s, i) => ({ kind: 'glossary', ref: i, name: s.heading, keywords: 'audio feature glossary', body: s.text }));
+  const dataset = (): IndexDoc => ({
+    kind: 'dataset', ref: 0, name: 'dataset card', keywords: 'dataset source licence license columns gaps refresh', body: indexable(renderDatasetCard(catalog)),
+  });
+  // Index a compact form of an artist (not the rendered document): names, genres, sound words, titles, albums.
+  const artist = (i: number): IndexDoc => {
+    const a = catalog.artists[i]!;
+    return {
       kind: 'artist',
-      uri: artistUri(a.artist_name),
-      title: `Artist ${quote(a.artist_name)}`,
+      ref: i,
       name: a.artist_name,
       keywords: `${a.genres.map((g) => g.genre).join(' ')} ${a.subgenres.map((g) => g.genre).join(' ')} ${artistMoods(a, moods).map((m) => m.mood).join(' ')} ${(a.spotify_genres ?? []).join(' ')}`,
       body: `${a.top_tracks.map((t) => t.track_name ?? '').join(' ')} ${a.albums.slice(0, 20).map((x) => x.album_name ?? '').join(' ')}`,
-      mimeType: MARKDOWN,
       weight: a.track_count,
-      text: () => artistDoc(a.artist_name) ?? '',
     };
+  };
+  function* all(): Generator<IndexDoc> {
+    for (let i = 0; i < catalog.genres.length; i++) yield genre(i);
+    yield* glossary();
+    yield dataset();
+    const seen = new Set<string>();
+    for (let i = 0; i < catalog.artists.length; i++) {
+      const f = fold(catalog.artists[i]!.artist_name);
+      if (seen.has(f)) continue;
+      seen.add(f);
+      yield artist(i);
+    }
   }
+  const sample = () => [...(catalog.genres.length ? [genre(0)] : []), ...glossary(), dataset(), ...(catalog.artists.length ? [artist(0)] : [])];
+  return { all, sample, glossarySections };
 }
 
+/** Hash of the sample documents: equal at publish and at load unless the document wording changed in between. */
+function fingerprint(docs: readonly IndexDoc[]): string {
+  const h = createHash('sha256');
+  for (const d of docs) h.update(`${d.kind}\u0000${d.ref}\u0000${d.name}\u0000${d.keywords}\u0000${d.body}\u0000${d.weight ?? 0}\u0001`);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Why a search file cannot serve this catalog (another catalog, other documents), or undefined when it can. */
+function refuseSearchFile(header: SearchFileHeader, index: SearchIndex, catalog: Catalog, sources: SearchSources): string | undefined {
+  if (header.catalog !== catalog.version) return `it was built for catalog ${JSON.stringify(header.catalog)}, not ${catalog.version}`;
+  const counts = header.counts ?? {};
+  if (counts.genre !== catalog.genres.length || counts.glossary !== sources.glossarySections().length || counts.dataset !== 1 || !(Number(counts.artist) <= catalog.artists.length)) {
+    return 'its document counts differ from the catalog';
+  }
+  for (let d = 0; d < index.docs; d++) {
+    const kind = index.kindOf(d);
+    const limit = kind === 0 ? catalog.genres.length : kind === 1 ? catalog.artists.length : kind === 2 ? sources.glossarySections().length : 1;
+    if (index.refOf(d) >= limit) return 'a document points outside the catalog';
+  }
+  if (header.fingerprint !== fingerprint(sources.sample())) return 'the documents are worded differently since it was written';
+  return undefined;
+}
+
+/** The search documents of a catalog outside any server (publish, tests): genre documents rendered as they are indexed. */
+function standaloneSources(catalog: Catalog): SearchSources {
+  const ctx = genreContext(catalog.genres);
+  return searchSources(
+    catalog,
+    ctx,
+    (name) => {
+      const r = catalog.resolveGenre(name);
+      return r.ok ? renderGenre(catalog, r.value, ctx) : null;
+    },
+    () => renderGlossary(catalog),
+  );
+}
+
+/** Every search document of a catalog, in index order. */
+export function searchDocuments(catalog: Catalog): Iterable<IndexDoc> {
+  return standaloneSources(catalog).all();
+}
+
+/**
+ * The search file for a catalog: its documents indexed at once, with a header naming the catalog
+ * version, the document counts and the fingerprint the server checks before using it.
+ */
+export function searchFileBytes(catalog: Catalog): Buffer {
+  const sources = standaloneSources(catalog);
+  const counts: Record<DocKind, number> = { genre: 0, artist: 0, glossary: 0, dataset: 0 };
+  const index = buildIndex((function* () {
+    for (const d of sources.all()) {
+      counts[d.kind]++;
+      yield d;
+    }
+  })());
+  return index.toBytes({ catalog: catalog.version, fingerprint: fingerprint(sources.sample()), counts });
+}
+
+/** Write the search file of a snapshot into its version directory (publish, before the version becomes current). */
+export async function writeSearchFile(versionDir: string, catalog: Catalog): Promise<void> {
+  await writeFile(join(versionDir, SEARCH_FILE), searchFileBytes(catalog));
+}

@@ -1,29 +1,40 @@
-import MiniSearch from 'minisearch';
+import { IndexBuilder, runInSlices, runToEnd, type SearchIndex } from '../src/catalog/search-index.js';
 import { fold } from '../src/catalog/text.js';
 import { MOODS } from '../src/catalog/moods.js';
 
 /**
- * Ranked lexical retrieval (BM25+, minisearch) over the knowledge documents: genre and artist
- * profiles, sections of the audio-feature glossary and the dataset card. Built once per catalog.
+ * Ranked lexical retrieval (BM25+, src/catalog/search-index.ts) over the knowledge documents: genre and
+ * artist profiles, sections of the audio-feature glossary and the dataset card. The index is prebuilt at
+ * publish (search.bin beside the snapshot); a snapshot without one gets it built here in the background,
+ * in slices of a few milliseconds, while searches wait for it without blocking other requests.
  */
 
 export type DocKind = 'genre' | 'artist' | 'glossary' | 'dataset';
 export const DOC_KINDS = ['genre', 'artist', 'glossary', 'dataset'] as const satisfies readonly DocKind[];
+/** Kind codes as stored in the index. */
+export const KIND_CODE: Record<DocKind, number> = { genre: 0, artist: 1, glossary: 2, dataset: 3 };
 
-export interface KnowledgeDoc {
+/** What the index holds of a document: its kind, its position among its kind's sources, and its fields. */
+export interface IndexDoc {
   kind: DocKind;
-  uri: string;
-  /** Display title; data in it is already «quoted». */
-  title: string;
+  /** Position of the document's source (catalog.genres, glossary sections, catalog.artists). */
+  ref: number;
   /** The name the document is about (genre, artist, glossary heading): matches here weigh most. */
   name: string;
   /** Extra words to match (mood synonyms, sound words) that the body may not spell out. */
   keywords: string;
   body: string;
-  mimeType: string;
   /** Size of what the document is about (an artist's song count): a mild ranking prior. */
   weight?: number;
-  /** The document's text for snippets, regenerated on demand (artist documents are not kept in memory). */
+}
+
+/** What a hit shows, derived from (kind, ref) only for the documents returned. */
+export interface DocMeta {
+  uri: string;
+  /** Display title; data in it is already «quoted». */
+  title: string;
+  mimeType: string;
+  /** The document's text for snippets (artist documents are rendered on demand). */
   text: () => string;
 }
 
@@ -82,107 +93,162 @@ function moodTerms(): { mood: string[]; synonyms: string[] }[] {
 
 const KIND_BOOST: Record<DocKind, number> = { genre: 1.5, glossary: 1.3, dataset: 1, artist: 1 };
 
-type Meta = Omit<KnowledgeDoc, 'body' | 'keywords' | 'name'>;
+/** A document's prior: kind, and for artists a mild prior for bigger catalogues ("queen" → Queen before Queen Pen). */
+const docBoost = (d: IndexDoc): number => KIND_BOOST[d.kind] * (d.weight ? 1 + Math.log10(1 + d.weight) / 4 : 1);
+
+/** The index of a set of documents, built at once (publish) or in slices (`sliceMs`, background). */
+export function buildIndex(docs: Iterable<IndexDoc>): SearchIndex;
+export function buildIndex(docs: Iterable<IndexDoc>, sliceMs: number): Promise<SearchIndex>;
+export function buildIndex(docs: Iterable<IndexDoc>, sliceMs?: number): SearchIndex | Promise<SearchIndex> {
+  const work = indexing(docs);
+  return sliceMs === undefined ? runToEnd(work) : runInSlices(work, sliceMs);
+}
+
+function* indexing(docs: Iterable<IndexDoc>): Generator<void, SearchIndex> {
+  const b = new IndexBuilder(tokenize, processTerm);
+  for (const d of docs) {
+    b.add([d.name, d.keywords, d.body], docBoost(d), KIND_CODE[d.kind], d.ref);
+    yield;
+  }
+  return yield* b.finish();
+}
+
+/** Longest stretch of background indexing between two turns of the event loop. */
+export const SLICE_MS = 8;
+
+const CODE_KIND = Object.fromEntries(Object.entries(KIND_CODE).map(([k, v]) => [v, k])) as Record<number, DocKind>;
+/** Kinds whose documents are sections of one resource (one hit per URI). */
+const SECTIONED = KIND_CODE.glossary;
 
 /**
- * Built incrementally: warm() adds documents in short slices between other work, and a search
- * finishes whatever is left first, so answers never see a partial index.
+ * Search over one catalog's documents: the prebuilt index, or one built in the background on first
+ * use. `search` answers once `ready`; `whenReady` waits without blocking anything else.
  */
 export class KnowledgeSearch {
-  private readonly index: MiniSearch<{ id: number; name: string; keywords: string; body: string }>;
-  private readonly docs: Meta[] = [];
-  /** Per document: kind prior × size prior, computed when the document is added. */
-  private boosts = new Float64Array(1024);
-  private readonly pending: Iterator<KnowledgeDoc>;
-  private done = false;
-  private warming = false;
-  readonly counts: Record<DocKind, number> = { genre: 0, artist: 0, glossary: 0, dataset: 0 };
+  private index: SearchIndex | undefined;
+  private building: Promise<void> | undefined;
+  private failure: Error | undefined;
+  /** Documents added so far by a background build. */
+  indexed = 0;
+  /** Documents searched, by kind. */
+  counts: Record<DocKind, number> = { genre: 0, artist: 0, glossary: 0, dataset: 0 };
 
-  constructor(docs: Iterable<KnowledgeDoc>) {
-    this.pending = docs[Symbol.iterator]();
-    this.index = new MiniSearch({
-      fields: ['name', 'keywords', 'body'],
-      storeFields: [],
-      tokenize,
-      processTerm,
-      searchOptions: {
-        boost: { name: 4, keywords: 1.5, body: 1 },
-        prefix: (term) => term.length >= 4,
-        fuzzy: (term) => (term.length >= 6 ? 0.15 : false),
-        weights: { fuzzy: 0.3, prefix: 0.5 },
-        combineWith: 'OR',
-        // Kind prior, and for artists a mild prior for bigger catalogues ("queen" → Queen before Queen Pen).
-        boostDocument: (id: number) => this.boosts[id]!,
-      },
-    });
+  constructor(
+    private readonly source: {
+      documents: () => Iterable<IndexDoc>;
+      describe: (kind: DocKind, ref: number) => DocMeta;
+      prebuilt?: SearchIndex | undefined;
+    },
+  ) {
+    if (source.prebuilt) this.use(source.prebuilt);
   }
 
-  /** Add documents for up to `budgetMs`; true once every document is indexed. */
-  step(budgetMs = Infinity): boolean {
-    const until = Date.now() + budgetMs;
-    let n = 0;
-    while (!this.done) {
-      const next = this.pending.next();
-      if (next.done) {
-        this.done = true;
-        break;
-      }
-      const d = next.value;
-      const id = this.docs.length;
-      this.docs.push({ kind: d.kind, uri: d.uri, title: d.title, mimeType: d.mimeType, text: d.text, ...(d.weight ? { weight: d.weight } : {}) });
-      this.counts[d.kind]++;
-      if (id >= this.boosts.length) {
-        const grown = new Float64Array(this.boosts.length * 2);
-        grown.set(this.boosts);
-        this.boosts = grown;
-      }
-      this.boosts[id] = KIND_BOOST[d.kind] * (d.weight ? 1 + Math.log10(1 + d.weight) / 4 : 1);
-      this.index.add({ id, name: d.name, keywords: d.keywords, body: d.body });
-      if (++n % 64 === 0 && Date.now() >= until) break;
-    }
-    return this.done;
+  private use(index: SearchIndex): void {
+    const counts = { genre: 0, artist: 0, glossary: 0, dataset: 0 };
+    for (let d = 0; d < index.docs; d++) counts[CODE_KIND[index.kindOf(d)]!]++;
+    this.counts = counts;
+    this.index = index;
   }
 
-  /** Index the rest in the background, a slice per turn of the event loop. */
-  warm(): void {
-    if (this.done || this.warming) return;
-    this.warming = true;
-    const tick = () => {
-      if (!this.step(15)) setImmediate(tick);
-      else this.warming = false;
+  /** Whether the index was read from the snapshot (true) or built by this process. */
+  readonly prebuilt = (): boolean => this.source.prebuilt !== undefined;
+
+  get ready(): boolean {
+    return this.index !== undefined;
+  }
+
+  /** Start the background build unless the index exists or is being built. */
+  warm(): Promise<void> {
+    if (this.index) return Promise.resolve();
+    if (!this.building) this.indexed = 0;
+    const counted = function* (this: KnowledgeSearch, docs: Iterable<IndexDoc>) {
+      for (const d of docs) {
+        this.indexed++;
+        yield d;
+      }
     };
-    setImmediate(tick);
+    return (this.building ??= buildIndex(counted.call(this, this.source.documents()), SLICE_MS).then(
+      (index) => this.use(index),
+      (err: Error) => {
+        this.failure = err;
+        this.building = undefined;
+      },
+    ));
+  }
+
+  /** Wait up to `ms` for the index (starting the build if needed); true once it can answer. */
+  async whenReady(ms: number): Promise<boolean> {
+    if (this.index) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.warm(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    if (this.failure) throw this.failure;
+    return this.index !== undefined;
+  }
+
+  /** Build the index now, in one go (benchmarks; the server never blocks on it). */
+  buildNow(): void {
+    if (!this.index) this.use(buildIndex(this.source.documents()));
   }
 
   get size(): number {
-    this.step();
-    return this.docs.length;
+    return this.index?.docs ?? 0;
   }
 
   /**
    * Best documents for a query, one per URI (a glossary URI scores as its best section plus half of the
    * other matching sections), each with a snippet around the words that matched. `total` counts every
-   * matching URI.
+   * matching URI. Only the postings of the query's terms are read; the top `limit` are kept in a bounded list.
    */
   search(query: string, opts: { limit: number; kinds?: readonly DocKind[] }): { hits: Hit[]; total: number; terms: string[] } {
-    this.step();
+    const index = this.index;
+    if (!index) throw new Error('the search index is not built yet');
     const qTerms = queryTerms(query);
     if (!qTerms.length) return { hits: [], total: 0, terms: qTerms };
-    const kinds = opts.kinds?.length ? new Set(opts.kinds) : null;
-    const results = this.index.search(qTerms.join(' '), kinds ? { filter: (r) => kinds.has(this.docs[r.id as number]!.kind) } : {});
-    const byUri = new Map<string, { id: number; score: number }>();
-    for (const r of results) {
-      const uri = this.docs[r.id as number]!.uri;
-      const prev = byUri.get(uri);
-      if (!prev) byUri.set(uri, { id: r.id as number, score: r.score });
-      else prev.score += r.score / 2;
+    // The terms as the index reads a query string: the query terms joined, tokenised and processed again.
+    const specs = terms(qTerms.join(' '));
+    const kinds = opts.kinds?.length ? new Set(opts.kinds.map((k) => KIND_CODE[k])) : null;
+    const scored = index.score(specs, kinds ? (k) => kinds.has(k) : undefined);
+    const sections = scored.filter((s) => index.kindOf(s.doc) === SECTIONED).sort(byRank);
+    const top = new TopList(opts.limit);
+    let total = 0;
+    for (const s of scored) {
+      if (index.kindOf(s.doc) === SECTIONED) continue;
+      total++;
+      top.offer(s);
     }
-    const best = [...byUri.values()].sort((a, b) => b.score - a.score || a.id - b.id);
-    const hits = best.slice(0, opts.limit).map(({ id, score }) => {
-      const d = this.docs[id]!;
-      return { uri: d.uri, kind: d.kind, title: d.title, mimeType: d.mimeType, score: Math.round(score * 1000) / 1000, snippet: snippet(d.text(), qTerms) };
+    if (sections.length) {
+      total++;
+      let score = sections[0]!.score;
+      for (let i = 1; i < sections.length; i++) score += sections[i]!.score / 2;
+      top.offer({ doc: sections[0]!.doc, score });
+    }
+    const hits = top.sorted().map(({ doc, score }) => {
+      const kind = CODE_KIND[index.kindOf(doc)]!;
+      const d = this.source.describe(kind, index.refOf(doc));
+      return { uri: d.uri, kind, title: d.title, mimeType: d.mimeType, score: Math.round(score * 1000) / 1000, snippet: snippet(d.text(), qTerms) };
     });
-    return { hits, total: best.length, terms: qTerms };
+    return { hits, total, terms: qTerms };
+  }
+}
+
+/** Higher score first, then the earlier document. */
+const byRank = (a: { doc: number; score: number }, b: { doc: number; score: number }): number => b.score - a.score || a.doc - b.doc;
+
+/** The best `k` offered entries (by byRank), in a sorted list never longer than k. */
+class TopList {
+  private readonly items: { doc: number; score: number }[] = [];
+  constructor(private readonly k: number) {}
+  offer(s: { doc: number; score: number }): void {
+    const items = this.items;
+    if (items.length === this.k && byRank(s, items[items.length - 1]!) >= 0) return;
+    let at = items.length;
+    while (at > 0 && byRank(s, items[at - 1]!) < 0) at--;
+    items.splice(at, 0, s);
+    if (items.length > this.k) items.pop();
+  }
+  sorted(): { doc: number; score: number }[] {
+    return this.items;
   }
 }
 

@@ -33,7 +33,7 @@ async function generatedMarts(db: DuckDbSession, n: number, seed: number, energy
     select 'gen' || lpad(i::varchar, 19, '0') as track_id, 'Song ' || i as track_name, null::varchar as album_id, 'Album ' || (i % 7) as album_name,
       case when i % 10 = 0 then null else 1960 + (i * 7) % 60 end as release_year, ['Artist ' || (i % 11)] as artist_names, (i * 13) % 100 as popularity, 150000 + (i * 997) % 200000 as duration_ms,
       false as explicit, i % 12 as key, i % 2 as mode, 4 as time_signature, [['rock', 'pop', 'folk'][1 + i % 3]] as genres, []::varchar[] as subgenres,
-      'gen' || lpad(i::varchar, 19, '0') as canonical_track_id,
+      'gen' || lpad(i::varchar, 19, '0') as canonical_track_id, 'song' || i as song_key, false as is_folded_version,
       random() as danceability, ${energy} as energy, random() as valence, random() as acousticness, random() ^ 4 as instrumentalness,
       0.02 + random() * 0.4 as speechiness, random() ^ 2 as liveness, 60 + random() * 140 as tempo, -25 + random() * 22 as loudness
     from range(${n}) t(i)`);

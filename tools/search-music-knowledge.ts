@@ -7,7 +7,7 @@ import { knowledgeFor } from '../resources/knowledge.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
-import { catalogInfoShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { catalogInfoShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
 
 export const searchMusicKnowledgeInput = {
   query: z
@@ -48,6 +48,14 @@ const COUNT = new Intl.NumberFormat('en-US');
 const inputObject = strictArgs(searchMusicKnowledgeInput);
 const outputObject = z.object(outputShape);
 
+/**
+ * How long a search waits for an index still being built (a snapshot published without one): the
+ * build runs in slices between other requests, which are not held up; past this the call says so.
+ */
+export const SEARCH_INDEX_WAIT_MS = 20_000;
+/** Catalogs whose refused search file has been logged. */
+const refusalLogged = new WeakSet<object>();
+
 export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'search_music_knowledge',
@@ -64,8 +72,24 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args) =>
-      withCatalog(deps, (catalog): CallToolResult => {
-        const index = knowledgeFor(catalog).search();
+      withCatalog(deps, async (catalog): Promise<CallToolResult> => {
+        const knowledge = knowledgeFor(catalog);
+        if (knowledge.searchFileRefused && !refusalLogged.has(catalog)) {
+          refusalLogged.add(catalog);
+          deps.log.warn({ version: catalog.version, reason: knowledge.searchFileRefused }, 'search file not used; building the search index in the background');
+        }
+        const index = knowledge.search();
+        let ready: boolean;
+        try {
+          ready = await index.whenReady(SEARCH_INDEX_WAIT_MS);
+        } catch (err) {
+          return toolError(`the search index could not be built (${(err as Error).message}); republish with \`npm run pipeline\` and retry.`);
+        }
+        if (!ready) {
+          return toolError(
+            `the search index of catalog ${catalog.version} is still being built (${COUNT.format(index.indexed)} documents indexed so far); other tools answer meanwhile. Try again in a few seconds.`,
+          );
+        }
         const { hits, total, terms } = index.search(args.query, { limit: args.limit, ...(args.kinds ? { kinds: args.kinds } : {}) });
         const searched = { ...index.counts };
         const scope =

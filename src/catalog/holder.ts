@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { SnapshotError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
 import { runSliced } from './slices.js';
+import { attachSearchIndex } from './search-index.js';
 import { currentVersion, loadCatalogParts, snapshotIdentity } from './snapshot.js';
 
 /**
@@ -90,6 +92,7 @@ export class CatalogHolder extends EventEmitter {
       if (!force && this.broken?.identity === identity && Date.now() < this.broken.retryAt) return this.state.status === 'ready';
       const started = Date.now();
       const catalog = await loadCatalog(this.snapshotDir, version);
+      await attachSearchIndex(catalog, join(this.snapshotDir, version), this.log);
       const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
       this.served = identity;
       this.broken = null;

@@ -111,7 +111,16 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
 }
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
-export async function writeSnapshot(snapshotDir: string, data: SnapshotInput, keep = 3): Promise<string> {
+export async function writeSnapshot(
+  snapshotDir: string,
+  data: SnapshotInput,
+  keep = 3,
+  /**
+   * Writes further files into the version directory before it becomes visible (the search index, which
+   * names the version it was built for); gets the served manifest and the prepared catalog parts.
+   */
+  beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
+): Promise<string> {
   const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
   const segments = encode(parts, data.tracks.album_id);
   const segmentsSha = sha256(segments.chunks);
@@ -152,6 +161,11 @@ export async function writeSnapshot(snapshotDir: string, data: SnapshotInput, ke
     }
     target = join(tmpDir, MANIFEST);
     await writeFile(target, JSON.stringify(stored));
+    if (beside) {
+      target = tmpDir;
+      const { segments: _s, metric: _m, genres: _g, objects, files: _f, ...manifest } = stored;
+      await beside(tmpDir, manifest, { ...parts, manifest, objects });
+    }
     target = versionDir;
     await rm(versionDir, { recursive: true, force: true });
     await rename(tmpDir, versionDir);

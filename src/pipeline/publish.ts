@@ -7,6 +7,8 @@ import {
 } from '../catalog/snapshot.js';
 import type { Row, SqlSession } from '../warehouse/port.js';
 import { latestBuildRun } from './runs.js';
+import { writeSearchFile } from '../../resources/knowledge.js';
+import { Catalog } from '../catalog/catalog.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
 const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
@@ -72,7 +74,7 @@ export async function publishSnapshot(opts: {
        count(distinct case when is_folded_version then song_key end) as folded_songs from "${m}"."dim_tracks"`,
   );
 
-  const version = await writeSnapshot(opts.snapshotDir, {
+  const data = {
     manifest: {
       publishedAt: new Date().toISOString(),
       source: {
@@ -98,7 +100,8 @@ export async function publishSnapshot(opts: {
       column: (attr) => (attr === 'release_year' ? tracks.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? tracks[attr] : tracks.features[attr]),
       genres: (i) => tracks.genres[i]!,
     }, 'publish'),
-  });
+  };
+  const version = await writeSnapshot(opts.snapshotDir, data, undefined, (dir, _manifest, parts) => writeSearchFile(dir, new Catalog(parts)));
   const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
   return report;

@@ -1,0 +1,564 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import type { Catalog } from './catalog.js';
+
+/**
+ * A BM25+ inverted index in typed arrays: a sorted term dictionary, postings per (term, field) and
+ * per-document field lengths, boosts and kinds. Built once at publish and written beside the snapshot
+ * (`search.bin`), loaded by the server as bytes into views, and queried from the postings of the query's
+ * terms only (no scan of every document).
+ *
+ * Scoring is MiniSearch 7's (the library used before, kept as the test oracle): per field
+ *   idf · (d + tf·(k+1) / (tf + k·(1 − b + b·len/avgLen)))   with k 1.2, b 0.7, d 0.5,
+ * idf = ln(1 + (N − df + 0.5)/(df + 0.5)) with df counted per field, times the field boost, the document
+ * boost and the term weight (1 exact; prefix matches 0.5·len/(len + 0.3·extra); fuzzy matches
+ * 0.3·len/(len + distance)); a document's sum is multiplied by the number of distinct query terms it
+ * matched. Field length is the number of distinct raw tokens.
+ */
+
+export const FIELD_BOOSTS = [4, 1.5, 1] as const; // name, keywords, body
+const FIELDS = FIELD_BOOSTS.length;
+const K = 1.2;
+const B = 0.7;
+const D = 0.5;
+const PREFIX_WEIGHT = 0.5;
+const FUZZY_WEIGHT = 0.3;
+const PREFIX_MIN = 4;
+const FUZZY_MIN = 6;
+const FUZZINESS = 0.15;
+const MAX_FUZZY = 6;
+
+export const SEARCH_FILE = 'search.bin';
+const MAGIC = 'music-mcp search index';
+export const SEARCH_FORMAT = 1;
+
+/** The arrays an index is made of (all views; nothing else is held per document). */
+export interface IndexArrays {
+  /** Every term, sorted by UTF-16 code unit, concatenated; term i is termText.slice(termOff[i], termOff[i+1]). */
+  termText: string;
+  termOff: Uint32Array;
+  /** Postings of term t in field f: postDoc/postTf[postOff[t·F+f] … postOff[t·F+f+1]), documents ascending. */
+  postOff: Uint32Array;
+  postDoc: Uint32Array;
+  postTf: Uint32Array;
+  /** Distinct raw tokens of document d's field f at d·F+f. */
+  fieldLen: Uint32Array;
+  avgLen: Float64Array;
+  /** Document prior (kind × size), kind code and the position of its source among documents of that kind. */
+  boost: Float64Array;
+  kind: Uint8Array;
+  ref: Uint32Array;
+}
+
+/** A document's accumulated score (before grouping by URI). */
+export interface Scored { doc: number; score: number }
+
+export class SearchIndex {
+  readonly docs: number;
+  readonly terms: number;
+  private readonly a: IndexArrays;
+  private scratch: { score: Float64Array; quality: Uint16Array; last: Int32Array; touched: Uint32Array } | undefined;
+
+  constructor(arrays: IndexArrays) {
+    this.a = arrays;
+    this.docs = arrays.boost.length;
+    this.terms = arrays.termOff.length - 1;
+  }
+
+  get arrays(): IndexArrays {
+    return this.a;
+  }
+
+  kindOf(doc: number): number {
+    return this.a.kind[doc]!;
+  }
+
+  refOf(doc: number): number {
+    return this.a.ref[doc]!;
+  }
+
+  term(i: number): string {
+    return this.a.termText.slice(this.a.termOff[i], this.a.termOff[i + 1]);
+  }
+
+  /** Index of `t` in the dictionary, or the position it would take (negative: −(insert)−1). */
+  find(t: string): number {
+    let lo = 0;
+    let hi = this.terms;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.term(mid);
+      if (m < t) lo = mid + 1;
+      else if (m > t) hi = mid;
+      else return mid;
+    }
+    return -lo - 1;
+  }
+
+  /** First index ≥ lo whose term does not start with `p` (terms from lo on are ≥ p). */
+  private prefixEnd(p: string, lo: number): number {
+    let hi = this.terms;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.term(mid).startsWith(p)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether term i starts with the first `len` characters of term `of`. */
+  private sharesPrefix(i: number, of: number, len: number): boolean {
+    const { termText, termOff } = this.a;
+    const a = termOff[i]!;
+    if (termOff[i + 1]! - a < len) return false;
+    const b = termOff[of]!;
+    for (let k = len - 1; k >= 0; k--) if (termText.charCodeAt(a + k) !== termText.charCodeAt(b + k)) return false;
+    return true;
+  }
+
+  /** First term after `t` that does not start with t's first `len` characters (galloping, then bisecting). */
+  private sharedPrefixEnd(t: number, len: number): number {
+    let known = t; // the last term known to share the prefix
+    let probe = t + 1;
+    let step = 1;
+    while (probe < this.terms && this.sharesPrefix(probe, t, len)) {
+      known = probe;
+      probe = t + 1 + step;
+      step *= 2;
+    }
+    let lo = known + 1;
+    let hi = Math.min(probe, this.terms);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sharesPrefix(mid, t, len)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Dictionary terms within Levenshtein distance `max` of `q` (distance > 0), visited in order as a trie
+   * over the sorted dictionary: rows of the edit matrix are shared with the previous term's common
+   * prefix, and a prefix whose best cell exceeds `max` skips every term under it.
+   */
+  fuzzy(q: string, max: number, visit: (term: number, distance: number) => void): void {
+    const n = q.length + 1;
+    const rows = n + max;
+    const m = new Uint8Array((rows + 1) * n).fill(max + 1);
+    for (let j = 0; j < n; j++) m[j] = j;
+    for (let i = 1; i <= rows; i++) m[i * n] = i;
+    const { termText, termOff } = this.a;
+    let prev = -1;
+    let valid = 0; // rows 1..valid hold the previous term's first `valid` characters
+    let t = 0;
+    while (t < this.terms) {
+      const s = termOff[t]!;
+      const len = termOff[t + 1]! - s;
+      let start = 0;
+      if (prev >= 0) {
+        const ps = termOff[prev]!;
+        const lim = Math.min(valid, len);
+        while (start < lim && termText.charCodeAt(s + start) === termText.charCodeAt(ps + start)) start++;
+      }
+      let pruneAt = -1;
+      for (let pos = start; pos < len; pos++) {
+        const i = pos + 1;
+        if (i >= rows) {
+          pruneAt = pos;
+          break;
+        }
+        const ch = termText.charCodeAt(s + pos);
+        const row = n * i;
+        const up = row - n;
+        let best = m[row]!;
+        const jmin = Math.max(0, i - max - 1);
+        const jmax = Math.min(n - 1, i + max);
+        for (let j = jmin; j < jmax; j++) {
+          const rpl = m[up + j]! + (ch === q.charCodeAt(j) ? 0 : 1);
+          const del = m[up + j + 1]! + 1;
+          const ins = m[row + j]! + 1;
+          const d = Math.min(rpl, del, ins);
+          m[row + j + 1] = d;
+          if (d < best) best = d;
+        }
+        if (best > max) {
+          pruneAt = pos;
+          break;
+        }
+      }
+      prev = t;
+      if (pruneAt >= 0) {
+        valid = pruneAt;
+        t = this.sharedPrefixEnd(t, pruneAt + 1);
+        continue;
+      }
+      valid = len;
+      const d = m[len * n + n - 1]!;
+      if (d > 0 && d <= max) visit(t, d);
+      t++;
+    }
+  }
+
+  /**
+   * Score every document matching any of `terms` (query terms after tokenising; repeats count again,
+   * as in MiniSearch's OR), optionally only documents whose kind `accept` allows. Returns the matching
+   * documents and their scores; only the postings of matching dictionary terms are read.
+   */
+  score(terms: readonly string[], accept?: (kind: number) => boolean): Scored[] {
+    const { postOff, postDoc, postTf, fieldLen, avgLen, boost, kind } = this.a;
+    const N = this.docs;
+    const sc = (this.scratch ??= {
+      score: new Float64Array(N), quality: new Uint16Array(N), last: new Int32Array(N).fill(-1), touched: new Uint32Array(N),
+    });
+    const counts = new Map<string, number>();
+    for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+    let touched = 0;
+    let q = 0;
+    const add = (term: number, weight: number) => {
+      for (let f = 0; f < FIELDS; f++) {
+        const from = postOff[term * FIELDS + f]!;
+        const to = postOff[term * FIELDS + f + 1]!;
+        if (from === to) continue;
+        const df = to - from;
+        const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
+        const w = weight * FIELD_BOOSTS[f]!;
+        const avg = avgLen[f]!;
+        for (let p = from; p < to; p++) {
+          const doc = postDoc[p]!;
+          if (accept && !accept(kind[doc]!)) continue;
+          const tf = postTf[p]!;
+          const raw = idf * (D + (tf * (K + 1)) / (tf + K * (1 - B + (B * fieldLen[doc * FIELDS + f]!) / avg)));
+          if (sc.last[doc] !== q) {
+            if (sc.last[doc] === -1) sc.touched[touched++] = doc;
+            sc.last[doc] = q;
+            sc.quality[doc]!++;
+          }
+          sc.score[doc]! += w * boost[doc]! * raw;
+        }
+      }
+    };
+    for (const [t, times] of counts) {
+      const exact = this.find(t);
+      if (exact >= 0) add(exact, times);
+      const prefix = t.length >= PREFIX_MIN;
+      if (prefix) {
+        const lo = exact >= 0 ? exact : -exact - 1;
+        const hi = this.prefixEnd(t, lo);
+        for (let i = lo; i < hi; i++) {
+          if (i === exact) continue;
+          const len = this.a.termOff[i + 1]! - this.a.termOff[i]!;
+          add(i, (times * PREFIX_WEIGHT * len) / (len + 0.3 * (len - t.length)));
+        }
+      }
+      if (t.length >= FUZZY_MIN) {
+        const max = Math.min(MAX_FUZZY, Math.round(t.length * FUZZINESS));
+        if (max) {
+          this.fuzzy(t, max, (i, distance) => {
+            if (prefix && this.term(i).startsWith(t)) return;
+            const len = this.a.termOff[i + 1]! - this.a.termOff[i]!;
+            add(i, (times * FUZZY_WEIGHT * len) / (len + distance));
+          });
+        }
+      }
+      q++;
+    }
+    const out: Scored[] = new Array(touched);
+    for (let i = 0; i < touched; i++) {
+      const doc = sc.touched[i]!;
+      out[i] = { doc, score: sc.score[doc]! * sc.quality[doc]! };
+      sc.score[doc] = 0;
+      sc.quality[doc] = 0;
+      sc.last[doc] = -1;
+    }
+    return out;
+  }
+
+  /** The index as bytes: one JSON header line, then the arrays, each 8-byte aligned. */
+  toBytes(header: Record<string, unknown>): Buffer {
+    const a = this.a;
+    const text = Buffer.from(a.termText, 'utf16le');
+    const parts: [string, ArrayBufferView][] = [
+      ['termText', text], ['termOff', a.termOff], ['postOff', a.postOff], ['postDoc', a.postDoc], ['postTf', a.postTf],
+      ['fieldLen', a.fieldLen], ['avgLen', a.avgLen], ['boost', a.boost], ['kind', a.kind], ['ref', a.ref],
+    ];
+    const sections: Record<string, [number, number]> = {};
+    let at = 0;
+    for (const [name, v] of parts) {
+      sections[name] = [at, v.byteLength];
+      at += Math.ceil(v.byteLength / 8) * 8;
+    }
+    const head = Buffer.from(
+      `${JSON.stringify({ magic: MAGIC, format: SEARCH_FORMAT, endian: 'little', docs: this.docs, terms: this.terms, postings: a.postDoc.length, sections, ...header })}\n`,
+    );
+    const base = Math.ceil(head.length / 8) * 8;
+    const out = Buffer.alloc(base + at, 0x20);
+    head.copy(out, 0);
+    out.fill(0, head.length, base);
+    for (const [name, v] of parts) Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(out, base + sections[name]![0]);
+    return out;
+  }
+
+  /** Read bytes written by toBytes; throws a message naming what is wrong. */
+  static fromBytes(bytes: Uint8Array): { index: SearchIndex; header: SearchFileHeader } {
+    const nl = bytes.indexOf(0x0a);
+    if (nl < 0 || nl > 65_536) throw new Error('no header line');
+    const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, nl).toString('utf8')) as SearchFileHeader;
+    if (header.magic !== MAGIC) throw new Error('not a search index file');
+    if (header.format !== SEARCH_FORMAT) throw new Error(`search index format ${String(header.format)}, this server reads ${SEARCH_FORMAT}`);
+    if (header.endian !== 'little' || new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('byte order differs from this machine');
+    const base = Math.ceil((nl + 1) / 8) * 8;
+    // Typed-array views need their element alignment: realign once when the buffer is not 8-aligned.
+    const buf = (bytes.byteOffset + base) % 8 === 0 ? bytes : new Uint8Array(bytes);
+    const view = <T>(name: string, C: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T => {
+      const s = header.sections?.[name];
+      if (!s || s[0] + s[1] > buf.byteLength - base || s[1] % C.BYTES_PER_ELEMENT) throw new Error(`section ${name} is missing or truncated`);
+      return new C(buf.buffer, buf.byteOffset + base + s[0], s[1] / C.BYTES_PER_ELEMENT);
+    };
+    const [textAt, textLen] = header.sections?.termText ?? [0, -1];
+    if (textLen < 0 || base + textAt + textLen > buf.byteLength) throw new Error('section termText is missing or truncated');
+    const arrays: IndexArrays = {
+      termText: Buffer.from(buf.buffer, buf.byteOffset + base + textAt, textLen).toString('utf16le'),
+      termOff: view('termOff', Uint32Array), postOff: view('postOff', Uint32Array), postDoc: view('postDoc', Uint32Array),
+      postTf: view('postTf', Uint32Array), fieldLen: view('fieldLen', Uint32Array), avgLen: view('avgLen', Float64Array),
+      boost: view('boost', Float64Array), kind: view('kind', Uint8Array), ref: view('ref', Uint32Array),
+    };
+    const T = arrays.termOff.length - 1;
+    const N = arrays.boost.length;
+    const P = arrays.postDoc.length;
+    if (
+      T !== header.terms || N !== header.docs || P !== header.postings || arrays.postOff.length !== T * FIELDS + 1 ||
+      arrays.postTf.length !== P || arrays.fieldLen.length !== N * FIELDS || arrays.kind.length !== N || arrays.ref.length !== N ||
+      arrays.avgLen.length !== FIELDS || arrays.termOff[T] !== arrays.termText.length || arrays.postOff[T * FIELDS] !== P
+    ) {
+      throw new Error('section sizes disagree with the header');
+    }
+    for (let p = 0; p < P; p += 1) if (arrays.postDoc[p]! >= N) throw new Error('a posting names a document outside the index');
+    return { index: new SearchIndex(arrays), header };
+  }
+}
+
+export interface SearchFileHeader {
+  magic: string;
+  format: number;
+  endian: string;
+  docs: number;
+  terms: number;
+  postings: number;
+  sections: Record<string, [number, number]>;
+  /** The catalog version the documents were generated from. */
+  catalog: string;
+  /** Hash of a sample of the documents' text: a change of wording since publish shows as a mismatch. */
+  fingerprint: string;
+  counts: Record<string, number>;
+}
+
+class Grow<T extends Uint32Array | Float64Array | Uint8Array> {
+  n = 0;
+  constructor(public a: T) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new (this.a.constructor as new (n: number) => T)(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): T {
+    return this.a.slice(0, this.n) as T;
+  }
+}
+
+/** Work units between two checks of the time budget. */
+const CHUNK = 8192;
+
+/**
+ * Builds a SearchIndex document by document. `finish()` is a generator that yields every few thousand
+ * units of work, so a caller can spread the build over turns of the event loop (no stall) or run it
+ * through at once (publish).
+ */
+export class IndexBuilder {
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly posts = Array.from({ length: FIELDS }, () => ({ term: new Grow(new Uint32Array(1024)), doc: new Grow(new Uint32Array(1024)), tf: new Grow(new Uint32Array(1024)) }));
+  private readonly lens = new Grow(new Uint32Array(1024));
+  private readonly avg = new Float64Array(FIELDS);
+  private readonly boosts = new Grow(new Float64Array(1024));
+  private readonly kinds = new Grow(new Uint8Array(1024));
+  private readonly refs = new Grow(new Uint32Array(1024));
+
+  constructor(
+    private readonly tokenize: (text: string) => string[],
+    private readonly processTerm: (term: string) => string[] | string | null,
+  ) {}
+
+  get size(): number {
+    return this.boosts.n;
+  }
+
+  add(fields: readonly string[], boost: number, kind: number, ref: number): void {
+    const doc = this.boosts.n;
+    this.boosts.push(boost);
+    this.kinds.push(kind);
+    this.refs.push(ref);
+    const tf = new Map<number, number>();
+    for (let f = 0; f < FIELDS; f++) {
+      const tokens = this.tokenize(fields[f] ?? '');
+      const len = new Set(tokens).size;
+      this.lens.push(len);
+      this.avg[f] = (this.avg[f]! * doc + len) / (doc + 1);
+      tf.clear();
+      for (const token of tokens) {
+        const p = this.processTerm(token);
+        if (p === null) continue;
+        for (const t of typeof p === 'string' ? [p] : p) {
+          let id = this.ids.get(t);
+          if (id === undefined) {
+            id = this.names.length;
+            this.ids.set(t, id);
+            this.names.push(t);
+          }
+          tf.set(id, (tf.get(id) ?? 0) + 1);
+        }
+      }
+      const post = this.posts[f]!;
+      for (const [id, n] of tf) {
+        post.term.push(id);
+        post.doc.push(doc);
+        post.tf.push(n);
+      }
+    }
+  }
+
+  /** Sort the dictionary and lay the postings out by term (yields between chunks of work). */
+  *finish(): Generator<void, SearchIndex> {
+    const T = this.names.length;
+    const sorted = yield* sortStrings(this.names.slice());
+    const rank = new Uint32Array(T);
+    for (let i = 0; i < T; i++) {
+      rank[this.ids.get(sorted[i]!)!] = i;
+      if (i % CHUNK === 0) yield;
+    }
+    const termOff = new Uint32Array(T + 1);
+    for (let i = 0; i < T; i++) termOff[i + 1] = termOff[i]! + sorted[i]!.length;
+    const termText = sorted.join('');
+    yield;
+    const postOff = new Uint32Array(T * FIELDS + 1);
+    let P = 0;
+    for (let f = 0; f < FIELDS; f++) {
+      const { term, n } = { term: this.posts[f]!.term.a, n: this.posts[f]!.term.n };
+      for (let p = 0; p < n; p++) postOff[rank[term[p]!]! * FIELDS + f + 1]!++;
+      P += n;
+      yield;
+    }
+    for (let i = 0; i < T * FIELDS; i++) postOff[i + 1]! += postOff[i]!;
+    const fill = postOff.slice(0, T * FIELDS);
+    const postDoc = new Uint32Array(P);
+    const postTf = new Uint32Array(P);
+    for (let f = 0; f < FIELDS; f++) {
+      const post = this.posts[f]!;
+      for (let p = 0; p < post.term.n; p++) {
+        const at = fill[rank[post.term.a[p]!]! * FIELDS + f]!++;
+        postDoc[at] = post.doc.a[p]!;
+        postTf[at] = post.tf.a[p]!;
+        if (p % CHUNK === 0) yield;
+      }
+    }
+    return new SearchIndex({
+      termText, termOff, postOff, postDoc, postTf, fieldLen: this.lens.done(), avgLen: this.avg.slice(),
+      boost: this.boosts.done(), kind: this.kinds.done(), ref: this.refs.done(),
+    });
+  }
+}
+
+/** Sort strings by UTF-16 code unit: sorted runs, then pairwise merges, yielding between chunks. */
+function* sortStrings(a: string[]): Generator<void, string[]> {
+  const n = a.length;
+  const RUN = 2048;
+  for (let i = 0; i < n; i += RUN) {
+    const run = a.slice(i, i + RUN).sort();
+    for (let j = 0; j < run.length; j++) a[i + j] = run[j]!;
+    yield;
+  }
+  let src = a;
+  let dst: string[] = new Array<string>(n);
+  let work = 0;
+  for (let w = RUN; w < n; w *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * w) {
+      const mid = Math.min(lo + w, n);
+      const hi = Math.min(lo + 2 * w, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        dst[k++] = src[j]! < src[i]! ? src[j++]! : src[i++]!;
+        if (++work % CHUNK === 0) yield;
+      }
+      while (i < mid) dst[k++] = src[i++]!;
+      while (j < hi) dst[k++] = src[j++]!;
+    }
+    [src, dst] = [dst, src];
+    yield;
+  }
+  return src;
+}
+
+/** Run a generator to its end at once. */
+export function runToEnd<T>(g: Generator<void, T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Run a generator in slices of at most about `sliceMs` each, one per turn of the event loop, so other
+ * work (requests, pings) runs between slices.
+ */
+export function runInSlices<T>(g: Generator<void, T>, sliceMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const slice = () => {
+      try {
+        const until = performance.now() + sliceMs;
+        for (;;) {
+          const r = g.next();
+          if (r.done) return resolve(r.value);
+          if (performance.now() >= until) break;
+        }
+        setImmediate(slice);
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    setImmediate(slice);
+  });
+}
+
+/** Search files read with their catalogs, until the knowledge side takes them. */
+const loaded = new WeakMap<Catalog, { index: SearchIndex; header: SearchFileHeader }>();
+
+/**
+ * Read `<versionDir>/search.bin` for a catalog just loaded from that directory. A missing or unreadable
+ * file is not an error: the knowledge side then builds the index in the background (logged here).
+ */
+export async function attachSearchIndex(catalog: Catalog, versionDir: string, log: Logger): Promise<void> {
+  const file = join(versionDir, SEARCH_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    log.warn({ file, err: missing ? undefined : (err as Error).message }, `${missing ? 'no prebuilt search index' : 'search index unreadable'}; it is built in the background on first use (republish with \`npm run pipeline\` to prebuild it)`);
+    return;
+  }
+  try {
+    loaded.set(catalog, SearchIndex.fromBytes(bytes));
+  } catch (err) {
+    log.warn({ file, err: (err as Error).message }, 'search index file refused; it is built in the background on first use (republish with `npm run pipeline` to rewrite it)');
+  }
+}
+
+/** The search file read for this catalog, if any. */
+export function prebuiltSearchIndex(catalog: Catalog): { index: SearchIndex; header: SearchFileHeader } | undefined {
+  return loaded.get(catalog);
+}
