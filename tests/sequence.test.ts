@@ -71,6 +71,14 @@ describe('sequence', () => {
     }
   });
 
+  it('keeps the arc when the tempos are far apart: a rough transition costs at most one bound, however rough', () => {
+    // Four tracks 40 BPM apart in clashing keys: no order is smooth, so the arc decides.
+    const items = [item(0.54, 113, 2, 1), item(0.39, 110, 5, 0), item(0.4, 71, 10, 0), item(0.67, 84, 3, 1)];
+    const energies = sequence(items, 'rising').map((i) => items[i]!.energy);
+    expect(energies.slice(2)).toEqual([0.54, 0.67]);
+    expect(Math.max(...energies.slice(0, 2))).toBeLessThan(0.54);
+  });
+
   it('prefers compatible keys and small tempo steps among tracks of equal energy', () => {
     // Steady arc over equal energies: only the transitions matter. Keys 8B, 9B, 10B, 11B and tempos
     // 100–130 shuffled; the smooth order walks round the wheel.

@@ -155,8 +155,10 @@ export function sequence(items: readonly SequenceItem[], arc: Arc, limits: Seque
     for (let b = 0; b < n; b++) {
       const x = items[a]!;
       const y = items[b]!;
-      let c = Math.max(0, Math.abs(y.energy - x.energy) - limits.maxEnergyStep) / limits.maxEnergyStep;
-      if (x.tempo !== null && y.tempo !== null) c += Math.max(0, Math.abs(y.tempo - x.tempo) - limits.maxTempoStep) / limits.maxTempoStep;
+      // Each overshoot counts up to one bound's worth: a rough transition is rough, however rough, so
+      // one huge tempo jump cannot outweigh the arc.
+      let c = Math.min(1, Math.max(0, Math.abs(y.energy - x.energy) - limits.maxEnergyStep) / limits.maxEnergyStep);
+      if (x.tempo !== null && y.tempo !== null) c += Math.min(1, Math.max(0, Math.abs(y.tempo - x.tempo) - limits.maxTempoStep) / limits.maxTempoStep);
       if (keyRelation(x, y) === 'clash') c += KEY_WEIGHT;
       costs[a * n + b] = c;
     }
