@@ -70,6 +70,12 @@ describe('artist names as people type them', () => {
     expect(r.ok && r.value.sort()).toEqual(['mikel (izal)', 'mikel izal']);
   });
 
+  it('puts the name as typed first among names differing only in punctuation (the answer shows it)', () => {
+    // "Mikel (Izal)" is the less popular of the two; typed exactly, it still leads.
+    expect(resolver.resolveArtist('Mikel (Izal)')).toMatchObject({ ok: true, value: ['mikel (izal)', 'mikel izal'] });
+    expect(resolver.resolveArtist('Mikel Izal')).toMatchObject({ ok: true, value: ['mikel izal', 'mikel (izal)'] });
+  });
+
   it('never answers an absent artist with a present one a few letters away', () => {
     for (const q of ['Sun Ra', 'Victor Jara', 'Current 93', 'Slint', 'Earth Wind', 'Miles Davis']) expect(artist(q), q).toEqual(['none']);
   });

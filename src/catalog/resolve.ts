@@ -244,10 +244,13 @@ export class NameResolver {
     return { ok: true, value: this.keysOf(r.value), match: r.match };
   }
 
-  /** Artist keys of a group and of every group whose name differs from it only in punctuation and spacing. */
+  /**
+   * Artist keys of a group, then of every group whose name differs from it only in punctuation and
+   * spacing ("Her" first for the query "Her", then "H.E.R."): the matched name leads the answer.
+   */
   private keysOf(g: number): string[] {
-    const same = this.byKey.get(this.groups[g]!.key) ?? [g];
-    return same.filter((x) => this.groups[x]!.key === this.groups[g]!.key).flatMap((x) => this.groups[x]!.keys);
+    const same = (this.byKey.get(this.groups[g]!.key) ?? []).filter((x) => x !== g && this.groups[x]!.key === this.groups[g]!.key);
+    return [g, ...same].flatMap((x) => this.groups[x]!.keys);
   }
 
   /** One identity among `found` (names equal but for punctuation and spacing count as one), or the candidates. */
