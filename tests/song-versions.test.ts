@@ -132,6 +132,21 @@ describe('tools over a catalog with versions (TidyTuesday, built by the pipeline
     }
   });
 
+  it('"Title – Artist" naming a less popular release exactly is answered by the song\'s most popular version, and says so', async () => {
+    const c = catalog();
+    // "Under Pressure" (a compilation copy) and "Under Pressure - Remastered" are one song; the remaster is the more popular.
+    const copies = [...Array(c.size).keys()].filter((i) => /^Under Pressure( - |$)/.test(c.trackName(i) ?? '') && c.artistNames(i)[0] === 'Queen');
+    const exact = copies.filter((i) => c.trackName(i) === 'Under Pressure');
+    expect(exact.length).toBeGreaterThan(0);
+    const best = Math.max(...copies.map((i) => c.popularity(i)));
+    expect(Math.max(...exact.map((i) => c.popularity(i)))).toBeLessThan(best);
+    const r = await call('sequence_playlist', { tracks: ['Under Pressure – Queen', 'Bohemian Rhapsody – Queen'] });
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    const answered = (r.structuredContent!.tracks as { name: string; popularity: number }[]).find((t) => t.name.startsWith('Under Pressure'))!;
+    expect(answered.popularity).toBe(best);
+    expect(r.structuredContent!.resolved).toContainEqual({ query: 'Under Pressure – Queen', matched: expect.stringMatching(/^Under Pressure - /), how: 'version' });
+  });
+
   it('similar_tracks never answers with a version of its seed', async () => {
     const c = catalog();
     // Seeds: every version (canonical or not) of the 25 most popular songs that have folded versions.

@@ -435,9 +435,13 @@ export class NameResolver {
           matching = hits.filter((i) => this.tracks.artistKeys(i).some((k) => keys.has(k)));
         }
         if (!matching.length) continue;
-        // A title matched without its version suffix stands for the song: answer with the song's representative.
-        const best = tier.how === 'version' ? this.tracks.representative(this.mostPopular(matching)) : this.mostPopular(matching);
-        const how = tier.how === 'exact' && s.artist !== null && !this.artistExact(s.artist) ? 'normalized' : tier.how;
+        // A title stands for its song: answer with the song's representative (its most popular version),
+        // and say so when that is another version than the title typed.
+        const typed = this.mostPopular(matching);
+        const best = this.tracks.representative(typed);
+        const how = best !== typed || tier.how === 'version'
+          ? 'version'
+          : tier.how === 'exact' && s.artist !== null && !this.artistExact(s.artist) ? 'normalized' : tier.how;
         return { ok: true, value: best, match: { query: q, matched: this.trackLabel(best), how } };
       }
     }
