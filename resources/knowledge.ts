@@ -155,7 +155,7 @@ function build(catalog: Catalog): Knowledge {
       return { uri: genreUri(g.genre), title: `Genre ${quote(g.genre)}`, mimeType: MARKDOWN, text: () => genreDoc(g.genre)! };
     }
     if (kind === 'artist') {
-      const a = catalog.artists[ref]!;
+      const a = catalog.artistAt(ref);
       return { uri: artistUri(a.artist_name), title: `Artist ${quote(a.artist_name)}`, mimeType: MARKDOWN, text: () => artistDoc(a.artist_name) ?? '' };
     }
     if (kind === 'glossary') {
@@ -222,7 +222,7 @@ function searchSources(catalog: Catalog, ctx: GenreContext, genreDoc: (name: str
   });
   // Index a compact form of an artist (not the rendered document): names, genres, sound words, titles, albums.
   const artist = (i: number): IndexDoc => {
-    const a = catalog.artists[i]!;
+    const a = catalog.artistAt(i);
     return {
       kind: 'artist',
       ref: i,
@@ -237,14 +237,14 @@ function searchSources(catalog: Catalog, ctx: GenreContext, genreDoc: (name: str
     yield* glossary();
     yield dataset();
     const seen = new Set<string>();
-    for (let i = 0; i < catalog.artists.length; i++) {
-      const f = fold(catalog.artists[i]!.artist_name);
+    for (let i = 0; i < catalog.artistCount; i++) {
+      const f = fold(catalog.artistAt(i).artist_name);
       if (seen.has(f)) continue;
       seen.add(f);
       yield artist(i);
     }
   }
-  const sample = () => [...(catalog.genres.length ? [genre(0)] : []), ...glossary(), dataset(), ...(catalog.artists.length ? [artist(0)] : [])];
+  const sample = () => [...(catalog.genres.length ? [genre(0)] : []), ...glossary(), dataset(), ...(catalog.artistCount ? [artist(0)] : [])];
   return { all, sample, glossarySections };
 }
 
@@ -259,12 +259,12 @@ function fingerprint(docs: readonly IndexDoc[]): string {
 function refuseSearchFile(header: SearchFileHeader, index: SearchIndex, catalog: Catalog, sources: SearchSources): string | undefined {
   if (header.catalog !== catalog.version) return `it was built for catalog ${JSON.stringify(header.catalog)}, not ${catalog.version}`;
   const counts = header.counts ?? {};
-  if (counts.genre !== catalog.genres.length || counts.glossary !== sources.glossarySections().length || counts.dataset !== 1 || !(Number(counts.artist) <= catalog.artists.length)) {
+  if (counts.genre !== catalog.genres.length || counts.glossary !== sources.glossarySections().length || counts.dataset !== 1 || !(Number(counts.artist) <= catalog.artistCount)) {
     return 'its document counts differ from the catalog';
   }
   for (let d = 0; d < index.docs; d++) {
     const kind = index.kindOf(d);
-    const limit = kind === 0 ? catalog.genres.length : kind === 1 ? catalog.artists.length : kind === 2 ? sources.glossarySections().length : 1;
+    const limit = kind === 0 ? catalog.genres.length : kind === 1 ? catalog.artistCount : kind === 2 ? sources.glossarySections().length : 1;
     if (index.refOf(d) >= limit) return 'a document points outside the catalog';
   }
   if (header.fingerprint !== fingerprint(sources.sample())) return 'the documents are worded differently since it was written';

@@ -102,7 +102,7 @@ let httpUrl: string | undefined;
 function announceReady(holder: CatalogHolder, log: Logger, view: ProgressView | null, how: string): void {
   const state = holder.current;
   if (state.status !== 'ready') return;
-  const counts = { tracks: state.catalog.size, artists: state.catalog.artists.length, genres: state.catalog.genres.length };
+  const counts = { tracks: state.catalog.size, artists: state.catalog.artistCount, genres: state.catalog.genres.length };
   const text = `ready: ${counts.tracks.toLocaleString('en-US')} tracks, ${counts.artists.toLocaleString('en-US')} artists, ${counts.genres.toLocaleString('en-US')} genres; ${how}`;
   if (view) view.say(text);
   else log.info({ ...counts, version: state.catalog.version }, text);

@@ -343,7 +343,17 @@ export class Catalog {
     return this.genreProfiles;
   }
 
-  /** Every artist profile (artist_profiles mart), by artist_key. */
+  /** How many artist profiles the catalog holds (reads none of them). */
+  get artistCount(): number {
+    return this.artistTable.length;
+  }
+
+  /** The artist profile at row `row` of the artist_profiles mart (artist_key order); parses only that one. */
+  artistAt(row: number): ArtistProfile {
+    return this.artistTable.get(row);
+  }
+
+  /** Every artist profile (artist_profiles mart), by artist_key; parses them all on first use (`artistCount` to count). */
   get artists(): readonly ArtistProfile[] {
     return this.artistTable.all();
   }
