@@ -1,7 +1,7 @@
 /**
  * Cold start over stdio, with a published snapshot.
  *
- *   npx tsx bench/cold-start.ts [--runs=10] [--data-dir=DIR] [--write]
+ *   npx tsx bench/cold-start.ts [--runs=10] [--data-dir=DIR] [--write-docs]
  *
  * Per run: spawn `node bin/music-mcp-server.js --stdio` (what desktop clients spawn) with the SDK
  * client, and time (a) spawn → `initialize` answered (Client.connect resolved), (b) spawn → the first
@@ -184,7 +184,7 @@ npx tsx bench/cold-start.ts --runs=${runs}     # --data-dir=DIR (a data dir with
 \`\`\`
 
 Spawn of \`node bin/music-mcp-server.js --stdio\` (${dist ? 'it ran the compiled \`dist/\`' : `it ran the TypeScript sources through tsx: \`dist/\` ${compiled ? 'was older than some sources' : 'missing'}`})${compiled ? ', and of the compiled build directly (\`node dist/src/main.js --stdio\`, what the bin runs after \`npm ci\` / \`npm run build\`)' : ''} by the SDK client (\`StdioClientTransport\`) on the
-published snapshot of the TidyTuesday dataset (${version}, format 2, ${p('MiB').toFixed(1)} MiB on disk).
+published snapshot (${version}, format 2, ${p('MiB').toFixed(1)} MiB on disk).
 One warm-up run not counted, then ${runs} runs.
 
 **Machine**: ${machineNotes()}; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after. ${today()}.

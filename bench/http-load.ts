@@ -2,13 +2,13 @@
  * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback.
  *
  *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|ping|name,name] [--workers=auto|N]
- *                              [--ping-seconds=5] [--data-dir=DIR] [--write]
+ *                              [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
  *   comparisons and profiles: [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
  *
  * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
  * MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers: `auto` = one worker process per CPU);
  * the load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops:
- * one plain JSON-RPC POST of tools/call (rotating through the argument sets of TOOL_ARGS), `Accept:
+ * one plain JSON-RPC POST of tools/call (rotating through the argument sets of `toolArgsFor`, picked from the catalog), `Accept:
  * application/json, text/event-stream`, reads the SSE answer and checks it is a result without isError.
  * The stateless server needs no initialize before a tools/call (checked below); a real SDK client sends
  * initialize + notifications/initialized once when it connects (timed separately) and then exactly this
@@ -30,7 +30,7 @@ import { ExchangeTransport } from '../src/http-exchange.js';
 import { silentLogger } from '../src/log.js';
 import { connectServer, createServer } from '../src/server.js';
 import {
-  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, summarize, today, TOOL_ARGS,
+  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor,
 } from './lib.js';
 
 const PROTOCOL_VERSION = '2025-06-18';
@@ -139,6 +139,9 @@ interface LoadResult {
   clientCpuMs: number;
 }
 
+/** Argument sets per tool, picked from the served catalog (bench/lib.ts toolArgsFor) once it is built. */
+let TOOL_ARGS: Record<string, Record<string, unknown>[]> = {};
+
 async function drive(url: string, pid: number, clients: number, seconds: number, tools: string[], record: boolean): Promise<LoadResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -240,8 +243,9 @@ async function main(): Promise<void> {
   const seconds = numArg(args, 'seconds', 15);
   const warmup = numArg(args, 'warmup', 3);
   const toolsArg = args.get('tools') ?? 'all';
-  const tools = toolsArg === 'all' ? Object.keys(TOOL_ARGS) : toolsArg.split(',');
   const { dir, cleanup } = await builtDataDir(args);
+  TOOL_ARGS = toolArgsFor(await servedCatalog(dir));
+  const tools = toolsArg === 'all' ? Object.keys(TOOL_ARGS) : toolsArg.split(',');
   const workers = args.get('workers') ?? 'auto';
   const cpuProf = args.get('cpu-prof');
   const bin = args.get('bin') ?? SERVER_BIN;
@@ -299,9 +303,9 @@ npx tsx bench/http-load.ts --clients=${clients} --seconds=${seconds} --tools=${t
 
 The server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; \`MCP_HTTP_WORKERS=${workers}\`:
 ${processes > 1 ? `${processes - 1} worker processes sharing the port` : 'one process'}; stateless Streamable HTTP, each POST served by an MCP server of its own
-taken from a pool over the shared catalog; TidyTuesday snapshot); ${clients} clients in the bench process (undici \`Pool\`, one
+taken from a pool over the shared catalog; the published snapshot of --data-dir); ${clients} clients in the bench process (undici \`Pool\`, one
 keep-alive connection each) loop for ${seconds} s after a ${warmup} s warm-up, each sending one plain JSON-RPC \`tools/call\`
-POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets in \`TOOL_ARGS\`) and reading the SSE answer.
+POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets of \`toolArgsFor\` in \`bench/lib.ts\`) and reading the SSE answer.
 A call counts when the answer is a result without \`isError\`.
 
 No \`initialize\` is needed: the stateless server answered a bare \`tools/call\` POST: ${bareOk ? 'yes' : 'NO'}. A real SDK client

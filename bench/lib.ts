@@ -4,10 +4,13 @@
  * Benchmarks print to stdout (they are not the MCP stdio channel); progress goes to stderr.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Catalog } from '../src/catalog/catalog.js';
+import { loadCatalog } from '../src/catalog/holder.js';
+import { currentVersion, type GenreProfile } from '../src/catalog/snapshot.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
@@ -163,13 +166,35 @@ export function writeSection(name: string, markdown: string): void {
 /** One target of the issue with its measured figure (collected by run-all.ts into a summary). */
 export interface TargetRow { target: string; figure: string; met: boolean | null; load: string }
 
+/** Where a run's results go: BENCH_RESULTS_DIR (set by run-all.ts for one run of all), else bench/results/. */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? join(REPO_ROOT, 'bench/results');
+
+/** A file-name stamp of now, e.g. 20261206T173500Z. */
+export const stamp = (d = new Date()): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+/** Load average and CPU when a benchmark module starts (its results name them beside the figures). */
+const startedWith = { at: new Date(), loadAverage: loadAverage() };
+
 /**
- * Print the section, and write it into docs/BENCHMARKS.md with --write. Target rows go to the file
- * named by BENCH_SUMMARY_FILE (JSON lines), when run-all.ts sets it.
+ * Print the section and keep it, with its target rows, the load average at start and end and the CPU,
+ * in a results file of its own (`<RESULTS_DIR>/<stamp>-<name>.md` and `.json`). docs/BENCHMARKS.md
+ * changes only with --write-docs. Target rows also go to BENCH_SUMMARY_FILE (JSON lines) when run-all.ts sets it.
  */
 export function emit(args: Map<string, string>, name: string, markdown: string, targets: TargetRow[] = []): void {
-  process.stdout.write(`${markdown.trim()}\n`);
-  if (args.has('write')) writeSection(name, markdown);
+  if (args.has('write')) throw new Error('--write is now --write-docs (results always go to bench/results/; docs/BENCHMARKS.md only when asked)');
+  const ended = loadAverage();
+  const note = `Load average (1 / 5 / 15 min) ${startedWith.loadAverage} at start, ${ended} at end; ${machineNotes()}.`;
+  process.stdout.write(`${markdown.trim()}\n\n${note}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const base = join(RESULTS_DIR, `${stamp(startedWith.at)}-${name}`);
+  writeFileSync(`${base}.md`, `${markdown.trim()}\n\n${note}\n`);
+  writeFileSync(`${base}.json`, `${JSON.stringify({
+    bench: name, startedAt: startedWith.at.toISOString(), endedAt: new Date().toISOString(), argv: process.argv.slice(2),
+    loadAverage: { start: startedWith.loadAverage, end: ended }, cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, node: process.version,
+    targets,
+  }, null, 2)}\n`);
+  log(`results: ${base}.md / .json`);
+  if (args.has('write-docs')) writeSection(name, markdown);
   const file = process.env.BENCH_SUMMARY_FILE;
   if (file) appendFileSync(file, targets.map((t) => `${JSON.stringify({ bench: name, ...t })}\n`).join(''));
 }
@@ -180,30 +205,78 @@ export function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** Argument sets per tool, used in rotation. */
-export const TOOL_ARGS: Record<string, Record<string, unknown>[]> = {
-  recommend_by_genre: [
-    { genre: 'latin', limit: 10, min_energy: 0.7, min_valence: 0.7 },
-    { genre: 'rock', limit: 10 },
-    { genre: 'pop', limit: 20, max_energy: 0.5, target_acousticness: 0.7 },
-    { genre: 'edm', limit: 10, diversity: 0.3 },
-    { genre: 'hip hop', limit: 10, seed_artists: ['Drake'] },
-  ],
-  similar_tracks: [
-    { seed_tracks: ['Enter Sandman – Metallica'], limit: 10 },
-    { seed_artists: ['Queen'], limit: 10 },
-    { seed_tracks: ['5sICkBXVmaCQk5aISGR3x1'], seed_artists: ['Beyoncé'], limit: 10, diversity: 0.3 },
-  ],
-  tracks_by_artist: [
-    { artist: 'Queen', limit: 20 },
-    { artist: 'beyonce', limit: 10 },
-    { artist: 'Drake', limit: 20, offset: 20 },
-  ],
-  artist_metadata: [{ artist: 'Queen' }, { artist: 'Don Omar' }, { artist: 'beyonce', max_albums: 5 }],
-  search_music_knowledge: [
-    { query: 'upbeat dance music', limit: 5 },
-    { query: 'reggaeton', limit: 5 },
-    { query: 'what does valence mean', limit: 3 },
-    { query: 'Queen', kinds: ['artist'], limit: 5 },
-  ],
-};
+/**
+ * The genres a benchmark rotates through, taken from the catalog (the datasets name their genres
+ * differently: "rap" and "dance pop" exist only in the TidyTuesday file): the `count` largest genres,
+ * then, when the catalog has subgenres, its largest subgenre in place of the last one.
+ */
+export function benchGenres(genres: readonly GenreProfile[], count = 6): string[] {
+  const bySize = (level: GenreProfile['genre_level']) =>
+    genres.filter((g) => g.genre_level === level && g.track_count > 0).sort((a, b) => b.track_count - a.track_count || (a.genre < b.genre ? -1 : 1)).map((g) => g.genre);
+  const top = bySize('genre').slice(0, count);
+  const sub = bySize('subgenre')[0];
+  if (sub && top.length === count) top[count - 1] = sub;
+  if (!top.length) throw new Error('the catalog has no genre with tracks to benchmark');
+  return top;
+}
+
+/**
+ * Artists a benchmark asks for, taken from the catalog: the `count` most popular artists (then most
+ * tracks) whose name resolves to themselves, each with its most popular track's title.
+ */
+export function benchArtists(catalog: Catalog, count = 3): { name: string; track: string; trackId: string }[] {
+  const rows = Array.from({ length: catalog.artistCount }, (_, i) => catalog.artistAt(i))
+    .filter((a) => a.top_tracks.some((t) => t.track_name))
+    .sort((a, b) => (b.popularity_max ?? -1) - (a.popularity_max ?? -1) || b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1));
+  const out: { name: string; track: string; trackId: string }[] = [];
+  for (const a of rows) {
+    const r = catalog.resolveArtist(a.artist_name);
+    if (!r.ok || r.value.profiles[0]?.artist_key !== a.artist_key) continue;
+    const t = a.top_tracks.find((x) => x.track_name)!;
+    out.push({ name: a.artist_name, track: t.track_name!, trackId: t.track_id });
+    if (out.length === count) break;
+  }
+  if (!out.length) throw new Error('the catalog has no artist to benchmark');
+  return out;
+}
+
+/** Argument sets per tool, used in rotation: genres and artists picked from the catalog being measured. */
+export function toolArgsFor(catalog: Catalog): Record<string, Record<string, unknown>[]> {
+  const g = benchGenres(catalog.genres, 5);
+  const at = <T>(xs: readonly T[], i: number) => xs[i % xs.length]!;
+  const a = benchArtists(catalog, 3);
+  return {
+    recommend_by_genre: [
+      { genre: at(g, 0), limit: 10, min_energy: 0.7, min_valence: 0.7 },
+      { genre: at(g, 1), limit: 10 },
+      { genre: at(g, 2), limit: 20, max_energy: 0.5, target_acousticness: 0.7 },
+      { genre: at(g, 3), limit: 10, diversity: 0.3 },
+      { genre: at(g, 4), limit: 10, seed_artists: [at(a, 0).name] },
+    ],
+    similar_tracks: [
+      { seed_tracks: [`${at(a, 0).track} – ${at(a, 0).name}`], limit: 10 },
+      { seed_artists: [at(a, 1).name], limit: 10 },
+      { seed_tracks: [at(a, 2).trackId], seed_artists: [at(a, 0).name], limit: 10, diversity: 0.3 },
+    ],
+    tracks_by_artist: [
+      { artist: at(a, 0).name, limit: 20 },
+      { artist: at(a, 1).name.toLowerCase(), limit: 10 },
+      { artist: at(a, 2).name, limit: 20, offset: 20 },
+    ],
+    artist_metadata: [{ artist: at(a, 0).name }, { artist: at(a, 1).name }, { artist: at(a, 2).name.toLowerCase(), max_albums: 5 }],
+    search_music_knowledge: [
+      { query: 'upbeat dance music', limit: 5 },
+      { query: at(g, 1), limit: 5 },
+      { query: 'what does valence mean', limit: 3 },
+      { query: at(a, 0).name, kinds: ['artist'], limit: 5 },
+    ],
+  };
+}
+
+/** The served catalog of a data dir, loaded as the server loads it (to pick benchmark arguments from). */
+export async function servedCatalog(dataDir: string): Promise<Catalog> {
+  const snapshots = join(dataDir, 'snapshots');
+  const version = await currentVersion(snapshots);
+  if (!version) throw new Error(`${dataDir} has no published snapshot (snapshots/CURRENT); run the pipeline into it first`);
+  return loadCatalog(snapshots, version);
+}

@@ -1,7 +1,7 @@
 /**
  * Pipeline step times on the real dataset.
  *
- *   npx tsx bench/pipeline.ts [--reps=1] [--keep=DIR] [--write]
+ *   npx tsx bench/pipeline.ts [--reps=1] [--keep=DIR] [--write-docs]
  *
  * Each repetition runs `scripts/pipeline.ts` (what `npm run pipeline` runs) into a fresh temp
  * MUSIC_DATA_DIR with MUSIC_DATASET = the TidyTuesday CSV (../shared/data, or $MUSIC_DATASET), then

@@ -1,8 +1,10 @@
 /**
- * Run every benchmark of issue 7 and write their sections of docs/BENCHMARKS.md (other sections stay).
+ * Run every benchmark of issue 7. Each writes its results (markdown and JSON with the load average and
+ * CPU) into one folder of this run, bench/results/<stamp>/; docs/BENCHMARKS.md changes only with
+ * --write-docs (their sections and the summary; other sections stay).
  *
  *   npm run bench                       # = npx tsx bench/run-all.ts
- *   npx tsx bench/run-all.ts --only=cold-start,tool-latency --data-dir=DIR
+ *   npx tsx bench/run-all.ts --only=cold-start,tool-latency --data-dir=DIR [--write-docs]
  *
  * Order: the pipeline first (its last fresh run leaves the data dir the others use, unless --data-dir
  * is given), then cold start, tool latency + SQL, HTTP load and scale, each in its own process, one at
@@ -13,10 +15,10 @@
  * sections, written by hand).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAverage, log, machineNotes, parseArgs, REPO_ROOT, TSX, today, writeSection, type TargetRow } from './lib.js';
+import { loadAverage, log, machineNotes, parseArgs, REPO_ROOT, RESULTS_DIR, stamp, TSX, today, writeSection, type TargetRow } from './lib.js';
 
 const BENCHES = ['pipeline', 'cold-start', 'tool-latency', 'http-load', 'scale'] as const;
 
@@ -36,25 +38,28 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   const root = mkdtempSync(join(tmpdir(), 'music-mcp-bench-all-'));
   const summaryFile = join(root, 'targets.jsonl');
-  const env = { BENCH_SUMMARY_FILE: summaryFile };
+  const results = join(RESULTS_DIR, stamp());
+  const env = { BENCH_SUMMARY_FILE: summaryFile, BENCH_RESULTS_DIR: results };
+  const docs = args.has('write-docs') ? ['--write-docs'] : [];
+  log(`results of this run: ${results}/`);
   let dataDir = args.get('data-dir');
   const failed: string[] = [];
   try {
     if (only.includes('pipeline')) {
       const keep = dataDir ? undefined : join(root, 'data');
-      await run('pipeline', ['--write', ...(keep ? [`--keep=${keep}`] : [])], env).catch((err: Error) => failed.push(err.message));
+      await run('pipeline', [...docs, ...(keep ? [`--keep=${keep}`] : [])], env).catch((err: Error) => failed.push(err.message));
       if (keep && existsSync(join(keep, 'snapshots/CURRENT'))) dataDir = keep;
     }
     const dataArgs = dataDir ? [`--data-dir=${dataDir}`] : [];
     for (const name of BENCHES.filter((b) => b !== 'pipeline' && only.includes(b))) {
-      await run(name, ['--write', ...dataArgs], env).catch((err: Error) => failed.push(err.message));
+      await run(name, [...docs, ...dataArgs], env).catch((err: Error) => failed.push(err.message));
     }
     const rows = existsSync(summaryFile)
       ? readFileSync(summaryFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TargetRow & { bench: string })
       : [];
     if (rows.length && only.length === BENCHES.length) {
       const verdict = (m: boolean | null) => (m === null ? 'reported' : m ? '**met**' : '**not met**');
-      writeSection('targets', `
+      const summary = `
 ## Issue 7 targets at a glance (\`npm run bench\`)
 
 Written by \`bench/run-all.ts\` from the sections above (each names its command and method).
@@ -70,7 +75,10 @@ Reliability is covered by tests (no timing assertions; \`npx vitest run tests/<f
 \`tests/publish-while-serving.test.ts\`, \`tests/pipeline-kill.test.ts\` (kill -9 in ingest, transform and
 publish, then rerun: same counts and checksums) and \`tests/units.test.ts\` (log redaction);
 \`npx tsx bench/soak.ts --minutes=10\` runs the publish and kill scenarios for longer.
-`);
+`;
+      mkdirSync(results, { recursive: true });
+      writeFileSync(join(results, 'targets.md'), summary.trimStart());
+      if (docs.length) writeSection('targets', summary);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

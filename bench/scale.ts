@@ -1,9 +1,9 @@
 /**
  * Scale: synthetic catalogs of 10k → 100k → 1M tracks drawn from the real feature distributions.
  *
- *   npx tsx bench/scale.ts [--sizes=10000,100000,1000000] [--iters=200] [--data-dir=DIR] [--write]
+ *   npx tsx bench/scale.ts [--sizes=10000,100000,1000000] [--iters=200] [--data-dir=DIR] [--write-docs]
  *
- * SYNTHETIC, for scale only: each track resamples a real row of the built TidyTuesday snapshot (its
+ * SYNTHETIC, for scale only: each track resamples a real row of the built snapshot of --data-dir (its
  * genres, subgenres, key, mode, year, explicit flag) and jitters its audio features (unit features
  * ±N(0, 0.02) clamped to 0–1, loudness ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s); ids and
  * names are synthetic ("Synthetic Track 123"), and each real artist becomes ⌈N / real tracks⌉
@@ -30,7 +30,7 @@ import { loadCatalog } from '../src/catalog/holder.js';
 import { readSnapshot, TRACK_FEATURES, writeSnapshot, type ArtistProfile, type Snapshot, type TrackColumns } from '../src/catalog/snapshot.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
 import {
-  builtDataDir, emit, loadAverage, log, machineNotes, met, mb, ms, numArg, parseArgs, prng, REPO_ROOT, summarize, today, type Summary,
+  benchGenres, builtDataDir, emit, loadAverage, log, machineNotes, met, mb, ms, numArg, parseArgs, prng, REPO_ROOT, summarize, today, type Summary,
 } from './lib.js';
 
 const UNIT = new Set(['danceability', 'energy', 'speechiness', 'acousticness', 'instrumentalness', 'liveness', 'valence']);
@@ -134,17 +134,25 @@ export function syntheticSnapshot(real: Snapshot, size: number, seed = 7, onStag
   };
 }
 
-const GENRE_ARGS: Record<string, unknown>[] = [
-  { genre: 'edm' },
-  { genre: 'rock', min_energy: 0.7 },
-  { genre: 'pop', max_energy: 0.5, target_acousticness: 0.7 },
-  { genre: 'latin', min_energy: 0.7, min_valence: 0.7 },
-  { genre: 'rap', include_explicit: false },
-  { genre: 'dance pop', min_danceability: 0.7 },
-];
+/** recommend_by_genre mixes over six genres picked from the catalog (bench/lib.ts benchGenres): one bound mix each. */
+function genreArgs(genres: Snapshot['genres']): Record<string, unknown>[] {
+  const mixes: Record<string, unknown>[] = [
+    {},
+    { min_energy: 0.7 },
+    { max_energy: 0.5, target_acousticness: 0.7 },
+    { min_energy: 0.7, min_valence: 0.7 },
+    { include_explicit: false },
+    { min_danceability: 0.7 },
+  ];
+  const picked = benchGenres(genres, mixes.length);
+  return mixes.map((m, i) => ({ genre: picked[i % picked.length]!, ...m }));
+}
 
 interface ChildResult {
   size: number;
+  /** The real catalog resampled: its tracks and where it came from. */
+  realTracks: number;
+  source: string;
   artists: number;
   buildSnapshotMs: number;
   loadMs: number;
@@ -171,6 +179,8 @@ async function child(size: number, dataDir: string, iters: number): Promise<Chil
   gc();
   const rssBaseline = process.memoryUsage().rss;
   let real: Snapshot | null = await readSnapshot(join(dataDir, 'snapshots'));
+  const realTracks = real.tracks.track_id.length;
+  const source = `${real.manifest.source.dataset}, ${realTracks.toLocaleString('en-US')} tracks`;
   gc();
   const heapBaseline = process.memoryUsage().heapUsed;
   let t = performance.now();
@@ -187,6 +197,7 @@ async function child(size: number, dataDir: string, iters: number): Promise<Chil
   const rssSnapshot = process.memoryUsage().rss;
   const heapSnapshot = process.memoryUsage().heapUsed;
   const artistCount = snap.artists.length;
+  const GENRE_ARGS = genreArgs(snap.genres);
   t = performance.now();
   const catalog = new Catalog(snap!);
   const loadMs = performance.now() - t;
@@ -257,7 +268,7 @@ async function child(size: number, dataDir: string, iters: number): Promise<Chil
   gc();
   const heapServing = process.memoryUsage().heapUsed;
   return {
-    size, artists: artistCount, buildSnapshotMs, loadMs, rssBaseline, rssSnapshot, rssCatalog, heapServing, heapCatalog, maxRss,
+    size, realTracks, source, artists: artistCount, buildSnapshotMs, loadMs, rssBaseline, rssSnapshot, rssCatalog, heapServing, heapCatalog, maxRss,
     heapTracks: heap.tracks! - heapBaseline, heapArtists: heap.artists! - heap.tracks!, heapSnapshot,
     recommend: summarize(rec), similar: summarize(sim), poolP50: summarize(pools).p50, disk,
   };
@@ -315,10 +326,10 @@ async function main(): Promise<void> {
 npx tsx bench/scale.ts --sizes=${sizes.join(',')} --iters=${iters}     # --data-dir=DIR
 \`\`\`
 
-**Synthetic, for scale only.** Every track resamples a real row of the TidyTuesday snapshot (genres,
+**Synthetic, for scale only.** Every track resamples a real row of the snapshot of \`--data-dir\` (${results[0]?.source ?? 'the built dataset'}; genres,
 subgenres, key, mode, year, explicit) and jitters its audio features (0–1 features ±N(0, 0.02),
 loudness ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s); ids and names are synthetic; each real
-artist becomes ⌈N / 28,356⌉ synthetic artists that resample its tracks, with a copy of its profile.
+artist becomes ⌈N / ${(results[0]?.realTracks ?? 0).toLocaleString('en-US')}⌉ synthetic artists that resample its tracks, with a copy of its profile.
 The \`Snapshot\` object is built in memory and passed to \`new Catalog(...)\`, one fresh child process per size
 (\`--expose-gc\`). Latency: the tools' own code in process (\`resolveSeeds\` + \`runRecommendation\`, the handler
 minus the protocol), ${iters} calls each after a warm-up; recommend_by_genre rotates 6 genre/bound mixes

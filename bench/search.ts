@@ -2,7 +2,7 @@
  * Search: the prebuilt inverted index (src/catalog/search-index.ts) against the MiniSearch index it
  * replaced, on the published catalog and on synthetic catalogs of growing size, in one run.
  *
- *   npx tsx bench/search.ts [--data-dir=DIR] [--sizes=100000,1000000] [--iters=300] [--minisearch-max=200000] [--stdio-rounds=200] [--write]
+ *   npx tsx bench/search.ts [--data-dir=DIR] [--sizes=100000,1000000] [--iters=300] [--minisearch-max=200000] [--stdio-rounds=200] [--write-docs]
  *
  * Each catalog runs in a fresh child process (--expose-gc). Per catalog: the search file built as
  * publish builds it (searchFileBytes: documents + index + bytes) and its size; the file read back

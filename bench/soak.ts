@@ -2,7 +2,7 @@
  * Reliability soak (longer than the tests): clients call tools without pause for --minutes while the
  * catalog is republished and the pipeline is killed (-9) and rerun at random points.
  *
- *   npx tsx bench/soak.ts [--minutes=10] [--clients=8] [--data-dir=DIR] [--write]
+ *   npx tsx bench/soak.ts [--minutes=10] [--clients=8] [--data-dir=DIR] [--write-docs]
  *
  * A copy of the built snapshot dir is served by one HTTP server process (--clients SDK clients) and one
  * stdio server process (one SDK client), both polling it every 200 ms. In a loop until the time is up:
@@ -23,11 +23,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import {
-  builtDataDir, DATASET, emit, loadAverage, log, machineNotes, met, numArg, parseArgs, prng, REPO_ROOT, SERVER_BIN, summarize, ms, today, TOOL_ARGS,
+  builtDataDir, DATASET, emit, loadAverage, log, machineNotes, met, numArg, parseArgs, prng, REPO_ROOT, SERVER_BIN, summarize, ms, today, toolArgsFor, servedCatalog, benchArtists,
 } from './lib.js';
 import { readDuckDbCopy, runPipelineProcess } from '../tests/helpers/pipeline-process.js';
 
-const ARTIST = 'Queen';
 const STEPS = ['ingest', 'load', 'transform', 'publish'] as const;
 
 /** Row count and checksum of every mart (read from a copy of the DuckDB file). */
@@ -61,6 +60,10 @@ async function main(): Promise<void> {
   cpSync(join(built, 'snapshots'), snapshotDir, { recursive: true });
   const reference = await martDigest(join(built, 'warehouse.duckdb'));
   const base = await readSnapshot(snapshotDir);
+  const served = await servedCatalog(dataDir);
+  const TOOL_ARGS = toolArgsFor(served);
+  // The artist whose track names each direct publish marks with its version.
+  const ARTIST = benchArtists(served, 1)[0]!.name;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '200', LOG_LEVEL: 'warn' };
   const http: ChildProcess = spawn(process.execPath, [SERVER_BIN], { cwd: REPO_ROOT, env: { ...env, MCP_HTTP_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
   const loadStart = loadAverage();

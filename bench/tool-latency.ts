@@ -2,7 +2,7 @@
  * Tool latency over stdio next to MCP `ping` (the protocol floor), and the same recommendation as one
  * DuckDB SQL query over the marts, in one run.
  *
- *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write]
+ *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write-docs]
  *
  * Part 1: one server process (`node bin/music-mcp-server.js --stdio`) and the SDK client, as a desktop
  * client runs it. After tools/list (the client then validates every structuredContent against the
@@ -21,15 +21,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Catalog } from '../src/catalog/catalog.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
+import { readSnapshot, type GenreProfile } from '../src/catalog/snapshot.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
 import {
-  binRuns, builtDataDir, emit, loadAverage, TOOL_ARGS, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, summarize, today, type Summary,
+  benchGenres, binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor, type Summary,
 } from './lib.js';
 
 type ToolResult = { isError?: boolean; content: { text?: string }[] };
 
-async function stdioPart(dataDir: string, rounds: number): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
+async function stdioPart(dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER_BIN, '--stdio'],
@@ -40,9 +40,9 @@ async function stdioPart(dataDir: string, rounds: number): Promise<{ tools: Reco
   const client = new Client({ name: 'bench-latency', version: '1' });
   await client.connect(transport);
   await client.listTools();
-  const names = Object.keys(TOOL_ARGS);
+  const names = Object.keys(argSets);
   const call = async (name: string, n: number) => {
-    const sets = TOOL_ARGS[name]!;
+    const sets = argSets[name]!;
     const t = performance.now();
     const r = (await client.callTool({ name, arguments: sets[n % sets.length]! })) as ToolResult;
     const dt = performance.now() - t;
@@ -76,14 +76,24 @@ async function stdioPart(dataDir: string, rounds: number): Promise<{ tools: Reco
 /** recommend_by_genre queries for the SQL comparison: a genre plus min/max bounds. */
 interface SqlQuery { label: string; genre: string; bounds: Record<string, [number | null, number | null]>; includeExplicit: boolean }
 
-const SQL_QUERIES: SqlQuery[] = [
-  { label: 'latin, energy ≥ 0.7, valence ≥ 0.7', genre: 'latin', bounds: { energy: [0.7, null], valence: [0.7, null] }, includeExplicit: true },
-  { label: 'rock, energy ≤ 0.5, acousticness ≥ 0.3', genre: 'rock', bounds: { energy: [null, 0.5], acousticness: [0.3, null] }, includeExplicit: true },
-  { label: 'pop, danceability ≥ 0.7, popularity ≥ 50', genre: 'pop', bounds: { danceability: [0.7, null], popularity: [50, null] }, includeExplicit: true },
-  { label: 'edm, no bounds', genre: 'edm', bounds: {}, includeExplicit: true },
-  { label: 'rap, no explicit, speechiness ≥ 0.2, valence ≤ 0.6', genre: 'rap', bounds: { speechiness: [0.2, null], valence: [null, 0.6] }, includeExplicit: false },
-  { label: 'dance pop (subgenre), energy 0.6–0.9', genre: 'dance pop', bounds: { energy: [0.6, 0.9] }, includeExplicit: true },
-];
+/** Six queries over genres picked from the catalog (bench/lib.ts benchGenres): one bound mix each. */
+function sqlQueries(genres: readonly GenreProfile[]): SqlQuery[] {
+  const mixes: Omit<SqlQuery, 'genre' | 'label'>[] = [
+    { bounds: { energy: [0.7, null], valence: [0.7, null] }, includeExplicit: true },
+    { bounds: { energy: [null, 0.5], acousticness: [0.3, null] }, includeExplicit: true },
+    { bounds: { danceability: [0.7, null], popularity: [50, null] }, includeExplicit: true },
+    { bounds: {}, includeExplicit: true },
+    { bounds: { speechiness: [0.2, null], valence: [null, 0.6] }, includeExplicit: false },
+    { bounds: { energy: [0.6, 0.9] }, includeExplicit: true },
+  ];
+  const picked = benchGenres(genres, mixes.length);
+  return mixes.map((m, i) => {
+    const genre = picked[i % picked.length]!;
+    const bounds = Object.entries(m.bounds).map(([f, [lo, hi]]) => (lo !== null && hi !== null ? `${f} ${lo}–${hi}` : lo !== null ? `${f} ≥ ${lo}` : `${f} ≤ ${hi}`));
+    if (!m.includeExplicit) bounds.unshift('no explicit');
+    return { ...m, genre, label: `${genre}, ${bounds.join(', ') || 'no bounds'}` };
+  });
+}
 
 /** Same order as recommend.ts TYPICALITY_FEATURES (the order of the sum matters for exact ties). */
 const TYPICALITY = ['danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness', 'liveness', 'loudness', 'tempo'];
@@ -132,6 +142,7 @@ interface SqlRow { label: string; memory: Summary; sqlPrepared: Summary; sqlAdHo
 
 async function sqlPart(dataDir: string, reps: number): Promise<{ rows: SqlRow[]; tracks: number }> {
   const catalog = new Catalog(await readSnapshot(join(dataDir, 'snapshots')));
+  const SQL_QUERIES = sqlQueries(catalog.genres);
   const instance = await DuckDBInstance.create(join(dataDir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
   const conn: DuckDBConnection = await instance.connect();
   const limit = 10;
@@ -190,7 +201,10 @@ async function main(): Promise<void> {
   const { dir, cleanup } = await builtDataDir(args);
   try {
     const loadBefore = loadAverage();
-    const { tools, ping } = await stdioPart(dir, rounds);
+    const served = await servedCatalog(dir);
+    const argSets = toolArgsFor(served);
+    const sourceName = served.manifest.source.dataset;
+    const { tools, ping } = await stdioPart(dir, rounds, argSets);
     const loadMid = loadAverage();
     const { rows: sql, tracks: trackCount } = await sqlPart(dir, reps);
     const loadAfter = loadAverage();
@@ -216,11 +230,11 @@ async function main(): Promise<void> {
 npx tsx bench/tool-latency.ts --rounds=${rounds} --sql-reps=${reps}     # --data-dir=DIR
 \`\`\`
 
-**Stdio.** One server process (\`node bin/music-mcp-server.js --stdio\`, which ran ${binRuns()}) on the TidyTuesday snapshot
+**Stdio.** One server process (\`node bin/music-mcp-server.js --stdio\`, which ran ${binRuns()}) on the snapshot of ${sourceName}
 (${trackCount.toLocaleString('en-US')} tracks) and the SDK \`Client\` over \`StdioClientTransport\`, after \`tools/list\` (so the client
 validates each \`structuredContent\` against the tool's \`outputSchema\`, as real clients do) and 20 warm-up
-rounds. ${rounds} rounds, each calling every tool once (rotating through ${Object.values(TOOL_ARGS).reduce((a, v) => a + v.length, 0)} argument sets, see
-\`TOOL_ARGS\` in \`bench/lib.ts\`) with a \`ping\` before each call: ${ping.n.toLocaleString('en-US')} pings and ${(rounds * Object.keys(tools).length).toLocaleString('en-US')} tool calls.
+rounds. ${rounds} rounds, each calling every tool once (rotating through ${Object.values(argSets).reduce((a, v) => a + v.length, 0)} argument sets over genres and artists picked from the catalog, see
+\`toolArgsFor\` in \`bench/lib.ts\`) with a \`ping\` before each call: ${ping.n.toLocaleString('en-US')} pings and ${(rounds * Object.keys(tools).length).toLocaleString('en-US')} tool calls.
 Client-side round trips in ms.
 
 **Machine**: ${machineNotes()}; load average (1/5/15 min) ${loadBefore} at the start, ${loadMid} after the stdio part, ${loadAfter} at the end. ${today()}.
