@@ -74,6 +74,27 @@ describe('snapshot format 2', () => {
     await expect(loadCatalog(dir, version)).rejects.toThrow(/search\.idx does not match its checksum.*npm run publish-snapshot/);
   });
 
+  it('decodes while the checksum runs but serves nothing whose bytes changed: a flipped feature value or a broken string column names the checksum', async () => {
+    const dir = tmp();
+    const version = await writeSnapshot(dir, awkwardSnapshot());
+    const manifest = JSON.parse(readFileSync(join(dir, version, 'manifest.json'), 'utf8')) as { segments: { columns: { name: string; offset: number }[] } };
+    const at = (name: string) => manifest.segments.columns.find((c) => c.name === name)!.offset;
+    const file = join(dir, version, 'columns.bin');
+    const good = readFileSync(file);
+    // A changed number decodes without complaint: only the checksum tells.
+    const energy = Buffer.from(good);
+    energy.writeDoubleLE(energy.readDoubleLE(at('feature.energy')) + 0.125, at('feature.energy'));
+    writeFileSync(file, energy);
+    await expect(loadCatalog(dir, version)).rejects.toThrow(/columns\.bin does not match its checksum.*npm run publish-snapshot/);
+    // Invalid UTF-8 in a string column fails the decode too; the checksum is the cause reported.
+    const names = Buffer.from(good);
+    names[at('track_id.utf8')] = 0xff;
+    writeFileSync(file, names);
+    await expect(loadCatalog(dir, version)).rejects.toThrow(/columns\.bin does not match its checksum/);
+    writeFileSync(file, good);
+    expect((await loadCatalog(dir, version)).size).toBe(3);
+  });
+
   it('refuses a format 1 snapshot with the command that replaces it, and keeps serving the current catalog', async () => {
     const dir = tmp();
     await writeSnapshot(dir, tinySnapshot('current'));

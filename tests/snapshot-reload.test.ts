@@ -8,15 +8,15 @@ import { writeSnapshot } from '../src/catalog/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
-/** Every loadCatalogParts call, by version: how often the holder opens and reads a snapshot. */
+/** Every openUnverified call, by version: how often the holder opens and reads a snapshot. */
 const reads = vi.hoisted(() => new Map<string, number>());
 vi.mock('../src/catalog/snapshot.js', async (importOriginal) => {
   const mod = await importOriginal<typeof import('../src/catalog/snapshot.js')>();
   return {
     ...mod,
-    loadCatalogParts: (dir: string, version?: string) => {
+    openUnverified: (dir: string, version?: string) => {
       reads.set(version ?? '', (reads.get(version ?? '') ?? 0) + 1);
-      return mod.loadCatalogParts(dir, version);
+      return mod.openUnverified(dir, version);
     },
   };
 });

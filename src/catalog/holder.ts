@@ -5,19 +5,24 @@ import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
 import { runSliced } from './slices.js';
 import { attachSearchIndex } from './search-index.js';
-import { currentVersion, loadCatalogParts, snapshotIdentity } from './snapshot.js';
+import { currentVersion, decodeCatalogParts, openUnverified, snapshotIdentity, whenVerified } from './snapshot.js';
 
 /**
- * Load a published snapshot version for serving: files read and checked off the main thread, strings
- * decoded and indexes built in slices of the event loop (slices.ts), so serving goes on meanwhile.
+ * Load a published snapshot version for serving: files read and hashed off the main thread, strings
+ * decoded and indexes built in slices of the event loop (slices.ts) while the checksums are computed,
+ * so serving goes on meanwhile; nothing is returned before every checksum matched.
  */
 export async function loadCatalog(snapshotDir: string, version: string): Promise<Catalog> {
-  const parts = await loadCatalogParts(snapshotDir, version);
-  try {
-    return await Catalog.load(parts);
-  } catch (err) {
-    throw new SnapshotError(`snapshot ${version} is unreadable (${(err as Error).message}); republish with \`npm run publish-snapshot\``, { cause: err });
-  }
+  const { opened, verified } = await openUnverified(snapshotDir, version);
+  const build = async () => {
+    const parts = await decodeCatalogParts(opened);
+    try {
+      return await Catalog.load(parts);
+    } catch (err) {
+      throw new SnapshotError(`snapshot ${version} is unreadable (${(err as Error).message}); republish with \`npm run publish-snapshot\``, { cause: err });
+    }
+  };
+  return whenVerified(verified, build());
 }
 
 export type CatalogState =

@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SnapshotError } from '../errors.js';
 import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
@@ -228,6 +227,18 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
  * every file; the hashes run off the main thread). Throws SnapshotError naming the fix.
  */
 export async function openSnapshot(snapshotDir: string, version?: string): Promise<OpenedSnapshot> {
+  const { opened, verified } = await openUnverified(snapshotDir, version);
+  await verified;
+  return opened;
+}
+
+/**
+ * A snapshot version's manifest and segment bytes, read and checked for format, version and sizes, with
+ * the SHA-256 checks still running on the thread pool: `verified` settles when every file matched its
+ * checksum (or rejects with the SnapshotError). A loader decodes meanwhile and serves nothing before
+ * `verified` resolves (`whenVerified`).
+ */
+export async function openUnverified(snapshotDir: string, version?: string): Promise<{ opened: OpenedSnapshot; verified: Promise<void> }> {
   const v = version ?? (await currentVersion(snapshotDir));
   if (!v) throw new SnapshotError(`no published snapshot in ${snapshotDir}; run \`npm run pipeline\` to build one`);
   const dir = join(snapshotDir, v);
@@ -253,42 +264,73 @@ export async function openSnapshot(snapshotDir: string, version?: string): Promi
   if (manifest.version !== v) {
     throw new SnapshotError(`snapshot directory ${v} holds a manifest for version ${JSON.stringify(manifest.version)} (copied or renamed by hand?); ${REPUBLISH}`);
   }
-  const checked = async (name: string, bytes: number, sha: string): Promise<Uint8Array> => {
-    let r: { bytes: Uint8Array; sha256: string };
+  /** A file's bytes, once its size is checked; its checksum is compared by the promise it comes with. */
+  const read = async (name: string, bytes: number, sha: string): Promise<{ bytes: Uint8Array; check: Promise<void> }> => {
+    let r: Uint8Array;
     try {
-      r = await readHashed(join(dir, name), bytes);
+      r = await readSized(join(dir, name), bytes);
     } catch (err) {
       throw unreadable((err as Error).message, err);
     }
-    if (r.sha256 !== sha) throw unreadable(`${name} does not match its checksum`);
-    return r.bytes;
+    const check = sha256OffThread(r).then((got) => {
+      if (got !== sha) throw unreadable(`${name} does not match its checksum`);
+    });
+    return { bytes: r, check };
   };
   const s = manifest.segments;
-  const bytes = await checked(s.file, s.bytes, s.sha256);
-  await Promise.all(manifest.files.map((f) => checked(f.name, f.bytes, f.sha256)));
+  const reads = await Promise.allSettled([read(s.file, s.bytes, s.sha256), ...manifest.files.map((f) => read(f.name, f.bytes, f.sha256))]);
+  const failed = reads.find((r) => r.status === 'rejected');
+  const checks = reads.flatMap((r) => (r.status === 'fulfilled' ? [r.value.check] : []));
+  const verified = Promise.all(checks).then(() => undefined);
+  if (failed) {
+    verified.catch(() => undefined);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  verified.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection meanwhile
   try {
-    return { dir, manifest, segments: new SegmentReader(bytes, s.columns) };
+    const segments = new SegmentReader((reads[0] as PromiseFulfilledResult<{ bytes: Uint8Array }>).value.bytes, s.columns);
+    return { opened: { dir, manifest, segments }, verified };
   } catch (err) {
+    // A checksum failure explains a bad layout better than the layout error does.
+    await verified;
     throw unreadable((err as Error).message, err);
   }
 }
 
 /**
- * A file's bytes (into one 8-byte aligned buffer) and SHA-256, read and hashed a chunk at a time so no
- * step holds the event loop for long. Throws when the file does not hold `expected` bytes.
+ * The result of work done on an unverified snapshot, once `verified` resolves. When the work failed
+ * and the checksum failed too, the checksum's error is the one thrown: it names the cause.
  */
-async function readHashed(path: string, expected: number): Promise<{ bytes: Uint8Array; sha256: string }> {
-  const out = Buffer.allocUnsafeSlow(expected);
-  const hash = createHash('sha256');
-  let at = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (at + chunk.byteLength > expected) throw new Error(`${basename(path)} holds more than the ${expected} bytes the manifest says`);
-    chunk.copy(out, at);
-    hash.update(chunk);
-    at += chunk.byteLength;
+export async function whenVerified<T>(verified: Promise<void>, work: Promise<T>): Promise<T> {
+  let value: T;
+  try {
+    value = await work;
+  } catch (err) {
+    await verified;
+    throw err;
   }
-  if (at !== expected) throw new Error(`${basename(path)} holds ${at} bytes, the manifest says ${expected}`);
-  return { bytes: out, sha256: hash.digest('hex') };
+  await verified;
+  return value;
+}
+
+/** SHA-256 of bytes, computed on the thread pool (WebCrypto), so the event loop goes on meanwhile. */
+async function sha256OffThread(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
+
+/**
+ * A file's bytes in one 8-byte aligned buffer, read on the thread pool (readFile, in chunks that
+ * each return to the event loop). Throws when the file does not hold `expected` bytes.
+ */
+async function readSized(path: string, expected: number): Promise<Uint8Array> {
+  const st = await stat(path);
+  if (st.size !== expected) throw new Error(`${basename(path)} holds ${st.size} bytes, the manifest says ${expected}`);
+  const bytes = await readFile(path);
+  if (bytes.byteLength !== expected) throw new Error(`${basename(path)} holds ${bytes.byteLength} bytes, the manifest says ${expected}`);
+  if (bytes.byteOffset % 8 === 0) return bytes;
+  const aligned = Buffer.allocUnsafeSlow(expected);
+  bytes.copy(aligned);
+  return aligned;
 }
 
 function* readLists(r: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
@@ -376,7 +418,12 @@ export async function readSnapshot(snapshotDir: string, version?: string): Promi
  * thread, strings decoded in slices of at most about `budgetMs` of the event loop.
  */
 export async function loadCatalogParts(snapshotDir: string, version?: string, budgetMs?: number): Promise<CatalogParts> {
-  const opened = await openSnapshot(snapshotDir, version);
+  const { opened, verified } = await openUnverified(snapshotDir, version);
+  return whenVerified(verified, decodeCatalogParts(opened, budgetMs));
+}
+
+/** An opened snapshot's catalog parts, strings decoded in slices of at most about `budgetMs` of the event loop. */
+export function decodeCatalogParts(opened: OpenedSnapshot, budgetMs?: number): Promise<CatalogParts> {
   return decoding(opened, () => runSliced(catalogParts(opened), budgetMs));
 }
 
