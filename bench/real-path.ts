@@ -6,7 +6,7 @@
  *
  * Step 1 (child process, --expose-gc): the synthetic marts of bench/scale.ts (real rows of DIR's
  * snapshot resampled with jitter, synthetic names) are written by `writeSnapshot` with the search file
- * beside it, as `publishSnapshot` writes them; reported: write time, bytes on disk, the child's peak RSS.
+ * beside it and the published distribution, as `publishSnapshot` writes them; reported: write time, bytes on disk, the child's peak RSS.
  * Step 2: `node bin/music-mcp-server.js --stdio` on that data dir through the SDK client: spawn →
  * `initialize`, spawn → first `tracks_by_artist` answered, the load the server logs, and, from
  * `initialize` until that answer, a `ping` every 10 ms: the slowest ping round trip is the longest the
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Catalog } from '../src/catalog/catalog.js';
+import { computeDistribution } from '../src/catalog/distribution.js';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { writeSearchFile } from '../resources/knowledge.js';
 import { builtDataDir, emit, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, today } from './lib.js';
@@ -31,6 +32,13 @@ interface Written { version: string; writeMs: number; MiB: number; peakRssMiB: n
 async function writeChild(size: number, dataDir: string, out: string, search: boolean): Promise<Written> {
   const real = await readSnapshot(join(dataDir, 'snapshots'));
   const snap = syntheticSnapshot(real, size);
+  // What publishSnapshot adds to the marts: the published distribution (without it the server derives it on first use).
+  const t0 = snap.tracks;
+  snap.distribution = computeDistribution({
+    size,
+    column: (attr) => (attr === 'release_year' ? t0.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? t0[attr] : t0.features[attr]),
+    genres: (i) => t0.genres[i]!,
+  }, 'publish');
   const { manifest, ...rest } = snap;
   const { format: _f, version: _v, ...m } = manifest;
   const pick = snap.artists[Math.floor(snap.artists.length / 2)]!;

@@ -1,6 +1,7 @@
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
 import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
@@ -272,9 +273,14 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
     } catch (err) {
       throw unreadable((err as Error).message, err);
     }
-    const check = sha256OffThread(r).then((got) => {
-      if (got !== sha) throw unreadable(`${name} does not match its checksum`);
-    });
+    const check = sha256OffThread(join(dir, name)).then(
+      (got) => {
+        if (got !== sha) throw unreadable(`${name} does not match its checksum`);
+      },
+      (err: Error) => {
+        throw unreadable(`${name}: ${err.message}`, err);
+      },
+    );
     return { bytes: r, check };
   };
   const s = manifest.segments;
@@ -313,9 +319,31 @@ export async function whenVerified<T>(verified: Promise<void>, work: Promise<T>)
   return value;
 }
 
-/** SHA-256 of bytes, computed on the thread pool (WebCrypto), so the event loop goes on meanwhile. */
-async function sha256OffThread(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+/** Hashes a file in a worker thread: the event loop neither copies nor hashes its bytes. */
+const HASH_WORKER = `
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const h = createHash('sha256');
+createReadStream(workerData, { highWaterMark: 1 << 22 })
+  .on('data', (c) => h.update(c))
+  .on('end', () => parentPort.postMessage({ sha256: h.digest('hex') }))
+  .on('error', (e) => parentPort.postMessage({ error: e.message }));
+`;
+
+/**
+ * SHA-256 of a file's bytes, computed by a worker thread reading the file itself (from the page cache
+ * right after the main read), so no step of it runs on the event loop: WebCrypto's digest copies its
+ * input on the calling thread first (≈ 0.3 s for the 655 MiB of a 1M-track snapshot).
+ */
+function sha256OffThread(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    w.once('message', (m: { sha256?: string; error?: string }) => (m.sha256 ? resolve(m.sha256) : reject(new Error(m.error))));
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`checksum worker exited ${code}`)));
+    w.unref();
+  });
 }
 
 /**
