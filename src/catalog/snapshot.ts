@@ -342,7 +342,6 @@ function sha256OffThread(path: string): Promise<string> {
     w.once('message', (m: { sha256?: string; error?: string }) => (m.sha256 ? resolve(m.sha256) : reject(new Error(m.error))));
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`checksum worker exited ${code}`)));
-    w.unref();
   });
 }
 
