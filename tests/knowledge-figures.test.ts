@@ -191,6 +191,24 @@ describe('knowledge generated from the served catalog', () => {
     }
   });
 
+  it('publish reads the tracks a page at a time and writes the same catalog as from one page', async () => {
+    const db = await DuckDbSession.open(':memory:');
+    const dirs = [mkdtempSync(join(tmpdir(), 'publish-pages-')), mkdtempSync(join(tmpdir(), 'publish-page-'))];
+    try {
+      await generatedMarts(db, 400, 0.5, 'random()');
+      await publishSnapshot({ session: db, snapshotDir: dirs[0]!, pageRows: 7 });
+      await publishSnapshot({ session: db, snapshotDir: dirs[1]!, pageRows: 10_000 });
+      const [paged, whole] = await Promise.all(dirs.map((d) => readSnapshot(d)));
+      expect(paged!.tracks.track_id).toHaveLength(400);
+      expect(new Set(paged!.tracks.track_id).size).toBe(400);
+      expect(paged!.tracks).toEqual(whole!.tracks);
+      expect(paged!.artists).toEqual(whole!.artists);
+    } finally {
+      await db.close();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('a snapshot published without figures, or with moods defined otherwise, gets them derived from its tracks at load, and says so', async () => {
     const published = mkdtempSync(join(tmpdir(), 'knowledge-figures-old-'));
     const db = await DuckDbSession.open(':memory:');

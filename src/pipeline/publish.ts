@@ -33,6 +33,8 @@ export async function publishSnapshot(opts: {
   marts?: string;
   raw?: string;
   runs?: SqlSession;
+  /** Track rows read from the warehouse per query (default PAGE_ROWS): bounds the rows held at once. */
+  pageRows?: number;
 }): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
@@ -48,9 +50,18 @@ export async function publishSnapshot(opts: {
     if (keys) keys.push(c.artist_key);
     else artistKeys.set(c.track_id, [c.artist_key]);
   }
-  const trackRows = await opts.session.all(`select * from "${m}"."dim_tracks" order by track_id`);
-  for (const r of trackRows) r.artist_keys = artistKeys.get(String(r.track_id)) ?? [];
-  const tracks = toTrackColumns(trackRows);
+  // Read a page of rows at a time (keyset on track_id) into the columns: the row objects of the whole
+  // table never exist at once (on the default dataset they were most of publish's peak RSS).
+  const tracks = emptyTrackColumns();
+  const page = opts.pageRows ?? PAGE_ROWS;
+  for (let after: string | null = null; ;) {
+    const where: string = after === null ? '' : `where track_id > '${after.replace(/'/g, "''")}'`;
+    const rows = await opts.session.all(`select * from "${m}"."dim_tracks" ${where} order by track_id limit ${page}`);
+    for (const r of rows) r.artist_keys = artistKeys.get(String(r.track_id)) ?? [];
+    appendTrackColumns(tracks, rows);
+    if (rows.length < page) break;
+    after = String(rows[rows.length - 1]!.track_id);
+  }
 
   const artistRows = await opts.session.all(`select * from "${m}"."artist_profiles" order by artist_key`);
   const artists = artistRows.map(toArtistProfile);
@@ -107,13 +118,21 @@ export async function publishSnapshot(opts: {
   return report;
 }
 
-function toTrackColumns(rows: Row[]): TrackColumns {
+/** Track rows read per warehouse query by publish. */
+export const PAGE_ROWS = 10_000;
+
+function emptyTrackColumns(): TrackColumns {
   const features = Object.fromEntries(TRACK_FEATURES.map((f) => [f, [] as number[]])) as TrackColumns['features'];
-  const cols: TrackColumns = {
+  return {
     track_id: [], track_name: [], album_id: [], album_name: [], release_year: [], artist_names: [], artist_keys: [],
     popularity: [], duration_ms: [], explicit: [], key: [], mode: [], time_signature: [], genres: [], subgenres: [],
     canonical_track_id: [], features,
   };
+}
+
+/** Append dim_tracks rows (with their artist_keys) to the columns. */
+function appendTrackColumns(cols: TrackColumns, rows: Row[]): void {
+  const { features } = cols;
   for (const r of rows) {
     cols.track_id.push(String(r.track_id));
     cols.track_name.push(str(r.track_name));
@@ -133,7 +152,6 @@ function toTrackColumns(rows: Row[]): TrackColumns {
     cols.canonical_track_id.push(str(r.canonical_track_id) ?? String(r.track_id));
     for (const f of TRACK_FEATURES) features[f].push(num(r[f]) ?? 0);
   }
-  return cols;
 }
 
 const namedCounts = (v: unknown): NamedCount[] =>
