@@ -7,6 +7,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
+import { IdTable } from '../src/catalog/id-table.js';
+import { runNow } from '../src/catalog/slices.js';
 import { silentLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
@@ -65,6 +67,25 @@ describe('snapshot format 2', () => {
     expect(served.track(1)).toMatchObject({ track_id: 't2', name: null, artists: ['Björk', 'A & B'], album: 'Ålbum', release_year: null, explicit: true, genres: ['pop', 'rock'] });
     expect(served.canonicalId(2)).toBe('elsewhere');
     expect(served.resolveArtist('bjork')).toMatchObject({ ok: true, value: { profiles: [{ artist_name: 'Björk', spotify_genres: ['x'] }] } });
+  });
+
+  it('finds every track by id through the id table stored at publish, and nothing for an id it does not hold', async () => {
+    const dir = tmp();
+    const input = awkwardSnapshot();
+    const version = await writeSnapshot(dir, input);
+    const served = await loadCatalog(dir, version);
+    input.tracks.track_id.forEach((id, i) => expect(served.indexOf(id)).toBe(i));
+    expect(served.indexOf('t4')).toBeUndefined();
+    expect(served.indexOf('')).toBeUndefined();
+    // Built in memory, repeated ids answer with their last row (as a Map filled in order did).
+    const ids = Array.from({ length: 1000 }, (_, i) => `id${i % 700}`);
+    const table = new IdTable(ids, runNow(IdTable.slots(ids)));
+    expect(table.get('id5')).toBe(705);
+    expect(table.get('id699')).toBe(699);
+    expect(table.get('id700')).toBeUndefined();
+    // Stored slots that do not fit the ids are not used.
+    expect(IdTable.fits(ids, new Int32Array(2048).fill(1000))).toBe(false);
+    expect(IdTable.fits(ids, new Int32Array(1000).fill(-1))).toBe(false);
   });
 
   it('refuses an extra file whose bytes changed after publish, naming the file and the fix', async () => {

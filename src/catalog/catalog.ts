@@ -5,6 +5,7 @@ import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
+import { IdTable } from './id-table.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
@@ -128,7 +129,7 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
 export interface CatalogIndexes {
   parts: CatalogParts;
   metric: KdTree;
-  byId: Map<string, number>;
+  byId: IdTable;
   songSizes: Int32Array;
   primary: Int32Array;
   genreIndex: Map<string, GenreEntry>;
@@ -165,8 +166,8 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
   const n = cols.size;
   const metric = KdTree.fromParts(parts.metric.tree);
   if (metric.rowOf.length !== n) throw new Error(`the metric space holds ${metric.rowOf.length} tracks, the columns ${n}`);
-  const byId = new Map<string, number>();
-  yield* loop(n, (i) => byId.set(cols.trackId[i]!, i));
+  const stored = cols.idSlots && IdTable.fits(cols.trackId, cols.idSlots) ? cols.idSlots : undefined;
+  const byId = new IdTable(cols.trackId, stored ?? (yield* IdTable.slots(cols.trackId)));
   const songSizes = new Int32Array(n);
   yield* loop(n, (i) => songSizes[cols.songIndex[i]!]!++);
 
@@ -246,7 +247,7 @@ function artistName(artists: ArtistProfiles, r: number): ArtistName {
 }
 
 /** The track side of name resolution, over the columns. */
-function trackSource(cols: CatalogColumns, byId: Map<string, number>, membersOf: (key: string) => Int32Array): TrackSource {
+function trackSource(cols: CatalogColumns, byId: IdTable, membersOf: (key: string) => Int32Array): TrackSource {
   return {
     size: cols.size,
     title: (i) => cols.trackName[i]!,
@@ -285,7 +286,7 @@ export class Catalog {
   readonly files: Readonly<Record<string, string>>;
   private readonly artistTable: ArtistProfiles;
   private readonly genreProfiles: GenreProfile[];
-  private readonly byId: Map<string, number>;
+  private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
   private readonly artistRow: Map<string, number>;
   private readonly artistMembersByRow: Int32Array[];

@@ -17,6 +17,8 @@ export interface StringLists {
 export interface CatalogColumns {
   size: number;
   trackId: string[];
+  /** Slots of the id hash table over `trackId` (id-table.ts), when a snapshot stores them; built at load otherwise. */
+  idSlots?: Int32Array;
   trackName: (string | null)[];
   /** Album name id per track (-1: none) into albumTable. */
   album: Int32Array;

@@ -6,6 +6,7 @@ import { SnapshotError } from '../errors.js';
 import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
+import { IdTable } from './id-table.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
@@ -72,6 +73,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const w = new SegmentWriter();
   const c = parts.columns;
   w.strings('track_id', c.trackId);
+  w.numbers('track_id.slots', c.idSlots ?? runNow(IdTable.slots(c.trackId)));
   w.strings('track_name', c.trackName);
   w.strings('album_id', albumIds);
   w.numbers('album', c.album);
@@ -375,6 +377,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
   const columns: CatalogColumns = {
     size: n,
     trackId,
+    ...(r.has('track_id.slots') ? { idSlots: r.i32('track_id.slots') } : {}),
     trackName: yield* r.strings('track_name'),
     album: r.i32('album'),
     albumTable: (yield* r.strings('album_table')) as string[],
