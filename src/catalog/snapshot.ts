@@ -340,7 +340,8 @@ createReadStream(workerData, { highWaterMark: 1 << 22 })
  */
 function sha256OffThread(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    // No inherited flags: the code is CommonJS even in a process started with --input-type=module.
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path, execArgv: [] });
     w.once('message', (m: { sha256?: string; error?: string }) => (m.sha256 ? resolve(m.sha256) : reject(new Error(m.error))));
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`checksum worker exited ${code}`)));
