@@ -43,9 +43,10 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   const blend = num('blend', ARTIST_BLEND);
   const power = num('power', LOCAL_SCALE.power);
   const neighbours = num('neighbours', LOCAL_SCALE.neighbours);
+  const hub = num('hub', LOCAL_SCALE.hub ?? 0);
   return {
-    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest)^${power}` : 'no local scale'}`,
-    options: { blend, localScale: power ? { neighbours, power } : null },
+    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest)^${power}${hub ? `, hub correction ^${hub}` : ''}` : 'no local scale'}`,
+    options: { blend, localScale: power ? { neighbours, power, hub } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);

@@ -561,7 +561,7 @@ export const METRIC_INPUTS = [
 ] as const;
 
 /** How strongly a track is pulled toward its primary artist's mean position (tuned in `npm run eval`). */
-export const ARTIST_BLEND = 0.7;
+export const ARTIST_BLEND = 0.5;
 
 /**
  * Local scaling of the metric: σ_i is the mean distance from track i to its `neighbours` nearest tracks of
@@ -569,7 +569,16 @@ export const ARTIST_BLEND = 0.7;
  * answers are ranked by d²(seed, i) / (s_seed · s_i). Tracks in dense clumps (a prolific artist's songs,
  * pulled together by the artist blend) otherwise sit near everyone and answer for every seed ("hubs").
  */
-export interface LocalScaleSpec { neighbours: number; power: number }
+export interface LocalScaleSpec {
+  neighbours: number;
+  power: number;
+  /**
+   * Hub correction: after local scaling, each track's scale is multiplied by ((k + 1) / (N_k + 1))^hub, N_k
+   * its k-occurrence (how many tracks have it among their k = `neighbours` nearest by the scaled distance),
+   * so the tracks that still answer for many seeds move away and the never-recommended ones move closer. 0: none.
+   */
+  hub?: number;
+}
 export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
 
 /** Each track's local scale (by track index; see LocalScaleSpec), from exact nearest neighbours in `tree`. */
@@ -578,7 +587,10 @@ export function localScales(tree: KdTree, songIndex: Int32Array, spec: LocalScal
   const sorted = Float64Array.from(sigma).sort();
   const median = sorted[sorted.length >> 1]! || 1;
   const floor = median * 1e-3;
-  return Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
+  const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
+  if (!spec.hub) return scales;
+  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
+  return Float32Array.from(scales, (v, i) => v * ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!);
 }
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */

@@ -249,15 +249,36 @@ export class KdTree {
 
   /**
    * The mean Euclidean distance from each track to its `k` nearest tracks for which `other(i, j)` holds
-   * (by track index): the density around it, the base of its local scale. Exact: a depth-first descent,
-   * nearer child first, that skips every node whose box lies farther than the k-th distance found so far.
+   * (by track index): the density around it, the base of its local scale.
    */
   meanNearestDistance(k: number, other: (i: number, j: number) => boolean): Float64Array {
+    const out = new Float64Array(this.order.length);
+    this.nearestEach(k, other, false, (i, _j, d2, m) => (out[i]! += Math.sqrt(d2) / m));
+    return out;
+  }
+
+  /**
+   * How many tracks have each track among their `k` nearest by the locally scaled distance (d² / s_j),
+   * among the tracks for which `other(i, j)` holds: its k-occurrence N_k, high for a "hub".
+   */
+  kOccurrence(k: number, other: (i: number, j: number) => boolean): Int32Array {
+    const out = new Int32Array(this.order.length);
+    this.nearestEach(k, other, true, (_i, j) => out[j]!++);
+    return out;
+  }
+
+  /**
+   * For each track i, its `k` nearest tracks j with `other(i, j)` by d² (or by d² / s_j when `scaled`),
+   * each passed to `visit(i, j, d², found)`. Exact: a depth-first descent, nearer child first, that skips
+   * every node whose box lies farther than the k-th key found so far.
+   */
+  private nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
     const n = this.order.length;
     const dims = this.dims;
-    const { rows, order, lo, hi, child, boxMin, boxMax } = this;
-    const out = new Float64Array(n);
-    const best = new Float64Array(k + 1); // ascending squared distances, `m` of them kept
+    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const best = new Float64Array(k + 1); // ascending keys, `m` of them kept
+    const bestP = new Int32Array(k + 1);
+    const bestD = new Float64Array(k + 1);
     // Two entries per level of a balanced tree (median splits): far below 2 · 64.
     const stack = new Int32Array(128);
     const stackGap = new Float64Array(128);
@@ -270,7 +291,7 @@ export class KdTree {
         const g = x < mn ? mn - x : x > mx ? x - mx : 0;
         d += g * g;
       }
-      return d;
+      return scaled ? d / nodeScale[node]! : d;
     };
     // Rows in tree order, so consecutive queries touch the same nodes and rows.
     for (let r = 0; r < n; r++) {
@@ -304,20 +325,22 @@ export class KdTree {
             const x = rows[o + c]! - rows[q + c]!;
             d += x * x;
           }
-          if (m === k && d >= best[k - 1]!) continue;
+          const key = scaled ? d / localScale[p]! : d;
+          if (m === k && key >= best[k - 1]!) continue;
           let q = m < k ? m++ : k - 1;
-          while (q > 0 && best[q - 1]! > d) {
+          while (q > 0 && best[q - 1]! > key) {
             best[q] = best[q - 1]!;
+            bestP[q] = bestP[q - 1]!;
+            bestD[q] = bestD[q - 1]!;
             q--;
           }
-          best[q] = d;
+          best[q] = key;
+          bestP[q] = p;
+          bestD[q] = d;
         }
       }
-      let sum = 0;
-      for (let q = 0; q < m; q++) sum += Math.sqrt(best[q]!);
-      out[i] = m ? sum / m : 0;
+      for (let q = 0; q < m; q++) visit(i, order[bestP[q]!]!, bestD[q]!, m);
     }
-    return out;
   }
 
   /** A tree from the arrays `parts()` gave, without rebuilding it. Throws when they do not fit together. */
