@@ -2,10 +2,13 @@
 // each through its published snapshot: `--data-dir <dataset>=<dir>` reuses a data dir built by `npm run pipeline`,
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
+// Metric variants: `--variant blend=0.5,power=1,neighbours=10` (repeatable; power=0: no local scaling) adds a row per
+// variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
+// genre tables.
 import os from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { Catalog, trackLabels } from '../src/catalog/catalog.js';
+import { ARTIST_BLEND, Catalog, LOCAL_SCALE, trackLabels, type PrepareOptions } from '../src/catalog/catalog.js';
 import { artistDisjointSides, isTestTrack, standardize, type Side } from '../src/catalog/embedding.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { recommend, type Attribute, type Bounds } from '../src/catalog/recommend.js';
@@ -27,6 +30,26 @@ const AUDIO = ['danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness
 const args = process.argv.slice(2);
 const given = givenDataDirs(args);
 const only = optionValues(args, '--dataset');
+const onlySplits = optionValues(args, '--split');
+const tables = !args.includes('--no-tables');
+/** A metric variant from `blend=…,power=…,neighbours=…` (unnamed keys keep the product's values). */
+function variant(spec: string): { label: string; options: PrepareOptions } {
+  const kv = new Map(spec.split(',').map((p) => p.split('=', 2) as [string, string]));
+  const num = (key: string, fallback: number) => {
+    const v = kv.has(key) ? Number(kv.get(key)) : fallback;
+    if (!Number.isFinite(v)) throw new Error(`--variant ${spec}: ${key} must be a number`);
+    return v;
+  };
+  const blend = num('blend', ARTIST_BLEND);
+  const power = num('power', LOCAL_SCALE.power);
+  const neighbours = num('neighbours', LOCAL_SCALE.neighbours);
+  const hub = num('hub', LOCAL_SCALE.hub ?? 0);
+  return {
+    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest)^${power}${hub ? `, hub correction ^${hub}` : ''}` : 'no local scale'}`,
+    options: { blend, localScale: power ? { neighbours, power, hub } : null },
+  };
+}
+const variants = optionValues(args, '--variant').map(variant);
 const f = (v: number, d = 3) => v.toFixed(d);
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -98,7 +121,7 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
   const similar = (c: Catalog) => (seed: number) =>
     take(seed, recommend(c, { seeds: [{ type: 'track', id: t.track_id[seed]!, index: seed }], bounds: {}, limit: K + 5, includeExplicit: true, maxPerArtist: undefined, diversity: 0, genreFilter: false }).tracks.map((r) => c.indexOf(r.track_id)!));
 
-  function runSplit(name: string, sides: readonly Side[], metric: Catalog): SplitResult {
+  function runSplit(name: string, sides: readonly Side[], metric: Catalog, extra: Record<string, Catalog> = {}): SplitResult {
     const seeds = [...Array(n).keys()].filter((i) => sides[i] === 'test' && labels[i]!.length);
     let rng = 42;
     const random = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -107,6 +130,7 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
       'most-popular': (seed) => take(seed, popularOrder),
       'z-scored audio kNN (12 features)': knn,
       'similar_tracks (learned metric)': similar(metric),
+      ...Object.fromEntries(Object.entries(extra).map(([label, c]) => [`similar_tracks · ${label}`, similar(c)])),
     };
     const rows: Row[] = [];
     for (const [method, fn] of Object.entries(methods)) {
@@ -148,12 +172,15 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
 
   const trackSides: Side[] = Array.from({ length: n }, (_, i) => (isTestTrack(t.track_id[i]!) ? 'test' : 'fit'));
   const artistSides = artistDisjointSides(n, (i) => catalog.artistKeys(i), (i) => t.track_id[i]!);
+  const fitOn = (i: number) => artistSides[i] === 'fit';
   const splits = [
-    runSplit('track-level', trackSides, catalog),
-    runSplit('artist-disjoint', artistSides, new Catalog(snap, { fitOn: (i) => artistSides[i] === 'fit' })),
+    ...(!onlySplits.length || onlySplits.includes('track-level') ? [runSplit('track-level', trackSides, catalog)] : []),
+    ...(!onlySplits.length || onlySplits.includes('artist-disjoint')
+      ? [runSplit('artist-disjoint', artistSides, new Catalog(snap, { fitOn }), Object.fromEntries(variants.map((v) => [v.label, new Catalog(snap, { ...v.options, fitOn })])))]
+      : []),
   ];
-  const moodLines = await moodTable(catalog);
-  const genreLines = genreFilterSection(catalog, snap);
+  const moodLines = tables ? await moodTable(catalog) : [];
+  const genreLines = tables ? genreFilterSection(catalog, snap) : [];
   const seconds = (performance.now() - started) / 1000;
 
   const table = (s: SplitResult) => {
@@ -166,7 +193,7 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
   };
   const verdict = (s: SplitResult) => {
     const base = s.rows.find((r) => r.method.startsWith('z-scored'))!;
-    const ours = s.rows.find((r) => r.method.startsWith('similar_tracks'))!;
+    const ours = s.rows.find((r) => r.method === 'similar_tracks (learned metric)')!;
     const ratio = ours.precision / base.precision;
     const hub = ours.skew <= base.skew && ours.top1 <= base.top1;
     return `Target on this split: precision ≥ 1.5× the kNN baseline (${f(ratio, 2)}×: ${ratio >= 1.5 ? 'met' : 'not met'}); hubness no worse than kNN's ` +

@@ -1,28 +1,28 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
+import { Catalog, LOCAL_SCALE } from '../src/catalog/catalog.js';
+import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
 import { recommend } from '../src/catalog/recommend.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
+import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 
 let catalog: Catalog;
 beforeAll(async () => {
   catalog = new Catalog(await readSnapshot(join(inject('builtDataDir'), 'snapshots')));
 });
 
-/** The exhaustive reference: score every track, sort by score then track id. */
-function exhaustive(anchors: Float64Array[], size: number, accept: (i: number) => boolean): number[] {
+/** The exhaustive reference: score every track (its squared distances divided by its local scale), sort by score then track id. */
+function exhaustive(anchors: Float64Array[], size: number, accept: (i: number) => boolean, inv = anchors.map(() => 1 / catalog.embeddingScale)): number[] {
   const k = catalog.embeddingDims;
-  const inv = 1 / catalog.embeddingScale;
   const scored: { i: number; s: number }[] = [];
   for (let i = 0; i < catalog.size; i++) {
     if (!accept(i)) continue;
     const e = catalog.vector(i);
     let sum = 0;
-    for (const v of anchors) {
+    for (const [a, v] of anchors.entries()) {
       let d = 0;
       for (let c = 0; c < k; c++) d += (e[c]! - v[c]!) ** 2;
-      sum += Math.exp(-d * inv);
+      sum += Math.exp((-d * inv[a]!) / catalog.localScale(i));
     }
     scored.push({ i, s: sum / anchors.length });
   }
@@ -31,7 +31,7 @@ function exhaustive(anchors: Float64Array[], size: number, accept: (i: number) =
 }
 
 describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
-  it('returns the same shortlist as an exhaustive scan for a sample of seeds, single and combined', () => {
+  it('returns the same shortlist as an exhaustive scan for a sample of seeds, single and combined, with per-anchor widths', () => {
     const inv = 1 / catalog.embeddingScale;
     const seeds = Array.from({ length: 40 }, (_, s) => Math.floor(((s + 0.5) / 40) * catalog.size));
     for (const [n, seed] of seeds.entries()) {
@@ -39,8 +39,9 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
       if (n % 4 === 3) anchors.push(Float64Array.from(catalog.vector(seeds[(n + 7) % seeds.length]!)));
       const accept = n % 5 === 0 ? (i: number) => catalog.popularity(i) >= 50 : () => true;
       const top = catalog.topK(250);
-      const scored = catalog.metric.search(anchors, inv, accept, top);
-      expect(Array.from(top.sorted().indexes)).toEqual(exhaustive(anchors, 250, accept));
+      const widths = n % 3 === 0 ? anchors.map((_, a) => inv / (0.5 + a)) : anchors.map(() => inv);
+      const scored = catalog.metric.search(anchors, n % 3 === 0 ? widths : inv, accept, top);
+      expect(Array.from(top.sorted().indexes)).toEqual(exhaustive(anchors, 250, accept, widths));
       expect(scored).toBeLessThanOrEqual(catalog.size);
     }
   });
@@ -59,6 +60,49 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
         expected.push(i);
       }
       expect(r.tracks.map((t) => t.track_id)).toEqual(expected.map((i) => catalog.trackId(i)));
+    }
+  });
+
+  it('ranks by locally scaled distance: a track in a dense clump loses to an equally near track in a sparse region', () => {
+    // 1-D: a clump of 11 tracks just below 0, a sparse row of tracks at 3, 6, 9, …; a seed at 1.49 is a little nearer
+    // the clump's edge (0) than the sparse track at 3. Plain distance picks the clump; local scale (mean distance to
+    // the 10 nearest) puts the sparse track first.
+    const xs = [...Array.from({ length: 11 }, (_, j) => j * 0.001 - 0.01), 1.49, ...Array.from({ length: 11 }, (_, j) => 3 * (j + 1))];
+    const plain = new KdTree(Float32Array.from(xs), xs.length, 1);
+    const sigma = plain.meanNearestDistance(10, () => true);
+    const tree = plain.withLocalScale(Array.from(sigma, (v) => v / sigma[11]!));
+    const seed = 11;
+    const top = new TopK((i) => String(i).padStart(3, '0')).reset(3);
+    tree.search([new Float64Array([1.49])], 1 / tree.localScale[tree.rowOf[seed]!]!, (i) => i !== seed, top);
+    expect(xs[top.sorted().indexes[0]!]).toBe(3);
+    const plainTop = new TopK((i) => String(i).padStart(3, '0')).reset(3);
+    plain.search([new Float64Array([1.49])], 1, (i) => i !== seed, plainTop);
+    expect(xs[plainTop.sorted().indexes[0]!]).toBeCloseTo(0, 6);
+  });
+
+  it('local scale: the mean distance to the 10 nearest tracks of other songs, exact, as published and served', async () => {
+    const song = catalog.songIndex;
+    const tree = catalog.metric;
+    const sigma = tree.meanNearestDistance(LOCAL_SCALE.neighbours, (i, j) => song[i] !== song[j]);
+    for (let s = 0; s < 30; s++) {
+      const i = Math.floor(((s + 0.5) / 30) * catalog.size);
+      const d = [];
+      for (let j = 0; j < catalog.size; j++) if (j !== i && song[j] !== song[i]) d.push(Math.sqrt(catalog.distance2(i, j)));
+      d.sort((a, b) => a - b);
+      const want = d.slice(0, LOCAL_SCALE.neighbours).reduce((a, b) => a + b, 0) / LOCAL_SCALE.neighbours;
+      expect(sigma[i]).toBeCloseTo(want, 5);
+    }
+    // Scales are relative to the median σ, so half the tracks are at most 1; every scale is positive.
+    const scales = Array.from({ length: catalog.size }, (_, i) => catalog.localScale(i));
+    expect(scales.every((v) => v > 0)).toBe(true);
+    expect(scales.filter((v) => v <= 1).length).toBeGreaterThanOrEqual(catalog.size / 2);
+    expect(new Set(scales).size).toBeGreaterThan(catalog.size / 10);
+    // The server maps the published snapshot: the same scales, without recomputing them.
+    const dir = join(inject('builtDataDir'), 'snapshots');
+    const served = await loadCatalog(dir, (await currentVersion(dir))!);
+    for (let s = 0; s < 200; s++) {
+      const i = Math.floor(((s + 0.5) / 200) * catalog.size);
+      expect(served.localScale(served.indexOf(catalog.trackId(i))!)).toBe(catalog.localScale(i));
     }
   });
 

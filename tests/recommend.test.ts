@@ -181,7 +181,7 @@ describe('release years', () => {
     expect(tracks).toHaveLength(20);
     for (const t of tracks) expect(t.release_year).toBeLessThanOrEqual(1985);
     expect(r.structuredContent!.unknown_year_excluded).toBe(0);
-    const plain = tracksOf(await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], limit: 20 }));
+    const plain = tracksOf(await call('similar_tracks', { seed_tracks: ['Bohemian Rhapsody - 2011 Mix – Queen'], limit: 100 }));
     expect(plain.some((t) => t.release_year! > 1985)).toBe(true);
   });
 
@@ -238,5 +238,19 @@ describe('recommend_by_genre without a genre', () => {
     expect(r.structuredContent!.drawn_from).toBe('whole_catalog');
     expect(tracksOf(r)[0]!.reason).toMatch(/sounds like «Queen»/);
     expect(r.content[0]!.text).toMatch(/^drawn from the whole catalog/);
+  });
+
+  it('caps a seed-only request at 2 tracks per artist by default, as similar_tracks does; max_per_artist overrides it', async () => {
+    const perArtist = (ts: Track[]) => {
+      const counts = new Map<string | undefined, number>();
+      for (const t of ts) counts.set(t.artists[0], (counts.get(t.artists[0]) ?? 0) + 1);
+      return Math.max(...counts.values());
+    };
+    const seeded = tracksOf(await call('recommend_by_genre', { seed_artists: ['Queen'], limit: 20 }));
+    expect(seeded).toHaveLength(20);
+    expect(perArtist(seeded)).toBeLessThanOrEqual(2);
+    expect(seeded.map((t) => t.track_id)).toEqual(tracksOf(await call('similar_tracks', { seed_artists: ['Queen'], limit: 20 })).map((t) => t.track_id));
+    const uncapped = tracksOf(await call('recommend_by_genre', { seed_artists: ['Queen'], limit: 20, max_per_artist: 20 }));
+    expect(perArtist(uncapped)).toBeGreaterThan(2);
   });
 });

@@ -46,7 +46,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         'Without a genre, seeds or bounds draw from the whole catalog (the answer says so). ' +
         'Examples: "upbeat latin tracks" → genre "latin", min_energy 0.7, min_valence 0.6; "chill acoustic rock" → genre "rock", max_energy 0.4, target_acousticness 0.8; ' +
         '"rock from the 80s" → genre "rock", min_release_year 1980, max_release_year 1989; "chill songs of any genre" → max_energy 0.4. ' +
-        'max_per_artist caps repeats, diversity (0–1) varies the list. Each track comes with a score and a one-line reason; seeds report pool sizes so you can see when filters emptied the pool. ' +
+        'max_per_artist caps repeats (default: no cap, or 2 when only seed_artists/seed_tracks are given, as similar_tracks), diversity (0–1) varies the list. Each track comes with a score and a one-line reason; seeds report pool sizes so you can see when filters emptied the pool. ' +
         'At most 5 seeds in total. Deterministic. Unknown genres/artists/tracks return an error listing the closest valid names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
@@ -63,7 +63,9 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         }
         const seeds = resolveSeeds(catalog, genres, args);
         if (!Array.isArray(seeds)) return seeds;
-        const result = runRecommendation(catalog, seeds, args, true);
+        // Seeded by artists or tracks alone, the answer is a similar_tracks answer: the same default of 2 per artist.
+        const seededOnly = !genres.length && Boolean(args.seed_artists?.length || args.seed_tracks?.length);
+        const result = runRecommendation(catalog, seeds, args, true, seededOnly ? 2 : undefined);
         if (result.isError) return result;
         const first = seeds[0];
         if (first?.type !== 'genre') {

@@ -108,16 +108,23 @@ export type CatalogSource = Snapshot | (Omit<Snapshot, 'tracks'> & { columns: Ca
 export interface PrepareOptions {
   /** The tracks whose labels fit the learned metric (default: the track-level train split, embedding.ts); the evaluation passes the fitting side of its other splits. */
   fitOn?: (i: number) => boolean;
+  /** How strongly a track is pulled toward its artist's mean (default ARTIST_BLEND); for the evaluation's variants. */
+  blend?: number;
+  /** The local scaling of the metric (default LOCAL_SCALE; `null`: none); for the evaluation's variants. */
+  localScale?: LocalScaleSpec | null;
 }
 
 /** Prepare a catalog's parts from marts held in memory: columnar tracks, the fitted metric and its tree. */
 export function prepareCatalog(source: CatalogSource, options: PrepareOptions = {}): CatalogParts {
   const columns = 'columns' in source ? source.columns : toColumns(source.tracks);
-  const { vectors, dims, scale } = embedColumns(columns, options.fitOn);
+  const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
+  let tree = new KdTree(vectors, columns.size, dims);
+  const spec = options.localScale === undefined ? LOCAL_SCALE : options.localScale;
+  if (spec) tree = tree.withLocalScale(localScales(tree, columns.songIndex, spec));
   return {
     manifest: source.manifest,
     columns,
-    metric: { tree: new KdTree(vectors, columns.size, dims).parts(), scale },
+    metric: { tree: tree.parts(), scale },
     artists: ArtistProfiles.of(source.artists),
     genres: source.genres,
     objects: source.distribution ? { distribution: source.distribution } : {},
@@ -508,6 +515,11 @@ export class Catalog {
     return s;
   }
 
+  /** A track's local scale in the learned metric space (1 when the snapshot has none; see LOCAL_SCALE). */
+  localScale(i: number): number {
+    return this.metric.localScale[this.metric.rowOf[i]!]!;
+  }
+
   /** A track's vector in the learned metric space (a view, not a copy). */
   vector(i: number): Float32Array {
     const k = this.embeddingDims;
@@ -577,7 +589,37 @@ export const METRIC_INPUTS = [
 ] as const;
 
 /** How strongly a track is pulled toward its primary artist's mean position (tuned in `npm run eval`). */
-export const ARTIST_BLEND = 0.7;
+export const ARTIST_BLEND = 0.5;
+
+/**
+ * Local scaling of the metric: σ_i is the mean distance from track i to its `neighbours` nearest tracks of
+ * other songs, and a track's squared distances are divided by s_i = (σ_i / median σ)^power, so a seed's
+ * answers are ranked by d²(seed, i) / (s_seed · s_i). Tracks in dense clumps (a prolific artist's songs,
+ * pulled together by the artist blend) otherwise sit near everyone and answer for every seed ("hubs").
+ */
+export interface LocalScaleSpec {
+  neighbours: number;
+  power: number;
+  /**
+   * Hub correction: after local scaling, each track's scale is multiplied by ((k + 1) / (N_k + 1))^hub, N_k
+   * its k-occurrence (how many tracks have it among their k = `neighbours` nearest by the scaled distance),
+   * so the tracks that still answer for many seeds move away and the never-recommended ones move closer. 0: none.
+   */
+  hub?: number;
+}
+export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
+
+/** Each track's local scale (by track index; see LocalScaleSpec), from exact nearest neighbours in `tree`. */
+export function localScales(tree: KdTree, songIndex: Int32Array, spec: LocalScaleSpec): Float32Array {
+  const sigma = tree.meanNearestDistance(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
+  const sorted = Float64Array.from(sigma).sort();
+  const median = sorted[sorted.length >> 1]! || 1;
+  const floor = median * 1e-3;
+  const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
+  if (!spec.hub) return scales;
+  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
+  return Float32Array.from(scales, (v, i) => v * ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!);
+}
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */
 export function trackLabels(s: Snapshot, i: number): readonly string[] {
@@ -594,7 +636,7 @@ export function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: numb
 }
 
 /** buildEmbedding over the catalog's columns; `fitOn` picks the tracks whose labels are fitted (default: the train split). */
-export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!)): { vectors: Float32Array; dims: number; scale: number } {
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);
@@ -624,7 +666,7 @@ export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean
     dims = w[0]!.length;
     const { artistKeys } = cols;
     const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table[artistKeys.ids[artistKeys.start[i]!]!] : undefined));
-    vectors = blendByGroup(project(z, n, d, w), n, dims, primary, ARTIST_BLEND);
+    vectors = blendByGroup(project(z, n, d, w), n, dims, primary, blend);
   } else {
     dims = d;
     vectors = Float32Array.from(z);

@@ -11,9 +11,11 @@
  */
 /**
  * Mean Gaussian kernel between the row of `k` values at `rows[o…o+k)` and each anchor:
- * mean over anchors of exp(−‖row − anchor‖² · inv). The hot loop of every similarity ranking.
+ * mean over anchors of exp(−‖row − anchor‖² · inv[a] / rowScale), where inv[a] is the anchor's own
+ * inverse width and rowScale the row's local scale (1 for the plain metric). The hot loop of every
+ * similarity ranking.
  */
-export function anchorKernel(rows: ArrayLike<number>, o: number, k: number, anchors: readonly ArrayLike<number>[], inv: number): number {
+export function anchorKernel(rows: ArrayLike<number>, o: number, k: number, anchors: readonly ArrayLike<number>[], inv: ArrayLike<number>, rowScale = 1): number {
   let sum = 0;
   for (let a = 0; a < anchors.length; a++) {
     const v = anchors[a]!;
@@ -22,7 +24,7 @@ export function anchorKernel(rows: ArrayLike<number>, o: number, k: number, anch
       const x = rows[o + c]! - v[c]!;
       d += x * x;
     }
-    sum += Math.exp(-d * inv);
+    sum += Math.exp((-d * inv[a]!) / rowScale);
   }
   return sum / anchors.length;
 }
@@ -33,7 +35,7 @@ export class TopK {
   private n = 0;
   private cap = 0;
 
-  constructor(private readonly tieKey: (i: number) => string, capacity = 256) {
+  constructor(private readonly tieKey: (i: number) => string | number, capacity = 256) {
     this.idx = new Int32Array(capacity);
     this.sc = new Float64Array(capacity);
   }
@@ -128,6 +130,11 @@ export interface KdTreeParts {
   child: Int32Array;
   boxMin: Float32Array;
   boxMax: Float32Array;
+  /**
+   * Local scale of each row (tree order): a row's squared distances are divided by it, so tracks in dense
+   * regions (small scale) stop being everyone's nearest neighbour. Absent or all 1: the plain metric.
+   */
+  localScale?: Float32Array | undefined;
 }
 
 /** A k-d tree over n vectors of `dims` float32 components (row-major). */
@@ -145,6 +152,9 @@ export class KdTree {
   private readonly boxMin: Float32Array;
   private readonly boxMax: Float32Array;
   private readonly nodes: number;
+  /** Local scale per row (tree order; see KdTreeParts), and its largest value per node (the search bound). */
+  readonly localScale: Float32Array;
+  private readonly nodeScale: Float32Array;
   // Search scratch, reused across queries.
   private queue: Int32Array;
   private queueKey: Float64Array;
@@ -220,12 +230,117 @@ export class KdTree {
     }
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
+    this.localScale = new Float32Array(n).fill(1);
+    this.nodeScale = new Float32Array(count).fill(1);
   }
 
   /** The tree's arrays, as a snapshot stores them (see fromParts). */
   parts(): KdTreeParts {
-    const { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax } = this;
-    return { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax };
+    const { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax, localScale } = this;
+    return { dims, rows, order, rowOf, lo, hi, child, boxMin, boxMax, localScale };
+  }
+
+  /** The same tree with a local scale per track (by track index, positive); searches then rank by scaled distance. */
+  withLocalScale(byTrack: ArrayLike<number>): KdTree {
+    const localScale = new Float32Array(this.order.length);
+    for (let r = 0; r < localScale.length; r++) localScale[r] = byTrack[this.order[r]!]!;
+    return KdTree.fromParts({ ...this.parts(), localScale });
+  }
+
+  /**
+   * The mean Euclidean distance from each track to its `k` nearest tracks for which `other(i, j)` holds
+   * (by track index): the density around it, the base of its local scale.
+   */
+  meanNearestDistance(k: number, other: (i: number, j: number) => boolean): Float64Array {
+    const out = new Float64Array(this.order.length);
+    this.nearestEach(k, other, false, (i, _j, d2, m) => (out[i]! += Math.sqrt(d2) / m));
+    return out;
+  }
+
+  /**
+   * How many tracks have each track among their `k` nearest by the locally scaled distance (d² / s_j),
+   * among the tracks for which `other(i, j)` holds: its k-occurrence N_k, high for a "hub".
+   */
+  kOccurrence(k: number, other: (i: number, j: number) => boolean): Int32Array {
+    const out = new Int32Array(this.order.length);
+    this.nearestEach(k, other, true, (_i, j) => out[j]!++);
+    return out;
+  }
+
+  /**
+   * For each track i, its `k` nearest tracks j with `other(i, j)` by d² (or by d² / s_j when `scaled`),
+   * each passed to `visit(i, j, d², found)`. Exact: a depth-first descent, nearer child first, that skips
+   * every node whose box lies farther than the k-th key found so far.
+   */
+  private nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
+    const n = this.order.length;
+    const dims = this.dims;
+    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const best = new Float64Array(k + 1); // ascending keys, `m` of them kept
+    const bestP = new Int32Array(k + 1);
+    const bestD = new Float64Array(k + 1);
+    // Two entries per level of a balanced tree (median splits): far below 2 · 64.
+    const stack = new Int32Array(128);
+    const stackGap = new Float64Array(128);
+    const gap = (node: number, o: number): number => {
+      let d = 0;
+      for (let c = 0; c < dims; c++) {
+        const x = rows[o + c]!;
+        const mn = boxMin[node * dims + c]!;
+        const mx = boxMax[node * dims + c]!;
+        const g = x < mn ? mn - x : x > mx ? x - mx : 0;
+        d += g * g;
+      }
+      return scaled ? d / nodeScale[node]! : d;
+    };
+    // Rows in tree order, so consecutive queries touch the same nodes and rows.
+    for (let r = 0; r < n; r++) {
+      const i = order[r]!;
+      const o = r * dims;
+      let m = 0;
+      let sp = 0;
+      stack[sp] = 0;
+      stackGap[sp++] = 0;
+      while (sp > 0) {
+        const node = stack[--sp]!;
+        if (m === k && stackGap[sp]! > best[k - 1]!) continue;
+        const l = child[2 * node]!;
+        if (l >= 0) {
+          const rr = child[2 * node + 1]!;
+          const gl = gap(l, o);
+          const gr = gap(rr, o);
+          // Push the farther child first so the nearer one is searched first.
+          const lFirst = gl <= gr;
+          stack[sp] = lFirst ? rr : l;
+          stackGap[sp++] = lFirst ? gr : gl;
+          stack[sp] = lFirst ? l : rr;
+          stackGap[sp++] = lFirst ? gl : gr;
+          continue;
+        }
+        for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+          const j = order[p]!;
+          if (j === i || !other(i, j)) continue;
+          let d = 0;
+          for (let c = 0, q = p * dims; c < dims; c++) {
+            const x = rows[o + c]! - rows[q + c]!;
+            d += x * x;
+          }
+          const key = scaled ? d / localScale[p]! : d;
+          if (m === k && key >= best[k - 1]!) continue;
+          let q = m < k ? m++ : k - 1;
+          while (q > 0 && best[q - 1]! > key) {
+            best[q] = best[q - 1]!;
+            bestP[q] = bestP[q - 1]!;
+            bestD[q] = bestD[q - 1]!;
+            q--;
+          }
+          best[q] = key;
+          bestP[q] = p;
+          bestD[q] = d;
+        }
+      }
+      for (let q = 0; q < m; q++) visit(i, order[bestP[q]!]!, bestD[q]!, m);
+    }
   }
 
   /** A tree from the arrays `parts()` gave, without rebuilding it. Throws when they do not fit together. */
@@ -236,20 +351,31 @@ export class KdTree {
       || p.boxMin.length !== nodes * p.dims || p.boxMax.length !== nodes * p.dims) {
       throw new Error(`k-d tree arrays do not fit together (${n} rows of ${p.dims}, ${nodes} nodes)`);
     }
+    const localScale = p.localScale ?? new Float32Array(n).fill(1);
+    if (localScale.length !== n) throw new Error(`k-d tree local scales (${localScale.length}) do not fit its ${n} rows`);
+    const nodeScale = new Float32Array(nodes);
+    for (let node = 0; node < nodes; node++) {
+      let m = 0;
+      for (let r = p.lo[node]!, end = p.hi[node]!; r < end; r++) if (localScale[r]! > m) m = localScale[r]!;
+      nodeScale[node] = m;
+    }
     const t = Object.create(KdTree.prototype) as KdTree;
-    Object.assign(t, { ...p, nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
+    Object.assign(t, { ...p, localScale, nodeScale, nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
     return t;
   }
 
   /**
    * Offer to `top` every accepted track whose score could reach it, where score(i) is the mean over
-   * the anchors of exp(-|x_i − anchor|² · inv). Nodes are visited best bound first and the search
-   * stops once no unvisited node can beat the worst kept score. Returns how many tracks were scored.
+   * the anchors of exp(−|x_i − anchor|² · inv[a] / s_i), s_i the track's local scale (`plain`: 1), and
+   * `inv` one width for every anchor or one per anchor. Nodes are visited best bound first (the bound
+   * divides by the node's largest local scale) and the search stops once no unvisited node can beat the
+   * worst kept score. Returns how many tracks were scored.
    */
-  search(anchors: readonly Float64Array[], inv: number, accept: (i: number) => boolean, top: TopK): number {
+  search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
     const k = this.dims;
     const A = anchors.length;
-    const { rows, order, lo, hi, child, boxMin, boxMax } = this;
+    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const invs = typeof inv === 'number' ? new Float64Array(A).fill(inv) : inv;
     const bound = (node: number): number => {
       let sum = 0;
       for (let a = 0; a < A; a++) {
@@ -262,7 +388,7 @@ export class KdTree {
           const g = x < mn ? mn - x : x > mx ? x - mx : 0;
           d += g * g;
         }
-        sum += Math.exp(-d * inv);
+        sum += Math.exp((-d * invs[a]!) / (plain ? 1 : nodeScale[node]!));
       }
       // A hair of slack so rounding can never make the bound fall below a real score.
       return (sum / A) * (1 + 1e-9) + 1e-300;
@@ -330,7 +456,7 @@ export class KdTree {
         const i = order[p]!;
         if (!accept(i)) continue;
         scored++;
-        top.offer(i, anchorKernel(rows, p * k, k, anchors, inv));
+        top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, plain ? 1 : localScale[p]!));
       }
     }
     return scored;

@@ -187,20 +187,27 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
 
   // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
   const k = catalog.embeddingDims;
+  // Each anchor's width is the metric's, times its local scale (a seed artist's: its tracks' mean).
+  const scale = catalog.embeddingScale;
   const anchors: Float64Array[] = [];
-  for (const s of trackSeeds) anchors.push(Float64Array.from(catalog.vector(s.index)));
+  const inv: number[] = [];
+  for (const s of trackSeeds) {
+    anchors.push(Float64Array.from(catalog.vector(s.index)));
+    inv.push(1 / (scale * catalog.localScale(s.index)));
+  }
   for (const s of artistSeeds) {
     const members = catalog.artistMembers(s.artist.artist_key);
     if (!members.length) continue;
     const v = new Float64Array(k);
+    let local = 0;
     for (const a of members) {
       const e = catalog.vector(a);
       for (let c = 0; c < k; c++) v[c]! += e[c]! / members.length;
+      local += catalog.localScale(a) / members.length;
     }
     anchors.push(v);
+    inv.push(1 / (scale * local));
   }
-  const scale = catalog.embeddingScale;
-  const inv = 1 / scale;
 
   // Typicality per genre seed: distance to the genre's median in units of its standard deviation.
   const cols = TYPICALITY_FEATURES.map((f) => catalog.columns.features[TRACK_FEATURES.indexOf(f)]!);
@@ -239,7 +246,8 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   const popularity = catalog.columns.popularity;
   const rows = catalog.metric.rows;
   const rowOf = catalog.metric.rowOf;
-  const anchorScore = (i: number): number => anchorKernel(rows, rowOf[i]! * k, k, anchors, inv);
+  const localScale = catalog.metric.localScale;
+  const anchorScore = (i: number): number => anchorKernel(rows, rowOf[i]! * k, k, anchors, inv, localScale[rowOf[i]!]!);
   const baseScore = anchors.length
     ? anchorScore
     : genreSeeds.length

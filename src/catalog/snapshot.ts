@@ -102,6 +102,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.numbers('metric.child', t.child);
   w.numbers('metric.box_min', t.boxMin);
   w.numbers('metric.box_max', t.boxMax);
+  if (t.localScale) w.numbers('metric.local_scale', t.localScale);
   const a = parts.artists;
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
@@ -419,6 +420,8 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
       tree: {
         dims: metric.dims, rows: r.f32('metric.rows'), order: r.i32('metric.order'), rowOf: r.i32('metric.row_of'),
         lo: r.i32('metric.lo'), hi: r.i32('metric.hi'), child: r.i32('metric.child'), boxMin: r.f32('metric.box_min'), boxMax: r.f32('metric.box_max'),
+        // Absent from snapshots published before local scaling: the plain metric.
+        localScale: r.has('metric.local_scale') ? r.f32('metric.local_scale') : undefined,
       },
       scale: metric.scale,
     },
