@@ -1,5 +1,5 @@
-import { ResourceTemplate, type McpServer, type ReadResourceCallback, type RegisteredResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourceResult, type Resource } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceTemplate } from '@modelcontextprotocol/server';
+import type { McpServer, ReadResourceCallback, RegisteredResourceTemplate, ReadResourceResult, Resource } from '@modelcontextprotocol/server';
 import { echo } from '../src/catalog/delimit.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import { genresListing } from './genre-profile.js';
@@ -150,21 +150,21 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
 
   const fixedEntries: Resource[] = FIXED.map(({ read: _read, ...meta }) => meta);
 
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler('resources/list', async (request, ctx) => {
     const catalog = catalogNow(deps);
     const version = catalog?.version ?? 'loading';
     const offset = decodeCursor(request.params?.cursor, version);
     const all: Resource[] = [...fixedEntries];
     for (const t of templates) {
       const list = t.resourceTemplate.listCallback;
-      if (list) all.push(...(await list(extra)).resources);
+      if (list) all.push(...(await list(ctx)).resources);
     }
     const page = all.slice(offset, offset + PAGE_SIZE);
     const next = offset + page.length;
     return { resources: page, ...(next < all.length ? { nextCursor: encodeCursor(version, next) } : {}) };
   });
 
-  server.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler('resources/read', async (request, ctx) => {
     if (request.params.uri.length > MAX_URI) {
       throw invalid(`the URI is ${request.params.uri.length} characters long; this server's URIs are at most ${MAX_URI} (${echo(request.params.uri)}).`);
     }
@@ -180,10 +180,10 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       throw invalid(`${echo(href)}: ${unknownArguments([...new Set(uri.searchParams.keys())], [])} music:// URIs take no query; percent-encode a '?' that is part of a name (%3F).`);
     }
     const read = fixed.get(href);
-    if (read) return read(uri, extra);
+    if (read) return read(uri, ctx);
     for (const t of templates) {
       const vars = t.resourceTemplate.uriTemplate.match(href);
-      if (vars) return t.readCallback(uri, vars, extra);
+      if (vars) return t.readCallback(uri, vars, ctx);
     }
     throw unknownUri(href);
   });

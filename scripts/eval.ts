@@ -3,8 +3,7 @@
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
 import os from 'node:os';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { Catalog, trackLabels } from '../src/catalog/catalog.js';
 import { artistDisjointSides, isTestTrack, standardize, type Side } from '../src/catalog/embedding.js';
 import { CatalogHolder } from '../src/catalog/holder.js';

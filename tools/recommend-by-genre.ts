@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
@@ -70,7 +70,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
           const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
           return {
             content: [{ type: 'text', text: `drawn from the whole catalog (no genre given; add \`genre\` to narrow it)\n${text}` }],
-            structuredContent: { drawn_from: 'whole_catalog', ...result.structuredContent },
+            structuredContent: { drawn_from: 'whole_catalog', ...(result.structuredContent as Record<string, unknown>) },
           };
         }
         const g = first.genre;
@@ -79,7 +79,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
           structuredContent: {
             genre: { name: g.genre, level: g.genre_level, parent_genre: g.parent_genre, track_count: g.track_count },
             drawn_from: 'genres',
-            ...result.structuredContent,
+            ...(result.structuredContent as Record<string, unknown>),
           },
         };
       }),

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { NameMatch } from '../src/catalog/resolve.js';
 import { camelotCode } from '../src/catalog/sequence.js';
