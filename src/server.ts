@@ -114,10 +114,20 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
 let CHECKS: RequestChecks | undefined;
 
 /**
- * Connect a server built by createServer to a transport, answering requests with malformed params with
- * -32602 Invalid params (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names with
- * -32602 naming the valid ones.
+ * `transport` wrapped so that requests with malformed params are answered -32602 Invalid params
+ * (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names -32602 naming the valid
+ * ones. What is checked is read once, from a server built by createServer for that purpose.
  */
+export function withChecks(transport: Transport, deps: ServerDeps): Transport {
+  if (!CHECKS) {
+    const { server, cleanup } = createServer(deps);
+    CHECKS = requestChecks(server);
+    void cleanup();
+  }
+  return withParamsCheck(transport, CHECKS);
+}
+
+/** Connect a server built by createServer to a transport, with the params checks of withChecks (2025-era serving of one connection). */
 export async function connectServer(server: McpServer, transport: Transport): Promise<void> {
   CHECKS ??= requestChecks(server);
   await server.connect(withParamsCheck(transport, CHECKS));
