@@ -39,7 +39,13 @@ export function decodeVariable(uri: string, value: string | string[] | undefined
 }
 
 /** The error for a URI no registration matches, with the nearest URI form this server serves. */
+/** resources/read of a URI this server does not serve: -32602 with the URI as `data.uri` (as SEP-2164 asks), and a message naming what exists. */
 export function unknownUri(uri: string): ProtocolError {
+  const e = unknownUriMessage(uri);
+  return new ProtocolError(e.code, e.message, { uri });
+}
+
+function unknownUriMessage(uri: string): ProtocolError {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(uri);
   const forms = `This server serves ${FORMS.join(', ')}.`;
   if (!m || m[1]!.toLowerCase() !== 'music') return invalid(`unknown resource ${echo(uri)}. ${forms}`);

@@ -40,4 +40,12 @@ describe('official conformance suite (@modelcontextprotocol/conformance 0.2.0-al
     expect(out).toMatch(/✓ server-initialize/);
     expect(out).toMatch(/✓ dns-rebinding-protection/);
   }, 300_000);
+
+  it('2026-07-28 requirements: every scenario passes except the fixture-dependent ones in the baseline', async () => {
+    const out = await conformance('2026-07-28', 'expected-failures-2026-07-28.yml');
+    expect(out).toMatch(/Baseline check passed/);
+    expect(out).toMatch(/✓ http-header-validation/);
+    expect(out).toMatch(/✓ caching/);
+    expect(out).toMatch(/✓ sep-2164-resource-not-found/);
+  }, 300_000);
 });
