@@ -2,7 +2,7 @@
  * Tool latency over stdio next to MCP `ping` (the protocol floor), and the same recommendation as one
  * DuckDB SQL query over the marts, in one run.
  *
- *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write]
+ *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write] [--bin=path/to/bin/music-mcp-server.js]
  *
  * Part 1: one server process (`node bin/music-mcp-server.js --stdio`) and the SDK client, as a desktop
  * client runs it. After tools/list (the client then validates every structuredContent against the
@@ -29,10 +29,10 @@ import {
 
 type ToolResult = { isError?: boolean; content: { text?: string }[] };
 
-async function stdioPart(dataDir: string, rounds: number): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
+async function stdioPart(dataDir: string, rounds: number, bin = SERVER_BIN): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_BIN, '--stdio'],
+    args: [bin, '--stdio'],
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stderr: 'ignore',
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const { dir, cleanup } = await builtDataDir(args);
   try {
     const loadBefore = loadAverage();
-    const { tools, ping } = await stdioPart(dir, rounds);
+    const { tools, ping } = await stdioPart(dir, rounds, args.get('bin'));
     const loadMid = loadAverage();
     const { rows: sql, tracks: trackCount } = await sqlPart(dir, reps);
     const loadAfter = loadAverage();

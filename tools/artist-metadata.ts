@@ -107,7 +107,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
       annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>
-      withCatalog(deps, async (catalog) => {
+      withCatalog(deps, ctx, async (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
           return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));

@@ -52,8 +52,8 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const genres = [...(args.genre ? [args.genre] : []), ...(args.seed_genres ?? [])];
         if (!genres.length && !args.seed_artists?.length && !args.seed_tracks?.length && !hasBounds(args)) {
           return toolError(

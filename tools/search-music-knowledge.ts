@@ -70,8 +70,8 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, async (catalog): Promise<CallToolResult> => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, async (catalog): Promise<CallToolResult> => {
         const knowledge = knowledgeFor(catalog);
         if (knowledge.searchFileRefused && !refusalLogged.has(catalog)) {
           refusalLogged.add(catalog);

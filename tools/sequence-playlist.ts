@@ -42,8 +42,8 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const indexes: number[] = [];
         const matches: (NameMatch | undefined)[] = [];
         const seen = new Set<number>();

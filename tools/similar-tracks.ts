@@ -33,8 +33,8 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         if (!(args.seed_tracks?.length || args.seed_artists?.length)) {
           return toolError('give at least one seed: seed_tracks (a Spotify track id or "Title – Artist") or seed_artists.');
         }

@@ -39,8 +39,8 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
           return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
