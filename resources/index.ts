@@ -6,6 +6,7 @@ import { genresListing } from './genre-profile.js';
 import { knowledgeFor } from './knowledge.js';
 import { renderTrack } from './track.js';
 import { catalogNow, catalogOrThrow, decodeVariable, invalid, JSON_MIME, MARKDOWN, unknownArtist, unknownGenre, unknownUri, URIS } from './uri.js';
+import { ICONS } from '../src/icons.js';
 
 export { registerCompletion } from './completion.js';
 export { registerPrompts } from './prompts.js';
@@ -93,6 +94,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.genreTemplate, { list: listed((k) => k.genreEntries()), complete: { genre: completeGenre } }),
       {
         title: 'Genre profile',
+        icons: ICONS,
         description:
           'One genre or subgenre: size, audio-feature distribution in words and numbers, which listener words its medians fit, top artists, ' +
           'representative tracks and neighbouring genres. {genre} is the name, percent-encoded (case, spaces and hyphens ignored).',
@@ -111,6 +113,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.artistTemplate, { list: listed((k) => k.artistEntries()), complete: { artist: completeArtist } }),
       {
         title: 'Artist profile',
+        icons: ICONS,
         description:
           'One artist: songs, genres, popularity, sound in words and numbers, top tracks and albums. {artist} is the name, percent-encoded ' +
           '(case and accents ignored).',
@@ -130,6 +133,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.trackTemplate, { list: undefined }),
       {
         title: 'Track',
+        icons: ICONS,
         description: 'One track by Spotify id: names, album, popularity, genres, audio features, and links to its artists and genres (JSON).',
         mimeType: JSON_MIME,
       },

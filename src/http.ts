@@ -12,6 +12,7 @@ import { isLoopbackHost, type HttpConfig } from './config.js';
 import { MusicError } from './errors.js';
 import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
+import { ICONS } from './icons.js';
 import { connectServer, createServer, PACKAGE } from './server.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
@@ -152,6 +153,25 @@ async function sendWebResponse(response: Response, res: ServerResponse): Promise
   res.once('close', () => body.destroy());
   for await (const chunk of body) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
   res.end();
+}
+
+/**
+ * Where the Server Card is served: the MCP endpoint followed by /server-card, as the Server Card
+ * extension's current draft (SEP-2127) places it, and the earlier well-known path discovery tools read.
+ */
+export const SERVER_CARD_PATHS = ['/mcp/server-card', '/.well-known/mcp/server-card.json'];
+
+/** The Server Card: who this server is and where its Streamable HTTP endpoint is (no tool list: tools/list is the live source). */
+function serverCard(endpoint: string): Record<string, unknown> {
+  return {
+    $schema: 'https://static.modelcontextprotocol.io/schemas/v1/server-card.schema.json',
+    name: PACKAGE.mcpName ?? PACKAGE.name,
+    title: 'Music catalog',
+    description: PACKAGE.description,
+    version: PACKAGE.version,
+    icons: ICONS,
+    remotes: [{ type: 'streamable-http', url: endpoint }],
+  };
 }
 
 /** The server could not listen where it was told to. */
@@ -313,6 +333,11 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
             : { status: 'failed', version: PACKAGE.version, error: state.error };
       res.writeHead(state.status === 'ready' && !draining ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify(draining ? { ...body, status: 'draining' } : body));
+      return;
+    }
+    if (SERVER_CARD_PATHS.includes(path ?? '') && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
+      res.end(JSON.stringify(serverCard(`http://${req.headers.host ?? 'localhost'}/mcp`)));
       return;
     }
     if (path !== '/mcp') return jsonRpcError(res, 404, 'not found: the MCP endpoint is /mcp');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ICONS } from './icons.js';
 import { PROJECT_ROOT } from './paths.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { McpServer } from '@modelcontextprotocol/server';
@@ -11,7 +12,7 @@ import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps, ToolDeps } from '../tools/shared.js';
 import { registerCompletion, registerPrompts, registerResources } from '../resources/index.js';
 
-export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; mcpName?: string };
 
 /** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
 const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
@@ -73,7 +74,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     },
   };
   const server = new McpServer(
-    { name: PACKAGE.name, title: 'Music catalog', version: PACKAGE.version },
+    { name: PACKAGE.name, title: 'Music catalog', version: PACKAGE.version, icons: ICONS },
     {
       capabilities: { tools: {}, logging: {}, resources: { listChanged: true }, prompts: {}, completions: {} },
       instructions: instructionsFor(toolDeps),

@@ -8,6 +8,7 @@ import { deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from '..
 import { SpotifyError } from '../src/spotify/errors.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const artistMetadataInput = {
   artist: artistNameArg,
@@ -104,6 +105,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>

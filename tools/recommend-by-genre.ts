@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const recommendByGenreInput = {
   genre: z
@@ -50,6 +51,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         'At most 5 seeds in total. Deterministic. Unknown genres/artists/tracks return an error listing the closest valid names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>

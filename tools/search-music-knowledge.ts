@@ -7,6 +7,7 @@ import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
 import { catalogInfoShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const searchMusicKnowledgeInput = {
   query: z
@@ -68,6 +69,7 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
         'Accents, case and common words are ignored.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>

@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const similarTracksInput = {
   seed_tracks: z
@@ -31,6 +32,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>

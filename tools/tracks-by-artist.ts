@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const tracksByArtistInput = {
   artist: artistNameArg,
@@ -37,6 +38,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
         'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
     async (args, ctx) =>
