@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|ping|name,name] [--workers=auto|N]
  *                              [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
- *   comparisons and profiles: [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
+ *   comparisons and profiles: [--protocol=2026-07-28] [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
  *
  * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
  * MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers: `auto` = one worker process per CPU);
@@ -20,8 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Pool } from 'undici';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -34,6 +33,21 @@ import {
 } from './lib.js';
 
 const PROTOCOL_VERSION = '2025-06-18';
+/**
+ * `--protocol=2026-07-28`: each POST carries the 2026-07-28 `_meta` envelope and the Mcp-Method/Mcp-Name
+ * headers, so it is served by the SDK's per-request handler instead of the pooled 2025-era servers.
+ */
+let revision = PROTOCOL_VERSION;
+const MODERN = '2026-07-28';
+
+/** The JSON-RPC body and extra headers of one call at the chosen revision. */
+function callRequest(id: number, name: string, args: Record<string, unknown>): { body: string; headers: Record<string, string> } {
+  const method = name === PING ? 'ping' : 'tools/call';
+  const params: Record<string, unknown> = name === PING ? {} : { name, arguments: args };
+  if (revision !== MODERN) return { body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(name === PING ? {} : { params }) }), headers: {} };
+  params._meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench-http-load', version: '1' } };
+  return { body: JSON.stringify({ jsonrpc: '2.0', id, method, params }), headers: { 'mcp-method': method, ...(name === PING ? {} : { 'mcp-name': name }) } };
+}
 /** `--tools=ping`: JSON-RPC ping instead of tool calls, i.e. HTTP, transport and SDK without any tool code. */
 const PING = 'ping';
 
@@ -160,14 +174,12 @@ async function drive(url: string, pid: number, clients: number, seconds: number,
     let n = w;
     while (performance.now() < deadline) {
       const { name, args } = bodies[n++ % bodies.length]!;
-      const body = JSON.stringify(
-        name === PING ? { jsonrpc: '2.0', id: ++id, method: 'ping' } : { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } },
-      );
+      const { body, headers } = callRequest(++id, name, args);
       const t = performance.now();
       try {
         const res = await pool.request({
           path: u.pathname, method: 'POST', body,
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': PROTOCOL_VERSION },
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': revision, ...headers },
         });
         const text = await res.body.text();
         const dt = performance.now() - t;
@@ -249,6 +261,7 @@ async function main(): Promise<void> {
   const workers = args.get('workers') ?? 'auto';
   const cpuProf = args.get('cpu-prof');
   const bin = args.get('bin') ?? SERVER_BIN;
+  revision = args.get('protocol') ?? PROTOCOL_VERSION;
   const nodeArgs = [...(args.get('node-args')?.split(',') ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])];
   const { child, url } = await startServer(dir, { workers, bin, nodeArgs });
   try {

@@ -18,9 +18,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import {
   builtDataDir, DATASET, emit, loadAverage, log, machineNotes, met, numArg, parseArgs, prng, REPO_ROOT, SERVER_BIN, summarize, ms, today, toolArgsFor, servedCatalog, benchArtists,

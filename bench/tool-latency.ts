@@ -2,7 +2,7 @@
  * Tool latency over stdio next to MCP `ping` (the protocol floor), and the same recommendation as one
  * DuckDB SQL query over the marts, in one run.
  *
- *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write-docs]
+ *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write-docs] [--bin=path/to/bin/music-mcp-server.js]
  *
  * Part 1: one server process (`node bin/music-mcp-server.js --stdio`) and the SDK client, as a desktop
  * client runs it. After tools/list (the client then validates every structuredContent against the
@@ -18,8 +18,8 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client } from '@modelcontextprotocol/client';
 import { Catalog } from '../src/catalog/catalog.js';
 import { readSnapshot, type GenreProfile } from '../src/catalog/snapshot.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
@@ -29,10 +29,10 @@ import {
 
 type ToolResult = { isError?: boolean; content: { text?: string }[] };
 
-async function stdioPart(dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
+async function stdioPart(dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>, bin = SERVER_BIN): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_BIN, '--stdio'],
+    args: [bin, '--stdio'],
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stderr: 'ignore',
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     const served = await servedCatalog(dir);
     const argSets = toolArgsFor(served);
     const sourceName = served.manifest.source.dataset;
-    const { tools, ping } = await stdioPart(dir, rounds, argSets);
+    const { tools, ping } = await stdioPart(dir, rounds, argSets, args.get('bin'));
     const loadMid = loadAverage();
     const { rows: sql, tracks: trackCount } = await sqlPart(dir, reps);
     const loadAfter = loadAverage();

@@ -1,11 +1,20 @@
-import { getCompleter, isCompletable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CompleteRequestSchema, type CompleteResult } from '@modelcontextprotocol/sdk/types.js';
+import { isCompletable, type CompleteCallback, type CompleteResult, type McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
 import { unknownEntry } from '../src/catalog/unknown-name.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import type { ResourceRegistry } from './index.js';
 import { promptArguments } from './prompts.js';
 import { invalid } from './uri.js';
+
+/**
+ * The completion callback of a prompt argument schema: `completable(schema, cb)`, possibly made optional
+ * around it. The SDK keeps the callback under a registered symbol and exports no reader for it.
+ */
+function completerOf(field: unknown): CompleteCallback | undefined {
+  const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
+  if (!isCompletable(inner)) return undefined;
+  return (inner as unknown as Record<symbol, { complete?: CompleteCallback }>)[Symbol.for('mcp.completable')]?.complete;
+}
 
 /** Values in one completion answer (the MCP limit). */
 const MAX_VALUES = 100;
@@ -23,15 +32,15 @@ const answer = (values: string[]): CompleteResult => ({
 export function registerCompletion(server: McpServer, deps: ToolDeps, { templates, fixedUris }: ResourceRegistry): void {
   const prompts = promptArguments(deps);
   const byUri = new Map(templates.map((t) => [t.resourceTemplate.uriTemplate.toString(), t]));
-  server.server.setRequestHandler(CompleteRequestSchema, async (request) => {
+  server.server.setRequestHandler('completion/complete', async (request) => {
     const { ref, argument, context } = request.params;
     if (ref.type === 'ref/prompt') {
       const shape = prompts.get(ref.name);
       if (!shape) throw invalid(unknownEntry('prompt', ref.name, [...prompts.keys()]));
       if (!Object.hasOwn(shape, argument.name)) throw invalid(`prompt ${ref.name}: ${unknownArguments([argument.name], Object.keys(shape))}`);
       const field = shape[argument.name];
-      const complete = isCompletable(field) ? getCompleter(field) : undefined;
-      return answer(complete ? await complete(argument.value, context) : []);
+      const complete = completerOf(field);
+      return answer(complete ? ((await complete(argument.value, context)) as string[]) : []);
     }
     const template = byUri.get(ref.uri);
     if (!template) {

@@ -1,11 +1,12 @@
-import { ResourceTemplate, type McpServer, type ReadResourceCallback, type RegisteredResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourceResult, type Resource } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceTemplate } from '@modelcontextprotocol/server';
+import type { McpServer, ReadResourceCallback, RegisteredResourceTemplate, ReadResourceResult, Resource } from '@modelcontextprotocol/server';
 import { echo } from '../src/catalog/delimit.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import { genresListing } from './genre-profile.js';
 import { knowledgeFor } from './knowledge.js';
 import { renderTrack } from './track.js';
 import { catalogNow, catalogOrThrow, decodeVariable, invalid, JSON_MIME, MARKDOWN, unknownArtist, unknownGenre, unknownUri, URIS } from './uri.js';
+import { ICONS } from '../src/icons.js';
 
 export { registerCompletion } from './completion.js';
 export { registerPrompts } from './prompts.js';
@@ -93,6 +94,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.genreTemplate, { list: listed((k) => k.genreEntries()), complete: { genre: completeGenre } }),
       {
         title: 'Genre profile',
+        icons: ICONS,
         description:
           'One genre or subgenre: size, audio-feature distribution in words and numbers, which listener words its medians fit, top artists, ' +
           'representative tracks and neighbouring genres. {genre} is the name, percent-encoded (case, spaces and hyphens ignored).',
@@ -111,6 +113,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.artistTemplate, { list: listed((k) => k.artistEntries()), complete: { artist: completeArtist } }),
       {
         title: 'Artist profile',
+        icons: ICONS,
         description:
           'One artist: songs, genres, popularity, sound in words and numbers, top tracks and albums. {artist} is the name, percent-encoded ' +
           '(case and accents ignored).',
@@ -130,6 +133,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       new ResourceTemplate(URIS.trackTemplate, { list: undefined }),
       {
         title: 'Track',
+        icons: ICONS,
         description: 'One track by Spotify id: names, album, popularity, genres, audio features, and links to its artists and genres (JSON).',
         mimeType: JSON_MIME,
       },
@@ -150,21 +154,21 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
 
   const fixedEntries: Resource[] = FIXED.map(({ read: _read, ...meta }) => meta);
 
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler('resources/list', async (request, ctx) => {
     const catalog = catalogNow(deps);
     const version = catalog?.version ?? 'loading';
     const offset = decodeCursor(request.params?.cursor, version);
     const all: Resource[] = [...fixedEntries];
     for (const t of templates) {
       const list = t.resourceTemplate.listCallback;
-      if (list) all.push(...(await list(extra)).resources);
+      if (list) all.push(...(await list(ctx)).resources);
     }
     const page = all.slice(offset, offset + PAGE_SIZE);
     const next = offset + page.length;
     return { resources: page, ...(next < all.length ? { nextCursor: encodeCursor(version, next) } : {}) };
   });
 
-  server.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+  server.server.setRequestHandler('resources/read', async (request, ctx) => {
     if (request.params.uri.length > MAX_URI) {
       throw invalid(`the URI is ${request.params.uri.length} characters long; this server's URIs are at most ${MAX_URI} (${echo(request.params.uri)}).`);
     }
@@ -180,10 +184,10 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
       throw invalid(`${echo(href)}: ${unknownArguments([...new Set(uri.searchParams.keys())], [])} music:// URIs take no query; percent-encode a '?' that is part of a name (%3F).`);
     }
     const read = fixed.get(href);
-    if (read) return read(uri, extra);
+    if (read) return read(uri, ctx);
     for (const t of templates) {
       const vars = t.resourceTemplate.uriTemplate.match(href);
-      if (vars) return t.readCallback(uri, vars, extra);
+      if (vars) return t.readCallback(uri, vars, ctx);
     }
     throw unknownUri(href);
   });

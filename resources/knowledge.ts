@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { Resource } from '@modelcontextprotocol/server';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Catalog } from '../src/catalog/catalog.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { echo } from '../src/catalog/delimit.js';
 import { unknownGenre as unknownGenreMessage, unknownName } from '../src/catalog/unknown-name.js';
@@ -24,8 +24,8 @@ export const JSON_MIME = 'application/json';
 
 const FORMS = [URIS.genres, URIS.genreTemplate, URIS.artistTemplate, URIS.trackTemplate, URIS.dataset, URIS.glossary];
 
-export function invalid(message: string): McpError {
-  return new McpError(ErrorCode.InvalidParams, message);
+export function invalid(message: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 }
 
 /** A template variable as the name it encodes. */
@@ -39,7 +39,13 @@ export function decodeVariable(uri: string, value: string | string[] | undefined
 }
 
 /** The error for a URI no registration matches, with the nearest URI form this server serves. */
-export function unknownUri(uri: string): McpError {
+/** resources/read of a URI this server does not serve: -32602 with the URI as `data.uri` (as SEP-2164 asks), and a message naming what exists. */
+export function unknownUri(uri: string): ProtocolError {
+  const e = unknownUriMessage(uri);
+  return new ProtocolError(e.code, e.message, { uri });
+}
+
+function unknownUriMessage(uri: string): ProtocolError {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(uri);
   const forms = `This server serves ${FORMS.join(', ')}.`;
   if (!m || m[1]!.toLowerCase() !== 'music') return invalid(`unknown resource ${echo(uri)}. ${forms}`);
@@ -56,11 +62,11 @@ export function unknownUri(uri: string): McpError {
   return invalid(`unknown resource ${echo(uri)}${hint}. ${forms}`);
 }
 
-export function unknownGenre(catalog: Catalog, name: string): McpError {
+export function unknownGenre(catalog: Catalog, name: string): ProtocolError {
   return invalid(unknownGenreMessage(catalog, name));
 }
 
-export function unknownArtist(catalog: Catalog, name: string): McpError {
+export function unknownArtist(catalog: Catalog, name: string): ProtocolError {
   const r = catalog.resolveArtist(name);
   return invalid(unknownName('artist', name, r.ok ? [] : r.suggestions, { hint: ARTIST_HINT }));
 }
@@ -69,8 +75,8 @@ export function unknownArtist(catalog: Catalog, name: string): McpError {
 export async function catalogOrThrow(deps: ToolDeps): Promise<Catalog> {
   const state = await deps.catalog.waitReady(deps.toolWaitMs);
   if (state.status === 'ready') return state.catalog;
-  if (state.status === 'failed') throw new McpError(ErrorCode.InternalError, `the music catalog could not be built: ${state.error}`);
-  throw new McpError(ErrorCode.InternalError, `the music catalog is still being built (${state.detail}); try again in a minute.`);
+  if (state.status === 'failed') throw new ProtocolError(ProtocolErrorCode.InternalError, `the music catalog could not be built: ${state.error}`);
+  throw new ProtocolError(ProtocolErrorCode.InternalError, `the music catalog is still being built (${state.detail}); try again in a minute.`);
 }
 
 /** The catalog if one is being served right now (completions never wait). */

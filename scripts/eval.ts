@@ -6,8 +6,7 @@
 // variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
 // genre tables.
 import os from 'node:os';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { ARTIST_BLEND, Catalog, LOCAL_SCALE, trackLabels, type PrepareOptions } from '../src/catalog/catalog.js';
 import { artistDisjointSides, isTestTrack, standardize, type Side } from '../src/catalog/embedding.js';
 import { CatalogHolder } from '../src/catalog/holder.js';

@@ -3,10 +3,9 @@
 // client validates each structuredContent against the tool's outputSchema), reads a resource, and
 // prints a table of name, status and latency. Exit code 1 when anything failed.
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Transport } from '@modelcontextprotocol/client';
 import { loadConfig } from '../src/config.js';
 import { EXIT } from '../src/pipeline/exit-codes.js';
 

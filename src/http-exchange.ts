@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport, TransportSendOptions, JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
 
 /** Headers of an SSE answer, as the SDK's Streamable HTTP transport sends them. */
 const SSE_HEADERS = {
@@ -46,20 +45,11 @@ export class Exchange {
   async start(transport: ExchangeTransport, messages: JSONRPCMessage[]): Promise<void> {
     for (const m of messages) if (isRequest(m)) this.pending.add(m.id);
     transport.attach(this);
-    const req = this.req;
-    const extra: MessageExtraInfo = {
-      requestInfo: {
-        headers: req.headers,
-        get url() {
-          return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-        },
-      },
-    };
     for (const [i, m] of messages.entries()) {
       if (i > 0) await nextTurn();
       // Answered, aborted, or timed out meanwhile: the rest is not this server's to run any more.
       if (!this.open) return;
-      transport.receive(m, extra);
+      transport.receive(m);
     }
   }
 
@@ -139,10 +129,10 @@ export class ExchangeTransport implements Transport {
   }
 
   /** Pass one of the current exchange's messages to the server. */
-  receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+  receive(message: JSONRPCMessage): void {
     if (isRequest(message)) this.handling++;
     try {
-      this.onmessage?.(message, extra);
+      this.onmessage?.(message);
     } catch (err) {
       this.onerror?.(err as Error);
     }

@@ -1,13 +1,18 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { Readable } from 'node:stream';
+import { createMcpHandler, isLegacyRequest, PROTOCOL_VERSION_META_KEY, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { echo } from './catalog/delimit.js';
 import type { CatalogHolder } from './catalog/holder.js';
 import { isLoopbackHost, type HttpConfig } from './config.js';
 import { MusicError } from './errors.js';
 import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
+import { ICONS } from './icons.js';
 import { connectServer, createServer, PACKAGE } from './server.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
@@ -119,6 +124,56 @@ function isJsonContentType(header: string | undefined): boolean {
   return (header ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
+/**
+ * Whether a parsed POST body may be 2026-07-28 traffic: one message whose `_meta` carries the protocol
+ * version claim, or a `server/discover`. Only those are handed to the SDK to classify; everything else is
+ * 2025-era traffic and served by the pool below without building a web Request.
+ */
+function mayBeModern(body: unknown): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const m = body as { method?: unknown; params?: { _meta?: Record<string, unknown> } };
+  return m.method === 'server/discover' || (typeof m.params?._meta === 'object' && m.params._meta !== null && PROTOCOL_VERSION_META_KEY in m.params._meta);
+}
+
+/** The POST as a web Request for the SDK's handler, aborted when the client goes away. */
+function webRequest(req: IncomingMessage, raw: Buffer, signal: AbortSignal, reqId: string): Request {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  headers.set('x-request-id', reqId);
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/mcp'}`, { method: 'POST', headers, body: new Uint8Array(raw), signal });
+}
+
+/** Write the SDK handler's web Response (a JSON body or an SSE stream) to the Node response. */
+async function sendWebResponse(response: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  res.writeHead(response.status, headers);
+  if (!response.body) return void res.end();
+  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  res.once('close', () => body.destroy());
+  for await (const chunk of body) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+  res.end();
+}
+
+/**
+ * Where the Server Card is served: the MCP endpoint followed by /server-card, as the Server Card
+ * extension's current draft (SEP-2127) places it, and the earlier well-known path discovery tools read.
+ */
+export const SERVER_CARD_PATHS = ['/mcp/server-card', '/.well-known/mcp/server-card.json'];
+
+/** The Server Card: who this server is and where its Streamable HTTP endpoint is (no tool list: tools/list is the live source). */
+function serverCard(endpoint: string): Record<string, unknown> {
+  return {
+    $schema: 'https://static.modelcontextprotocol.io/schemas/v1/server-card.schema.json',
+    name: PACKAGE.mcpName ?? PACKAGE.name,
+    title: 'Music catalog',
+    description: PACKAGE.description,
+    version: PACKAGE.version,
+    icons: ICONS,
+    remotes: [{ type: 'streamable-http', url: endpoint }],
+  };
+}
+
 /** The server could not listen where it was told to. */
 export class HttpListenError extends MusicError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -205,6 +260,20 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
   let inFlight = 0;
   let draining = false;
 
+  // 2026-07-28 requests go to the SDK's per-request handler (server/discover, the `_meta` envelope, the
+  // Mcp-Method/Mcp-Name headers, version errors, subscriptions/listen, cache hints); a publish reaches
+  // open subscriptions/listen streams through its notifier.
+  const modern: McpHttpHandler = createMcpHandler(
+    ({ requestInfo }) => createServer({
+      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
+      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+      log: deps.log.child({ reqId: requestInfo?.headers.get('x-request-id') }),
+    }).server,
+    { legacy: 'reject', onerror: (err) => deps.log.debug({ err: err.message }, '2026-07-28 request failed') },
+  );
+  const onPublish = () => modern.notify.resourcesChanged();
+  deps.catalog.on('changed', onPublish);
+
   const build = async (): Promise<PooledServer> => {
     const slot = { log: () => deps.log };
     const { server, cleanup } = createServer({
@@ -266,6 +335,11 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.end(JSON.stringify(draining ? { ...body, status: 'draining' } : body));
       return;
     }
+    if (SERVER_CARD_PATHS.includes(path ?? '') && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
+      res.end(JSON.stringify(serverCard(`http://${req.headers.host ?? 'localhost'}/mcp`)));
+      return;
+    }
     if (path !== '/mcp') return jsonRpcError(res, 404, 'not found: the MCP endpoint is /mcp');
 
     if (cfg.authToken && !tokenMatches(req.headers.authorization, cfg.authToken)) {
@@ -298,6 +372,20 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null }));
       return;
+    }
+
+    if (mayBeModern(body)) {
+      const aborted = new AbortController();
+      res.once('close', () => aborted.abort());
+      const request = webRequest(req, raw, aborted.signal, reqId);
+      if (!(await isLegacyRequest(request.clone(), body))) {
+        const timer = setTimeout(() => aborted.abort(), cfg.requestTimeoutMs);
+        try {
+          return await sendWebResponse(await modern.fetch(request, { parsedBody: body }), res);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
     }
 
     const invalid = invalidMessage(body);
@@ -418,6 +506,8 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       server.closeAllConnections();
       await closed;
       clearInterval(keepAlive);
+      deps.catalog.off('changed', onPublish);
+      await modern.close();
       for (const ex of open) ex.abort();
       await Promise.all(idle.splice(0).map((p) => p.cleanup().catch(() => undefined)));
     },

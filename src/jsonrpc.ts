@@ -1,7 +1,7 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ClientRequestSchema, ErrorCode, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { ClientRequestSchema } from '@modelcontextprotocol/core';
+import type { McpServer, Transport, TransportSendOptions, JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/server';
 import { unknownEntry } from './catalog/unknown-name.js';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 type RequestSchema = (typeof ClientRequestSchema.options)[number];
 
@@ -76,7 +76,7 @@ export function invalidParams(message: JSONRPCMessage, checks: RequestChecks): s
 
 /** The -32602 answer to a request whose params do not fit. */
 export function invalidParamsError(id: string | number, why: string): JSONRPCMessage {
-  return { jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message: why } };
+  return { jsonrpc: '2.0', id, error: { code: ProtocolErrorCode.InvalidParams, message: why } };
 }
 
 /**

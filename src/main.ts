@@ -13,7 +13,8 @@ import type { ProgressView } from './progress.js';
 import { spotifyClientFromConfig } from './spotify/from-config.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 import { startHttpServer } from './http.js';
-import { connectServer, createServer, PACKAGE } from './server.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { createServer, PACKAGE, withChecks } from './server.js';
 
 const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
 
@@ -79,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const spotify: SpotifyDeps = { spotify: spotifyClient, spotifyTtlMs: config.spotify.enrichTtlDays * 86_400_000 };
   log.info({ spotify: spotifyClient ? 'live fetches on' : 'no credentials: stored data only' }, 'artist_metadata Spotify access');
-  if (stdio) await serveStdio(config, log, holder, spotify);
+  if (stdio) await serveOverStdio(config, log, holder, spotify);
   else await serveHttp(config, log, holder, spotify);
   if (cluster.isWorker) await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
   else {
@@ -219,8 +220,18 @@ async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spo
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
-  const { server, cleanup } = createServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify });
+async function serveOverStdio(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
+  const deps = { catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify };
+  // serveStdio picks the era from the connection's opening (initialize: 2025-era; a request carrying the
+  // 2026-07-28 `_meta` envelope, such as server/discover: 2026-07-28) and pins one server from the factory
+  // to it; a discover probe that the client follows with initialize gets a server of its own.
+  const built: (() => Promise<void>)[] = [];
+  const factory = () => {
+    const { server, cleanup } = createServer(deps);
+    built.push(cleanup);
+    return server;
+  };
+  const cleanup = async () => void (await Promise.all(built.map((c) => c().catch(() => undefined))));
   const transport = new StrictStdioServerTransport();
   let closing = false;
   const shutdown = async (why: string, level: 'info' | 'warn' = 'info') => {
@@ -269,7 +280,7 @@ async function serveStdio(config: Config, log: Logger, holder: CatalogHolder, sp
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  await connectServer(server, transport);
+  serveStdio(factory, { transport: withChecks(transport, deps), onerror: (err) => log.debug({ err: err.message }, 'stdio serving error') });
   log.info({ transport: 'stdio', version: PACKAGE.version }, 'MCP server ready on stdio');
 }
 

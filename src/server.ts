@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ICONS } from './icons.js';
 import { PROJECT_ROOT } from './paths.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import { McpServer } from '@modelcontextprotocol/server';
+import type { Transport } from '@modelcontextprotocol/server';
 import type { CatalogHolder } from './catalog/holder.js';
 import { registered, requestChecks, withParamsCheck, type RequestChecks } from './jsonrpc.js';
 import type { Logger } from './log.js';
@@ -11,7 +12,7 @@ import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps, ToolDeps } from '../tools/shared.js';
 import { registerCompletion, registerPrompts, registerResources } from '../resources/index.js';
 
-export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; mcpName?: string };
 
 /** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
 const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
@@ -73,7 +74,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     },
   };
   const server = new McpServer(
-    { name: PACKAGE.name, title: 'Music catalog', version: PACKAGE.version },
+    { name: PACKAGE.name, title: 'Music catalog', version: PACKAGE.version, icons: ICONS },
     {
       capabilities: { tools: {}, logging: {}, resources: { listChanged: true }, prompts: {}, completions: {} },
       instructions: instructionsFor(toolDeps),
@@ -114,10 +115,20 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
 let CHECKS: RequestChecks | undefined;
 
 /**
- * Connect a server built by createServer to a transport, answering requests with malformed params with
- * -32602 Invalid params (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names with
- * -32602 naming the valid ones.
+ * `transport` wrapped so that requests with malformed params are answered -32602 Invalid params
+ * (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names -32602 naming the valid
+ * ones. What is checked is read once, from a server built by createServer for that purpose.
  */
+export function withChecks(transport: Transport, deps: ServerDeps): Transport {
+  if (!CHECKS) {
+    const { server, cleanup } = createServer(deps);
+    CHECKS = requestChecks(server);
+    void cleanup();
+  }
+  return withParamsCheck(transport, CHECKS);
+}
+
+/** Connect a server built by createServer to a transport, with the params checks of withChecks (2025-era serving of one connection). */
 export async function connectServer(server: McpServer, transport: Transport): Promise<void> {
   CHECKS ??= requestChecks(server);
   await server.connect(withParamsCheck(transport, CHECKS));

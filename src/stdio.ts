@@ -1,7 +1,7 @@
 import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import type { Transport, JSONRPCMessage } from '@modelcontextprotocol/server';
 
 /** Longest line accepted on stdin; longer ones are discarded (and answered) without ending the session. */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;

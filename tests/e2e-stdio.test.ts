@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
 
@@ -119,7 +119,7 @@ describe('first start with no snapshot', () => {
     const t0 = Date.now();
     await client.connect(transport);
     expect(Date.now() - t0).toBeLessThan(20_000);
-    const r = (await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } }, undefined, { timeout: 280_000 })) as ToolResult;
+    const r = (await client.callTool({ name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } }, { timeout: 280_000 })) as ToolResult;
     expect(r.isError, r.content[0]?.text).toBeFalsy();
     expect(r.structuredContent!.returned).toBe(3);
     expect(stderr()).toMatch(/building it \(first run only\)/);

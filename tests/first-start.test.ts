@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/dataset.js';
 
@@ -105,7 +105,7 @@ describe('first start offline (the dataset URL is a closed loopback port)', () =
     await client.connect(transport);
     let server: Server | undefined;
     try {
-      const call = () => client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Gen Hoshino' } }, undefined, { timeout: 100_000 }) as Promise<{ isError?: boolean; content: { text: string }[] }>;
+      const call = () => client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Gen Hoshino' } }, { timeout: 100_000 }) as Promise<{ isError?: boolean; content: { text: string }[] }>;
       const offline = await call();
       expect(offline.isError).toBe(true);
       expect(offline.content[0]!.text).toBe(

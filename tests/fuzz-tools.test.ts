@@ -1,7 +1,5 @@
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, ProtocolError } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
@@ -355,9 +353,9 @@ describe('fuzzing every tool through the SDK client', () => {
       fc.asyncProperty(name, args, async (tool, a) => {
         if (!tools.includes(tool)) {
           const err = await call(tool, a).then(() => null, (e: unknown) => e);
-          expect(err, tool).toBeInstanceOf(McpError);
-          expect((err as McpError).code).toBe(-32602);
-          expect((err as McpError).message).toMatch(/unknown tool «/);
+          expect(err, tool).toBeInstanceOf(ProtocolError);
+          expect((err as ProtocolError).code).toBe(-32602);
+          expect((err as ProtocolError).message).toMatch(/unknown tool «/);
           return;
         }
         const r = await call(tool, a);
@@ -388,7 +386,7 @@ describe('fuzzing every tool through the SDK client', () => {
       fc.asyncProperty(fc.constantFrom(...tools), place, nasty, async (tool, where, s) => {
         let text: string;
         if (where === 'tool') {
-          text = await call(`${tool}${s}`, {}).then((r) => r.content.map((c) => c.text ?? '').join('\n'), (e: McpError) => e.message);
+          text = await call(`${tool}${s}`, {}).then((r) => r.content.map((c) => c.text ?? '').join('\n'), (e: ProtocolError) => e.message);
         } else {
           const args: Args = { ...defaults[tool] };
           if (where === 'key') args[s] = 1;

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Progress } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -176,7 +175,7 @@ describe('progress notifications over HTTP', () => {
       const results = await Promise.all(
         clients.map(async (c, n) => {
           const progress: Progress[] = [];
-          const r = (await c.callTool({ name: 'artist_metadata', arguments: { artist: artists[n] } }, undefined, { onprogress: (p) => progress.push(p) })) as Result;
+          const r = (await c.callTool({ name: 'artist_metadata', arguments: { artist: artists[n] } }, { onprogress: (p) => progress.push(p) })) as Result;
           return { r, progress };
         }),
       );

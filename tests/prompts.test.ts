@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ErrorCode, McpError, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import type { GetPromptResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { silentLogger } from '../src/log.js';
@@ -27,12 +26,12 @@ const parts = (r: GetPromptResult) => r.messages.map((m) => m.content as Content
 const instructions = (r: GetPromptResult) => parts(r)[0]!.text!;
 const embeddedUris = (r: GetPromptResult) => parts(r).filter((c) => c.type === 'resource').map((c) => c.resource!.uri);
 
-async function rejects(p: Promise<unknown>): Promise<McpError> {
+async function rejects(p: Promise<unknown>): Promise<ProtocolError> {
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(McpError);
-    return err as McpError;
+    expect(err).toBeInstanceOf(ProtocolError);
+    return err as ProtocolError;
   }
   throw new Error('expected an MCP error');
 }
@@ -75,14 +74,14 @@ describe('prompts', () => {
 
   it('build_playlist rejects an unknown genre (naming the closest) and a bad length', async () => {
     const g = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', genre: 'hiphopp' } }));
-    expect(g.code).toBe(ErrorCode.InvalidParams);
+    expect(g.code).toBe(ProtocolErrorCode.InvalidParams);
     expect(g.message).toMatch(/genre «hiphopp» is not in the catalog; closest genres: «hip hop»/);
     const style = await rejects(client.getPrompt({ name: 'compare_genres', arguments: { genre_a: 'rock', genre_b: 'Blues' } }));
-    expect(style.code).toBe(ErrorCode.InvalidParams);
+    expect(style.code).toBe(ProtocolErrorCode.InvalidParams);
     expect(style.message).toMatch(/genre «Blues» is not in the catalog; no genre with a similar name\. Nearest by sound to blues \(an approximation from mean audio features, not the same genre\): «[^»]+»(, «[^»]+»){2}\. The catalog has 6 genres: /);
     for (const length of ['0', '500', 'ten']) {
       const e = await rejects(client.getPrompt({ name: 'build_playlist', arguments: { mood: 'chill', length } }));
-      expect(e.code, length).toBe(ErrorCode.InvalidParams);
+      expect(e.code, length).toBe(ProtocolErrorCode.InvalidParams);
     }
   });
 
@@ -148,7 +147,7 @@ describe('argument names a prompt does not take', () => {
       const args = VALID[p.name]!;
       expect((await client.getPrompt({ name: p.name, arguments: args })).messages.length, p.name).toBeGreaterThan(0);
       const e = await rejects(client.getPrompt({ name: p.name, arguments: { ...args, lenght: '10' } }));
-      expect(e.code, p.name).toBe(ErrorCode.InvalidParams);
+      expect(e.code, p.name).toBe(ProtocolErrorCode.InvalidParams);
       const valid = p.arguments!.map((a) => a.name).join(', ');
       expect(e.message, p.name).toContain(`unknown argument «lenght» (`);
       expect(e.message, p.name).toContain(`valid arguments: ${valid}.`);
@@ -160,7 +159,7 @@ describe('argument names a prompt does not take', () => {
   it('completion of an argument a prompt does not take is refused with -32602, __proto__ included', async () => {
     for (const name of ['genres', '__proto__', 'constructor']) {
       const e = await rejects(complete('build_playlist', name, 'x'));
-      expect(e.code, name).toBe(ErrorCode.InvalidParams);
+      expect(e.code, name).toBe(ProtocolErrorCode.InvalidParams);
       expect(e.message, name).toMatch(new RegExp(`prompt build_playlist: unknown argument «${name}» .*valid arguments: mood, genre, length`));
     }
     const unknown = await rejects(complete('build_playlists', 'genre', 'x'));

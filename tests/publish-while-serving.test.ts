@@ -2,10 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { REPO_ROOT } from './helpers/dataset.js';
@@ -84,7 +82,7 @@ describe('publishing new snapshots while clients call tools', () => {
     const stdio = new Client({ name: 'stdio', version: '1' });
     await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'], cwd: REPO_ROOT, env, stderr: 'ignore' }));
     const stdioEntry = { name: 'stdio', client: stdio, listChanged: 0 };
-    stdio.setNotificationHandler(ResourceListChangedNotificationSchema, async () => void stdioEntry.listChanged++);
+    stdio.setNotificationHandler('notifications/resources/list_changed', async () => void stdioEntry.listChanged++);
     clients.push(stdioEntry);
     for (const c of clients) await c.client.listTools();
 

@@ -1,10 +1,9 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ErrorCode, McpError, ResourceListChangedNotificationSchema, type Resource } from '@modelcontextprotocol/sdk/types.js';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client, InMemoryTransport, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import type { Resource } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanData, echo, quote, quoteMd } from '../src/catalog/delimit.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -35,12 +34,12 @@ async function connect(holder: CatalogHolder): Promise<{ client: Client; close: 
 
 const read = async (client: Client, uri: string): Promise<Text> => (await client.readResource({ uri })).contents[0] as Text;
 
-async function rejects(p: Promise<unknown>): Promise<McpError> {
+async function rejects(p: Promise<unknown>): Promise<ProtocolError> {
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(McpError);
-    return err as McpError;
+    expect(err).toBeInstanceOf(ProtocolError);
+    return err as ProtocolError;
   }
   throw new Error('expected an MCP error');
 }
@@ -50,7 +49,8 @@ async function listAll(client: Client): Promise<{ resources: Resource[]; pages: 
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await client.listResources(cursor ? { cursor } : {});
+    // One page per request: the client's listResources() without a cursor walks every page itself.
+    const page = await client.request({ method: 'resources/list', params: cursor ? { cursor } : {} });
     expect(page.resources.length).toBeLessThanOrEqual(100);
     resources.push(...page.resources);
     cursor = page.nextCursor;
@@ -122,7 +122,7 @@ describe('resources on the real catalog', () => {
     // 'bnVsbA' is base64 for `null` (which answered -32603 "Cannot read properties of null")
     for (const cursor of ['not-a-cursor', 'bnVsbA', ...['42', '[1]', '"x"', 'true', '{}', '{"o":-1}'].map((j) => Buffer.from(j).toString('base64url'))]) {
       const err = await rejects(client.listResources({ cursor }));
-      expect(err.code, cursor).toBe(ErrorCode.InvalidParams);
+      expect(err.code, cursor).toBe(ProtocolErrorCode.InvalidParams);
       expect(err.message, cursor).toContain(`invalid cursor «${cursor}»; pass the nextCursor of the previous resources/list answer`);
     }
   });
@@ -268,7 +268,7 @@ describe('resources on the real catalog', () => {
     ];
     for (const [uri, message] of cases) {
       const err = await rejects(client.readResource({ uri }));
-      expect(err.code, uri).toBe(ErrorCode.InvalidParams);
+      expect(err.code, uri).toBe(ProtocolErrorCode.InvalidParams);
       expect(err.message, uri).toMatch(message);
     }
   });
@@ -297,7 +297,7 @@ describe('resources on the real catalog', () => {
     it('refuses a variable the template does not have (__proto__ included) and an unknown template with -32602', async () => {
       for (const [uri, name, valid] of [['music://genres/{genre}', 'genres', 'genre'], ['music://genres/{genre}', '__proto__', 'genre'], ['music://artists/{artist}', 'toString', 'artist'], ['music://tracks/{track_id}', 'id', 'track_id']]) {
         const err = await rejects(complete(uri!, name!, 'x'));
-        expect(err.code, name).toBe(ErrorCode.InvalidParams);
+        expect(err.code, name).toBe(ProtocolErrorCode.InvalidParams);
         expect(err.message, name).toContain(`template ${uri}: unknown argument «${name}» (`);
         expect(err.message, name).toContain(`valid arguments: ${valid}.`);
       }
@@ -511,8 +511,8 @@ describe('notifications/resources/list_changed after a new publish', () => {
     const holder = new CatalogHolder(dir, silentLogger);
     expect(await holder.load()).toBe(true);
     const { client, close } = await connect(holder);
-    const notified = new Promise<void>((resolve) => client.setNotificationHandler(ResourceListChangedNotificationSchema, () => resolve()));
-    const firstPage = await client.listResources();
+    const notified = new Promise<void>((resolve) => client.setNotificationHandler('notifications/resources/list_changed', () => resolve()));
+    const firstPage = await client.request({ method: 'resources/list', params: {} });
     expect((await read(client, 'music://genres/reggaeton')).text).toMatch(/^# Genre «reggaeton»/);
 
     // Republish without one genre profile.
@@ -529,7 +529,7 @@ describe('notifications/resources/list_changed after a new publish', () => {
 
     expect((await read(client, 'music://dataset')).text).toContain(`snapshot version \`${version}\``);
     const err = await rejects(client.readResource({ uri: 'music://genres/reggaeton' }));
-    expect(err.code).toBe(ErrorCode.InvalidParams);
+    expect(err.code).toBe(ProtocolErrorCode.InvalidParams);
     const { resources } = await listAll(client);
     expect(resources.some((r) => r.uri === 'music://genres/reggaeton')).toBe(false);
     // a cursor from before the publish no longer pages
@@ -573,7 +573,7 @@ describe('over stdio (package bin)', () => {
   });
 
   it('sends list_changed when the pipeline publishes a new snapshot while it runs', async () => {
-    const notified = new Promise<void>((resolve) => client.setNotificationHandler(ResourceListChangedNotificationSchema, () => resolve()));
+    const notified = new Promise<void>((resolve) => client.setNotificationHandler('notifications/resources/list_changed', () => resolve()));
     const dir = join(dataDir, 'snapshots');
     const snap = await readSnapshot(dir);
     await writeSnapshot(dir, {

@@ -9,9 +9,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import type { Progress } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -208,7 +207,7 @@ async function connect(spotify: SpotifyDeps, snap: Snapshot = snapshot): Promise
 }
 
 const call = async (client: Client, artist: string, onprogress?: (p: Progress) => void) =>
-  (await client.callTool({ name: 'artist_metadata', arguments: { artist } }, undefined, onprogress ? { onprogress } : undefined)) as Result;
+  (await client.callTool({ name: 'artist_metadata', arguments: { artist } }, onprogress ? { onprogress } : undefined)) as Result;
 
 const apiRequests = () => double.requests.filter((r) => r.pathname.startsWith('/v1/'));
 

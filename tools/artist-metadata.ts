@@ -1,6 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer, CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { quote, quoteList } from '../src/catalog/delimit.js';
@@ -10,6 +8,7 @@ import { deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from '..
 import { SpotifyError } from '../src/spotify/errors.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const artistMetadataInput = {
   artist: artistNameArg,
@@ -75,7 +74,7 @@ const outputShape = {
   catalog: catalogInfoShape,
 };
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type Extra = ServerContext;
 
 /** What a live fetch produced: the artist (null: no Spotify artist matches), or why it failed. */
 type LiveOutcome =
@@ -106,17 +105,18 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },
-    async (args, extra) =>
-      withCatalog(deps, async (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, async (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
           return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
         }
         const p = found.value.profiles[0]!;
         const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
-        const outcome = await liveFetch(deps, p, extra, log);
+        const outcome = await liveFetch(deps, p, ctx, log);
         return render(catalog, p, args.max_albums, outcome, deps, readAs([found.match]));
       }),
   );
@@ -140,16 +140,15 @@ async function liveFetch(deps: ToolDeps, p: ArtistProfile, extra: Extra, log: To
 
   const timeoutMs = deps.spotifyLiveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([deadline, extra.signal]);
-  const progressToken = extra._meta?.progressToken;
+  const signal = AbortSignal.any([deadline, extra.mcpReq.signal]);
+  const progressToken = extra.mcpReq._meta?.progressToken;
   const total = p.spotify_id ? 1 : 2;
   let sent = -1;
   /** MCP progress (values strictly increase), only when the client asked for it with a progressToken. */
   const progress = async (done: number, message: string) => {
     if (progressToken === undefined || done <= sent) return;
     sent = done;
-    await extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } })
+    await extra.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } })
       .catch(() => undefined);
   };
 
@@ -192,7 +191,7 @@ async function liveFetch(deps: ToolDeps, p: ArtistProfile, extra: Extra, log: To
     return { status: 'ok', ...result };
   } catch (err) {
     const reason =
-      err instanceof LiveTimeout || (deadline.aborted && !extra.signal.aborted)
+      err instanceof LiveTimeout || (deadline.aborted && !extra.mcpReq.signal.aborted)
         ? `the Spotify API did not answer within ${timeoutMs / 1000} s`
         : err instanceof SpotifyError
           ? `the Spotify API failed (${err.code}): ${err.message}`

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { registerArtistMetadata } from './artist-metadata.js';
 import { registerRecommendByGenre } from './recommend-by-genre.js';
 import { registerSearchMusicKnowledge } from './search-music-knowledge.js';

@@ -1,7 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const recommendByGenreInput = {
   genre: z
@@ -50,10 +51,11 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         'At most 5 seeds in total. Deterministic. Unknown genres/artists/tracks return an error listing the closest valid names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const genres = [...(args.genre ? [args.genre] : []), ...(args.seed_genres ?? [])];
         if (!genres.length && !args.seed_artists?.length && !args.seed_tracks?.length && !hasBounds(args)) {
           return toolError(
@@ -72,7 +74,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
           const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
           return {
             content: [{ type: 'text', text: `drawn from the whole catalog (no genre given; add \`genre\` to narrow it)\n${text}` }],
-            structuredContent: { drawn_from: 'whole_catalog', ...result.structuredContent },
+            structuredContent: { drawn_from: 'whole_catalog', ...(result.structuredContent as Record<string, unknown>) },
           };
         }
         const g = first.genre;
@@ -81,7 +83,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
           structuredContent: {
             genre: { name: g.genre, level: g.genre_level, parent_genre: g.parent_genre, track_count: g.track_count },
             drawn_from: 'genres',
-            ...result.structuredContent,
+            ...(result.structuredContent as Record<string, unknown>),
           },
         };
       }),

@@ -1,5 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer, CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { echo, echoList, quote } from '../src/catalog/delimit.js';
 import { closest, genreKey } from '../src/catalog/text.js';
@@ -8,6 +7,7 @@ import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
 import { catalogInfoShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const searchMusicKnowledgeInput = {
   query: z
@@ -69,10 +69,11 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
         'Accents, case and common words are ignored.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, async (catalog): Promise<CallToolResult> => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, async (catalog): Promise<CallToolResult> => {
         const knowledge = knowledgeFor(catalog);
         if (knowledge.searchFileRefused && !refusalLogged.has(catalog)) {
           refusalLogged.add(catalog);

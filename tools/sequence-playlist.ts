@@ -1,10 +1,11 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { NameMatch } from '../src/catalog/resolve.js';
 import { camelotCode } from '../src/catalog/sequence.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { arcArg, flowFacts, limitsShape, sequenceReportShape, sequenceSummary, sequenceTracks, transitionLine } from './sequence-shared.js';
 import { catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 const MAX_TRACKS = 100;
 
@@ -40,10 +41,11 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
         'Takes track ids from a previous answer (or "Title – Artist"); recommend_by_genre and similar_tracks also take `arc` to return their list already ordered.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const indexes: number[] = [];
         const matches: (NameMatch | undefined)[] = [];
         const seen = new Set<number>();

@@ -1,9 +1,9 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Catalog, TrackView } from '../src/catalog/catalog.js';
 import { echo, quote, quoteList } from '../src/catalog/delimit.js';
 import { closest } from '../src/catalog/text.js';
-import type { CatalogHolder } from '../src/catalog/holder.js';
+import type { CatalogHolder, CatalogState } from '../src/catalog/holder.js';
 import type { NameMatch } from '../src/catalog/resolve.js';
 import type { Logger } from '../src/log.js';
 import type { SpotifyApi } from '../src/spotify/client.js';
@@ -156,15 +156,39 @@ export function ok(structured: Record<string, unknown>, text: string): CallToolR
   return { content: [{ type: 'text', text }], structuredContent: structured };
 }
 
+/** How often a call waiting for the first build reports progress. */
+const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * Wait up to `toolWaitMs` for the catalog. A request that carries a progressToken gets an MCP progress
+ * notification at once when the catalog is still being built, then one a second, each naming the build
+ * step (e.g. "ingest: 41,000 rows"), until the catalog is ready or the wait ends.
+ */
+async function waitForCatalog(deps: ToolDeps, ctx: ServerContext): Promise<CatalogState> {
+  const token = ctx.mcpReq._meta?.progressToken;
+  if (token === undefined) return deps.catalog.waitReady(deps.toolWaitMs);
+  const deadline = Date.now() + deps.toolWaitMs;
+  let state = deps.catalog.current;
+  for (let step = 1; state.status === 'loading'; step++) {
+    const message = `the music catalog is being built (${state.detail}); the answer follows when it is ready`;
+    await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } }).catch(() => undefined);
+    const left = deadline - Date.now();
+    state = await deps.catalog.waitReady(Math.min(PROGRESS_EVERY_MS, Math.max(left, 0)));
+    if (left <= PROGRESS_EVERY_MS) break;
+  }
+  return state;
+}
+
 /**
  * Run a handler against the catalog being served. While the first build is still running the call
  * waits a little, then answers with progress rather than failing silently.
  */
 export async function withCatalog(
   deps: ToolDeps,
+  ctx: ServerContext,
   fn: (catalog: Catalog) => CallToolResult | Promise<CallToolResult>,
 ): Promise<CallToolResult> {
-  const state = await deps.catalog.waitReady(deps.toolWaitMs);
+  const state = await waitForCatalog(deps, ctx);
   if (state.status === 'ready') return fn(state.catalog);
   if (state.status === 'failed') {
     return toolError(`the music catalog could not be built: ${state.error}`);

@@ -1,7 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const similarTracksInput = {
   seed_tracks: z
@@ -31,10 +32,11 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         if (!(args.seed_tracks?.length || args.seed_artists?.length)) {
           return toolError('give at least one seed: seed_tracks (a Spotify track id or "Title – Artist") or seed_artists.');
         }

@@ -1,8 +1,9 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { ICONS } from '../src/icons.js';
 
 export const tracksByArtistInput = {
   artist: artistNameArg,
@@ -37,10 +38,11 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
         'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names.',
       inputSchema: inputObject,
       outputSchema: outputObject,
+      icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },
-    async (args) =>
-      withCatalog(deps, (catalog) => {
+    async (args, ctx) =>
+      withCatalog(deps, ctx, (catalog) => {
         const found = catalog.resolveArtist(args.artist);
         if (!found.ok) {
           return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));

@@ -48,20 +48,18 @@ function expectFullCoverage(s: Summary): void {
   expect(Object.keys(s.prompts).sort()).toEqual(['artist_deep_dive', 'build_playlist', 'compare_genres']);
 }
 
-/**
- * legacy: the initialize handshake at 2025-11-25. auto: the SDK first probes server/discover
- * (2026-07-28) and falls back to the handshake when the server does not answer it as a modern
- * server; either way every check above must pass.
- */
-function expectEra(mode: 'auto' | 'legacy', s: Summary): void {
-  if (mode === 'legacy') expect(s.protocol_version).toBe('2025-11-25');
-  else expect(['2025-11-25', '2026-07-28']).toContain(s.protocol_version);
+function expectEra(mode: Mode, s: Summary): void {
+  expect(s.protocol_version).toBe(mode === 'legacy' ? '2025-11-25' : '2026-07-28');
 }
+
+/** legacy: initialize at 2025-11-25; auto: server/discover, which this server answers; 2026-07-28: pinned, no fallback. */
+const MODES = ['auto', 'legacy', '2026-07-28'] as const;
+type Mode = (typeof MODES)[number];
 
 describe.runIf(py.run)(`the Python MCP SDK as a client${py.skipNote}`, () => {
   const env = () => ({ MUSIC_DATA_DIR: inject('builtDataDir'), MUSIC_DATASET: DATASET_PATH, LOG_LEVEL: 'warn' });
 
-  for (const mode of ['auto', 'legacy'] as const) {
+  for (const mode of MODES) {
     it(`over stdio (${mode})`, () => {
       const pairs = Object.entries(env()).map(([k, v]) => `${k}=${v}`);
       const s = runCheck(['--mode', mode, '--stdio', process.execPath, BIN, ...pairs]);
@@ -81,7 +79,7 @@ describe.runIf(py.run)(`the Python MCP SDK as a client${py.skipNote}`, () => {
       server?.kill('SIGTERM');
     });
 
-    for (const mode of ['auto', 'legacy'] as const) {
+    for (const mode of MODES) {
       it(`${mode}`, () => {
         const s = runCheck(['--mode', mode, '--http', url]);
         expectFullCoverage(s);

@@ -9,8 +9,8 @@ template built from its URI template, and gets every prompt. Prints one
 JSON summary on stdout; exits 1 with the failures listed when any check fails.
 
 Usage:
-  mcp_client_check.py --mode auto|legacy --stdio NODE BIN_JS [ENV=VALUE ...]
-  mcp_client_check.py --mode auto|legacy --http URL
+  mcp_client_check.py --mode auto|legacy|2026-07-28 --stdio NODE BIN_JS [ENV=VALUE ...]
+  mcp_client_check.py --mode auto|legacy|2026-07-28 --http URL
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ async def check(client: Client) -> dict[str, Any]:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", default="auto", help="auto (server/discover, 2026-07-28) or legacy (initialize handshake)")
+    parser.add_argument("--mode", default="auto", help="auto (server/discover, falling back to initialize), legacy (initialize handshake) or a revision to pin (2026-07-28)")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--http", metavar="URL")
     group.add_argument("--stdio", nargs="+", metavar="ARG", help="NODE BIN_JS [ENV=VALUE ...]")
