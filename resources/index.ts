@@ -1,4 +1,5 @@
 import { ResourceTemplate, type McpServer, type ReadResourceCallback, type RegisteredResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { playlistViewResource, readPlaylistView } from '../src/app/playlist-view.js';
 import { ListResourcesRequestSchema, ReadResourceRequestSchema, type ReadResourceResult, type Resource } from '@modelcontextprotocol/sdk/types.js';
 import { echo } from '../src/catalog/delimit.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
@@ -148,7 +149,9 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     ),
   ];
 
-  const fixedEntries: Resource[] = FIXED.map(({ read: _read, ...meta }) => meta);
+  // The MCP App view (src/app/playlist-view.ts): listed and read like the fixed documents.
+  fixed.set(playlistViewResource.uri, async () => readPlaylistView());
+  const fixedEntries: Resource[] = [...FIXED.map(({ read: _read, ...meta }) => meta), playlistViewResource];
 
   server.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
     const catalog = catalogNow(deps);

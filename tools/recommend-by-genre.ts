@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const recommendByGenreInput = {
   genre: z
@@ -51,6 +52,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
       inputSchema: inputObject,
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args) =>
       withCatalog(deps, (catalog) => {

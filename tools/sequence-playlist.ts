@@ -5,6 +5,7 @@ import { camelotCode } from '../src/catalog/sequence.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { arcArg, flowFacts, limitsShape, sequenceReportShape, sequenceSummary, sequenceTracks, transitionLine } from './sequence-shared.js';
 import { catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 const MAX_TRACKS = 100;
 
@@ -41,6 +42,7 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
       inputSchema: inputObject,
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args) =>
       withCatalog(deps, (catalog) => {

@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const similarTracksInput = {
   seed_tracks: z
@@ -32,6 +33,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
       inputSchema: inputObject,
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args) =>
       withCatalog(deps, (catalog) => {

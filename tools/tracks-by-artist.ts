@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const tracksByArtistInput = {
   artist: artistNameArg,
@@ -38,6 +39,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
       inputSchema: inputObject,
       outputSchema: outputObject,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args) =>
       withCatalog(deps, (catalog) => {
