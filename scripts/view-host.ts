@@ -2,13 +2,14 @@
 // a minimal host page (ui/test-host/host.ts, the ext-apps AppBridge) shows the view the server serves,
 // and answers the view's tool calls and resource reads with a real MCP client of the server. Used by
 // tests/app-view.test.ts and scripts/view-screenshots.ts.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolRequest, ReadResourceRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { build } from 'esbuild';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
-import { PLAYLIST_VIEW_URI } from '../src/app/playlist-view.js';
+import { PLAYLIST_VIEW_FILE, PLAYLIST_VIEW_URI } from '../src/app/playlist-view.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -35,6 +36,15 @@ export interface ViewHost {
   close(): Promise<void>;
 }
 
+/** Rebuild the view when a file of ui/playlist-view/ is newer than the built HTML, so what runs is the current source. */
+export function ensureViewBuilt(): void {
+  const dir = join(PROJECT_ROOT, 'ui', 'playlist-view');
+  const built = existsSync(PLAYLIST_VIEW_FILE) ? statSync(PLAYLIST_VIEW_FILE).mtimeMs : 0;
+  if (readdirSync(dir).some((f) => statSync(join(dir, f)).mtimeMs > built)) {
+    execFileSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-view.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+}
+
 /** Bundle the host page's script (the AppBridge and its PostMessageTransport). */
 async function hostScript(): Promise<string> {
   const out = await build({ entryPoints: [join(PROJECT_ROOT, 'ui', 'test-host', 'host.ts')], bundle: true, format: 'iife', target: 'es2022', write: false, logLevel: 'warning' });
@@ -43,6 +53,7 @@ async function hostScript(): Promise<string> {
 
 export async function openViewHost(client: Client, options: { width?: number } = {}): Promise<ViewHost> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium)`);
+  ensureViewBuilt();
   const view = await client.readResource({ uri: PLAYLIST_VIEW_URI });
   const content = view.contents[0] as { text?: string; mimeType?: string; _meta?: { ui?: { csp?: unknown } } } | undefined;
   if (!content?.text) throw new Error(`${PLAYLIST_VIEW_URI} has no HTML`);

@@ -20,7 +20,6 @@ export interface Track {
   reason?: string;
   credit?: string;
   camelot?: string | null;
-  image_url?: string | null;
 }
 
 export type ToolName = 'recommend_by_genre' | 'similar_tracks' | 'sequence_playlist' | 'tracks_by_artist';

@@ -58,7 +58,7 @@ function say(message: string, kind: 'info' | 'error' = 'info'): void {
 
 // ---- rendering ------------------------------------------------------------------------------------
 
-/** A drawn cover when no image is stored: two colours and the initials, from the track id. */
+/** A drawn cover: two colours from the track id and the title's initials. */
 function placeholder(t: Track): SVGElement {
   let h = 0;
   for (const c of t.track_id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
@@ -72,7 +72,7 @@ function placeholder(t: Track): SVGElement {
     .toUpperCase();
   return svg(
     'svg',
-    { viewBox: '0 0 64 64', class: 'art placeholder', role: 'img', 'aria-label': `no cover stored for ${t.name ?? 'this track'}` },
+    { viewBox: '0 0 64 64', class: 'art placeholder', 'aria-hidden': 'true' },
     svg('rect', { width: 64, height: 64, fill: `hsl(${hue} 45% 38%)` }),
     svg('circle', { cx: 44, cy: 20, r: 26, fill: `hsl(${(hue + 60) % 360} 50% 55%)`, opacity: 0.55 }),
     svg('text', { x: 32, y: 40, 'text-anchor': 'middle', 'font-size': 20, fill: '#fff', 'font-weight': 700 }, initials),
@@ -102,7 +102,6 @@ function bars(t: Track): HTMLElement {
 
 function card(t: Track, n: number, p: Playlist): HTMLElement {
   const title = t.name ?? '(untitled)';
-  const art = t.image_url ? el('img', { class: 'art', src: t.image_url, alt: `cover of ${t.album ?? title}`, width: 64, height: 64 }) : placeholder(t);
   const outlier = isOutlier(t, bands);
   const actions = el(
     'div',
@@ -118,7 +117,8 @@ function card(t: Track, n: number, p: Playlist): HTMLElement {
   const li = el(
     'li',
     { class: `card${outlier ? ' outlier' : ''}`, 'data-track-id': t.track_id, 'aria-labelledby': `t-${n}` },
-    art,
+    // The snapshot holds no album art (enrichment keeps artist images only): a cover drawn from the track.
+    placeholder(t),
     el(
       'div',
       { class: 'body' },
