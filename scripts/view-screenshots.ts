@@ -51,6 +51,7 @@ try {
   const genre =
     optionValues(args, '--genre')[0] ??
     [...m.catalog().genres].filter((g) => g.genre_level === 'genre').sort((a, b) => b.track_count - a.track_count)[0]!.genre;
+  process.stdout.write(`genre ${genre}, ${limit} tracks a list\n`);
   const rec = await host.show('recommend_by_genre', { genre, limit });
   await check('recommend_by_genre', tracksOf(rec));
   const first = tracksOf(rec)[0]!;
