@@ -1,5 +1,6 @@
 import { ResourceTemplate } from '@modelcontextprotocol/server';
 import type { McpServer, ReadResourceCallback, RegisteredResourceTemplate, ReadResourceResult, Resource } from '@modelcontextprotocol/server';
+import { playlistViewResource, readPlaylistView } from '../src/app/playlist-view.js';
 import { echo } from '../src/catalog/delimit.js';
 import { unknownArguments, type ToolDeps } from '../tools/shared.js';
 import { genresListing } from './genre-profile.js';
@@ -152,7 +153,9 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     ),
   ];
 
-  const fixedEntries: Resource[] = FIXED.map(({ read: _read, ...meta }) => meta);
+  // The MCP App view (src/app/playlist-view.ts): listed and read like the fixed documents.
+  fixed.set(playlistViewResource.uri, async () => readPlaylistView());
+  const fixedEntries: Resource[] = [...FIXED.map(({ read: _read, ...meta }) => meta), playlistViewResource];
 
   server.server.setRequestHandler('resources/list', async (request, ctx) => {
     const catalog = catalogNow(deps);

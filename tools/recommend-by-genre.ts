@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const recommendByGenreInput = {
   genre: z
@@ -53,6 +54,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
       outputSchema: outputObject,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, (catalog) => {

@@ -6,6 +6,7 @@ import { unknownName } from '../src/catalog/unknown-name.js';
 import { arcArg, flowFacts, limitsShape, sequenceReportShape, sequenceSummary, sequenceTracks, transitionLine } from './sequence-shared.js';
 import { catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 const MAX_TRACKS = 100;
 
@@ -43,6 +44,7 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
       outputSchema: outputObject,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, (catalog) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const similarTracksInput = {
   seed_tracks: z
@@ -34,6 +35,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
       outputSchema: outputObject,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, (catalog) => {

@@ -4,6 +4,7 @@ import { quote } from '../src/catalog/delimit.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
+import { playlistViewMeta } from '../src/app/playlist-view.js';
 
 export const tracksByArtistInput = {
   artist: artistNameArg,
@@ -40,6 +41,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
       outputSchema: outputObject,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+      _meta: playlistViewMeta,
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, (catalog) => {
