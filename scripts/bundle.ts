@@ -256,12 +256,18 @@ function manifestFor(listing: Listing, platforms: string[]): Manifest {
   };
 }
 
+/** Refuses a platform no DuckDB binding is published for, naming the ones there are. */
+function checkPlatforms(platforms: string[]): void {
+  const known = knownPlatforms();
+  const unknown = platforms.filter((p) => !known.includes(p));
+  if (unknown.length) throw new Error(`unknown platform ${unknown.join(', ')}; choose from ${known.join(', ')} or current`);
+  if (platforms.length === 0) throw new Error(`--platforms names no platform; choose from ${known.join(', ')} or current`);
+}
+
 /** Builds the bundle: stage the runtime files, list the staged server, write the manifest, pack. */
 export async function buildBundle(options: { platforms: string[]; out: string; log?: (line: string) => void }): Promise<BundleResult> {
   const log = options.log ?? (() => {});
-  const known = knownPlatforms();
-  const unknown = options.platforms.filter((p) => !known.includes(p));
-  if (unknown.length) throw new Error(`unknown platform ${unknown.join(', ')}; choose from ${known.join(', ')} or current`);
+  checkPlatforms(options.platforms);
   if (!existsSync(join(ROOT, BUNDLE_ENTRY))) throw new Error(`${BUNDLE_ENTRY} is missing; run npm run build first`);
   const stage = mkdtempSync(join(tmpdir(), 'music-bundle-'));
   const scratch = mkdtempSync(join(tmpdir(), 'music-bundle-list-'));
@@ -301,6 +307,7 @@ function mb(bytes: number): string {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const { platforms, out } = parseArgs(process.argv.slice(2));
+    checkPlatforms(platforms);
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     const r = await buildBundle({ platforms, out, log: (l) => process.stderr.write(`bundle: ${l}\n`) });
     process.stderr.write(

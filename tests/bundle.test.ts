@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,16 @@ describe('MCP Bundle (.mcpb)', () => {
       await client.close();
     }
   }, 60_000);
+
+  it.each([
+    ['--platforms mars-x64', /unknown platform mars-x64; choose from .*linux-x64.* or current/],
+    ['--platforms', /--platforms needs a value/],
+    ['--zip', /unknown argument --zip/],
+  ])('npm run bundle -- %s says what is wrong and exits 1', (args, message) => {
+    const r = spawnSync('npm', ['run', '--silent', 'bundle', '--', ...args.split(' ')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+  }, 70_000);
 
   it('passes Spotify credentials from the install dialog to the server', async () => {
     const entry = await resolvedEntry({ data_dir: dataDir, spotify_client_id: 'id-123', spotify_client_secret: 'secret-456' });
