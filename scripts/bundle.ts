@@ -116,10 +116,16 @@ function parseArgs(argv: string[]): { platforms: string[]; out: string } {
   return { platforms: [...new Set(platforms)], out: resolve(value('--out') ?? DEFAULT_BUNDLE_PATH) };
 }
 
+type LockEntry = { version: string; integrity: string; dev?: boolean };
+let lockPackages: Record<string, LockEntry> | undefined;
+function lockfile(): Record<string, LockEntry> {
+  lockPackages ??= (JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }).packages;
+  return lockPackages;
+}
+
 /** The lockfile's record of a package: exact version, tarball integrity, whether dev-only. */
-function locked(name: string): { version: string; integrity: string; dev?: boolean } {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string; dev?: boolean }> };
-  const entry = lock.packages[`node_modules/${name}`];
+function locked(name: string): LockEntry {
+  const entry = lockfile()[`node_modules/${name}`];
   if (!entry) throw new Error(`${name} is not in package-lock.json; run npm install`);
   return entry;
 }
@@ -134,7 +140,7 @@ function copyProductionModules(stage: string): void {
   if (top.length === 0) throw new Error('npm ls listed no production dependencies; run npm ci first');
   for (const p of top) {
     if (locked(p.slice('node_modules/'.length)).dev) throw new Error(`${p} is a dev dependency; npm ls --omit=dev listed it`);
-    cpSync(join(ROOT, p), join(stage, p), { recursive: true, dereference: true, filter: (src) => !src.includes(`${'/'}.bin`) });
+    cpSync(join(ROOT, p), join(stage, p), { recursive: true, dereference: true, filter: (src) => !src.includes('/.bin') });
   }
 }
 
@@ -172,9 +178,8 @@ function addDuckdbBindings(stage: string, platforms: string[]): void {
 }
 
 function knownPlatforms(): string[] {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
   const prefix = `node_modules/${DUCKDB_BINDINGS}-`;
-  return Object.keys(lock.packages).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  return Object.keys(lockfile()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 }
 
 /** The files the server reads at run time: compiled code (no maps), dbt project, knowledge documents. */
@@ -299,7 +304,7 @@ export async function buildBundle(options: { platforms: string[]; out: string; l
   }
 }
 
-/** Sizes of what went in, for the build's last lines. */
+/** A size for the build's last lines. */
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
