@@ -48,8 +48,9 @@ const httpBaseUrl = z
   .optional();
 
 const EnvSchema = z.object({
-  MUSIC_DATA_DIR: z.string().trim().min(1).optional(),
-  MUSIC_DATASET: z.string().trim().min(1).optional(),
+  // Empty = unset: a desktop client's install dialog passes an empty value for a field left blank.
+  MUSIC_DATA_DIR: optionalText,
+  MUSIC_DATASET: optionalText,
   MUSIC_DUCKDB_PATH: z.string().trim().min(1).optional(),
   MUSIC_SNAPSHOT_POLL_MS: intFromEnv(100, 3_600_000, 2_000),
   MUSIC_TOOL_WAIT_MS: intFromEnv(0, 600_000, 20_000),
@@ -132,6 +133,9 @@ const EnvSchema = z.object({
   SPOTIFY_API_BASE_URL: httpBaseUrl,
   SPOTIFY_ACCOUNTS_URL: httpBaseUrl,
 });
+
+/** Every environment variable the server reads (the keys of the schema above). */
+export const ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   /** Everything the product writes: downloaded dataset, embedded DuckDB file, serving snapshots. */

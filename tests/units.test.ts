@@ -43,6 +43,11 @@ describe('configuration', () => {
     expect(c.dataDir).toBe('/srv/app/data');
     expect(c.dataset).toBe('/srv/app/songs.csv');
   });
+  it('reads an empty data dir or dataset as unset (a desktop client passes blank install fields as empty strings)', () => {
+    const c = loadConfig({ HOME: '/home/u', MUSIC_DATA_DIR: '', MUSIC_DATASET: '  ' }, '/x');
+    expect(c.dataDir).toBe(loadConfig({ HOME: '/home/u' }, '/x').dataDir);
+    expect(c.dataset).toBe(DEFAULT_DATASET_URL);
+  });
   it('fails fast listing every bad key', () => {
     try {
       loadConfig({ LOG_LEVEL: 'loud', MUSIC_SNAPSHOT_POLL_MS: 'soon' });
