@@ -51,7 +51,8 @@ describe('the playlist view resource', () => {
     expect(contents[0]).toMatchObject({ uri: PLAYLIST_VIEW_URI, mimeType: 'text/html;profile=mcp-app' });
     expect((contents[0] as { _meta?: unknown })._meta).toEqual({ ui: { csp: { resourceDomains: ['https://i.scdn.co'], connectDomains: [] }, prefersBorder: true } });
     expect((contents[0] as { text: string }).text).toMatch(/^<!doctype html>/);
-    const { resources } = await m.client.listResources();
+    // One page (the documents, the view among them, come first): listResources() without a cursor walks every page.
+    const { resources } = await m.client.request({ method: 'resources/list', params: {} });
     expect(resources.find((r) => r.uri === PLAYLIST_VIEW_URI)?.mimeType).toBe('text/html;profile=mcp-app');
     const { tools } = await m.client.listTools();
     const withView = tools.filter((t) => (t._meta?.ui as { resourceUri?: string } | undefined)?.resourceUri === PLAYLIST_VIEW_URI).map((t) => t.name);

@@ -143,7 +143,7 @@ describe('sequence_playlist and arc over the built catalog', () => {
     expect(bad.content[0]!.text).toMatch(/playlist track «Bohemian Rapsody – Qeen» is not in the catalog; closest titles:/);
     const arc = await call('sequence_playlist', { tracks: ['a', 'b'], arc: 'zigzag' });
     expect(arc.isError).toBe(true);
-    expect(arc.content[0]!.text).toMatch(/rising.*falling.*peak.*wave.*steady.*arc/);
+    expect(arc.content[0]!.text).toMatch(/arc.*rising.*falling.*peak.*wave.*steady/);
     const dup = await call('recommend_by_genre', { genre: 'pop', limit: 2 });
     const [x] = (dup.structuredContent!.tracks as Track[]).map((t) => t.track_id);
     const one = await call('sequence_playlist', { tracks: [x, x] });
