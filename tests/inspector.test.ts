@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { REPO_ROOT } from './helpers/dataset.js';
+import { TOOL_ARGS } from './helpers/tool-args.js';
 
 // The MCP Inspector 2.x CLI, a client nobody on this project wrote, against both transports. It needs
 // Node >= 22.19, so it runs on the Node 24 that scripts/node-version.sh installs into tools-node/,
@@ -19,14 +20,7 @@ const run = promisify(execFile);
 const LAUNCHER = join(REPO_ROOT, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
 const dataDir = inject('builtDataDir');
 
-const ARGS: Record<string, Record<string, unknown>> = {
-  recommend_by_genre: { genre: 'latin', limit: 3, min_energy: 0.7 },
-  similar_tracks: { seed_tracks: ['Halo – Beyoncé'], limit: 3 },
-  tracks_by_artist: { artist: 'queen', limit: 3 },
-  artist_metadata: { artist: 'Queen' },
-  search_music_knowledge: { query: 'reggaeton' },
-  sequence_playlist: { tracks: ['Bohemian Rhapsody – Queen', 'Bicycle Race – Queen', 'Brighton Rock – Queen'], arc: 'rising' },
-};
+const ARGS = TOOL_ARGS;
 
 let node24: string;
 let home: string;

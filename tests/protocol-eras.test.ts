@@ -9,19 +9,13 @@ import { loadConfig } from '../src/config.js';
 import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { REPO_ROOT } from './helpers/dataset.js';
+import { TOOL_ARGS } from './helpers/tool-args.js';
 
 // A 2026-07-28 client (no initialize: server/discover, then the `_meta` envelope on every request) and a
 // 2025-11-25 client (initialize) each use every tool, resource and prompt, over stdio and over HTTP.
 const dataDir = inject('builtDataDir');
 
-const ARGS: Record<string, Record<string, unknown>> = {
-  recommend_by_genre: { genre: 'latin', limit: 3, min_energy: 0.7 },
-  similar_tracks: { seed_tracks: ['Halo – Beyoncé'], limit: 3 },
-  tracks_by_artist: { artist: 'queen', limit: 3 },
-  artist_metadata: { artist: 'Queen' },
-  search_music_knowledge: { query: 'reggaeton' },
-  sequence_playlist: { tracks: ['Bohemian Rhapsody – Queen', 'Bicycle Race – Queen', 'Brighton Rock – Queen'], arc: 'rising' },
-};
+const ARGS = TOOL_ARGS;
 const PROMPT_ARGS: Record<string, Record<string, string>> = {
   build_playlist: { mood: 'chill', genre: 'rock' },
   artist_deep_dive: { artist: 'Queen' },
