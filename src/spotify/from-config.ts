@@ -4,7 +4,8 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { SpotifyClient, type SpotifyClientOptions } from './client.js';
+import { SpotifyClient } from './client.js';
+import type { SpotifyClientOptions } from './types.js';
 
 /** True when both SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET are set (config rejects one without the other). */
 export function hasSpotifyCredentials(config: Pick<Config, 'spotifyClientId' | 'spotifyClientSecret'>): boolean {

@@ -1,8 +1,8 @@
+export { SpotifyClient } from './client.js';
+export { parseRetryAfter } from './auth.js';
+export { deniedToDevelopmentApps } from './mapping.js';
 export {
-  SpotifyClient,
   SPOTIFY_DEFAULTS,
-  deniedToDevelopmentApps,
-  parseRetryAfter,
   type AlbumOptions,
   type Availability,
   type CallOptions,
@@ -19,7 +19,7 @@ export {
   type SpotifyImage,
   type SpotifyTrack,
   type TopTracks,
-} from './client.js';
+} from './types.js';
 export {
   SpotifyAbortedError,
   SpotifyAuthError,
