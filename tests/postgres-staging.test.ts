@@ -19,15 +19,9 @@ import { createLogger, silentLogger } from '../src/log.js';
 import { ingestCsv, type IngestReport } from '../src/pipeline/ingest.js';
 import { loadWarehouse } from '../src/pipeline/load.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
-import {
-  COPY_BINARY_HEADER,
-  COPY_BINARY_TRAILER,
-  decodeCopyTextCell,
-  encodeCopyBinary,
-  encodeTrackRows,
-  PostgresStagingStore,
-} from '../src/warehouse/postgres-staging.js';
-import { DuckDbStagingStore, TRACK_COLUMNS, type StagedTrack } from '../src/warehouse/staging.js';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeCopyBinary } from '../src/warehouse/pg-copy.js';
+import { PostgresStagingStore } from '../src/warehouse/postgres-staging.js';
+import { DuckDbStagingStore } from '../src/warehouse/staging.js';
 import { DATASET_PATH, REPO_ROOT, writeChangedCopy } from './helpers/dataset.js';
 import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
 import { shrinkScenario } from './helpers/shrink-scenario.js';
@@ -107,44 +101,6 @@ describe('STAGING_URL configuration', () => {
     } finally {
       await store.close();
     }
-  });
-});
-
-describe('COPY formats', () => {
-  it('reads text-format cells back: escapes, \\N as NULL, octal and hex escapes', () => {
-    expect(decodeCopyTextCell('a\\tb\\nc\\rd\\\\e')).toBe('a\tb\nc\rd\\e');
-    expect(decodeCopyTextCell('\\N')).toBeNull();
-    expect(decodeCopyTextCell('\\\\N')).toBe('\\N');
-    expect(decodeCopyTextCell('\\101\\x42')).toBe('AB');
-  });
-
-  it('the field-by-field track encoder writes the same bytes as the generic one', () => {
-    const text = fc.option(fc.string({ unit: 'binary', maxLength: 12 }).filter((x) => !x.includes('\0')));
-    const int = fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
-    const dbl = fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }));
-    const track = fc.record({
-      row_key: fc.string(), source_schema: fc.constantFrom('tidytuesday' as const, 'maharshipandya' as const),
-      source_file: fc.string(), source_line: fc.nat(), track_id: fc.string(), track_name: text, artist_names: text, artist_credits: text,
-      album_id: text, album_name: text, album_release_date: text, playlist_id: text, playlist_name: text,
-      genre: fc.string(), subgenre: text, popularity: int, duration_ms: int, explicit: fc.option(fc.boolean()),
-      danceability: dbl, energy: dbl, key: int, loudness: dbl, mode: int, speechiness: dbl, acousticness: dbl,
-      instrumentalness: dbl, liveness: dbl, valence: dbl, tempo: dbl, time_signature: int, row_hash: fc.string(),
-    });
-    fc.assert(
-      fc.property(fc.array(track, { maxLength: 20 }), fc.boolean(), (rows: StagedTrack[], stamped) => {
-        const at = stamped ? new Date('2026-11-24T12:34:56.789Z') : undefined;
-        expect(encodeTrackRows(rows, at).equals(encodeCopyBinary(rows, TRACK_COLUMNS, at))).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('refuses what PostgreSQL cannot store, naming the problem', () => {
-    const cols = [{ name: 's', type: 'VARCHAR' }, { name: 'i', type: 'INTEGER' }, { name: 'd', type: 'DOUBLE' }] as const;
-    expect(() => encodeCopyBinary([{ s: 'nul\0byte', i: 1, d: 1 }], cols)).toThrow(/NUL character/);
-    expect(() => encodeCopyBinary([{ s: 'é\0', i: 1, d: 1 }], cols)).toThrow(/NUL character/);
-    expect(() => encodeCopyBinary([{ s: 'x', i: 2 ** 31, d: 1 }], cols)).toThrow(/not a 32-bit integer/);
-    expect(() => encodeCopyBinary([{ s: 'x', i: 1, d: Infinity }], cols)).toThrow(/non-finite/);
   });
 });
 
