@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
+import { raceAbort } from '../abort.js';
 import { quote } from '../catalog/delimit.js';
 import type { Logger } from '../log.js';
 import { SpotifyAbortedError, SpotifyAuthError, SpotifyRateLimitedError, SpotifyUnavailableError } from './errors.js';
@@ -61,7 +62,9 @@ export class TokenProvider {
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = undefined;
     });
-    return signal ? raceAbort(this.inflight, signal) : this.inflight;
+    return signal
+      ? raceAbort(this.inflight, signal, (aborted) => new SpotifyAbortedError(ENDPOINT, { cause: aborted.reason }))
+      : this.inflight;
   }
 
   /** Drop `token` after a 401 so the next getToken renews (no-op if it was already replaced). */
@@ -195,23 +198,4 @@ export function parseRetryAfter(value: string | string[] | undefined): number | 
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(Math.random() * ceiling);
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (the promise itself keeps running). */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, endpoint = ENDPOINT): Promise<T> {
-  if (signal.aborted) return Promise.reject(new SpotifyAbortedError(endpoint, { cause: signal.reason }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SpotifyAbortedError(endpoint, { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -17,6 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { raceAbort } from '../abort.js';
 
 export interface ThrottleOptions {
   /** Requests allowed to arrive in any window of `windowMs`. */
@@ -79,20 +80,7 @@ export class Throttle {
     });
     if (!signal) return task;
     // Reject promptly on abort even while still queued in p-limit (the queued task then exits at once).
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(abortReason(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      task.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    return raceAbort(task, signal, abortReason);
   }
 
   /** Stop every send for `ms` from now (extends, never shortens, a pause already running). */
