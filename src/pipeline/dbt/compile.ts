@@ -12,7 +12,7 @@ import { genericTestFullName, genericTestName, genericTestSql } from './data-tes
 import { didYouMean, topoSort } from './graph.js';
 import { DbtJinja, Relation, renderProfileValue, type JinjaHooks } from './jinja.js';
 import { refuseModelConfig, refuseTestConfig } from './refusals.js';
-import { loadProfile, loadProjectFiles, type GenericTestSpec, type ModelFile, type Yaml } from './project.js';
+import { loadProfile, loadProjectFiles, type DbtProjectFiles, type GenericTestSpec, type ModelFile, type Yaml } from './project.js';
 import type { CompiledModel, CompiledProject, CompiledTest, DependsOn, ModelConfig, SourceTable, TargetInfo } from './types.js';
 
 export interface CompileOptions {
@@ -90,150 +90,202 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
   const files = loadProjectFiles(opts.projectDir);
   const env = opts.env ?? {};
   const target = resolveTarget(opts, files.projectDir, files.profileName, env);
-  const vars = resolveVars(files.name, files.vars, opts.vars);
-  const modelsByName = new Map(files.models.map((m) => [m.name, m]));
-
-  let state: NodeState = { phase: 'parse', label: 'the project', deps: { models: [], sources: [] }, config: {} };
-  const relations = new Map<string, Relation>();
-  const sources = new Map<string, SourceTable>();
-  const enabled = new Set<string>();
-  const finalConfig = new Map<string, ModelConfig>();
-
-  const hooks: JinjaHooks = {
-    ref(name, pkg) {
-      if (pkg !== undefined && pkg !== files.name) {
-        throw new TransformError(`${state.label} refs '${name}' in package '${pkg}', but packages are not supported; ref models of this project only`, state.model?.name);
-      }
-      if (!modelsByName.has(name)) {
-        throw new TransformError(
-          `${state.label} refs unknown model '${name}'${didYouMean(name, modelsByName.keys())} (models are the .sql files under ${files.modelPaths.join(', ')})`,
-          state.model?.name,
-        );
-      }
-      pushOnce(state.deps.models, name);
-      if (state.phase === 'parse') return new Relation(target.schema, name, target.database);
-      const rel = relations.get(name);
-      if (!rel) {
-        throw new TransformError(`${state.label} refs model '${name}', which is disabled (enabled: false); enable it or remove the ref`, state.model?.name);
-      }
-      return rel;
-    },
-    source(sourceName, tableName) {
-      const key = `${sourceName}.${tableName}`;
-      const src = sources.get(key);
-      if (!src) {
-        const tablesOfSource = [...sources.values()].filter((s) => s.sourceName === sourceName).map((s) => s.name);
-        const hint = tablesOfSource.length
-          ? `source '${sourceName}' has tables ${tablesOfSource.join(', ')}${didYouMean(tableName, tablesOfSource)}`
-          : `declared sources: ${[...new Set([...sources.values()].map((s) => s.sourceName))].join(', ') || '(none)'}${didYouMean(sourceName, new Set([...sources.values()].map((s) => s.sourceName)))}`;
-        throw new TransformError(
-          `${state.label} uses source('${sourceName}', '${tableName}') but no such source table is declared; ${hint} — declare it under sources: in a .yml file in ${files.modelPaths.join(', ')}`,
-          state.model?.name,
-        );
-      }
-      pushOnce(state.deps.sources, key);
-      return new Relation(src.schema, src.identifier, src.database);
-    },
-    config(values) {
-      // Models: recorded while parsing (the compile pass must not change what parse resolved).
-      // Singular tests: recorded on their only pass (e.g. config(severity='warn')).
-      if (state.phase === 'parse' || !state.model) Object.assign(state.config, values);
-    },
-    configGet(key) {
-      return state.config[key];
-    },
-    self: () => state.self,
-    model: () => state.node,
-    executing: () => state.phase === 'compile',
+  const compiler = new ProjectCompiler(files, target, resolveVars(files.name, files.vars, opts.vars), env, opts.log);
+  compiler.renderSources();
+  const order = compiler.parseModels();
+  compiler.resolveModels(order);
+  const models = order.map((name) => compiler.compileModel(name));
+  const tests = compiler.compileTests();
+  if (opts.write !== false) writeCompiled(compiler.compiledDir, [...models, ...tests]);
+  opts.log?.debug({ project: files.name, target: target.name, models: models.length, tests: tests.length }, 'dbt project compiled');
+  return {
+    name: files.name,
+    projectDir: files.projectDir,
+    target,
+    models,
+    tests,
+    sources: [...compiler.sources.values()],
+    compiledDir: compiler.compiledDir,
+    targetDir: compiler.targetDir,
   };
+}
 
-  const jinja = new DbtJinja({ projectName: files.name, target, vars, env, macros: files.macros, hooks, ...(opts.log ? { log: opts.log } : {}) });
+/**
+ * One compile of one project, in dbt's steps: render the sources, parse every model once (recording
+ * refs, sources and config), order the enabled ones, resolve each model's schema, alias and relation,
+ * then render the final SQL of models and tests. The Jinja hooks read the node being rendered from
+ * `state`.
+ */
+class ProjectCompiler {
+  readonly sources = new Map<string, SourceTable>();
+  readonly targetDir: string;
+  readonly compiledDir: string;
+  private readonly jinja: DbtJinja;
+  private readonly modelsByName: Map<string, ModelFile>;
+  private state: NodeState = { phase: 'parse', label: 'the project', deps: { models: [], sources: [] }, config: {} };
+  private readonly relations = new Map<string, Relation>();
+  private readonly enabled = new Set<string>();
+  private readonly parsed = new Map<string, { deps: DependsOn; config: Yaml }>();
+  private readonly finalConfig = new Map<string, ModelConfig>();
 
-  // Sources: their schema/identifier may use Jinja (target, var, env_var).
-  for (const spec of files.sources) {
-    jinja.scope = `source ${spec.sourceName}.${spec.tableName} (${spec.path})`;
-    const table: SourceTable = {
-      key: `${spec.sourceName}.${spec.tableName}`,
-      sourceName: spec.sourceName,
-      name: spec.tableName,
-      schema: jinja.renderValue(spec.schema, spec.path),
-      identifier: jinja.renderValue(spec.identifier, spec.path),
-      path: spec.path,
-    };
-    if (spec.database) table.database = jinja.renderValue(spec.database, spec.path);
-    if (spec.loadedAtField) table.loadedAtField = spec.loadedAtField;
-    if (spec.freshness !== undefined) table.freshness = spec.freshness;
-    if (spec.description) table.description = spec.description;
-    sources.set(table.key, table);
+  constructor(
+    private readonly files: DbtProjectFiles,
+    private readonly target: TargetInfo,
+    vars: Yaml,
+    env: Record<string, string | undefined>,
+    log: Logger | undefined,
+  ) {
+    this.modelsByName = new Map(files.models.map((m) => [m.name, m]));
+    this.targetDir = resolve(files.projectDir, files.targetPath);
+    this.compiledDir = join(this.targetDir, 'compiled', files.name);
+    this.jinja = new DbtJinja({ projectName: files.name, target, vars, env, macros: files.macros, hooks: this.hooks(), ...(log ? { log } : {}) });
   }
 
-  // Parse: render each model once with recording ref/source/config.
-  const parsed = new Map<string, { deps: DependsOn; config: Yaml }>();
-  for (const model of files.models) {
-    const label = `model '${model.name}' (${model.path})`;
-    const config: Yaml = { materialized: 'view', ...model.projectConfig, ...model.propertyConfig };
-    state = {
-      phase: 'parse',
-      label,
-      model,
-      deps: { models: [], sources: [] },
-      config,
-      self: new Relation(target.schema, model.name, target.database),
-      node: nodeOf(model, config),
-    };
-    jinja.scope = label;
-    jinja.render(model.sql, model.path);
-    parsed.set(model.name, { deps: state.deps, config: state.config });
-    if (state.config['enabled'] !== false) enabled.add(model.name);
+  /** Which node is being rendered, for the hooks and for error messages. */
+  private enter(state: NodeState): void {
+    this.state = state;
+    this.jinja.scope = state.label;
   }
-  for (const name of enabled) {
-    for (const dep of parsed.get(name)!.deps.models) {
-      if (!enabled.has(dep)) {
-        throw new TransformError(`model '${name}' (${modelsByName.get(name)!.path}) refs model '${dep}', which is disabled (enabled: false); enable it or remove the ref`, name);
-      }
+
+  private hooks(): JinjaHooks {
+    return {
+      ref: (name, pkg) => this.ref(name, pkg),
+      source: (sourceName, tableName) => this.source(sourceName, tableName),
+      config: (values) => {
+        // Models: recorded while parsing (the compile pass must not change what parse resolved).
+        // Singular tests: recorded on their only pass (e.g. config(severity='warn')).
+        if (this.state.phase === 'parse' || !this.state.model) Object.assign(this.state.config, values);
+      },
+      configGet: (key) => this.state.config[key],
+      self: () => this.state.self,
+      model: () => this.state.node,
+      executing: () => this.state.phase === 'compile',
+    };
+  }
+
+  private ref(name: string, pkg: string | undefined): Relation {
+    const { state, files } = this;
+    if (pkg !== undefined && pkg !== files.name) {
+      throw new TransformError(`${state.label} refs '${name}' in package '${pkg}', but packages are not supported; ref models of this project only`, state.model?.name);
     }
-  }
-  const order = topoSort(new Map([...enabled].map((n) => [n, parsed.get(n)!.deps.models])));
-
-  // Resolve config, schema, alias and relation of every model before compiling any of them.
-  for (const name of order) {
-    const model = modelsByName.get(name)!;
-    const label = `model '${name}' (${model.path})`;
-    const raw = parsed.get(name)!.config;
-    const materialized = String(raw['materialized'] ?? 'view');
-    if (!(SUPPORTED_MATERIALIZATIONS as readonly string[]).includes(materialized)) {
+    if (!this.modelsByName.has(name)) {
       throw new TransformError(
-        `${label}: unsupported materialization '${materialized}'; this runner builds ${SUPPORTED_MATERIALIZATIONS.join(' and ')} only — set materialized to view or table`,
-        name,
+        `${state.label} refs unknown model '${name}'${didYouMean(name, this.modelsByName.keys())} (models are the .sql files under ${files.modelPaths.join(', ')})`,
+        state.model?.name,
       );
     }
-    const hook = HOOK_KEYS.find((k) => raw[k] !== undefined && raw[k] !== null && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0));
-    if (hook) throw new TransformError(`${label}: ${hook} is not supported by this runner; move that SQL into a model`, name);
-    refuseModelConfig(name, raw, (key) => configFile(model, key, raw[key]));
-    const config: ModelConfig = { ...raw, materialized, enabled: true };
-    const node = nodeOf(model, config);
-    state = { phase: 'compile', label, model, deps: { models: [], sources: [] }, config, node };
-    jinja.scope = label;
-    const schema = String(jinja.call('generate_schema_name', optional(config.schema), node)).trim();
-    const alias = String(jinja.call('generate_alias_name', optional(config.alias), node)).trim();
-    if (!schema || !alias) throw new TransformError(`${label}: generate_schema_name/generate_alias_name returned an empty name`, name);
-    relations.set(name, new Relation(schema, alias, target.database));
-    finalConfig.set(name, config);
+    pushOnce(state.deps.models, name);
+    if (state.phase === 'parse') return new Relation(this.target.schema, name, this.target.database);
+    const rel = this.relations.get(name);
+    if (!rel) {
+      throw new TransformError(`${state.label} refs model '${name}', which is disabled (enabled: false); enable it or remove the ref`, state.model?.name);
+    }
+    return rel;
   }
 
-  const targetDir = resolve(files.projectDir, files.targetPath);
-  const compiledDir = join(targetDir, 'compiled', files.name);
-  const models: CompiledModel[] = [];
-  for (const name of order) {
-    const model = modelsByName.get(name)!;
-    const config = finalConfig.get(name)!;
-    const rel = relations.get(name)!;
+  private source(sourceName: string, tableName: string): Relation {
+    const key = `${sourceName}.${tableName}`;
+    const src = this.sources.get(key);
+    if (!src) {
+      const declared = [...this.sources.values()];
+      const tablesOfSource = declared.filter((s) => s.sourceName === sourceName).map((s) => s.name);
+      const hint = tablesOfSource.length
+        ? `source '${sourceName}' has tables ${tablesOfSource.join(', ')}${didYouMean(tableName, tablesOfSource)}`
+        : `declared sources: ${[...new Set(declared.map((s) => s.sourceName))].join(', ') || '(none)'}${didYouMean(sourceName, new Set(declared.map((s) => s.sourceName)))}`;
+      throw new TransformError(
+        `${this.state.label} uses source('${sourceName}', '${tableName}') but no such source table is declared; ${hint} — declare it under sources: in a .yml file in ${this.files.modelPaths.join(', ')}`,
+        this.state.model?.name,
+      );
+    }
+    pushOnce(this.state.deps.sources, key);
+    return new Relation(src.schema, src.identifier, src.database);
+  }
+
+  /** Sources: their schema/identifier may use Jinja (target, var, env_var). */
+  renderSources(): void {
+    const { jinja } = this;
+    for (const spec of this.files.sources) {
+      jinja.scope = `source ${spec.sourceName}.${spec.tableName} (${spec.path})`;
+      const table: SourceTable = {
+        key: `${spec.sourceName}.${spec.tableName}`,
+        sourceName: spec.sourceName,
+        name: spec.tableName,
+        schema: jinja.renderValue(spec.schema, spec.path),
+        identifier: jinja.renderValue(spec.identifier, spec.path),
+        path: spec.path,
+      };
+      if (spec.database) table.database = jinja.renderValue(spec.database, spec.path);
+      if (spec.loadedAtField) table.loadedAtField = spec.loadedAtField;
+      if (spec.freshness !== undefined) table.freshness = spec.freshness;
+      if (spec.description) table.description = spec.description;
+      this.sources.set(table.key, table);
+    }
+  }
+
+  /** Parse: render each model once with recording ref/source/config; returns the enabled models in build order. */
+  parseModels(): string[] {
+    const { target } = this;
+    for (const model of this.files.models) {
+      const config: Yaml = { materialized: 'view', ...model.projectConfig, ...model.propertyConfig };
+      this.enter({
+        phase: 'parse',
+        label: `model '${model.name}' (${model.path})`,
+        model,
+        deps: { models: [], sources: [] },
+        config,
+        self: new Relation(target.schema, model.name, target.database),
+        node: nodeOf(model, config),
+      });
+      this.jinja.render(model.sql, model.path);
+      this.parsed.set(model.name, { deps: this.state.deps, config: this.state.config });
+      if (this.state.config['enabled'] !== false) this.enabled.add(model.name);
+    }
+    for (const name of this.enabled) {
+      for (const dep of this.parsed.get(name)!.deps.models) {
+        if (!this.enabled.has(dep)) {
+          throw new TransformError(`model '${name}' (${this.modelsByName.get(name)!.path}) refs model '${dep}', which is disabled (enabled: false); enable it or remove the ref`, name);
+        }
+      }
+    }
+    return topoSort(new Map([...this.enabled].map((n) => [n, this.parsed.get(n)!.deps.models])));
+  }
+
+  /** Resolve config, schema, alias and relation of every model before compiling any of them. */
+  resolveModels(order: readonly string[]): void {
+    for (const name of order) {
+      const model = this.modelsByName.get(name)!;
+      const label = `model '${name}' (${model.path})`;
+      const raw = this.parsed.get(name)!.config;
+      const materialized = String(raw['materialized'] ?? 'view');
+      if (!(SUPPORTED_MATERIALIZATIONS as readonly string[]).includes(materialized)) {
+        throw new TransformError(
+          `${label}: unsupported materialization '${materialized}'; this runner builds ${SUPPORTED_MATERIALIZATIONS.join(' and ')} only — set materialized to view or table`,
+          name,
+        );
+      }
+      const hook = HOOK_KEYS.find((k) => raw[k] !== undefined && raw[k] !== null && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0));
+      if (hook) throw new TransformError(`${label}: ${hook} is not supported by this runner; move that SQL into a model`, name);
+      refuseModelConfig(name, raw, (key) => configFile(model, key, raw[key]));
+      const config: ModelConfig = { ...raw, materialized, enabled: true };
+      const node = nodeOf(model, config);
+      this.enter({ phase: 'compile', label, model, deps: { models: [], sources: [] }, config, node });
+      const schema = String(this.jinja.call('generate_schema_name', optional(config.schema), node)).trim();
+      const alias = String(this.jinja.call('generate_alias_name', optional(config.alias), node)).trim();
+      if (!schema || !alias) throw new TransformError(`${label}: generate_schema_name/generate_alias_name returned an empty name`, name);
+      this.relations.set(name, new Relation(schema, alias, this.target.database));
+      this.finalConfig.set(name, config);
+    }
+  }
+
+  compileModel(name: string): CompiledModel {
+    const model = this.modelsByName.get(name)!;
+    const config = this.finalConfig.get(name)!;
+    const rel = this.relations.get(name)!;
     const label = `model '${name}' (${model.path})`;
-    state = { phase: 'compile', label, model, deps: { models: [], sources: [] }, config, self: rel, node: nodeOf(model, config) };
-    jinja.scope = label;
-    const sql = cleanSelect(jinja.render(model.sql, model.path));
+    this.enter({ phase: 'compile', label, model, deps: { models: [], sources: [] }, config, self: rel, node: nodeOf(model, config) });
+    const sql = cleanSelect(this.jinja.render(model.sql, model.path));
     if (!sql) throw new TransformError(`${label} compiles to empty SQL; a model must be a SELECT`, name);
-    models.push({
+    return {
       name,
       path: model.path,
       fqn: model.fqn,
@@ -242,74 +294,77 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
       relation: rel.toString(),
       materialized: config.materialized as 'view' | 'table',
       config,
-      dependsOn: parsed.get(name)!.deps,
+      dependsOn: this.parsed.get(name)!.deps,
       sql,
-      compiledPath: join(compiledDir, model.path),
-    });
+      compiledPath: join(this.compiledDir, model.path),
+    };
   }
 
-  const tests: CompiledTest[] = [];
-  const testNames = new Map<string, string>();
-  const addTest = (t: CompiledTest) => {
-    const other = testNames.get(t.name);
-    if (other) throw new TransformError(`two tests are named '${t.name}' (${other} and ${t.path}); give one a name: or remove the duplicate`);
-    testNames.set(t.name, t.path);
-    tests.push(t);
-  };
-  for (const spec of files.tests) {
-    const test = compileGenericTest(spec);
-    if (test) addTest(test);
+  /** Generic tests of enabled models and sources, then singular tests; names must be unique. */
+  compileTests(): CompiledTest[] {
+    const tests: CompiledTest[] = [];
+    const testNames = new Map<string, string>();
+    const add = (t: CompiledTest | undefined) => {
+      if (!t) return;
+      const other = testNames.get(t.name);
+      if (other) throw new TransformError(`two tests are named '${t.name}' (${other} and ${t.path}); give one a name: or remove the duplicate`);
+      testNames.set(t.name, t.path);
+      tests.push(t);
+    };
+    for (const spec of this.files.tests) add(this.compileGenericTest(spec));
+    for (const file of this.files.singularTests) add(this.compileSingularTest(file));
+    return tests;
   }
-  for (const file of files.singularTests) {
+
+  private compileSingularTest(file: DbtProjectFiles['singularTests'][number]): CompiledTest {
     const label = `singular test '${file.name}' (${file.path})`;
-    state = { phase: 'compile', label, deps: { models: [], sources: [] }, config: {} };
-    jinja.scope = label;
-    const sql = cleanSelect(jinja.render(file.sql, file.path));
+    this.enter({ phase: 'compile', label, deps: { models: [], sources: [] }, config: {} });
+    const sql = cleanSelect(this.jinja.render(file.sql, file.path));
     if (!sql) throw new TransformError(`${label} is empty; a singular test is a query returning the failing rows`);
+    const { state } = this;
     refuseTestConfig(file.path, `singular test '${file.name}'`, state.config);
     const severity = String(state.config['severity'] ?? 'error').toLowerCase() === 'warn' ? 'warn' : 'error';
-    const test: CompiledTest = { name: file.name, kind: 'singular', severity, dependsOn: state.deps, sql, path: file.path, compiledPath: join(compiledDir, file.path) };
+    const test: CompiledTest = { name: file.name, kind: 'singular', severity, dependsOn: state.deps, sql, path: file.path, compiledPath: join(this.compiledDir, file.path) };
     if (state.deps.models[0]) test.model = state.deps.models[0];
-    addTest(test);
+    return test;
   }
 
-  function compileGenericTest(spec: GenericTestSpec): CompiledTest | undefined {
-    const deps: DependsOn = { models: [], sources: [] };
-    let relation: string;
-    let targetName: string;
-    let testType: string = spec.kind;
-    let attached: string;
+  /** What a generic test runs against: a model (undefined when it is disabled) or a source table. */
+  private testSubject(spec: GenericTestSpec): { relation: string; targetName: string; testType: string; attached: string; deps: DependsOn } | undefined {
     if (spec.target.type === 'model') {
-      if (!enabled.has(spec.target.name)) return undefined; // tests of disabled models are disabled too
-      relation = relations.get(spec.target.name)!.toString();
-      targetName = spec.target.name;
-      attached = spec.target.name;
-      deps.models.push(spec.target.name);
-    } else {
-      const key = `${spec.target.sourceName}.${spec.target.tableName}`;
-      const src = sources.get(key)!;
-      relation = new Relation(src.schema, src.identifier, src.database).toString();
-      targetName = `${spec.target.sourceName}_${spec.target.tableName}`;
-      testType = `source_${spec.kind}`;
-      attached = `source:${key}`;
-      deps.sources.push(key);
+      if (!this.enabled.has(spec.target.name)) return undefined; // tests of disabled models are disabled too
+      const name = spec.target.name;
+      return { relation: this.relations.get(name)!.toString(), targetName: name, testType: spec.kind, attached: name, deps: { models: [name], sources: [] } };
     }
+    const key = `${spec.target.sourceName}.${spec.target.tableName}`;
+    const src = this.sources.get(key)!;
+    return {
+      relation: new Relation(src.schema, src.identifier, src.database).toString(),
+      targetName: `${spec.target.sourceName}_${spec.target.tableName}`,
+      testType: `source_${spec.kind}`,
+      attached: `source:${key}`,
+      deps: { models: [], sources: [key] },
+    };
+  }
+
+  private compileGenericTest(spec: GenericTestSpec): CompiledTest | undefined {
+    const subject = this.testSubject(spec);
+    if (!subject) return undefined;
+    const { relation, targetName, testType, attached, deps } = subject;
     const column = spec.column!;
-    const label = `${spec.kind} test on ${attached}.${column} (${spec.path})`;
-    state = { phase: 'compile', label, deps, config: {} };
-    jinja.scope = label;
+    this.enter({ phase: 'compile', label: `${spec.kind} test on ${attached}.${column} (${spec.path})`, deps, config: {} });
     const testArgs = { column_name: column, ...spec.args };
     const name = spec.customName ?? genericTestName(testType, targetName, testArgs);
     const fullName = spec.customName ?? genericTestFullName(testType, targetName, testArgs);
     const input: Parameters<typeof genericTestSql>[0] = { kind: spec.kind, model: relation, column };
-    if (spec.where) input.where = jinja.renderValue(spec.where, spec.path);
+    if (spec.where) input.where = this.jinja.renderValue(spec.where, spec.path);
     if (spec.kind === 'accepted_values') {
       input.values = spec.args['values'] as unknown[];
       input.quote = spec.args['quote'] !== false;
     }
     if (spec.kind === 'relationships') {
       const to = String(spec.args['to']).trim();
-      input.to = jinja.render(/^{{/.test(to) ? to : `{{ ${to} }}`, spec.path).trim();
+      input.to = this.jinja.render(/^{{/.test(to) ? to : `{{ ${to} }}`, spec.path).trim();
       input.field = String(spec.args['field']);
     }
     const test: CompiledTest = {
@@ -321,26 +376,25 @@ export async function compileDbtProject(opts: CompileOptions): Promise<CompiledP
       dependsOn: deps,
       sql: genericTestSql(input),
       path: spec.path,
-      compiledPath: join(compiledDir, spec.path, `${name}.sql`),
+      compiledPath: join(this.compiledDir, spec.path, `${name}.sql`),
     };
     if (fullName !== name) test.fullName = fullName;
     return test;
   }
+}
 
-  if (opts.write !== false) {
-    try {
-      const written = new Set<string>();
-      for (const node of [...models, ...tests]) {
-        writeAtomically(node.compiledPath, `${node.sql}\n`);
-        written.add(node.compiledPath);
-      }
-      removeStale(compiledDir, written);
-    } catch (cause) {
-      throw new TransformError(`cannot write compiled SQL under ${compiledDir}: ${(cause as Error).message}`, undefined, { cause });
+/** Write every node's compiled SQL, then drop files of nodes that no longer exist. */
+function writeCompiled(compiledDir: string, nodes: readonly { compiledPath: string; sql: string }[]): void {
+  try {
+    const written = new Set<string>();
+    for (const node of nodes) {
+      writeAtomically(node.compiledPath, `${node.sql}\n`);
+      written.add(node.compiledPath);
     }
+    removeStale(compiledDir, written);
+  } catch (cause) {
+    throw new TransformError(`cannot write compiled SQL under ${compiledDir}: ${(cause as Error).message}`, undefined, { cause });
   }
-  opts.log?.debug({ project: files.name, target: target.name, models: models.length, tests: tests.length }, 'dbt project compiled');
-  return { name: files.name, projectDir: files.projectDir, target, models, tests, sources: [...sources.values()], compiledDir, targetDir };
 }
 
 /**
