@@ -308,6 +308,35 @@ function sourceSetting(entries: Yaml[], key: string): unknown {
 /** Read every file of the project; no rendering. */
 export function loadProjectFiles(projectDir: string): DbtProjectFiles {
   const dir = resolve(projectDir);
+  const settings = readProjectSettings(dir);
+  const { name, modelPaths } = settings;
+  const rel = (abs: string) => toPosix(relative(dir, abs));
+  const { models, ymlFiles } = findModels(dir, settings, rel);
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const sources: SourceSpec[] = [];
+  const tests: GenericTestSpec[] = [];
+  for (const file of ymlFiles) {
+    const path = rel(file);
+    const doc = readYamlFile(file, path);
+    refusePropertyFile(path, doc);
+    readSources(path, doc, sources, tests);
+    readModelProperties(path, doc, byName, modelPaths, tests);
+  }
+  const macros = settings.macroPaths.flatMap((macroPath) =>
+    walk(join(dir, macroPath), ['.sql']).map((file) => ({ name: basename(file, '.sql'), path: rel(file), sql: readFileSync(file, 'utf8') })),
+  );
+  const singularTests = settings.testPaths.flatMap((testPath) => walk(join(dir, testPath), ['.sql']).map((file) => readSingularTest(file, rel)));
+  const { profileName, macroPaths, testPaths, targetPath, vars } = settings;
+  return { name, projectDir: dir, profileName, modelPaths, macroPaths, testPaths, targetPath, vars, models, macros, singularTests, sources, tests };
+}
+
+type ProjectSettings = Pick<DbtProjectFiles, 'name' | 'profileName' | 'modelPaths' | 'macroPaths' | 'testPaths' | 'targetPath' | 'vars'> & {
+  /** The `models:` block of dbt_project.yml (folder-level config). */
+  modelsBlock: Yaml;
+};
+
+/** dbt_project.yml: the project's name, folders, vars and folder-level model config. */
+function readProjectSettings(dir: string): ProjectSettings {
   const projectFile = join(dir, 'dbt_project.yml');
   if (!existsSync(projectFile)) throw new TransformError(`no dbt_project.yml in ${dir}; point projectDir at the dbt project folder`);
   const project = readYamlFile(projectFile, 'dbt_project.yml');
@@ -315,31 +344,37 @@ export function loadProjectFiles(projectDir: string): DbtProjectFiles {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     throw new TransformError(`dbt_project.yml: name must be a plain identifier (letters, digits, _), got ${JSON.stringify(name)}`);
   }
-  const profileName = typeof project['profile'] === 'string' ? project['profile'] : name;
-  const modelPaths = stringList(project['model-paths'] ?? project['source-paths'], ['models'], 'model-paths');
-  const macroPaths = stringList(project['macro-paths'], ['macros'], 'macro-paths');
-  const testPaths = stringList(project['test-paths'], ['tests'], 'test-paths');
-  const targetPath = typeof project['target-path'] === 'string' ? project['target-path'] : 'target';
-  const vars = isMapping(project['vars']) ? project['vars'] : {};
-  const modelsBlock = isMapping(project['models']) ? project['models'] : {};
-  const rel = (abs: string) => toPosix(relative(dir, abs));
-  refuseProjectSurface(dir, project, modelPaths);
+  const settings: ProjectSettings = {
+    name,
+    profileName: typeof project['profile'] === 'string' ? project['profile'] : name,
+    modelPaths: stringList(project['model-paths'] ?? project['source-paths'], ['models'], 'model-paths'),
+    macroPaths: stringList(project['macro-paths'], ['macros'], 'macro-paths'),
+    testPaths: stringList(project['test-paths'], ['tests'], 'test-paths'),
+    targetPath: typeof project['target-path'] === 'string' ? project['target-path'] : 'target',
+    vars: isMapping(project['vars']) ? project['vars'] : {},
+    modelsBlock: isMapping(project['models']) ? project['models'] : {},
+  };
+  refuseProjectSurface(dir, project, settings.modelPaths);
+  return settings;
+}
 
+/** Every .sql file under the model paths as a model (names unique), and the property files beside them. */
+function findModels(dir: string, settings: ProjectSettings, rel: (abs: string) => string): { models: ModelFile[]; ymlFiles: string[] } {
   const models: ModelFile[] = [];
   const byName = new Map<string, ModelFile>();
   const ymlFiles: string[] = [];
-  for (const modelPath of modelPaths) {
+  for (const modelPath of settings.modelPaths) {
     const root = join(dir, modelPath);
     for (const file of walk(root, ['.sql'])) {
       const modelName = basename(file, extname(file));
       const folders = toPosix(relative(root, file)).split('/').slice(0, -1);
-      const fqn = [name, ...folders, modelName];
+      const fqn = [settings.name, ...folders, modelName];
       const model: ModelFile = {
         name: modelName,
         path: rel(file),
         fqn,
         sql: readFileSync(file, 'utf8'),
-        projectConfig: folderConfig(modelsBlock, fqn),
+        projectConfig: folderConfig(settings.modelsBlock, fqn),
         propertyConfig: {},
       };
       const clash = byName.get(modelName);
@@ -349,76 +384,73 @@ export function loadProjectFiles(projectDir: string): DbtProjectFiles {
     }
     ymlFiles.push(...walk(root, ['.yml', '.yaml']));
   }
+  return { models, ymlFiles };
+}
 
-  const sources: SourceSpec[] = [];
-  const tests: GenericTestSpec[] = [];
-  for (const file of ymlFiles) {
-    const path = rel(file);
-    const doc = readYamlFile(file, path);
-    refusePropertyFile(path, doc);
-    const sourceList = doc['sources'] ?? [];
-    if (!Array.isArray(sourceList)) throw new TransformError(`${path}: sources: must be a list`);
-    for (const src of sourceList) {
-      if (!isMapping(src) || typeof src['name'] !== 'string') throw new TransformError(`${path}: every source needs a name`);
-      const sourceName = src['name'];
-      const tables = src['tables'] ?? [];
-      if (!Array.isArray(tables)) throw new TransformError(`${path}: tables of source '${sourceName}' must be a list`);
-      for (const table of tables) {
-        if (!isMapping(table) || typeof table['name'] !== 'string') throw new TransformError(`${path}: every table of source '${sourceName}' needs a name`);
-        const spec: SourceSpec = {
-          sourceName,
-          tableName: table['name'],
-          schema: String(src['schema'] ?? sourceName),
-          identifier: String(table['identifier'] ?? table['name']),
-          path,
-        };
-        const database = src['database'] ?? src['catalog'];
-        if (typeof database === 'string') spec.database = database;
-        // Table over source; `config:` (dbt 1.10+) over the older top-level keys.
-        const loadedAt = sourceSetting([table, src], 'loaded_at_field');
-        if (typeof loadedAt === 'string') spec.loadedAtField = loadedAt;
-        const freshness = sourceSetting([table, src], 'freshness');
-        if (freshness !== undefined) spec.freshness = freshness;
-        const description = table['description'] ?? src['description'];
-        if (typeof description === 'string') spec.description = description;
-        if (sources.some((s) => s.sourceName === sourceName && s.tableName === spec.tableName)) {
-          throw new TransformError(`${path}: source table ${sourceName}.${spec.tableName} is declared twice; keep one declaration`);
-        }
-        sources.push(spec);
-        collectTests(table, { type: 'source', sourceName, tableName: spec.tableName }, `source ${sourceName}.${spec.tableName}`, path, tests);
+/** The `sources:` of one property file, with their tests, appended to `sources` and `tests`. */
+function readSources(path: string, doc: Yaml, sources: SourceSpec[], tests: GenericTestSpec[]): void {
+  const sourceList = doc['sources'] ?? [];
+  if (!Array.isArray(sourceList)) throw new TransformError(`${path}: sources: must be a list`);
+  for (const src of sourceList) {
+    if (!isMapping(src) || typeof src['name'] !== 'string') throw new TransformError(`${path}: every source needs a name`);
+    const sourceName = src['name'];
+    const tables = src['tables'] ?? [];
+    if (!Array.isArray(tables)) throw new TransformError(`${path}: tables of source '${sourceName}' must be a list`);
+    for (const table of tables) {
+      if (!isMapping(table) || typeof table['name'] !== 'string') throw new TransformError(`${path}: every table of source '${sourceName}' needs a name`);
+      const spec: SourceSpec = {
+        sourceName,
+        tableName: table['name'],
+        schema: String(src['schema'] ?? sourceName),
+        identifier: String(table['identifier'] ?? table['name']),
+        path,
+      };
+      const database = src['database'] ?? src['catalog'];
+      if (typeof database === 'string') spec.database = database;
+      // Table over source; `config:` (dbt 1.10+) over the older top-level keys.
+      const loadedAt = sourceSetting([table, src], 'loaded_at_field');
+      if (typeof loadedAt === 'string') spec.loadedAtField = loadedAt;
+      const freshness = sourceSetting([table, src], 'freshness');
+      if (freshness !== undefined) spec.freshness = freshness;
+      const description = table['description'] ?? src['description'];
+      if (typeof description === 'string') spec.description = description;
+      if (sources.some((s) => s.sourceName === sourceName && s.tableName === spec.tableName)) {
+        throw new TransformError(`${path}: source table ${sourceName}.${spec.tableName} is declared twice; keep one declaration`);
       }
-    }
-    const modelList = doc['models'] ?? [];
-    if (!Array.isArray(modelList)) throw new TransformError(`${path}: models: must be a list`);
-    for (const entry of modelList) {
-      if (!isMapping(entry) || typeof entry['name'] !== 'string') throw new TransformError(`${path}: every entry under models: needs a name`);
-      const model = byName.get(entry['name']);
-      if (!model) {
-        throw new TransformError(`${path}: describes model '${entry['name']}' but there is no ${entry['name']}.sql under ${modelPaths.join(', ')}; fix the name or add the model`);
-      }
-      if (model.propertyPath) throw new TransformError(`model '${model.name}' is described twice (${model.propertyPath} and ${path}); keep one entry`, model.name);
-      model.propertyPath = path;
-      if (typeof entry['description'] === 'string') model.description = entry['description'];
-      if (isMapping(entry['config'])) model.propertyConfig = entry['config'];
-      collectTests(entry, { type: 'model', name: model.name }, `model ${model.name}`, path, tests);
+      sources.push(spec);
+      collectTests(table, { type: 'source', sourceName, tableName: spec.tableName }, `source ${sourceName}.${spec.tableName}`, path, tests);
     }
   }
+}
 
-  const macros: SqlFile[] = [];
-  for (const macroPath of macroPaths) {
-    for (const file of walk(join(dir, macroPath), ['.sql'])) {
-      macros.push({ name: basename(file, '.sql'), path: rel(file), sql: readFileSync(file, 'utf8') });
+/** The `models:` entries of one property file: description and config onto their model, tests appended. */
+function readModelProperties(
+  path: string,
+  doc: Yaml,
+  byName: ReadonlyMap<string, ModelFile>,
+  modelPaths: readonly string[],
+  tests: GenericTestSpec[],
+): void {
+  const modelList = doc['models'] ?? [];
+  if (!Array.isArray(modelList)) throw new TransformError(`${path}: models: must be a list`);
+  for (const entry of modelList) {
+    if (!isMapping(entry) || typeof entry['name'] !== 'string') throw new TransformError(`${path}: every entry under models: needs a name`);
+    const model = byName.get(entry['name']);
+    if (!model) {
+      throw new TransformError(`${path}: describes model '${entry['name']}' but there is no ${entry['name']}.sql under ${modelPaths.join(', ')}; fix the name or add the model`);
     }
+    if (model.propertyPath) throw new TransformError(`model '${model.name}' is described twice (${model.propertyPath} and ${path}); keep one entry`, model.name);
+    model.propertyPath = path;
+    if (typeof entry['description'] === 'string') model.description = entry['description'];
+    if (isMapping(entry['config'])) model.propertyConfig = entry['config'];
+    collectTests(entry, { type: 'model', name: model.name }, `model ${model.name}`, path, tests);
   }
-  const singularTests: SqlFile[] = [];
-  for (const testPath of testPaths) {
-    for (const file of walk(join(dir, testPath), ['.sql'])) {
-      const sql = readFileSync(file, 'utf8');
-      if (/{%-?\s*test\s/.test(sql)) {
-        throw new TransformError(`${rel(file)} defines a custom generic test ({% test %}); this runner supports only ${GENERIC_TESTS.join(', ')} — write it as a singular test (a query returning failing rows)`);
-      }
-      singularTests.push({ name: basename(file, '.sql'), path: rel(file), sql });
-    }
+}
+
+function readSingularTest(file: string, rel: (abs: string) => string): SqlFile {
+  const sql = readFileSync(file, 'utf8');
+  if (/{%-?\s*test\s/.test(sql)) {
+    throw new TransformError(`${rel(file)} defines a custom generic test ({% test %}); this runner supports only ${GENERIC_TESTS.join(', ')} — write it as a singular test (a query returning failing rows)`);
   }
-  return { name, projectDir: dir, profileName, modelPaths, macroPaths, testPaths, targetPath, vars, models, macros, singularTests, sources, tests };
+  return { name: basename(file, '.sql'), path: rel(file), sql };
 }
