@@ -215,13 +215,52 @@ function layoutOf(header: readonly string[]): { schema: CsvSchemaName; layout: L
   return { schema: detected.schema.name, layout: LAYOUTS[detected.schema.name], extraColumns: detected.extraColumns };
 }
 
-/**
- * `credits`: the artist column's splitter, made from every cell of the file by `scanCredits`. Without
- * it, credits are split on ';' (the default dataset's separator), as for a record mapped on its own.
- */
-export function createRecordMapper(header: readonly string[], file: string, credits?: CreditSplitter): RecordMapper {
-  const { schema, layout, extraColumns } = layoutOf(header);
-  const splitter = credits ?? CreditSplitter.fixed(layout.artist_names, ';');
+/** One number column of a layout: its rule, the cell it is read from and the staging column it fills. */
+interface NumberColumn {
+  readonly rule: NumberRule;
+  readonly at: number;
+  readonly target: keyof StagedTrack;
+}
+
+/** The staging number columns every layout has (time_signature is the one a layout may lack). */
+const NUMBER_TARGETS = [
+  'popularity',
+  'duration_ms',
+  'danceability',
+  'energy',
+  'key',
+  'loudness',
+  'mode',
+  'speechiness',
+  'acousticness',
+  'instrumentalness',
+  'liveness',
+  'valence',
+  'tempo',
+] as const satisfies readonly (keyof StagedTrack)[];
+type NumberTarget = (typeof NUMBER_TARGETS)[number];
+
+/** Where each staging column is read in the records of one header, and the checks its cells get. */
+interface ColumnPlan {
+  readonly at: {
+    readonly track_id: number;
+    readonly track_name: number;
+    readonly artist_names: number;
+    readonly album_id: number | null;
+    readonly album_name: number;
+    readonly album_release_date: number | null;
+    readonly playlist_id: number | null;
+    readonly playlist_name: number | null;
+    readonly genre: number;
+    readonly subgenre: number | null;
+    readonly explicit: number | null;
+  };
+  readonly numberColumns: readonly NumberColumn[];
+  readonly lengthChecks: readonly { column: string; at: number; max: number }[];
+}
+
+/** Cell positions of a layout's columns in `header` (the first of repeated names), with the checks they get. */
+function planColumns(header: readonly string[], schema: CsvSchemaName, layout: Layout): ColumnPlan {
   const index = new Map<string, number>();
   header.forEach((h, i) => {
     const name = headerName(h, i);
@@ -234,7 +273,7 @@ export function createRecordMapper(header: readonly string[], file: string, cred
   };
   const optCol = (name: string | null): number | null => (name === null ? null : col(name));
 
-  const ix = {
+  const at = {
     track_id: col(layout.track_id),
     track_name: col(layout.track_name),
     artist_names: col(layout.artist_names),
@@ -247,183 +286,220 @@ export function createRecordMapper(header: readonly string[], file: string, cred
     subgenre: optCol(layout.subgenre),
     explicit: optCol(layout.explicit),
   };
-  const numberRules: { rule: NumberRule; at: number; target: keyof StagedTrack }[] = [
+  const numberColumns: NumberColumn[] = [
     { rule: { column: layout.popularity, ...POPULARITY_RULE }, at: col(layout.popularity), target: 'popularity' },
     ...FEATURE_RULES.map((rule) => ({ rule, at: col(rule.column), target: rule.column as keyof StagedTrack })),
   ];
   if (layout.time_signature !== null) {
-    numberRules.push({
+    numberColumns.push({
       rule: { column: layout.time_signature, ...TIME_SIGNATURE_RULE },
       at: col(layout.time_signature),
       target: 'time_signature',
     });
   }
-
   const lengthChecks: { column: string; at: number; max: number }[] = [];
   const limit = (column: string | null, max: number) => {
     if (column !== null) lengthChecks.push({ column, at: col(column), max });
   };
   for (const c of [layout.track_name, layout.artist_names, layout.album_name, layout.playlist_name]) limit(c, MAX_NAME_CHARS);
   for (const c of [layout.track_id, layout.album_id, layout.playlist_id, layout.genre, layout.subgenre]) limit(c, MAX_ID_CHARS);
-  const maxReleaseYear = new Date().getUTCFullYear() + 1;
+  return { at, numberColumns, lengthChecks };
+}
 
-  const seen = new Map<string, number>();
-  const expectedCells = header.length;
-  const nullTokens = layout.nullTokens;
-  const longestNullToken = Math.max(...[...nullTokens].map((t) => t.length));
-  const isNull = (v: string): boolean => v.length === 0 || (v.length <= longestNullToken && nullTokens.has(v));
-  const ruleCount = numberRules.length;
-  /** Parsed numbers of the current record, by numberRules index (map() is synchronous, so one buffer serves). */
-  const numbers = new Float64Array(ruleCount);
-  /** Where each number column's value lands in `numbers` (time_signature: null when the layout lacks it). */
-  const slot = (target: keyof StagedTrack): number => numberRules.findIndex((r) => r.target === target);
-  const N = {
-    popularity: slot('popularity'),
-    duration_ms: slot('duration_ms'),
-    danceability: slot('danceability'),
-    energy: slot('energy'),
-    key: slot('key'),
-    loudness: slot('loudness'),
-    mode: slot('mode'),
-    speechiness: slot('speechiness'),
-    acousticness: slot('acousticness'),
-    instrumentalness: slot('instrumentalness'),
-    liveness: slot('liveness'),
-    valence: slot('valence'),
-    tempo: slot('tempo'),
-  };
-  if (Object.values(N).includes(-1)) throw new Error('a number column of StagedTrack has no rule');
-  const ts = layout.time_signature === null ? null : slot('time_signature');
+/**
+ * `credits`: the artist column's splitter, made from every cell of the file by `scanCredits`. Without
+ * it, credits are split on ';' (the default dataset's separator), as for a record mapped on its own.
+ */
+export function createRecordMapper(header: readonly string[], file: string, credits?: CreditSplitter): RecordMapper {
+  const { schema, layout, extraColumns } = layoutOf(header);
+  const splitter = credits ?? CreditSplitter.fixed(layout.artist_names, ';');
+  return new LayoutRecordMapper(schema, extraColumns, splitter, file, layout, planColumns(header, schema, layout), header.length);
+}
 
-  const text = (cells: readonly string[], i: number | null): string | null => {
-    if (i === null) return null;
-    const v = cells[i]!;
-    return isNull(v) ? null : v;
-  };
-  const id = (cells: readonly string[], i: number | null): string | null => {
-    if (i === null) return null;
-    const v = cells[i]!;
-    if (isNull(v)) return null;
-    const t = v.trim();
-    return isNull(t) ? null : t;
-  };
-  const label = (cells: readonly string[], i: number | null): string | null => id(cells, i)?.toLowerCase() ?? null;
+class LayoutRecordMapper implements RecordMapper {
+  /** row_key → the line it was first staged from. */
+  private readonly seen = new Map<string, number>();
+  private readonly longestNullToken: number;
+  /** Parsed numbers of the current record, by numberColumns index (map() is synchronous, so one buffer serves). */
+  private readonly numbers: Float64Array;
+  /** Where each number column's value lands in `numbers`. */
+  private readonly slots: Record<NumberTarget, number>;
+  /** time_signature's slot; null when the layout lacks the column. */
+  private readonly timeSignatureSlot: number | null;
+  private readonly maxReleaseYear = new Date().getUTCFullYear() + 1;
 
-  return {
-    schema,
-    extraColumns,
-    credits: splitter,
-    map(cells, line) {
-      if (cells.length !== expectedCells) {
-        return {
-          ok: false,
-          category: 'ragged_row',
-          reason: `row has ${cells.length} cells, header has ${expectedCells}`,
-        };
-      }
-      let problems: Problem[] | null = null;
-      for (const check of lengthChecks) {
-        const n = cells[check.at]!.length;
-        if (n > check.max) {
-          (problems ??= []).push({
-            category: 'too_long',
-            reason: `${check.column} is ${n} characters long; at most ${check.max} are staged`,
-          });
-        }
-      }
-      const trackId = id(cells, ix.track_id);
-      if (trackId === null) (problems ??= []).push({ category: 'missing_track_id', reason: 'missing track_id' });
-      const genre = label(cells, ix.genre);
-      if (genre === null) (problems ??= []).push({ category: 'missing_genre', reason: `missing ${layout.genre}` });
+  constructor(
+    readonly schema: CsvSchemaName,
+    readonly extraColumns: readonly string[],
+    readonly credits: CreditSplitter,
+    private readonly file: string,
+    private readonly layout: Layout,
+    private readonly plan: ColumnPlan,
+    private readonly expectedCells: number,
+  ) {
+    this.longestNullToken = Math.max(...[...layout.nullTokens].map((t) => t.length));
+    this.numbers = new Float64Array(plan.numberColumns.length);
+    const slot = (target: keyof StagedTrack): number => plan.numberColumns.findIndex((r) => r.target === target);
+    this.slots = Object.fromEntries(NUMBER_TARGETS.map((target) => [target, slot(target)])) as Record<NumberTarget, number>;
+    if (Object.values(this.slots).includes(-1)) throw new Error('a number column of StagedTrack has no rule');
+    this.timeSignatureSlot = layout.time_signature === null ? null : slot('time_signature');
+  }
 
-      for (let r = 0; r < ruleCount; r++) {
-        const { rule, at: cell } = numberRules[r]!;
-        const raw = cells[cell]!.trim();
-        const value = raw.length === 0 ? NaN : decimalValue(raw);
-        if (value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value))) {
-          numbers[r] = value === 0 ? 0 : value; // -0 → 0
-          continue;
-        }
-        // The exact reason (and the rare value the fast check above turned down) comes from parseNumber.
-        const parsed = parseNumber(rule, cells[cell]!);
-        if ('problem' in parsed) (problems ??= []).push(parsed.problem);
-        else numbers[r] = parsed.value;
-      }
-
-      const released = id(cells, ix.album_release_date);
-      if (released !== null) {
-        const problem = releaseDateProblem(released, layout.album_release_date!, maxReleaseYear);
-        if (problem !== null) (problems ??= []).push(problem);
-      }
-
-      let explicit: boolean | null = null;
-      if (ix.explicit !== null) {
-        const raw = cells[ix.explicit]!.trim();
-        const v = raw.toLowerCase();
-        if (TRUE_TOKENS.has(v)) explicit = true;
-        else if (FALSE_TOKENS.has(v)) explicit = false;
-        else {
-          (problems ??= []).push({
-            category: 'invalid_boolean',
-            reason: raw === '' ? 'explicit is empty; expected True or False' : `explicit ${JSON.stringify(raw)} is not True/False`,
-          });
-        }
-      }
-
-      if (problems !== null) {
-        return { ok: false, category: problems[0]!.category, reason: problems.map((p) => p.reason).join('; ') };
-      }
-
-      const subgenre = label(cells, ix.subgenre);
-      const artistNames = text(cells, ix.artist_names);
-      const playlistId = id(cells, ix.playlist_id);
-      const rowKey = `${trackId}|${genre}|${subgenre ?? ''}|${playlistId ?? ''}`;
-      const firstLine = seen.get(rowKey);
-      if (firstLine !== undefined) {
-        return {
-          ok: false,
-          category: 'duplicate',
-          reason: `duplicate of line ${firstLine} (same track_id/genre/subgenre/playlist_id)`,
-        };
-      }
-      seen.set(rowKey, line);
-
-      const row: StagedTrack = {
-        row_key: rowKey,
-        source_schema: schema,
-        source_file: file,
-        source_line: line,
-        track_id: trackId!,
-        track_name: text(cells, ix.track_name),
-        artist_names: artistNames,
-        artist_credits: splitter.split(artistNames),
-        album_id: id(cells, ix.album_id),
-        album_name: text(cells, ix.album_name),
-        album_release_date: id(cells, ix.album_release_date),
-        playlist_id: playlistId,
-        playlist_name: text(cells, ix.playlist_name),
-        genre: genre!,
-        subgenre,
-        popularity: numbers[N.popularity]!,
-        duration_ms: numbers[N.duration_ms]!,
-        explicit,
-        danceability: numbers[N.danceability]!,
-        energy: numbers[N.energy]!,
-        key: numbers[N.key]!,
-        loudness: numbers[N.loudness]!,
-        mode: numbers[N.mode]!,
-        speechiness: numbers[N.speechiness]!,
-        acousticness: numbers[N.acousticness]!,
-        instrumentalness: numbers[N.instrumentalness]!,
-        liveness: numbers[N.liveness]!,
-        valence: numbers[N.valence]!,
-        tempo: numbers[N.tempo]!,
-        time_signature: ts === null ? null : numbers[ts]!,
-        row_hash: '',
+  map(cells: readonly string[], line: number): MappedRecord {
+    if (cells.length !== this.expectedCells) {
+      return {
+        ok: false,
+        category: 'ragged_row',
+        reason: `row has ${cells.length} cells, header has ${this.expectedCells}`,
       };
-      row.row_hash = rowHash(row);
-      return { ok: true, row };
-    },
+    }
+    const { at } = this.plan;
+    let problems = this.lengthProblems(cells);
+    const trackId = this.id(cells, at.track_id);
+    if (trackId === null) (problems ??= []).push({ category: 'missing_track_id', reason: 'missing track_id' });
+    const genre = this.label(cells, at.genre);
+    if (genre === null) (problems ??= []).push({ category: 'missing_genre', reason: `missing ${this.layout.genre}` });
+    problems = this.parseNumbers(cells, problems);
+    const released = this.id(cells, at.album_release_date);
+    if (released !== null) {
+      const problem = releaseDateProblem(released, this.layout.album_release_date!, this.maxReleaseYear);
+      if (problem !== null) (problems ??= []).push(problem);
+    }
+    let explicit: boolean | null = null;
+    if (at.explicit !== null) {
+      const parsed = explicitValue(cells[at.explicit]!);
+      if (typeof parsed === 'boolean') explicit = parsed;
+      else (problems ??= []).push(parsed);
+    }
+    if (problems !== null) {
+      return { ok: false, category: problems[0]!.category, reason: problems.map((p) => p.reason).join('; ') };
+    }
+    return this.stage(cells, line, trackId!, genre!, explicit);
+  }
+
+  private lengthProblems(cells: readonly string[]): Problem[] | null {
+    let problems: Problem[] | null = null;
+    for (const check of this.plan.lengthChecks) {
+      const length = cells[check.at]!.length;
+      if (length > check.max) {
+        (problems ??= []).push({
+          category: 'too_long',
+          reason: `${check.column} is ${length} characters long; at most ${check.max} are staged`,
+        });
+      }
+    }
+    return problems;
+  }
+
+  /** Fills `numbers` from the record's number cells; each cell that fails its rule adds a problem. */
+  private parseNumbers(cells: readonly string[], problems: Problem[] | null): Problem[] | null {
+    const { numberColumns } = this.plan;
+    const { numbers } = this;
+    for (let r = 0; r < numberColumns.length; r++) {
+      const { rule, at: cell } = numberColumns[r]!;
+      const raw = cells[cell]!.trim();
+      const value = raw.length === 0 ? NaN : decimalValue(raw);
+      if (value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value))) {
+        numbers[r] = value === 0 ? 0 : value; // -0 → 0
+        continue;
+      }
+      // The exact reason (and the rare value the fast check above turned down) comes from parseNumber.
+      const parsed = parseNumber(rule, cells[cell]!);
+      if ('problem' in parsed) (problems ??= []).push(parsed.problem);
+      else numbers[r] = parsed.value;
+    }
+    return problems;
+  }
+
+  /** A valid record: rejected as a duplicate of an earlier line, else its staging row. */
+  private stage(cells: readonly string[], line: number, trackId: string, genre: string, explicit: boolean | null): MappedRecord {
+    const { at } = this.plan;
+    const subgenre = this.label(cells, at.subgenre);
+    const artistNames = this.text(cells, at.artist_names);
+    const playlistId = this.id(cells, at.playlist_id);
+    const rowKey = `${trackId}|${genre}|${subgenre ?? ''}|${playlistId ?? ''}`;
+    const firstLine = this.seen.get(rowKey);
+    if (firstLine !== undefined) {
+      return {
+        ok: false,
+        category: 'duplicate',
+        reason: `duplicate of line ${firstLine} (same track_id/genre/subgenre/playlist_id)`,
+      };
+    }
+    this.seen.set(rowKey, line);
+    const { numbers, slots, timeSignatureSlot } = this;
+    const row: StagedTrack = {
+      row_key: rowKey,
+      source_schema: this.schema,
+      source_file: this.file,
+      source_line: line,
+      track_id: trackId,
+      track_name: this.text(cells, at.track_name),
+      artist_names: artistNames,
+      artist_credits: this.credits.split(artistNames),
+      album_id: this.id(cells, at.album_id),
+      album_name: this.text(cells, at.album_name),
+      album_release_date: this.id(cells, at.album_release_date),
+      playlist_id: playlistId,
+      playlist_name: this.text(cells, at.playlist_name),
+      genre,
+      subgenre,
+      popularity: numbers[slots.popularity]!,
+      duration_ms: numbers[slots.duration_ms]!,
+      explicit,
+      danceability: numbers[slots.danceability]!,
+      energy: numbers[slots.energy]!,
+      key: numbers[slots.key]!,
+      loudness: numbers[slots.loudness]!,
+      mode: numbers[slots.mode]!,
+      speechiness: numbers[slots.speechiness]!,
+      acousticness: numbers[slots.acousticness]!,
+      instrumentalness: numbers[slots.instrumentalness]!,
+      liveness: numbers[slots.liveness]!,
+      valence: numbers[slots.valence]!,
+      tempo: numbers[slots.tempo]!,
+      time_signature: timeSignatureSlot === null ? null : numbers[timeSignatureSlot]!,
+      row_hash: '',
+    };
+    row.row_hash = rowHash(row);
+    return { ok: true, row };
+  }
+
+  private isNull(value: string): boolean {
+    return value.length === 0 || (value.length <= this.longestNullToken && this.layout.nullTokens.has(value));
+  }
+
+  /** A text cell as written; null when the layout lacks the column or the cell means "no value". */
+  private text(cells: readonly string[], at: number | null): string | null {
+    if (at === null) return null;
+    const value = cells[at]!;
+    return this.isNull(value) ? null : value;
+  }
+
+  /** An id cell, trimmed; null when absent. */
+  private id(cells: readonly string[], at: number | null): string | null {
+    if (at === null) return null;
+    const value = cells[at]!;
+    if (this.isNull(value)) return null;
+    const trimmed = value.trim();
+    return this.isNull(trimmed) ? null : trimmed;
+  }
+
+  /** A genre label: an id in lower case. */
+  private label(cells: readonly string[], at: number | null): string | null {
+    return this.id(cells, at)?.toLowerCase() ?? null;
+  }
+}
+
+/** The explicit flag of a cell (True/False, 1/0 in any case), or why it is not one. */
+function explicitValue(cell: string): boolean | Problem {
+  const raw = cell.trim();
+  const value = raw.toLowerCase();
+  if (TRUE_TOKENS.has(value)) return true;
+  if (FALSE_TOKENS.has(value)) return false;
+  return {
+    category: 'invalid_boolean',
+    reason: raw === '' ? 'explicit is empty; expected True or False' : `explicit ${JSON.stringify(raw)} is not True/False`,
   };
 }
 
