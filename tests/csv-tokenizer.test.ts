@@ -11,7 +11,7 @@ import { parse } from 'csv-parse';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvQuoteError, CsvTokenizer } from '../src/pipeline/csv-tokenizer.js';
-import { decimalValueForTest } from '../src/pipeline/ingest.js';
+import { decimalValue } from '../src/pipeline/decimal.js';
 import { murmur3x86_128, rowHash } from '../src/pipeline/row-hash.js';
 import type { StagedTrack } from '../src/warehouse/staging.js';
 import { DATASET_PATH } from './helpers/dataset.js';
@@ -181,7 +181,7 @@ describe('number reading', () => {
     const anything = fc.oneof(numeric, fc.string({ maxLength: 8 }), fc.double().map(String));
     fc.assert(
       fc.property(anything, (s) => {
-        const ours = decimalValueForTest(s);
+        const ours = decimalValue(s);
         const expected = reference(s);
         if (Number.isNaN(expected)) expect(ours).toBeNaN();
         else expect(Object.is(ours, expected)).toBe(true);
@@ -189,7 +189,7 @@ describe('number reading', () => {
       { numRuns: 20_000 },
     );
     for (const s of ['0.748', '-2.634', '1.01e-06', '2.33e-5', '194754', '.5', '5.', '-0', '123456789012345678', '1e400', '1e-400']) {
-      expect(Object.is(decimalValueForTest(s), Number(s))).toBe(true);
+      expect(Object.is(decimalValue(s), Number(s))).toBe(true);
     }
   });
 });

@@ -21,10 +21,11 @@ import { DatasetError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { CreditCellCounter, CreditSplitter, type CreditColumnReport } from './credits.js';
 import { detectSchema, headerName, type CsvSchemaName } from './csv-schemas.js';
+import { DECIMAL, decimalValue } from './decimal.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
 import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
-import type { StagedReject, StagedTrack, StagingLoad, StagingStore } from '../warehouse/staging.js';
+import type { StagedReject, StagedTrack, StageResult, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
 export interface IngestReport {
   file: string;
@@ -185,7 +186,6 @@ const FEATURE_RULES: readonly NumberRule[] = [
 const POPULARITY_RULE: Omit<NumberRule, 'column'> = { integer: true, min: 0, max: 100, expected: '0–100' };
 const TIME_SIGNATURE_RULE: Omit<NumberRule, 'column'> = { integer: true, min: 0, max: 7, expected: '0–7' };
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE_TOKENS = new Set(['true', '1']);
 const FALSE_TOKENS = new Set(['false', '0']);
 
@@ -526,66 +526,6 @@ function releaseDateProblem(value: string, column: string, maxYear: number): Pro
   return null;
 }
 
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-
-/**
- * The value of a trimmed cell if it matches DECIMAL, else NaN; always the same value as `Number(raw)`.
- * Short decimals (≤ 15 digits, power of ten ≤ 22) take the exact fast path: an integer below 2^53 and
- * an exact power of ten give a correctly rounded result in one IEEE operation, as Number() does.
- */
-function decimalValue(raw: string): number {
-  const len = raw.length;
-  let i = 0;
-  let c = raw.charCodeAt(0);
-  const negative = c === 45;
-  if (negative || c === 43) i = 1;
-  let mantissa = 0;
-  let digits = 0;
-  let fraction = 0;
-  for (; i < len; i++) {
-    c = raw.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    mantissa = mantissa * 10 + (c - 48);
-    digits++;
-  }
-  if (i < len && raw.charCodeAt(i) === 46) {
-    for (i++; i < len; i++) {
-      c = raw.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      mantissa = mantissa * 10 + (c - 48);
-      digits++;
-      fraction++;
-    }
-  }
-  if (digits === 0) return NaN;
-  let exponent = 0;
-  if (i < len) {
-    c = raw.charCodeAt(i);
-    if (c !== 101 && c !== 69) return NaN;
-    i++;
-    let negativeExponent = false;
-    if (i < len) {
-      c = raw.charCodeAt(i);
-      if (c === 43 || c === 45) {
-        negativeExponent = c === 45;
-        i++;
-      }
-    }
-    const first = i;
-    for (; i < len; i++) {
-      c = raw.charCodeAt(i);
-      if (c < 48 || c > 57) return NaN;
-      if (exponent < 1e6) exponent = exponent * 10 + (c - 48);
-    }
-    if (i === first) return NaN;
-    if (negativeExponent) exponent = -exponent;
-  }
-  const scale = exponent - fraction;
-  if (digits > 15 || scale > 22 || scale < -22) return Number(raw);
-  const value = scale === 0 ? mantissa : scale > 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
-  return negative ? -value : value;
-}
-
 function parseNumber(rule: NumberRule, cell: string): { value: number } | { problem: Problem } {
   const raw = cell.trim();
   if (raw === '') {
@@ -618,9 +558,6 @@ function describeReasons(reasons: Record<string, number>): string {
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
 }
-
-/** For tests: the fast number reader, which must agree with DECIMAL + Number(). */
-export const decimalValueForTest = decimalValue;
 
 export async function ingestCsv(opts: {
   path: string;
@@ -706,6 +643,86 @@ async function scanCredits(
 /** The ingest found bytes that are not UTF-8 text; nothing was staged. */
 class NotUtf8Text extends Error {}
 
+/**
+ * The records of one pass: the header makes the mapper, every other record is mapped, counted and
+ * held as a staged row or a reject until the next batch goes to the store.
+ */
+class PassRecords {
+  mapper: RecordMapper | null = null;
+  tracks: StagedTrack[] = [];
+  rejects: StagedReject[] = [];
+  rowsRead = 0;
+  rowsStaged = 0;
+  rowsRejected = 0;
+  readonly rejectReasons: Record<string, number> = {};
+  /** The first reject, shortened, quoted in the one-line failure when no row is valid. */
+  firstReject: string | null = null;
+
+  constructor(
+    private readonly file: string,
+    private readonly credits: CreditSplitter | null,
+    private readonly log: Logger,
+    private readonly bytesRead: () => number,
+  ) {}
+
+  /** The tokenizer's callback: records are mapped synchronously as it finds them. */
+  readonly onRecord = (record: string[], line: number, blank: boolean): void => {
+    if (this.mapper === null) {
+      this.mapper = createRecordMapper(record, this.file, this.credits ?? undefined);
+      this.log.info({ schema: this.mapper.schema, columns: record.length, extraColumns: this.mapper.extraColumns }, 'ingest started');
+      return;
+    }
+    // A blank line is not a record.
+    if (blank) return;
+    this.rowsRead++;
+    const mapped = this.mapper.map(record, line);
+    if (mapped.ok) {
+      this.rowsStaged++;
+      this.tracks.push(mapped.row);
+    } else {
+      this.reject(record, line, mapped.category, mapped.reason);
+    }
+    if (this.rowsRead % PROGRESS_EVERY === 0) {
+      const { rowsRead, rowsStaged, rowsRejected } = this;
+      this.log.info({ rowsRead, rowsStaged, rowsRejected, bytesRead: this.bytesRead() }, 'ingest progress');
+    }
+  };
+
+  private reject(record: string[], line: number, category: RejectCategory, reason: string): void {
+    this.rowsRejected++;
+    this.rejectReasons[category] = (this.rejectReasons[category] ?? 0) + 1;
+    // A reason can quote a huge cell.
+    this.firstReject ??= `line ${line}: ${reason.length > 200 ? `${reason.slice(0, 200)}…` : reason}`;
+    this.rejects.push({
+      source_schema: this.mapper!.schema,
+      source_file: this.file,
+      source_line: line,
+      reason,
+      raw: JSON.stringify(record),
+    });
+  }
+
+  /** Rows and rejects held so far, handed over (the holder starts empty again). */
+  take(): { tracks: StagedTrack[]; rejects: StagedReject[] } {
+    const taken = { tracks: this.tracks, rejects: this.rejects };
+    this.tracks = [];
+    this.rejects = [];
+    return taken;
+  }
+
+  /** The refusal of a file none of whose rows can be staged. */
+  noValidRows(inputNotes: string | null): NoValidRowsError {
+    const { file, rowsRead, rowsStaged, rowsRejected, rejectReasons } = this;
+    const kept = 'nothing was staged and the published catalog is kept';
+    return new NoValidRowsError(
+      rowsRead === 0
+        ? `${file} has a header but no data rows; ${kept}`
+        : `${file} has no valid rows: all ${rowsRead} rejected (${describeReasons(rejectReasons)}; first ${this.firstReject}); ${kept}`,
+      { rowsRead, rowsStaged, rowsRejected, rejectReasons, inputNotes },
+    );
+  }
+}
+
 /** One read of the file into one staging load. `decoding` null: expect UTF-8 and throw NotUtf8Text when it is not. */
 async function ingestPass(
   opts: { path: string; store: StagingStore; signal?: AbortSignal; allowShrink?: boolean; file: string; log: Logger; started: number },
@@ -720,46 +737,8 @@ async function ingestPass(
   const credits = await scanCredits(path, transcode === null ? null : windows1252ToUtf8(), signal);
   const input = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   const tokenizer = new CsvTokenizer();
-
-  let mapper: RecordMapper | null = null;
+  const records = new PassRecords(file, credits, log, () => input.bytesRead);
   let load: StagingLoad | null = null;
-  let tracks: StagedTrack[] = [];
-  let rejects: StagedReject[] = [];
-  let rowsRead = 0;
-  let rowsStaged = 0;
-  let rowsRejected = 0;
-  const rejectReasons: Record<string, number> = {};
-  let firstReject: string | null = null;
-
-  // Records are mapped synchronously as the tokenizer finds them; the store is written between chunks.
-  const onRecord = (record: string[], line: number, blank: boolean): void => {
-    if (mapper === null) {
-      mapper = createRecordMapper(record, file, credits ?? undefined);
-      log.info({ schema: mapper.schema, columns: record.length, extraColumns: mapper.extraColumns }, 'ingest started');
-      return;
-    }
-    // A blank line is not a record.
-    if (blank) return;
-    rowsRead++;
-    const mapped = mapper.map(record, line);
-    if (mapped.ok) {
-      rowsStaged++;
-      tracks.push(mapped.row);
-    } else {
-      rowsRejected++;
-      rejectReasons[mapped.category] = (rejectReasons[mapped.category] ?? 0) + 1;
-      // Quoted in the one-line failure when no row is valid; a reason can quote a huge cell.
-      firstReject ??= `line ${line}: ${mapped.reason.length > 200 ? `${mapped.reason.slice(0, 200)}…` : mapped.reason}`;
-      rejects.push({
-        source_schema: mapper.schema,
-        source_file: file,
-        source_line: line,
-        reason: mapped.reason,
-        raw: JSON.stringify(record),
-      });
-    }
-    if (rowsRead % PROGRESS_EVERY === 0) log.info({ rowsRead, rowsStaged, rowsRejected, bytesRead: input.bytesRead }, 'ingest progress');
-  };
 
   /**
    * Open the load once the header is known (an unrecognised header creates nothing), then hand rows
@@ -767,65 +746,34 @@ async function ingestPass(
    * database is the long pole, so it should get rows as early as possible.
    */
   const flush = async (force: boolean): Promise<void> => {
+    const { mapper } = records;
     if (mapper === null) return;
-    if (load === null) {
-      await store.ensureSchema();
-      load = await store.beginLoad({ schema: mapper.schema, file, loadedAt: new Date(), allowShrink: opts.allowShrink === true });
-    }
-    if (!force && tracks.length + rejects.length < BATCH_SIZE) return;
-    const batch = tracks;
-    const rejected = rejects;
-    tracks = [];
-    rejects = [];
-    if (batch.length > 0) await load.appendTracks(batch);
-    if (rejected.length > 0) await load.appendRejects(rejected);
+    load ??= await openLoad(store, { schema: mapper.schema, file, allowShrink: opts.allowShrink === true });
+    if (!force && records.tracks.length + records.rejects.length < BATCH_SIZE) return;
+    const { tracks, rejects } = records.take();
+    if (tracks.length > 0) await load.appendTracks(tracks);
+    if (rejects.length > 0) await load.appendRejects(rejects);
   };
 
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
       if (check && !check.push(chunk)) throw new NotUtf8Text();
-      tokenizer.write(transcode ? transcode(chunk) : chunk, onRecord);
+      tokenizer.write(transcode ? transcode(chunk) : chunk, records.onRecord);
       await flush(false);
       signal?.throwIfAborted();
     }
     if (check && !check.end()) throw new NotUtf8Text();
-    tokenizer.end(onRecord);
+    tokenizer.end(records.onRecord);
 
+    const mapper = records.mapper as RecordMapper | null;
     if (mapper === null) throw new DatasetError(`${path} is empty: no CSV header found`);
-    if (rowsStaged === 0) {
-      const kept = 'nothing was staged and the published catalog is kept';
-      throw new NoValidRowsError(
-        rowsRead === 0
-          ? `${file} has a header but no data rows; ${kept}`
-          : `${file} has no valid rows: all ${rowsRead} rejected (${describeReasons(rejectReasons)}; first ${firstReject}); ${kept}`,
-        { rowsRead, rowsStaged, rowsRejected, rejectReasons, inputNotes },
-      );
-    }
+    if (records.rowsStaged === 0) throw records.noValidRows(inputNotes);
     await flush(true);
     signal?.throwIfAborted();
     const result = await load!.commit();
     load = null;
-    const done = mapper as RecordMapper;
-    const schemaName: CsvSchemaName = done.schema;
-
-    const report: IngestReport = {
-      file,
-      schema: schemaName,
-      rowsRead,
-      rowsStaged,
-      rowsRejected,
-      inserted: result.inserted,
-      updated: result.updated,
-      unchanged: result.unchanged,
-      deleted: result.deleted,
-      rejectReasons,
-      encoding,
-      inputNotes,
-      extraColumns: [...done.extraColumns],
-      credits: [done.credits.report()],
-      ms: Math.round(performance.now() - started),
-    };
+    const report = finishedReport(records, mapper, result, { file, encoding, inputNotes, started });
     const { file: _file, ...summary } = report;
     log.info({ ...summary, staleRejectsRemoved: result.staleRejectsRemoved }, 'ingest finished');
     return report;
@@ -841,4 +789,34 @@ async function ingestPass(
     }
     throw err;
   }
+}
+
+function finishedReport(
+  records: PassRecords,
+  mapper: RecordMapper,
+  result: StageResult,
+  pass: { file: string; encoding: InputEncoding; inputNotes: string | null; started: number },
+): IngestReport {
+  return {
+    file: pass.file,
+    schema: mapper.schema,
+    rowsRead: records.rowsRead,
+    rowsStaged: records.rowsStaged,
+    rowsRejected: records.rowsRejected,
+    inserted: result.inserted,
+    updated: result.updated,
+    unchanged: result.unchanged,
+    deleted: result.deleted,
+    rejectReasons: records.rejectReasons,
+    encoding: pass.encoding,
+    inputNotes: pass.inputNotes,
+    extraColumns: [...mapper.extraColumns],
+    credits: [mapper.credits.report()],
+    ms: Math.round(performance.now() - pass.started),
+  };
+}
+
+async function openLoad(store: StagingStore, load: { schema: CsvSchemaName; file: string; allowShrink: boolean }): Promise<StagingLoad> {
+  await store.ensureSchema();
+  return store.beginLoad({ ...load, loadedAt: new Date() });
 }
