@@ -32,6 +32,13 @@ export interface TokenProviderOptions {
   renewBeforeMs?: number;
 }
 
+/** The token endpoint's answer, read whole. */
+interface TokenAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
 interface CachedToken {
   value: string;
   /** Monotonic ms after which we renew. */
@@ -83,91 +90,40 @@ export class TokenProvider {
 
   private async fetchToken(): Promise<string> {
     const { log, maxRetries } = this.options;
-    let failures = 0;
-    let rateLimited = 0;
+    const attempts = { failures: 0, rateLimited: 0 };
     for (;;) {
       this.checkBlocked();
       const started = performance.now();
-      let status: number;
-      let headers: Record<string, string | string[] | undefined>;
-      let text: string;
+      let answer: TokenAnswer;
       try {
-        const res = await request(this.options.accountsUrl, {
-          method: 'POST',
-          dispatcher: this.options.dispatcher,
-          headers: {
-            authorization: `Basic ${this.basic}`,
-            'content-type': 'application/x-www-form-urlencoded',
-            accept: 'application/json',
-          },
-          body: 'grant_type=client_credentials',
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        });
-        status = res.statusCode;
-        headers = res.headers;
-        text = await res.body.text();
+        answer = await this.requestToken();
       } catch (cause) {
-        failures += 1;
+        attempts.failures += 1;
         const message = this.scrub((cause as Error).message ?? String(cause));
-        if (failures > maxRetries) {
-          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(message) });
+        if (attempts.failures > maxRetries) {
+          throw new SpotifyUnavailableError(ENDPOINT, attempts.failures, { cause: new Error(message) });
         }
-        log.warn({ endpoint: ENDPOINT, attempt: failures, err: message }, 'spotify token request failed; retrying');
-        await sleep(backoffMs(failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        log.warn({ endpoint: ENDPOINT, attempt: attempts.failures, err: message }, 'spotify token request failed; retrying');
+        await sleep(backoffMs(attempts.failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
         continue;
       }
-
-      if (status >= 200 && status < 300) {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new SpotifyAuthError('the Spotify token endpoint returned a body that is not JSON', status, { retryable: true });
-        }
-        const parsed = TokenResponseSchema.safeParse(json);
-        if (!parsed.success) {
-          throw new SpotifyAuthError(
-            'the Spotify token endpoint returned an unexpected body (no access_token / expires_in)',
-            status,
-            { retryable: true },
-          );
-        }
-        const lifetimeMs = parsed.data.expires_in * 1000;
-        const before = Math.min(this.options.renewBeforeMs ?? 60_000, lifetimeMs / 2);
-        this.cached = { value: parsed.data.access_token, renewAt: started + lifetimeMs - before };
-        this.renewals += 1;
-        log.debug({ endpoint: ENDPOINT, expiresInS: parsed.data.expires_in, ms: Math.round(performance.now() - started) }, 'spotify token obtained');
-        return parsed.data.access_token;
-      }
-
-      const detail = spotifyErrorText(text);
+      const { status } = answer;
+      if (status >= 200 && status < 300) return this.acceptToken(answer, started);
+      const detail = spotifyErrorText(answer.text);
       const said = detail ? this.scrub(detail) : null;
-
       if (status === 429) {
-        // Honour Retry-After like the API does; past the longest wait (or after maxRetries 429s),
-        // every token request fails fast until the pause is over instead of asking again.
-        rateLimited += 1;
-        const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? this.options.defaultRetryAfterMs;
-        if (retryAfterMs > this.options.maxRetryAfterMs || rateLimited > maxRetries) {
-          this.blockedUntil = Math.max(this.blockedUntil, performance.now() + retryAfterMs);
-          log.error({ endpoint: ENDPOINT, retryAfterMs, attempts: rateLimited }, 'spotify token endpoint rate limited; failing fast until the pause is over');
-          throw new SpotifyRateLimitedError(ENDPOINT, retryAfterMs);
-        }
-        log.warn({ endpoint: ENDPOINT, retryAfterMs, attempt: rateLimited }, 'spotify token endpoint rate limited (429); waiting Retry-After');
-        await sleep(retryAfterMs);
+        await this.waitOutRateLimit(answer, attempts);
         continue;
       }
-
       if (status >= 500) {
-        failures += 1;
-        if (failures > maxRetries) {
-          throw new SpotifyUnavailableError(ENDPOINT, failures, { cause: new Error(`HTTP ${status}${said ? `: ${quote(said)}` : ''}`) });
+        attempts.failures += 1;
+        if (attempts.failures > maxRetries) {
+          throw new SpotifyUnavailableError(ENDPOINT, attempts.failures, { cause: new Error(`HTTP ${status}${said ? `: ${quote(said)}` : ''}`) });
         }
-        log.warn({ endpoint: ENDPOINT, status, attempt: failures, said }, 'spotify token endpoint unavailable; retrying');
-        await sleep(backoffMs(failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
+        log.warn({ endpoint: ENDPOINT, status, attempt: attempts.failures, said }, 'spotify token endpoint unavailable; retrying');
+        await sleep(backoffMs(attempts.failures, this.options.retryBaseMs, this.options.retryMaxDelayMs));
         continue;
       }
-
       // 400 invalid_client & co: the credentials are wrong; retrying will not help.
       const message = this.scrub(
         `Spotify refused the client credentials (${status}${said ? `: ${quote(said)}` : ''}); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET`,
@@ -175,6 +131,63 @@ export class TokenProvider {
       log.error({ endpoint: ENDPOINT, status }, 'spotify token request refused');
       throw new SpotifyAuthError(message, status);
     }
+  }
+
+  /** One client-credentials POST, read whole; throws on a network failure or timeout. */
+  private async requestToken(): Promise<TokenAnswer> {
+    const res = await request(this.options.accountsUrl, {
+      method: 'POST',
+      dispatcher: this.options.dispatcher,
+      headers: {
+        authorization: `Basic ${this.basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: 'grant_type=client_credentials',
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+  }
+
+  /** A 2xx answer: the token it carries, cached until shortly before it expires. */
+  private acceptToken({ status, text }: TokenAnswer, started: number): string {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new SpotifyAuthError('the Spotify token endpoint returned a body that is not JSON', status, { retryable: true });
+    }
+    const parsed = TokenResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new SpotifyAuthError(
+        'the Spotify token endpoint returned an unexpected body (no access_token / expires_in)',
+        status,
+        { retryable: true },
+      );
+    }
+    const lifetimeMs = parsed.data.expires_in * 1000;
+    const before = Math.min(this.options.renewBeforeMs ?? 60_000, lifetimeMs / 2);
+    this.cached = { value: parsed.data.access_token, renewAt: started + lifetimeMs - before };
+    this.renewals += 1;
+    this.options.log.debug({ endpoint: ENDPOINT, expiresInS: parsed.data.expires_in, ms: Math.round(performance.now() - started) }, 'spotify token obtained');
+    return parsed.data.access_token;
+  }
+
+  /**
+   * A 429: honour Retry-After like the API does; past the longest wait (or after maxRetries 429s),
+   * every token request fails fast until the pause is over instead of asking again.
+   */
+  private async waitOutRateLimit(answer: TokenAnswer, attempts: { rateLimited: number }): Promise<void> {
+    const { log, maxRetries } = this.options;
+    attempts.rateLimited += 1;
+    const retryAfterMs = parseRetryAfter(answer.headers['retry-after']) ?? this.options.defaultRetryAfterMs;
+    if (retryAfterMs > this.options.maxRetryAfterMs || attempts.rateLimited > maxRetries) {
+      this.blockedUntil = Math.max(this.blockedUntil, performance.now() + retryAfterMs);
+      log.error({ endpoint: ENDPOINT, retryAfterMs, attempts: attempts.rateLimited }, 'spotify token endpoint rate limited; failing fast until the pause is over');
+      throw new SpotifyRateLimitedError(ENDPOINT, retryAfterMs);
+    }
+    log.warn({ endpoint: ENDPOINT, retryAfterMs, attempt: attempts.rateLimited }, 'spotify token endpoint rate limited (429); waiting Retry-After');
+    await sleep(retryAfterMs);
   }
 
   /** Fail fast while a token-endpoint 429 pause is running. */
