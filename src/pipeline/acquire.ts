@@ -222,65 +222,20 @@ async function download(
   const { statusCode, headers, body } = res;
   if (statusCode < 200 || statusCode >= 300) {
     body.dump().catch(() => undefined);
-    if (statusCode >= 300 && statusCode < 400) {
-      throw new DatasetError(
-        `downloading the dataset from ${shown} failed: HTTP ${statusCode} after ${MAX_REDIRECTS} redirects (too many redirects); ` +
-          `${FIX_HINT}, or set MUSIC_DATASET to the final URL`,
-      );
-    }
-    throw new DatasetError(
-      `downloading the dataset from ${shown} failed: HTTP ${statusCode}${statusText(statusCode)}; ` +
-        `check the URL, or ${FIX_HINT}`,
-    );
+    throw refusedStatus(statusCode, shown);
   }
 
   const expected = parseLength(headers['content-length']);
-  const hash = createHash('sha256');
   const started = Date.now();
-  let bytes = 0;
-  let nextPercent = 10;
-  let lastLog = started;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      const now = Date.now();
-      if (expected !== null && expected > 0) {
-        const percent = Math.floor((bytes / expected) * 100);
-        if (percent >= nextPercent && bytes < expected) {
-          log.info({ bytes, total: expected, percent }, `dataset: ${percent}% downloaded`);
-          nextPercent = Math.floor(percent / 10) * 10 + 10;
-        }
-      } else if (now - lastLog >= NO_LENGTH_PROGRESS_MS) {
-        lastLog = now;
-        log.info({ bytes }, `dataset: ${formatMb(bytes)} downloaded`);
-      }
-      done(null, chunk);
-    },
-  });
-
+  const meter = new DownloadMeter(expected, log);
   try {
-    await pipeline(body, meter, createWriteStream(partPath, { flags: 'wx' }), signal ? { signal } : {});
+    await pipeline(body, meter.stream, createWriteStream(partPath, { flags: 'wx' }), signal ? { signal } : {});
   } catch (err) {
     if (signal?.aborted) throw cancelled(signal.reason);
-    const code = errorCode(err);
-    if (code === 'UND_ERR_BODY_TIMEOUT') {
-      throw new DatasetError(
-        `the download from ${shown} stalled: no data for ${formatSeconds(idleMs)} after ${bytes} bytes; ` +
-          `try again later, or ${FIX_HINT}`,
-        { cause: err },
-      );
-    }
-    if (code && WRITE_CODES.has(code)) {
-      throw new DatasetError(`cannot write the dataset to ${partPath} (${code}); check free space and MUSIC_DATA_DIR`, { cause: err });
-    }
-    const got = expected !== null ? `${bytes} of ${expected} bytes` : `${bytes} bytes`;
-    throw new DatasetError(
-      `cannot download the dataset from ${shown} (truncated: connection lost after ${got}); try again, or ${FIX_HINT}`,
-      { cause: err },
-    );
+    throw interruptedDownload(err, { shown, partPath, idleMs, bytes: meter.bytes, expected });
   }
 
+  const { bytes } = meter;
   if (expected !== null && bytes !== expected) {
     throw new DatasetError(
       `the download from ${shown} is truncated: received ${bytes} of ${expected} bytes; try again, or ${FIX_HINT}`,
@@ -291,7 +246,91 @@ async function download(
     { bytes, seconds: round(seconds, 2), mbPerSecond: round(bytes / 1e6 / Math.max(seconds, 0.001), 2) },
     `dataset: downloaded ${formatMb(bytes)}`,
   );
-  return { bytes, sha256: hash.digest('hex'), etag: headerValue(headers.etag), lastModified: headerValue(headers['last-modified']) };
+  return { bytes, sha256: meter.sha256(), etag: headerValue(headers.etag), lastModified: headerValue(headers['last-modified']) };
+}
+
+/** The refusal of a non-2xx answer (a 3xx here is one past the redirect limit). */
+function refusedStatus(statusCode: number, shown: string): DatasetError {
+  if (statusCode >= 300 && statusCode < 400) {
+    return new DatasetError(
+      `downloading the dataset from ${shown} failed: HTTP ${statusCode} after ${MAX_REDIRECTS} redirects (too many redirects); ` +
+        `${FIX_HINT}, or set MUSIC_DATASET to the final URL`,
+    );
+  }
+  return new DatasetError(
+    `downloading the dataset from ${shown} failed: HTTP ${statusCode}${statusText(statusCode)}; ` +
+      `check the URL, or ${FIX_HINT}`,
+  );
+}
+
+/** Why a started download stopped: a stall, a write failure, or a lost connection. */
+function interruptedDownload(
+  err: unknown,
+  at: { shown: string; partPath: string; idleMs: number; bytes: number; expected: number | null },
+): DatasetError {
+  const { shown, partPath, idleMs, bytes, expected } = at;
+  const code = errorCode(err);
+  if (code === 'UND_ERR_BODY_TIMEOUT') {
+    return new DatasetError(
+      `the download from ${shown} stalled: no data for ${formatSeconds(idleMs)} after ${bytes} bytes; ` +
+        `try again later, or ${FIX_HINT}`,
+      { cause: err },
+    );
+  }
+  if (code && WRITE_CODES.has(code)) {
+    return new DatasetError(`cannot write the dataset to ${partPath} (${code}); check free space and MUSIC_DATA_DIR`, { cause: err });
+  }
+  const got = expected !== null ? `${bytes} of ${expected} bytes` : `${bytes} bytes`;
+  return new DatasetError(
+    `cannot download the dataset from ${shown} (truncated: connection lost after ${got}); try again, or ${FIX_HINT}`,
+    { cause: err },
+  );
+}
+
+/**
+ * Counts and hashes the bytes passing through, logging progress every 10% of a known length, or
+ * every NO_LENGTH_PROGRESS_MS when the length is unknown.
+ */
+class DownloadMeter {
+  bytes = 0;
+  readonly stream: Transform;
+  private readonly hash = createHash('sha256');
+  private nextPercent = 10;
+  private lastLog = Date.now();
+
+  constructor(
+    private readonly expected: number | null,
+    private readonly log: Logger,
+  ) {
+    const meter = this;
+    this.stream = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        meter.count(chunk);
+        done(null, chunk);
+      },
+    });
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+
+  private count(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    const { bytes, expected } = this;
+    const now = Date.now();
+    if (expected !== null && expected > 0) {
+      const percent = Math.floor((bytes / expected) * 100);
+      if (percent >= this.nextPercent && bytes < expected) {
+        this.log.info({ bytes, total: expected, percent }, `dataset: ${percent}% downloaded`);
+        this.nextPercent = Math.floor(percent / 10) * 10 + 10;
+      }
+    } else if (now - this.lastLog >= NO_LENGTH_PROGRESS_MS) {
+      this.lastLog = now;
+      this.log.info({ bytes }, `dataset: ${formatMb(bytes)} downloaded`);
+    }
+  }
 }
 
 async function useCached(finalPath: string, sidecarPath: string, shown: string, log: Logger): Promise<AcquiredDataset | null> {
@@ -410,7 +449,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** `<name>` for `<dataDir>/datasets/<name>`: the URL's last path segment, made safe. */
-export function datasetFileName(url: URL): string {
+function datasetFileName(url: URL): string {
   const last = url.pathname.split('/').pop() ?? '';
   let decoded = last;
   try {
