@@ -157,9 +157,9 @@ interface NumberRule {
 
 const MAX_DURATION_MS = 6 * 60 * 60 * 1000;
 /** Longest name cell staged (track, artist list, album, playlist); the real files peak at 513. */
-export const MAX_NAME_CHARS = 1_000;
+const MAX_NAME_CHARS = 1_000;
 /** Longest id or genre label cell staged (Spotify ids are 22 characters). */
-export const MAX_ID_CHARS = 200;
+const MAX_ID_CHARS = 200;
 /** Release years outside 1850 … next year are not real releases. */
 const MIN_RELEASE_YEAR = 1850;
 

@@ -56,7 +56,7 @@ export function spotifyErrorText(text: string): string | null {
   return str(body.message)?.slice(0, 300) ?? null;
 }
 
-export const ImageSchema = z.looseObject({
+const ImageSchema = z.looseObject({
   url: z.string(),
   height: z.number().int().nullable().optional(),
   width: z.number().int().nullable().optional(),
@@ -64,7 +64,7 @@ export const ImageSchema = z.looseObject({
 
 const ExternalUrlsSchema = z.looseObject({ spotify: z.string().optional() });
 
-export const SimplifiedArtistSchema = z.looseObject({
+const SimplifiedArtistSchema = z.looseObject({
   id: z.string().min(1),
   name: z.string(),
   type: z.literal('artist').optional(),
@@ -119,7 +119,7 @@ export const TrackSchema = z.looseObject({
 });
 
 /** PagingObject: items plus the paging fields we use (href/previous are not read). */
-export const pagingSchema = <T extends z.ZodType>(item: T) =>
+const pagingSchema = <T extends z.ZodType>(item: T) =>
   z.looseObject({
     items: z.array(item),
     limit: z.number().int().nonnegative(),

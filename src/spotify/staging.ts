@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { BindingSqlSession, SqlParam } from '../warehouse/port.js';
 
-export const SPOTIFY_STAGING_DDL = `
+const SPOTIFY_STAGING_DDL = `
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.spotify_artists (
   spotify_id VARCHAR NOT NULL,
@@ -92,7 +92,7 @@ export interface UpsertCounts {
 }
 
 /** JSON with object keys sorted, so the hash does not depend on key order. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -100,7 +100,7 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-export const payloadHash = (payload: unknown): string =>
+const payloadHash = (payload: unknown): string =>
   createHash('sha256').update(canonicalJson(payload)).digest('hex');
 
 /**

@@ -160,14 +160,14 @@ export function encodeCopyBinary<R>(
   cols: readonly { name: keyof R & string; type: CopyColumnType }[],
   trailingTimestamp?: Date,
 ): Buffer {
-  const w = new CopyBinaryWriter(rows.length * cols.length * 16);
+  const writer = new CopyBinaryWriter(rows.length * cols.length * 16);
   const fields = cols.length + (trailingTimestamp ? 1 : 0);
   for (const row of rows) {
-    w.tuple(fields);
-    for (const col of cols) w.value(col.name, col.type, row[col.name]);
-    if (trailingTimestamp) w.timestamp(trailingTimestamp);
+    writer.tuple(fields);
+    for (const col of cols) writer.value(col.name, col.type, row[col.name]);
+    if (trailingTimestamp) writer.timestamp(trailingTimestamp);
   }
-  return w.finish();
+  return writer.finish();
 }
 
 /** The column order encodeTrackRows writes; must be TRACK_COLUMNS' (checked below at load). */
@@ -183,48 +183,48 @@ if (TRACK_ROW_ORDER.join() !== TRACK_COLUMNS.map((c) => c.name).join()) {
 
 /**
  * `encodeCopyBinary(rows, TRACK_COLUMNS, trailingTimestamp)` written out field by field: the same bytes
- * (tests/postgres-staging.test.ts compares them), several times faster, since every property access is
+ * (tests/pg-copy.test.ts compares them), several times faster, since every property access is
  * a fixed one. This runs once per staged row.
  */
 export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?: Date): Buffer {
-  const w = new CopyBinaryWriter(rows.length * 640);
+  const writer = new CopyBinaryWriter(rows.length * 640);
   const fields = TRACK_COLUMNS.length + (trailingTimestamp ? 1 : 0);
-  for (const r of rows) {
-    w.tuple(fields);
-    w.text('row_key', r.row_key);
-    w.text('source_schema', r.source_schema);
-    w.text('source_file', r.source_file);
-    w.int('source_line', r.source_line);
-    w.text('track_id', r.track_id);
-    w.text('track_name', r.track_name);
-    w.text('artist_names', r.artist_names);
-    w.text('artist_credits', r.artist_credits);
-    w.text('album_id', r.album_id);
-    w.text('album_name', r.album_name);
-    w.text('album_release_date', r.album_release_date);
-    w.text('playlist_id', r.playlist_id);
-    w.text('playlist_name', r.playlist_name);
-    w.text('genre', r.genre);
-    w.text('subgenre', r.subgenre);
-    w.int('popularity', r.popularity);
-    w.int('duration_ms', r.duration_ms);
-    w.bool(r.explicit);
-    w.double('danceability', r.danceability);
-    w.double('energy', r.energy);
-    w.int('key', r.key);
-    w.double('loudness', r.loudness);
-    w.int('mode', r.mode);
-    w.double('speechiness', r.speechiness);
-    w.double('acousticness', r.acousticness);
-    w.double('instrumentalness', r.instrumentalness);
-    w.double('liveness', r.liveness);
-    w.double('valence', r.valence);
-    w.double('tempo', r.tempo);
-    w.int('time_signature', r.time_signature);
-    w.text('row_hash', r.row_hash);
-    if (trailingTimestamp) w.timestamp(trailingTimestamp);
+  for (const row of rows) {
+    writer.tuple(fields);
+    writer.text('row_key', row.row_key);
+    writer.text('source_schema', row.source_schema);
+    writer.text('source_file', row.source_file);
+    writer.int('source_line', row.source_line);
+    writer.text('track_id', row.track_id);
+    writer.text('track_name', row.track_name);
+    writer.text('artist_names', row.artist_names);
+    writer.text('artist_credits', row.artist_credits);
+    writer.text('album_id', row.album_id);
+    writer.text('album_name', row.album_name);
+    writer.text('album_release_date', row.album_release_date);
+    writer.text('playlist_id', row.playlist_id);
+    writer.text('playlist_name', row.playlist_name);
+    writer.text('genre', row.genre);
+    writer.text('subgenre', row.subgenre);
+    writer.int('popularity', row.popularity);
+    writer.int('duration_ms', row.duration_ms);
+    writer.bool(row.explicit);
+    writer.double('danceability', row.danceability);
+    writer.double('energy', row.energy);
+    writer.int('key', row.key);
+    writer.double('loudness', row.loudness);
+    writer.int('mode', row.mode);
+    writer.double('speechiness', row.speechiness);
+    writer.double('acousticness', row.acousticness);
+    writer.double('instrumentalness', row.instrumentalness);
+    writer.double('liveness', row.liveness);
+    writer.double('valence', row.valence);
+    writer.double('tempo', row.tempo);
+    writer.int('time_signature', row.time_signature);
+    writer.text('row_hash', row.row_hash);
+    if (trailingTimestamp) writer.timestamp(trailingTimestamp);
   }
-  return w.finish();
+  return writer.finish();
 }
 
 // ---------------------------------------------------------------------------------------------

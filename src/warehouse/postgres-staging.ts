@@ -59,7 +59,7 @@ const colDefs = <R>(cols: readonly Col<R>[], constraints = true): string =>
   cols.map((c) => `${q(c.name)} ${PG_TYPES[c.type]}${constraints && c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
 
 /** The same tables and keys as the DuckDB staging DDL, in PostgreSQL types. */
-export const PG_STAGING_DDL = stagingDdl((t) => PG_TYPES[t]);
+const PG_STAGING_DDL = stagingDdl((t) => PG_TYPES[t]);
 
 /** Advisory lock key that serialises schema creation (CREATE … IF NOT EXISTS races otherwise). */
 const DDL_LOCK = 0x6d757369; // 'musi'

@@ -24,14 +24,14 @@ export interface NodeResult {
 }
 
 /** Written into metadata.dbt_version: these files come from this runner, not from dbt-core. */
-export const EMBEDDED_DBT_VERSION = 'embedded';
+const EMBEDDED_DBT_VERSION = 'embedded';
 const RUN_RESULTS_SCHEMA = 'https://schemas.getdbt.com/dbt/run-results/v6.json';
 const MANIFEST_SCHEMA = 'https://schemas.getdbt.com/dbt/manifest/v12.json';
 
 const isModel = (n: CompiledModel | CompiledTest): n is CompiledModel => 'relation' in n;
 
 /** dbt's ids: `model.<project>.<name>`, `test.<project>.<name>[.<hash>]`, `source.<project>.<source>.<table>`. */
-export function uniqueIdOf(project: string, node: CompiledModel | CompiledTest): string {
+function uniqueIdOf(project: string, node: CompiledModel | CompiledTest): string {
   if (isModel(node)) return `model.${project}.${node.name}`;
   if (node.kind === 'singular') return `test.${project}.${node.name}`;
   // Generic tests carry a 10-character hash suffix, as dbt's do (a hash of what the test checks, not dbt's own hash input).

@@ -35,7 +35,7 @@ export class Relation {
 }
 
 /** nunjucks passes `f(a, k=v)` as `f(a, {k: v, __keywords: true})`: split that back apart. */
-export function splitArgs(args: readonly unknown[]): { positional: unknown[]; kwargs: Record<string, unknown> } {
+function splitArgs(args: readonly unknown[]): { positional: unknown[]; kwargs: Record<string, unknown> } {
   const last = args[args.length - 1];
   if (last !== null && typeof last === 'object' && Object.prototype.hasOwnProperty.call(last, '__keywords')) {
     const kwargs: Record<string, unknown> = { ...(last as Record<string, unknown>) };

@@ -9,7 +9,7 @@ import { TransformError } from '../../errors.js';
 import { refuseProjectSurface, refusePropertyFile, refuseTestConfig } from './refusals.js';
 import type { GenericTestKind } from './types.js';
 
-export const GENERIC_TESTS: readonly GenericTestKind[] = ['unique', 'not_null', 'accepted_values', 'relationships'];
+const GENERIC_TESTS: readonly GenericTestKind[] = ['unique', 'not_null', 'accepted_values', 'relationships'];
 
 /** Test keys that configure a test rather than parameterise it (dbt's flat, pre-1.8 form). */
 const TEST_CONFIG_KEYS = new Set([
@@ -105,7 +105,7 @@ const toPosix = (p: string) => p.split(sep).join('/');
 const isMapping = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parse a YAML file into a mapping (an empty file is `{}`), naming the file on error. */
-export function readYamlFile(file: string, label: string): Yaml {
+function readYamlFile(file: string, label: string): Yaml {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -143,7 +143,7 @@ function stringList(value: unknown, fallback: string[], key: string): string[] {
 }
 
 /** Apply dbt_project.yml `models:` folder configs along a model's fqn (nested folders inherit). */
-export function folderConfig(modelsBlock: unknown, fqn: string[]): Yaml {
+function folderConfig(modelsBlock: unknown, fqn: string[]): Yaml {
   const merged: Yaml = {};
   const apply = (node: Yaml) => {
     for (const [key, value] of Object.entries(node)) {

@@ -14,7 +14,7 @@ const isSet = (v: unknown): boolean =>
   v !== undefined && v !== null && v !== false && v !== '' && !(Array.isArray(v) && v.length === 0) && !(isMapping(v) && Object.keys(v).length === 0);
 
 /** The refusal: `<file>: <construct> …; build with dbt-core (MUSIC_DBT=core) or remove it`. */
-export function unsupportedConstruct(file: string, construct: string, model?: string): TransformError {
+function unsupportedConstruct(file: string, construct: string, model?: string): TransformError {
   return new TransformError(
     `${file}: ${construct} is not supported by the embedded dbt runner, which would build without it; build this project with dbt-core (MUSIC_DBT=core) or remove it`,
     model,
