@@ -222,19 +222,26 @@ export class DbtJinja {
   }
 
   private installGlobals(): void {
-    const { hooks, target } = this.opts;
-    const g = (this.env as unknown as { globals: Record<string, unknown> }).globals;
-    const add = (name: string, value: unknown) => this.env.addGlobal(name, value);
-    const lazy = (name: string, get: () => unknown) =>
-      Object.defineProperty(g, name, { get, enumerable: true, configurable: true });
+    this.installNodeFunctions();
+    this.installLookups();
+    this.installContext();
+    this.installNamingMacros();
+  }
 
-    add('ref', (...raw: unknown[]) => {
+  private add(name: string, value: unknown): void {
+    this.env.addGlobal(name, value);
+  }
+
+  /** ref(), source() and config(): what a model says about itself and what it reads. */
+  private installNodeFunctions(): void {
+    const { hooks } = this.opts;
+    this.add('ref', (...raw: unknown[]) => {
       const { positional } = splitArgs(raw);
       if (positional.length === 1) return hooks.ref(String(positional[0]), undefined);
       if (positional.length === 2) return hooks.ref(String(positional[1]), String(positional[0]));
       throw new TransformError(`${this.scope}: ref() takes a model name (or package and model name), got ${positional.length} arguments`);
     });
-    add('source', (...raw: unknown[]) => {
+    this.add('source', (...raw: unknown[]) => {
       const { positional } = splitArgs(raw);
       if (positional.length !== 2) {
         throw new TransformError(`${this.scope}: source() takes two arguments, source('source_name', 'table_name')`);
@@ -257,8 +264,12 @@ export class DbtJinja {
       if (v === undefined || v === null) throw new TransformError(`${this.scope}: config '${String(key)}' is required but not set`);
       return v;
     };
-    add('config', config);
-    add('var', (...raw: unknown[]) => {
+    this.add('config', config);
+  }
+
+  /** var() and env_var(): values from dbt_project.yml / overrides and from the given environment. */
+  private installLookups(): void {
+    this.add('var', (...raw: unknown[]) => {
       const { positional, kwargs } = splitArgs(raw);
       const name = String(positional[0]);
       if (Object.prototype.hasOwnProperty.call(this.opts.vars, name)) return this.opts.vars[name];
@@ -268,7 +279,7 @@ export class DbtJinja {
         `${this.scope} uses var('${name}') but it is not defined and has no default; add '${name}' under vars: in dbt_project.yml or write var('${name}', <default>)`,
       );
     });
-    add('env_var', (...raw: unknown[]) => {
+    this.add('env_var', (...raw: unknown[]) => {
       const { positional, kwargs } = splitArgs(raw);
       const name = String(positional[0]);
       const value = this.opts.env[name];
@@ -279,19 +290,27 @@ export class DbtJinja {
         `${this.scope} uses env_var('${name}') but ${name} is not set in the environment given to the dbt runner and has no default; set it or write env_var('${name}', '<default>')`,
       );
     });
-    add('target', target);
-    add('project_name', this.opts.projectName);
-    add('is_incremental', () => false);
-    add('run_started_at', (this.opts.runStartedAt ?? new Date()).toISOString().replace('T', ' ').replace('Z', '+00:00'));
-    add('invocation_id', this.opts.invocationId ?? '00000000-0000-0000-0000-000000000000');
-    add('return', (value: unknown) => {
+  }
+
+  /** target, run metadata, log/exceptions, adapter.dispatch, and the per-node this/model/execute. */
+  private installContext(): void {
+    const { hooks, target } = this.opts;
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    const lazy = (name: string, get: () => unknown) =>
+      Object.defineProperty(globals, name, { get, enumerable: true, configurable: true });
+    this.add('target', target);
+    this.add('project_name', this.opts.projectName);
+    this.add('is_incremental', () => false);
+    this.add('run_started_at', (this.opts.runStartedAt ?? new Date()).toISOString().replace('T', ' ').replace('Z', '+00:00'));
+    this.add('invocation_id', this.opts.invocationId ?? '00000000-0000-0000-0000-000000000000');
+    this.add('return', (value: unknown) => {
       throw new MacroReturn(value);
     });
-    add('log', (msg: unknown, info?: unknown) => {
+    this.add('log', (msg: unknown, info?: unknown) => {
       this.opts.log?.[info === true ? 'info' : 'debug']({ scope: this.scope }, String(msg));
       return '';
     });
-    add('exceptions', {
+    this.add('exceptions', {
       raise_compiler_error: (msg: unknown) => {
         throw new TransformError(`${this.scope}: ${String(msg)}`);
       },
@@ -300,12 +319,12 @@ export class DbtJinja {
         return '';
       },
     });
-    add('adapter', {
+    this.add('adapter', {
       dispatch: (...raw: unknown[]) => {
         const { positional, kwargs } = splitArgs(raw);
         const name = String(positional[0] ?? kwargs['macro_name']);
         for (const candidate of [`${target.type}__${name}`, `default__${name}`]) {
-          const fn = g[candidate];
+          const fn = globals[candidate];
           if (typeof fn === 'function') return fn;
         }
         throw new TransformError(
@@ -317,8 +336,11 @@ export class DbtJinja {
     lazy('this', () => hooks.self());
     lazy('model', () => hooks.model());
     lazy('execute', () => hooks.executing());
+  }
 
-    // dbt's built-in naming macros; a project macro of the same name replaces them.
+  /** dbt's built-in naming macros; a project macro of the same name replaces them. */
+  private installNamingMacros(): void {
+    const { target } = this.opts;
     const builtinSchema = (...raw: unknown[]) => {
       const [custom] = splitArgs(raw).positional;
       if (custom === undefined || custom === null || String(custom).trim() === '') return target.schema;
@@ -329,10 +351,10 @@ export class DbtJinja {
       if (custom !== undefined && custom !== null && String(custom).trim() !== '') return String(custom).trim();
       return String((node as Yaml | undefined)?.['name'] ?? '');
     };
-    add('default__generate_schema_name', builtinSchema);
-    add('generate_schema_name', builtinSchema);
-    add('default__generate_alias_name', builtinAlias);
-    add('generate_alias_name', builtinAlias);
+    this.add('default__generate_schema_name', builtinSchema);
+    this.add('generate_schema_name', builtinSchema);
+    this.add('default__generate_alias_name', builtinAlias);
+    this.add('generate_alias_name', builtinAlias);
   }
 
   /**
