@@ -182,6 +182,8 @@ export class CsvTokenizer {
   /**
    * Read the record starting at `p`; emit it and return where the next one starts, or MORE when the text
    * ends first (and `final` is false). Throws CsvQuoteError when `final` and a quoted cell never closes.
+   * One function on purpose: it runs for every record of the file, and its branches share the cell
+   * state (position, prefix, quoting) that split-out steps would have to pass back and forth.
    */
   private record(s: string, p: number, final: boolean, sink: CsvRecordSink): number {
     const len = s.length;

@@ -147,23 +147,7 @@ export async function runPipeline(
     }
     if (steps.has('transform')) {
       const stepLogger = stepLog('transform');
-      const w = await warehouseFor('transform');
-      if (config.dbt.engine === 'core') {
-        // dbt-core opens the warehouse itself: a DuckDB file is released for it (one writer at a time).
-        const core = {
-          executable: config.dbt.executable, projectDir: DBT_PROJECT_DIR, target: w.dialect === 'snowflake' ? 'snowflake' as const : 'duckdb' as const, log: stepLogger,
-          // Credentials reach dbt through the inherited environment; a key path is passed resolved, as the config reads it.
-          env: { MUSIC_DUCKDB_PATH: config.duckdbPath, ...snowflakeDbtEnv(config), SNOWFLAKE_PRIVATE_KEY_PATH: config.snowflake?.privateKeyPath },
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        };
-        report.transform = w.dialect === 'duckdb' ? await session.releasedWhile(() => runDbtCore(core)) : await runDbtCore(core);
-      } else {
-        report.transform = await runDbtProject(
-          w.dialect === 'snowflake'
-            ? { projectDir: DBT_PROJECT_DIR, session: w, target: 'snowflake', transactional: false, env: snowflakeDbtEnv(config), log: stepLogger }
-            : { projectDir: DBT_PROJECT_DIR, session: w, target: 'duckdb', log: stepLogger },
-        );
-      }
+      report.transform = await runTransform(config, await warehouseFor('transform'), session, stepLogger, opts.signal);
       await run.update(transformCounts(report.transform));
     }
     if (steps.has('publish')) {
@@ -173,17 +157,7 @@ export async function runPipeline(
     }
     await run.finish('succeeded');
   } catch (err) {
-    if (run) {
-      // A file with no valid rows stages nothing, but what was read and rejected is part of the record.
-      if (err instanceof NoValidRowsError) await run.update(ingestCounts(err.counts)).catch(() => undefined);
-      // A failed dbt run is rolled back: keep its test counts, but models_built stays NULL (nothing was built).
-      const failedTransform = (err as { report?: DbtRunReport }).report;
-      if (failedTransform?.tests) {
-        const { tests_passed, tests_failed } = transformCounts(failedTransform);
-        await run.update({ tests_passed, tests_failed }).catch(() => undefined);
-      }
-      await run.finish('failed', err).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed run in ops.pipeline_runs'));
-    }
+    if (run) await recordFailure(run, err, log);
     throw err;
   } finally {
     await pgStaging?.close();
@@ -193,4 +167,42 @@ export async function runPipeline(
   report.ms = Date.now() - started;
   log.info({ ms: report.ms, version: report.publish?.version }, 'pipeline finished');
   return report;
+}
+
+/** The dbt step: dbt-core as a subprocess (config.dbt.engine `core`) or the embedded runner, on the step's warehouse. */
+async function runTransform(
+  config: Config,
+  warehouse: SqlSession,
+  session: DuckDbSession,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<DbtRunReport> {
+  if (config.dbt.engine === 'core') {
+    // dbt-core opens the warehouse itself: a DuckDB file is released for it (one writer at a time).
+    const core = {
+      executable: config.dbt.executable, projectDir: DBT_PROJECT_DIR, target: warehouse.dialect === 'snowflake' ? 'snowflake' as const : 'duckdb' as const, log,
+      // Credentials reach dbt through the inherited environment; a key path is passed resolved, as the config reads it.
+      env: { MUSIC_DUCKDB_PATH: config.duckdbPath, ...snowflakeDbtEnv(config), SNOWFLAKE_PRIVATE_KEY_PATH: config.snowflake?.privateKeyPath },
+      ...(signal ? { signal } : {}),
+    };
+    return warehouse.dialect === 'duckdb' ? session.releasedWhile(() => runDbtCore(core)) : runDbtCore(core);
+  }
+  return runDbtProject(
+    warehouse.dialect === 'snowflake'
+      ? { projectDir: DBT_PROJECT_DIR, session: warehouse, target: 'snowflake', transactional: false, env: snowflakeDbtEnv(config), log }
+      : { projectDir: DBT_PROJECT_DIR, session: warehouse, target: 'duckdb', log },
+  );
+}
+
+/** A failed run's record: what it counted before failing, then the failure itself. */
+async function recordFailure(run: PipelineRunRecorder, err: unknown, log: Logger): Promise<void> {
+  // A file with no valid rows stages nothing, but what was read and rejected is part of the record.
+  if (err instanceof NoValidRowsError) await run.update(ingestCounts(err.counts)).catch(() => undefined);
+  // A failed dbt run is rolled back: keep its test counts, but models_built stays NULL (nothing was built).
+  const failedTransform = (err as { report?: DbtRunReport }).report;
+  if (failedTransform?.tests) {
+    const { tests_passed, tests_failed } = transformCounts(failedTransform);
+    await run.update({ tests_passed, tests_failed }).catch(() => undefined);
+  }
+  await run.finish('failed', err).catch((e: unknown) => log.warn({ err: e }, 'could not record the failed run in ops.pipeline_runs'));
 }
