@@ -14,9 +14,10 @@ import { registerCompletion, registerPrompts, registerResources } from '../resou
 
 export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; mcpName?: string };
 
-/** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
+/** One JSON Schema validator for every server built here, instead of one each. */
 const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
 
+/** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
 export interface ServerDeps extends SpotifyDeps {
   catalog: CatalogHolder;
   log: Logger;

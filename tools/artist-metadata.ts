@@ -86,7 +86,7 @@ type LiveOutcome =
 const liveCache = new WeakMap<SpotifyApi, Map<string, { artist: SpotifyArtist | null; at: Date; developmentMode: boolean }>>();
 const LIVE_CACHE_MAX = 500;
 
-// Built once per process, not per server: stateless HTTP builds a server per request.
+// Built once per process, not per server: HTTP serving keeps several servers (src/http.ts pools them).
 const inputObject = strictArgs(artistMetadataInput);
 const outputObject = z.object(outputShape);
 

@@ -30,7 +30,7 @@ const outputShape = {
   ...recommendationOutput,
 };
 
-// Built once per process, not per server: stateless HTTP builds a server per request.
+// Built once per process, not per server: HTTP serving keeps several servers (src/http.ts pools them).
 const inputObject = strictArgs(recommendByGenreInput);
 const outputObject = z.object(outputShape);
 

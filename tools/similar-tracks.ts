@@ -17,7 +17,7 @@ export const similarTracksInput = {
   ...attributeShape,
 };
 
-// Built once per process, not per server: stateless HTTP builds a server per request.
+// Built once per process, not per server: HTTP serving keeps several servers (src/http.ts pools them).
 const inputObject = strictArgs(similarTracksInput);
 const outputObject = z.object(recommendationOutput);
 

@@ -24,7 +24,7 @@ const outputShape = {
   catalog: catalogInfoShape,
 };
 
-// Built once per process, not per server: stateless HTTP builds a server per request.
+// Built once per process, not per server: HTTP serving keeps several servers (src/http.ts pools them).
 const inputObject = strictArgs(tracksByArtistInput);
 const outputObject = z.object(outputShape);
 
