@@ -32,6 +32,8 @@ import {
 } from '../spotify/errors.js';
 import type { SpotifyApi } from '../spotify/client.js';
 import { resolveArtist } from '../spotify/resolve-artist.js';
+import { DBT_PROJECT_DIR } from '../paths.js';
+import { projectMacros } from './dbt/macros.js';
 import { SpotifyStagingStore } from '../spotify/staging.js';
 import type { BindingSqlSession, Dialect, SqlSession } from '../warehouse/port.js';
 
@@ -107,12 +109,14 @@ interface DatasetArtist {
 
 const DAY = 86_400_000;
 
-/** dbt's normalize_name (dbt/macros/text.sql), per dialect. Keep the two in step. */
-export function normalizeNameSql(expr: string, dialect: Dialect): string {
-  if (dialect === 'duckdb') return `nullif(trim(regexp_replace(lower(strip_accents(${expr})), '[\\s\\pZ]+', ' ', 'g')), '')`;
-  return `nullif(trim(regexp_replace(lower(translate(${expr},
-    'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖòóôõöÙÚÛÜùúûüÝýÿŠšŽžČčĆćŁłŃńŚśŹźŻż',
-    'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOoooooUUUUuuuuYyySsZzCcCcLlNnSsZzZz')), '[[:space:]]+', ' ', 'g')), '')`;
+/**
+ * The artist key and the split of a track's credits, as the dbt project compiles them for this dialect
+ * (normalize_name and split_artists in dbt/macros/text.sql): the one definition int_track_artists and
+ * the enrichment share, so a resolution joins the artist dbt keys the same way.
+ */
+function artistKeySql(dialect: Dialect): { key: string; split: string } {
+  const macros = projectMacros(DBT_PROJECT_DIR, dialect);
+  return { key: macros.call('normalize_name', 'credited_name'), split: macros.call('split_artists', 'artist_credits', 'artist_names') };
 }
 
 /** Errors after which every further call would fail too: stop the run (it resumes later). */
@@ -280,11 +284,8 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
 
 /** Dataset artists (normalised key, most-credited spelling, known track ids) needing a resolution. */
 async function pendingArtists(session: SqlSession, cutoff: Date, maxArtists: number | undefined): Promise<DatasetArtist[]> {
-  const key = normalizeNameSql('credited_name', session.dialect);
   // The artists as split at ingest (src/pipeline/credits.ts), as int_track_artists reads them.
-  const split = session.dialect === 'duckdb'
-    ? `coalesce(string_split(artist_credits, chr(31)), string_split(artist_names, ';'))`
-    : `coalesce(string_to_array(artist_credits, chr(31)), string_to_array(artist_names, ';'))`;
+  const { key, split } = artistKeySql(session.dialect);
   const collect = session.dialect === 'duckdb' ? 'list' : 'array_agg';
   const cutoffSql = `TIMESTAMP '${cutoff.toISOString().replace('T', ' ').replace('Z', '')}'`;
   const rows = await session.all<{ artist_key: string; artist_name: string; track_count: number; track_ids: string[] }>(`
