@@ -18,7 +18,7 @@ const SERVING = [
 ];
 
 /** The pipeline and the warehouse adapters: build time only, never loaded to answer a request. */
-const BUILD_SIDE = ['**/src/pipeline/**', '**/src/warehouse/**', '**/pipeline/**', '**/warehouse/**'];
+const BUILD_SIDE = ['**/pipeline/**', '**/warehouse/**'];
 
 export default defineConfig(
   globalIgnores([
