@@ -183,7 +183,7 @@ async function main(): Promise<void> {
 npx tsx bench/cold-start.ts --runs=${runs}     # --data-dir=DIR (a data dir with a published snapshot; default: build one)
 \`\`\`
 
-Spawn of \`node bin/music-mcp-server.js --stdio\` (${dist ? 'it ran the compiled \`dist/\`' : `it ran the TypeScript sources through tsx: \`dist/\` ${compiled ? 'was older than some sources' : 'missing'}`})${compiled ? ', and of the compiled build directly (\`node dist/src/main.js --stdio\`, what the bin runs after \`npm ci\` / \`npm run build\`)' : ''} by the SDK client (\`StdioClientTransport\`) on the
+Spawn of \`node bin/music-mcp-server.js --stdio\` (${dist ? 'it ran the compiled `dist/`' : `it ran the TypeScript sources through tsx: \`dist/\` ${compiled ? 'was older than some sources' : 'missing'}`})${compiled ? ', and of the compiled build directly (`node dist/src/main.js --stdio`, what the bin runs after `npm ci` / `npm run build`)' : ''} by the SDK client (\`StdioClientTransport\`) on the
 published snapshot (${version}, format 2, ${p('MiB').toFixed(1)} MiB on disk).
 One warm-up run not counted, then ${runs} runs.
 
@@ -199,7 +199,7 @@ One warm-up run not counted, then ${runs} runs.
 | floor: spawn → exit of \`node -e 0\` | ${ms(median(floors))} ms | | | | |
 
 Module loading before the server can answer: the static imports of \`src/main.ts\` in a fresh \`node\`, loaded as
-${dist || compiled ? 'the compiled \`dist/\`' : 'TypeScript sources through tsx'}; incremental cost in import order, median of 3:
+${dist || compiled ? 'the compiled `dist/`' : 'TypeScript sources through tsx'}; incremental cost in import order, median of 3:
 
 | module | ms |
 |---|---:|

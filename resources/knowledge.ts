@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Catalog } from '../src/catalog/catalog.js';
 import { quote } from '../src/catalog/delimit.js';
 import { prebuiltSearchIndex, SEARCH_FILE, type SearchFileHeader, type SearchIndex } from '../src/catalog/search-index.js';
-import type { ArtistProfile, Snapshot } from '../src/catalog/snapshot.js';
+import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { findMood } from '../src/catalog/moods.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { artistMoods, artistSummary, renderArtist } from './artist-profile.js';

@@ -118,7 +118,7 @@ function buildPromptSchemas(deps: ToolDeps) {
  */
 export function registerPrompts(server: McpServer, deps: ToolDeps): void {
   const { strict } = promptSchemas(deps);
-  const buildPlaylist = server.registerPrompt(
+  server.registerPrompt(
     'build_playlist',
     {
       title: 'Build a playlist',
@@ -156,7 +156,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     },
   );
 
-  const artistDeepDive = server.registerPrompt(
+  server.registerPrompt(
     'artist_deep_dive',
     {
       title: 'Artist deep dive',
@@ -193,7 +193,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
     },
   );
 
-  const compareGenres = server.registerPrompt(
+  server.registerPrompt(
     'compare_genres',
     {
       title: 'Compare two genres',

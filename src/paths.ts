@@ -17,3 +17,6 @@ function findRoot(): string {
 }
 
 export const PROJECT_ROOT = findRoot();
+
+/** The dbt project shipped with the package. */
+export const DBT_PROJECT_DIR = join(PROJECT_ROOT, 'dbt');

@@ -10,7 +10,7 @@ import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
-import { messagesOf, type Message } from './helpers/mcp-http.js';
+import { messagesOf } from './helpers/mcp-http.js';
 
 /**
  * The stateless Streamable HTTP server reuses MCP servers across POSTs (src/http.ts, src/http-exchange.ts):

@@ -91,7 +91,7 @@ describe('sequence', () => {
 });
 
 describe('sequence_playlist and arc over the built catalog', () => {
-  const { client, call, open, close } = memoryClient(inject('builtDataDir'), 'sequence-test');
+  const { call, open, close } = memoryClient(inject('builtDataDir'), 'sequence-test');
   beforeAll(open);
   afterAll(close);
 

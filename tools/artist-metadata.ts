@@ -3,9 +3,8 @@ import { z } from 'zod';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
-import { resolveArtist as resolveOnSpotify } from '../src/pipeline/enrich.js';
-import { deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from '../src/spotify/client.js';
-import { SpotifyError } from '../src/spotify/errors.js';
+import type { SpotifyArtist } from '../src/spotify/index.js';
+import { refreshArtistLive, type LiveOutcome } from '../src/spotify/live-artist.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
 import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
@@ -74,18 +73,6 @@ const outputShape = {
   catalog: catalogInfoShape,
 };
 
-type Extra = ServerContext;
-
-/** What a live fetch produced: the artist (null: no Spotify artist matches), or why it failed. */
-type LiveOutcome =
-  | { status: 'ok'; artist: SpotifyArtist | null; at: Date; developmentMode: boolean }
-  | { status: 'failed'; reason: string }
-  | { status: 'skipped'; reason: string | null };
-
-/** Live results per client and artist_key, reused while fresher than the TTL (a client per server process). */
-const liveCache = new WeakMap<SpotifyApi, Map<string, { artist: SpotifyArtist | null; at: Date; developmentMode: boolean }>>();
-const LIVE_CACHE_MAX = 500;
-
 // Built once per process, not per server: HTTP serving keeps several servers (src/http.ts pools them).
 const inputObject = strictArgs(artistMetadataInput);
 const outputObject = z.object(outputShape);
@@ -124,88 +111,24 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
 
 // ------------------------------------------------------------------------------------- live part
 
-/** Refresh from the Spotify Web API when a client is configured and the stored data is missing or older than the TTL. */
-async function liveFetch(deps: ToolDeps, p: ArtistProfile, extra: Extra, log: ToolDeps['log']): Promise<LiveOutcome> {
-  const spotify = deps.spotify;
-  if (!spotify) return { status: 'skipped', reason: null };
-  const ttlMs = deps.spotifyTtlMs ?? DEFAULT_TTL_MS;
-  const now = Date.now();
-  const storedAt = p.spotify_fetched_at ? Date.parse(p.spotify_fetched_at) : NaN;
-  if (p.spotify_id && Number.isFinite(storedAt) && now - storedAt <= ttlMs) return { status: 'skipped', reason: 'fresh' };
-
-  let cache = liveCache.get(spotify);
-  if (!cache) liveCache.set(spotify, (cache = new Map()));
-  const cached = cache.get(p.artist_key);
-  if (cached && now - cached.at.getTime() <= ttlMs) return { status: 'ok', ...cached };
-
-  const timeoutMs = deps.spotifyLiveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([deadline, extra.mcpReq.signal]);
-  const progressToken = extra.mcpReq._meta?.progressToken;
-  const total = p.spotify_id ? 1 : 2;
-  let sent = -1;
-  /** MCP progress (values strictly increase), only when the client asked for it with a progressToken. */
-  const progress = async (done: number, message: string) => {
-    if (progressToken === undefined || done <= sent) return;
-    sent = done;
-    await extra.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } })
-      .catch(() => undefined);
-  };
-
-  const started = Date.now();
-  try {
-    const work = (async () => {
-      let id = p.spotify_id ?? null;
-      if (!id) {
-        await progress(0, `searching Spotify for ${quote(p.artist_name)}`);
-        const r = await resolveOnSpotify(
-          spotify,
-          { artist_key: p.artist_key, artist_name: p.artist_name, track_ids: p.top_tracks.map((t) => t.track_id) },
-          5,
-          { signal },
-        );
-        id = r.spotifyId;
-        if (!id) return null;
-      }
-      await progress(total - 1, `fetching the Spotify artist ${id}`);
-      return spotify.getArtist(id, { signal });
-    })();
-    work.catch(() => undefined); // a late failure after the deadline has nobody to tell
-    // The client honours the signal; the race guarantees the bound even if a call ignored it.
-    const artist = await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        const fail = () => reject(deadline.aborted ? new LiveTimeout(timeoutMs) : new Error('the request was cancelled'));
-        if (signal.aborted) fail();
-        else signal.addEventListener('abort', fail, { once: true });
-      }),
-    ]);
-    // Development mode only on evidence: this artist object lacks every field such apps are denied,
-    // and no artist object this client has seen carried any of them.
-    const developmentMode = artist !== null && deniedToDevelopmentApps(artist.payload) && spotify.capabilities().mode !== 'extended';
-    const result = { artist, at: new Date(), developmentMode };
-    if (cache.size >= LIVE_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(p.artist_key, result);
-    await progress(total, artist ? 'done' : 'no Spotify artist matches this name');
-    log.debug({ ms: Date.now() - started, found: Boolean(artist) }, 'live Spotify fetch');
-    return { status: 'ok', ...result };
-  } catch (err) {
-    const reason =
-      err instanceof LiveTimeout || (deadline.aborted && !extra.mcpReq.signal.aborted)
-        ? `the Spotify API did not answer within ${timeoutMs / 1000} s`
-        : err instanceof SpotifyError
-          ? `the Spotify API failed (${err.code}): ${err.message}`
-          : `the live Spotify fetch failed: ${(err as Error)?.message ?? String(err)}`;
-    log.warn({ ms: Date.now() - started, reason }, 'live Spotify fetch failed; answering from stored data');
-    await progress(total, 'Spotify unavailable; answering from stored data');
-    return { status: 'failed', reason };
-  }
-}
-
-class LiveTimeout extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-  }
+/** The live refresh (src/spotify/live-artist.ts) with this server's settings, reporting MCP progress when asked. */
+async function liveFetch(deps: ToolDeps, p: ArtistProfile, ctx: ServerContext, log: ToolDeps['log']): Promise<LiveOutcome> {
+  if (!deps.spotify) return { status: 'skipped', reason: null };
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  return refreshArtistLive(
+    deps.spotify,
+    { ...p, spotify_id: p.spotify_id ?? null, spotify_fetched_at: p.spotify_fetched_at ?? null, track_ids: p.top_tracks.map((t) => t.track_id) },
+    {
+      ttlMs: deps.spotifyTtlMs ?? DEFAULT_TTL_MS,
+      timeoutMs: deps.spotifyLiveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS,
+      signal: ctx.mcpReq.signal,
+      log,
+      // MCP progress (values strictly increase), only when the client asked for it with a progressToken.
+      ...(progressToken === undefined
+        ? {}
+        : { onProgress: (progress: number, total: number, message: string) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total, message } }) }),
+    },
+  );
 }
 
 // ------------------------------------------------------------------------------------- merge + render

@@ -6,7 +6,8 @@
 
 {#- normalize_name(expr): the comparison key of a name (artist_key, song titles).
     Lowercase, accents stripped, runs of whitespace (Unicode spaces included) collapsed to one
-    space, trimmed; NULL when nothing is left. -#}
+    space, trimmed; NULL when nothing is left. The Spotify enrichment keys its artists with this
+    macro too (compiled for the staging dialect by src/pipeline/enrich.ts), so the two keys agree. -#}
 {% macro normalize_name(expr) -%}
     {{ return(adapter.dispatch('normalize_name')(expr)) }}
 {%- endmacro %}

@@ -8,7 +8,6 @@
 const MAX_NAME = 200;
 
 /** Control characters, bidi overrides/isolates and zero-width characters. */
-// eslint-disable-next-line no-control-regex
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 /** One-line, bounded, quote-safe form of a data string (without the surrounding quotes). */

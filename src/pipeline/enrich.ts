@@ -20,7 +20,6 @@
  * of failures.
  */
 import pLimit from 'p-limit';
-import { fold } from '../catalog/text.js';
 import { silentLogger, type Logger } from '../log.js';
 import {
   SpotifyAbortedError,
@@ -31,8 +30,11 @@ import {
   SpotifyQuotaExceededError,
   SpotifyRateLimitedError,
 } from '../spotify/errors.js';
-import type { SpotifyApi, SpotifyArtist } from '../spotify/client.js';
-import { SpotifyStagingStore, type ArtistResolution } from '../spotify/staging.js';
+import type { SpotifyApi } from '../spotify/client.js';
+import { resolveArtist } from '../spotify/resolve-artist.js';
+import { DBT_PROJECT_DIR } from '../paths.js';
+import { projectMacros } from './dbt/macros.js';
+import { SpotifyStagingStore } from '../spotify/staging.js';
 import type { BindingSqlSession, Dialect, SqlSession } from '../warehouse/port.js';
 
 export interface EnrichOptions {
@@ -107,12 +109,14 @@ interface DatasetArtist {
 
 const DAY = 86_400_000;
 
-/** dbt's normalize_name (dbt/macros/text.sql), per dialect. Keep the two in step. */
-export function normalizeNameSql(expr: string, dialect: Dialect): string {
-  if (dialect === 'duckdb') return `nullif(trim(regexp_replace(lower(strip_accents(${expr})), '[\\s\\pZ]+', ' ', 'g')), '')`;
-  return `nullif(trim(regexp_replace(lower(translate(${expr},
-    'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖòóôõöÙÚÛÜùúûüÝýÿŠšŽžČčĆćŁłŃńŚśŹźŻż',
-    'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOoooooUUUUuuuuYyySsZzCcCcLlNnSsZzZz')), '[[:space:]]+', ' ', 'g')), '')`;
+/**
+ * The artist key and the split of a track's credits, as the dbt project compiles them for this dialect
+ * (normalize_name and split_artists in dbt/macros/text.sql): the one definition int_track_artists and
+ * the enrichment share, so a resolution joins the artist dbt keys the same way.
+ */
+function artistKeySql(dialect: Dialect): { key: string; split: string } {
+  const macros = projectMacros(DBT_PROJECT_DIR, dialect);
+  return { key: macros.call('normalize_name', 'credited_name'), split: macros.call('split_artists', 'artist_credits', 'artist_names') };
 }
 
 /** Errors after which every further call would fail too: stop the run (it resumes later). */
@@ -280,11 +284,8 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
 
 /** Dataset artists (normalised key, most-credited spelling, known track ids) needing a resolution. */
 async function pendingArtists(session: SqlSession, cutoff: Date, maxArtists: number | undefined): Promise<DatasetArtist[]> {
-  const key = normalizeNameSql('credited_name', session.dialect);
   // The artists as split at ingest (src/pipeline/credits.ts), as int_track_artists reads them.
-  const split = session.dialect === 'duckdb'
-    ? `coalesce(string_split(artist_credits, chr(31)), string_split(artist_names, ';'))`
-    : `coalesce(string_to_array(artist_credits, chr(31)), string_to_array(artist_names, ';'))`;
+  const { key, split } = artistKeySql(session.dialect);
   const collect = session.dialect === 'duckdb' ? 'list' : 'array_agg';
   const cutoffSql = `TIMESTAMP '${cutoff.toISOString().replace('T', ' ').replace('Z', '')}'`;
   const rows = await session.all<{ artist_key: string; artist_name: string; track_count: number; track_ids: string[] }>(`
@@ -312,54 +313,3 @@ ORDER BY t.track_count DESC, s.artist_key
 ${maxArtists !== undefined ? `LIMIT ${Math.max(0, Math.floor(maxArtists))}` : ''}`);
   return rows.map((r) => ({ ...r, track_ids: [...r.track_ids].sort() }));
 }
-
-/** Search by name; tell same-name candidates apart by who is credited on the artist's known tracks. */
-export async function resolveArtist(
-  spotify: SpotifyApi,
-  artist: { artist_key: string; artist_name: string; track_ids: readonly string[] },
-  sampleSize: number,
-  call: { signal?: AbortSignal },
-): Promise<Omit<ArtistResolution, 'resolvedAt'>> {
-  const base = { artistKey: artist.artist_key, artistName: artist.artist_name };
-  const wanted = fold(artist.artist_name);
-  const page = await spotify.searchArtists(artist.artist_name, { limit: 10, ...call });
-  const sameName = page.items.filter((a) => fold(a.name) === wanted);
-  if (sameName.length === 1) {
-    return { ...base, spotifyId: sameName[0]!.id, confidence: 0.8, method: 'search-unique-name' };
-  }
-
-  // Several same-name artists, or none by that exact name: ask the artist's known tracks.
-  const sample = artist.track_ids.slice(0, sampleSize);
-  const tracks = sample.length ? (await spotify.getTracks(sample, call)).filter((t) => t !== null) : [];
-  const credited = new Map<string, { name: string; count: number }>();
-  for (const t of tracks) {
-    for (const a of new Set(t.artists.map((x) => x.id))) {
-      const name = t.artists.find((x) => x.id === a)!.name;
-      const c = credited.get(a) ?? { name, count: 0 };
-      c.count += 1;
-      credited.set(a, c);
-    }
-  }
-  const candidates: Pick<SpotifyArtist, 'id' | 'name'>[] = sameName.length ? sameName : page.items;
-  const scored = candidates
-    .map((c) => ({ id: c.id, count: credited.get(c.id)?.count ?? 0 }))
-    .filter((c) => c.count > 0)
-    .sort((a, b) => b.count - a.count);
-  const found = Math.max(1, tracks.length);
-  if (scored.length && (scored.length === 1 || scored[0]!.count > scored[1]!.count)) {
-    const best = scored[0]!;
-    return { ...base, spotifyId: best.id, confidence: round(0.5 + (0.5 * best.count) / found), method: 'search-track-overlap' };
-  }
-  if (scored.length === 0) {
-    // Not among the search results: a credited artist spelled like the dataset's name.
-    const byCredit = [...credited.entries()].filter(([, c]) => fold(c.name) === wanted).sort((a, b) => b[1].count - a[1].count);
-    if (byCredit.length === 1 || (byCredit.length > 1 && byCredit[0]![1].count > byCredit[1]![1].count)) {
-      const [id, c] = byCredit[0]!;
-      return { ...base, spotifyId: id, confidence: round(0.4 + (0.4 * c.count) / found), method: 'track-credit' };
-    }
-  }
-  if (sameName.length > 1) return { ...base, spotifyId: null, confidence: 0, method: 'ambiguous' };
-  return { ...base, spotifyId: null, confidence: 0, method: 'not-found' };
-}
-
-const round = (x: number) => Math.round(x * 1000) / 1000;

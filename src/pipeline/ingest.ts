@@ -568,7 +568,7 @@ export async function ingestCsv(opts: {
   allowShrink?: boolean;
 }): Promise<IngestReport> {
   const started = performance.now();
-  const { path, store, signal } = opts;
+  const { path, signal } = opts;
   const file = basename(path);
   const log = (opts.log ?? silentLogger).child({ step: 'ingest', file });
   signal?.throwIfAborted();

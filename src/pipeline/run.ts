@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../paths.js';
+import { DBT_PROJECT_DIR } from '../paths.js';
 import type { Config } from '../config.js';
 import { MusicError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -18,8 +17,7 @@ import { ingestCsv, NoValidRowsError, type IngestReport } from './ingest.js';
 import { loadWarehouse, type LoadReport } from './load.js';
 import { publishSnapshot, type PublishReport } from './publish.js';
 
-/** The dbt project shipped with the package. */
-export const DBT_PROJECT_DIR = join(PROJECT_ROOT, 'dbt');
+export { DBT_PROJECT_DIR };
 
 /** `enrich` (Spotify) is optional: without SPOTIFY_CLIENT_ID/SECRET it is skipped, not failed. */
 export const PIPELINE_STEPS = ['acquire', 'ingest', 'enrich', 'load', 'transform', 'publish'] as const;

@@ -94,7 +94,6 @@ export function runErrorText(err: unknown): string {
 
 /** Control characters (NUL, ESC, …; not tab or newline) as `\u00XX`, so a stored message reads safely on a terminal. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

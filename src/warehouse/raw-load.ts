@@ -119,6 +119,7 @@ export class DuckDbRawWriter implements RawWriter {
         appender.closeSync();
       } catch (cause) {
         // After a failure the transaction is rolled back anyway; report close errors only on the success path.
+        // eslint-disable-next-line no-unsafe-finally -- `ok`: the try block finished, no error is pending
         if (ok) throw new WarehouseError(`finishing raw.${table.name} failed: ${(cause as Error).message}`, { cause });
       }
     }
