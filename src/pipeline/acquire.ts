@@ -302,10 +302,9 @@ class DownloadMeter {
     private readonly expected: number | null,
     private readonly log: Logger,
   ) {
-    const meter = this;
     this.stream = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        meter.count(chunk);
+      transform: (chunk: Buffer, _enc, done) => {
+        this.count(chunk);
         done(null, chunk);
       },
     });

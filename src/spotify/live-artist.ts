@@ -5,6 +5,7 @@
  * artist_key while fresher than the TTL. Failures never throw: the outcome says why, and the caller
  * answers from stored data.
  */
+import { raceAbort } from '../abort.js';
 import { quote } from '../catalog/delimit.js';
 import type { Logger } from '../log.js';
 import { SpotifyError, deniedToDevelopmentApps, type SpotifyApi, type SpotifyArtist } from './index.js';
@@ -79,14 +80,9 @@ export async function refreshArtistLive(spotify: SpotifyApi, p: StoredArtist, op
     })();
     work.catch(() => undefined); // a late failure after the deadline has nobody to tell
     // The client honours the signal; the race guarantees the bound even if a call ignored it.
-    const artist = await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        const fail = () => reject(deadline.aborted ? new LiveTimeout(timeoutMs) : new Error('the request was cancelled'));
-        if (signal.aborted) fail();
-        else signal.addEventListener('abort', fail, { once: true });
-      }),
-    ]);
+    const artist = await raceAbort(work, signal, () =>
+      deadline.aborted ? new LiveTimeout(timeoutMs) : new Error('the request was cancelled'),
+    );
     // Development mode only on evidence: this artist object lacks every field such apps are denied,
     // and no artist object this client has seen carried any of them.
     const developmentMode = artist !== null && deniedToDevelopmentApps(artist.payload) && spotify.capabilities().mode !== 'extended';
