@@ -13,7 +13,8 @@ import { MusicError } from './errors.js';
 import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
 import { ICONS } from './icons.js';
-import { connectServer, createServer, PACKAGE } from './server.js';
+import { invalidParamsError } from './jsonrpc.js';
+import { connectServer, createServer, PACKAGE, paramsProblem } from './server.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
 export interface HttpDeps extends SpotifyDeps {
@@ -379,6 +380,15 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.once('close', () => aborted.abort());
       const request = webRequest(req, raw, aborted.signal, reqId);
       if (!(await isLegacyRequest(request.clone(), body))) {
+        // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
+        // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
+        const message = JSONRPCMessageSchema.safeParse(body);
+        const why = message.success ? paramsProblem(message.data, deps) : null;
+        if (why !== null) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(invalidParamsError((message.data as { id: string | number }).id, why)));
+          return;
+        }
         const timer = setTimeout(() => aborted.abort(), cfg.requestTimeoutMs);
         try {
           return await sendWebResponse(await modern.fetch(request, { parsedBody: body }), res);
