@@ -22,9 +22,10 @@ import { fold } from './text.js';
  *    tracks of the artist named with it.
  *
  * Names that differ only in punctuation and spacing ("Mikel Izal", "Mikel (Izal)") are one identity. A tier
- * that finds more than one distinct name answers "ambiguous" with them as candidates.
+ * that finds more than one distinct name answers "ambiguous" with them as candidates. `chosen` is never
+ * the resolver's answer: it marks a candidate the user picked when asked (tools/artist-choice.ts).
  */
-export type MatchHow = 'exact' | 'normalized' | 'credit' | 'version' | 'typo' | 'id';
+export type MatchHow = 'exact' | 'normalized' | 'credit' | 'version' | 'typo' | 'id' | 'chosen';
 
 /** How a query was answered: the words of the query, the catalog name used, and by which rule. */
 export interface NameMatch {
