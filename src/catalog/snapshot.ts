@@ -46,8 +46,10 @@ export interface StoredManifest extends SnapshotManifest {
 }
 
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
-export type SnapshotInput = Omit<Snapshot, 'manifest'> & {
+export type SnapshotInput = Omit<Snapshot, 'manifest' | 'artists'> & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
+  /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
+  artists: readonly ArtistProfile[] | ArtistProfiles;
   /** Small JSON-able objects to carry (manifest `objects`). */
   objects?: Record<string, unknown>;
   /** Extra files to place in the version directory, by file name. */
@@ -109,7 +111,8 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.strings('artist.folded', a.folded ?? a.names.map(fold));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
-  w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
+  if (a.json) w.textColumn('artist.profile', a.json);
+  else w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
   return w;
 }
 

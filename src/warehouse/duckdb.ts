@@ -49,6 +49,22 @@ export class DuckDbSession implements BindingSqlSession {
     }
   }
 
+  /**
+   * Run `fn` with DuckDB settings changed (`SET name = value`), then put the previous values back, also
+   * when `fn` throws.
+   */
+  async withSettings<T>(settings: Readonly<Record<string, string | number | boolean>>, fn: () => Promise<T>): Promise<T> {
+    const names = Object.keys(settings);
+    const [before] = await this.all(`select ${names.map((n, i) => `current_setting(${sqlLiteral(n)}) as s${i}`).join(', ')}`);
+    const set = (n: string, v: unknown) => this.run(`set ${n} = ${sqlLiteral(v as string | number | boolean)}`);
+    for (const n of names) await set(n, settings[n]);
+    try {
+      return await fn();
+    } finally {
+      for (const [i, n] of names.entries()) await set(n, before![`s${i}`]);
+    }
+  }
+
   async close(): Promise<void> {
     this.conn.closeSync();
     this.instance.closeSync();
@@ -71,20 +87,31 @@ export class DuckDbSession implements BindingSqlSession {
   }
 }
 
+/** A setting's value as SQL: numbers and booleans as they are, anything else a quoted string. */
+function sqlLiteral(v: string | number | boolean): string {
+  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
+}
+
 /** Bound values as DuckDB takes them: a Date becomes a TIMESTAMP (UTC), the rest binds as it is. */
 function bindValues(params: readonly SqlParam[]): DuckDBValue[] {
   return params.map((p) => (p instanceof Date ? timestampValueFromDate(p) : p));
 }
 
-/** DuckDB JS values → JSON-safe plain values: BIGINT → number, DATE/TIMESTAMP → ISO string. */
+/**
+ * DuckDB JS values → JSON-safe plain values: BIGINT → number, DATE/TIMESTAMP → ISO string. Lists and
+ * structs are converted in place (they are fresh objects of this result): no second copy of every row.
+ */
 function toPlain(value: unknown): any {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(toPlain);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = toPlain(value[i]);
+    return value;
+  }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
-    return out;
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) obj[k] = toPlain(obj[k]);
+    return obj;
   }
   return value;
 }
