@@ -3,7 +3,7 @@ import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embed
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
-import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
+import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
 import type { TextColumn } from './segments.js';
@@ -497,19 +497,7 @@ export class Catalog {
    * name that is not one.
    */
   attributeColumn(attr: string): Float64Array | undefined {
-    const c = this.columns;
-    switch (attr) {
-      case 'popularity': return c.popularity;
-      case 'duration_ms': return c.durationMs;
-      case 'key': return c.key;
-      case 'mode': return c.mode;
-      case 'time_signature': return c.timeSignature;
-      case 'release_year': return c.releaseYear;
-      default: {
-        const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
-        return j >= 0 ? c.features[j] : undefined;
-      }
-    }
+    return attributeColumn(this.columns, attr);
   }
 
   /** Raw value of a recommendation attribute, or null when the dataset does not record it. */

@@ -10,6 +10,8 @@
  * The manifest (snapshot.ts) lists each segment's name, type, byte offset and element count.
  */
 
+import { Grow } from './grow.js';
+
 export type SegmentType = 'f64' | 'f32' | 'i32' | 'u32' | 'i8' | 'u8' | 'utf8';
 
 export interface SegmentEntry {
@@ -135,10 +137,10 @@ const TEXT_BLOCK = 1 << 20;
  */
 export class TextColumn {
   private readonly blocks: Uint8Array[] = [];
-  /** Byte offset of each row in the whole column; n + 1 once encoded. */
-  private offsets = new Uint32Array(1024);
+  /** Byte offset of each row in the whole column. */
+  private readonly offsets = new Grow(new Uint32Array(1024));
   /** Block of each row, and the column offset where each block starts. */
-  private blockOf = new Int32Array(1024);
+  private readonly blockOf = new Grow(new Int32Array(1024));
   private readonly blockStart: number[] = [];
   private block = new Uint8Array(0);
   private used = 0;
@@ -155,10 +157,6 @@ export class TextColumn {
   }
 
   add(text: string): void {
-    if (this.count + 1 >= this.offsets.length) {
-      this.offsets = grow(this.offsets);
-      this.blockOf = grow(this.blockOf);
-    }
     let r = this.blockStart.length > 0 ? this.encoder.encodeInto(text, this.block.subarray(this.used)) : null;
     if (!r || r.read < text.length) {
       this.seal();
@@ -167,8 +165,8 @@ export class TextColumn {
       this.blockStart.push(this.bytes);
       r = this.encoder.encodeInto(text, this.block);
     }
-    this.offsets[this.count] = this.bytes;
-    this.blockOf[this.count] = this.blockStart.length - 1;
+    this.offsets.push(this.bytes);
+    this.blockOf.push(this.blockStart.length - 1);
     this.used += r.written;
     this.bytes += r.written;
     if (this.bytes > 0xffff_ffff) throw new Error(`text column ${this.name} exceeds 4 GB`);
@@ -178,15 +176,17 @@ export class TextColumn {
   /** Row i, decoded. */
   get(i: number): string {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`text column ${this.name} has no row ${i} (it holds ${this.count})`);
-    const b = this.blockOf[i]!;
-    const start = this.offsets[i]! - this.blockStart[b]!;
-    const end = i + 1 < this.count && this.blockOf[i + 1] === b ? this.offsets[i + 1]! - this.blockStart[b]! : this.blockUsed(b);
+    const [offsets, blockOf] = [this.offsets.a, this.blockOf.a];
+    const b = blockOf[i]!;
+    const start = offsets[i]! - this.blockStart[b]!;
+    const end = i + 1 < this.count && blockOf[i + 1] === b ? offsets[i + 1]! - this.blockStart[b]! : this.blockUsed(b);
     return this.decoder.decode(this.blockBytes(b).subarray(start, end));
   }
 
   /** The column's bytes (its blocks, in order) and its n + 1 byte offsets. */
   encoded(): { blocks: Uint8Array[]; offsets: Uint32Array } {
-    const offsets = this.offsets.slice(0, this.count + 1);
+    const offsets = new Uint32Array(this.count + 1);
+    offsets.set(this.offsets.a.subarray(0, this.count));
     offsets[this.count] = this.bytes;
     return { blocks: [...this.blocks, this.block.subarray(0, this.used)].filter((b) => b.byteLength > 0), offsets };
   }
@@ -204,12 +204,6 @@ export class TextColumn {
     if (this.blockStart.length > 0) this.blocks.push(this.block.subarray(0, this.used));
     this.used = 0;
   }
-}
-
-function grow<T extends Uint32Array | Int32Array>(a: T): T {
-  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 /** Typed views over a segment file's bytes, by the manifest's entries. */

@@ -46,7 +46,11 @@ export interface StoredManifest extends SnapshotManifest {
 }
 
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
-export type SnapshotInput = Omit<Snapshot, 'manifest' | 'artists'> & {
+export type SnapshotInput = (
+  | Omit<Snapshot, 'manifest' | 'artists'>
+  /** The tracks already columnar (publish builds them page by page), with each track's album_id. */
+  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] })
+) & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
   /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
   artists: readonly ArtistProfile[] | ArtistProfiles;
@@ -128,7 +132,7 @@ export async function writeSnapshot(
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
 ): Promise<string> {
   const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  const segments = encode(parts, data.tracks.album_id);
+  const segments = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
   const segmentsSha = sha256(segments.chunks);
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {

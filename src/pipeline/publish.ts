@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import {
   TRACK_FEATURES, writeSnapshot,
-  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount, type TrackColumns,
+  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount,
 } from '../catalog/snapshot.js';
 import type { Row, SqlSession } from '../warehouse/port.js';
 import { DuckDbSession } from '../warehouse/duckdb.js';
@@ -11,6 +11,7 @@ import { latestBuildRun } from './runs.js';
 import { writeSearchFile } from '../../resources/knowledge.js';
 import { ArtistProfiles, Catalog } from '../catalog/catalog.js';
 import { TextColumn } from '../catalog/segments.js';
+import { attributeColumn, ColumnsBuilder, listAt, type CatalogColumns } from '../catalog/columns.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
 const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
@@ -58,7 +59,7 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
   const raw = opts.raw ?? 'raw';
   const started = Date.now();
 
-  const tracks = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS);
+  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS);
   const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS);
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
@@ -95,20 +96,16 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
         },
       },
       counts: {
-        tracks: tracks.track_id.length, artists: artists.length, genres: genres.length,
+        tracks: columns.size, artists: artists.length, genres: genres.length,
         songs: num(songs?.songs) ?? 0,
         foldedVersions: { tracks: num(songs?.folded) ?? 0, songs: num(songs?.folded_songs) ?? 0 },
       },
     },
-    tracks, artists, genres,
-    distribution: computeDistribution({
-      size: tracks.track_id.length,
-      column: (attr) => (attr === 'release_year' ? tracks.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? tracks[attr] : tracks.features[attr]),
-      genres: (i) => tracks.genres[i]!,
-    }, 'publish'),
+    columns, albumId, artists, genres,
+    distribution: computeDistribution({ size: columns.size, column: (attr) => attributeColumn(columns, attr)!, genres: (i) => listAt(columns.genres, i) }, 'publish'),
   };
   const version = await writeSnapshot(opts.snapshotDir, data, undefined, (dir, _manifest, parts) => writeSearchFile(dir, new Catalog(parts)));
-  const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
+  const report = { version, tracks: columns.size, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
   return report;
 }
@@ -136,8 +133,8 @@ async function* pages(session: SqlSession, table: string, key: string, pageRows:
   }
 }
 
-/** dim_tracks, with each track's artist keys in credit order, into columns. */
-async function readTracks(session: SqlSession, m: string, pageRows: number): Promise<TrackColumns> {
+/** dim_tracks, with each track's artist keys in credit order, into columns, and each track's album_id. */
+async function readTracks(session: SqlSession, m: string, pageRows: number): Promise<{ columns: CatalogColumns; albumId: (string | null)[] }> {
   const credits = await session.all<{ track_id: string; artist_key: string }>(
     `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`,
   );
@@ -147,12 +144,33 @@ async function readTracks(session: SqlSession, m: string, pageRows: number): Pro
     if (keys) keys.push(c.artist_key);
     else artistKeys.set(c.track_id, [c.artist_key]);
   }
-  const tracks = emptyTrackColumns();
+  const columns = new ColumnsBuilder();
+  const albumId: (string | null)[] = [];
   for await (const rows of pages(session, `"${m}"."dim_tracks"`, 'track_id', pageRows)) {
-    for (const r of rows) r.artist_keys = artistKeys.get(String(r.track_id)) ?? [];
-    appendTrackColumns(tracks, rows);
+    for (const r of rows) {
+      const id = String(r.track_id);
+      albumId.push(str(r.album_id));
+      columns.add({
+        track_id: id,
+        track_name: str(r.track_name),
+        album_name: str(r.album_name),
+        release_year: num(r.release_year),
+        artist_names: list<string>(r.artist_names),
+        artist_keys: artistKeys.get(id) ?? [],
+        popularity: num(r.popularity) ?? 0,
+        duration_ms: num(r.duration_ms) ?? 0,
+        explicit: r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit),
+        key: num(r.key) ?? -1,
+        mode: num(r.mode) ?? 0,
+        time_signature: num(r.time_signature),
+        genres: list<string>(r.genres),
+        subgenres: list<string>(r.subgenres),
+        canonical_track_id: str(r.canonical_track_id) ?? id,
+        features: TRACK_FEATURES.map((f) => num(r[f]) ?? 0),
+      });
+    }
   }
-  return tracks;
+  return { columns: columns.done(), albumId };
 }
 
 /**
@@ -176,39 +194,6 @@ async function readArtists(session: SqlSession, m: string, pageRows: number): Pr
     }
   }
   return ArtistProfiles.ofJson(keys, names, Float64Array.from(popularityMax), Int32Array.from(trackCount), json);
-}
-
-function emptyTrackColumns(): TrackColumns {
-  const features = Object.fromEntries(TRACK_FEATURES.map((f) => [f, [] as number[]])) as TrackColumns['features'];
-  return {
-    track_id: [], track_name: [], album_id: [], album_name: [], release_year: [], artist_names: [], artist_keys: [],
-    popularity: [], duration_ms: [], explicit: [], key: [], mode: [], time_signature: [], genres: [], subgenres: [],
-    canonical_track_id: [], features,
-  };
-}
-
-/** Append dim_tracks rows (with their artist_keys) to the columns. */
-function appendTrackColumns(cols: TrackColumns, rows: Row[]): void {
-  const { features } = cols;
-  for (const r of rows) {
-    cols.track_id.push(String(r.track_id));
-    cols.track_name.push(str(r.track_name));
-    cols.album_id.push(str(r.album_id));
-    cols.album_name.push(str(r.album_name));
-    cols.release_year.push(num(r.release_year));
-    cols.artist_names.push(list<string>(r.artist_names));
-    cols.artist_keys.push(list<string>(r.artist_keys));
-    cols.popularity.push(num(r.popularity) ?? 0);
-    cols.duration_ms.push(num(r.duration_ms) ?? 0);
-    cols.explicit.push(r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit));
-    cols.key.push(num(r.key) ?? -1);
-    cols.mode.push(num(r.mode) ?? 0);
-    cols.time_signature.push(num(r.time_signature));
-    cols.genres.push(list<string>(r.genres));
-    cols.subgenres.push(list<string>(r.subgenres));
-    cols.canonical_track_id.push(str(r.canonical_track_id) ?? String(r.track_id));
-    for (const f of TRACK_FEATURES) features[f].push(num(r[f]) ?? 0);
-  }
 }
 
 const namedCounts = (v: unknown): NamedCount[] =>
