@@ -3,9 +3,10 @@ import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embed
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
-import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
+import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
+import type { TextColumn } from './segments.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
@@ -46,6 +47,9 @@ interface GenreEntry { profile: GenreProfile; members: Int32Array }
 export class ArtistProfiles {
   private readonly cache: (ArtistProfile | undefined)[];
   private everything: ArtistProfile[] | undefined;
+  /** The profiles as JSON text, when built from it (`ofJson`): the snapshot writer stores these bytes as they are. */
+  json: TextColumn | undefined;
+  private keep = true;
 
   constructor(
     readonly keys: readonly string[],
@@ -71,11 +75,23 @@ export class ArtistProfiles {
     );
   }
 
+  /**
+   * Over profiles held as JSON text (publish reads them a page at a time into it): each is parsed when
+   * asked for and not kept, so a pass over all of them holds one at a time.
+   */
+  static ofJson(keys: readonly string[], names: readonly string[], popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
+    const p = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
+    p.json = json;
+    p.keep = false;
+    return p;
+  }
+
   get length(): number {
     return this.keys.length;
   }
 
   get(i: number): ArtistProfile {
+    if (!this.keep) return this.read(i);
     return (this.cache[i] ??= this.read(i));
   }
 
@@ -102,7 +118,8 @@ export interface CatalogParts {
 }
 
 /** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
-export type CatalogSource = Snapshot | (Omit<Snapshot, 'tracks'> & { columns: CatalogColumns });
+export type CatalogSource = (Omit<Snapshot, 'artists'> | (Omit<Snapshot, 'tracks' | 'artists'> & { columns: CatalogColumns }))
+  & { artists: readonly ArtistProfile[] | ArtistProfiles };
 
 /** Options of a catalog prepared from marts in memory. */
 export interface PrepareOptions {
@@ -125,7 +142,7 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
     manifest: source.manifest,
     columns,
     metric: { tree: tree.parts(), scale },
-    artists: ArtistProfiles.of(source.artists),
+    artists: source.artists instanceof ArtistProfiles ? source.artists : ArtistProfiles.of(source.artists),
     genres: source.genres,
     objects: source.distribution ? { distribution: source.distribution } : {},
     files: {},
@@ -480,19 +497,7 @@ export class Catalog {
    * name that is not one.
    */
   attributeColumn(attr: string): Float64Array | undefined {
-    const c = this.columns;
-    switch (attr) {
-      case 'popularity': return c.popularity;
-      case 'duration_ms': return c.durationMs;
-      case 'key': return c.key;
-      case 'mode': return c.mode;
-      case 'time_signature': return c.timeSignature;
-      case 'release_year': return c.releaseYear;
-      default: {
-        const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
-        return j >= 0 ? c.features[j] : undefined;
-      }
-    }
+    return attributeColumn(this.columns, attr);
   }
 
   /** Raw value of a recommendation attribute, or null when the dataset does not record it. */

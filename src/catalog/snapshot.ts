@@ -46,8 +46,14 @@ export interface StoredManifest extends SnapshotManifest {
 }
 
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
-export type SnapshotInput = Omit<Snapshot, 'manifest'> & {
+export type SnapshotInput = (
+  | Omit<Snapshot, 'manifest' | 'artists'>
+  /** The tracks already columnar (publish builds them page by page), with each track's album_id. */
+  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] })
+) & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
+  /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
+  artists: readonly ArtistProfile[] | ArtistProfiles;
   /** Small JSON-able objects to carry (manifest `objects`). */
   objects?: Record<string, unknown>;
   /** Extra files to place in the version directory, by file name. */
@@ -109,7 +115,8 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.strings('artist.folded', a.folded ?? a.names.map(fold));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
-  w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
+  if (a.json) w.textColumn('artist.profile', a.json);
+  else w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
   return w;
 }
 
@@ -125,7 +132,7 @@ export async function writeSnapshot(
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
 ): Promise<string> {
   const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  const segments = encode(parts, data.tracks.album_id);
+  const segments = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
   const segmentsSha = sha256(segments.chunks);
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {
