@@ -43,9 +43,11 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   const power = num('power', LOCAL_SCALE.power);
   const neighbours = num('neighbours', LOCAL_SCALE.neighbours);
   const hub = num('hub', LOCAL_SCALE.hub ?? 0);
+  const among = kv.get('among') ?? LOCAL_SCALE.among ?? 'songs';
+  if (among !== 'songs' && among !== 'artists') throw new Error(`--variant ${spec}: among must be songs or artists`);
   return {
-    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest)^${power}${hub ? `, hub correction ^${hub}` : ''}` : 'no local scale'}`,
-    options: { blend, localScale: power ? { neighbours, power, hub } : null },
+    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${hub ? `, hub correction ^${hub}` : ''}` : 'no local scale'}`,
+    options: { blend, localScale: power ? { neighbours, power, hub, among } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);
