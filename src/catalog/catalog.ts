@@ -611,6 +611,8 @@ export interface LocalScaleSpec {
    * of another primary artist (the neighbours an answer mostly holds, since it caps the seed's own artist).
    */
   among?: 'songs' | 'artists';
+  /** Apply the hub correction only to tracks that occur more than k times (N_k > k), never move a track closer. */
+  hubOnlyDown?: boolean;
 }
 export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
 
@@ -628,7 +630,10 @@ export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songInd
   const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
   if (!spec.hub) return scales;
   const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
-  return Float32Array.from(scales, (v, i) => v * ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!);
+  return Float32Array.from(scales, (v, i) => {
+    const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!;
+    return v * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
+  });
 }
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */
