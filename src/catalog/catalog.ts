@@ -137,7 +137,7 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
   const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
   let tree = new KdTree(vectors, columns.size, dims);
   const spec = options.localScale === undefined ? LOCAL_SCALE : options.localScale;
-  if (spec) tree = tree.withLocalScale(localScales(tree, columns.songIndex, spec));
+  if (spec) tree = tree.withLocalScale(localScales(tree, columns, spec));
   return {
     manifest: source.manifest,
     columns,
@@ -431,7 +431,7 @@ export class Catalog {
     const r = this.names.resolveArtist(query);
     if (!r.ok) {
       if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
-      const near = closest(fold(query), this.artistsByFoldedName.keys(), 5);
+      const near = this.names.nearestArtists(fold(query), 5);
       return { ok: false, suggestions: near.map((n) => this.artistName(this.artistsByFoldedName.get(n)![0]!)!) };
     }
     const rows = r.value.map((k) => this.artistRow.get(k)!);
@@ -451,7 +451,7 @@ export class Catalog {
     const q = query.trim();
     const titles = this.names.foldedTitles();
     const sep = [' – ', ' — ', ' - ', ' by '].find((s) => q.indexOf(s) > 0);
-    const near = closest(fold(sep ? q.slice(0, q.indexOf(sep)) : q), titles.keys(), 5);
+    const near = this.names.nearestTitles(fold(sep ? q.slice(0, q.indexOf(sep)) : q), 5);
     return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
   }
 
@@ -611,19 +611,34 @@ export interface LocalScaleSpec {
    * so the tracks that still answer for many seeds move away and the never-recommended ones move closer. 0: none.
    */
   hub?: number;
+  /**
+   * Whose tracks count as a track's neighbours: `songs`, every track of another song; `artists`, only the tracks
+   * of another primary artist (the neighbours an answer mostly holds, since it caps the seed's own artist).
+   */
+  among?: 'songs' | 'artists';
+  /** Apply the hub correction only to tracks that occur more than k times (N_k > k), never move a track closer. */
+  hubOnlyDown?: boolean;
 }
 export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
 
 /** Each track's local scale (by track index; see LocalScaleSpec), from exact nearest neighbours in `tree`. */
-export function localScales(tree: KdTree, songIndex: Int32Array, spec: LocalScaleSpec): Float32Array {
-  const sigma = tree.meanNearestDistance(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
+export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songIndex' | 'artistKeys'>, spec: LocalScaleSpec): Float32Array {
+  const { songIndex, artistKeys } = columns;
+  const primary = Int32Array.from(songIndex, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.ids[artistKeys.start[i]!]! : -1 - i));
+  const other = spec.among === 'artists'
+    ? (i: number, j: number) => songIndex[i] !== songIndex[j] && primary[i] !== primary[j]
+    : (i: number, j: number) => songIndex[i] !== songIndex[j];
+  const sigma = tree.meanNearestDistance(spec.neighbours, other);
   const sorted = Float64Array.from(sigma).sort();
   const median = sorted[sorted.length >> 1]! || 1;
   const floor = median * 1e-3;
   const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
   if (!spec.hub) return scales;
-  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
-  return Float32Array.from(scales, (v, i) => v * ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!);
+  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
+  return Float32Array.from(scales, (v, i) => {
+    const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!;
+    return v * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
+  });
 }
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */

@@ -1,3 +1,4 @@
+import { NearNames } from './near-names.js';
 import { runNow, type Steps } from './slices.js';
 import { fold } from './text.js';
 
@@ -202,7 +203,7 @@ export class NameResolver {
   private readonly byBareKey = new Map<string, number[]>();
   /** Keys per first character, for the typo scan. */
   private readonly typoKeys = new Map<string, string[]>();
-  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]> } | undefined;
+  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]>; near: { titles: NearNames; artists: NearNames } } | undefined;
 
   constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource) {
     for (const a of artists) this.addArtist(a);
@@ -376,7 +377,9 @@ export class NameResolver {
       const b = baseTitle(f);
       push(base, b === f ? k : words(b).join(''), i, false);
     }
-    this.titles ??= { exact, key, base };
+    // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
+    const near = { titles: yield* NearNames.build([...exact.keys()]), artists: yield* NearNames.build([...this.byFold.keys()]) };
+    this.titles ??= { exact, key, base, near };
   }
 
   /** Whether the title index is built. */
@@ -392,6 +395,16 @@ export class NameResolver {
   /** Track indexes by folded title (case, accents and spacing ignored). */
   foldedTitles(): ReadonlyMap<string, readonly number[]> {
     return this.titleIndex().exact;
+  }
+
+  /** The folded artist names nearest to a folded query (the suggestions of an unknown artist; near-names.ts). */
+  nearestArtists(folded: string, n = 5): string[] {
+    return this.titleIndex().near.artists.closest(folded, n);
+  }
+
+  /** The folded titles nearest to a folded query (the suggestions of an unknown track; near-names.ts). */
+  nearestTitles(folded: string, n = 5): string[] {
+    return this.titleIndex().near.titles.closest(folded, n);
   }
 
   /**
