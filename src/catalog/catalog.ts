@@ -2,7 +2,7 @@ import { computeDistribution, matchesDefinitions, type CatalogDistribution } fro
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
-import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
+import { NameResolver, type ArtistName, type NameMatch, type NameWords, type TrackSource } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
@@ -56,6 +56,8 @@ export class ArtistProfiles {
     private readonly read: (i: number) => ArtistProfile,
     /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
     readonly folded?: readonly string[],
+    /** Each name's words for name resolution (resolve.ts `nameWords`), as publish computed them; absent: computed at load. */
+    readonly nameWords?: (i: number) => NameWords,
   ) {
     this.cache = new Array<ArtistProfile | undefined>(keys.length);
   }
@@ -144,8 +146,6 @@ export interface CatalogIndexes {
   artistRow: Map<string, number>;
   /** Track indexes per row of `parts.artists`. */
   artistMembers: Int32Array[];
-  artistsByFoldedName: Map<string, string[]>;
-  names: NameResolver;
 }
 
 const NO_MEMBERS = new Int32Array(0);
@@ -228,24 +228,13 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
   const { artists } = parts;
   const artistRow = new Map<string, number>();
   const artistMembers = new Array<Int32Array>(artists.length);
-  const artistsByFoldedName = new Map<string, string[]>();
   yield* loop(artists.length, (r) => {
     const key = artists.keys[r]!;
     const id = keyIds.get(key);
     artistRow.set(key, r);
     artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
-    const folded = artists.folded?.[r] ?? fold(artists.names[r]!);
-    const keys = artistsByFoldedName.get(folded);
-    if (keys) keys.push(key);
-    else artistsByFoldedName.set(folded, [key]);
-  }, 64);
-  const membersOf = (key: string) => {
-    const r = artistRow.get(key);
-    return r === undefined ? NO_MEMBERS : artistMembers[r]!;
-  };
-  const names = new NameResolver([], trackSource(cols, byId, membersOf));
-  yield* loop(artists.length, (r) => names.addArtist(artistName(artists, r), artists.folded?.[r]), 32);
-  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers, artistsByFoldedName, names };
+  }, 1024);
+  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
 }
 
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
@@ -297,14 +286,16 @@ export class Catalog {
   private readonly genreIndex: Map<string, GenreEntry>;
   private readonly artistRow: Map<string, number>;
   private readonly artistMembersByRow: Int32Array[];
-  private readonly artistsByFoldedName: Map<string, string[]>;
+  /** Artist keys by folded name, for the suggestions of an unknown name; built on first use. */
+  private foldedNames: Map<string, string[]> | undefined;
   /** Primary artist key id per track (-1: none), into columns.artistKeys.table. */
   private readonly primary: Int32Array;
   /** Tracks per song, at the song's representative index. */
   private readonly songSizes: Int32Array;
   private scratchTop: TopK | undefined;
-  /** Name resolution: its artist index is built with the catalog, its title index on first use or by `names.warm()`. */
-  readonly names: NameResolver;
+  private resolver: NameResolver | undefined;
+  /** The build of the resolver's artist index, shared by whoever drives it first (see nameSteps). */
+  private resolverBuild: Steps<void> | undefined;
   private readonly publishedDistribution: CatalogDistribution | undefined;
   private servedDistribution: CatalogDistribution | undefined;
 
@@ -330,8 +321,6 @@ export class Catalog {
     this.genreIndex = b.genreIndex;
     this.artistRow = b.artistRow;
     this.artistMembersByRow = b.artistMembers;
-    this.artistsByFoldedName = b.artistsByFoldedName;
-    this.names = b.names;
   }
 
   /** A catalog over prepared parts, its indexes built in slices of at most about `budgetMs` of the event loop each. */
@@ -339,11 +328,56 @@ export class Catalog {
     return new Catalog(await runSliced(buildIndexes(parts), budgetMs));
   }
 
-  /** A name resolver over this catalog (its artist index is built now, its title index on first use). */
+  /** A name resolver over this catalog built from the names alone (its artist index now, its title index on first use). */
   nameResolver(): NameResolver {
-    const r = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+    const r = this.emptyResolver();
     for (let i = 0; i < this.artistTable.length; i++) r.addArtist(artistName(this.artistTable, i));
     return r;
+  }
+
+  private emptyResolver(): NameResolver {
+    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+  }
+
+  /**
+   * Name resolution over this catalog. A catalog is served before its artist index is in: the holder
+   * builds it right after in slices (`indexSteps`), and a call that needs it sooner finishes the build
+   * at once. Its title index follows, or is built on the first track query.
+   */
+  get names(): NameResolver {
+    if (!this.resolver) runNow(this.nameSteps());
+    return this.resolver!;
+  }
+
+  /** Whether the artist index of name resolution is built. */
+  get namesReady(): boolean {
+    return this.resolver !== undefined;
+  }
+
+  /**
+   * Build the artist index of name resolution, yielding every few dozen artists (slices.ts), from the
+   * folded names and name words publish stored. One build per catalog: a second caller continues it.
+   */
+  *nameSteps(): Steps<void> {
+    yield* (this.resolverBuild ??= this.buildResolver());
+  }
+
+  private *buildResolver(): Steps<void> {
+    const a = this.artistTable;
+    const r = this.emptyResolver();
+    yield* loop(a.length, (i) => r.addArtist(artistName(a, i), a.folded?.[i], a.nameWords?.(i)), 128);
+    this.resolver = r;
+  }
+
+  /** Whether every index built after the catalog is served (`indexSteps`) is in. */
+  get indexesReady(): boolean {
+    return this.resolver?.titlesReady === true;
+  }
+
+  /** Every index built after the catalog is served: the artist index of name resolution, then its title index. */
+  *indexSteps(): Steps<void> {
+    yield* this.nameSteps();
+    yield* this.resolver!.titleSteps();
   }
 
   get version(): string {
@@ -414,8 +448,9 @@ export class Catalog {
     const r = this.names.resolveArtist(query);
     if (!r.ok) {
       if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
-      const near = closest(fold(query), this.artistsByFoldedName.keys(), 5);
-      return { ok: false, suggestions: near.map((n) => this.artistName(this.artistsByFoldedName.get(n)![0]!)!) };
+      const byFold = this.artistsByFoldedName();
+      const near = closest(fold(query), byFold.keys(), 5);
+      return { ok: false, suggestions: near.map((n) => this.artistName(byFold.get(n)![0]!)!) };
     }
     const rows = r.value.map((k) => this.artistRow.get(k)!);
     const members = rows.length === 1 ? this.artistMembersByRow[rows[0]!]! : Int32Array.from(new Set(rows.flatMap((row) => [...this.artistMembersByRow[row]!])));
@@ -436,6 +471,19 @@ export class Catalog {
     const sep = [' – ', ' — ', ' - ', ' by '].find((s) => q.indexOf(s) > 0);
     const near = closest(fold(sep ? q.slice(0, q.indexOf(sep)) : q), titles.keys(), 5);
     return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
+  }
+
+  private artistsByFoldedName(): Map<string, string[]> {
+    if (this.foldedNames) return this.foldedNames;
+    const a = this.artistTable;
+    const m = new Map<string, string[]>();
+    for (let r = 0; r < a.length; r++) {
+      const folded = a.folded?.[r] ?? fold(a.names[r]!);
+      const keys = m.get(folded);
+      if (keys) keys.push(a.keys[r]!);
+      else m.set(folded, [a.keys[r]!]);
+    }
+    return (this.foldedNames = m);
   }
 
   indexOf(trackId: string): number | undefined {

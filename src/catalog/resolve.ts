@@ -61,13 +61,26 @@ function words(folded: string, bang: '' | 'i' = ''): string[] {
 }
 
 /** Words without a leading "the" (when others follow). */
-function withoutArticle(ws: string[]): string[] | null {
+function withoutArticle(ws: readonly string[]): readonly string[] | null {
   return ws.length > 1 && ws[0] === 'the' ? ws.slice(1) : null;
 }
 
 /** Compact keys of a name: spacing-free; the second, when present, without a leading "the". */
-function keysOf(ws: string[]): [string, string | null] {
+function keysOf(ws: readonly string[]): [string, string | null] {
   return [ws.join(''), withoutArticle(ws)?.join('') ?? null];
+}
+
+/**
+ * The words an artist name is indexed by, from its folded form: `words` as read, `bang` with "!" read as
+ * "i" (only for a name holding "!"). Publish stores them (snapshot.ts) so a load does not recompute them.
+ */
+export interface NameWords { words: readonly string[]; bang: readonly string[] | null }
+
+/** Changes with `words` above: stored name words of another version are computed again at load. */
+export const NAME_WORDS_VERSION = 1;
+
+export function nameWords(folded: string): NameWords {
+  return { words: words(folded), bang: folded.includes('!') ? words(folded, 'i') : null };
 }
 
 /** The normalized key of a name ("The Killers" → "thekillers", "AC/DC" → "acdc"). */
@@ -178,7 +191,7 @@ interface Group {
   keys: string[];
   /** Normalized key and words of the name, without a leading "the". */
   key: string;
-  words: string[];
+  words: readonly string[];
   popularity: number;
   trackCount: number;
 }
@@ -209,19 +222,19 @@ export class NameResolver {
 
   /**
    * Index one more artist name (the constructor does this for each; a loader may do it in slices).
-   * `folded`: the name after `fold`, when it was computed already (a snapshot stores it).
+   * `folded` and `stored`: the name after `fold` and its `nameWords`, when computed already (a snapshot stores them).
    */
-  addArtist(a: ArtistName, folded?: string): void {
+  addArtist(a: ArtistName, folded?: string, stored?: NameWords): void {
     const f = folded ?? fold(a.name);
     let g = this.byFold.get(f);
     if (g === undefined) {
       g = this.groups.length;
-      const ws = words(f);
+      const ws = stored?.words ?? words(f);
       this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
       this.byFold.set(f, g);
       for (const bang of ['', 'i'] as const) {
         if (bang === 'i' && !f.includes('!')) break;
-        const [key, bare] = keysOf(bang ? words(f, bang) : ws);
+        const [key, bare] = keysOf(bang ? (stored?.bang ?? words(f, bang)) : ws);
         if (!key) continue;
         push(this.byKey, key, g);
         if (bare) push(this.byBareKey, bare, g);

@@ -10,6 +10,7 @@ import { IdTable } from './id-table.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
+import { NAME_WORDS_VERSION, nameWords, type NameWords } from './resolve.js';
 
 export * from './marts.js';
 
@@ -106,11 +107,34 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const a = parts.artists;
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
-  w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  const folded = a.folded ?? a.names.map(fold);
+  w.strings('artist.folded', folded);
+  writeNameWords(w, folded);
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
   return w;
+}
+
+/** Segment names of the name words (resolve.ts `nameWords`), by the version of the rule that made them. */
+const WORDS = `artist.name_words.v${NAME_WORDS_VERSION}`;
+const BANG_WORDS = `artist.name_words_bang.v${NAME_WORDS_VERSION}`;
+
+/** Each artist name's words for name resolution, space-separated (a word holds no space), so a load does not split names. */
+function writeNameWords(w: SegmentWriter, folded: readonly string[]): void {
+  const all = folded.map(nameWords);
+  w.strings(WORDS, all.map((x) => x.words.join(' ')));
+  w.strings(BANG_WORDS, all.map((x) => x.bang?.join(' ') ?? null));
+}
+
+/** The stored name words of every artist, when the snapshot holds them for this server's rule. */
+function* readNameWords(r: SegmentReader, n: number): Steps<((i: number) => NameWords) | undefined> {
+  if (!r.has(`${WORDS}.utf8`) || !r.has(`${BANG_WORDS}.utf8`)) return undefined;
+  const words = yield* r.strings(WORDS);
+  const bang = yield* r.strings(BANG_WORDS);
+  if (words.length !== n || bang.length !== n) throw new Error(`${WORDS} holds ${words.length} names, ${BANG_WORDS} ${bang.length}, the artists ${n}`);
+  const split = (s: string | null) => (s ? s.split(' ') : []);
+  return (i) => ({ words: split(words[i]!), bang: bang[i] === null ? null : split(bang[i]!) });
 }
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
@@ -404,13 +428,15 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     throw new SnapshotError(`snapshot ${m.version} is unreadable (track columns differ in length); ${REPUBLISH}`);
   }
   const profiles = r.texts('artist.profile');
+  const artistKeys = (yield* r.strings('artist.key')) as string[];
   const artists = new ArtistProfiles(
-    (yield* r.strings('artist.key')) as string[],
+    artistKeys,
     (yield* r.strings('artist.name')) as string[],
     r.f64('artist.popularity_max'),
     r.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
     (yield* r.strings('artist.folded')) as string[],
+    yield* readNameWords(r, artistKeys.length),
   );
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
