@@ -8,7 +8,7 @@ import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { IdTable } from '../src/catalog/id-table.js';
-import { NAME_WORDS_VERSION } from '../src/catalog/resolve.js';
+import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
 import { runNow } from '../src/catalog/slices.js';
 import { silentLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
@@ -147,11 +147,11 @@ describe('snapshot format 2', () => {
     expect(served.resolveGenre('rock')).toEqual(built.resolveGenre('rock'));
   });
 
-  it('resolves names from the name words stored at publish exactly as from the names alone', async () => {
+  it('resolves names from the artist index stored at publish exactly as from the names alone', async () => {
     const snapshots = join(inject('builtDataDir'), 'snapshots');
     const version = (await currentVersion(snapshots))!;
     const stored = JSON.parse(readFileSync(join(snapshots, version, 'manifest.json'), 'utf8')) as { segments: { columns: { name: string }[] } };
-    expect(stored.segments.columns.map((c) => c.name)).toContain(`artist.name_words.v${NAME_WORDS_VERSION}.utf8`);
+    expect(stored.segments.columns.map((c) => c.name)).toContain(`names.v${NAME_INDEX_VERSION}.fold.slots`);
     const served = await loadCatalog(snapshots, version);
     expect(served.namesReady).toBe(false); // served before its name index is in
     const fromNames = served.nameResolver();

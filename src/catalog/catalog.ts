@@ -2,7 +2,7 @@ import { computeDistribution, matchesDefinitions, type CatalogDistribution } fro
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
-import { NameResolver, type ArtistName, type NameMatch, type NameWords, type TrackSource } from './resolve.js';
+import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
 import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
@@ -56,8 +56,6 @@ export class ArtistProfiles {
     private readonly read: (i: number) => ArtistProfile,
     /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
     readonly folded?: readonly string[],
-    /** Each name's words for name resolution (resolve.ts `nameWords`), as publish computed them; absent: computed at load. */
-    readonly nameWords?: (i: number) => NameWords,
   ) {
     this.cache = new Array<ArtistProfile | undefined>(keys.length);
   }
@@ -101,6 +99,8 @@ export interface CatalogParts {
   objects: Readonly<Record<string, unknown>>;
   /** Extra files of the snapshot version, by name, as absolute paths (see snapshot.ts `files`). */
   files: Readonly<Record<string, string>>;
+  /** The artist index of name resolution as publish stored it, read in steps (name-index.ts); absent: built from the names. */
+  names?: () => Steps<ArtistIndex>;
 }
 
 /** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
@@ -237,6 +237,19 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
   return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
 }
 
+/** The track side of name resolution for an index of artists alone. */
+const NO_TRACKS: TrackSource = {
+  size: 0, title: () => null, artistKeys: () => [], artistNames: () => [], membersOf: () => NO_MEMBERS, popularity: () => NaN,
+  trackId: () => '', byId: () => undefined, representative: (i) => i,
+};
+
+/** The artist index of name resolution over a catalog's artists, built a few dozen artists a step (publish stores it: name-index.ts). */
+export function* artistIndexSteps(artists: ArtistProfiles): Steps<ArtistIndex> {
+  const r = new NameResolver([], NO_TRACKS);
+  yield* loop(artists.length, (i) => r.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
+  return r.artistIndex();
+}
+
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
   const pop = artists.popularityMax[r]!;
   return { name: artists.names[r]!, key: artists.keys[r]!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
@@ -281,6 +294,8 @@ export class Catalog {
   /** Extra files of the snapshot version, by name, as absolute paths. */
   readonly files: Readonly<Record<string, string>>;
   private readonly artistTable: ArtistProfiles;
+  /** Reads the artist index of name resolution, when the snapshot stores it. */
+  private readonly storedNames: (() => Steps<ArtistIndex>) | undefined;
   private readonly genreProfiles: GenreProfile[];
   private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
@@ -311,6 +326,7 @@ export class Catalog {
     this.files = p.files;
     this.publishedDistribution = p.objects['distribution'] as CatalogDistribution | undefined;
     this.artistTable = p.artists;
+    this.storedNames = p.names;
     this.genreProfiles = p.genres;
     this.metric = b.metric;
     this.embeddingDims = b.metric.dims;
@@ -355,18 +371,24 @@ export class Catalog {
   }
 
   /**
-   * Build the artist index of name resolution, yielding every few dozen artists (slices.ts), from the
-   * folded names and name words publish stored. One build per catalog: a second caller continues it.
+   * Put the artist index of name resolution in: the one publish stored, or one built from the names a
+   * few dozen artists a step (slices.ts). One build per catalog: a second caller continues it.
    */
   *nameSteps(): Steps<void> {
     yield* (this.resolverBuild ??= this.buildResolver());
   }
 
   private *buildResolver(): Steps<void> {
-    const a = this.artistTable;
-    const r = this.emptyResolver();
-    yield* loop(a.length, (i) => r.addArtist(artistName(a, i), a.folded?.[i], a.nameWords?.(i)), 128);
-    this.resolver = r;
+    let index: ArtistIndex | undefined;
+    if (this.storedNames) {
+      try {
+        index = yield* this.storedNames();
+      } catch {
+        // A stored index whose parts disagree (its bytes matched their checksum: a writer's fault) is built again from the names.
+      }
+    }
+    index ??= yield* artistIndexSteps(this.artistTable);
+    this.resolver = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index);
   }
 
   /** Whether every index built after the catalog is served (`indexSteps`) is in. */

@@ -3,14 +3,14 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
-import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
+import { ArtistProfiles, artistIndexSteps, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
-import { NAME_WORDS_VERSION, nameWords, type NameWords } from './resolve.js';
+import { hasNameIndex, readNameIndex, writeNameIndex } from './name-index.js';
 
 export * from './marts.js';
 
@@ -107,34 +107,12 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const a = parts.artists;
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
-  const folded = a.folded ?? a.names.map(fold);
-  w.strings('artist.folded', folded);
-  writeNameWords(w, folded);
+  w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
   return w;
-}
-
-/** Segment names of the name words (resolve.ts `nameWords`), by the version of the rule that made them. */
-const WORDS = `artist.name_words.v${NAME_WORDS_VERSION}`;
-const BANG_WORDS = `artist.name_words_bang.v${NAME_WORDS_VERSION}`;
-
-/** Each artist name's words for name resolution, space-separated (a word holds no space), so a load does not split names. */
-function writeNameWords(w: SegmentWriter, folded: readonly string[]): void {
-  const all = folded.map(nameWords);
-  w.strings(WORDS, all.map((x) => x.words.join(' ')));
-  w.strings(BANG_WORDS, all.map((x) => x.bang?.join(' ') ?? null));
-}
-
-/** The stored name words of every artist, when the snapshot holds them for this server's rule. */
-function* readNameWords(r: SegmentReader, n: number): Steps<((i: number) => NameWords) | undefined> {
-  if (!r.has(`${WORDS}.utf8`) || !r.has(`${BANG_WORDS}.utf8`)) return undefined;
-  const words = yield* r.strings(WORDS);
-  const bang = yield* r.strings(BANG_WORDS);
-  if (words.length !== n || bang.length !== n) throw new Error(`${WORDS} holds ${words.length} names, ${BANG_WORDS} ${bang.length}, the artists ${n}`);
-  const split = (s: string | null) => (s ? s.split(' ') : []);
-  return (i) => ({ words: split(words[i]!), bang: bang[i] === null ? null : split(bang[i]!) });
 }
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
@@ -428,16 +406,16 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     throw new SnapshotError(`snapshot ${m.version} is unreadable (track columns differ in length); ${REPUBLISH}`);
   }
   const profiles = r.texts('artist.profile');
-  const artistKeys = (yield* r.strings('artist.key')) as string[];
   const artists = new ArtistProfiles(
-    artistKeys,
+    (yield* r.strings('artist.key')) as string[],
     (yield* r.strings('artist.name')) as string[],
     r.f64('artist.popularity_max'),
     r.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
     (yield* r.strings('artist.folded')) as string[],
-    yield* readNameWords(r, artistKeys.length),
   );
+  // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
+  const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
     manifest,
@@ -455,6 +433,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     genres: genreProfiles,
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
+    ...(names ? { names } : {}),
   };
 }
 
