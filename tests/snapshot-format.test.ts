@@ -144,6 +144,13 @@ describe('snapshot format 2', () => {
       expect(served.track(i)).toEqual(built.track(i));
     }
     expect(served.resolveArtist('queen')).toEqual(built.resolveArtist('queen'));
+    // Artist rows and member lists through the key table stored at publish.
+    for (let r = 0; r < served.artistCount; r += 37) {
+      const key = served.artistAt(r).artist_key;
+      expect(served.artistName(key)).toBe(built.artistName(key));
+      expect(served.artistMembers(key)).toEqual(built.artistMembers(key));
+    }
+    expect(served.artistMembers('no such artist key')).toHaveLength(0);
     expect(served.resolveGenre('rock')).toEqual(built.resolveGenre('rock'));
   });
 

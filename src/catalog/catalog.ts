@@ -3,7 +3,7 @@ import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embed
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
-import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
+import { listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
@@ -101,6 +101,11 @@ export interface CatalogParts {
   files: Readonly<Record<string, string>>;
   /** The artist index of name resolution as publish stored it, read in steps (name-index.ts); absent: built from the names. */
   names?: () => Steps<ArtistIndex>;
+  /**
+   * As publish stored them: the id table over `artists.keys` (id-table.ts) and, per artist row, the id
+   * of its key in `columns.artistKeys.table` (-1: no track). Absent (or not fitting): built at load.
+   */
+  artistKeyIndex?: { slots: Int32Array; keyIds: Int32Array };
 }
 
 /** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
@@ -143,7 +148,7 @@ export interface CatalogIndexes {
   primary: Int32Array;
   genreIndex: Map<string, GenreEntry>;
   /** artist_key → row of `parts.artists`. */
-  artistRow: Map<string, number>;
+  artistRow: { get(key: string): number | undefined };
   /** Track indexes per row of `parts.artists`. */
   artistMembers: Int32Array[];
 }
@@ -223,18 +228,36 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
     const id = genreIds.get(profile.genre);
     genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? NO_MEMBERS : genreMembers[id]! });
   }
-  const keyIds = new Map<string, number>();
-  yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
   const { artists } = parts;
-  const artistRow = new Map<string, number>();
   const artistMembers = new Array<Int32Array>(artists.length);
-  yield* loop(artists.length, (r) => {
-    const key = artists.keys[r]!;
-    const id = keyIds.get(key);
-    artistRow.set(key, r);
-    artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
-  }, 1024);
+  const keyIndex = parts.artistKeyIndex;
+  let artistRow: CatalogIndexes['artistRow'];
+  if (keyIndex && keyIndex.keyIds.length === artists.length && IdTable.fits(artists.keys, keyIndex.slots)
+    && keyIndex.keyIds.every((id) => id >= -1 && id < artistKeys.table.length)) {
+    artistRow = new IdTable(artists.keys, keyIndex.slots);
+    yield* loop(artists.length, (r) => {
+      const id = keyIndex.keyIds[r]!;
+      artistMembers[r] = id < 0 ? NO_MEMBERS : membersByKeyId[id]!;
+    }, 4096);
+  } else {
+    const keyIds = new Map<string, number>();
+    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
+    const rows = new Map<string, number>();
+    yield* loop(artists.length, (r) => {
+      const key = artists.keys[r]!;
+      const id = keyIds.get(key);
+      rows.set(key, r);
+      artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
+    }, 1024);
+    artistRow = rows;
+  }
   return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
+}
+
+/** What a load reads instead of building `artistRow` and the artist members' key ids (CatalogParts.artistKeyIndex). */
+export function artistKeyIndex(artists: ArtistProfiles, artistKeys: StringLists): { slots: Int32Array; keyIds: Int32Array } {
+  const ids = new Map(artistKeys.table.map((k, id) => [k, id]));
+  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from(artists.keys, (k) => ids.get(k) ?? -1) };
 }
 
 /** The track side of name resolution for an index of artists alone. */
@@ -299,7 +322,7 @@ export class Catalog {
   private readonly genreProfiles: GenreProfile[];
   private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
-  private readonly artistRow: Map<string, number>;
+  private readonly artistRow: CatalogIndexes['artistRow'];
   private readonly artistMembersByRow: Int32Array[];
   /** Artist keys by folded name, for the suggestions of an unknown name; built on first use. */
   private foldedNames: Map<string, string[]> | undefined;

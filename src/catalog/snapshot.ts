@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
-import { ArtistProfiles, artistIndexSteps, prepareCatalog, type CatalogParts } from './catalog.js';
+import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
@@ -108,6 +108,9 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
   w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
+  w.numbers('artist.key.slots', keyIndex.slots);
+  w.numbers('artist.key_id', keyIndex.keyIds);
   writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
@@ -434,6 +437,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
     ...(names ? { names } : {}),
+    ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
   };
 }
 
