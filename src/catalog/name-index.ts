@@ -46,7 +46,7 @@ function flatten<T>(lists: readonly (readonly T[])[]): { start: Int32Array; item
   const start = new Int32Array(lists.length + 1);
   const items: T[] = [];
   lists.forEach((l, i) => {
-    items.push(...l);
+    for (const x of l) items.push(x); // not push(...l): a list may be longer than a call takes arguments
     start[i + 1] = items.length;
   });
   return { start, items };
