@@ -9,6 +9,7 @@ import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { IdTable } from '../src/catalog/id-table.js';
 import { SegmentReader, SegmentWriter, TextColumn } from '../src/catalog/segments.js';
+import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
 import { runNow } from '../src/catalog/slices.js';
 import { silentLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
@@ -159,7 +160,30 @@ describe('snapshot format 2', () => {
       expect(served.track(i)).toEqual(built.track(i));
     }
     expect(served.resolveArtist('queen')).toEqual(built.resolveArtist('queen'));
+    // Artist rows and member lists through the key table stored at publish.
+    for (let r = 0; r < served.artistCount; r += 37) {
+      const key = served.artistAt(r).artist_key;
+      expect(served.artistName(key)).toBe(built.artistName(key));
+      expect(served.artistMembers(key)).toEqual(built.artistMembers(key));
+    }
+    expect(served.artistMembers('no such artist key')).toHaveLength(0);
     expect(served.resolveGenre('rock')).toEqual(built.resolveGenre('rock'));
+  });
+
+  it('resolves names from the artist index stored at publish exactly as from the names alone', async () => {
+    const snapshots = join(inject('builtDataDir'), 'snapshots');
+    const version = (await currentVersion(snapshots))!;
+    const stored = JSON.parse(readFileSync(join(snapshots, version, 'manifest.json'), 'utf8')) as { segments: { columns: { name: string }[] } };
+    expect(stored.segments.columns.map((c) => c.name)).toContain(`names.v${NAME_INDEX_VERSION}.fold.slots`);
+    const served = await loadCatalog(snapshots, version);
+    expect(served.namesReady).toBe(false); // served before its name index is in
+    const fromNames = served.nameResolver();
+    const names = Array.from({ length: served.artistCount }, (_, r) => served.artistAt(r).artist_name);
+    // Each name as typed, without spaces and punctuation, with a letter dropped or doubled, and with a featured guest.
+    const queries = names.flatMap((n, r) => (r % 5 ? [n] : [n, n.toUpperCase().replace(/[\s.'!/-]/g, ''), n.slice(0, 3) + n.slice(4), `${n}${n.at(-1)}`, `${n} feat. ${names[r + 1]}`]));
+    expect(queries.some((q) => q.includes('!') || q.includes('&'))).toBe(true);
+    for (const q of queries) expect(served.names.resolveArtist(q), q).toEqual(fromNames.resolveArtist(q));
+    expect(served.namesReady).toBe(true);
   });
 
   it('loads and swaps the catalog without holding the event loop (a generous bound; the bench has the figure)', async () => {
@@ -169,13 +193,13 @@ describe('snapshot format 2', () => {
     const { version: _v, format: _f, ...manifest } = base.manifest;
     await writeSnapshot(dir, { ...base, manifest });
     const holder = new CatalogHolder(dir, silentLogger);
-    /** Longest event-loop delay while `work` runs and the title index of the catalog it leaves is built. */
+    /** Longest event-loop delay while `work` runs and the name indexes of the catalog it leaves are built. */
     const longestStall = async (work: () => Promise<unknown>): Promise<number> => {
       const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
       await work();
       const served = holder.current.status === 'ready' ? holder.current.catalog : null;
-      while (!served?.names.titlesReady) await new Promise((r) => setTimeout(r, 10));
+      while (!served?.indexesReady) await new Promise((r) => setTimeout(r, 10));
       delay.disable();
       return delay.max / 1e6;
     };

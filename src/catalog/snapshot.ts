@@ -3,13 +3,14 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
-import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
+import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
+import { hasNameIndex, readNameIndex, writeNameIndex } from './name-index.js';
 
 export * from './marts.js';
 
@@ -113,6 +114,10 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
   w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
+  w.numbers('artist.key.slots', keyIndex.slots);
+  w.numbers('artist.key_id', keyIndex.keyIds);
+  writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   if (a.json) w.textColumn('artist.profile', a.json);
@@ -419,6 +424,8 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
     (yield* r.strings('artist.folded')) as string[],
   );
+  // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
+  const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
     manifest,
@@ -436,6 +443,8 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     genres: genreProfiles,
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
+    ...(names ? { names } : {}),
+    ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
   };
 }
 
