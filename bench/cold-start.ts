@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const catalogLoad = p('read') + p('decode') + p('indexes');
     const rows = [
       ['read files, check their SHA-256 (`openSnapshot`)', p('read')], ['decode string columns, map typed arrays (`catalogParts`)', p('decode')],
-      ['indexes: ids, members, artist names for resolution (`new Catalog` over the parts)', p('indexes')],
+      ['indexes: ids, members (`new Catalog` over the parts)', p('indexes')],
     ] as const;
     const firstRows = FIRST_CALLS.map(([name]) => `| \`${name}\` | ${ms(median((compiled ?? results).map((r) => r.firsts[name]!)))} |`);
     const importRows = Object.keys(imports[0]!).map((k) => [k, median(imports.map((x) => x[k]!))] as const);
@@ -219,7 +219,7 @@ Where the catalog load goes (same snapshot, in one process, each part run at onc
 |---|---:|
 ${rows.map(([k, v]) => `| ${k} | ${ms(v)} |`).join('\n')}
 | **catalog load** | **${ms(catalogLoad)}** |
-| title index of name resolution (built in slices right after the load) | ${ms(p('titles'))} |
+| name resolution's artist and title indexes (built in slices right after the load, or by the first call that needs them) | ${ms(p('titles'))} |
 | knowledge index (built on the first \`search_music_knowledge\` call, not at load) | ${ms(p('knowledge'))} |
 
 Largest parts of the load: ${biggest.slice(0, 3).map(([k, v]) => `${k} (${ms(v)} ms)`).join(', ')}.

@@ -13,8 +13,9 @@
  * The stateless server needs no initialize before a tools/call (checked below); a real SDK client sends
  * initialize + notifications/initialized once when it connects (timed separately) and then exactly this
  * one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
- * Then, for --ping-seconds, the same clients send JSON-RPC `ping` instead: HTTP, transport and SDK with
- * no tool code, i.e. the ceiling the transport sets. Server CPU and memory are summed over the server
+ * Then, for --ping-seconds, the same clients send JSON-RPC `ping` instead (`server/discover` with
+ * --protocol=2026-07-28, which has no `ping`): HTTP, transport and SDK with no tool code, i.e. the ceiling
+ * the transport sets. Server CPU and memory are summed over the server
  * process and its workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,15 +41,22 @@ const PROTOCOL_VERSION = '2025-06-18';
 let revision = PROTOCOL_VERSION;
 const MODERN = '2026-07-28';
 
+/**
+ * The request of the transport-ceiling phase: `ping` on the 2025-era revisions; 2026-07-28 removed `ping`
+ * (the server answers it 404 / -32601 Method not found), so there it is `server/discover`, the lightest
+ * request that revision has (no tool code; the SDK builds a server for it as for any 2026-07-28 POST).
+ */
+const ceilingMethod = () => (revision === MODERN ? 'server/discover' : 'ping');
+
 /** The JSON-RPC body and extra headers of one call at the chosen revision. */
 function callRequest(id: number, name: string, args: Record<string, unknown>): { body: string; headers: Record<string, string> } {
-  const method = name === PING ? 'ping' : 'tools/call';
+  const method = name === PING ? ceilingMethod() : 'tools/call';
   const params: Record<string, unknown> = name === PING ? {} : { name, arguments: args };
   if (revision !== MODERN) return { body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(name === PING ? {} : { params }) }), headers: {} };
   params._meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench-http-load', version: '1' } };
   return { body: JSON.stringify({ jsonrpc: '2.0', id, method, params }), headers: { 'mcp-method': method, ...(name === PING ? {} : { 'mcp-name': name }) } };
 }
-/** `--tools=ping`: JSON-RPC ping instead of tool calls, i.e. HTTP, transport and SDK without any tool code. */
+/** `--tools=ping`: the transport-ceiling request (ceilingMethod) instead of tool calls, i.e. HTTP, transport and SDK without any tool code. */
 const PING = 'ping';
 
 interface ServerOptions {
@@ -287,13 +295,13 @@ async function main(): Promise<void> {
     const cpuShare = (x: LoadResult) => (x.serverCpuMs === null ? '?' : `${((x.serverCpuMs / 1000 / x.seconds) * 100).toFixed(0)} %`);
     const rss = memory ? `${memory.total.toFixed(0)} MiB (${memory.each.map((m) => m.toFixed(0)).join(' + ')})` : '?';
     log(
-      `http: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}, ` +
+      `http ${revision}: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p90 ${ms(s.p90)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}${errorCount ? ` ${JSON.stringify(r.errors)}` : ''}, ` +
         `server CPU ${cpuShare(r)}, client CPU ${((r.clientCpuMs / 1000 / r.seconds) * 100).toFixed(0)} %, RSS ${rss}, load ${loadAfter}`,
     );
     const pingSeconds = numArg(args, 'ping-seconds', 5);
     const ping = pingSeconds > 0 && !tools.includes(PING) ? await drive(url, child.pid!, clients, pingSeconds, [PING], true) : null;
     const p = ping ? summarize(ping.latencies) : null;
-    if (ping && p) log(`http ping: ${(ping.calls / ping.seconds).toFixed(0)}/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}`);
+    if (ping && p) log(`http ${ceilingMethod()}: ${(ping.calls / ping.seconds).toFixed(0)}/s, p50 ${ms(p.p50)} ms, p90 ${ms(p.p90)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}, errors ${JSON.stringify(ping.errors)}`);
 
     const perTool = Object.entries(r.perTool).map(([name, xs]) => {
       const t = summarize(xs);
@@ -304,7 +312,7 @@ async function main(): Promise<void> {
       ? `The server (${processes > 1 ? `primary + ${processes - 1} workers` : 'one process'}) used ${(r.serverCpuMs / 1000).toFixed(1)} CPU-seconds in the ${r.seconds.toFixed(1)} s window (${cpuShare(r)} of one core, ${(r.calls / (r.serverCpuMs / 1000)).toFixed(0)} calls per CPU-second); the load generator used ${(r.clientCpuMs / 1000).toFixed(1)} CPU-seconds on the same 2 cores. Resident memory after the run: ${rss}.`
       : '';
     const pingNote = ping && p
-      ? `Transport ceiling: the same ${clients} clients sending JSON-RPC \`ping\` (HTTP, transport and SDK, no tool code) for ${pingSeconds} s: ${Math.round(ping.calls / ping.seconds).toLocaleString('en-US')} calls/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}; what the tools/call figures lack of that is tool work.`
+      ? `Transport ceiling: the same ${clients} clients sending JSON-RPC \`${ceilingMethod()}\` (HTTP, transport and SDK, no tool code) for ${pingSeconds} s: ${Math.round(ping.calls / ping.seconds).toLocaleString('en-US')} calls/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}; what the tools/call figures lack of that is tool work.`
       : '';
 
     emit(args, 'http-load', `

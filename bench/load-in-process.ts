@@ -6,7 +6,9 @@
  *
  * Each checkout (default: this one) must have a built `dist/` (`npm run build`). A checkout may name
  * its own data dir as `<dir>=<MUSIC_DATA_DIR>` (an older checkout reads an older snapshot). Prints one
- * JSON line per process: median and minimum load of `--reps` loads, the longest delay, the load average.
+ * JSON line per process: median and minimum load of `--reps` loads, the median time to put name
+ * resolution's artist index in after a load (`catalog.names`, at once; 0 where the load built it), the
+ * longest event-loop delay during the loads, the load average.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -21,6 +23,7 @@ const { readFileSync } = await import('node:fs');
 const dir = data + '/snapshots';
 const version = readFileSync(dir + '/CURRENT', 'utf8').trim();
 const times = [];
+const names = [];
 let stall = 0;
 for (let i = 0; i < Number(reps); i++) {
   const h = monitorEventLoopDelay({ resolution: 5 });
@@ -30,10 +33,14 @@ for (let i = 0; i < Number(reps); i++) {
   times.push(performance.now() - t);
   h.disable();
   stall = Math.max(stall, h.max / 1e6);
+  const n = performance.now();
+  c.names; // name resolution's artist index, where the checkout puts it in after the load (at once here: no slices)
+  names.push(performance.now() - n);
   if (c.indexOf(c.columns.trackId[c.size >> 1]) !== c.size >> 1) throw new Error('id lookup failed');
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ medianMs: Math.round(times[(times.length - 1) >> 1]), minMs: Math.round(times[0]), longestStallMs: Math.round(stall) }));
+names.sort((a, b) => a - b);
+console.log(JSON.stringify({ medianMs: Math.round(times[(times.length - 1) >> 1]), minMs: Math.round(times[0]), namesMedianMs: Math.round(names[(names.length - 1) >> 1]), longestStallMs: Math.round(stall) }));
 `;
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, checkout: { type: 'string', multiple: true }, reps: { type: 'string', default: '3' }, rounds: { type: 'string', default: '1' } } });

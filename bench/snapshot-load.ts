@@ -3,7 +3,10 @@
  * spawn → first tool call answered (the catalog loaded), the load time the server logs, and the
  * server's RSS after that first answer (and after a second call, once the title index is built).
  *
- *   npx tsx bench/snapshot-load.ts --data <MUSIC_DATA_DIR> [--server <checkout>[=<MUSIC_DATA_DIR>]]... [--runs 3]
+ *   npx tsx bench/snapshot-load.ts --data <MUSIC_DATA_DIR> [--server <checkout>[=<MUSIC_DATA_DIR>]]... [--runs 3] [--first genre]
+ *
+ * The first call is `tracks_by_artist` (it needs name resolution), or with `--first genre`
+ * `recommend_by_genre` (it needs none, so it may be answered before name resolution's index is in).
  *
  * Each `--server` is a checkout of this project (default: this one), optionally with its own data dir
  * (an older checkout reads an older snapshot format); runs alternate between them so the ratios come
@@ -27,8 +30,14 @@ import { currentVersion } from '../src/catalog/snapshot.js';
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 const { values } = parseArgs({
-  options: { data: { type: 'string' }, server: { type: 'string', multiple: true }, runs: { type: 'string', default: '3' } },
+  options: { data: { type: 'string' }, server: { type: 'string', multiple: true }, runs: { type: 'string', default: '3' }, first: { type: 'string', default: 'artist' } },
 });
+const FIRSTS: Record<string, { name: string; arguments: Record<string, unknown> }> = {
+  artist: { name: 'tracks_by_artist', arguments: { artist: 'Queen', limit: 20 } },
+  genre: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 10 } },
+};
+const FIRST = FIRSTS[values.first!]!;
+if (!FIRST) throw new Error(`--first is artist or genre, not ${JSON.stringify(values.first)}`);
 const servers = (values.server ?? ['.']).map((s) => {
   const [checkout, data] = s.split('=');
   const dataDir = data ?? values.data;
@@ -58,7 +67,7 @@ async function once({ checkout, dataDir }: (typeof servers)[number]): Promise<Ru
   const t0 = performance.now();
   await client.connect(transport);
   const initMs = performance.now() - t0;
-  const r = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: 'Queen', limit: 20 } })) as { isError?: boolean };
+  const r = (await client.callTool(FIRST)) as { isError?: boolean };
   const firstToolMs = performance.now() - t0;
   if (r.isError) throw new Error(`first tool call failed: ${JSON.stringify(r).slice(0, 300)}`);
   const pid = transport.pid!;
@@ -93,7 +102,7 @@ async function inProcess(dataDir: string) {
   const snapshots = join(dataDir, 'snapshots');
   const catalog = await loadCatalog(snapshots, (await currentVersion(snapshots))!);
   const loadMs = performance.now() - t0;
-  await runSliced(catalog.names.titleSteps());
+  await runSliced(catalog.indexSteps());
   const withTitlesMs = performance.now() - t0;
   during.disable();
   return { loadMs: Math.round(loadMs), withTitlesMs: Math.round(withTitlesMs), longestStallMs: Math.round(during.max / 1e6), idleLoopLongestMs: Math.round(idle.max / 1e6) };
@@ -102,7 +111,7 @@ async function inProcess(dataDir: string) {
 for (const [{ checkout, dataDir }, rs] of results) {
   const pick = (k: keyof Run) => Math.round(median(rs.map((r) => r[k] ?? NaN)));
   console.log(JSON.stringify({
-    checkout, dataDir, runs: rs.length, initMs: pick('initMs'), firstToolMs: pick('firstToolMs'),
+    checkout, dataDir, runs: rs.length, first: FIRST.name, initMs: pick('initMs'), firstToolMs: pick('firstToolMs'),
     firstToolOverInit: +(median(rs.map((r) => r.firstToolMs)) / median(rs.map((r) => r.initMs))).toFixed(2),
     loadLogMs: pick('loadLogMs'), rssAfterFirstMiB: pick('rssAfterFirstMiB'), rssAfterTitlesMiB: pick('rssAfterTitlesMiB'),
     loadAverage: `${loadBefore} → ${loadAfter}`, cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,

@@ -2,7 +2,7 @@
 // each through its published snapshot: `--data-dir <dataset>=<dir>` reuses a data dir built by `npm run pipeline`,
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
-// Metric variants: `--variant blend=0.5,power=1,neighbours=10` (repeatable; power=0: no local scaling) adds a row per
+// Metric variants: `--variant blend=0.5,power=1,neighbours=10,hub=0.2,down=1,among=artists` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
 // variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
 // genre tables.
 import os from 'node:os';
@@ -43,9 +43,12 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   const power = num('power', LOCAL_SCALE.power);
   const neighbours = num('neighbours', LOCAL_SCALE.neighbours);
   const hub = num('hub', LOCAL_SCALE.hub ?? 0);
+  const among = kv.get('among') ?? LOCAL_SCALE.among ?? 'songs';
+  if (among !== 'songs' && among !== 'artists') throw new Error(`--variant ${spec}: among must be songs or artists`);
+  const hubOnlyDown = num('down', LOCAL_SCALE.hubOnlyDown ? 1 : 0) === 1;
   return {
-    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest)^${power}${hub ? `, hub correction ^${hub}` : ''}` : 'no local scale'}`,
-    options: { blend, localScale: power ? { neighbours, power, hub } : null },
+    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}` : ''}` : 'no local scale'}`,
+    options: { blend, localScale: power ? { neighbours, power, hub, among, hubOnlyDown } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);

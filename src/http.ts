@@ -13,7 +13,8 @@ import { MusicError } from './errors.js';
 import { Exchange, ExchangeTransport } from './http-exchange.js';
 import type { Logger } from './log.js';
 import { ICONS } from './icons.js';
-import { connectServer, createServer, PACKAGE } from './server.js';
+import { invalidParamsError } from './jsonrpc.js';
+import { connectServer, createServer, PACKAGE, paramsProblem } from './server.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
 export interface HttpDeps extends SpotifyDeps {
@@ -133,6 +134,33 @@ function mayBeModern(body: unknown): boolean {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
   const m = body as { method?: unknown; params?: { _meta?: Record<string, unknown> } };
   return m.method === 'server/discover' || (typeof m.params?._meta === 'object' && m.params._meta !== null && PROTOCOL_VERSION_META_KEY in m.params._meta);
+}
+
+/** A string of a refusal as this server repeats a client's value: control and invisible characters escaped, at most MAX_ECHO characters. */
+const escaped = (value: string) => echo(value).slice(1, -1);
+
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === 'string') return escaped(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeStrings(v)]));
+  return value;
+}
+
+/**
+ * A JSON-RPC error body the SDK's 2026-07-28 handler refused a POST with (unsupported version, headers
+ * that disagree with the body), with every string escaped and capped: its messages and `data` quote the
+ * request's version, name or URI whole, invisible characters included, where this server's own refusals
+ * repeat at most MAX_ECHO characters, escaped (tests/http-hostile.test.ts).
+ */
+function safeRefusal(body: string): string {
+  let parsed: { error?: unknown };
+  try {
+    parsed = JSON.parse(body) as { error?: unknown };
+  } catch {
+    return body;
+  }
+  if (!parsed || typeof parsed !== 'object' || !parsed.error) return body;
+  return JSON.stringify({ ...parsed, error: escapeStrings(parsed.error) });
 }
 
 /** The POST as a web Request for the SDK's handler, aborted when the client goes away. */
@@ -379,9 +407,28 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.once('close', () => aborted.abort());
       const request = webRequest(req, raw, aborted.signal, reqId);
       if (!(await isLegacyRequest(request.clone(), body))) {
+        // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
+        // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
+        const message = JSONRPCMessageSchema.safeParse(body);
+        const why = message.success ? paramsProblem(message.data, deps) : null;
+        if (why !== null) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(invalidParamsError((message.data as { id: string | number }).id, why)));
+          return;
+        }
         const timer = setTimeout(() => aborted.abort(), cfg.requestTimeoutMs);
         try {
-          return await sendWebResponse(await modern.fetch(request, { parsedBody: body }), res);
+          const response = await modern.fetch(request, { parsedBody: body });
+          if (response.status >= 400 && isJsonContentType(response.headers.get('content-type') ?? undefined)) {
+            // A refusal (version, header checks): small, and rewritten to quote the request as this server does.
+            const headers: Record<string, string> = {};
+            response.headers.forEach((v, k) => (headers[k] = v));
+            delete headers['content-length'];
+            res.writeHead(response.status, headers);
+            res.end(safeRefusal(await response.text()));
+            return;
+          }
+          return await sendWebResponse(response, res);
         } finally {
           clearTimeout(timer);
         }

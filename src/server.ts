@@ -4,9 +4,9 @@ import { ICONS } from './icons.js';
 import { PROJECT_ROOT } from './paths.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { McpServer } from '@modelcontextprotocol/server';
-import type { Transport } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { CatalogHolder } from './catalog/holder.js';
-import { registered, requestChecks, withParamsCheck, type RequestChecks } from './jsonrpc.js';
+import { invalidParams, registered, requestChecks, withParamsCheck, type RequestChecks } from './jsonrpc.js';
 import type { Logger } from './log.js';
 import { registerTools } from '../tools/index.js';
 import type { SpotifyDeps, ToolDeps } from '../tools/shared.js';
@@ -115,18 +115,31 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
 /** Methods whose params are checked before dispatch, and the tool and prompt names; the same for every server built by createServer. */
 let CHECKS: RequestChecks | undefined;
 
-/**
- * `transport` wrapped so that requests with malformed params are answered -32602 Invalid params
- * (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names -32602 naming the valid
- * ones. What is checked is read once, from a server built by createServer for that purpose.
- */
-export function withChecks(transport: Transport, deps: ServerDeps): Transport {
+/** What is checked, read once, from a server built by createServer for that purpose. */
+function checksFor(deps: ServerDeps): RequestChecks {
   if (!CHECKS) {
     const { server, cleanup } = createServer(deps);
     CHECKS = requestChecks(server);
     void cleanup();
   }
-  return withParamsCheck(transport, CHECKS);
+  return CHECKS;
+}
+
+/**
+ * `transport` wrapped so that requests with malformed params are answered -32602 Invalid params
+ * (src/jsonrpc.ts) rather than the SDK's -32603, and unknown tool and prompt names -32602 naming the valid
+ * ones.
+ */
+export function withChecks(transport: Transport, deps: ServerDeps): Transport {
+  return withParamsCheck(transport, checksFor(deps));
+}
+
+/**
+ * The same check for one request served without a wrapped transport (a 2026-07-28 POST, which the SDK's
+ * per-request handler serves): why its params do not fit, or null.
+ */
+export function paramsProblem(message: JSONRPCMessage, deps: ServerDeps): string | null {
+  return invalidParams(message, checksFor(deps));
 }
 
 /** Connect a server built by createServer to a transport, with the params checks of withChecks (2025-era serving of one connection). */

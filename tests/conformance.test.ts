@@ -2,13 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
-import { CatalogHolder } from '../src/catalog/holder.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { REPO_ROOT } from './helpers/dataset.js';
+import { httpOverCatalog } from './helpers/served-catalog.js';
 import { nodeAtLeast } from './helpers/node-runtime.js';
 
 // The official conformance suite, scored per requirement set (the scenarios one protocol revision
@@ -19,8 +15,7 @@ const dataDir = inject('builtDataDir');
 
 let http: RunningHttpServer;
 beforeAll(async () => {
-  const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
-  http = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+  http = await httpOverCatalog(dataDir);
 });
 afterAll(async () => http.close(1_000));
 

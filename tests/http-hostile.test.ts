@@ -36,6 +36,17 @@ const post = (url: string, body: string, headers: Record<string, string> = {}) =
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
 
 const call = (id: unknown, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+/** `_meta` of a 2026-07-28 request claiming `version`. */
+const envelope = (version = '2026-07-28') => ({ 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': {} });
+
+/** A tools/call as a 2026-07-28 client POSTs it (served by the SDK's per-request handler): body and headers. */
+function modernCall(id: unknown, name: string, args: Record<string, unknown>): { body: string; headers: Record<string, string> } {
+  return {
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: envelope() } }),
+    headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+  };
+}
 const ping = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'ping' });
 
 describe('answers never reach another client', () => {
@@ -88,6 +99,20 @@ describe('answers never reach another client', () => {
     const answersOfA = await a;
     // A gets no answer about Drake, whatever it gets.
     expect(JSON.stringify(answersOfA)).not.toMatch(/Drake/);
+  });
+
+  it('gives concurrent 2026-07-28 clients that reuse an id only their own answers while slow calls run', async () => {
+    const ask = (artist: string) => {
+      const { body, headers } = modernCall(1, 'artist_metadata', { artist });
+      return post(running.url, body, headers)
+        .then(messagesOf)
+        .then((ms) => ms.map((m) => ({ id: m.id, artist: m.result?.structuredContent?.artist?.name })));
+    };
+    const answers = await Promise.all(['Queen', 'Drake', 'Queen', 'Drake', 'Adele'].map(async (artist, i) => {
+      await new Promise((r) => setTimeout(r, 40 * i));
+      return { artist, got: await ask(artist) };
+    }));
+    for (const { artist, got } of answers) expect(got).toEqual([{ id: 1, artist }]);
   });
 
   it('keeps each client to its own answers when well-formed batches with the same ids run concurrently', async () => {
@@ -365,6 +390,25 @@ describe('headers echoed in refusals', () => {
       const versionMessage = (await messagesOf(refusedVersion))[0]!.error!.message;
       expect(versionMessage).toMatch(/Unsupported protocol version: «2099-01-01\\u00AD9+…»/);
       expect(versionMessage.length).toBeLessThan(500);
+
+      // 2026-07-28 requests are refused by the SDK's handler, which quotes what it refuses: the same escaping and cap.
+      const long = `2099-01-01${'\u00ad'}${'9'.repeat(5_000)}`;
+      const modernRefusals = [
+        post(running.url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: envelope(long) } }), { 'mcp-protocol-version': long, 'mcp-method': 'tools/list' }),
+        post(running.url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: envelope(long) } }), { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' }),
+        post(
+          running.url,
+          JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'resources/read', params: { uri: `music://artists/Queen${'\u202e'}${'x'.repeat(5_000)}`, _meta: envelope() } }),
+          { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'resources/read', 'mcp-name': 'music://artists/Queen' },
+        ),
+      ];
+      for (const refused of await Promise.all(modernRefusals)) {
+        expect(refused.status).toBe(400);
+        const text = await refused.text();
+        expect(text).not.toMatch(/[\u00ad\u202e]/);
+        expect(text).toMatch(/\\\\u(00AD|202E)/);
+        expect(text.length).toBeLessThan(1_500);
+      }
     } finally {
       await running.close(1_000);
     }

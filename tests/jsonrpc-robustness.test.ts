@@ -421,3 +421,84 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
     expect((await messagesOf(res))[0]?.error?.code).toBe(-32600);
   });
 });
+
+/** The `_meta` envelope every 2026-07-28 request carries (no initialize: each request says who sends it). */
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+};
+
+/** A request line as a 2026-07-28 client sends it: the same request with the envelope in `params._meta`. */
+function modern(line: string): string {
+  const m = JSON.parse(line) as { params?: Record<string, unknown> };
+  const params = m.params ?? {};
+  return JSON.stringify({ ...m, params: { ...params, _meta: { ...(params._meta as object | undefined), ...ENVELOPE } } });
+}
+
+/** The headers a 2026-07-28 client sends with a POST: the revision, the method and (when one is given) the name or URI. */
+function modernHeaders(line: string): Record<string, string> {
+  const m = JSON.parse(line) as { method: string; params?: { name?: unknown; uri?: unknown } };
+  const headers: Record<string, string> = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': m.method };
+  const name = m.params?.name ?? m.params?.uri;
+  if (typeof name === 'string' && name.length <= 10_000 && /^[\x20-\x7e]*$/.test(name)) headers['mcp-name'] = name;
+  return headers;
+}
+
+/**
+ * 2026-07-28 requests reach the SDK another way than 2025-era ones (on HTTP its per-request handler rather
+ * than the pooled servers), yet the same mistakes get the same -32602 answers naming what to fix. A URI
+ * rides in the Mcp-Name header on HTTP, so the long-URI case there is one a header can carry.
+ */
+const LONG_URI = request('long-uri', 'resources/read', { uri: `music://artists/${'a'.repeat(9_000)}` });
+const MODERN_MISTAKES = [
+  ...CLIENT_MISTAKES.filter((c) => c.id !== 'cm-uri'),
+  { id: 'long-uri', line: LONG_URI, message: /the URI is 9016 characters long; this server's URIs are at most 8192/ },
+  { id: 'bad-read', line: request('bad-read', 'resources/read', { uri: 7 }), message: /Invalid params for resources\/read: params\.uri/ },
+  { id: 'no-uri', line: request('no-uri', 'resources/read', {}), message: /Invalid params for resources\/read: params\.uri/ },
+  { id: 'bad-prompt', line: request('bad-prompt', 'prompts/get', { name: ['x'] }), message: /Invalid params for prompts\/get: params\.name/ },
+  { id: 'no-tool', line: request('no-tool', 'tools/call', { name: 'delete_everything', arguments: {} }), message: /unknown tool «delete_everything».*recommend_by_genre/ },
+  { id: 'bad-params', line: INVALID_PARAMS, message: /tools\/call.*params\.name.*params\.arguments/ },
+];
+
+for (const kind of ['stdio', 'http'] as const) {
+  describe(`client mistakes in 2026-07-28 requests over ${kind}`, () => {
+    let ask: (line: string) => Promise<Message | undefined>;
+    let done: () => Promise<void>;
+
+    beforeAll(async () => {
+      const dataDir = inject('builtDataDir');
+      if (kind === 'stdio') {
+        const rpc = new RawStdio(dataDir);
+        ask = async (line) => {
+          rpc.send(line);
+          return rpc.answer((JSON.parse(line) as { id: unknown }).id);
+        };
+        done = () => rpc.close();
+      } else {
+        const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
+        const running = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+        ask = async (line) => {
+          const res = await fetch(running.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...modernHeaders(line) },
+            body: line,
+          });
+          return (await messagesOf(res))[0];
+        };
+        done = async () => {
+          await running.close(1_000);
+          holder.close();
+        };
+      }
+    });
+    afterAll(async () => done?.());
+
+    it('answers -32602 with a message saying what to fix, as for a 2025-era request, and keeps serving', async () => {
+      for (const c of MODERN_MISTAKES) expectClientMistake(await ask(modern(c.line)), c);
+      expectCappedEcho(await ask(modern(HUGE_NAME)));
+      const ok = await ask(modern(request('ok', 'tools/call', { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 2 } })));
+      expect(ok?.result?.structuredContent?.returned).toBe(2);
+    });
+  });
+}

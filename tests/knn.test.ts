@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog, LOCAL_SCALE } from '../src/catalog/catalog.js';
+import { Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
 import { recommend } from '../src/catalog/recommend.js';
@@ -78,6 +78,23 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     const plainTop = new TopK((i) => String(i).padStart(3, '0')).reset(3);
     plain.search([new Float64Array([1.49])], 1, (i) => i !== seed, plainTop);
     expect(xs[plainTop.sorted().indexes[0]!]).toBeCloseTo(0, 6);
+  });
+
+  it('local scale among other artists ignores the own artist\'s clump; a hub correction on hubs only never moves a track closer', () => {
+    // 1-D: 11 tracks of one artist packed just below 0, and 11 one-track artists at 3, 6, 9, …
+    const xs = [...Array.from({ length: 11 }, (_, j) => j * 0.001 - 0.01), ...Array.from({ length: 11 }, (_, j) => 3 * (j + 1))];
+    const tree = new KdTree(Float32Array.from(xs), xs.length, 1);
+    const artistKeys = { start: Int32Array.from({ length: xs.length + 1 }, (_, i) => i), ids: Int32Array.from(xs, (_, i) => Math.max(0, i - 10)), table: xs.map((_, i) => `a${i}`) };
+    const columns = { songIndex: Int32Array.from(xs, (_, i) => i), artistKeys };
+    const songs = localScales(tree, columns, { neighbours: 3, power: 1 });
+    const artists = localScales(tree, columns, { neighbours: 3, power: 1, among: 'artists' });
+    // Among songs the clump's tracks are each other's neighbours (tiny scale); among artists their neighbours are at 3, 6, 9.
+    expect(songs[0]!).toBeLessThan(0.01);
+    expect(artists[0]!).toBeGreaterThan(0.5);
+    const both = localScales(tree, columns, { neighbours: 3, power: 1, hub: 0.5 });
+    const down = localScales(tree, columns, { neighbours: 3, power: 1, hub: 0.5, hubOnlyDown: true });
+    for (let i = 0; i < xs.length; i++) expect(down[i]!).toBeLessThanOrEqual(songs[i]!);
+    expect(both.some((v, i) => v > songs[i]!)).toBe(true);
   });
 
   it('local scale: the mean distance to the 10 nearest tracks of other songs, exact, as published and served', async () => {

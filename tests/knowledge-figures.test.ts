@@ -190,13 +190,16 @@ describe('knowledge generated from the served catalog', () => {
     }
   });
 
-  it('publish reads the tracks a page at a time and writes the same catalog as from one page', async () => {
+  it('publish reads tracks and artists a page at a time, writes the same catalog as from one page, and leaves the session settings as they were', async () => {
     const db = await DuckDbSession.open(':memory:');
     const dirs = [mkdtempSync(join(tmpdir(), 'publish-pages-')), mkdtempSync(join(tmpdir(), 'publish-page-'))];
+    const settings = () => db.all(`select current_setting('memory_limit') as m, current_setting('threads') as t, current_setting('preserve_insertion_order') as p`);
     try {
       await generatedMarts(db, 400, 0.5, 'random()');
+      const before = await settings();
       await publishSnapshot({ session: db, snapshotDir: dirs[0]!, pageRows: 7 });
       await publishSnapshot({ session: db, snapshotDir: dirs[1]!, pageRows: 10_000 });
+      expect(await settings()).toEqual(before);
       const [paged, whole] = await Promise.all(dirs.map((d) => readSnapshot(d)));
       expect(paged!.tracks.track_id).toHaveLength(400);
       expect(new Set(paged!.tracks.track_id).size).toBe(400);

@@ -1,14 +1,7 @@
-import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
-import { CatalogHolder } from '../src/catalog/holder.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
-import { REPO_ROOT } from './helpers/dataset.js';
+import type { RunningHttpServer } from '../src/http.js';
+import { httpOverCatalog, stdioServerTransport } from './helpers/served-catalog.js';
 import { TOOL_ARGS } from './helpers/tool-args.js';
 
 // A 2026-07-28 client (no initialize: server/discover, then the `_meta` envelope on every request) and a
@@ -25,8 +18,7 @@ const TEMPLATE_URIS = ['music://genres/rock', 'music://artists/Queen'];
 
 let http: RunningHttpServer;
 beforeAll(async () => {
-  const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
-  http = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+  http = await httpOverCatalog(dataDir);
 });
 afterAll(async () => http.close(1_000));
 
@@ -34,13 +26,7 @@ const ERAS = { '2026-07-28': 'modern', '2025-11-25': 'legacy' } as const;
 
 function transportFor(kind: 'stdio' | 'http') {
   if (kind === 'http') return new StreamableHTTPClientTransport(new URL(http.url));
-  return new StdioClientTransport({
-    command: process.execPath,
-    args: [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'],
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MUSIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stderr: 'ignore',
-  });
+  return stdioServerTransport(dataDir);
 }
 
 for (const kind of ['stdio', 'http'] as const) {

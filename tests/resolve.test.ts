@@ -131,15 +131,17 @@ describe('pieces', () => {
 });
 
 describe('index build', () => {
-  it('builds the title index right after a catalog is served, before any track query', async () => {
+  it('builds the artist and title indexes right after a catalog is served, before any name query', async () => {
     const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
     expect(await holder.load()).toBe(true);
     const state = holder.current;
     if (state.status !== 'ready') throw new Error('catalog not ready');
-    expect(state.catalog.names.titlesReady).toBe(false);
-    // Built in slices of the event loop (no track query asks for it): a bounded number of turns.
-    for (let turn = 0; turn < 10_000 && !state.catalog.names.titlesReady; turn++) await nextTurn();
-    expect(state.catalog.names.titlesReady).toBe(true);
+    expect(state.catalog.namesReady).toBe(false);
+    expect(state.catalog.indexesReady).toBe(false);
+    // Built in slices of the event loop (no name query asks for them): a bounded number of turns.
+    for (let turn = 0; turn < 10_000 && !state.catalog.indexesReady; turn++) await nextTurn();
+    expect(state.catalog.namesReady).toBe(true);
+    expect(state.catalog.indexesReady).toBe(true);
     holder.close();
   });
 });

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
+import { ArtistProfiles, Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { IdTable } from '../src/catalog/id-table.js';
+import { SegmentReader, SegmentWriter, TextColumn } from '../src/catalog/segments.js';
+import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
 import { runNow } from '../src/catalog/slices.js';
 import { silentLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
@@ -67,6 +69,21 @@ describe('snapshot format 2', () => {
     expect(served.track(1)).toMatchObject({ track_id: 't2', name: null, artists: ['Björk', 'A & B'], album: 'Ålbum', release_year: null, explicit: true, genres: ['pop', 'rock'] });
     expect(served.canonicalId(2)).toBe('elsewhere');
     expect(served.resolveArtist('bjork')).toMatchObject({ ok: true, value: { profiles: [{ artist_name: 'Björk', spotify_genres: ['x'] }] } });
+  });
+
+  it('writes the same bytes from artist profiles held as JSON text (as publish reads them) as from profiles in memory', async () => {
+    const input = awkwardSnapshot();
+    const json = new TextColumn();
+    for (const a of input.artists) json.add(JSON.stringify(a));
+    const asText = ArtistProfiles.ofJson(
+      input.artists.map((a) => a.artist_key), input.artists.map((a) => a.artist_name),
+      Float64Array.from(input.artists, (a) => a.popularity_max ?? NaN), Int32Array.from(input.artists, (a) => a.track_count), json,
+    );
+    const [a, b] = [tmp(), tmp()];
+    const versions = [await writeSnapshot(a, input), await writeSnapshot(b, { ...input, artists: asText })];
+    expect(versions[1]).toBe(versions[0]);
+    expect(readFileSync(join(b, versions[1]!, 'columns.bin')).equals(readFileSync(join(a, versions[0]!, 'columns.bin')))).toBe(true);
+    expect((await readSnapshot(b)).artists).toEqual(input.artists);
   });
 
   it('finds every track by id through the id table stored at publish, and nothing for an id it does not hold', async () => {
@@ -143,7 +160,30 @@ describe('snapshot format 2', () => {
       expect(served.track(i)).toEqual(built.track(i));
     }
     expect(served.resolveArtist('queen')).toEqual(built.resolveArtist('queen'));
+    // Artist rows and member lists through the key table stored at publish.
+    for (let r = 0; r < served.artistCount; r += 37) {
+      const key = served.artistAt(r).artist_key;
+      expect(served.artistName(key)).toBe(built.artistName(key));
+      expect(served.artistMembers(key)).toEqual(built.artistMembers(key));
+    }
+    expect(served.artistMembers('no such artist key')).toHaveLength(0);
     expect(served.resolveGenre('rock')).toEqual(built.resolveGenre('rock'));
+  });
+
+  it('resolves names from the artist index stored at publish exactly as from the names alone', async () => {
+    const snapshots = join(inject('builtDataDir'), 'snapshots');
+    const version = (await currentVersion(snapshots))!;
+    const stored = JSON.parse(readFileSync(join(snapshots, version, 'manifest.json'), 'utf8')) as { segments: { columns: { name: string }[] } };
+    expect(stored.segments.columns.map((c) => c.name)).toContain(`names.v${NAME_INDEX_VERSION}.fold.slots`);
+    const served = await loadCatalog(snapshots, version);
+    expect(served.namesReady).toBe(false); // served before its name index is in
+    const fromNames = served.nameResolver();
+    const names = Array.from({ length: served.artistCount }, (_, r) => served.artistAt(r).artist_name);
+    // Each name as typed, without spaces and punctuation, with a letter dropped or doubled, and with a featured guest.
+    const queries = names.flatMap((n, r) => (r % 5 ? [n] : [n, n.toUpperCase().replace(/[\s.'!/-]/g, ''), n.slice(0, 3) + n.slice(4), `${n}${n.at(-1)}`, `${n} feat. ${names[r + 1]}`]));
+    expect(queries.some((q) => q.includes('!') || q.includes('&'))).toBe(true);
+    for (const q of queries) expect(served.names.resolveArtist(q), q).toEqual(fromNames.resolveArtist(q));
+    expect(served.namesReady).toBe(true);
   });
 
   it('loads and swaps the catalog without holding the event loop (a generous bound; the bench has the figure)', async () => {
@@ -153,13 +193,13 @@ describe('snapshot format 2', () => {
     const { version: _v, format: _f, ...manifest } = base.manifest;
     await writeSnapshot(dir, { ...base, manifest });
     const holder = new CatalogHolder(dir, silentLogger);
-    /** Longest event-loop delay while `work` runs and the title index of the catalog it leaves is built. */
+    /** Longest event-loop delay while `work` runs and the name indexes of the catalog it leaves are built. */
     const longestStall = async (work: () => Promise<unknown>): Promise<number> => {
       const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
       await work();
       const served = holder.current.status === 'ready' ? holder.current.catalog : null;
-      while (!served?.names.titlesReady) await new Promise((r) => setTimeout(r, 10));
+      while (!served?.indexesReady) await new Promise((r) => setTimeout(r, 10));
       delay.disable();
       return delay.max / 1e6;
     };
@@ -176,5 +216,34 @@ describe('snapshot format 2', () => {
     expect(holder.current.status === 'ready' && holder.current.catalog).not.toBe(first);
     expect(load).toBeLessThan(250);
     expect(swap).toBeLessThan(250);
+  });
+});
+
+describe('text columns', () => {
+  const rows = ['', 'plain', 'Café «Ωμέγα» 🎵', 'é'.repeat(700_000), 'x'.repeat(300_000), '', '🎵'.repeat(10)];
+
+  it('gives every row back as it was added, across blocks and for a text longer than a block', () => {
+    const column = new TextColumn();
+    for (const r of rows) column.add(r);
+    expect(column.length).toBe(rows.length);
+    expect(rows.map((_, i) => column.get(i))).toEqual(rows);
+    expect(() => column.get(rows.length)).toThrow(/no row 7/);
+  });
+
+  it('is stored as the rows\' UTF-8 back to back with n + 1 byte offsets, and read back by row', () => {
+    const column = new TextColumn();
+    for (const r of rows) column.add(r);
+    const w = new SegmentWriter();
+    w.textColumn('t', column);
+    const bytes = (w: SegmentWriter) => Buffer.concat(w.chunks);
+    const utf8 = Buffer.from(rows.join(''));
+    let at = 0;
+    const offsets = [0, ...rows.map((r) => (at += Buffer.byteLength(r)))];
+    const reader = new SegmentReader(new Uint8Array(bytes(w)), w.entries);
+    expect(w.entries.map((e) => [e.name, e.length])).toEqual([['t.utf8', utf8.length], ['t.bytes', rows.length + 1]]);
+    expect(Buffer.from(bytes(w).subarray(0, utf8.length)).equals(utf8)).toBe(true);
+    expect(Array.from(reader.u32('t.bytes'))).toEqual(offsets);
+    const read = reader.texts('t');
+    expect(Array.from({ length: read.length }, (_, i) => read.get(i))).toEqual(rows);
   });
 });

@@ -5,8 +5,8 @@ import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import type { SpotifyArtist } from '../src/spotify/index.js';
 import { refreshArtistLive, type LiveOutcome } from '../src/spotify/live-artist.js';
-import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
+import { resolveArtists } from './artist-choice.js';
+import { artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
 
 export const artistMetadataInput = {
@@ -89,7 +89,8 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         '(followers, Spotify popularity and genres, image, link) when known. Every field says where it came from and when ' +
         '(provenance: dataset, spotify-enriched, spotify-live or unavailable); unavailable Spotify fields are null, never 0. ' +
         (live ? 'Stored Spotify data older than its TTL is refreshed live (at most a few seconds; on failure the stored data is returned with a note). ' : '') +
-        'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names.',
+        'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names; a name that fits several artists asks the user which one ' +
+        '(clients that cannot be asked get an error naming them).',
       inputSchema: inputObject,
       outputSchema: outputObject,
       icons: ICONS,
@@ -97,11 +98,10 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, async (catalog) => {
-        const found = catalog.resolveArtist(args.artist);
-        if (!found.ok) {
-          return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
-        }
-        const p = found.value.profiles[0]!;
+        const resolution = resolveArtists(catalog, ctx, [{ key: 'artist', query: args.artist }]);
+        if (resolution.kind !== 'found') return resolution.result;
+        const found = resolution.found[0]!;
+        const p = found.profiles[0]!;
         const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
         const outcome = await liveFetch(deps, p, ctx, log);
         return render(catalog, p, args.max_albums, outcome, deps, readAs([found.match]));

@@ -65,7 +65,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
               'or, to draw from the whole catalog, seed_artists / seed_tracks or a min_/max_/target_ bound (e.g. min_release_year 1980, max_release_year 1989).',
           );
         }
-        const seeds = resolveSeeds(catalog, genres, args);
+        const seeds = resolveSeeds(catalog, genres, args, ctx);
         if (!Array.isArray(seeds)) return seeds;
         // Seeded by artists or tracks alone, the answer is a similar_tracks answer: the same default of 2 per artist.
         const seededOnly = !genres.length && Boolean(args.seed_artists?.length || args.seed_tracks?.length);

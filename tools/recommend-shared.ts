@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Catalog } from '../src/catalog/catalog.js';
 import {
@@ -9,7 +9,8 @@ import { quote } from '../src/catalog/delimit.js';
 import { unknownGenre, unknownName } from '../src/catalog/unknown-name.js';
 import { DEFAULT_LIMITS, type Arc } from '../src/catalog/sequence.js';
 import { arcArg, flowFacts, sequenceReportShape, sequenceSummary, sequenceTracks, transitionLine, type SequenceReport } from './sequence-shared.js';
-import { ARTIST_HINT, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape } from './shared.js';
+import { resolveArtists } from './artist-choice.js';
+import { catalogInfoShape, ok, readAs, readAsLine, resolvedShape, toolError, trackLine, trackShape, type ToolAnswer } from './shared.js';
 
 /** Seeds, min_/max_/target_ for the 15 attributes, and list controls: shared by recommend_by_genre and similar_tracks. */
 
@@ -88,8 +89,12 @@ export function boundsFrom(args: Record<string, unknown>): Bounds {
   return bounds;
 }
 
-/** Resolve seeds; on failure an error naming the seed and the closest valid values. */
-export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Seed[] | CallToolResult {
+/**
+ * Resolve seeds; on failure an error naming the seed and the closest valid values. Seed artists that fit
+ * several catalog artists are asked of the user (tools/artist-choice.ts), once every other seed is valid;
+ * without the request's `ctx` (benchmarks, tests) they answer the error naming the candidates.
+ */
+export function resolveSeeds(catalog: Catalog, genres: string[], args: Args, ctx?: ServerContext): Seed[] | ToolAnswer {
   const seeds: Seed[] = [];
   const total = genres.length + (args.seed_artists?.length ?? 0) + (args.seed_tracks?.length ?? 0);
   if (total > MAX_SEEDS) return toolError(`too many seeds: ${total} given, at most ${MAX_SEEDS} in total across genres, artists and tracks.`);
@@ -98,17 +103,18 @@ export function resolveSeeds(catalog: Catalog, genres: string[], args: Args): Se
     if (!r.ok) return toolError(unknownGenre(catalog, g));
     seeds.push({ type: 'genre', id: g, genre: r.value });
   }
-  for (const a of args.seed_artists ?? []) {
-    const r = catalog.resolveArtist(a);
-    if (!r.ok) return toolError(unknownName('artist', a, r.suggestions, { role: 'seed', hint: ARTIST_HINT }));
-    seeds.push({ type: 'artist', id: a, artist: r.value.profiles[0]!, match: r.match });
-  }
+  const artistArgs = args.seed_artists ?? [];
+  const artists = resolveArtists(catalog, ctx, artistArgs.map((query, i) => ({ key: `seed_artists.${i}`, query, role: 'seed' })));
+  if (artists.kind === 'error') return artists.result;
+  const tracks: Seed[] = [];
   for (const t of args.seed_tracks ?? []) {
     const r = catalog.resolveTrack(t);
     if (!r.ok) return toolError(unknownName('track', t, r.suggestions, { role: 'seed', hint: 'Give a Spotify track id or "Title – Artist".' }));
-    seeds.push({ type: 'track', id: t, index: r.value, match: r.match });
+    tracks.push({ type: 'track', id: t, index: r.value, match: r.match });
   }
-  return seeds;
+  if (artists.kind === 'ask') return artists.result;
+  artists.found.forEach((a, i) => seeds.push({ type: 'artist', id: artistArgs[i]!, artist: a.profiles[0]!, match: a.match }));
+  return [...seeds, ...tracks];
 }
 
 /** Validate, run and render a recommendation. */

@@ -1,4 +1,4 @@
-import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
+import type { CallToolResult, InputRequiredResult, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Catalog, TrackView } from '../src/catalog/catalog.js';
 import { echo, quote, quoteList } from '../src/catalog/delimit.js';
@@ -122,10 +122,11 @@ export const resolvedShape = z
     query: z.string().describe('the name as given'),
     matched: z.string().describe('the catalog name it was read as'),
     how: z
-      .enum(['normalized', 'credit', 'version', 'typo'])
+      .enum(['normalized', 'credit', 'version', 'typo', 'chosen'])
       .describe(
         'normalized: punctuation, spacing, symbols, "&"/"and" or a leading "the" differ; credit: the first of several credited artists; ' +
-          'version: another version of the title (remaster, mix, live, "feat." credit); typo: the one catalog name within a few letters',
+          'version: another version of the title (remaster, mix, live, "feat." credit); typo: the one catalog name within a few letters; ' +
+          'chosen: picked by the user among several catalog names that fit',
       ),
   })
   .describe('present when a name was read as a different spelling in the catalog');
@@ -135,6 +136,7 @@ const HOW_TEXT: Record<z.infer<typeof resolvedShape>['how'], string> = {
   credit: 'first credited artist',
   version: 'another version of the title',
   typo: 'closest spelling in the catalog',
+  chosen: 'chosen among several that fit',
 };
 
 /** The matches worth telling: names read as another spelling (exact and id matches are not). */
@@ -147,6 +149,9 @@ export function readAsLine(resolved: readonly z.infer<typeof resolvedShape>[]): 
   if (!resolved.length) return [];
   return [`read ${resolved.map((r) => `${echo(r.query)} as ${quote(r.matched)} (${HOW_TEXT[r.how]})`).join('; ')}`];
 }
+
+/** What a tool handler answers: a result, or (2026-07-28) a request for input before the result (tools/artist-choice.ts). */
+export type ToolAnswer = CallToolResult | InputRequiredResult;
 
 export function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: message }] };
@@ -186,8 +191,8 @@ async function waitForCatalog(deps: ToolDeps, ctx: ServerContext): Promise<Catal
 export async function withCatalog(
   deps: ToolDeps,
   ctx: ServerContext,
-  fn: (catalog: Catalog) => CallToolResult | Promise<CallToolResult>,
-): Promise<CallToolResult> {
+  fn: (catalog: Catalog) => ToolAnswer | Promise<ToolAnswer>,
+): Promise<ToolAnswer> {
   const state = await waitForCatalog(deps, ctx);
   if (state.status === 'ready') return fn(state.catalog);
   if (state.status === 'failed') {

@@ -42,7 +42,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         if (!(args.seed_tracks?.length || args.seed_artists?.length)) {
           return toolError('give at least one seed: seed_tracks (a Spotify track id or "Title – Artist") or seed_artists.');
         }
-        const seeds = resolveSeeds(catalog, [], args);
+        const seeds = resolveSeeds(catalog, [], args, ctx);
         if (!Array.isArray(seeds)) return seeds;
         return runRecommendation(catalog, seeds, args, false, 2);
       }),

@@ -1,8 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { quote } from '../src/catalog/delimit.js';
-import { unknownName } from '../src/catalog/unknown-name.js';
-import { ARTIST_HINT, artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, toolError, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
+import { resolveArtists } from './artist-choice.js';
+import { artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
 import { playlistViewMeta } from '../src/app/playlist-view.js';
 
@@ -36,7 +36,8 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
       description:
         'List the tracks an artist made or is credited on (features included), most popular first, one entry per song even when ' +
         'the catalog holds it under several ids. Paged with limit/offset; the answer says the total and the next offset. ' +
-        'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names.',
+        'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names; a name that fits several artists asks the user which one ' +
+        '(clients that cannot be asked get an error naming them).',
       inputSchema: inputObject,
       outputSchema: outputObject,
       icons: ICONS,
@@ -45,11 +46,10 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, (catalog) => {
-        const found = catalog.resolveArtist(args.artist);
-        if (!found.ok) {
-          return toolError(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
-        }
-        const { profiles, members } = found.value;
+        const resolution = resolveArtists(catalog, ctx, [{ key: 'artist', query: args.artist }]);
+        if (resolution.kind !== 'found') return resolution.result;
+        const found = resolution.found[0]!;
+        const { profiles, members } = found;
         const keys = new Set(profiles.map((p) => p.artist_key));
         const order = [...members].sort(
           (a, b) =>

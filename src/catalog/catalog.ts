@@ -2,10 +2,11 @@ import { computeDistribution, matchesDefinitions, type CatalogDistribution } fro
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
-import { NameResolver, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
-import { listAt, listLength, toColumns, type CatalogColumns } from './columns.js';
+import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
+import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
+import type { TextColumn } from './segments.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
@@ -46,6 +47,9 @@ interface GenreEntry { profile: GenreProfile; members: Int32Array }
 export class ArtistProfiles {
   private readonly cache: (ArtistProfile | undefined)[];
   private everything: ArtistProfile[] | undefined;
+  /** The profiles as JSON text, when built from it (`ofJson`): the snapshot writer stores these bytes as they are. */
+  json: TextColumn | undefined;
+  private keep = true;
 
   constructor(
     readonly keys: readonly string[],
@@ -71,11 +75,23 @@ export class ArtistProfiles {
     );
   }
 
+  /**
+   * Over profiles held as JSON text (publish reads them a page at a time into it): each is parsed when
+   * asked for and not kept, so a pass over all of them holds one at a time.
+   */
+  static ofJson(keys: readonly string[], names: readonly string[], popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
+    const p = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
+    p.json = json;
+    p.keep = false;
+    return p;
+  }
+
   get length(): number {
     return this.keys.length;
   }
 
   get(i: number): ArtistProfile {
+    if (!this.keep) return this.read(i);
     return (this.cache[i] ??= this.read(i));
   }
 
@@ -99,10 +115,18 @@ export interface CatalogParts {
   objects: Readonly<Record<string, unknown>>;
   /** Extra files of the snapshot version, by name, as absolute paths (see snapshot.ts `files`). */
   files: Readonly<Record<string, string>>;
+  /** The artist index of name resolution as publish stored it, read in steps (name-index.ts); absent: built from the names. */
+  names?: () => Steps<ArtistIndex>;
+  /**
+   * As publish stored them: the id table over `artists.keys` (id-table.ts) and, per artist row, the id
+   * of its key in `columns.artistKeys.table` (-1: no track). Absent (or not fitting): built at load.
+   */
+  artistKeyIndex?: { slots: Int32Array; keyIds: Int32Array };
 }
 
 /** What a catalog is built from: the published snapshot, or its columns already in columnar form. */
-export type CatalogSource = Snapshot | (Omit<Snapshot, 'tracks'> & { columns: CatalogColumns });
+export type CatalogSource = (Omit<Snapshot, 'artists'> | (Omit<Snapshot, 'tracks' | 'artists'> & { columns: CatalogColumns }))
+  & { artists: readonly ArtistProfile[] | ArtistProfiles };
 
 /** Options of a catalog prepared from marts in memory. */
 export interface PrepareOptions {
@@ -120,12 +144,12 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
   const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
   let tree = new KdTree(vectors, columns.size, dims);
   const spec = options.localScale === undefined ? LOCAL_SCALE : options.localScale;
-  if (spec) tree = tree.withLocalScale(localScales(tree, columns.songIndex, spec));
+  if (spec) tree = tree.withLocalScale(localScales(tree, columns, spec));
   return {
     manifest: source.manifest,
     columns,
     metric: { tree: tree.parts(), scale },
-    artists: ArtistProfiles.of(source.artists),
+    artists: source.artists instanceof ArtistProfiles ? source.artists : ArtistProfiles.of(source.artists),
     genres: source.genres,
     objects: source.distribution ? { distribution: source.distribution } : {},
     files: {},
@@ -141,11 +165,9 @@ export interface CatalogIndexes {
   primary: Int32Array;
   genreIndex: Map<string, GenreEntry>;
   /** artist_key → row of `parts.artists`. */
-  artistRow: Map<string, number>;
+  artistRow: { get(key: string): number | undefined };
   /** Track indexes per row of `parts.artists`. */
   artistMembers: Int32Array[];
-  artistsByFoldedName: Map<string, string[]>;
-  names: NameResolver;
 }
 
 const NO_MEMBERS = new Int32Array(0);
@@ -223,29 +245,49 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
     const id = genreIds.get(profile.genre);
     genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? NO_MEMBERS : genreMembers[id]! });
   }
-  const keyIds = new Map<string, number>();
-  yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
   const { artists } = parts;
-  const artistRow = new Map<string, number>();
   const artistMembers = new Array<Int32Array>(artists.length);
-  const artistsByFoldedName = new Map<string, string[]>();
-  yield* loop(artists.length, (r) => {
-    const key = artists.keys[r]!;
-    const id = keyIds.get(key);
-    artistRow.set(key, r);
-    artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
-    const folded = artists.folded?.[r] ?? fold(artists.names[r]!);
-    const keys = artistsByFoldedName.get(folded);
-    if (keys) keys.push(key);
-    else artistsByFoldedName.set(folded, [key]);
-  }, 64);
-  const membersOf = (key: string) => {
-    const r = artistRow.get(key);
-    return r === undefined ? NO_MEMBERS : artistMembers[r]!;
-  };
-  const names = new NameResolver([], trackSource(cols, byId, membersOf));
-  yield* loop(artists.length, (r) => names.addArtist(artistName(artists, r), artists.folded?.[r]), 32);
-  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers, artistsByFoldedName, names };
+  const keyIndex = parts.artistKeyIndex;
+  let artistRow: CatalogIndexes['artistRow'];
+  if (keyIndex && keyIndex.keyIds.length === artists.length && IdTable.fits(artists.keys, keyIndex.slots)
+    && keyIndex.keyIds.every((id) => id >= -1 && id < artistKeys.table.length)) {
+    artistRow = new IdTable(artists.keys, keyIndex.slots);
+    yield* loop(artists.length, (r) => {
+      const id = keyIndex.keyIds[r]!;
+      artistMembers[r] = id < 0 ? NO_MEMBERS : membersByKeyId[id]!;
+    }, 4096);
+  } else {
+    const keyIds = new Map<string, number>();
+    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
+    const rows = new Map<string, number>();
+    yield* loop(artists.length, (r) => {
+      const key = artists.keys[r]!;
+      const id = keyIds.get(key);
+      rows.set(key, r);
+      artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
+    }, 1024);
+    artistRow = rows;
+  }
+  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
+}
+
+/** What a load reads instead of building `artistRow` and the artist members' key ids (CatalogParts.artistKeyIndex). */
+export function artistKeyIndex(artists: ArtistProfiles, artistKeys: StringLists): { slots: Int32Array; keyIds: Int32Array } {
+  const ids = new Map(artistKeys.table.map((k, id) => [k, id]));
+  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from(artists.keys, (k) => ids.get(k) ?? -1) };
+}
+
+/** The track side of name resolution for an index of artists alone. */
+const NO_TRACKS: TrackSource = {
+  size: 0, title: () => null, artistKeys: () => [], artistNames: () => [], membersOf: () => NO_MEMBERS, popularity: () => NaN,
+  trackId: () => '', byId: () => undefined, representative: (i) => i,
+};
+
+/** The artist index of name resolution over a catalog's artists, built a few dozen artists a step (publish stores it: name-index.ts). */
+export function* artistIndexSteps(artists: ArtistProfiles): Steps<ArtistIndex> {
+  const r = new NameResolver([], NO_TRACKS);
+  yield* loop(artists.length, (i) => r.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
+  return r.artistIndex();
 }
 
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
@@ -292,19 +334,23 @@ export class Catalog {
   /** Extra files of the snapshot version, by name, as absolute paths. */
   readonly files: Readonly<Record<string, string>>;
   private readonly artistTable: ArtistProfiles;
+  /** Reads the artist index of name resolution, when the snapshot stores it. */
+  private readonly storedNames: (() => Steps<ArtistIndex>) | undefined;
   private readonly genreProfiles: GenreProfile[];
   private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
-  private readonly artistRow: Map<string, number>;
+  private readonly artistRow: CatalogIndexes['artistRow'];
   private readonly artistMembersByRow: Int32Array[];
-  private readonly artistsByFoldedName: Map<string, string[]>;
+  /** Artist keys by folded name, for the suggestions of an unknown name; built on first use. */
+  private foldedNames: Map<string, string[]> | undefined;
   /** Primary artist key id per track (-1: none), into columns.artistKeys.table. */
   private readonly primary: Int32Array;
   /** Tracks per song, at the song's representative index. */
   private readonly songSizes: Int32Array;
   private scratchTop: TopK | undefined;
-  /** Name resolution: its artist index is built with the catalog, its title index on first use or by `names.warm()`. */
-  readonly names: NameResolver;
+  private resolver: NameResolver | undefined;
+  /** The build of the resolver's artist index, shared by whoever drives it first (see nameSteps). */
+  private resolverBuild: Steps<void> | undefined;
   private readonly publishedDistribution: CatalogDistribution | undefined;
   private servedDistribution: CatalogDistribution | undefined;
 
@@ -320,6 +366,7 @@ export class Catalog {
     this.files = p.files;
     this.publishedDistribution = p.objects['distribution'] as CatalogDistribution | undefined;
     this.artistTable = p.artists;
+    this.storedNames = p.names;
     this.genreProfiles = p.genres;
     this.metric = b.metric;
     this.embeddingDims = b.metric.dims;
@@ -330,8 +377,6 @@ export class Catalog {
     this.genreIndex = b.genreIndex;
     this.artistRow = b.artistRow;
     this.artistMembersByRow = b.artistMembers;
-    this.artistsByFoldedName = b.artistsByFoldedName;
-    this.names = b.names;
   }
 
   /** A catalog over prepared parts, its indexes built in slices of at most about `budgetMs` of the event loop each. */
@@ -339,11 +384,62 @@ export class Catalog {
     return new Catalog(await runSliced(buildIndexes(parts), budgetMs));
   }
 
-  /** A name resolver over this catalog (its artist index is built now, its title index on first use). */
+  /** A name resolver over this catalog built from the names alone (its artist index now, its title index on first use). */
   nameResolver(): NameResolver {
-    const r = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+    const r = this.emptyResolver();
     for (let i = 0; i < this.artistTable.length; i++) r.addArtist(artistName(this.artistTable, i));
     return r;
+  }
+
+  private emptyResolver(): NameResolver {
+    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+  }
+
+  /**
+   * Name resolution over this catalog. A catalog is served before its artist index is in: the holder
+   * builds it right after in slices (`indexSteps`), and a call that needs it sooner finishes the build
+   * at once. Its title index follows, or is built on the first track query.
+   */
+  get names(): NameResolver {
+    if (!this.resolver) runNow(this.nameSteps());
+    return this.resolver!;
+  }
+
+  /** Whether the artist index of name resolution is built. */
+  get namesReady(): boolean {
+    return this.resolver !== undefined;
+  }
+
+  /**
+   * Put the artist index of name resolution in: the one publish stored, or one built from the names a
+   * few dozen artists a step (slices.ts). One build per catalog: a second caller continues it.
+   */
+  *nameSteps(): Steps<void> {
+    yield* (this.resolverBuild ??= this.buildResolver());
+  }
+
+  private *buildResolver(): Steps<void> {
+    let index: ArtistIndex | undefined;
+    if (this.storedNames) {
+      try {
+        index = yield* this.storedNames();
+      } catch {
+        // A stored index whose parts disagree (its bytes matched their checksum: a writer's fault) is built again from the names.
+      }
+    }
+    index ??= yield* artistIndexSteps(this.artistTable);
+    this.resolver = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index);
+  }
+
+  /** Whether every index built after the catalog is served (`indexSteps`) is in. */
+  get indexesReady(): boolean {
+    return this.resolver?.titlesReady === true;
+  }
+
+  /** Every index built after the catalog is served: the artist index of name resolution, then its title index. */
+  *indexSteps(): Steps<void> {
+    yield* this.nameSteps();
+    yield* this.resolver!.titleSteps();
   }
 
   get version(): string {
@@ -414,8 +510,9 @@ export class Catalog {
     const r = this.names.resolveArtist(query);
     if (!r.ok) {
       if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
-      const near = closest(fold(query), this.artistsByFoldedName.keys(), 5);
-      return { ok: false, suggestions: near.map((n) => this.artistName(this.artistsByFoldedName.get(n)![0]!)!) };
+      const byFold = this.artistsByFoldedName();
+      const near = this.names.nearestArtists(fold(query), 5);
+      return { ok: false, suggestions: near.map((n) => this.artistName(byFold.get(n)![0]!)!) };
     }
     const rows = r.value.map((k) => this.artistRow.get(k)!);
     const members = rows.length === 1 ? this.artistMembersByRow[rows[0]!]! : Int32Array.from(new Set(rows.flatMap((row) => [...this.artistMembersByRow[row]!])));
@@ -434,8 +531,21 @@ export class Catalog {
     const q = query.trim();
     const titles = this.names.foldedTitles();
     const sep = [' – ', ' — ', ' - ', ' by '].find((s) => q.indexOf(s) > 0);
-    const near = closest(fold(sep ? q.slice(0, q.indexOf(sep)) : q), titles.keys(), 5);
+    const near = this.names.nearestTitles(fold(sep ? q.slice(0, q.indexOf(sep)) : q), 5);
     return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
+  }
+
+  private artistsByFoldedName(): Map<string, string[]> {
+    if (this.foldedNames) return this.foldedNames;
+    const a = this.artistTable;
+    const m = new Map<string, string[]>();
+    for (let r = 0; r < a.length; r++) {
+      const folded = a.folded?.[r] ?? fold(a.names[r]!);
+      const keys = m.get(folded);
+      if (keys) keys.push(a.keys[r]!);
+      else m.set(folded, [a.keys[r]!]);
+    }
+    return (this.foldedNames = m);
   }
 
   indexOf(trackId: string): number | undefined {
@@ -480,19 +590,7 @@ export class Catalog {
    * name that is not one.
    */
   attributeColumn(attr: string): Float64Array | undefined {
-    const c = this.columns;
-    switch (attr) {
-      case 'popularity': return c.popularity;
-      case 'duration_ms': return c.durationMs;
-      case 'key': return c.key;
-      case 'mode': return c.mode;
-      case 'time_signature': return c.timeSignature;
-      case 'release_year': return c.releaseYear;
-      default: {
-        const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
-        return j >= 0 ? c.features[j] : undefined;
-      }
-    }
+    return attributeColumn(this.columns, attr);
   }
 
   /** Raw value of a recommendation attribute, or null when the dataset does not record it. */
@@ -606,19 +704,34 @@ export interface LocalScaleSpec {
    * so the tracks that still answer for many seeds move away and the never-recommended ones move closer. 0: none.
    */
   hub?: number;
+  /**
+   * Whose tracks count as a track's neighbours: `songs`, every track of another song; `artists`, only the tracks
+   * of another primary artist (the neighbours an answer mostly holds, since it caps the seed's own artist).
+   */
+  among?: 'songs' | 'artists';
+  /** Apply the hub correction only to tracks that occur more than k times (N_k > k), never move a track closer. */
+  hubOnlyDown?: boolean;
 }
 export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
 
 /** Each track's local scale (by track index; see LocalScaleSpec), from exact nearest neighbours in `tree`. */
-export function localScales(tree: KdTree, songIndex: Int32Array, spec: LocalScaleSpec): Float32Array {
-  const sigma = tree.meanNearestDistance(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
+export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songIndex' | 'artistKeys'>, spec: LocalScaleSpec): Float32Array {
+  const { songIndex, artistKeys } = columns;
+  const primary = Int32Array.from(songIndex, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.ids[artistKeys.start[i]!]! : -1 - i));
+  const other = spec.among === 'artists'
+    ? (i: number, j: number) => songIndex[i] !== songIndex[j] && primary[i] !== primary[j]
+    : (i: number, j: number) => songIndex[i] !== songIndex[j];
+  const sigma = tree.meanNearestDistance(spec.neighbours, other);
   const sorted = Float64Array.from(sigma).sort();
   const median = sorted[sorted.length >> 1]! || 1;
   const floor = median * 1e-3;
   const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
   if (!spec.hub) return scales;
-  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, (i, j) => songIndex[i] !== songIndex[j]);
-  return Float32Array.from(scales, (v, i) => v * ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!);
+  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
+  return Float32Array.from(scales, (v, i) => {
+    const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!;
+    return v * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
+  });
 }
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */

@@ -1,3 +1,4 @@
+import { Grow } from './grow.js';
 import { TRACK_FEATURES, type TrackColumns } from './marts.js';
 
 /**
@@ -61,22 +62,6 @@ export class Interner {
   }
 }
 
-/** Build a list column from per-row arrays. */
-export function stringLists(rows: readonly (readonly string[])[], interner = new Interner()): StringLists {
-  const n = rows.length;
-  const start = new Int32Array(n + 1);
-  let total = 0;
-  for (let i = 0; i < n; i++) total += rows[i]!.length;
-  const ids = new Int32Array(total);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    start[i] = at;
-    for (const s of rows[i]!) ids[at++] = interner.id(s);
-  }
-  start[n] = at;
-  return { start, ids, table: interner.table };
-}
-
 /** Row i of a list column as a fresh array. */
 export function listAt(l: StringLists, i: number): string[] {
   const a = l.start[i]!;
@@ -92,53 +77,164 @@ export function listLength(l: StringLists, i: number): number {
 
 const nullable = (v: number | null | undefined): number => (v === null || v === undefined ? NaN : v);
 
+/** One track as `ColumnsBuilder.add` takes it: a row of dim_tracks with its artist keys. */
+export interface TrackRow {
+  track_id: string;
+  track_name: string | null;
+  album_name: string | null;
+  release_year: number | null;
+  artist_names: readonly string[];
+  artist_keys: readonly string[];
+  popularity: number | null;
+  duration_ms: number | null;
+  explicit: boolean | null;
+  key: number | null;
+  mode: number | null;
+  time_signature: number | null;
+  genres: readonly string[];
+  subgenres: readonly string[];
+  canonical_track_id: string;
+  /** In TRACK_FEATURES order. */
+  features: readonly (number | null)[];
+}
+
+/** A list column built a row at a time. */
+class ListsBuilder {
+  private readonly start = new Grow(new Int32Array(1024));
+  private readonly ids = new Grow(new Int32Array(1024));
+  private at = 0;
+  constructor(readonly interner = new Interner()) {}
+
+  add(row: readonly string[]): void {
+    this.start.push(this.at);
+    for (const s of row) this.ids.push(this.interner.id(s));
+    this.at += row.length;
+  }
+
+  done(): StringLists {
+    this.start.push(this.at);
+    return { start: this.start.done(), ids: this.ids.done(), table: this.interner.table };
+  }
+}
+
+/**
+ * The columnar track table built a track at a time, so that publish turns each page of warehouse rows
+ * into columns and the rows of the whole table never exist at once.
+ */
+export class ColumnsBuilder {
+  private readonly trackId: string[] = [];
+  private readonly trackName: (string | null)[] = [];
+  private readonly canonical: string[] = [];
+  private readonly albums = new Interner();
+  private readonly album = new Grow(new Int32Array(1024));
+  private readonly explicit = new Grow(new Int8Array(1024));
+  private readonly numbers = {
+    releaseYear: new Grow(new Float64Array(1024)), popularity: new Grow(new Float64Array(1024)),
+    durationMs: new Grow(new Float64Array(1024)), key: new Grow(new Float64Array(1024)),
+    mode: new Grow(new Float64Array(1024)), timeSignature: new Grow(new Float64Array(1024)),
+  };
+  private readonly features = TRACK_FEATURES.map(() => new Grow(new Float64Array(1024)));
+  private readonly artistNames = new ListsBuilder();
+  private readonly artistKeys = new ListsBuilder();
+  private readonly genres = new ListsBuilder();
+  /** Interned on their own and renumbered at the end: genres' ids come first, as one table over both. */
+  private readonly subgenres = new ListsBuilder();
+
+  get size(): number {
+    return this.trackId.length;
+  }
+
+  add(t: TrackRow): void {
+    this.trackId.push(t.track_id);
+    this.trackName.push(t.track_name);
+    this.canonical.push(t.canonical_track_id);
+    this.album.push(t.album_name === null || t.album_name === undefined ? -1 : this.albums.id(t.album_name));
+    this.explicit.push(t.explicit === null || t.explicit === undefined ? -1 : t.explicit ? 1 : 0);
+    const n = this.numbers;
+    n.releaseYear.push(nullable(t.release_year));
+    n.popularity.push(nullable(t.popularity));
+    n.durationMs.push(nullable(t.duration_ms));
+    n.key.push(nullable(t.key));
+    n.mode.push(nullable(t.mode));
+    n.timeSignature.push(nullable(t.time_signature));
+    this.features.forEach((f, j) => f.push(nullable(t.features[j])));
+    this.artistNames.add(t.artist_names);
+    this.artistKeys.add(t.artist_keys);
+    this.genres.add(t.genres);
+    this.subgenres.add(t.subgenres);
+  }
+
+  done(): CatalogColumns {
+    const n = this.trackId.length;
+    const byId = new Map<string, number>();
+    for (let i = 0; i < n; i++) byId.set(this.trackId[i]!, i);
+    const songIndex = new Int32Array(n);
+    const canonicalElsewhere = new Map<number, string>();
+    for (let i = 0; i < n; i++) {
+      const c = this.canonical[i]!;
+      const at = byId.get(c);
+      songIndex[i] = at ?? i;
+      if (at === undefined && c !== this.trackId[i]) canonicalElsewhere.set(i, c);
+    }
+    const genres = this.genres.done();
+    const sub = this.subgenres.done();
+    // One table for both lists, genres first (each in first-seen order).
+    const names = this.genres.interner;
+    const ids = sub.ids.map((id) => names.id(sub.table[id]!));
+    const x = this.numbers;
+    return {
+      size: n,
+      trackId: this.trackId,
+      trackName: this.trackName,
+      album: this.album.done(),
+      albumTable: this.albums.table,
+      releaseYear: x.releaseYear.done(),
+      popularity: x.popularity.done(),
+      durationMs: x.durationMs.done(),
+      key: x.key.done(),
+      mode: x.mode.done(),
+      timeSignature: x.timeSignature.done(),
+      explicit: this.explicit.done(),
+      features: this.features.map((f) => f.done()),
+      artistNames: this.artistNames.done(),
+      artistKeys: this.artistKeys.done(),
+      genres,
+      subgenres: { start: sub.start, ids, table: names.table },
+      songIndex,
+      canonicalElsewhere,
+    };
+  }
+}
+
 /** The snapshot's track columns in columnar form. */
 export function toColumns(t: TrackColumns): CatalogColumns {
-  const n = t.track_id.length;
-  const f64 = (src: readonly (number | null)[]) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = nullable(src[i]);
-    return out;
-  };
-  const albums = new Interner();
-  const album = new Int32Array(n);
-  const explicit = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = t.album_name[i];
-    album[i] = a === null || a === undefined ? -1 : albums.id(a);
-    const e = t.explicit[i];
-    explicit[i] = e === null || e === undefined ? -1 : e ? 1 : 0;
+  const b = new ColumnsBuilder();
+  for (let i = 0; i < t.track_id.length; i++) {
+    b.add({
+      track_id: t.track_id[i]!, track_name: t.track_name[i]!, album_name: t.album_name[i]!, release_year: t.release_year[i]!,
+      artist_names: t.artist_names[i]!, artist_keys: t.artist_keys[i]!, popularity: t.popularity[i]!, duration_ms: t.duration_ms[i]!,
+      explicit: t.explicit[i]!, key: t.key[i]!, mode: t.mode[i]!, time_signature: t.time_signature[i]!, genres: t.genres[i]!,
+      subgenres: t.subgenres[i]!, canonical_track_id: t.canonical_track_id[i]!, features: TRACK_FEATURES.map((f) => t.features[f][i]!),
+    });
   }
-  const byId = new Map<string, number>();
-  for (let i = 0; i < n; i++) byId.set(t.track_id[i]!, i);
-  const songIndex = new Int32Array(n);
-  const canonicalElsewhere = new Map<number, string>();
-  for (let i = 0; i < n; i++) {
-    const c = t.canonical_track_id[i]!;
-    const at = byId.get(c);
-    songIndex[i] = at ?? i;
-    if (at === undefined && c !== t.track_id[i]) canonicalElsewhere.set(i, c);
+  return b.done();
+}
+
+/**
+ * A recommendation attribute's column (NaN where the dataset does not record it), or undefined for a
+ * name that is not one.
+ */
+export function attributeColumn(c: CatalogColumns, attr: string): Float64Array | undefined {
+  switch (attr) {
+    case 'popularity': return c.popularity;
+    case 'duration_ms': return c.durationMs;
+    case 'key': return c.key;
+    case 'mode': return c.mode;
+    case 'time_signature': return c.timeSignature;
+    case 'release_year': return c.releaseYear;
+    default: {
+      const j = (TRACK_FEATURES as readonly string[]).indexOf(attr);
+      return j >= 0 ? c.features[j] : undefined;
+    }
   }
-  const genreNames = new Interner();
-  return {
-    size: n,
-    trackId: t.track_id,
-    trackName: t.track_name,
-    album,
-    albumTable: albums.table,
-    releaseYear: f64(t.release_year),
-    popularity: f64(t.popularity),
-    durationMs: f64(t.duration_ms),
-    key: f64(t.key),
-    mode: f64(t.mode),
-    timeSignature: f64(t.time_signature),
-    explicit,
-    features: TRACK_FEATURES.map((f) => f64(t.features[f])),
-    artistNames: stringLists(t.artist_names),
-    artistKeys: stringLists(t.artist_keys),
-    genres: stringLists(t.genres, genreNames),
-    subgenres: stringLists(t.subgenres, genreNames),
-    songIndex,
-    canonicalElsewhere,
-  };
 }

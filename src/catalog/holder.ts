@@ -102,8 +102,9 @@ export class CatalogHolder extends EventEmitter {
       this.served = identity;
       this.broken = null;
       this.set({ status: 'ready', catalog });
-      // The title index of name resolution is built right after, in slices, once calls waiting for the catalog have run.
-      setImmediate(() => void runSliced(catalog.names.titleSteps()).catch((err: Error) => this.log.error({ err: err.message }, 'title index not built'))).unref();
+      // Name resolution's artist and title indexes are built right after, in slices, once calls waiting for the catalog have run
+      // (a call that needs one sooner finishes its build at once).
+      setImmediate(() => void runSliced(catalog.indexSteps()).catch((err: Error) => this.log.error({ err: err.message }, 'name resolution index not built'))).unref();
       this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
       if (previous) this.emit('changed', catalog);
       return true;

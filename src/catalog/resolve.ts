@@ -1,3 +1,4 @@
+import { NearNames } from './near-names.js';
 import { runNow, type Steps } from './slices.js';
 import { fold } from './text.js';
 
@@ -22,9 +23,10 @@ import { fold } from './text.js';
  *    tracks of the artist named with it.
  *
  * Names that differ only in punctuation and spacing ("Mikel Izal", "Mikel (Izal)") are one identity. A tier
- * that finds more than one distinct name answers "ambiguous" with them as candidates.
+ * that finds more than one distinct name answers "ambiguous" with them as candidates. `chosen` is never
+ * the resolver's answer: it marks a candidate the user picked when asked (tools/artist-choice.ts).
  */
-export type MatchHow = 'exact' | 'normalized' | 'credit' | 'version' | 'typo' | 'id';
+export type MatchHow = 'exact' | 'normalized' | 'credit' | 'version' | 'typo' | 'id' | 'chosen';
 
 /** How a query was answered: the words of the query, the catalog name used, and by which rule. */
 export interface NameMatch {
@@ -172,16 +174,43 @@ export interface TrackSource {
   representative(i: number): number;
 }
 
-interface Group {
+/** One artist identity of the index: the profiles whose names fold alike. */
+export interface Group {
   /** Display name (the first profile's spelling). */
   name: string;
-  keys: string[];
+  keys: readonly string[];
   /** Normalized key and words of the name, without a leading "the". */
   key: string;
-  words: string[];
+  words: readonly string[];
   popularity: number;
   trackCount: number;
 }
+
+/** A read-only lookup by string: a Map when the index is built, or a table publish stored (name-index.ts). */
+export interface Lookup<V> {
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  keys(): Iterable<string>;
+}
+
+/**
+ * The artist index of a NameResolver: its groups and the lookups into them, with Map entries in the
+ * order they were added. Publish stores it (name-index.ts) so a load reads it instead of building it;
+ * NAME_INDEX_VERSION names the rules that build it.
+ */
+export interface ArtistIndex {
+  groups: readonly Group[];
+  /** Folded name → group. */
+  byFold: Lookup<number>;
+  /** Normalized key → groups; the same without a leading "the" → groups. */
+  byKey: Lookup<readonly number[]>;
+  byBareKey: Lookup<readonly number[]>;
+  /** Keys per first character, for the typo scan. */
+  typoKeys: Lookup<readonly string[]>;
+}
+
+/** Changes whenever `fold`, `words` or `addArtist` index a name otherwise: a stored index of another version is built again at load. */
+export const NAME_INDEX_VERSION = 1;
 
 /** Add `v` to the list at `k` (once: `unique` skips a value already there). */
 const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
@@ -196,15 +225,29 @@ const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
  */
 export class NameResolver {
   private readonly groups: Group[] = [];
-  private readonly byFold = new Map<string, number>();
-  private readonly byKey = new Map<string, number[]>();
-  private readonly byBareKey = new Map<string, number[]>();
+  private readonly byFold: Lookup<number> = new Map<string, number>();
+  private readonly byKey: Lookup<readonly number[]> = new Map<string, number[]>();
+  private readonly byBareKey: Lookup<readonly number[]> = new Map<string, number[]>();
   /** Keys per first character, for the typo scan. */
-  private readonly typoKeys = new Map<string, string[]>();
-  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]> } | undefined;
+  private readonly typoKeys: Lookup<readonly string[]> = new Map<string, string[]>();
+  /** Whether the artist index was given whole (it then takes no more artists). */
+  private readonly stored: boolean = false;
+  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]>; near: { titles: NearNames; artists: NearNames } } | undefined;
 
-  constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource) {
+  /** `index`: an artist index built before (a snapshot stores it); `artists` are then not given. */
+  constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource, index?: ArtistIndex) {
+    if (index) {
+      this.groups = index.groups as Group[];
+      ({ byFold: this.byFold, byKey: this.byKey, byBareKey: this.byBareKey, typoKeys: this.typoKeys } = index);
+      this.stored = true;
+    }
     for (const a of artists) this.addArtist(a);
+  }
+
+  /** The artist index, to store (name-index.ts). */
+  artistIndex(): ArtistIndex {
+    const { groups, byFold, byKey, byBareKey, typoKeys } = this;
+    return { groups, byFold, byKey, byBareKey, typoKeys };
   }
 
   /**
@@ -212,27 +255,32 @@ export class NameResolver {
    * `folded`: the name after `fold`, when it was computed already (a snapshot stores it).
    */
   addArtist(a: ArtistName, folded?: string): void {
+    if (this.stored) throw new Error('a stored artist index takes no more artists');
+    const byFold = this.byFold as Map<string, number>;
+    const byKey = this.byKey as Map<string, number[]>;
+    const byBareKey = this.byBareKey as Map<string, number[]>;
+    const typoKeys = this.typoKeys as Map<string, string[]>;
     const f = folded ?? fold(a.name);
-    let g = this.byFold.get(f);
+    let g = byFold.get(f);
     if (g === undefined) {
       g = this.groups.length;
       const ws = words(f);
       this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
-      this.byFold.set(f, g);
+      byFold.set(f, g);
       for (const bang of ['', 'i'] as const) {
         if (bang === 'i' && !f.includes('!')) break;
         const [key, bare] = keysOf(bang ? words(f, bang) : ws);
         if (!key) continue;
-        push(this.byKey, key, g);
-        if (bare) push(this.byBareKey, bare, g);
+        push(byKey, key, g);
+        if (bare) push(byBareKey, bare, g);
         for (const k of bare ? [key, bare] : [key]) {
-          if (!this.typoKeys.has(k[0]!)) this.typoKeys.set(k[0]!, []);
-          this.typoKeys.get(k[0]!)!.push(k);
+          if (!typoKeys.has(k[0]!)) typoKeys.set(k[0]!, []);
+          typoKeys.get(k[0]!)!.push(k);
         }
       }
     }
     const group = this.groups[g]!;
-    group.keys.push(a.key);
+    (group.keys as string[]).push(a.key);
     group.popularity = Math.max(group.popularity, a.popularity ?? 0);
     group.trackCount += a.trackCount;
   }
@@ -254,7 +302,7 @@ export class NameResolver {
   }
 
   /** One identity among `found` (names equal but for punctuation and spacing count as one), or the candidates. */
-  private answer(query: string, found: number[], how: MatchHow): NameResolution<number> {
+  private answer(query: string, found: readonly number[], how: MatchHow): NameResolution<number> {
     const identities = new Map<string, number>();
     for (const g of found) {
       const k = this.groups[g]!.key;
@@ -283,7 +331,7 @@ export class NameResolver {
     return this.typo(q, f);
   }
 
-  private normalized(f: string): number[] {
+  private normalized(f: string): readonly number[] {
     const [key, bare] = keysOf(words(f));
     if (!key) return [];
     const direct = this.byKey.get(key) ?? (bare !== null ? this.byKey.get(bare) : undefined);
@@ -375,7 +423,9 @@ export class NameResolver {
       const b = baseTitle(f);
       push(base, b === f ? k : words(b).join(''), i, false);
     }
-    this.titles ??= { exact, key, base };
+    // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
+    const near = { titles: yield* NearNames.build([...exact.keys()]), artists: yield* NearNames.build([...this.byFold.keys()]) };
+    this.titles ??= { exact, key, base, near };
   }
 
   /** Whether the title index is built. */
@@ -391,6 +441,16 @@ export class NameResolver {
   /** Track indexes by folded title (case, accents and spacing ignored). */
   foldedTitles(): ReadonlyMap<string, readonly number[]> {
     return this.titleIndex().exact;
+  }
+
+  /** The folded artist names nearest to a folded query (the suggestions of an unknown artist; near-names.ts). */
+  nearestArtists(folded: string, n = 5): string[] {
+    return this.titleIndex().near.artists.closest(folded, n);
+  }
+
+  /** The folded titles nearest to a folded query (the suggestions of an unknown track; near-names.ts). */
+  nearestTitles(folded: string, n = 5): string[] {
+    return this.titleIndex().near.titles.closest(folded, n);
   }
 
   /**

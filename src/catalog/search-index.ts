@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Catalog } from './catalog.js';
+import { Grow } from './grow.js';
 
 /**
  * A BM25+ inverted index in typed arrays: a sorted term dictionary, postings per (term, field) and
@@ -351,22 +352,6 @@ export interface SearchFileHeader {
   /** Hash of a sample of the documents' text: a change of wording since publish shows as a mismatch. */
   fingerprint: string;
   counts: Record<string, number>;
-}
-
-class Grow<T extends Uint32Array | Float64Array | Uint8Array> {
-  n = 0;
-  constructor(public a: T) {}
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new (this.a.constructor as new (n: number) => T)(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  done(): T {
-    return this.a.slice(0, this.n) as T;
-  }
 }
 
 /** Work units between two checks of the time budget. */

@@ -10,6 +10,8 @@
  * The manifest (snapshot.ts) lists each segment's name, type, byte offset and element count.
  */
 
+import { Grow } from './grow.js';
+
 export type SegmentType = 'f64' | 'f32' | 'i32' | 'u32' | 'i8' | 'u8' | 'utf8';
 
 export interface SegmentEntry {
@@ -42,11 +44,14 @@ export class SegmentWriter {
   readonly chunks: Uint8Array[] = [];
   private at = 0;
 
-  private push(name: string, type: SegmentType, bytes: Uint8Array, length: number): void {
+  /** One segment from one or more pieces of bytes laid end to end. */
+  private push(name: string, type: SegmentType, bytes: Uint8Array | readonly Uint8Array[], length: number): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
     this.entries.push({ name, type, offset: this.at, length });
-    this.chunks.push(bytes);
-    this.at += bytes.byteLength;
+    for (const b of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      this.chunks.push(b);
+      this.at += b.byteLength;
+    }
     const pad = (8 - (this.at % 8)) % 8;
     if (pad) {
       this.chunks.push(new Uint8Array(pad));
@@ -106,26 +111,98 @@ export class SegmentWriter {
    * offsets `<name>.bytes`, so a reader decodes only the rows it is asked for.
    */
   texts(name: string, count: number, value: (i: number) => string): void {
-    const encoder = new TextEncoder();
-    const offsets = new Uint32Array(count + 1);
-    const pieces: Uint8Array[] = [];
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const b = encoder.encode(value(i));
-      pieces.push(b);
-      offsets[i] = at;
-      at += b.byteLength;
-      if (at > 0xffff_ffff) throw new Error(`text column ${name} exceeds 4 GB`);
-    }
-    offsets[count] = at;
-    const blob = new Uint8Array(at);
-    for (let i = 0; i < count; i++) blob.set(pieces[i]!, offsets[i]!);
-    this.push(`${name}.utf8`, 'utf8', blob, at);
+    const column = new TextColumn(name);
+    for (let i = 0; i < count; i++) column.add(value(i));
+    this.textColumn(name, column);
+  }
+
+  /** A text column already encoded (see `texts`). */
+  textColumn(name: string, column: TextColumn): void {
+    const { blocks, offsets } = column.encoded();
+    this.push(`${name}.utf8`, 'utf8', blocks, offsets[offsets.length - 1]!);
     this.numbers(`${name}.bytes`, offsets);
   }
 
   get byteLength(): number {
     return this.at;
+  }
+}
+
+/** Bytes per block of a TextColumn (a longer text gets a block of its own size). */
+const TEXT_BLOCK = 1 << 20;
+
+/**
+ * Texts appended one at a time and held as UTF-8 in blocks of about 1 MiB, readable back by row: the
+ * bytes of a `texts` segment built while its rows arrive, so the rows never exist as objects at once.
+ */
+export class TextColumn {
+  private readonly blocks: Uint8Array[] = [];
+  /** Byte offset of each row in the whole column. */
+  private readonly offsets = new Grow(new Uint32Array(1024));
+  /** Block of each row, and the column offset where each block starts. */
+  private readonly blockOf = new Grow(new Int32Array(1024));
+  private readonly blockStart: number[] = [];
+  private block = new Uint8Array(0);
+  private used = 0;
+  private bytes = 0;
+  private count = 0;
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  /** `name` is for error messages. */
+  constructor(private readonly name = 'text column') {}
+
+  get length(): number {
+    return this.count;
+  }
+
+  add(text: string): void {
+    let r = this.blockStart.length > 0 ? this.encoder.encodeInto(text, this.block.subarray(this.used)) : null;
+    if (!r || r.read < text.length) {
+      this.seal();
+      // At most 3 bytes per UTF-16 code unit.
+      this.block = new Uint8Array(Math.max(TEXT_BLOCK, text.length * 3));
+      this.blockStart.push(this.bytes);
+      r = this.encoder.encodeInto(text, this.block);
+    }
+    this.offsets.push(this.bytes);
+    this.blockOf.push(this.blockStart.length - 1);
+    this.used += r.written;
+    this.bytes += r.written;
+    if (this.bytes > 0xffff_ffff) throw new Error(`text column ${this.name} exceeds 4 GB`);
+    this.count++;
+  }
+
+  /** Row i, decoded. */
+  get(i: number): string {
+    if (!(i >= 0 && i < this.count)) throw new RangeError(`text column ${this.name} has no row ${i} (it holds ${this.count})`);
+    const [offsets, blockOf] = [this.offsets.a, this.blockOf.a];
+    const b = blockOf[i]!;
+    const start = offsets[i]! - this.blockStart[b]!;
+    const end = i + 1 < this.count && blockOf[i + 1] === b ? offsets[i + 1]! - this.blockStart[b]! : this.blockUsed(b);
+    return this.decoder.decode(this.blockBytes(b).subarray(start, end));
+  }
+
+  /** The column's bytes (its blocks, in order) and its n + 1 byte offsets. */
+  encoded(): { blocks: Uint8Array[]; offsets: Uint32Array } {
+    const offsets = new Uint32Array(this.count + 1);
+    offsets.set(this.offsets.a.subarray(0, this.count));
+    offsets[this.count] = this.bytes;
+    return { blocks: [...this.blocks, this.block.subarray(0, this.used)].filter((b) => b.byteLength > 0), offsets };
+  }
+
+  private blockBytes(b: number): Uint8Array {
+    return b === this.blocks.length ? this.block : this.blocks[b]!;
+  }
+
+  private blockUsed(b: number): number {
+    return b === this.blocks.length ? this.used : this.blocks[b]!.byteLength;
+  }
+
+  /** Keep the current block, trimmed to what it holds. */
+  private seal(): void {
+    if (this.blockStart.length > 0) this.blocks.push(this.block.subarray(0, this.used));
+    this.used = 0;
   }
 }
 

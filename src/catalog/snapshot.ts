@@ -3,13 +3,14 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
-import { ArtistProfiles, prepareCatalog, type CatalogParts } from './catalog.js';
+import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
 import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
+import { hasNameIndex, readNameIndex, writeNameIndex } from './name-index.js';
 
 export * from './marts.js';
 
@@ -46,8 +47,14 @@ export interface StoredManifest extends SnapshotManifest {
 }
 
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
-export type SnapshotInput = Omit<Snapshot, 'manifest'> & {
+export type SnapshotInput = (
+  | Omit<Snapshot, 'manifest' | 'artists'>
+  /** The tracks already columnar (publish builds them page by page), with each track's album_id. */
+  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] })
+) & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
+  /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
+  artists: readonly ArtistProfile[] | ArtistProfiles;
   /** Small JSON-able objects to carry (manifest `objects`). */
   objects?: Record<string, unknown>;
   /** Extra files to place in the version directory, by file name. */
@@ -107,9 +114,14 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   w.strings('artist.key', a.keys);
   w.strings('artist.name', a.names);
   w.strings('artist.folded', a.folded ?? a.names.map(fold));
+  const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
+  w.numbers('artist.key.slots', keyIndex.slots);
+  w.numbers('artist.key_id', keyIndex.keyIds);
+  writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
-  w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
+  if (a.json) w.textColumn('artist.profile', a.json);
+  else w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
   return w;
 }
 
@@ -125,7 +137,7 @@ export async function writeSnapshot(
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
 ): Promise<string> {
   const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  const segments = encode(parts, data.tracks.album_id);
+  const segments = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
   const segmentsSha = sha256(segments.chunks);
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {
@@ -412,6 +424,8 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
     (yield* r.strings('artist.folded')) as string[],
   );
+  // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
+  const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
     manifest,
@@ -429,6 +443,8 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     genres: genreProfiles,
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
+    ...(names ? { names } : {}),
+    ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
   };
 }
 

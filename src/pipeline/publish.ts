@@ -3,12 +3,15 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import {
   TRACK_FEATURES, writeSnapshot,
-  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount, type TrackColumns,
+  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount,
 } from '../catalog/snapshot.js';
 import type { Row, SqlSession } from '../warehouse/port.js';
+import { DuckDbSession } from '../warehouse/duckdb.js';
 import { latestBuildRun } from './runs.js';
 import { writeSearchFile } from '../../resources/knowledge.js';
-import { Catalog } from '../catalog/catalog.js';
+import { ArtistProfiles, Catalog } from '../catalog/catalog.js';
+import { TextColumn } from '../catalog/segments.js';
+import { attributeColumn, ColumnsBuilder, listAt, type CatalogColumns } from '../catalog/columns.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
 const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
@@ -26,45 +29,38 @@ const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
  * both run (lists are read as list columns and assembled here), so `session` may be either; the
  * server itself never queries the warehouse. `runs`: where ops.pipeline_runs lives (default `session`).
  */
-export async function publishSnapshot(opts: {
+export async function publishSnapshot(opts: PublishOptions): Promise<PublishReport> {
+  const s = opts.session;
+  return s instanceof DuckDbSession ? s.withSettings(PUBLISH_DUCKDB_SETTINGS, () => publish(opts)) : publish(opts);
+}
+
+/**
+ * DuckDB settings while publish reads: one thread, a bounded buffer pool (a larger sort spills to the
+ * database's temp directory, `<warehouse file>.tmp` in the data dir), and no insertion order to keep
+ * (every read names its order). Measured on the default dataset: each within the noise of the peak RSS
+ * (docs/BENCHMARKS.md); they bound what a larger warehouse can make DuckDB hold.
+ */
+const PUBLISH_DUCKDB_SETTINGS = { memory_limit: '256MB', threads: 1, preserve_insertion_order: false } as const;
+
+interface PublishOptions {
   session: SqlSession;
   snapshotDir: string;
   log?: Logger;
   marts?: string;
   raw?: string;
   runs?: SqlSession;
-  /** Track rows read from the warehouse per query (default PAGE_ROWS): bounds the rows held at once. */
+  /** Rows read from the warehouse per query (default: TRACK_PAGE_ROWS, ARTIST_PAGE_ROWS): bounds the rows held at once. */
   pageRows?: number;
-}): Promise<PublishReport> {
+}
+
+async function publish(opts: PublishOptions): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
   const started = Date.now();
 
-  const credits = await opts.session.all<{ track_id: string; artist_key: string }>(
-    `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`,
-  );
-  const artistKeys = new Map<string, string[]>();
-  for (const c of credits) {
-    const keys = artistKeys.get(c.track_id);
-    if (keys) keys.push(c.artist_key);
-    else artistKeys.set(c.track_id, [c.artist_key]);
-  }
-  // Read a page of rows at a time (keyset on track_id) into the columns: the row objects of the whole
-  // table never exist at once (on the default dataset they were most of publish's peak RSS).
-  const tracks = emptyTrackColumns();
-  const page = opts.pageRows ?? PAGE_ROWS;
-  for (let after: string | null = null; ;) {
-    const where: string = after === null ? '' : `where track_id > '${after.replace(/'/g, "''")}'`;
-    const rows = await opts.session.all(`select * from "${m}"."dim_tracks" ${where} order by track_id limit ${page}`);
-    for (const r of rows) r.artist_keys = artistKeys.get(String(r.track_id)) ?? [];
-    appendTrackColumns(tracks, rows);
-    if (rows.length < page) break;
-    after = String(rows[rows.length - 1]!.track_id);
-  }
-
-  const artistRows = await opts.session.all(`select * from "${m}"."artist_profiles" order by artist_key`);
-  const artists = artistRows.map(toArtistProfile);
+  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS);
+  const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS);
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
 
@@ -100,58 +96,104 @@ export async function publishSnapshot(opts: {
         },
       },
       counts: {
-        tracks: tracks.track_id.length, artists: artists.length, genres: genres.length,
+        tracks: columns.size, artists: artists.length, genres: genres.length,
         songs: num(songs?.songs) ?? 0,
         foldedVersions: { tracks: num(songs?.folded) ?? 0, songs: num(songs?.folded_songs) ?? 0 },
       },
     },
-    tracks, artists, genres,
-    distribution: computeDistribution({
-      size: tracks.track_id.length,
-      column: (attr) => (attr === 'release_year' ? tracks.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? tracks[attr] : tracks.features[attr]),
-      genres: (i) => tracks.genres[i]!,
-    }, 'publish'),
+    columns, albumId, artists, genres,
+    distribution: computeDistribution({ size: columns.size, column: (attr) => attributeColumn(columns, attr)!, genres: (i) => listAt(columns.genres, i) }, 'publish'),
   };
   const version = await writeSnapshot(opts.snapshotDir, data, undefined, (dir, _manifest, parts) => writeSearchFile(dir, new Catalog(parts)));
-  const report = { version, tracks: tracks.track_id.length, artists: artists.length, genres: genres.length, ms: Date.now() - started };
+  const report = { version, tracks: columns.size, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
   return report;
 }
 
-/** Track rows read per warehouse query by publish. */
-export const PAGE_ROWS = 10_000;
+/**
+ * Rows read per warehouse query by publish. Each page's row objects outlive a few young-generation
+ * collections and are promoted; smaller pages left less garbage in the old generation (default dataset:
+ * peak RSS 665 MiB with 2,000-row pages, 501 MiB with 500; docs/BENCHMARKS.md). An artist row (lists of
+ * genres, albums, top tracks) weighs several track rows.
+ */
+export const TRACK_PAGE_ROWS = 1_000;
+export const ARTIST_PAGE_ROWS = 500;
 
-function emptyTrackColumns(): TrackColumns {
-  const features = Object.fromEntries(TRACK_FEATURES.map((f) => [f, [] as number[]])) as TrackColumns['features'];
-  return {
-    track_id: [], track_name: [], album_id: [], album_name: [], release_year: [], artist_names: [], artist_keys: [],
-    popularity: [], duration_ms: [], explicit: [], key: [], mode: [], time_signature: [], genres: [], subgenres: [],
-    canonical_track_id: [], features,
-  };
+/**
+ * A mart's rows a page at a time, in `key` order (keyset: each query starts after the last key read), so
+ * the row objects of a whole table never exist at once. `key` must be unique.
+ */
+async function* pages(session: SqlSession, table: string, key: string, pageRows: number): AsyncGenerator<Row[]> {
+  for (let after: string | null = null; ;) {
+    const where: string = after === null ? '' : `where "${key}" > '${after.replace(/'/g, "''")}'`;
+    const rows = await session.all(`select * from ${table} ${where} order by "${key}" limit ${pageRows}`);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageRows) return;
+    after = String(rows[rows.length - 1]![key]);
+  }
 }
 
-/** Append dim_tracks rows (with their artist_keys) to the columns. */
-function appendTrackColumns(cols: TrackColumns, rows: Row[]): void {
-  const { features } = cols;
-  for (const r of rows) {
-    cols.track_id.push(String(r.track_id));
-    cols.track_name.push(str(r.track_name));
-    cols.album_id.push(str(r.album_id));
-    cols.album_name.push(str(r.album_name));
-    cols.release_year.push(num(r.release_year));
-    cols.artist_names.push(list<string>(r.artist_names));
-    cols.artist_keys.push(list<string>(r.artist_keys));
-    cols.popularity.push(num(r.popularity) ?? 0);
-    cols.duration_ms.push(num(r.duration_ms) ?? 0);
-    cols.explicit.push(r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit));
-    cols.key.push(num(r.key) ?? -1);
-    cols.mode.push(num(r.mode) ?? 0);
-    cols.time_signature.push(num(r.time_signature));
-    cols.genres.push(list<string>(r.genres));
-    cols.subgenres.push(list<string>(r.subgenres));
-    cols.canonical_track_id.push(str(r.canonical_track_id) ?? String(r.track_id));
-    for (const f of TRACK_FEATURES) features[f].push(num(r[f]) ?? 0);
+/** dim_tracks, with each track's artist keys in credit order, into columns, and each track's album_id. */
+async function readTracks(session: SqlSession, m: string, pageRows: number): Promise<{ columns: CatalogColumns; albumId: (string | null)[] }> {
+  const credits = await session.all<{ track_id: string; artist_key: string }>(
+    `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`,
+  );
+  const artistKeys = new Map<string, string[]>();
+  for (const c of credits) {
+    const keys = artistKeys.get(c.track_id);
+    if (keys) keys.push(c.artist_key);
+    else artistKeys.set(c.track_id, [c.artist_key]);
   }
+  const columns = new ColumnsBuilder();
+  const albumId: (string | null)[] = [];
+  for await (const rows of pages(session, `"${m}"."dim_tracks"`, 'track_id', pageRows)) {
+    for (const r of rows) {
+      const id = String(r.track_id);
+      albumId.push(str(r.album_id));
+      columns.add({
+        track_id: id,
+        track_name: str(r.track_name),
+        album_name: str(r.album_name),
+        release_year: num(r.release_year),
+        artist_names: list<string>(r.artist_names),
+        artist_keys: artistKeys.get(id) ?? [],
+        popularity: num(r.popularity) ?? 0,
+        duration_ms: num(r.duration_ms) ?? 0,
+        explicit: r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit),
+        key: num(r.key) ?? -1,
+        mode: num(r.mode) ?? 0,
+        time_signature: num(r.time_signature),
+        genres: list<string>(r.genres),
+        subgenres: list<string>(r.subgenres),
+        canonical_track_id: str(r.canonical_track_id) ?? id,
+        features: TRACK_FEATURES.map((f) => num(r[f]) ?? 0),
+      });
+    }
+  }
+  return { columns: columns.done(), albumId };
+}
+
+/**
+ * artist_profiles as JSON text, a page of rows at a time: the profiles are parsed again one at a time
+ * when the search file is built, and the text is what the snapshot stores.
+ */
+async function readArtists(session: SqlSession, m: string, pageRows: number): Promise<ArtistProfiles> {
+  const keys: string[] = [];
+  const names: string[] = [];
+  const popularityMax: number[] = [];
+  const trackCount: number[] = [];
+  const json = new TextColumn('artist.profile');
+  for await (const rows of pages(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
+    for (const r of rows) {
+      const p = toArtistProfile(r);
+      keys.push(p.artist_key);
+      names.push(p.artist_name);
+      popularityMax.push(p.popularity_max ?? NaN);
+      trackCount.push(p.track_count);
+      json.add(JSON.stringify(p));
+    }
+  }
+  return ArtistProfiles.ofJson(keys, names, Float64Array.from(popularityMax), Int32Array.from(trackCount), json);
 }
 
 const namedCounts = (v: unknown): NamedCount[] =>

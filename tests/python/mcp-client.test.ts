@@ -24,6 +24,7 @@ interface Summary {
   tools: Record<string, { is_error: boolean; schema_errors?: number }>;
   templates: Record<string, { uri: string; chars: number }>;
   prompts: Record<string, { messages: number }>;
+  artist_choice: { forms: string[][]; is_error: boolean; artist: string | null; how: string | null; text: string };
   failures: string[];
 }
 
@@ -50,6 +51,14 @@ function expectFullCoverage(s: Summary): void {
 
 function expectEra(mode: Mode, s: Summary): void {
   expect(s.protocol_version).toBe(mode === 'legacy' ? '2025-11-25' : '2026-07-28');
+  // An artist name that fits two artists: a 2026-07-28 client that answers forms is asked and gets the one it
+  // chose; a 2025-era client gets the error naming both, and no form.
+  if (mode === 'legacy') {
+    expect(s.artist_choice).toMatchObject({ forms: [], is_error: true, artist: null });
+    expect(s.artist_choice.text).toMatch(/«skillex» fits several catalog artists: «Skillet» .*«Skrillex»/);
+  } else {
+    expect(s.artist_choice).toMatchObject({ forms: [['Skillet', 'Skrillex']], is_error: false, artist: 'Skrillex', how: 'chosen' });
+  }
 }
 
 /** legacy: initialize at 2025-11-25; auto: server/discover, which this server answers; 2026-07-28: pinned, no fallback. */

@@ -5,7 +5,8 @@ Connects over stdio (launching the server) or Streamable HTTP (a running server'
 resources, resource templates and prompts (following cursors), calls every tool with representative
 arguments and validates each structuredContent against the tool's outputSchema with jsonschema,
 reads every fixed resource, the first listed instances of each template and one instance of each
-template built from its URI template, and gets every prompt. Prints one
+template built from its URI template, and gets every prompt. Then asks for an artist name that fits two
+catalog artists ("skillex": Skillet or Skrillex), answering the server's form with Skrillex. Prints one
 JSON summary on stdout; exits 1 with the failures listed when any check fails.
 
 Usage:
@@ -22,6 +23,7 @@ import sys
 from typing import Any
 
 import jsonschema
+import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -43,6 +45,10 @@ PROMPT_ARGS: dict[str, dict[str, str]] = {
     "artist_deep_dive": {"artist": "Queen"},
     "compare_genres": {"genre_a": "latin", "genre_b": "rock"},
 }
+# An artist name as close to Skillet as to Skrillex: the server asks which one (2026-07-28) or names both.
+AMBIGUOUS_ARTIST = "skillex"
+CHOSEN_ARTIST = "Skrillex"
+
 # Template variable → value; {track_id} comes from a recommend_by_genre answer.
 TEMPLATE_VALUES = {"genre": "latin", "artist": "Queen"}
 
@@ -169,8 +175,34 @@ async def check(client: Client) -> dict[str, Any]:
         if not got.messages or not any(t.strip() for t in texts):
             failures.append(f"prompt {prompt.name}: no message text")
 
+    forms.clear()
+    answer = await client.call_tool("tracks_by_artist", {"artist": AMBIGUOUS_ARTIST, "limit": 1})
+    structured = answer.structured_content or {}
+    summary["artist_choice"] = {
+        "forms": [sorted(o.get("const") for o in f.get("properties", {}).get("artist", {}).get("oneOf", [])) for f in forms],
+        "is_error": bool(answer.is_error),
+        "artist": (structured.get("artist") or {}).get("name"),
+        "how": (structured.get("resolved") or {}).get("how"),
+        "text": " ".join(getattr(c, "text", "") or "" for c in answer.content)[:300],
+    }
+
     summary["failures"] = failures
     return summary
+
+
+# The forms (requested schemas) the server asked this client to fill in, in order.
+forms: list[dict[str, Any]] = []
+
+
+async def choose_artist(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """Answer an artist form with CHOSEN_ARTIST when it is offered, as a person would; decline otherwise."""
+    schema = params.requested_schema if hasattr(params, "requested_schema") else {}
+    schema = schema if isinstance(schema, dict) else schema.model_dump(by_alias=True, exclude_none=True)
+    forms.append(schema)
+    offered = [o.get("const") for o in schema.get("properties", {}).get("artist", {}).get("oneOf", [])]
+    if CHOSEN_ARTIST in offered:
+        return types.ElicitResult(action="accept", content={"artist": CHOSEN_ARTIST})
+    return types.ElicitResult(action="decline")
 
 
 async def main() -> int:
@@ -186,7 +218,7 @@ async def main() -> int:
         command, script, *pairs = opts.stdio
         env = dict(pair.split("=", 1) for pair in pairs)
         server = StdioServerParameters(command=command, args=[script, "--stdio"], env=env)
-    async with Client(server, mode=opts.mode, read_timeout_seconds=120) as client:
+    async with Client(server, mode=opts.mode, read_timeout_seconds=120, elicitation_callback=choose_artist) as client:
         summary = await check(client)
     summary["mode"] = opts.mode
     summary["transport"] = "http" if opts.http else "stdio"
