@@ -741,14 +741,10 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
 }
 
 /**
- * Fit the metric on the train split's labels and project every track. Deterministic for a snapshot.
- * Labels are read here, once, to learn the projection; queries only ever see the vectors.
+ * Fit the metric on the labels of the tracks `fitOn` picks (default: the train split) and project every
+ * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
+ * ever see the vectors.
  */
-export function buildEmbedding(s: Snapshot): { vectors: Float32Array; dims: number; scale: number } {
-  return embedColumns(toColumns(s.tracks));
-}
-
-/** buildEmbedding over the catalog's columns; `fitOn` picks the tracks whose labels are fitted (default: the train split). */
 export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;

@@ -122,53 +122,100 @@ function fmt(attr: string, v: number): string {
   return v.toFixed(2);
 }
 
+type GenreSeed = Extract<Seed, { type: 'genre' }>;
+type BoundEntry = [Attribute, AttributeBounds];
+type Score = (i: number) => number;
+
+/** One min/max bound over a column; `unknownMeansUnrecorded`: a NaN counts the attribute as unrecorded. */
+interface Filter { attr: Attribute; col: ArrayLike<number>; min: number; max: number; unknownMeansUnrecorded: boolean }
+
+/** The request's filters over the columns: what a candidate must pass, and what a missing value means. */
+interface Filters {
+  list: Filter[];
+  /** A predicate over a subset of the filters (the seed songs and explicit checks always apply). */
+  passing: (fs: Filter[]) => (i: number) => boolean;
+  passes: (i: number) => boolean;
+  /** Whether any check applies at all (otherwise every candidate passes). */
+  needsCheck: boolean;
+  skipExplicit: boolean;
+  seedSongs: number[];
+  /** Attributes the data lacks for some candidate the filters looked at (filled while filtering). */
+  unrecorded: Set<Attribute>;
+}
+
+/** Points in the metric space a candidate should sound like, and each one's inverse width. */
+interface Anchors { points: Float64Array[]; inv: number[] }
+
+/** The shortlist (best first) and how many candidates passed the filters. */
+interface Shortlist { indexes: Int32Array; scores: Float64Array; passed: number }
+
 /**
  * Recommend tracks. Relevance: closeness in the learned metric space to the track and artist seeds;
  * with genre seeds only, how typical a track is of the genre blended with popularity. target_* values
  * pull the ranking toward tracks whose attributes are nearest the targets. Deterministic.
+ *
+ * Steps: the candidate pool, the filters, the anchors, the scorer, the shortlist, the diverse
+ * selection, and the per-seed report.
  *
  * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
  * targets, a best-first k-d tree search that scores only tracks that can still reach the shortlist
  * (exact: the same shortlist as a full scan). No allocation proportional to the catalog.
  */
 export function recommend(catalog: Catalog, req: RecommendRequest): RecommendResult {
-  const n = catalog.size;
-  const bounded = (Object.entries(req.bounds) as [Attribute, AttributeBounds][]).filter(([, b]) => b.min !== undefined || b.max !== undefined);
-  const targeted = (Object.entries(req.bounds) as [Attribute, AttributeBounds][]).filter(([, b]) => b.target !== undefined);
-  const unrecorded = new Set<Attribute>();
-
-  const genreSeeds = req.seeds.filter((s): s is Extract<Seed, { type: 'genre' }> => s.type === 'genre');
+  const entries = Object.entries(req.bounds) as BoundEntry[];
+  const bounded = entries.filter(([, b]) => b.min !== undefined || b.max !== undefined);
+  const targeted = entries.filter(([, b]) => b.target !== undefined);
+  const genreSeeds = req.seeds.filter((s): s is GenreSeed => s.type === 'genre');
   const trackSeeds = req.seeds.filter((s): s is Extract<Seed, { type: 'track' }> => s.type === 'track');
   const artistSeeds = req.seeds.filter((s): s is Extract<Seed, { type: 'artist' }> => s.type === 'artist');
 
-  // Candidate pool: sorted track indexes, or null for the whole catalog.
-  let pool: Int32Array | null;
-  if (req.genreFilter && genreSeeds.length === 1) {
-    pool = genreSeeds[0]!.genre.members; // already sorted track indexes
-  } else if (req.genreFilter && genreSeeds.length) {
-    const set = new Set<number>();
-    for (const g of genreSeeds) for (const i of g.genre.members) set.add(i);
-    pool = Int32Array.from([...set].sort((a, b) => a - b));
-  } else {
-    pool = null;
-  }
-  const poolSize = pool ? pool.length : n;
+  const pool = candidatePool(req, genreSeeds);
+  const poolSize = pool ? pool.length : catalog.size;
+  const filters = buildFilters(catalog, req, bounded, trackSeeds);
+  const anchors = buildAnchors(catalog, trackSeeds, artistSeeds);
+  const targets = targetColumns(catalog, targeted);
+  const score = buildScorer(catalog, anchors, genreSeeds, targets);
+  const short = shortlist(catalog, req, pool, genreSeeds, anchors, targets.length > 0, filters, score);
+  const picked = selectDiverse(catalog, req, short);
+
+  const bySeeds = anchors.points.length > 0;
+  const tracks = picked.indexes.map((i, c) => {
+    const view = catalog.track(i);
+    return { ...view, score: Math.round(picked.scores[c]! * 1000) / 1000, reason: explain(catalog, i, view, req, genreSeeds, bySeeds, targeted, bounded) };
+  });
+  const seeds = seedReports(catalog, req, pool, poolSize, short.passed, filters);
+  const unknownYearExcluded = filters.list.some((f) => f.attr === 'release_year')
+    ? countUnknownYears(catalog, pool, filters.passing(filters.list.filter((f) => f.attr !== 'release_year')), filters.unrecorded)
+    : undefined;
+  return { seeds, candidates: poolSize, afterFiltering: short.passed, tracks, unrecorded: [...filters.unrecorded], unknownYearExcluded };
+}
+
+/** Candidate pool: sorted track indexes of the seed genres when they filter, or null for the whole catalog. */
+function candidatePool(req: RecommendRequest, genreSeeds: GenreSeed[]): Int32Array | null {
+  if (!req.genreFilter || !genreSeeds.length) return null;
+  if (genreSeeds.length === 1) return genreSeeds[0]!.genre.members; // already sorted track indexes
+  const set = new Set<number>();
+  for (const g of genreSeeds) for (const i of g.genre.members) set.add(i);
+  return Int32Array.from([...set].sort((a, b) => a - b));
+}
+
+/** The min/max bounds as column filters, plus the seed-song and explicit checks every candidate passes. */
+function buildFilters(catalog: Catalog, req: RecommendRequest, bounded: BoundEntry[], trackSeeds: Extract<Seed, { type: 'track' }>[]): Filters {
   const songOf = catalog.songIndex;
   const seedSongs = trackSeeds.map((s) => songOf[s.index]!);
-
-  // Filters, over columns.
   const explicitCol = catalog.columns.explicit;
-  const filters = bounded.map(([attr, b]) => ({
+  const unrecorded = new Set<Attribute>();
+  const list: Filter[] = bounded.map(([attr, b]) => ({
     attr,
     col: catalog.attributeColumn(attr)!,
     min: b.min ?? -Infinity,
     max: b.max ?? Infinity,
-    // A dataset may know the year of some tracks and not others; those are counted below instead.
+    // A dataset may know the year of some tracks and not others; those are counted separately instead.
     unknownMeansUnrecorded: attr !== 'release_year',
   }));
   const skipExplicit = !req.includeExplicit;
   const checkSongs = seedSongs.length > 0;
-  const passing = (fs: typeof filters) => (i: number): boolean => {
+  const passing = (fs: Filter[]) => (i: number): boolean => {
     if (checkSongs && seedSongs.includes(songOf[i]!)) return false;
     if (skipExplicit && explicitCol[i] === 1) return false;
     for (let f = 0; f < fs.length; f++) {
@@ -182,17 +229,20 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     return true;
   };
-  const passes = passing(filters);
-  const needsCheck = checkSongs || skipExplicit || filters.length > 0;
+  return { list, passing, passes: passing(list), needsCheck: checkSongs || skipExplicit || list.length > 0, skipExplicit, seedSongs, unrecorded };
+}
 
-  // Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
+/**
+ * Anchors in the metric space: each seed track, and each seed artist's tracks (averaged per artist).
+ * Each anchor's width is the metric's, times its local scale (a seed artist's: its tracks' mean).
+ */
+function buildAnchors(catalog: Catalog, trackSeeds: Extract<Seed, { type: 'track' }>[], artistSeeds: Extract<Seed, { type: 'artist' }>[]): Anchors {
   const k = catalog.embeddingDims;
-  // Each anchor's width is the metric's, times its local scale (a seed artist's: its tracks' mean).
   const scale = catalog.embeddingScale;
-  const anchors: Float64Array[] = [];
+  const points: Float64Array[] = [];
   const inv: number[] = [];
   for (const s of trackSeeds) {
-    anchors.push(Float64Array.from(catalog.vector(s.index)));
+    points.push(Float64Array.from(catalog.vector(s.index)));
     inv.push(1 / (scale * catalog.localScale(s.index)));
   }
   for (const s of artistSeeds) {
@@ -205,18 +255,21 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
       for (let c = 0; c < k; c++) v[c]! += e[c]! / members.length;
       local += catalog.localScale(a) / members.length;
     }
-    anchors.push(v);
+    points.push(v);
     inv.push(1 / (scale * local));
   }
+  return { points, inv };
+}
 
-  // Typicality per genre seed: distance to the genre's median in units of its standard deviation.
+/** Typicality per genre seed: distance to the genre's median in units of its standard deviation. */
+function typicalityScore(catalog: Catalog, genreSeeds: GenreSeed[]): Score {
   const cols = TYPICALITY_FEATURES.map((f) => catalog.columns.features[TRACK_FEATURES.indexOf(f)]!);
   const genreModels = genreSeeds.map((g) => ({
     centre: Float64Array.from(TYPICALITY_FEATURES, (f) => g.genre.features[f]?.p50 ?? 0),
     inv: Float64Array.from(TYPICALITY_FEATURES, (f) => 1 / Math.max(g.genre.features[f]?.stddev ?? 1, 1e-6)),
     members: genreSeeds.length > 1 ? g.genre.members : null,
   }));
-  const typicality = (i: number): number => {
+  return (i: number): number => {
     let best = 0;
     for (let g = 0; g < genreModels.length; g++) {
       const m = genreModels[g]!;
@@ -230,10 +283,35 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     return best;
   };
-  const targets = targeted.map(([attr, b]) => {
+}
+
+interface TargetColumn { col: ArrayLike<number>; target: number; range: number }
+
+function targetColumns(catalog: Catalog, targeted: BoundEntry[]): TargetColumn[] {
+  return targeted.map(([attr, b]) => {
     const spec: AttributeSpec = ATTRIBUTES[attr];
     return { col: catalog.attributeColumn(attr)!, target: b.target!, range: spec.span ?? spec.max - spec.min };
   });
+}
+
+/**
+ * The score of a candidate: closeness to the anchors when there are seeds to sound like, else genre
+ * typicality blended with popularity (or popularity alone); target_* closeness blended in when asked.
+ */
+function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[], targets: TargetColumn[]): Score {
+  const k = catalog.embeddingDims;
+  const popularity = catalog.columns.popularity;
+  const { rows, rowOf, localScale } = catalog.metric;
+  let base: Score;
+  if (anchors.points.length) {
+    base = (i) => anchorKernel(rows, rowOf[i]! * k, k, anchors.points, anchors.inv, localScale[rowOf[i]!]!);
+  } else if (genreSeeds.length) {
+    const typicality = typicalityScore(catalog, genreSeeds);
+    base = (i) => 0.6 * typicality(i) + 0.4 * (popularity[i]! / 100);
+  } else {
+    base = (i) => popularity[i]! / 100;
+  }
+  if (!targets.length) return base;
   const targetCloseness = (i: number): number => {
     let s = 0;
     for (let t = 0; t < targets.length; t++) {
@@ -243,73 +321,83 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     return s / targets.length;
   };
-  const popularity = catalog.columns.popularity;
-  const rows = catalog.metric.rows;
-  const rowOf = catalog.metric.rowOf;
-  const localScale = catalog.metric.localScale;
-  const anchorScore = (i: number): number => anchorKernel(rows, rowOf[i]! * k, k, anchors, inv, localScale[rowOf[i]!]!);
-  const baseScore = anchors.length
-    ? anchorScore
-    : genreSeeds.length
-      ? (i: number) => 0.6 * typicality(i) + 0.4 * (popularity[i]! / 100)
-      : (i: number) => popularity[i]! / 100;
-  const score = targets.length ? (i: number) => 0.4 * baseScore(i) + 0.6 * targetCloseness(i) : baseScore;
+  return (i) => 0.4 * base(i) + 0.6 * targetCloseness(i);
+}
 
-  // Shortlist: the best `size` candidates that pass the filters; then greedy selection with song
-  // dedupe, per-artist cap and optional MMR diversity.
+/** The best `max(limit × 25, 250)` candidates that pass the filters, best first, and how many passed. */
+function shortlist(
+  catalog: Catalog, req: RecommendRequest, pool: Int32Array | null, genreSeeds: GenreSeed[],
+  anchors: Anchors, targeted: boolean, filters: Filters, score: Score,
+): Shortlist {
   const size = Math.max(req.limit * 25, 250);
-  let nf = 0;
-  let shortlist: Int32Array;
-  let shortScores: Float64Array;
-  if (pool && genreSeeds.length === 1 && !anchors.length && !targets.length) {
+  const { passes, needsCheck } = filters;
+  if (pool && genreSeeds.length === 1 && !anchors.points.length && !targeted) {
     // One genre, no seeds to sound like, no targets: the score does not depend on the request, so walk
     // the genre's members in ranked order (computed once per genre) and keep the first that pass.
-    const ranked = genreRanking(catalog, genreSeeds[0]!.genre, score);
-    const cap = Math.min(size, ranked.order.length);
-    shortlist = new Int32Array(cap);
-    shortScores = new Float64Array(cap);
-    let m = 0;
-    for (let p = 0; p < ranked.order.length; p++) {
-      const i = ranked.order[p]!;
-      if (needsCheck && !passes(i)) continue;
-      nf++;
-      if (m < cap) {
-        shortlist[m] = i;
-        shortScores[m++] = ranked.scores[p]!;
-      }
-    }
-    shortlist = shortlist.subarray(0, m);
-    shortScores = shortScores.subarray(0, m);
-  } else {
-    const top = catalog.topK(size);
-    if (!pool && anchors.length && !targets.length) {
-      // similar_tracks: search the k-d tree; count what passes the filters separately (a column pass,
-      // or from song sizes when the only filter is "not the seed songs").
-      catalog.metric.search(anchors, inv, needsCheck ? passes : () => true, top);
-      if (skipExplicit || filters.length) for (let i = 0; i < n; i++) nf += passes(i) ? 1 : 0;
-      else nf = n - [...new Set(seedSongs)].reduce((sum, song) => sum + catalog.songSize(song), 0);
-    } else if (pool) {
-      for (let p = 0; p < pool.length; p++) {
-        const i = pool[p]!;
-        if (needsCheck && !passes(i)) continue;
-        nf++;
-        top.offer(i, score(i));
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        if (needsCheck && !passes(i)) continue;
-        nf++;
-        top.offer(i, score(i));
-      }
-    }
-    ({ indexes: shortlist, scores: shortScores } = top.sorted());
+    return rankedGenreShortlist(genreRanking(catalog, genreSeeds[0]!.genre, score), size, needsCheck ? passes : null);
   }
+  const top = catalog.topK(size);
+  let passed = 0;
+  if (!pool && anchors.points.length && !targeted) {
+    // similar_tracks: search the k-d tree; count what passes the filters separately.
+    catalog.metric.search(anchors.points, anchors.inv, needsCheck ? passes : () => true, top);
+    passed = countPassingCatalog(catalog, filters);
+  } else {
+    const n = pool ? pool.length : catalog.size;
+    for (let p = 0; p < n; p++) {
+      const i = pool ? pool[p]! : p;
+      if (needsCheck && !passes(i)) continue;
+      passed++;
+      top.offer(i, score(i));
+    }
+  }
+  const { indexes, scores } = top.sorted();
+  return { indexes, scores, passed };
+}
 
+/** The first `size` members of a genre's ranking that pass (`passes` null: all pass), counting every pass. */
+function rankedGenreShortlist(ranked: Ranking, size: number, passes: ((i: number) => boolean) | null): Shortlist {
+  const cap = Math.min(size, ranked.order.length);
+  const indexes = new Int32Array(cap);
+  const scores = new Float64Array(cap);
+  let m = 0;
+  let passed = 0;
+  for (let p = 0; p < ranked.order.length; p++) {
+    const i = ranked.order[p]!;
+    if (passes && !passes(i)) continue;
+    passed++;
+    if (m < cap) {
+      indexes[m] = i;
+      scores[m++] = ranked.scores[p]!;
+    }
+  }
+  return { indexes: indexes.subarray(0, m), scores: scores.subarray(0, m), passed };
+}
+
+/** How many catalog tracks pass: a column pass, or from song sizes when the only filter is "not the seed songs". */
+function countPassingCatalog(catalog: Catalog, filters: Filters): number {
+  const n = catalog.size;
+  if (filters.skipExplicit || filters.list.length) {
+    let passed = 0;
+    for (let i = 0; i < n; i++) passed += filters.passes(i) ? 1 : 0;
+    return passed;
+  }
+  return n - [...new Set(filters.seedSongs)].reduce((sum, song) => sum + catalog.songSize(song), 0);
+}
+
+/**
+ * Greedy selection from the shortlist: one version per song, the per-artist cap, and optional MMR
+ * diversity (a candidate's score minus its similarity to what is already chosen).
+ */
+function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist): { indexes: number[]; scores: number[] } {
+  const { indexes: list, scores: listScores } = short;
+  const songOf = catalog.songIndex;
+  const scale = catalog.embeddingScale;
   const chosen: number[] = [];
   const chosenScore: number[] = [];
   const songs = new Set<number>();
   const perArtist = new Map<number, number>();
-  const m = shortlist.length;
+  const m = list.length;
   const maxSim = new Float64Array(m);
   const taken = new Uint8Array(m);
   let next = 0;
@@ -323,7 +411,7 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
       let bestV = -Infinity;
       for (let j = 0; j < m; j++) {
         if (taken[j]) continue;
-        const v = (1 - req.diversity) * shortScores[j]! - req.diversity * maxSim[j]!;
+        const v = (1 - req.diversity) * listScores[j]! - req.diversity * maxSim[j]!;
         if (v > bestV) {
           bestV = v;
           bestJ = j;
@@ -332,7 +420,7 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     }
     if (bestJ < 0) break;
     taken[bestJ] = 1;
-    const i = shortlist[bestJ]!;
+    const i = list[bestJ]!;
     const song = songOf[i]!;
     if (songs.has(song)) continue;
     const artist = catalog.primaryArtistId(i);
@@ -340,36 +428,32 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
     songs.add(song);
     if (artist >= 0) perArtist.set(artist, (perArtist.get(artist) ?? 0) + 1);
     chosen.push(i);
-    chosenScore.push(shortScores[bestJ]!);
+    chosenScore.push(listScores[bestJ]!);
     if (req.diversity > 0) {
       for (let j = 0; j < m; j++) {
         if (taken[j]) continue;
-        maxSim[j] = Math.max(maxSim[j]!, Math.exp(-catalog.distance2(shortlist[j]!, i) / scale));
+        maxSim[j] = Math.max(maxSim[j]!, Math.exp(-catalog.distance2(list[j]!, i) / scale));
       }
     }
   }
+  return { indexes: chosen, scores: chosenScore };
+}
 
-  const bySeeds = anchors.length > 0;
-  const tracks = chosen.map((i, c) => {
-    const view = catalog.track(i);
-    return { ...view, score: Math.round(chosenScore[c]! * 1000) / 1000, reason: explain(catalog, i, view, req, genreSeeds, bySeeds, targeted, bounded) };
-  });
-
-  const seeds: SeedReport[] = req.seeds.map((s) => {
+/** Per seed: its pool before filtering and how many of it passed (a genre's own members when several genres). */
+function seedReports(catalog: Catalog, req: RecommendRequest, pool: Int32Array | null, poolSize: number, passed: number, filters: Filters): SeedReport[] {
+  return req.seeds.map((s) => {
     if (s.type === 'genre') {
-      let after = nf;
+      let after = passed;
       if (pool !== s.genre.members) {
         // Several genres (or no genre filter): count this genre's members that pass.
         after = 0;
-        for (const i of s.genre.members) after += !needsCheck || passes(i) ? 1 : 0;
+        for (const i of s.genre.members) after += !filters.needsCheck || filters.passes(i) ? 1 : 0;
       }
       return { type: 'genre', id: s.id, name: s.genre.genre, initialPoolSize: s.genre.members.length, afterFilteringSize: after };
     }
     const name = s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id);
-    return { type: s.type, id: s.id, name, initialPoolSize: poolSize, afterFilteringSize: nf };
+    return { type: s.type, id: s.id, name, initialPoolSize: poolSize, afterFilteringSize: passed };
   });
-  const unknownYearExcluded = filters.some((f) => f.attr === 'release_year') ? countUnknownYears(catalog, pool, passing(filters.filter((f) => f.attr !== 'release_year')), unrecorded) : undefined;
-  return { seeds, candidates: poolSize, afterFiltering: nf, tracks, unrecorded: [...unrecorded], unknownYearExcluded };
 }
 
 /**

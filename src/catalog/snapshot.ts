@@ -463,15 +463,6 @@ export async function readSnapshot(snapshotDir: string, version?: string): Promi
   };
 }
 
-/**
- * A snapshot version's catalog parts as the server reads them: files read and checked off the main
- * thread, strings decoded in slices of at most about `budgetMs` of the event loop.
- */
-export async function loadCatalogParts(snapshotDir: string, version?: string, budgetMs?: number): Promise<CatalogParts> {
-  const { opened, verified } = await openUnverified(snapshotDir, version);
-  return whenVerified(verified, decodeCatalogParts(opened, budgetMs));
-}
-
 /** An opened snapshot's catalog parts, strings decoded in slices of at most about `budgetMs` of the event loop. */
 export function decodeCatalogParts(opened: OpenedSnapshot, budgetMs?: number): Promise<CatalogParts> {
   return decoding(opened, () => runSliced(catalogParts(opened), budgetMs));
