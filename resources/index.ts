@@ -61,6 +61,19 @@ const text = (uri: URL | string, mimeType: string, body: string): ReadResourceRe
  * templates and fixed URIs for completion/complete (registerCompletion).
  */
 export function registerResources(server: McpServer, deps: ToolDeps): ResourceRegistry {
+  const fixed = registerDocuments(server, deps);
+  const templates = registerTemplates(server, deps);
+  // The MCP App view (src/app/playlist-view.ts): listed and read like the fixed documents.
+  fixed.set(playlistViewResource.uri, async () => readPlaylistView());
+  const fixedEntries: Resource[] = [...FIXED.map(({ read: _read, ...meta }) => meta), playlistViewResource];
+
+  handleList(server, deps, fixedEntries, templates);
+  handleRead(server, fixed, templates);
+  return { templates, fixedUris: new Set(fixed.keys()) };
+}
+
+/** The three fixed documents (genres listing, dataset card, glossary), registered; their readers by URI. */
+function registerDocuments(server: McpServer, deps: ToolDeps): Map<string, ReadResourceCallback> {
   const readers: Record<(typeof FIXED)[number]['read'], ReadResourceCallback> = {
     genres: async (uri) => {
       const k = knowledgeFor(await catalogOrThrow(deps));
@@ -76,6 +89,11 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     fixed.set(uri, readers[read]);
   }
 
+  return fixed;
+}
+
+/** The genre, artist and track templates, each variable completable from the catalog. */
+function registerTemplates(server: McpServer, deps: ToolDeps): RegisteredResourceTemplate[] {
   const completeGenre = (value: string) => {
     const c = catalogNow(deps);
     return c ? knowledgeFor(c).genreNames.complete(value) : [];
@@ -89,7 +107,7 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     return { resources: c ? entries(knowledgeFor(c)) : [] };
   };
 
-  const templates: RegisteredResourceTemplate[] = [
+  return [
     server.registerResource(
       'genre-profile',
       new ResourceTemplate(URIS.genreTemplate, { list: listed((k) => k.genreEntries()), complete: { genre: completeGenre } }),
@@ -153,10 +171,10 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     ),
   ];
 
-  // The MCP App view (src/app/playlist-view.ts): listed and read like the fixed documents.
-  fixed.set(playlistViewResource.uri, async () => readPlaylistView());
-  const fixedEntries: Resource[] = [...FIXED.map(({ read: _read, ...meta }) => meta), playlistViewResource];
+}
 
+/** resources/list: the fixed entries then every template's list, paged by an opaque cursor tied to the catalog version. */
+function handleList(server: McpServer, deps: ToolDeps, fixedEntries: Resource[], templates: RegisteredResourceTemplate[]): void {
   server.server.setRequestHandler('resources/list', async (request, ctx) => {
     const catalog = catalogNow(deps);
     const version = catalog?.version ?? 'loading';
@@ -171,6 +189,10 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     return { resources: page, ...(next < all.length ? { nextCursor: encodeCursor(version, next) } : {}) };
   });
 
+}
+
+/** resources/read: a fixed URI, else the first template that matches; unknown URIs answered with the nearest served one. */
+function handleRead(server: McpServer, fixed: Map<string, ReadResourceCallback>, templates: RegisteredResourceTemplate[]): void {
   server.server.setRequestHandler('resources/read', async (request, ctx) => {
     if (request.params.uri.length > MAX_URI) {
       throw invalid(`the URI is ${request.params.uri.length} characters long; this server's URIs are at most ${MAX_URI} (${echo(request.params.uri)}).`);
@@ -194,7 +216,6 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
     }
     throw unknownUri(href);
   });
-  return { templates, fixedUris: new Set(fixed.keys()) };
 }
 
 /** Opaque cursor: the catalog version it pages through and the offset. */

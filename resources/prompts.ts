@@ -112,6 +112,9 @@ function buildPromptSchemas(deps: ToolDeps) {
   };
 }
 
+/** A prompt's parsed arguments, from its argument shape. */
+type PromptArgs<K extends keyof ReturnType<typeof buildPromptSchemas>> = z.output<z.ZodObject<ReturnType<typeof buildPromptSchemas>[K]>>;
+
 /**
  * Prompts that set up common music tasks, each naming the tools and resources to use. Each prompt's
  * arguments are parsed strictly: an argument name it does not take is refused with -32602, naming it.
@@ -126,34 +129,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
       argsSchema: strict.build_playlist,
       icons: ICONS,
     },
-    async (args): Promise<GetPromptResult> => {
-      const catalog = await catalogOrThrow(deps);
-      const k = knowledgeFor(catalog);
-      const length = args.length ? Number(args.length) : 20;
-      const genre = args.genre ? resolveGenre(catalog, args.genre) : null;
-      const mood = findMood(args.mood);
-      const range = mood && catalog.distribution.moods.find((r) => r.mood === mood.mood);
-      const call = { ...(genre ? { genre } : {}), limit: Math.min(length, 100), ...(range ? moodArgs(range) : {}) };
-      const steps = [
-        moodStep(args.mood, mood, range),
-        genre
-          ? `2. Genre: the profile of ${quote(genre)} is attached (${genreUri(genre)}). Compare its medians and p10–p90 ranges with the bounds; loosen a bound the genre rarely reaches.`
-          : '2. Genre: none given, so the call below draws from the whole catalog. To narrow it, call search_music_knowledge with the mood to find genres ' +
-            `whose medians fit it (genre profiles list the listener words they fit), or read ${URIS.genres}, and add "genre" for one to three of them, splitting the length.`,
-        `3. Call recommend_by_genre ${jsonString(call)}${range ? '' : ' with the min_/max_ bounds you chose added'}. ` +
-          'If its note says fewer tracks passed the filters, widen the tightest bound (0.1 on a 0–1 feature, 10 BPM on tempo) or add a neighbouring genre from the profile, and call again.',
-        '4. Drop repeats of the same song and keep the order varied (do not put two tracks by one artist next to each other).',
-      ];
-      const text = [
-        `Build a playlist of ${length} tracks for the mood ${echo(args.mood)}${genre ? ` from the genre ${quote(genre)}` : ''}, using this server's tools and resources:`,
-        ...steps,
-        `Present it as a numbered list "Artist – Title" with a short reason from the tool's answer, using only tracks the tools returned. ${DATA_RULE}`,
-      ].join('\n');
-      return {
-        description: `Playlist: ${length} tracks, ${echo(args.mood)}${genre ? `, ${quote(genre)}` : ''}`,
-        messages: [userText(text), ...(genre ? [embedded(genreUri(genre), k.genreDoc(genre)!)] : [])],
-      };
-    },
+    (args) => buildPlaylist(deps, args),
   );
 
   server.registerPrompt(
@@ -164,33 +140,7 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
       argsSchema: strict.artist_deep_dive,
       icons: ICONS,
     },
-    async (args): Promise<GetPromptResult> => {
-      const catalog = await catalogOrThrow(deps);
-      const found = catalog.resolveArtist(args.artist);
-      if (!found.ok) {
-        throw invalid(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
-      }
-      const p = found.value.profiles.slice().sort((a, b) => b.track_count - a.track_count)[0]!;
-      const mainGenre = p.subgenres[0]?.genre ?? p.genres[0]?.genre;
-      const name = jsonString(p.artist_name);
-      const text = [
-        `Write a deep dive on the artist ${quote(p.artist_name)}, using this server's tools and resources:`,
-        `1. The artist profile is attached (${artistUri(p.artist_name)}): songs, genres, popularity, sound, top tracks, albums.`,
-        `2. Call artist_metadata {"artist": ${name}, "max_albums": 50} for the album list, active years and popularity.`,
-        `3. Call tracks_by_artist {"artist": ${name}, "limit": 20} for the most popular songs (page with offset for more).`,
-        mainGenre
-          ? `4. Read ${genreUri(mainGenre)} (the profile of ${quote(mainGenre)}) and compare the artist's sound with the genre's medians.`
-          : `4. Read ${URIS.genres} and the profile of the artist's genre to compare the sound with its medians.`,
-        `5. Use ${URIS.glossary} to put the audio features into plain words.`,
-        '6. For similar artists, call search_music_knowledge with the genre and sound words from the profile.',
-        'Cover: overview, career span and albums, signature songs, sound (words with the numbers behind them), genre context, where to start listening. ' +
-          `Use only figures from these answers and say when the dataset lacks something (${URIS.dataset} lists known gaps). ${DATA_RULE}`,
-      ].join('\n');
-      return {
-        description: `Deep dive: ${quote(p.artist_name)}`,
-        messages: [userText(text), embedded(artistUri(p.artist_name), knowledgeFor(catalog).artistDoc(p.artist_name)!)],
-      };
-    },
+    (args) => artistDeepDive(deps, args),
   );
 
   server.registerPrompt(
@@ -201,25 +151,87 @@ export function registerPrompts(server: McpServer, deps: ToolDeps): void {
       argsSchema: strict.compare_genres,
       icons: ICONS,
     },
-    async (args): Promise<GetPromptResult> => {
-      const catalog = await catalogOrThrow(deps);
-      const a = resolveGenre(catalog, args.genre_a);
-      const b = resolveGenre(catalog, args.genre_b);
-      if (a === b) throw invalid(`genre_a and genre_b are both ${quote(a)}; choose two different genres.`);
-      const k = knowledgeFor(catalog);
-      const text = [
-        `Compare the genres ${quote(a)} and ${quote(b)}, using this server's tools and resources:`,
-        `1. Both profiles are attached (${genreUri(a)}, ${genreUri(b)}): size, feature medians with p10–p90, listener words, top artists, representative tracks, neighbours.`,
-        '2. Compare the medians feature by feature (a table), and say which differences are large relative to the p10–p90 spread.',
-        '3. Say whether each lists the other among its neighbouring genres, and which artists appear in both top-artist lists.',
-        `4. Call recommend_by_genre {"genre": ${jsonString(a)}, "limit": 5} and {"genre": ${jsonString(b)}, "limit": 5} for example tracks.`,
-        `5. Explain the features in plain words with ${URIS.glossary}.`,
-        `End with when to pick one or the other (moods, activities). ${DATA_RULE}`,
-      ].join('\n');
-      return {
-        description: `Compare ${quote(a)} and ${quote(b)}`,
-        messages: [userText(text), embedded(genreUri(a), k.genreDoc(a)!), embedded(genreUri(b), k.genreDoc(b)!)],
-      };
-    },
+    (args) => compareGenres(deps, args),
   );
+}
+
+/** build_playlist: the mood's bounds as the recommend_by_genre call, with the genre profile attached when one is named. */
+async function buildPlaylist(deps: ToolDeps, args: PromptArgs<'build_playlist'>): Promise<GetPromptResult> {
+  const catalog = await catalogOrThrow(deps);
+  const k = knowledgeFor(catalog);
+  const length = args.length ? Number(args.length) : 20;
+  const genre = args.genre ? resolveGenre(catalog, args.genre) : null;
+  const mood = findMood(args.mood);
+  const range = mood && catalog.distribution.moods.find((r) => r.mood === mood.mood);
+  const call = { ...(genre ? { genre } : {}), limit: Math.min(length, 100), ...(range ? moodArgs(range) : {}) };
+  const steps = [
+    moodStep(args.mood, mood, range),
+    genre
+      ? `2. Genre: the profile of ${quote(genre)} is attached (${genreUri(genre)}). Compare its medians and p10–p90 ranges with the bounds; loosen a bound the genre rarely reaches.`
+      : '2. Genre: none given, so the call below draws from the whole catalog. To narrow it, call search_music_knowledge with the mood to find genres ' +
+        `whose medians fit it (genre profiles list the listener words they fit), or read ${URIS.genres}, and add "genre" for one to three of them, splitting the length.`,
+    `3. Call recommend_by_genre ${jsonString(call)}${range ? '' : ' with the min_/max_ bounds you chose added'}. ` +
+      'If its note says fewer tracks passed the filters, widen the tightest bound (0.1 on a 0–1 feature, 10 BPM on tempo) or add a neighbouring genre from the profile, and call again.',
+    '4. Drop repeats of the same song and keep the order varied (do not put two tracks by one artist next to each other).',
+  ];
+  const text = [
+    `Build a playlist of ${length} tracks for the mood ${echo(args.mood)}${genre ? ` from the genre ${quote(genre)}` : ''}, using this server's tools and resources:`,
+    ...steps,
+    `Present it as a numbered list "Artist – Title" with a short reason from the tool's answer, using only tracks the tools returned. ${DATA_RULE}`,
+  ].join('\n');
+  return {
+    description: `Playlist: ${length} tracks, ${echo(args.mood)}${genre ? `, ${quote(genre)}` : ''}`,
+    messages: [userText(text), ...(genre ? [embedded(genreUri(genre), k.genreDoc(genre)!)] : [])],
+  };
+}
+
+/** artist_deep_dive: the steps over the artist tools and profiles, with the artist profile attached. */
+async function artistDeepDive(deps: ToolDeps, args: PromptArgs<'artist_deep_dive'>): Promise<GetPromptResult> {
+  const catalog = await catalogOrThrow(deps);
+  const found = catalog.resolveArtist(args.artist);
+  if (!found.ok) {
+    throw invalid(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
+  }
+  const p = found.value.profiles.slice().sort((a, b) => b.track_count - a.track_count)[0]!;
+  const mainGenre = p.subgenres[0]?.genre ?? p.genres[0]?.genre;
+  const name = jsonString(p.artist_name);
+  const text = [
+    `Write a deep dive on the artist ${quote(p.artist_name)}, using this server's tools and resources:`,
+    `1. The artist profile is attached (${artistUri(p.artist_name)}): songs, genres, popularity, sound, top tracks, albums.`,
+    `2. Call artist_metadata {"artist": ${name}, "max_albums": 50} for the album list, active years and popularity.`,
+    `3. Call tracks_by_artist {"artist": ${name}, "limit": 20} for the most popular songs (page with offset for more).`,
+    mainGenre
+      ? `4. Read ${genreUri(mainGenre)} (the profile of ${quote(mainGenre)}) and compare the artist's sound with the genre's medians.`
+      : `4. Read ${URIS.genres} and the profile of the artist's genre to compare the sound with its medians.`,
+    `5. Use ${URIS.glossary} to put the audio features into plain words.`,
+    '6. For similar artists, call search_music_knowledge with the genre and sound words from the profile.',
+    'Cover: overview, career span and albums, signature songs, sound (words with the numbers behind them), genre context, where to start listening. ' +
+      `Use only figures from these answers and say when the dataset lacks something (${URIS.dataset} lists known gaps). ${DATA_RULE}`,
+  ].join('\n');
+  return {
+    description: `Deep dive: ${quote(p.artist_name)}`,
+    messages: [userText(text), embedded(artistUri(p.artist_name), knowledgeFor(catalog).artistDoc(p.artist_name)!)],
+  };
+}
+
+/** compare_genres: the steps over both genre profiles and recommend_by_genre, with both profiles attached. */
+async function compareGenres(deps: ToolDeps, args: PromptArgs<'compare_genres'>): Promise<GetPromptResult> {
+  const catalog = await catalogOrThrow(deps);
+  const a = resolveGenre(catalog, args.genre_a);
+  const b = resolveGenre(catalog, args.genre_b);
+  if (a === b) throw invalid(`genre_a and genre_b are both ${quote(a)}; choose two different genres.`);
+  const k = knowledgeFor(catalog);
+  const text = [
+    `Compare the genres ${quote(a)} and ${quote(b)}, using this server's tools and resources:`,
+    `1. Both profiles are attached (${genreUri(a)}, ${genreUri(b)}): size, feature medians with p10–p90, listener words, top artists, representative tracks, neighbours.`,
+    '2. Compare the medians feature by feature (a table), and say which differences are large relative to the p10–p90 spread.',
+    '3. Say whether each lists the other among its neighbouring genres, and which artists appear in both top-artist lists.',
+    `4. Call recommend_by_genre {"genre": ${jsonString(a)}, "limit": 5} and {"genre": ${jsonString(b)}, "limit": 5} for example tracks.`,
+    `5. Explain the features in plain words with ${URIS.glossary}.`,
+    `End with when to pick one or the other (moods, activities). ${DATA_RULE}`,
+  ].join('\n');
+  return {
+    description: `Compare ${quote(a)} and ${quote(b)}`,
+    messages: [userText(text), embedded(genreUri(a), k.genreDoc(a)!), embedded(genreUri(b), k.genreDoc(b)!)],
+  };
 }
