@@ -78,78 +78,118 @@ function build(catalog: Catalog): Knowledge {
   const genreNames = new NameIndex(catalog.genres.map((g) => ({ value: g.genre, weight: g.track_count })), genreKey);
   // Completion's artist index is built on the first completion, not with the rest (a search needs none of it).
   const artistNames = once(() => new NameIndex(catalog.artists.map((a) => ({ value: a.artist_name, weight: a.track_count })), fold));
-  const genreDocs = new Map<string, string>();
-  const lastModified = catalog.manifest.publishedAt;
+  const genreDoc = genreDocs(catalog, genres);
+  const artistDoc = artistDocs(catalog);
+  const glossary = once(() => renderGlossary(catalog));
+  const datasetCard = once(() => renderDatasetCard(catalog));
+  const sources = searchSources(catalog, genres, genreDoc, glossary);
+  const describe = describer(catalog, sources, genreDoc, artistDoc, datasetCard);
+  const file = prebuiltSearchIndex(catalog);
+  const refused = file ? refuseSearchFile(file.header, file.index, catalog, sources) : undefined;
+  const search = once(() => new KnowledgeSearch({ documents: sources.all, describe, prebuilt: file && !refused ? file.index : undefined }));
 
-  const genreDoc = (name: string): string | null => {
+  return {
+    catalog,
+    genreNames,
+    get artistNames() {
+      return artistNames();
+    },
+    genres,
+    genreDoc,
+    artistDoc,
+    datasetCard,
+    genreEntries: once(() => genreEntries(catalog)),
+    glossary,
+    artistEntries: once(() => artistEntries(catalog)),
+    search,
+    ...(refused ? { searchFileRefused: refused } : {}),
+  };
+}
+
+/** A genre's document by name (any spelling the catalog resolves), rendered once per genre. */
+function genreDocs(catalog: Catalog, genres: GenreContext): (name: string) => string | null {
+  const docs = new Map<string, string>();
+  return (name) => {
     const r = catalog.resolveGenre(name);
     if (!r.ok) return null;
-    let doc = genreDocs.get(r.value.genre);
+    let doc = docs.get(r.value.genre);
     if (!doc) {
       doc = renderGenre(catalog, r.value, genres);
-      genreDocs.set(r.value.genre, doc);
+      docs.set(r.value.genre, doc);
     }
     return doc;
   };
-  const artistProfiles = (name: string): ArtistProfile[] | null => {
+}
+
+/** An artist's document by name, rendered on demand (there are many); the most recently used are kept. */
+function artistDocs(catalog: Catalog): (name: string) => string | null {
+  const docs = new Map<string, string>();
+  const profiles = (name: string): ArtistProfile[] | null => {
     const r = catalog.resolveArtist(name);
     if (!r.ok) return null;
     return r.value.profiles.slice().sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1));
   };
-  // Artist documents are rendered on demand (there are many); the most recently used are kept.
-  const artistDocs = new Map<string, string>();
-  const artistDoc = (name: string): string | null => {
-    const ps = artistProfiles(name);
+  return (name) => {
+    const ps = profiles(name);
     if (!ps) return null;
     const key = ps[0]!.artist_key;
-    let doc = artistDocs.get(key);
+    let doc = docs.get(key);
     if (doc === undefined) {
       doc = renderArtist(catalog, ps[0]!, ps.slice(1));
-      if (artistDocs.size >= ARTIST_DOCS_KEPT) artistDocs.delete(artistDocs.keys().next().value!);
+      if (docs.size >= ARTIST_DOCS_KEPT) docs.delete(docs.keys().next().value!);
     } else {
-      artistDocs.delete(key);
+      docs.delete(key);
     }
-    artistDocs.set(key, doc);
+    docs.set(key, doc);
     return doc;
   };
+}
 
-  const genreEntries = once((): Resource[] =>
-    catalog.genres
-      .slice()
-      .sort((a, b) => b.track_count - a.track_count || (a.genre < b.genre ? -1 : 1))
-      .map((g) => ({
-        uri: genreUri(g.genre),
-        name: `genre ${quote(g.genre)}`,
-        title: `Genre ${quote(g.genre)}`,
-        description: `${g.genre_level === 'subgenre' ? `subgenre of ${quote(g.parent_genre)}` : 'genre'} · ${g.track_count} tracks · ${g.artist_count} artists`,
-        mimeType: MARKDOWN,
-        annotations: { lastModified },
-      })),
-  );
-  const artistEntries = once((): Resource[] => {
-    const seen = new Set<string>();
-    return catalog.artists
-      .slice()
-      .sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1))
-      .filter((a) => {
-        const f = fold(a.artist_name);
-        if (seen.has(f)) return false;
-        seen.add(f);
-        return true;
-      })
-      .map((a) => ({
-        uri: artistUri(a.artist_name),
-        name: `artist ${quote(a.artist_name)}`,
-        title: `Artist ${quote(a.artist_name)}`,
-        description: artistSummary(a),
-        mimeType: MARKDOWN,
-        annotations: { lastModified },
-      }));
-  });
+/** resources/list entries of the genre profiles, largest genre first. */
+function genreEntries(catalog: Catalog): Resource[] {
+  const lastModified = catalog.manifest.publishedAt;
+  return catalog.genres
+    .slice()
+    .sort((a, b) => b.track_count - a.track_count || (a.genre < b.genre ? -1 : 1))
+    .map((g) => ({
+      uri: genreUri(g.genre),
+      name: `genre ${quote(g.genre)}`,
+      title: `Genre ${quote(g.genre)}`,
+      description: `${g.genre_level === 'subgenre' ? `subgenre of ${quote(g.parent_genre)}` : 'genre'} · ${g.track_count} tracks · ${g.artist_count} artists`,
+      mimeType: MARKDOWN,
+      annotations: { lastModified },
+    }));
+}
 
-  const glossary = once(() => renderGlossary(catalog));
-  const sources = searchSources(catalog, genres, genreDoc, glossary);
-  const describe = (kind: DocKind, ref: number): DocMeta => {
+/** resources/list entries of the artist profiles, most tracks first, one per folded name. */
+function artistEntries(catalog: Catalog): Resource[] {
+  const lastModified = catalog.manifest.publishedAt;
+  const seen = new Set<string>();
+  return catalog.artists
+    .slice()
+    .sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1))
+    .filter((a) => {
+      const f = fold(a.artist_name);
+      if (seen.has(f)) return false;
+      seen.add(f);
+      return true;
+    })
+    .map((a) => ({
+      uri: artistUri(a.artist_name),
+      name: `artist ${quote(a.artist_name)}`,
+      title: `Artist ${quote(a.artist_name)}`,
+      description: artistSummary(a),
+      mimeType: MARKDOWN,
+      annotations: { lastModified },
+    }));
+}
+
+/** What a search hit points at: its URI, title and text, by document kind and reference. */
+function describer(
+  catalog: Catalog, sources: SearchSources, genreDoc: (name: string) => string | null,
+  artistDoc: (name: string) => string | null, datasetCard: () => string,
+): (kind: DocKind, ref: number) => DocMeta {
+  return (kind, ref) => {
     if (kind === 'genre') {
       const g = catalog.genres[ref]!;
       return { uri: genreUri(g.genre), title: `Genre ${quote(g.genre)}`, mimeType: MARKDOWN, text: () => genreDoc(g.genre)! };
@@ -163,27 +203,6 @@ function build(catalog: Catalog): Knowledge {
       return { uri: URIS.glossary, title: s.title, mimeType: MARKDOWN, text: () => s.text };
     }
     return { uri: URIS.dataset, title: 'Dataset card', mimeType: MARKDOWN, text: () => datasetCard() };
-  };
-  const file = prebuiltSearchIndex(catalog);
-  const refused = file ? refuseSearchFile(file.header, file.index, catalog, sources) : undefined;
-  const search = once(() => new KnowledgeSearch({ documents: sources.all, describe, prebuilt: file && !refused ? file.index : undefined }));
-  const datasetCard = once(() => renderDatasetCard(catalog));
-
-  return {
-    catalog,
-    genreNames,
-    get artistNames() {
-      return artistNames();
-    },
-    genres,
-    genreDoc,
-    artistDoc,
-    datasetCard,
-    genreEntries,
-    glossary,
-    artistEntries,
-    search,
-    ...(refused ? { searchFileRefused: refused } : {}),
   };
 }
 
