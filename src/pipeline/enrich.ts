@@ -158,117 +158,30 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
   const ttlMs = options.ttlMs ?? 7 * DAY;
   const now = options.now ?? (() => new Date());
   const log = (options.log ?? silentLogger).child({ step: 'enrich' });
-  const progress = options.onProgress ?? stderrProgress();
-  const concurrency = Math.max(1, options.concurrency ?? 8);
-  const sampleSize = Math.max(1, options.overlapSample ?? 5);
-  const { spotify, signal } = options;
   const store = new SpotifyStagingStore(options.session);
   await store.ensureSchema();
-
   const result: EnrichResult = {
     pending: 0, resolved: 0, unresolved: 0, ambiguous: 0,
     artists: { inserted: 0, updated: 0, unchanged: 0 },
     albums: { listings: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 },
     failed: 0, interrupted: false, reason: null, stopKind: null,
   };
-  let stop: unknown = null;
-  const breakAfter = Math.max(1, options.circuitBreakerFailures ?? 10);
-  /** The current run of consecutive failures of one kind (any success ends it). */
-  let streak = { kind: '', count: 0 };
-  const call = signal ? { signal } : {};
-
-  /** Run `work` over `items` with bounded concurrency; stop scheduling on a fatal error or abort. */
-  const each = async <T>(phase: EnrichPhase, items: readonly T[], work: (item: T) => Promise<void>) => {
-    const limit = pLimit(concurrency);
-    let done = 0;
-    let failed = 0;
-    progress({ phase, done, total: items.length, failed });
-    await Promise.all(
-      items.map((item) =>
-        limit(async () => {
-          if (stop !== null) return;
-          if (signal?.aborted) {
-            stop = new SpotifyAbortedError('enrich', { cause: signal.reason });
-            return;
-          }
-          try {
-            await work(item);
-            streak = { kind: '', count: 0 };
-          } catch (err) {
-            if (isFatal(err)) {
-              stop ??= err;
-              return;
-            }
-            failed += 1;
-            result.failed += 1;
-            const message = (err as Error).message;
-            log.warn({ phase, err: message }, 'enrichment unit failed; the next run retries it');
-            const kind = failureKind(err);
-            streak = streak.kind === kind ? { kind, count: streak.count + 1 } : { kind, count: 1 };
-            if (streak.count >= breakAfter) {
-              stop ??= new SpotifyCircuitOpenError(kind, streak.count, message, err instanceof SpotifyHttpError ? err.status : null);
-              return;
-            }
-          }
-          done += 1;
-          progress({ phase, done, total: items.length, failed });
-        }),
-      ),
-    );
-    if (stop === null) progress({ phase, done: items.length, total: items.length, failed });
-  };
-
-  // ---- phase 1: resolve names
-  const cutoff = new Date(now().getTime() - ttlMs);
-  const pending = await pendingArtists(options.session, cutoff, options.maxArtists);
-  result.pending = pending.length;
-  await each('resolve', pending, async (artist) => {
-    const r = await resolveArtist(spotify, artist, sampleSize, call);
-    await store.upsertResolution({ ...r, resolvedAt: now() });
-    if (r.spotifyId) result.resolved += 1;
-    else if (r.method === 'ambiguous') result.ambiguous += 1;
-    else result.unresolved += 1;
+  const run = new PhaseRunner({
+    concurrency: Math.max(1, options.concurrency ?? 8),
+    breakAfter: Math.max(1, options.circuitBreakerFailures ?? 10),
+    signal: options.signal,
+    progress: options.onProgress ?? stderrProgress(),
+    log,
+    result,
   });
+  const phase: Phase = { options, store, run, result, log, now, staleBefore: () => new Date(now().getTime() - ttlMs) };
 
-  // ---- phase 2: artist objects
-  if (stop === null) {
-    const stale = await store.staleArtists(new Date(now().getTime() - ttlMs));
-    const chunks: (typeof stale)[] = [];
-    for (let i = 0; i < stale.length; i += 50) chunks.push(stale.slice(i, i + 50));
-    await each('artists', chunks, async (chunk) => {
-      const got = await spotify.getArtists(chunk.map((c) => c.spotify_id), call);
-      const rows = chunk.flatMap((c, i) => {
-        const a = got[i];
-        return a ? [{ id: a.id, payload: a.payload, artistKey: c.artist_key }] : [];
-      });
-      if (rows.length < chunk.length) log.warn({ missing: chunk.length - rows.length }, 'resolved Spotify ids no longer found');
-      if (rows.length === 0) return;
-      const counts = await store.upsertArtists(rows, now());
-      result.artists.inserted += counts.inserted;
-      result.artists.updated += counts.updated;
-      result.artists.unchanged += counts.unchanged;
-    });
-  }
+  await resolveNames(phase);
+  if (run.stop === null) await fetchArtists(phase);
+  if (run.stop === null && !options.skipAlbums) await fetchAlbumListings(phase);
 
-  // ---- phase 3: album listings
-  if (stop === null && !options.skipAlbums) {
-    const stale = await store.staleAlbumListings(new Date(now().getTime() - ttlMs));
-    await each('albums', stale, async (id) => {
-      const page = await spotify.getArtistAlbums(id, {
-        limit: options.maxAlbumsPerArtist ?? 50,
-        include_groups: options.includeGroups ?? 'album,single,compilation',
-        ...call,
-      });
-      const counts = await store.upsertArtistAlbums(id, page.items.map((a) => ({ id: a.id, payload: a.payload })), now());
-      result.albums.listings += 1;
-      result.albums.rejected += page.rejected ?? 0;
-      result.albums.inserted += counts.inserted;
-      result.albums.updated += counts.updated;
-      result.albums.unchanged += counts.unchanged;
-    });
-  }
-
-  if (stop !== null) {
+  if (run.stop !== null) {
+    const stop = run.stop;
     result.interrupted = true;
     result.reason = stop instanceof Error ? stop.message : String(stop);
     if (!(stop instanceof SpotifyError)) throw stop;
@@ -280,6 +193,138 @@ export async function enrichArtists(options: EnrichOptions): Promise<EnrichResul
   }
   log.info({ ...result }, 'enrichment finished');
   return result;
+}
+
+/** What every enrichment phase works with. */
+interface Phase {
+  options: EnrichOptions;
+  store: SpotifyStagingStore;
+  run: PhaseRunner;
+  result: EnrichResult;
+  log: Logger;
+  now: () => Date;
+  /** The time before which a stored fetch is stale (now − TTL). */
+  staleBefore: () => Date;
+}
+
+/**
+ * Runs a phase's units with bounded concurrency. A unit's failure is counted and logged (the next run
+ * retries it); a fatal error, an abort, or `breakAfter` consecutive failures of one kind set `stop`,
+ * after which no unit of any phase starts.
+ */
+class PhaseRunner {
+  stop: unknown = null;
+  /** The current run of consecutive failures of one kind (any success ends it). */
+  private streak = { kind: '', count: 0 };
+
+  constructor(private readonly o: {
+    concurrency: number; breakAfter: number; signal: AbortSignal | undefined;
+    progress: (p: EnrichProgress) => void; log: Logger; result: EnrichResult;
+  }) {}
+
+  /** The abort signal in the form the Spotify client's calls take. */
+  get call(): { signal?: AbortSignal } {
+    return this.o.signal ? { signal: this.o.signal } : {};
+  }
+
+  async each<T>(phase: EnrichPhase, items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+    const { progress, signal } = this.o;
+    const limit = pLimit(this.o.concurrency);
+    const counts = { done: 0, failed: 0 };
+    progress({ phase, done: 0, total: items.length, failed: 0 });
+    await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          if (this.stop !== null) return;
+          if (signal?.aborted) {
+            this.stop = new SpotifyAbortedError('enrich', { cause: signal.reason });
+            return;
+          }
+          if (!(await this.unit(phase, counts, () => work(item)))) return;
+          counts.done += 1;
+          progress({ phase, done: counts.done, total: items.length, failed: counts.failed });
+        }),
+      ),
+    );
+    if (this.stop === null) progress({ phase, done: items.length, total: items.length, failed: counts.failed });
+  }
+
+  /** One unit; false when it stopped the run (the unit then does not count as done). */
+  private async unit(phase: EnrichPhase, counts: { failed: number }, work: () => Promise<void>): Promise<boolean> {
+    try {
+      await work();
+      this.streak = { kind: '', count: 0 };
+      return true;
+    } catch (err) {
+      if (isFatal(err)) {
+        this.stop ??= err;
+        return false;
+      }
+      counts.failed += 1;
+      this.o.result.failed += 1;
+      const message = (err as Error).message;
+      this.o.log.warn({ phase, err: message }, 'enrichment unit failed; the next run retries it');
+      const kind = failureKind(err);
+      this.streak = this.streak.kind === kind ? { kind, count: this.streak.count + 1 } : { kind, count: 1 };
+      if (this.streak.count >= this.o.breakAfter) {
+        this.stop ??= new SpotifyCircuitOpenError(kind, this.streak.count, message, err instanceof SpotifyHttpError ? err.status : null);
+        return false;
+      }
+      return true;
+    }
+  }
+}
+
+/** Phase 1: resolve each pending dataset artist to a Spotify id (or record why not). */
+async function resolveNames({ options, store, run, result, now, staleBefore }: Phase): Promise<void> {
+  const sampleSize = Math.max(1, options.overlapSample ?? 5);
+  const pending = await pendingArtists(options.session, staleBefore(), options.maxArtists);
+  result.pending = pending.length;
+  await run.each('resolve', pending, async (artist) => {
+    const r = await resolveArtist(options.spotify, artist, sampleSize, run.call);
+    await store.upsertResolution({ ...r, resolvedAt: now() });
+    if (r.spotifyId) result.resolved += 1;
+    else if (r.method === 'ambiguous') result.ambiguous += 1;
+    else result.unresolved += 1;
+  });
+}
+
+/** Phase 2: the artist objects of resolved ids whose stored copy is stale, 50 per request. */
+async function fetchArtists({ options, store, run, result, log, now, staleBefore }: Phase): Promise<void> {
+  const stale = await store.staleArtists(staleBefore());
+  const chunks: (typeof stale)[] = [];
+  for (let i = 0; i < stale.length; i += 50) chunks.push(stale.slice(i, i + 50));
+  await run.each('artists', chunks, async (chunk) => {
+    const got = await options.spotify.getArtists(chunk.map((c) => c.spotify_id), run.call);
+    const rows = chunk.flatMap((c, i) => {
+      const a = got[i];
+      return a ? [{ id: a.id, payload: a.payload, artistKey: c.artist_key }] : [];
+    });
+    if (rows.length < chunk.length) log.warn({ missing: chunk.length - rows.length }, 'resolved Spotify ids no longer found');
+    if (rows.length === 0) return;
+    const counts = await store.upsertArtists(rows, now());
+    result.artists.inserted += counts.inserted;
+    result.artists.updated += counts.updated;
+    result.artists.unchanged += counts.unchanged;
+  });
+}
+
+/** Phase 3: the album listing of each artist whose stored listing is stale. */
+async function fetchAlbumListings({ options, store, run, result, now, staleBefore }: Phase): Promise<void> {
+  const stale = await store.staleAlbumListings(staleBefore());
+  await run.each('albums', stale, async (id) => {
+    const page = await options.spotify.getArtistAlbums(id, {
+      limit: options.maxAlbumsPerArtist ?? 50,
+      include_groups: options.includeGroups ?? 'album,single,compilation',
+      ...run.call,
+    });
+    const counts = await store.upsertArtistAlbums(id, page.items.map((a) => ({ id: a.id, payload: a.payload })), now());
+    result.albums.listings += 1;
+    result.albums.rejected += page.rejected ?? 0;
+    result.albums.inserted += counts.inserted;
+    result.albums.updated += counts.updated;
+    result.albums.unchanged += counts.unchanged;
+  });
 }
 
 /** Dataset artists (normalised key, most-credited spelling, known track ids) needing a resolution. */
