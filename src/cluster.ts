@@ -46,6 +46,12 @@ const START_BACKOFF_MAX_MS = 5_000;
 
 const exitReason = (code: number | null, signal: string | null) => (signal ? `killed by ${signal}` : `exit code ${code}`);
 
+/**
+ * The cluster primary: forks the workers, forwards catalog messages, restarts dead workers (with the
+ * start-failure backoff and the restart cap above) and stops them on SIGINT/SIGTERM. It stays one function
+ * over ~80 lines on purpose: it is one state machine (alive, listening, start failures, restarts,
+ * stopping) whose event handlers all read and change that state, and each handler is short.
+ */
 export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   const { log } = opts;
   const alive = new Set<number>();
