@@ -57,9 +57,9 @@ function invalidMessage(body: unknown): { id: string | number | null; why: strin
 /** Host header without port, lowercased; IPv6 keeps its brackets. */
 function hostName(host: string | undefined): string {
   if (!host) return '';
-  const h = host.toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  return h.split(':')[0]!;
+  const lower = host.toLowerCase();
+  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1);
+  return lower.split(':')[0]!;
 }
 
 function originAllowed(origin: string, cfg: HttpConfig): boolean {
@@ -72,11 +72,11 @@ function originAllowed(origin: string, cfg: HttpConfig): boolean {
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!.trim());
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const bearer = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!bearer) return false;
+  const presented = Buffer.from(bearer[1]!.trim());
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
@@ -272,26 +272,31 @@ interface PooledServer {
   slot: { log: () => Logger };
 }
 
-/**
- * Stateless Streamable HTTP: no sessions, so any POST can go to any replica or worker. Each POST is served
- * by an MCP server of its own for as long as it runs, so JSON-RPC ids, progress notifications and
- * cancellations of different clients never meet; but servers are not built per request (that, and the
- * SDK's single-use web-standard transport, cost more than most tool calls): a server that answered its
- * POST goes back to a pool and serves a later one through the same ExchangeTransport
- * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
- * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
- */
-export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
-  const cfg = deps.http;
-  const open = new Set<Exchange>();
-  const idle: PooledServer[] = [];
-  let inFlight = 0;
-  let draining = false;
+/** Node's HTTP server options from the settings: how long a header, and a whole request, may take to arrive. */
+function nodeServerOptions(cfg: HttpConfig): { connectionsCheckingInterval: number; headersTimeout: number; requestTimeout: number } {
+  return {
+    // Checked on this period: a connection past a timeout is closed at most this much later.
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(cfg.headersTimeoutMs / 2)),
+    headersTimeout: cfg.headersTimeoutMs,
+    // Receiving the whole request (header and body); Node requires it to be at least headersTimeout.
+    requestTimeout: Math.max(cfg.requestTimeoutMs + 5_000, cfg.headersTimeoutMs),
+  };
+}
 
-  // 2026-07-28 requests go to the SDK's per-request handler (server/discover, the `_meta` envelope, the
-  // Mcp-Method/Mcp-Name headers, version errors, subscriptions/listen, cache hints); a publish reaches
-  // open subscriptions/listen streams through its notifier.
-  const modern: McpHttpHandler = createMcpHandler(
+/** Listens where the settings say (a failure names the setting to change) and returns the MCP endpoint's URL. */
+async function listen(server: Server, cfg: HttpConfig): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg)));
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${shownHost}:${addr.port}/mcp`;
+}
+
+/** The SDK's per-request handler for 2026-07-28 traffic, each request served by an MCP server of its own. */
+function modernHandler(deps: HttpDeps): McpHttpHandler {
+  return createMcpHandler(
     ({ requestInfo }) => createServer({
       catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
       spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
@@ -299,10 +304,165 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     }).server,
     { legacy: 'reject', onerror: (err) => deps.log.debug({ err: err.message }, '2026-07-28 request failed') },
   );
-  const onPublish = () => modern.notify.resourcesChanged();
-  deps.catalog.on('changed', onPublish);
+}
 
-  const build = async (): Promise<PooledServer> => {
+/** The request's id (the client's x-request-id, capped, or a new one), echoed in the response, and a logger carrying it. */
+function requestContext(req: IncomingMessage, res: ServerResponse, baseLog: Logger): { reqId: string; log: () => Logger } {
+  const reqId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+  res.setHeader('x-request-id', reqId);
+  // Built on first use: most requests log nothing.
+  let requestLog: Logger | undefined;
+  return { reqId, log: () => (requestLog ??= baseLog.child({ reqId })) };
+}
+
+/** DNS-rebinding and cross-site protection: refuses a foreign Host (421) or a disallowed Origin (403); true when admitted. */
+function admitHostAndOrigin(req: IncomingMessage, res: ServerResponse, cfg: HttpConfig, log: () => Logger): boolean {
+  // Only our own host names.
+  const host = hostName(req.headers.host);
+  if (!isLoopbackHost(host) && !cfg.allowedHosts.includes(host) && !(cfg.host !== '0.0.0.0' && host === cfg.host.toLowerCase())) {
+    log().warn({ host: req.headers.host }, 'rejected request for a foreign Host');
+    jsonRpcError(res, 421, `Host ${echo(req.headers.host ?? '')} is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
+    return false;
+  }
+  const origin = req.headers.origin;
+  if (origin && !originAllowed(origin, cfg)) {
+    log().warn({ origin }, 'rejected request from a foreign Origin');
+    jsonRpcError(res, 403, `Origin ${echo(origin)} is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
+    return false;
+  }
+  return true;
+}
+
+/** GET /healthz: the catalog's state and this version; 200 only when the catalog is ready and the server is not draining. */
+function sendHealth(res: ServerResponse, catalog: CatalogHolder, draining: boolean): void {
+  const state = catalog.current;
+  const body =
+    state.status === 'ready'
+      ? { status: 'ready', version: PACKAGE.version, snapshot: state.catalog.version, tracks: state.catalog.size }
+      : state.status === 'loading'
+        ? { status: 'loading', version: PACKAGE.version, detail: state.detail }
+        : { status: 'failed', version: PACKAGE.version, error: state.error };
+  res.writeHead(state.status === 'ready' && !draining ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(draining ? { ...body, status: 'draining' } : body));
+}
+
+/** GET of a SERVER_CARD_PATHS path: the Server Card, naming the endpoint under the Host the client used. */
+function sendServerCard(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
+  res.end(JSON.stringify(serverCard(`http://${req.headers.host ?? 'localhost'}/mcp`)));
+}
+
+/**
+ * What /mcp asks before a body is read: the bearer token (401), POST (405), and what the Streamable HTTP
+ * spec asks of a POST: it accepts both answer forms (406) and its body is JSON (415). True when admitted.
+ */
+function admitMcpPost(req: IncomingMessage, res: ServerResponse, cfg: HttpConfig, draining: boolean): boolean {
+  if (cfg.authToken && !tokenMatches(req.headers.authorization, cfg.authToken)) {
+    jsonRpcError(res, 401, 'missing or wrong bearer token (Authorization: Bearer <MCP_AUTH_TOKEN>)', { 'www-authenticate': 'Bearer' });
+    return false;
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    jsonRpcError(res, 405, 'this server is stateless: send JSON-RPC with POST /mcp (no GET stream, no sessions to DELETE)');
+    return false;
+  }
+  if (draining) res.setHeader('connection', 'close');
+  const accept = req.headers.accept ?? '';
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+    jsonRpcError(res, 406, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    return false;
+  }
+  if (!isJsonContentType(req.headers['content-type'])) {
+    jsonRpcError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
+    return false;
+  }
+  return true;
+}
+
+/** The POST's body, read up to MCP_MAX_BODY_BYTES (413 beyond) and parsed (400 when not JSON); undefined when refused. */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse, cfg: HttpConfig): Promise<{ raw: Buffer; body: unknown } | undefined> {
+  const raw = await readBody(req, cfg.maxBodyBytes);
+  if (raw === 'too-large') {
+    res.setHeader('connection', 'close');
+    jsonRpcError(res, 413, `request body exceeds ${cfg.maxBodyBytes} bytes (MCP_MAX_BODY_BYTES)`);
+    return undefined;
+  }
+  try {
+    return { raw, body: JSON.parse(raw.toString('utf8')) };
+  } catch {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null }));
+    return undefined;
+  }
+}
+
+/** Writes a refusal from the SDK's handler (version, header checks): small, rewritten to quote the request as this server does. */
+async function sendModernRefusal(response: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  delete headers['content-length'];
+  res.writeHead(response.status, headers);
+  res.end(safeRefusal(await response.text()));
+}
+
+/**
+ * The messages of a 2025-era body, or undefined once it is refused whole (400, nothing of it runs): not
+ * JSON-RPC, a batch over MCP_MAX_BATCH, a request id used twice, initialize in a batch, or an
+ * MCP-Protocol-Version header this server does not speak.
+ */
+function batchMessages(req: IncomingMessage, res: ServerResponse, cfg: HttpConfig, body: unknown): JSONRPCMessage[] | undefined {
+  const invalid = invalidMessage(body);
+  if (invalid) {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: invalid.id, error: { code: -32600, message: `Invalid Request: ${invalid.why}` } }));
+    return undefined;
+  }
+  const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
+  if (messages.length > cfg.maxBatch) {
+    jsonRpcError(res, 400, `Invalid Request: a batch holds at most ${cfg.maxBatch} messages (MCP_MAX_BATCH); this one has ${messages.length}: split it`, {}, -32600);
+    return undefined;
+  }
+  const repeated = repeatedId(messages);
+  if (repeated !== undefined) {
+    // Answers are matched to requests by id: two requests with one id cannot both be answered (and the
+    // MCP server tracks its handlers by id too).
+    jsonRpcError(res, 400, `Invalid Request: the batch uses request id ${JSON.stringify(repeated).slice(0, 200)} more than once; give each request of a batch its own id`, {}, -32600);
+    return undefined;
+  }
+  if (messages.some(isInitialize)) {
+    if (messages.length > 1) {
+      jsonRpcError(res, 400, 'Invalid Request: Only one initialization request is allowed', {}, -32600);
+      return undefined;
+    }
+  } else {
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) {
+      jsonRpcError(res, 400, `Bad Request: Unsupported protocol version: ${echo(String(version))} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+      return undefined;
+    }
+  }
+  return messages;
+}
+
+/** The MCP servers that serve 2025-era POSTs, each connected to its reusable transport, and those idle for reuse. */
+class ServerPool {
+  private readonly idle: PooledServer[] = [];
+
+  constructor(private readonly deps: HttpDeps) {}
+
+  /** Servers waiting for a POST. */
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  /** An idle server, if one waits. */
+  takeIdle(): PooledServer | undefined {
+    return this.idle.pop();
+  }
+
+  /** A new MCP server over the shared catalog, logging through the logger of whichever POST it serves. */
+  async build(): Promise<PooledServer> {
+    const deps = this.deps;
     const slot = { log: () => deps.log };
     const { server, cleanup } = createServer({
       catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
@@ -314,152 +474,91 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
     const transport = new ExchangeTransport();
     await connectServer(server, transport);
     return { transport, cleanup, slot };
-  };
+  }
 
   /**
    * After a POST: a server with no handler in flight serves a later one; any other is closed (its handlers
    * still running are aborted, and whatever they log keeps the request id of the POST they served). The
    * count of handlers, not the POST's ids, decides: an answer still to come must never reach another POST.
    */
-  const release = (pooled: PooledServer, exchange: Exchange, clean: boolean) => {
+  release(pooled: PooledServer, exchange: Exchange, clean: boolean, draining: boolean): void {
     pooled.transport.detach(exchange);
-    if (clean && pooled.transport.inFlight === 0 && !draining && idle.length < MAX_IDLE_SERVERS) {
-      pooled.slot.log = () => deps.log;
-      idle.push(pooled);
+    if (clean && pooled.transport.inFlight === 0 && !draining && this.idle.length < MAX_IDLE_SERVERS) {
+      pooled.slot.log = () => this.deps.log;
+      this.idle.push(pooled);
     } else {
-      void pooled.cleanup().catch((err: Error) => deps.log.debug({ err: err.message }, 'MCP server close failed'));
+      void pooled.cleanup().catch((err: Error) => this.deps.log.debug({ err: err.message }, 'MCP server close failed'));
     }
-  };
+  }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const reqId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
-    res.setHeader('x-request-id', reqId);
-    // Built on first use: most requests log nothing.
-    let child: Logger | undefined;
-    const log = () => (child ??= deps.log.child({ reqId }));
+  /** Closes every idle server. */
+  async closeIdle(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((p) => p.cleanup().catch(() => undefined)));
+  }
+}
+
+/** The /mcp endpoint and its neighbours: routes each request, counts those in flight, and drains on close. */
+class HttpEndpoint {
+  readonly pool: ServerPool;
+  /** Requests whose response is not finished yet. */
+  inFlight = 0;
+  private draining = false;
+  private readonly cfg: HttpConfig;
+  /** 2025-era POSTs being served by a pooled server. */
+  private readonly open = new Set<Exchange>();
+  // 2026-07-28 requests go to the SDK's per-request handler (server/discover, the `_meta` envelope, the
+  // Mcp-Method/Mcp-Name headers, version errors, subscriptions/listen, cache hints); a publish reaches
+  // open subscriptions/listen streams through its notifier.
+  private readonly modern: McpHttpHandler;
+  private readonly onPublish = () => this.modern.notify.resourcesChanged();
+  private readonly keepAlive: NodeJS.Timeout;
+
+  constructor(private readonly deps: HttpDeps) {
+    this.cfg = deps.http;
+    this.pool = new ServerPool(deps);
+    this.modern = modernHandler(deps);
+    deps.catalog.on('changed', this.onPublish);
+    this.keepAlive = setInterval(() => {
+      const quietSince = Date.now() - KEEPALIVE_MS;
+      for (const exchange of this.open) if (exchange.lastWriteAt <= quietSince) exchange.keepAlive();
+    }, KEEPALIVE_MS / 3);
+    this.keepAlive.unref();
+  }
+
+  /** Counts a request in flight (on its connection too) until its response is finished, and serves it; a failure answers 500. */
+  accept(req: IncomingMessage, res: ServerResponse, connection: Connection | undefined): void {
+    // A request is in flight until its response is finished (an SSE answer outlives handle()).
+    this.inFlight++;
+    if (connection) connection.busy++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (connection) {
+        connection.busy--;
+        connection.idleSince = Date.now();
+      }
+    });
+    this.handle(req, res).catch((err: Error) => {
+      this.deps.log.error({ err: err.message }, 'HTTP request failed');
+      jsonRpcError(res, 500, 'internal error');
+    });
+  }
+
+  /** Routes one request: Host/Origin checks, then health, the Server Card, or /mcp (admission, body, 2026-07-28 or 2025-era serving). */
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { reqId, log } = requestContext(req, res, this.deps.log);
     const path = (req.url ?? '/').split('?')[0];
-
-    // DNS-rebinding protection: only our own host names.
-    const host = hostName(req.headers.host);
-    if (!isLoopbackHost(host) && !cfg.allowedHosts.includes(host) && !(cfg.host !== '0.0.0.0' && host === cfg.host.toLowerCase())) {
-      log().warn({ host: req.headers.host }, 'rejected request for a foreign Host');
-      return jsonRpcError(res, 421, `Host ${echo(req.headers.host ?? '')} is not served here; add it to MCP_ALLOWED_HOSTS if it is yours`);
-    }
-    const origin = req.headers.origin;
-    if (origin && !originAllowed(origin, cfg)) {
-      log().warn({ origin }, 'rejected request from a foreign Origin');
-      return jsonRpcError(res, 403, `Origin ${echo(origin)} is not allowed; add it to MCP_ALLOWED_ORIGINS to allow it`);
-    }
-
-    if (path === '/healthz' && req.method === 'GET') {
-      const state = deps.catalog.current;
-      const body =
-        state.status === 'ready'
-          ? { status: 'ready', version: PACKAGE.version, snapshot: state.catalog.version, tracks: state.catalog.size }
-          : state.status === 'loading'
-            ? { status: 'loading', version: PACKAGE.version, detail: state.detail }
-            : { status: 'failed', version: PACKAGE.version, error: state.error };
-      res.writeHead(state.status === 'ready' && !draining ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(draining ? { ...body, status: 'draining' } : body));
-      return;
-    }
-    if (SERVER_CARD_PATHS.includes(path ?? '') && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
-      res.end(JSON.stringify(serverCard(`http://${req.headers.host ?? 'localhost'}/mcp`)));
-      return;
-    }
+    if (!admitHostAndOrigin(req, res, this.cfg, log)) return;
+    if (path === '/healthz' && req.method === 'GET') return sendHealth(res, this.deps.catalog, this.draining);
+    if (SERVER_CARD_PATHS.includes(path ?? '') && req.method === 'GET') return sendServerCard(req, res);
     if (path !== '/mcp') return jsonRpcError(res, 404, 'not found: the MCP endpoint is /mcp');
+    if (!admitMcpPost(req, res, this.cfg, this.draining)) return;
 
-    if (cfg.authToken && !tokenMatches(req.headers.authorization, cfg.authToken)) {
-      return jsonRpcError(res, 401, 'missing or wrong bearer token (Authorization: Bearer <MCP_AUTH_TOKEN>)', { 'www-authenticate': 'Bearer' });
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return jsonRpcError(res, 405, 'this server is stateless: send JSON-RPC with POST /mcp (no GET stream, no sessions to DELETE)');
-    }
-    if (draining) res.setHeader('connection', 'close');
+    const parsed = await readJsonBody(req, res, this.cfg);
+    if (!parsed) return;
+    if (mayBeModern(parsed.body) && (await this.serveModern(req, res, parsed.raw, parsed.body, reqId))) return;
 
-    // What the Streamable HTTP spec asks of a POST: it accepts both answer forms, and its body is JSON.
-    const accept = req.headers.accept ?? '';
-    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-      return jsonRpcError(res, 406, 'Not Acceptable: Client must accept both application/json and text/event-stream');
-    }
-    if (!isJsonContentType(req.headers['content-type'])) {
-      return jsonRpcError(res, 415, 'Unsupported Media Type: Content-Type must be application/json');
-    }
-
-    const raw = await readBody(req, cfg.maxBodyBytes);
-    if (raw === 'too-large') {
-      res.setHeader('connection', 'close');
-      return jsonRpcError(res, 413, `request body exceeds ${cfg.maxBodyBytes} bytes (MCP_MAX_BODY_BYTES)`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null }));
-      return;
-    }
-
-    if (mayBeModern(body)) {
-      const aborted = new AbortController();
-      res.once('close', () => aborted.abort());
-      const request = webRequest(req, raw, aborted.signal, reqId);
-      if (!(await isLegacyRequest(request.clone(), body))) {
-        // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
-        // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
-        const message = JSONRPCMessageSchema.safeParse(body);
-        const why = message.success ? paramsProblem(message.data, deps) : null;
-        if (why !== null) {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(invalidParamsError((message.data as { id: string | number }).id, why)));
-          return;
-        }
-        const timer = setTimeout(() => aborted.abort(), cfg.requestTimeoutMs);
-        try {
-          const response = await modern.fetch(request, { parsedBody: body });
-          if (response.status >= 400 && isJsonContentType(response.headers.get('content-type') ?? undefined)) {
-            // A refusal (version, header checks): small, and rewritten to quote the request as this server does.
-            const headers: Record<string, string> = {};
-            response.headers.forEach((v, k) => (headers[k] = v));
-            delete headers['content-length'];
-            res.writeHead(response.status, headers);
-            res.end(safeRefusal(await response.text()));
-            return;
-          }
-          return await sendWebResponse(response, res);
-        } finally {
-          clearTimeout(timer);
-        }
-      }
-    }
-
-    const invalid = invalidMessage(body);
-    if (invalid) {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: invalid.id, error: { code: -32600, message: `Invalid Request: ${invalid.why}` } }));
-      return;
-    }
-    const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-    if (messages.length > cfg.maxBatch) {
-      // Refused whole: nothing of it runs.
-      return jsonRpcError(res, 400, `Invalid Request: a batch holds at most ${cfg.maxBatch} messages (MCP_MAX_BATCH); this one has ${messages.length}: split it`, {}, -32600);
-    }
-    const repeated = repeatedId(messages);
-    if (repeated !== undefined) {
-      // Answers are matched to requests by id: two requests with one id cannot both be answered (and the
-      // MCP server tracks its handlers by id too). Nothing of such a batch runs.
-      return jsonRpcError(res, 400, `Invalid Request: the batch uses request id ${JSON.stringify(repeated).slice(0, 200)} more than once; give each request of a batch its own id`, {}, -32600);
-    }
-    if (messages.some(isInitialize)) {
-      if (messages.length > 1) return jsonRpcError(res, 400, 'Invalid Request: Only one initialization request is allowed', {}, -32600);
-    } else {
-      const version = req.headers['mcp-protocol-version'];
-      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) {
-        return jsonRpcError(res, 400, `Bad Request: Unsupported protocol version: ${echo(String(version))} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
-      }
-    }
+    const messages = batchMessages(req, res, this.cfg, parsed.body);
+    if (!messages) return;
     // Only notifications or responses: accepted. A stateless server has no session they could act on
     // (no request of ours awaits a client's answer; a cancellation names a request of another POST).
     if (!messages.some(isRequest)) {
@@ -467,96 +566,107 @@ export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer
       res.end();
       return;
     }
+    await this.servePooled(req, res, messages, log);
+  }
 
-    const keepsClientState = messages.some(setsClientState);
-    const pooled = idle.pop() ?? (await build());
-    pooled.slot.log = log;
-    const exchange = new Exchange(req, res, (ex, clean) => {
-      open.delete(ex);
+  /** Serves a POST the SDK classifies as 2026-07-28 traffic through its handler; false when it is 2025-era after all. */
+  private async serveModern(req: IncomingMessage, res: ServerResponse, raw: Buffer, body: unknown, reqId: string): Promise<boolean> {
+    const aborted = new AbortController();
+    res.once('close', () => aborted.abort());
+    const request = webRequest(req, raw, aborted.signal, reqId);
+    if (await isLegacyRequest(request.clone(), body)) return false;
+    // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
+    // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
+    const message = JSONRPCMessageSchema.safeParse(body);
+    const why = message.success ? paramsProblem(message.data, this.deps) : null;
+    if (why !== null) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(invalidParamsError((message.data as { id: string | number }).id, why)));
+      return true;
+    }
+    const timer = setTimeout(() => aborted.abort(), this.cfg.requestTimeoutMs);
+    try {
+      const response = await this.modern.fetch(request, { parsedBody: body });
+      if (response.status >= 400 && isJsonContentType(response.headers.get('content-type') ?? undefined)) {
+        await sendModernRefusal(response, res);
+      } else {
+        await sendWebResponse(response, res);
+      }
+      return true;
+    } finally {
       clearTimeout(timer);
-      release(pooled, ex, clean && !keepsClientState);
+    }
+  }
+
+  /** Serves 2025-era messages on a pooled MCP server, within MCP_REQUEST_TIMEOUT_MS (504 beyond), and releases the server after. */
+  private async servePooled(req: IncomingMessage, res: ServerResponse, messages: JSONRPCMessage[], log: () => Logger): Promise<void> {
+    const keepsClientState = messages.some(setsClientState);
+    const pooled = this.pool.takeIdle() ?? (await this.pool.build());
+    pooled.slot.log = log;
+    const exchange = new Exchange(req, res, (finished, clean) => {
+      this.open.delete(finished);
+      clearTimeout(timer);
+      this.pool.release(pooled, finished, clean && !keepsClientState, this.draining);
     });
     const timer = setTimeout(() => {
       if (!exchange.open) return;
-      log().warn({ ms: cfg.requestTimeoutMs }, 'request timed out');
+      log().warn({ ms: this.cfg.requestTimeoutMs }, 'request timed out');
       exchange.abort();
-      jsonRpcError(res, 504, `request took longer than ${cfg.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`);
+      jsonRpcError(res, 504, `request took longer than ${this.cfg.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`);
       res.end();
-    }, cfg.requestTimeoutMs);
+    }, this.cfg.requestTimeoutMs);
     res.once('close', () => exchange.abort());
-    open.add(exchange);
+    this.open.add(exchange);
     // A client that went away while its body was read: nothing to serve.
     if (res.destroyed || req.socket.destroyed) return exchange.abort();
     await exchange.start(pooled.transport, messages);
-  };
+  }
 
-  const keepAlive = setInterval(() => {
-    const quietSince = Date.now() - KEEPALIVE_MS;
-    for (const ex of open) if (ex.lastWriteAt <= quietSince) ex.keepAlive();
-  }, KEEPALIVE_MS / 3);
-  keepAlive.unref();
+  /**
+   * Fails health checks, answers everything that reaches the server (requests already on the wire included),
+   * closes it once nothing has been in flight for a short quiet period or the grace time is up, then frees
+   * what the endpoint holds.
+   */
+  async close(server: Server, graceMs: number): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + graceMs;
+    let quietSince = 0;
+    while (Date.now() < deadline) {
+      if (this.inFlight > 0) quietSince = 0;
+      else if (!quietSince) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 250) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    clearInterval(this.keepAlive);
+    this.deps.catalog.off('changed', this.onPublish);
+    await this.modern.close();
+    for (const exchange of this.open) exchange.abort();
+    await this.pool.closeIdle();
+  }
+}
 
-  const server = createHttpServer(
-    {
-      // Checked on this period: a connection past a timeout is closed at most this much later.
-      connectionsCheckingInterval: Math.min(1_000, Math.ceil(cfg.headersTimeoutMs / 2)),
-      headersTimeout: cfg.headersTimeoutMs,
-      // Receiving the whole request (header and body); Node requires it to be at least headersTimeout.
-      requestTimeout: Math.max(cfg.requestTimeoutMs + 5_000, cfg.headersTimeoutMs),
-    },
-    (req, res) => {
-      // A request is in flight until its response is finished (an SSE answer outlives handle()).
-      inFlight++;
-      const conn = connections.get(req.socket);
-      if (conn) conn.busy++;
-      res.once('close', () => {
-        inFlight--;
-        if (conn) {
-          conn.busy--;
-          conn.idleSince = Date.now();
-        }
-      });
-      handle(req, res).catch((err: Error) => {
-        deps.log.error({ err: err.message }, 'HTTP request failed');
-        jsonRpcError(res, 500, 'internal error');
-      });
-    },
-  );
-  server.keepAliveTimeout = cfg.keepAliveTimeoutMs;
-  const connections = capConnections(server, cfg.maxConnections, deps.log);
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg)));
-    server.listen(cfg.port, cfg.host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${shownHost}:${addr.port}/mcp`;
-
+/**
+ * Stateless Streamable HTTP: no sessions, so any POST can go to any replica or worker. Each POST is served
+ * by an MCP server of its own for as long as it runs, so JSON-RPC ids, progress notifications and
+ * cancellations of different clients never meet; but servers are not built per request (that, and the
+ * SDK's single-use web-standard transport, cost more than most tool calls): a server that answered its
+ * POST goes back to a pool and serves a later one through the same ExchangeTransport
+ * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
+ * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
+ */
+export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
+  const endpoint = new HttpEndpoint(deps);
+  const server = createHttpServer(nodeServerOptions(deps.http), (req, res) => endpoint.accept(req, res, connections.get(req.socket)));
+  server.keepAliveTimeout = deps.http.keepAliveTimeoutMs;
+  const connections = capConnections(server, deps.http.maxConnections, deps.log);
+  const url = await listen(server, deps.http);
   return {
     server,
     url,
-    stats: () => ({ connections: connections.size, idleServers: idle.length, inFlight }),
-    close: async (graceMs = 10_000) => {
-      // Fail health checks, answer everything that reaches us (requests already on the wire included),
-      // and close once nothing has been in flight for a short quiet period or the grace time is up.
-      draining = true;
-      const deadline = Date.now() + graceMs;
-      let quietSince = 0;
-      while (Date.now() < deadline) {
-        if (inFlight > 0) quietSince = 0;
-        else if (!quietSince) quietSince = Date.now();
-        else if (Date.now() - quietSince >= 250) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-      clearInterval(keepAlive);
-      deps.catalog.off('changed', onPublish);
-      await modern.close();
-      for (const ex of open) ex.abort();
-      await Promise.all(idle.splice(0).map((p) => p.cleanup().catch(() => undefined)));
-    },
+    stats: () => ({ connections: connections.size, idleServers: endpoint.pool.idleCount, inFlight: endpoint.inFlight }),
+    close: (graceMs = 10_000) => endpoint.close(server, graceMs),
   };
 }
