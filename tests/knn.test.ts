@@ -123,6 +123,32 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     }
   });
 
+  it('a single seed gets the exhaustive answer over many leaves with wide local scales, duplicates and ties', () => {
+    // 3-D grid points (many exact duplicates, so many tied scores) with scales from 0.05 to 20 and a filter:
+    // the search skips rows by their bound, which must never drop one that belongs in the answer.
+    const n = 3000;
+    const xs = new Float32Array(n * 3);
+    for (let i = 0; i < n * 3; i++) xs[i] = ((i * 7919) % 23) / 4;
+    const scales = Float64Array.from({ length: n }, (_, i) => 0.05 * 400 ** (((i * 104729) % 997) / 996));
+    const tree = new KdTree(xs, n, 3).withLocalScale(scales);
+    const id = (i: number) => String(i).padStart(5, '0');
+    for (let q = 0; q < 30; q++) {
+      const anchor = Float64Array.from(xs.subarray((q * 97) * 3, (q * 97) * 3 + 3), (v, c) => v + (q % 3 === c ? 0.3 : 0));
+      const inv = 0.5 + (q % 4);
+      const accept = (i: number) => q % 2 === 0 || i % 3 !== 0;
+      for (const plain of [false, true]) {
+        const top = new TopK(id).reset(40);
+        tree.search([anchor], inv, accept, top, plain);
+        const want = Array.from({ length: n }, (_, i) => i).filter(accept).map((i) => {
+          let d = 0;
+          for (let c = 0; c < 3; c++) d += (xs[i * 3 + c]! - anchor[c]!) ** 2;
+          return { i, s: Math.exp((-d * inv) / (plain ? 1 : tree.localScale[tree.rowOf[i]!]!)) };
+        }).sort((a, b) => b.s - a.s || (id(a.i) < id(b.i) ? -1 : 1)).slice(0, 40).map((x) => x.i);
+        expect(Array.from(top.sorted().indexes)).toEqual(want);
+      }
+    }
+  });
+
   it('handles degenerate inputs: identical vectors, fewer tracks than asked for', () => {
     const v = new Float32Array(50 * 2).fill(1);
     const tree = new KdTree(v, 50, 2);

@@ -155,6 +155,9 @@ export class KdTree {
   /** Local scale per row (tree order; see KdTreeParts), and its largest value per node (the search bound). */
   readonly localScale: Float32Array;
   private readonly nodeScale: Float32Array;
+  /** Centre (mean) of each leaf's vectors, and each row's distance from its leaf's centre, rounded up (row bound). */
+  private readonly leafCentre: Float64Array;
+  private readonly rowRadius: Float64Array;
   // Search scratch, reused across queries.
   private queue: Int32Array;
   private queueKey: Float64Array;
@@ -231,7 +234,7 @@ export class KdTree {
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
     this.localScale = new Float32Array(n).fill(1);
-    this.nodeScale = new Float32Array(count).fill(1);
+    ({ nodeScale: this.nodeScale, leafCentre: this.leafCentre, rowRadius: this.rowRadius } = derived({ ...this.parts(), localScale: this.localScale }));
   }
 
   /** The tree's arrays, as a snapshot stores them (see fromParts). */
@@ -353,14 +356,8 @@ export class KdTree {
     }
     const localScale = p.localScale ?? new Float32Array(n).fill(1);
     if (localScale.length !== n) throw new Error(`k-d tree local scales (${localScale.length}) do not fit its ${n} rows`);
-    const nodeScale = new Float32Array(nodes);
-    for (let node = 0; node < nodes; node++) {
-      let m = 0;
-      for (let r = p.lo[node]!, end = p.hi[node]!; r < end; r++) if (localScale[r]! > m) m = localScale[r]!;
-      nodeScale[node] = m;
-    }
     const t = Object.create(KdTree.prototype) as KdTree;
-    Object.assign(t, { ...p, localScale, nodeScale, nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
+    Object.assign(t, { ...p, localScale, ...derived({ ...p, localScale }), nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
     return t;
   }
 
@@ -369,7 +366,8 @@ export class KdTree {
    * the anchors of exp(−|x_i − anchor|² · inv[a] / s_i), s_i the track's local scale (`plain`: 1), and
    * `inv` one width for every anchor or one per anchor. Nodes are visited best bound first (the bound
    * divides by the node's largest local scale) and the search stops once no unvisited node can beat the
-   * worst kept score. Returns how many tracks were scored.
+   * worst kept score; with one anchor a leaf's rows are also bounded one by one (scanLeaf). Returns how many
+   * accepted tracks had their distance computed.
    */
   search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
     const k = this.dims;
@@ -379,15 +377,7 @@ export class KdTree {
     const bound = (node: number): number => {
       let sum = 0;
       for (let a = 0; a < A; a++) {
-        const v = anchors[a]!;
-        let d = 0;
-        for (let c = 0; c < k; c++) {
-          const x = v[c]!;
-          const mn = boxMin[node * k + c]!;
-          const mx = boxMax[node * k + c]!;
-          const g = x < mn ? mn - x : x > mx ? x - mx : 0;
-          d += g * g;
-        }
+        const d = boxDistance2(boxMin, boxMax, node, k, anchors[a]!);
         sum += Math.exp((-d * invs[a]!) / (plain ? 1 : nodeScale[node]!));
       }
       // A hair of slack so rounding can never make the bound fall below a real score.
@@ -452,6 +442,10 @@ export class KdTree {
         push(r, bound(r));
         continue;
       }
+      if (A === 1) {
+        scored += this.scanLeaf(node, anchors, invs, accept, top, plain);
+        continue;
+      }
       for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
         const i = order[p]!;
         if (!accept(i)) continue;
@@ -461,6 +455,98 @@ export class KdTree {
     }
     return scored;
   }
+
+  /**
+   * A leaf's rows offered to `top` for one anchor. A row lies at least max(box distance, distance from the
+   * anchor to the leaf's centre − the row's radius) from the anchor (triangle inequality), so once `top` is
+   * full a row whose bound, then whose own distance, scores below the worst kept score is skipped before the
+   * exponential. The limit has slack so rounding never skips a row that could enter (ties rank by track id).
+   * Returns how many rows' distances were computed.
+   */
+  private scanLeaf(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean): number {
+    const k = this.dims;
+    const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
+    const v = anchors[0]!;
+    const inv = invs[0]!;
+    let c2 = 0;
+    for (let c = 0; c < k; c++) {
+      const y = v[c]! - leafCentre[node * k + c]!;
+      c2 += y * y;
+    }
+    const gap = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+    const dist = Math.sqrt(c2) * (1 - 1e-9);
+    let floor = NaN;
+    // Largest squared distance ÷ local scale that can still score at least `floor` (Infinity while top is not full).
+    let limit = Infinity;
+    let scored = 0;
+    for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+      if (top.floor !== floor) {
+        floor = top.floor;
+        limit = floor > 0 ? (-Math.log(floor) * (1 + 1e-9) + 1e-15) / inv : Infinity;
+      }
+      const s = plain ? 1 : localScale[p]!;
+      const t = dist - rowRadius[p]!;
+      const lb = t > gap ? t : gap;
+      if (lb * lb > limit * s) continue;
+      const i = order[p]!;
+      if (!accept(i)) continue;
+      scored++;
+      let d = 0;
+      for (let c = 0, q = p * k; c < k; c++) {
+        const x = rows[q + c]! - v[c]!;
+        d += x * x;
+      }
+      if (d > limit * s) continue;
+      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
+    }
+    return scored;
+  }
+}
+
+/** Squared distance from `v` to the bounding box of `node` (0 inside it). */
+function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, k: number, v: ArrayLike<number>): number {
+  let d = 0;
+  for (let c = 0; c < k; c++) {
+    const x = v[c]!;
+    const mn = boxMin[node * k + c]!;
+    const mx = boxMax[node * k + c]!;
+    const g = x < mn ? mn - x : x > mx ? x - mx : 0;
+    d += g * g;
+  }
+  return d;
+}
+
+/**
+ * What a tree derives from its parts at load: the largest local scale per node, and per leaf the centre of
+ * its vectors with each row's distance from it (rounded up by a relative 1e-9, so the bound built on it stays
+ * below every real distance despite rounding).
+ */
+function derived(p: KdTreeParts & { localScale: Float32Array }): { nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array } {
+  const { dims, rows, lo, hi, child, localScale } = p;
+  const nodes = lo.length;
+  const nodeScale = new Float32Array(nodes);
+  const leafCentre = new Float64Array(nodes * dims);
+  const rowRadius = new Float64Array(localScale.length);
+  for (let node = 0; node < nodes; node++) {
+    const a = lo[node]!;
+    const b = hi[node]!;
+    let m = 0;
+    for (let r = a; r < b; r++) if (localScale[r]! > m) m = localScale[r]!;
+    nodeScale[node] = m;
+    if (child[2 * node]! >= 0 || b === a) continue;
+    const c0 = node * dims;
+    for (let r = a; r < b; r++) for (let c = 0; c < dims; c++) leafCentre[c0 + c]! += rows[r * dims + c]!;
+    for (let c = 0; c < dims; c++) leafCentre[c0 + c]! /= b - a;
+    for (let r = a; r < b; r++) {
+      let d = 0;
+      for (let c = 0; c < dims; c++) {
+        const x = rows[r * dims + c]! - leafCentre[c0 + c]!;
+        d += x * x;
+      }
+      rowRadius[r] = Math.sqrt(d) * (1 + 1e-9);
+    }
+  }
+  return { nodeScale, leafCentre, rowRadius };
 }
 
 /** Quickselect: reorder a[lo..hi] so a[nth] holds the element of that rank by key, smaller keys before it. */
