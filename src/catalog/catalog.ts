@@ -386,13 +386,12 @@ export class Catalog {
 
   /** A name resolver over this catalog built from the names alone (its artist index now, its title index on first use). */
   nameResolver(): NameResolver {
-    const r = this.emptyResolver();
-    for (let i = 0; i < this.artistTable.length; i++) r.addArtist(artistName(this.artistTable, i));
-    return r;
+    return this.resolverOver(runNow(artistIndexSteps(this.artistTable)));
   }
 
-  private emptyResolver(): NameResolver {
-    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)));
+  /** Name resolution over this catalog's tracks with a given artist index. */
+  private resolverOver(index: ArtistIndex): NameResolver {
+    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index);
   }
 
   /**
@@ -428,7 +427,7 @@ export class Catalog {
       }
     }
     index ??= yield* artistIndexSteps(this.artistTable);
-    this.resolver = new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index);
+    this.resolver = this.resolverOver(index);
   }
 
   /** Whether every index built after the catalog is served (`indexSteps`) is in. */
