@@ -2,14 +2,11 @@
  * The published marts as the serving side sees them: track columns, artist and genre profiles, and the
  * manifest describing a snapshot. snapshot.ts stores these; catalog.ts serves them.
  */
+import type { TrackFeature } from '../features.js';
 import type { CatalogDistribution } from './distribution.js';
 
-/** Audio features carried per track, in this order. */
-export const TRACK_FEATURES = [
-  'danceability', 'energy', 'loudness', 'speechiness', 'acousticness', 'instrumentalness',
-  'liveness', 'valence', 'tempo',
-] as const;
-export type TrackFeature = (typeof TRACK_FEATURES)[number];
+/** Audio features carried per track, in this order (the feature registry's per-track columns). */
+export { TRACK_FEATURES, type TrackFeature } from '../features.js';
 
 /** Column-oriented dim_tracks (+ bridge_track_artists as artist_keys). One array per column, same length. */
 export interface TrackColumns {
