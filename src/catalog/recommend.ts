@@ -1,3 +1,4 @@
+import { FEATURE_BOUNDS, FRACTION_FEATURES, LISTENER_FEATURES, TRACK_FEATURES_SHOWN, type FeatureName, type FractionFeature } from '../features.js';
 import type { ArtistProfile } from './marts.js';
 import type { Catalog, TrackView } from './catalog.js';
 import { quote } from './delimit.js';
@@ -17,32 +18,14 @@ import type { NameMatch } from './resolve.js';
  */
 export interface AttributeSpec { min: number; max: number; integer: boolean; unit?: string; span?: number }
 
-/** The 15 tunable attributes (Spotify's 14 and the release year) and their domains. */
-export const ATTRIBUTES = {
-  acousticness: { min: 0, max: 1, integer: false },
-  danceability: { min: 0, max: 1, integer: false },
-  duration_ms: { min: 0, max: 3_600_000, integer: true, unit: 'ms' },
-  energy: { min: 0, max: 1, integer: false },
-  instrumentalness: { min: 0, max: 1, integer: false },
-  key: { min: 0, max: 11, integer: true },
-  liveness: { min: 0, max: 1, integer: false },
-  loudness: { min: -60, max: 5, integer: false, unit: 'dB' },
-  mode: { min: 0, max: 1, integer: true },
-  popularity: { min: 0, max: 100, integer: true },
-  release_year: { min: 1800, max: 2100, integer: true, span: 50 },
-  speechiness: { min: 0, max: 1, integer: false },
-  tempo: { min: 0, max: 250, integer: false, unit: 'BPM' },
-  time_signature: { min: 0, max: 7, integer: true },
-  valence: { min: 0, max: 1, integer: false },
-} as const satisfies Record<string, AttributeSpec>;
-export type Attribute = keyof typeof ATTRIBUTES;
+/** The 15 tunable attributes (Spotify's 14 and the release year) and their domains (the feature registry's bounds). */
+export const ATTRIBUTES: Readonly<Record<FeatureName, AttributeSpec>> = FEATURE_BOUNDS;
+export type Attribute = FeatureName;
 export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as Attribute[];
 
 /** The attributes on a 0–1 scale. */
-export const UNIT_FEATURES = [
-  'danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness', 'liveness',
-] as const satisfies readonly (Attribute & TrackFeature)[];
-export type UnitFeature = (typeof UNIT_FEATURES)[number];
+export const UNIT_FEATURES = FRACTION_FEATURES;
+export type UnitFeature = FractionFeature;
 
 export interface AttributeBounds { min?: number | undefined; max?: number | undefined; target?: number | undefined }
 export type Bounds = Partial<Record<Attribute, AttributeBounds>>;
@@ -108,11 +91,9 @@ export function validateBounds(bounds: Bounds): string[] {
 }
 
 /** Features used to judge how typical a track is of a genre (distance to the genre median in its stddevs). */
-const TYPICALITY_FEATURES: readonly TrackFeature[] = [
-  'danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness', 'liveness', 'loudness', 'tempo',
-];
+const TYPICALITY_FEATURES: readonly TrackFeature[] = TRACK_FEATURES_SHOWN;
 /** Features a listener recognises, used to explain a pick. */
-const REASON_FEATURES: readonly TrackFeature[] = ['danceability', 'energy', 'valence', 'acousticness', 'tempo'];
+const REASON_FEATURES: readonly TrackFeature[] = LISTENER_FEATURES;
 
 function fmt(attr: string, v: number): string {
   if (attr === 'tempo') return `${Math.round(v)} BPM`;
