@@ -1,3 +1,4 @@
+import { METRIC_FEATURES, type MetricFeature } from '../features.js';
 import { computeDistribution, matchesDefinitions, type CatalogDistribution } from './distribution.js';
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
@@ -679,11 +680,8 @@ export class Catalog {
   }
 }
 
-/** Inputs of the learned metric: the 12 audio attributes, release year and popularity. */
-export const METRIC_INPUTS = [
-  'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness', 'instrumentalness',
-  'liveness', 'valence', 'tempo', 'duration_ms', 'release_year', 'popularity',
-] as const;
+/** Inputs of the learned metric: the 12 audio attributes, release year and popularity (the feature registry's `metric` ones). */
+export const METRIC_INPUTS: readonly MetricFeature[] = METRIC_FEATURES;
 
 /** How strongly a track is pulled toward its primary artist's mean position (tuned in `npm run eval`). */
 export const ARTIST_BLEND = 0.5;
