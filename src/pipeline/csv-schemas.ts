@@ -2,6 +2,8 @@
  * The CSV layouts the pipeline recognises, by header. Both map onto one staging schema
  * (see src/pipeline/ingest.ts).
  */
+import { STAGED_FEATURES } from '../features.js';
+
 export type CsvSchemaName = 'maharshipandya' | 'tidytuesday';
 
 export interface CsvSchema {
@@ -13,14 +15,16 @@ export interface CsvSchema {
   readonly optional: readonly string[];
 }
 
+/** The feature block's header cells, the same in every layout (src/features.ts). */
+const FEATURE_HEADERS = STAGED_FEATURES.map((f) => f.staged!.header);
+
 /** Kaggle "Spotify Tracks Dataset" (maharshipandya): one row per (track, genre). */
 export const MAHARSHIPANDYA: CsvSchema = {
   name: 'maharshipandya',
   title: 'Kaggle Spotify Tracks Dataset (maharshipandya)',
   required: [
     'track_id', 'artists', 'album_name', 'track_name', 'popularity', 'duration_ms', 'explicit',
-    'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness',
-    'instrumentalness', 'liveness', 'valence', 'tempo', 'time_signature', 'track_genre',
+    ...FEATURE_HEADERS, 'time_signature', 'track_genre',
   ],
   // The unnamed first column is the pandas row index of the export.
   optional: ['', 'unnamed: 0'],
@@ -33,8 +37,7 @@ export const TIDYTUESDAY: CsvSchema = {
   required: [
     'track_id', 'track_name', 'track_artist', 'track_popularity', 'track_album_id',
     'track_album_name', 'track_album_release_date', 'playlist_name', 'playlist_id',
-    'playlist_genre', 'playlist_subgenre', 'danceability', 'energy', 'key', 'loudness', 'mode',
-    'speechiness', 'acousticness', 'instrumentalness', 'liveness', 'valence', 'tempo', 'duration_ms',
+    'playlist_genre', 'playlist_subgenre', ...FEATURE_HEADERS, 'duration_ms',
   ],
   optional: [],
 };

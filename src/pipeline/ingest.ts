@@ -25,6 +25,7 @@ import { DECIMAL, decimalValue } from './decimal.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
 import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
+import { STAGED_FEATURE_NAMES, STAGED_FEATURES, type StagedFeature } from '../features.js';
 import type { StagedReject, StagedTrack, StageResult, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
 export interface IngestReport {
@@ -163,24 +164,11 @@ const MAX_ID_CHARS = 200;
 /** Release years outside 1850 … next year are not real releases. */
 const MIN_RELEASE_YEAR = 1850;
 
-const unit = (column: string): NumberRule => ({ column, integer: false, min: 0, max: 1, expected: '0–1' });
-
-/** Audio features and numeric columns shared by both layouts (popularity/time_signature are per layout). */
-const FEATURE_RULES: readonly NumberRule[] = [
+/** Duration, then the feature block (src/features.ts), read from the same cells in both layouts (popularity/time_signature are per layout). */
+const FEATURE_RULES: readonly (NumberRule & { readonly target: keyof StagedTrack })[] = [
   // Six hours: longer is a unit mix-up (seconds × 1000 twice) or a corrupt cell, not a track.
-  { column: 'duration_ms', integer: true, min: 1, max: MAX_DURATION_MS, expected: `a positive integer up to ${MAX_DURATION_MS} (6 h)` },
-  unit('danceability'),
-  unit('energy'),
-  { column: 'key', integer: true, min: -1, max: 11, expected: '-1..11' },
-  // Real masters can be slightly louder than 0 dBFS (the TidyTuesday file peaks at +1.275 dB).
-  { column: 'loudness', integer: false, min: -80, max: 10, expected: '-80–10 dB' },
-  { column: 'mode', integer: true, min: 0, max: 1, expected: '0 or 1' },
-  unit('speechiness'),
-  unit('acousticness'),
-  unit('instrumentalness'),
-  unit('liveness'),
-  unit('valence'),
-  { column: 'tempo', integer: false, min: 0, max: 300, expected: '0–300 BPM' },
+  { column: 'duration_ms', target: 'duration_ms', integer: true, min: 1, max: MAX_DURATION_MS, expected: `a positive integer up to ${MAX_DURATION_MS} (6 h)` },
+  ...STAGED_FEATURES.map((f) => ({ column: f.staged!.header, target: f.name as StagedFeature, integer: f.integer, min: f.staged!.min, max: f.staged!.max, expected: f.staged!.expected })),
 ];
 
 const POPULARITY_RULE: Omit<NumberRule, 'column'> = { integer: true, min: 0, max: 100, expected: '0–100' };
@@ -223,22 +211,10 @@ interface NumberColumn {
 }
 
 /** The staging number columns every layout has (time_signature is the one a layout may lack). */
-const NUMBER_TARGETS = [
-  'popularity',
-  'duration_ms',
-  'danceability',
-  'energy',
-  'key',
-  'loudness',
-  'mode',
-  'speechiness',
-  'acousticness',
-  'instrumentalness',
-  'liveness',
-  'valence',
-  'tempo',
-] as const satisfies readonly (keyof StagedTrack)[];
-type NumberTarget = (typeof NUMBER_TARGETS)[number];
+const NUMBER_TARGETS = ['popularity', 'duration_ms', ...STAGED_FEATURE_NAMES] as const satisfies readonly (keyof StagedTrack)[];
+type NumberTarget = 'popularity' | 'duration_ms' | StagedFeature;
+/** The staged row's feature block (src/features.ts), in column order. */
+const BLOCK: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
 
 /** Where each staging column is read in the records of one header, and the checks its cells get. */
 interface ColumnPlan {
@@ -288,7 +264,7 @@ function planColumns(header: readonly string[], schema: CsvSchemaName, layout: L
   };
   const numberColumns: NumberColumn[] = [
     { rule: { column: layout.popularity, ...POPULARITY_RULE }, at: col(layout.popularity), target: 'popularity' },
-    ...FEATURE_RULES.map((rule) => ({ rule, at: col(rule.column), target: rule.column as keyof StagedTrack })),
+    ...FEATURE_RULES.map(({ target, ...rule }) => ({ rule, at: col(rule.column), target })),
   ];
   if (layout.time_signature !== null) {
     numberColumns.push({
@@ -324,6 +300,8 @@ class LayoutRecordMapper implements RecordMapper {
   private readonly numbers: Float64Array;
   /** Where each number column's value lands in `numbers`. */
   private readonly slots: Record<NumberTarget, number>;
+  /** The feature block's slots, in BLOCK order. */
+  private readonly blockSlots: readonly number[];
   /** time_signature's slot; null when the layout lacks the column. */
   private readonly timeSignatureSlot: number | null;
   private readonly maxReleaseYear = new Date().getUTCFullYear() + 1;
@@ -342,6 +320,7 @@ class LayoutRecordMapper implements RecordMapper {
     const slot = (target: keyof StagedTrack): number => plan.numberColumns.findIndex((r) => r.target === target);
     this.slots = Object.fromEntries(NUMBER_TARGETS.map((target) => [target, slot(target)])) as Record<NumberTarget, number>;
     if (Object.values(this.slots).includes(-1)) throw new Error('a number column of StagedTrack has no rule');
+    this.blockSlots = BLOCK.map((f) => this.slots[f]);
     this.timeSignatureSlot = layout.time_signature === null ? null : slot('time_signature');
   }
 
@@ -428,7 +407,8 @@ class LayoutRecordMapper implements RecordMapper {
     }
     this.seen.set(rowKey, line);
     const { numbers, slots, timeSignatureSlot } = this;
-    const row: StagedTrack = {
+    // Filled in column order (the feature block, time_signature and row_hash follow), so every row has one shape.
+    const row = {
       row_key: rowKey,
       source_schema: this.schema,
       source_file: this.file,
@@ -447,20 +427,11 @@ class LayoutRecordMapper implements RecordMapper {
       popularity: numbers[slots.popularity]!,
       duration_ms: numbers[slots.duration_ms]!,
       explicit,
-      danceability: numbers[slots.danceability]!,
-      energy: numbers[slots.energy]!,
-      key: numbers[slots.key]!,
-      loudness: numbers[slots.loudness]!,
-      mode: numbers[slots.mode]!,
-      speechiness: numbers[slots.speechiness]!,
-      acousticness: numbers[slots.acousticness]!,
-      instrumentalness: numbers[slots.instrumentalness]!,
-      liveness: numbers[slots.liveness]!,
-      valence: numbers[slots.valence]!,
-      tempo: numbers[slots.tempo]!,
-      time_signature: timeSignatureSlot === null ? null : numbers[timeSignatureSlot]!,
-      row_hash: '',
-    };
+    } as StagedTrack;
+    const { blockSlots } = this;
+    for (let j = 0; j < BLOCK.length; j++) row[BLOCK[j]!] = numbers[blockSlots[j]!]!;
+    row.time_signature = timeSignatureSlot === null ? null : numbers[timeSignatureSlot]!;
+    row.row_hash = '';
     row.row_hash = rowHash(row);
     return { ok: true, row };
   }

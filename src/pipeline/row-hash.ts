@@ -19,7 +19,11 @@
  * JSON array) all count as changed once: the first load after an upgrade rewrites each row with a new
  * loaded_at, and loads after that find them unchanged again.
  */
+import { STAGED_FEATURE_NAMES, type StagedFeature } from '../features.js';
 import type { StagedTrack } from '../warehouse/staging.js';
+
+/** The feature block of the staged row (src/features.ts), hashed in column order. */
+const BLOCK: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
 
 const TEXT = 1;
 const NUMBER = 2;
@@ -92,17 +96,7 @@ export function rowHash(row: StagedTrack): string {
   number(row.popularity);
   number(row.duration_ms);
   boolean(row.explicit);
-  number(row.danceability);
-  number(row.energy);
-  number(row.key);
-  number(row.loudness);
-  number(row.mode);
-  number(row.speechiness);
-  number(row.acousticness);
-  number(row.instrumentalness);
-  number(row.liveness);
-  number(row.valence);
-  number(row.tempo);
+  for (let j = 0; j < BLOCK.length; j++) number(row[BLOCK[j]!]);
   number(row.time_signature);
   return murmur3x86_128(words, used);
 }

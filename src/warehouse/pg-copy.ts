@@ -5,6 +5,7 @@
  * postgres-staging.ts.
  */
 import { WarehouseError } from '../errors.js';
+import { STAGED_FEATURE_NAMES, STAGED_FEATURES, type StagedFeature } from '../features.js';
 import type { RawTableSpec, RawValue } from './raw-load.js';
 import { TRACK_COLUMNS, type StagedTrack } from './staging.js';
 
@@ -174,17 +175,19 @@ export function encodeCopyBinary<R>(
 const TRACK_ROW_ORDER = [
   'row_key', 'source_schema', 'source_file', 'source_line', 'track_id', 'track_name', 'artist_names', 'artist_credits', 'album_id',
   'album_name', 'album_release_date', 'playlist_id', 'playlist_name', 'genre', 'subgenre', 'popularity',
-  'duration_ms', 'explicit', 'danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness',
-  'instrumentalness', 'liveness', 'valence', 'tempo', 'time_signature', 'row_hash',
+  'duration_ms', 'explicit', ...STAGED_FEATURE_NAMES, 'time_signature', 'row_hash',
 ];
 if (TRACK_ROW_ORDER.join() !== TRACK_COLUMNS.map((c) => c.name).join()) {
   throw new Error('encodeTrackRows is out of step with TRACK_COLUMNS in src/warehouse/staging.ts');
 }
+/** The feature block's columns and whether each is written as an int4 (else a float8), in column order. */
+const BLOCK_NAMES: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
+const BLOCK_INTEGER: readonly boolean[] = STAGED_FEATURES.map((f) => f.integer);
 
 /**
  * `encodeCopyBinary(rows, TRACK_COLUMNS, trailingTimestamp)` written out field by field: the same bytes
- * (tests/pg-copy.test.ts compares them), several times faster, since every property access is
- * a fixed one. This runs once per staged row.
+ * (tests/pg-copy.test.ts compares them), several times faster, since every property access but the
+ * feature block's is a fixed one and no column type is looked up. This runs once per staged row.
  */
 export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?: Date): Buffer {
   const writer = new CopyBinaryWriter(rows.length * 640);
@@ -209,17 +212,11 @@ export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?
     writer.int('popularity', row.popularity);
     writer.int('duration_ms', row.duration_ms);
     writer.bool(row.explicit);
-    writer.double('danceability', row.danceability);
-    writer.double('energy', row.energy);
-    writer.int('key', row.key);
-    writer.double('loudness', row.loudness);
-    writer.int('mode', row.mode);
-    writer.double('speechiness', row.speechiness);
-    writer.double('acousticness', row.acousticness);
-    writer.double('instrumentalness', row.instrumentalness);
-    writer.double('liveness', row.liveness);
-    writer.double('valence', row.valence);
-    writer.double('tempo', row.tempo);
+    for (let j = 0; j < BLOCK_NAMES.length; j++) {
+      const name = BLOCK_NAMES[j]!;
+      if (BLOCK_INTEGER[j]) writer.int(name, row[name]);
+      else writer.double(name, row[name]);
+    }
     writer.int('time_signature', row.time_signature);
     writer.text('row_hash', row.row_hash);
     if (trailingTimestamp) writer.timestamp(trailingTimestamp);

@@ -18,12 +18,17 @@
  */
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { CsvSchemaName } from '../pipeline/csv-schemas.js';
+import { STAGED_FEATURES, type StagedFeature } from '../features.js';
 import { MusicError, StagingShrinkError, WarehouseError } from '../errors.js';
 import { appendValue, type DuckDbSession } from './duckdb.js';
 
 type ColumnType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN';
 
-/** One `staging.tracks` row as the ingest produces it (`loaded_at` is set by the store at commit). */
+/**
+ * One `staging.tracks` row as the ingest produces it (`loaded_at` is set by the store at commit). The
+ * feature block (the audio features between `explicit` and `time_signature`) is the feature registry's
+ * staged features (src/features.ts), in its order.
+ */
 export type StagedTrack = {
   row_key: string;
   source_schema: CsvSchemaName;
@@ -44,20 +49,9 @@ export type StagedTrack = {
   popularity: number | null;
   duration_ms: number | null;
   explicit: boolean | null;
-  danceability: number | null;
-  energy: number | null;
-  key: number | null;
-  loudness: number | null;
-  mode: number | null;
-  speechiness: number | null;
-  acousticness: number | null;
-  instrumentalness: number | null;
-  liveness: number | null;
-  valence: number | null;
-  tempo: number | null;
   time_signature: number | null;
   row_hash: string;
-};
+} & { [F in StagedFeature]: number | null };
 
 /** One `staging.track_rejects` row (`rejected_at` is set by the store at commit). */
 export type StagedReject = {
@@ -95,17 +89,7 @@ export const TRACK_COLUMNS: readonly ColumnSpec<StagedTrack>[] = [
   { name: 'popularity', type: 'INTEGER' },
   { name: 'duration_ms', type: 'INTEGER' },
   { name: 'explicit', type: 'BOOLEAN' },
-  { name: 'danceability', type: 'DOUBLE' },
-  { name: 'energy', type: 'DOUBLE' },
-  { name: 'key', type: 'INTEGER' },
-  { name: 'loudness', type: 'DOUBLE' },
-  { name: 'mode', type: 'INTEGER' },
-  { name: 'speechiness', type: 'DOUBLE' },
-  { name: 'acousticness', type: 'DOUBLE' },
-  { name: 'instrumentalness', type: 'DOUBLE' },
-  { name: 'liveness', type: 'DOUBLE' },
-  { name: 'valence', type: 'DOUBLE' },
-  { name: 'tempo', type: 'DOUBLE' },
+  ...STAGED_FEATURES.map((f): ColumnSpec<StagedTrack> => ({ name: f.name as StagedFeature, type: f.integer ? 'INTEGER' : 'DOUBLE' })),
   { name: 'time_signature', type: 'INTEGER' },
   { name: 'row_hash', type: 'VARCHAR', notNull: true },
 ];
