@@ -5,6 +5,7 @@ import { echo, quote, quoteList } from '../src/catalog/delimit.js';
 import { closest } from '../src/catalog/text.js';
 import type { CatalogHolder, CatalogState } from '../src/catalog/holder.js';
 import type { NameMatch } from '../src/catalog/resolve.js';
+import { TRACK_FEATURES_SHOWN, unitOf, type TrackFeature } from '../src/features.js';
 import type { Logger } from '../src/log.js';
 import type { SpotifyApi } from '../src/spotify/client.js';
 
@@ -26,17 +27,10 @@ export interface ToolDeps extends SpotifyDeps {
   toolWaitMs: number;
 }
 
-export const featuresShape = z.object({
-  danceability: z.number(),
-  energy: z.number(),
-  valence: z.number(),
-  acousticness: z.number(),
-  instrumentalness: z.number(),
-  speechiness: z.number(),
-  liveness: z.number(),
-  loudness: z.number().describe('dB'),
-  tempo: z.number().describe('BPM'),
-});
+/** A track's audio features, as answers list them (the feature registry's per-track features; units described). */
+export const featuresShape = z.object(
+  Object.fromEntries(TRACK_FEATURES_SHOWN.map((f) => [f, unitOf(f) ? z.number().describe(unitOf(f)) : z.number()])) as Record<TrackFeature, z.ZodNumber>,
+);
 
 export const trackShape = z.object({
   track_id: z.string().describe('Spotify track id'),
