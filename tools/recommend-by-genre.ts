@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
+import { fractionFeatureList } from '../src/features.js';
 import { ICONS } from '../src/icons.js';
 import { playlistViewMeta } from '../src/app/playlist-view.js';
 
@@ -42,7 +43,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
       description:
         'Recommend tracks from one or more genres/subgenres — the request surface of Spotify\'s retired /v1/recommendations, answered offline. ' +
         'Optional seeds (seed_artists, seed_tracks) rank tracks that sound like them first; min_/max_ bound and target_ steer 15 attributes ' +
-        '(0–1 scales: acousticness, danceability, energy, instrumentalness, liveness, speechiness, valence = musical positiveness; ' +
+        `(0–1 scales: ${fractionFeatureList()}; ` +
         'also tempo BPM, loudness dB, duration_ms, key 0–11, mode 0/1, time_signature, popularity 0–100, release_year). ' +
         'Tracks with no known release year never pass a min_/max_release_year bound; the answer counts them. ' +
         'Without a genre, seeds or bounds draw from the whole catalog (the answer says so). ' +
