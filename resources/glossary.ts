@@ -6,6 +6,7 @@ import { moodBoundsText, PERCENTILES, type CatalogDistribution, type Distributio
 import { stylesMarkdown } from '../src/catalog/genre-styles.js';
 import { boundParts, MOODS, type MoodBoundName } from '../src/catalog/moods.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTES, type AttributeSpec } from '../src/catalog/recommend.js';
+import { FRACTION_FEATURES, glossarySection, unitOf } from '../src/features.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { DESCRIBED_FEATURES, FEATURE_BANDS, type DescribedFeature } from './vocabulary.js';
 
@@ -29,8 +30,16 @@ export function boundsMarkdown(): string {
   ].join('\n');
 }
 
-/** The glossary's fixed prose: what each feature measures (knowledge/audio-features.md). */
-const GLOSSARY_PROSE = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8').trimEnd();
+/** The line of knowledge/audio-features.md that stands for the described features' sections. */
+const FEATURE_SECTIONS = /^<!-- One section per described feature\b.*-->$/m;
+
+/**
+ * The glossary's fixed prose: what each feature measures (knowledge/audio-features.md, with each
+ * described feature's section from the feature registry where the file says so).
+ */
+const GLOSSARY_PROSE = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8')
+  .replace(FEATURE_SECTIONS, () => DESCRIBED_FEATURES.map(glossarySection).join('\n\n'))
+  .trimEnd();
 
 const COUNT = new Intl.NumberFormat('en-US');
 
@@ -57,7 +66,7 @@ function percentileText(attr: DistributionAttribute, p: Percentiles): string {
   return PERCENTILES.map((q) => `${q === 50 ? 'median' : `p${q}`} ${figure(attr, p[`p${q}`])}`).join(', ');
 }
 
-const bandValue = (f: DescribedFeature, v: number) => (f === 'tempo' ? `${v} BPM` : f === 'loudness' ? `${v} dB` : String(v));
+const bandValue = (f: DescribedFeature, v: number) => (unitOf(f) ? `${v} ${unitOf(f)}` : String(v));
 
 /** "below 0.5 not very danceable; 0.5–0.65 moderately danceable; …; 0.75 and above very danceable" (FEATURE_BANDS). */
 function bandsText(f: DescribedFeature): string {
@@ -188,8 +197,11 @@ export function renderGlossary(catalog: Catalog): string {
   return `${out.join('\n').trimEnd()}\n\n${boundsMarkdown()}\n${stylesMarkdown()}`;
 }
 
-/** Static parts of the dataset card (sources, licences, columns, known gaps). */
-export const DATASET_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/dataset.md'), 'utf8');
+/** Static parts of the dataset card (sources, licences, columns, known gaps); `{{fraction_features}}` lists the 0–1 features of the feature registry. */
+export const DATASET_MD = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/dataset.md'), 'utf8').replaceAll(
+  '{{fraction_features}}',
+  FRACTION_FEATURES.join(', '),
+);
 
 export interface Section {
   /** Heading path, e.g. "Listeners' words and the ranges that capture them › chill". */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
+import { DESCRIBED_FEATURES, LISTENER_FEATURES, unitOf } from '../src/features.js';
 import type { SpotifyArtist } from '../src/spotify/index.js';
 import { refreshArtistLive, type LiveOutcome } from '../src/spotify/live-artist.js';
 import { resolveArtists } from './artist-choice.js';
@@ -85,7 +86,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
       title: 'Artist metadata',
       description:
         'Profile of one artist from the catalog: number of tracks, genres and subgenres with counts, popularity (mean/min/max), ' +
-        'mean audio features (danceability, energy, valence, …), top tracks, albums and active years, plus Spotify artist data ' +
+        `mean audio features (${DESCRIBED_FEATURES.slice(0, 3).join(', ')}, …), top tracks, albums and active years, plus Spotify artist data ` +
         '(followers, Spotify popularity and genres, image, link) when known. Every field says where it came from and when ' +
         '(provenance: dataset, spotify-enriched, spotify-live or unavailable); unavailable Spotify fields are null, never 0. ' +
         (live ? 'Stored Spotify data older than its TTL is refreshed live (at most a few seconds; on failure the stored data is returned with a note). ' : '') +
@@ -261,7 +262,7 @@ function render(
     ...readAsLine(resolved),
     `genres: ${p.genres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ') || 'n/a'}`,
     ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ')}`] : []),
-    `sound: danceability ${m.danceability ?? 'n/a'}, energy ${m.energy ?? 'n/a'}, valence ${m.valence ?? 'n/a'}, acousticness ${m.acousticness ?? 'n/a'}, tempo ${m.tempo ?? 'n/a'} BPM`,
+    `sound: ${LISTENER_FEATURES.map((f) => `${f} ${m[f] ?? 'n/a'}${unitOf(f) ? ` ${unitOf(f)}` : ''}`).join(', ')}`,
     `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${quote(t.track_name)} (${t.popularity})`).join('; ')}`,
     `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${quote(a.name)}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
     spotifyLine(sp.values, provenance),

@@ -6,6 +6,7 @@ import { knowledgeFor } from '../resources/knowledge.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
+import { DESCRIBED_FEATURES } from '../src/features.js';
 import { catalogInfoShape, strictArgs, toolError, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
 
@@ -63,7 +64,7 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
       title: 'Search music knowledge',
       description:
         'Ranked full-text search (BM25) over the knowledge documents: every genre profile (sound in words and numbers, listener words it fits, ' +
-        'top artists), every artist profile (genres, sound, top tracks, albums), the audio-feature glossary (what danceability, energy, valence… ' +
+        `top artists), every artist profile (genres, sound, top tracks, albums), the audio-feature glossary (what ${DESCRIBED_FEATURES.slice(0, 3).join(', ')}… ` +
         'mean; which ranges "chill", "upbeat", "for running", "sad", "party" correspond to) and the dataset card. Use it to ground an answer or ' +
         'to find which genre, artist or bounds fit a request; results carry a snippet and a resource link to read the whole document. ' +
         'Accents, case and common words are ignored.',
@@ -137,6 +138,6 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
 function suggest(genres: readonly string[], terms: readonly string[]): string[] {
   const byKey = new Map(genres.map((g) => [genreKey(g), g]));
   const near = terms.flatMap((t) => closest(genreKey(t), byKey.keys(), 2).map((k) => byKey.get(k)!));
-  const base = [...near, ...genres.slice(0, 2), ...MOODS.slice(0, 3).map((m) => m.mood), 'danceability'];
+  const base = [...near, ...genres.slice(0, 2), ...MOODS.slice(0, 3).map((m) => m.mood), DESCRIBED_FEATURES[0]!];
   return [...new Set(base)].slice(0, 6);
 }
