@@ -37,7 +37,7 @@ const FEATURE_SECTIONS = /^<!-- One section per described feature\b.*-->$/m;
  * The glossary's fixed prose: what each feature measures (knowledge/audio-features.md, with each
  * described feature's section from the feature registry where the file says so).
  */
-const GLOSSARY_PROSE = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8')
+export const GLOSSARY_PROSE = readFileSync(join(PROJECT_ROOT, 'resources/knowledge/audio-features.md'), 'utf8')
   .replace(FEATURE_SECTIONS, () => DESCRIBED_FEATURES.map(glossarySection).join('\n\n'))
   .trimEnd();
 

@@ -12,6 +12,7 @@ import { artistDisjointSides, isTestTrack, standardize, type Side } from '../src
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { recommend, type Attribute, type Bounds } from '../src/catalog/recommend.js';
 import type { Snapshot } from '../src/catalog/snapshot.js';
+import { FEATURE_BY_NAME, METRIC_FEATURES } from '../src/features.js';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server.js';
 // The moods the product defines, as ranges of the served catalog (src/catalog/moods.ts, distribution.ts).
@@ -24,7 +25,8 @@ const K = 10;
 const SAME_ARTIST_MAX = 2;
 /** How many nearest tracks the brute-force kNN keeps before the shared answer rules pick 10. */
 const KNN_SHORTLIST = 60;
-const AUDIO = ['danceability', 'energy', 'key', 'loudness', 'mode', 'speechiness', 'acousticness', 'instrumentalness', 'liveness', 'valence', 'tempo', 'duration_ms'] as const;
+/** The z-scored kNN baseline's inputs: the learned metric's audio-analysis features (src/features.ts). */
+const AUDIO = METRIC_FEATURES.filter((f) => FEATURE_BY_NAME.get(f)!.origin === 'audio-analysis');
 
 const args = process.argv.slice(2);
 const given = givenDataDirs(args);

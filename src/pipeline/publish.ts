@@ -1,4 +1,5 @@
 import { computeDistribution } from '../catalog/distribution.js';
+import { PROFILED_FEATURES } from '../features.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import {
@@ -13,8 +14,8 @@ import { ArtistProfiles, Catalog } from '../catalog/catalog.js';
 import { TextColumn } from '../catalog/segments.js';
 import { attributeColumn, ColumnsBuilder, listAt, type CatalogColumns } from '../catalog/columns.js';
 
-/** Audio features profiled per genre/artist in the marts (dbt var `audio_features`). */
-const PROFILE_FEATURES = [...TRACK_FEATURES, 'duration_ms'] as const;
+/** Audio features profiled per genre/artist in the marts (dbt var `audio_features`, held equal to the registry's by tests/features.test.ts). */
+const PROFILE_FEATURES = PROFILED_FEATURES;
 const STATS = ['mean', 'stddev', 'p10', 'p25', 'p50', 'p75', 'p90'] as const;
 
 export interface PublishReport { version: string; tracks: number; artists: number; genres: number; ms: number }
