@@ -1,15 +1,30 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   DESCRIBED_FEATURES, FEATURE_BOUNDS, FEATURES, FRACTION_FEATURES, PROFILED_FEATURES, STAGED_FEATURE_NAMES, TRACK_FEATURES,
 } from '../src/features.js';
 import { CSV_SCHEMAS } from '../src/pipeline/csv-schemas.js';
 import { rowHash } from '../src/pipeline/row-hash.js';
-import { stagingDdl, TRACK_COLUMNS, type StagedTrack } from '../src/warehouse/staging.js';
+import { silentLogger } from '../src/log.js';
+import { ingestCsv } from '../src/pipeline/ingest.js';
+import { DuckDbSession } from '../src/warehouse/duckdb.js';
+import { PostgresStagingStore } from '../src/warehouse/postgres-staging.js';
+import { DuckDbStagingStore, stagingDdl, TRACK_COLUMNS, type StagedTrack, type StagingStore } from '../src/warehouse/staging.js';
 import { DATASET_MD, GLOSSARY_PROSE } from '../resources/glossary.js';
 import { REPO_ROOT } from './helpers/dataset.js';
+import { createScratchDatabase, postgresUnavailable } from './helpers/postgres.js';
+
+const unavailable = await postgresUnavailable();
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'features-test-'));
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 const dbtFile = (path: string) => readFileSync(join(REPO_ROOT, 'dbt', path), 'utf8');
 
@@ -66,6 +81,52 @@ describe('the registry drives staging, ingest and hashing', () => {
     expect(rowHash({ ...row, time_signature: null, explicit: null, key: -1, tempo: 0 })).toBe('db0c9afd8a75b31a20ec385195179b1d');
     // Every feature of the block is hashed: changing any one changes the hash.
     for (const f of STAGED_FEATURE_NAMES) expect(rowHash({ ...row, [f]: null }), f).not.toBe('120e6d6823ca4d66a9cf4443ff98853e');
+  });
+});
+
+/** The last column of the feature block, as a feature added to the registry would be. */
+const NEWEST = STAGED_FEATURE_NAMES[STAGED_FEATURE_NAMES.length - 1]!;
+const HEADER = 'track_id,artists,album_name,track_name,popularity,duration_ms,explicit,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature,track_genre';
+
+/** Ingest one row into `store` whose staging.tracks was made without NEWEST; returns the staged value of NEWEST. */
+async function ingestIntoOldTable(store: StagingStore, dropColumn: (sql: string) => Promise<unknown>, read: () => Promise<unknown>): Promise<unknown> {
+  await store.ensureSchema();
+  await dropColumn(`ALTER TABLE staging.tracks DROP COLUMN ${NEWEST}`);
+  const path = join(tmp, `old-${Math.random().toString(36).slice(2)}.csv`);
+  writeFileSync(path, `${HEADER}\nb0000000000000000000001,Khea,A,T,50,200000,False,0.5,0.5,1,-6,1,0.1,0.1,0,0.1,0.5,120,4,latin\n`);
+  await ingestCsv({ path, store, log: silentLogger });
+  return read();
+}
+
+describe('a staging table made before a feature existed', () => {
+  it('gets the column (DuckDB), and the next ingest fills it', async () => {
+    const session = await DuckDbSession.open(join(tmp, 'old.duckdb'));
+    try {
+      const value = await ingestIntoOldTable(
+        new DuckDbStagingStore(session),
+        (sql) => session.run(sql),
+        async () => (await session.all<Record<string, unknown>>(`SELECT ${NEWEST} AS v FROM staging.tracks`))[0]?.v,
+      );
+      expect(value).toBe(120);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it.skipIf(unavailable !== null)(`gets the column (PostgreSQL), and the next ingest fills it${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+    const db = await createScratchDatabase();
+    const store = new PostgresStagingStore(db.url);
+    try {
+      const value = await ingestIntoOldTable(
+        store,
+        (sql) => db.query(sql),
+        async () => (await db.query<{ v: number }>(`SELECT ${NEWEST} AS v FROM staging.tracks`))[0]?.v,
+      );
+      expect(value).toBe(120);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 });
 

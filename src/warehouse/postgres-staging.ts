@@ -32,6 +32,7 @@ import {
 } from './pg-copy.js';
 import type { RawTableSpec, RawValue, StagingReader } from './raw-load.js';
 import {
+  ADDABLE_TRACK_COLUMNS,
   checkShrink,
   REJECT_COLUMNS,
   stagingDdl,
@@ -119,7 +120,8 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
       // The usual case (every load after the first) costs one round trip instead of a DDL transaction.
       const { rows } = await client.query<{ ready: boolean }>(
         "SELECT to_regclass('staging.tracks') IS NOT NULL AND to_regclass('staging.track_rejects') IS NOT NULL " +
-          "AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'tracks' AND column_name = 'artist_credits') AS ready",
+          "AND (SELECT count(*) FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'tracks' AND column_name::text = ANY($1::text[])) = $2::int AS ready",
+        [ADDABLE_TRACK_COLUMNS, ADDABLE_TRACK_COLUMNS.length],
       );
       if (rows[0]?.ready === true) return;
       await client.query('BEGIN');

@@ -128,13 +128,17 @@ ${stagingUpgradeDdl(typeName)}
 }
 
 /**
- * Columns added after the first release, for staging tables made before them (every write names its
- * columns, so their place at the end does not matter). Rows staged before carry NULL until the next
+ * Columns that may be added after a staging table was made: artist_credits, and every column of the
+ * feature block (so a feature added to the registry reaches existing tables). Every write names its
+ * columns, so their place at the end does not matter. Rows staged before carry NULL until the next
  * ingest of their file rewrites them (their row_hash differs); the models read NULL artist_credits as
  * artist_names split on ';', as before.
  */
+export const ADDABLE_TRACK_COLUMNS: readonly string[] = ['artist_credits', ...STAGED_FEATURES.map((f) => f.name)];
+
 export function stagingUpgradeDdl(typeName: TypeName = (t) => t): string {
-  return `ALTER TABLE staging.tracks ADD COLUMN IF NOT EXISTS artist_credits ${typeName('VARCHAR')};`;
+  const added = TRACK_COLUMNS.filter((c) => ADDABLE_TRACK_COLUMNS.includes(c.name));
+  return added.map((c) => `ALTER TABLE staging.tracks ADD COLUMN IF NOT EXISTS ${q(c.name)} ${typeName(c.type)};`).join('\n');
 }
 
 /** The staging DDL in DuckDB's dialect. */
