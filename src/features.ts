@@ -271,7 +271,9 @@ export type MetricFeature = Extract<Entry, { metric: true }>['name'];
 
 const specs: readonly FeatureSpec[] = FEATURES;
 const names = <N extends string>(list: readonly FeatureSpec[]): N[] => list.map((f) => f.name as N);
-const byRank = (list: readonly FeatureSpec[]): FeatureSpec[] => [...list].sort((a, b) => a.described!.rank - b.described!.rank);
+/** Glossary order; features not described in words come last, in column order (the sort is stable). */
+const byRank = (list: readonly FeatureSpec[]): FeatureSpec[] =>
+  [...list].sort((a, b) => (a.described?.rank ?? Infinity) - (b.described?.rank ?? Infinity));
 
 export const FEATURE_BY_NAME: ReadonlyMap<string, FeatureSpec> = new Map(specs.map((f) => [f.name, f]));
 
@@ -342,7 +344,7 @@ export const FEATURE_BOUNDS: Readonly<Record<FeatureName, BoundSpec>> = Object.f
   BOUNDED_FEATURE_NAMES.map((name) => {
     const f = FEATURE_BY_NAME.get(name)!;
     const unit = unitOf(name);
-    const span = (f.bounds as FeatureSpec['bounds']).span;
-    return [name, { min: f.bounds.min, max: f.bounds.max, integer: f.integer, ...(unit ? { unit } : {}), ...(span === undefined ? {} : { span }) }];
+    const { min, max, span } = f.bounds;
+    return [name, { min, max, integer: f.integer, ...(unit ? { unit } : {}), ...(span === undefined ? {} : { span }) }];
   }),
 ) as Record<FeatureName, BoundSpec>;
