@@ -348,3 +348,16 @@ export const FEATURE_BOUNDS: Readonly<Record<FeatureName, BoundSpec>> = Object.f
     return [name, { min, max, integer: f.integer, ...(unit ? { unit } : {}), ...(span === undefined ? {} : { span }) }];
   }),
 ) as Record<FeatureName, BoundSpec>;
+
+/**
+ * A function whose body is `statement(feature)` for each column of the feature block, in column order,
+ * compiled once. The per-row code of the ingest (row building, hashing, COPY encoding) uses it to read
+ * and write the block's properties by fixed names, as the hand-written code it replaced did, instead
+ * of looking each name up in a loop (figures in docs/ARCHITECTURE.md, "Adding an audio feature").
+ */
+export function overStagedFeatures<F>(params: readonly string[], statement: (feature: FeatureSpec) => string): F {
+  for (const f of STAGED_FEATURES) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(f.name)) throw new Error(`feature name ${JSON.stringify(f.name)} is not a plain column name`);
+  }
+  return new Function(...params, STAGED_FEATURES.map(statement).join('\n')) as F;
+}

@@ -25,7 +25,7 @@ import { DECIMAL, decimalValue } from './decimal.js';
 import { CsvQuoteError, CsvTokenizer } from './csv-tokenizer.js';
 import { inspectEncoding, Utf8TextCheck, windows1252ToUtf8, type EncodingCheck, type InputEncoding } from './input-encoding.js';
 import { rowHash } from './row-hash.js';
-import { STAGED_FEATURE_NAMES, STAGED_FEATURES, type StagedFeature } from '../features.js';
+import { overStagedFeatures, STAGED_FEATURE_NAMES, STAGED_FEATURES, type StagedFeature } from '../features.js';
 import type { StagedReject, StagedTrack, StageResult, StagingLoad, StagingStore } from '../warehouse/staging.js';
 
 export interface IngestReport {
@@ -213,8 +213,11 @@ interface NumberColumn {
 /** The staging number columns every layout has (time_signature is the one a layout may lack). */
 const NUMBER_TARGETS = ['popularity', 'duration_ms', ...STAGED_FEATURE_NAMES] as const satisfies readonly (keyof StagedTrack)[];
 type NumberTarget = 'popularity' | 'duration_ms' | StagedFeature;
-/** The staged row's feature block (src/features.ts), in column order. */
-const BLOCK: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
+/** Sets the staged row's feature block (src/features.ts) from the parsed numbers, in column order. */
+const fillFeatureBlock = overStagedFeatures<(row: StagedTrack, numbers: Float64Array, slots: Record<NumberTarget, number>) => void>(
+  ['row', 'numbers', 'slots'],
+  (f) => `row.${f.name} = numbers[slots.${f.name}];`,
+);
 
 /** Where each staging column is read in the records of one header, and the checks its cells get. */
 interface ColumnPlan {
@@ -300,8 +303,6 @@ class LayoutRecordMapper implements RecordMapper {
   private readonly numbers: Float64Array;
   /** Where each number column's value lands in `numbers`. */
   private readonly slots: Record<NumberTarget, number>;
-  /** The feature block's slots, in BLOCK order. */
-  private readonly blockSlots: readonly number[];
   /** time_signature's slot; null when the layout lacks the column. */
   private readonly timeSignatureSlot: number | null;
   private readonly maxReleaseYear = new Date().getUTCFullYear() + 1;
@@ -320,7 +321,6 @@ class LayoutRecordMapper implements RecordMapper {
     const slot = (target: keyof StagedTrack): number => plan.numberColumns.findIndex((r) => r.target === target);
     this.slots = Object.fromEntries(NUMBER_TARGETS.map((target) => [target, slot(target)])) as Record<NumberTarget, number>;
     if (Object.values(this.slots).includes(-1)) throw new Error('a number column of StagedTrack has no rule');
-    this.blockSlots = BLOCK.map((f) => this.slots[f]);
     this.timeSignatureSlot = layout.time_signature === null ? null : slot('time_signature');
   }
 
@@ -428,8 +428,7 @@ class LayoutRecordMapper implements RecordMapper {
       duration_ms: numbers[slots.duration_ms]!,
       explicit,
     } as StagedTrack;
-    const { blockSlots } = this;
-    for (let j = 0; j < BLOCK.length; j++) row[BLOCK[j]!] = numbers[blockSlots[j]!]!;
+    fillFeatureBlock(row, numbers, slots);
     row.time_signature = timeSignatureSlot === null ? null : numbers[timeSignatureSlot]!;
     row.row_hash = '';
     row.row_hash = rowHash(row);

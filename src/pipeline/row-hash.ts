@@ -19,11 +19,8 @@
  * JSON array) all count as changed once: the first load after an upgrade rewrites each row with a new
  * loaded_at, and loads after that find them unchanged again.
  */
-import { STAGED_FEATURE_NAMES, type StagedFeature } from '../features.js';
+import { overStagedFeatures } from '../features.js';
 import type { StagedTrack } from '../warehouse/staging.js';
-
-/** The feature block of the staged row (src/features.ts), hashed in column order. */
-const BLOCK: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
 
 const TEXT = 1;
 const NUMBER = 2;
@@ -79,6 +76,9 @@ function boolean(v: boolean | null): void {
   words[used++] = v === null ? 0 : v ? 4 : 3;
 }
 
+/** `number(row.<feature>)` for the feature block of the staged row (src/features.ts), in column order. */
+const hashFeatureBlock = overStagedFeatures<(row: StagedTrack, add: typeof number) => void>(['row', 'add'], (f) => `add(row.${f.name});`);
+
 export function rowHash(row: StagedTrack): string {
   used = 0;
   text(row.source_schema);
@@ -96,7 +96,7 @@ export function rowHash(row: StagedTrack): string {
   number(row.popularity);
   number(row.duration_ms);
   boolean(row.explicit);
-  for (let j = 0; j < BLOCK.length; j++) number(row[BLOCK[j]!]);
+  hashFeatureBlock(row, number);
   number(row.time_signature);
   return murmur3x86_128(words, used);
 }

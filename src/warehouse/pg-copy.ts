@@ -5,7 +5,7 @@
  * postgres-staging.ts.
  */
 import { WarehouseError } from '../errors.js';
-import { STAGED_FEATURE_NAMES, STAGED_FEATURES, type StagedFeature } from '../features.js';
+import { overStagedFeatures, STAGED_FEATURE_NAMES } from '../features.js';
 import type { RawTableSpec, RawValue } from './raw-load.js';
 import { TRACK_COLUMNS, type StagedTrack } from './staging.js';
 
@@ -180,14 +180,16 @@ const TRACK_ROW_ORDER = [
 if (TRACK_ROW_ORDER.join() !== TRACK_COLUMNS.map((c) => c.name).join()) {
   throw new Error('encodeTrackRows is out of step with TRACK_COLUMNS in src/warehouse/staging.ts');
 }
-/** The feature block's columns and whether each is written as an int4 (else a float8), in column order. */
-const BLOCK_NAMES: readonly StagedFeature[] = STAGED_FEATURE_NAMES;
-const BLOCK_INTEGER: readonly boolean[] = STAGED_FEATURES.map((f) => f.integer);
+/** Writes the feature block of a row (src/features.ts): each column as an int4 or a float8, in column order. */
+const writeFeatureBlock = overStagedFeatures<(writer: CopyBinaryWriter, row: StagedTrack) => void>(
+  ['writer', 'row'],
+  (f) => `writer.${f.integer ? 'int' : 'double'}('${f.name}', row.${f.name});`,
+);
 
 /**
  * `encodeCopyBinary(rows, TRACK_COLUMNS, trailingTimestamp)` written out field by field: the same bytes
- * (tests/pg-copy.test.ts compares them), several times faster, since every property access but the
- * feature block's is a fixed one and no column type is looked up. This runs once per staged row.
+ * (tests/pg-copy.test.ts compares them), several times faster, since every property access is a
+ * fixed one and no column type is looked up. This runs once per staged row.
  */
 export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?: Date): Buffer {
   const writer = new CopyBinaryWriter(rows.length * 640);
@@ -212,11 +214,7 @@ export function encodeTrackRows(rows: readonly StagedTrack[], trailingTimestamp?
     writer.int('popularity', row.popularity);
     writer.int('duration_ms', row.duration_ms);
     writer.bool(row.explicit);
-    for (let j = 0; j < BLOCK_NAMES.length; j++) {
-      const name = BLOCK_NAMES[j]!;
-      if (BLOCK_INTEGER[j]) writer.int(name, row[name]);
-      else writer.double(name, row[name]);
-    }
+    writeFeatureBlock(writer, row);
     writer.int('time_signature', row.time_signature);
     writer.text('row_hash', row.row_hash);
     if (trailingTimestamp) writer.timestamp(trailingTimestamp);
