@@ -32,7 +32,7 @@ import { ExchangeTransport } from '../src/http-exchange.js';
 import { silentLogger } from '../src/log.js';
 import { connectServer, createServer } from '../src/server.js';
 import {
-  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor,
+  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor,
 } from './lib.js';
 
 /** The revisions measured by default: the last 2025-era one and the stateless 2026-07-28 one. */

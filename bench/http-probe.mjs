@@ -13,7 +13,7 @@
  * (or start) and starts over, so the bench brackets exactly its measured window. Nothing is written otherwise.
  */
 import { channel } from 'node:diagnostics_channel';
-import { createHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
