@@ -119,9 +119,12 @@ async function startServer(script: string[], env: Record<string, string>, opts: 
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
-  for (let i = 0; i < 200; i++) {
+  // Ready, and (the product's server) done building the indexes that follow a load in the background, so
+  // that the measured window holds calls only.
+  for (let i = 0; i < 1_200; i++) {
     const r = await fetch(url.replace(/\/mcp$/, '/healthz')).catch(() => null);
-    if (r?.status === 200) {
+    const health = r?.status === 200 ? ((await r.json().catch(() => ({}))) as { indexes?: string }) : null;
+    if (health && (health.indexes === undefined || health.indexes === 'ready')) {
       const probe = () => new Promise<ProbeReport | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), 2_000);
         reports.push((rep) => (clearTimeout(timer), resolve(rep)));

@@ -175,6 +175,12 @@ function webRequest(req: IncomingMessage, raw: Buffer, signal: AbortSignal, reqI
 async function sendWebResponse(response: Response, res: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => (headers[k] = v));
+  if (response.body && isJsonContentType(headers['content-type'])) {
+    // A JSON answer is complete once the handler has it: one write with Content-Length, no chunked framing.
+    const whole = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...headers, 'content-length': String(whole.length) });
+    return void res.end(whole);
+  }
   res.writeHead(response.status, headers);
   if (!response.body) return void res.end();
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -653,7 +659,8 @@ class HttpEndpoint {
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     const request = webRequest(req, raw, aborted.signal, reqId);
-    if (await isLegacyRequest(request.clone(), body)) return false;
+    // Classified from the parsed body: the SDK reads nothing of the request's own (no clone needed).
+    if (await isLegacyRequest(request, body)) return false;
     // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
     // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
     const message = JSONRPCMessageSchema.safeParse(body);
