@@ -361,17 +361,21 @@ class ModernServerPool {
   }
 
   private build(): PooledModernServer {
-    const deps = this.deps;
-    const slot = { log: () => deps.log };
-    const { server, cleanup } = createServer({
-      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
-      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
-      get log() {
-        return slot.log();
-      },
-    });
-    return { server, cleanup, slot };
+    return serverWithLogSlot(this.deps);
   }
+}
+
+/** A new MCP server over the shared catalog, logging through `slot.log`: the logger of whichever POST it serves. */
+function serverWithLogSlot(deps: HttpDeps): PooledModernServer {
+  const slot = { log: () => deps.log };
+  const { server, cleanup } = createServer({
+    catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
+    spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+    get log() {
+      return slot.log();
+    },
+  });
+  return { server, cleanup, slot };
 }
 
 /** Whether a 2026-07-28 request's `_meta` names its client's capabilities and info (objects), which the SDK then writes over any earlier ones. */
@@ -545,15 +549,7 @@ class ServerPool {
 
   /** A new MCP server over the shared catalog, logging through the logger of whichever POST it serves. */
   async build(): Promise<PooledServer> {
-    const deps = this.deps;
-    const slot = { log: () => deps.log };
-    const { server, cleanup } = createServer({
-      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
-      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
-      get log() {
-        return slot.log();
-      },
-    });
+    const { server, cleanup, slot } = serverWithLogSlot(this.deps);
     const transport = new ExchangeTransport();
     await connectServer(server, transport);
     return { transport, cleanup, slot };
