@@ -1,22 +1,28 @@
 /**
- * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback.
+ * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback,
+ * and in the same run against the reference, bench/minimal-sdk-server.ts (the SDK's own handler with one
+ * trivial `echo` tool), at each protocol revision asked for.
  *
- *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|ping|name,name] [--workers=auto|N]
- *                              [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
- *   comparisons and profiles: [--protocol=2026-07-28] [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
+ *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--rounds=1] [--tools=all|ping|name,name] [--workers=1|auto|N]
+ *                              [--protocol=2025-11-25,2026-07-28] [--reference=none] [--pin] [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
+ *   comparisons and profiles: [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
  *
- * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
- * MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers: `auto` = one worker process per CPU);
- * the load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops:
- * one plain JSON-RPC POST of tools/call (rotating through the argument sets of `toolArgsFor`, picked from the catalog), `Accept:
- * application/json, text/event-stream`, reads the SSE answer and checks it is a result without isError.
- * The stateless server needs no initialize before a tools/call (checked below); a real SDK client sends
- * initialize + notifications/initialized once when it connects (timed separately) and then exactly this
- * one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
- * Then, for --ping-seconds, the same clients send JSON-RPC `ping` instead (`server/discover` with
- * --protocol=2026-07-28, which has no `ping`): HTTP, transport and SDK with no tool code, i.e. the ceiling
- * the transport sets. Server CPU and memory are summed over the server
- * process and its workers.
+ * Each round, for each revision: the product's server is started as `npm start` runs it (`node
+ * bin/music-mcp-server.js`, MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers, default one
+ * process) and measured once /healthz says the indexes that follow a load are built; then the reference is
+ * started and measured the same way. Both run with bench/http-probe.mjs preloaded, which reports from inside
+ * the server the time from a request's arrival to its response's end, the event-loop delay and GC pauses of
+ * the measured window. `--pin` puts the server on CPU 1 and this process on CPU 0 (taskset).
+ *
+ * The load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops: one
+ * JSON-RPC POST of tools/call (the product: rotating through the argument sets of `toolArgsFor`, picked from
+ * the catalog; the reference: `echo`), reads the answer (SSE or JSON) and checks it is a result without
+ * isError. The stateless server needs no initialize before a tools/call (checked once); a real SDK client
+ * sends initialize + notifications/initialized once when it connects (timed separately) and then exactly
+ * this one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
+ * Then, in round 1, for --ping-seconds, the same clients send the product JSON-RPC `ping` instead
+ * (`server/discover` at 2026-07-28, which has no `ping`): HTTP, transport and SDK with no tool code. Server
+ * CPU and memory are summed over the server process and its workers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

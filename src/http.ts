@@ -744,6 +744,8 @@ class HttpEndpoint {
  * POST goes back to a pool and serves a later one through the same ExchangeTransport
  * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
  * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
+ * 2026-07-28 POSTs go through the SDK's per-request handler, which is handed servers from a pool of
+ * their own (ModernServerPool).
  */
 export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
   const endpoint = new HttpEndpoint(deps);
