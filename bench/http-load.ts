@@ -1,26 +1,34 @@
 /**
- * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback.
+ * HTTP load: concurrent clients for a bounded time against the stateless Streamable HTTP server on loopback,
+ * and in the same run against the reference, bench/minimal-sdk-server.ts (the SDK's own handler with one
+ * trivial `echo` tool), at each protocol revision asked for.
  *
- *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--tools=all|ping|name,name] [--workers=auto|N]
- *                              [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
- *   comparisons and profiles: [--protocol=2026-07-28] [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
+ *   npx tsx bench/http-load.ts [--clients=64] [--seconds=15] [--warmup=3] [--rounds=1] [--tools=all|ping|name,name] [--workers=1|auto|N]
+ *                              [--protocol=2025-11-25,2026-07-28] [--reference=none] [--pin] [--ping-seconds=5] [--data-dir=DIR] [--write-docs]
+ *   comparisons and profiles: [--bin=path/to/bin/music-mcp-server.js] [--node-args=--flag,--flag] [--cpu-prof=DIR]
  *
- * The server runs as its own process, as `npm start` runs it (`node bin/music-mcp-server.js`,
- * MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers: `auto` = one worker process per CPU);
- * the load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops:
- * one plain JSON-RPC POST of tools/call (rotating through the argument sets of `toolArgsFor`, picked from the catalog), `Accept:
- * application/json, text/event-stream`, reads the SSE answer and checks it is a result without isError.
- * The stateless server needs no initialize before a tools/call (checked below); a real SDK client sends
- * initialize + notifications/initialized once when it connects (timed separately) and then exactly this
- * one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
- * Then, for --ping-seconds, the same clients send JSON-RPC `ping` instead (`server/discover` with
- * --protocol=2026-07-28, which has no `ping`): HTTP, transport and SDK with no tool code, i.e. the ceiling
- * the transport sets. Server CPU and memory are summed over the server
- * process and its workers.
+ * Each round, for each revision: the product's server is started as `npm start` runs it (`node
+ * bin/music-mcp-server.js`, MCP_HTTP_PORT=0, LOG_LEVEL=warn, MCP_HTTP_WORKERS from --workers, default one
+ * process) and measured once /healthz says the indexes that follow a load are built; then the reference is
+ * started and measured the same way. Both run with bench/http-probe.mjs preloaded, which reports from inside
+ * the server the time from a request's arrival to its response's end, the event-loop delay and GC pauses of
+ * the measured window. `--pin` puts the server on CPU 1 and this process on CPU 0 (taskset).
+ *
+ * The load generator (undici Pool, one keep-alive connection per client) runs here. Each client loops: one
+ * JSON-RPC POST of tools/call (the product: rotating through the argument sets of `toolArgsFor`, picked from
+ * the catalog; the reference: `echo`), reads the answer (SSE or JSON) and checks it is a result without
+ * isError. The stateless server needs no initialize before a tools/call (checked once); a real SDK client
+ * sends initialize + notifications/initialized once when it connects (timed separately) and then exactly
+ * this one POST per call. Errors: transport failures, non-200 statuses, JSON-RPC errors and isError answers.
+ * Then, in round 1, for --ping-seconds, the same clients send the product JSON-RPC `ping` instead
+ * (`server/discover` at 2026-07-28, which has no `ping`): HTTP, transport and SDK with no tool code. Server
+ * CPU and memory are summed over the server process and its workers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Pool } from 'undici';
 import { Catalog } from '../src/catalog/catalog.js';
@@ -30,15 +38,15 @@ import { ExchangeTransport } from '../src/http-exchange.js';
 import { silentLogger } from '../src/log.js';
 import { connectServer, createServer } from '../src/server.js';
 import {
-  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, met, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor,
+  binRuns, builtDataDir, emit, loadAverage, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, servedCatalog, summarize, today, toolArgsFor,
 } from './lib.js';
 
-const PROTOCOL_VERSION = '2025-06-18';
+/** The revisions measured by default: the last 2025-era one and the stateless 2026-07-28 one. */
+const LEGACY = '2025-11-25';
 /**
- * `--protocol=2026-07-28`: each POST carries the 2026-07-28 `_meta` envelope and the Mcp-Method/Mcp-Name
- * headers, so it is served by the SDK's per-request handler instead of the pooled 2025-era servers.
+ * At 2026-07-28 each POST carries the `_meta` envelope and the Mcp-Method/Mcp-Name headers, so the product
+ * serves it through the SDK's per-request handler instead of the pooled 2025-era servers.
  */
-let revision = PROTOCOL_VERSION;
 const MODERN = '2026-07-28';
 
 /**
@@ -46,11 +54,11 @@ const MODERN = '2026-07-28';
  * (the server answers it 404 / -32601 Method not found), so there it is `server/discover`, the lightest
  * request that revision has (no tool code; the SDK builds a server for it as for any 2026-07-28 POST).
  */
-const ceilingMethod = () => (revision === MODERN ? 'server/discover' : 'ping');
+const ceilingMethod = (revision: string) => (revision === MODERN ? 'server/discover' : 'ping');
 
-/** The JSON-RPC body and extra headers of one call at the chosen revision. */
-function callRequest(id: number, name: string, args: Record<string, unknown>): { body: string; headers: Record<string, string> } {
-  const method = name === PING ? ceilingMethod() : 'tools/call';
+/** The JSON-RPC body and extra headers of one call at `revision`. */
+function callRequest(revision: string, id: number, name: string, args: Record<string, unknown>): { body: string; headers: Record<string, string> } {
+  const method = name === PING ? ceilingMethod(revision) : 'tools/call';
   const params: Record<string, unknown> = name === PING ? {} : { name, arguments: args };
   if (revision !== MODERN) return { body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(name === PING ? {} : { params }) }), headers: {} };
   params._meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench-http-load', version: '1' } };
@@ -58,6 +66,10 @@ function callRequest(id: number, name: string, args: Record<string, unknown>): {
 }
 /** `--tools=ping`: the transport-ceiling request (ceilingMethod) instead of tool calls, i.e. HTTP, transport and SDK without any tool code. */
 const PING = 'ping';
+/** The reference server (bench/minimal-sdk-server.ts) and its one trivial tool's argument sets. */
+const MINIMAL_SERVER = join(REPO_ROOT, 'bench/minimal-sdk-server.ts');
+const ECHO_ARGS = [{ text: 'hello' }, { text: 'a slightly longer line of text to return' }];
+const PROBE = join(REPO_ROOT, 'bench/http-probe.mjs');
 
 interface ServerOptions {
   /** MCP_HTTP_WORKERS for the server. */
@@ -66,32 +78,75 @@ interface ServerOptions {
   bin: string;
   /** Extra node flags (`--cpu-prof`). */
   nodeArgs: string[];
+  /** `taskset -c CPUS` for the server process (`--pin`), or none. */
+  cpus: string | null;
 }
 
-async function startServer(dataDir: string, opts: ServerOptions): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...opts.nodeArgs, opts.bin], {
+interface RunningServer {
+  child: ChildProcess;
+  url: string;
+  /** The server-side figures of the window since the previous call (bench/http-probe.mjs), or null without the probe. */
+  probe: () => Promise<ProbeReport | null>;
+}
+
+/** What bench/http-probe.mjs reports from inside the server (milliseconds). */
+interface ProbeReport {
+  seconds: number;
+  cpuMs: number;
+  requests: { count: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  loopDelay: { p50: number | null; p99: number | null; max: number; mean: number };
+  gc: Record<string, { count: number; totalMs: number; maxMs: number; over10ms: number }>;
+}
+
+/**
+ * Spawns a server (`script` with `args`, under `taskset` when pinned, with the probe preloaded) and waits
+ * until it listens and answers /healthz.
+ */
+async function startServer(script: string[], env: Record<string, string>, opts: ServerOptions): Promise<RunningServer> {
+  const argv = [process.execPath, ...opts.nodeArgs, '--import', pathToFileURL(PROBE).href, ...script];
+  const [cmd, ...rest] = opts.cpus ? ['taskset', '-c', opts.cpus, ...argv] : argv;
+  const child = spawn(cmd!, rest, {
     cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', LOG_LEVEL: 'warn',
-      MCP_HTTP_WORKERS: opts.workers,
-    },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MCP_HTTP_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
+  const reports: ((r: ProbeReport) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /at (http:\/\/\S+\/mcp)/.exec(err);
       if (m) resolve(m[1]!);
+      let line: RegExpExecArray | null;
+      while ((line = /^http-probe (\{.*\})\n/m.exec(err))) {
+        err = err.slice(0, line.index) + err.slice(line.index + line[0].length);
+        reports.shift()?.(JSON.parse(line[1]!) as ProbeReport);
+      }
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
-  for (let i = 0; i < 200; i++) {
+  // Ready, and (the product's server) done building the indexes that follow a load in the background, so
+  // that the measured window holds calls only.
+  for (let i = 0; i < 1_200; i++) {
     const r = await fetch(url.replace(/\/mcp$/, '/healthz')).catch(() => null);
-    if (r?.status === 200) return { child, url };
+    const health = r?.status === 200 ? ((await r.json().catch(() => ({}))) as { indexes?: string }) : null;
+    if (health && (health.indexes === undefined || health.indexes === 'ready')) {
+      const probe = () => new Promise<ProbeReport | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), 2_000);
+        reports.push((rep) => (clearTimeout(timer), resolve(rep)));
+        child.kill('SIGUSR2');
+      });
+      return { child, url, probe };
+    }
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error('server never became ready');
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
 }
 
 /** Fields of /proc/PID/stat after the command name (state is [0], ppid [1], utime [11], stime [12]). */
@@ -161,13 +216,20 @@ interface LoadResult {
   clientCpuMs: number;
 }
 
-/** Argument sets per tool, picked from the served catalog (bench/lib.ts toolArgsFor) once it is built. */
-let TOOL_ARGS: Record<string, Record<string, unknown>[]> = {};
+/** The calls a client rotates through: every argument set of each tool (`ping` for the ceiling request). */
+const callsOf = (tools: string[], argsOf: Record<string, Record<string, unknown>[]>): Call[] =>
+  tools.flatMap((name) => (name === PING ? [{ name, args: {} }] : argsOf[name]!.map((args) => ({ name, args }))));
 
-async function drive(url: string, pid: number, clients: number, seconds: number, tools: string[], record: boolean): Promise<LoadResult> {
+interface Call {
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** `clients` keep-alive connections, each sending one call at a time from `bodies` at `revision` for `seconds`. */
+async function drive(url: string, pid: number, clients: number, seconds: number, bodies: Call[], revision: string, record: boolean): Promise<LoadResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
-  const bodies = tools.flatMap((name) => (name === PING ? [{ name, args: {} }] : TOOL_ARGS[name]!.map((args) => ({ name, args }))));
+  const tools = [...new Set(bodies.map((b) => b.name))];
   const latencies: number[] = [];
   const perTool: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t, []]));
   const errors: Record<string, number> = {};
@@ -182,7 +244,7 @@ async function drive(url: string, pid: number, clients: number, seconds: number,
     let n = w;
     while (performance.now() < deadline) {
       const { name, args } = bodies[n++ % bodies.length]!;
-      const { body, headers } = callRequest(++id, name, args);
+      const { body, headers } = callRequest(revision, ++id, name, args);
       const t = performance.now();
       try {
         const res = await pool.request({
@@ -257,112 +319,212 @@ async function serverBuildMs(dataDir: string, n: number): Promise<number> {
   return median(times);
 }
 
+/** One measured window against one server. */
+interface Run {
+  revision: string;
+  server: 'product' | 'minimal';
+  round: number;
+  result: LoadResult;
+  probe: ProbeReport | null;
+  loadAfter: string;
+  rss: string;
+}
+
+const rateOf = (r: LoadResult) => r.calls / r.seconds;
+const perCpuSecond = (r: LoadResult) => (r.serverCpuMs ? r.calls / (r.serverCpuMs / 1000) : NaN);
+const errorsOf = (r: LoadResult) => Object.values(r.errors).reduce((a, b) => a + b, 0);
+const gcTotal = (p: ProbeReport | null) => (p ? Object.values(p.gc).reduce((a, g) => ({ ms: a.ms + g.totalMs, max: Math.max(a.max, g.maxMs), over10: a.over10 + g.over10ms }), { ms: 0, max: 0, over10: 0 }) : null);
+const opt = (v: number | null | undefined) => (v === null || v === undefined ? '–' : ms(v));
+
+function describe(run: Run): string {
+  const { result: r, probe } = run;
+  const s = summarize(r.latencies);
+  const gc = gcTotal(probe);
+  return `${run.server} ${run.revision} #${run.round}: ${rateOf(r).toFixed(0)} calls/s, p50 ${ms(s.p50)} / p90 ${ms(s.p90)} / p99 ${ms(s.p99)} ms, ` +
+    `server-side p50 ${opt(probe?.requests.p50)} / p99 ${opt(probe?.requests.p99)} ms, loop delay p99 ${opt(probe?.loopDelay.p99)} max ${opt(probe?.loopDelay.max)} ms, ` +
+    `GC ${gc ? `${gc.ms.toFixed(0)} ms (max ${gc.max.toFixed(1)})` : '?'}, ${perCpuSecond(r).toFixed(0)} calls/CPU-s, errors ${errorsOf(r)}${errorsOf(r) ? ` ${JSON.stringify(r.errors)}` : ''}, load ${run.loadAfter}`;
+}
+
+/** Pins this process (every thread) to `cpus` with taskset; false when that is not possible here. */
+function pinSelf(cpus: string): boolean {
+  return spawnSync('taskset', ['-apc', cpus, String(process.pid)], { stdio: 'ignore' }).status === 0;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs();
   const clients = numArg(args, 'clients', 64);
   const seconds = numArg(args, 'seconds', 15);
   const warmup = numArg(args, 'warmup', 3);
+  const rounds = numArg(args, 'rounds', 1);
+  const pingSeconds = numArg(args, 'ping-seconds', 5);
   const toolsArg = args.get('tools') ?? 'all';
   const { dir, cleanup } = await builtDataDir(args);
-  TOOL_ARGS = toolArgsFor(await servedCatalog(dir));
-  const tools = toolsArg === 'all' ? Object.keys(TOOL_ARGS) : toolsArg.split(',');
-  const workers = args.get('workers') ?? 'auto';
+  const toolArgs = toolArgsFor(await servedCatalog(dir));
+  const tools = toolsArg === 'all' ? Object.keys(toolArgs) : toolsArg.split(',');
+  const unknown = tools.filter((t) => t !== PING && !toolArgs[t]);
+  if (unknown.length) throw new Error(`--tools: no such tool ${unknown.join(', ')} (tools: ${Object.keys(toolArgs).join(', ')}, or ping)`);
+  const workers = args.get('workers') ?? '1';
   const cpuProf = args.get('cpu-prof');
   const bin = args.get('bin') ?? SERVER_BIN;
-  revision = args.get('protocol') ?? PROTOCOL_VERSION;
+  const revisions = (args.get('protocol') ?? `${LEGACY},${MODERN}`).split(',');
+  const withReference = args.get('reference') !== 'none';
+  const pinned = args.has('pin') && pinSelf('0');
   const nodeArgs = [...(args.get('node-args')?.split(',') ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])];
-  const { child, url } = await startServer(dir, { workers, bin, nodeArgs });
+  const opts: ServerOptions = { workers, bin, nodeArgs, cpus: pinned ? '1' : null };
+  const product = () => startServer([bin], { MUSIC_DATA_DIR: dir, MCP_HTTP_WORKERS: workers }, opts);
+  const minimal = () => startServer(['--import', 'tsx', MINIMAL_SERVER], {}, { ...opts, nodeArgs: [] });
+  const productCalls = callsOf(tools, toolArgs);
+  const echoCalls = callsOf(['echo'], { echo: ECHO_ARGS });
+
+  const loadBefore = loadAverage();
+  const runs: Run[] = [];
+  const ceilings: { revision: string; result: LoadResult }[] = [];
+  /** One measured window: warm-up, then `seconds` bracketed by the server's probe. */
+  const measure = async (server: RunningServer, kind: Run['server'], revision: string, round: number, calls: Call[]) => {
+    await drive(server.url, server.child.pid!, clients, warmup, calls, revision, false);
+    await server.probe();
+    const result = await drive(server.url, server.child.pid!, clients, seconds, calls, revision, true);
+    const probe = await server.probe();
+    const memory = rssMiB(server.child.pid!);
+    const run: Run = { revision, server: kind, round, result, probe, loadAfter: loadAverage(), rss: memory ? `${memory.total.toFixed(0)} MiB` : '?' };
+    log(describe(run));
+    runs.push(run);
+  };
+
+  // Once: no initialize is needed by the stateless server, what a real SDK client pays to connect, what building one MCP server costs.
+  const first = await product();
+  let bareOk: boolean;
+  let sdk: { connect: number; firstCall: number };
   try {
-    // No initialize needed by the stateless server: a bare tools/call is answered.
-    const bare = await fetch(url, {
+    const bare = await fetch(first.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'recommend_by_genre', arguments: { genre: 'rock', limit: 3 } } }),
     });
-    const bareOk = bare.status === 200 && !parseAnswer(await bare.text())?.error;
-    const sdk = await sdkConnectMs(url, 10);
-    const buildMs = await serverBuildMs(dir, 200);
-    log(`http: warm-up ${warmup} s`);
-    await drive(url, child.pid!, clients, warmup, tools, false);
-    const loadBefore = loadAverage();
-    log(`http: ${clients} clients for ${seconds} s (load average ${loadBefore})`);
-    const r = await drive(url, child.pid!, clients, seconds, tools, true);
-    const loadAfter = loadAverage();
-    const memory = rssMiB(child.pid!);
-    const s = summarize(r.latencies);
-    const rate = r.calls / r.seconds;
-    const errorCount = Object.values(r.errors).reduce((a, b) => a + b, 0);
-    const cpuShare = (x: LoadResult) => (x.serverCpuMs === null ? '?' : `${((x.serverCpuMs / 1000 / x.seconds) * 100).toFixed(0)} %`);
-    const rss = memory ? `${memory.total.toFixed(0)} MiB (${memory.each.map((m) => m.toFixed(0)).join(' + ')})` : '?';
-    log(
-      `http ${revision}: ${r.calls} calls, ${rate.toFixed(0)}/s, p50 ${ms(s.p50)} ms, p90 ${ms(s.p90)} ms, p99 ${ms(s.p99)} ms, errors ${errorCount}${errorCount ? ` ${JSON.stringify(r.errors)}` : ''}, ` +
-        `server CPU ${cpuShare(r)}, client CPU ${((r.clientCpuMs / 1000 / r.seconds) * 100).toFixed(0)} %, RSS ${rss}, load ${loadAfter}`,
-    );
-    const pingSeconds = numArg(args, 'ping-seconds', 5);
-    const ping = pingSeconds > 0 && !tools.includes(PING) ? await drive(url, child.pid!, clients, pingSeconds, [PING], true) : null;
-    const p = ping ? summarize(ping.latencies) : null;
-    if (ping && p) log(`http ${ceilingMethod()}: ${(ping.calls / ping.seconds).toFixed(0)}/s, p50 ${ms(p.p50)} ms, p90 ${ms(p.p90)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}, errors ${JSON.stringify(ping.errors)}`);
-
-    const perTool = Object.entries(r.perTool).map(([name, xs]) => {
-      const t = summarize(xs);
-      return `| \`${name}\` | ${t.n.toLocaleString('en-US')} | ${ms(t.p50)} | ${ms(t.p99)} |`;
-    });
-    const processes = memory ? memory.each.length : 1;
-    const cpuNote = r.serverCpuMs !== null
-      ? `The server (${processes > 1 ? `primary + ${processes - 1} workers` : 'one process'}) used ${(r.serverCpuMs / 1000).toFixed(1)} CPU-seconds in the ${r.seconds.toFixed(1)} s window (${cpuShare(r)} of one core, ${(r.calls / (r.serverCpuMs / 1000)).toFixed(0)} calls per CPU-second); the load generator used ${(r.clientCpuMs / 1000).toFixed(1)} CPU-seconds on the same 2 cores. Resident memory after the run: ${rss}.`
-      : '';
-    const pingNote = ping && p
-      ? `Transport ceiling: the same ${clients} clients sending JSON-RPC \`${ceilingMethod()}\` (HTTP, transport and SDK, no tool code) for ${pingSeconds} s: ${Math.round(ping.calls / ping.seconds).toLocaleString('en-US')} calls/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, server CPU ${cpuShare(ping)}; what the tools/call figures lack of that is tool work.`
-      : '';
-
-    emit(args, 'http-load', `
-## HTTP load: ${clients} concurrent clients on loopback (\`bench/http-load.ts\`)
-
-\`\`\`sh
-npx tsx bench/http-load.ts --clients=${clients} --seconds=${seconds} --tools=${toolsArg} --workers=${workers}     # --data-dir=DIR
-\`\`\`
-
-The server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; \`MCP_HTTP_WORKERS=${workers}\`:
-${processes > 1 ? `${processes - 1} worker processes sharing the port` : 'one process'}; stateless Streamable HTTP, each POST served by an MCP server of its own
-taken from a pool over the shared catalog; the published snapshot of --data-dir); ${clients} clients in the bench process (undici \`Pool\`, one
-keep-alive connection each) loop for ${seconds} s after a ${warmup} s warm-up, each sending one plain JSON-RPC \`tools/call\`
-POST at a time (rotating through ${tools.length === Object.keys(TOOL_ARGS).length ? 'every tool\'s' : tools.join(', ')} argument sets of \`toolArgsFor\` in \`bench/lib.ts\`) and reading the SSE answer.
-A call counts when the answer is a result without \`isError\`.
-
-No \`initialize\` is needed: the stateless server answered a bare \`tools/call\` POST: ${bareOk ? 'yes' : 'NO'}. A real SDK client
-(\`StreamableHTTPClientTransport\`) spends ${ms(sdk.connect)} ms (median of 10) connecting once (initialize, notifications/initialized
-and a GET probe answered 405) and then sends exactly one POST per call, which is what this measures
-(its first recommend_by_genre call: ${ms(sdk.firstCall)} ms).
-
-**Machine**: ${machineNotes()}; load generator and server share the 2 cores. Load average (1/5/15 min)
-${loadBefore} before, ${loadAfter} after. ${today()}.
-
-| | figure | target |
-|---|---:|---|
-| calls/s | ${rate.toFixed(0)} (${r.calls.toLocaleString('en-US')} in ${r.seconds.toFixed(1)} s) | ≥ 2,000: ${met(rate >= 2000)} |
-| p50 | ${ms(s.p50)} ms | |
-| p90 | ${ms(s.p90)} ms | |
-| p99 | ${ms(s.p99)} ms | ≤ 50 ms: ${met(s.p99 <= 50)} |
-| errors | ${errorCount}${errorCount ? ` (${Object.entries(r.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | 0: ${met(errorCount === 0)} |
-
-${cpuNote}
-
-${pingNote} Building one MCP server (\`createServer\` with every tool, resource and prompt, \`connect\`, cleanup) takes
-${ms(buildMs)} ms in process (median of 200); the pool pays it only when no built server is free.
-
-| tool | calls | p50 ms | p99 ms |
-|---|---:|---:|---:|
-${perTool.join('\n')}
-`, [
-      { target: `HTTP ${clients} clients: ≥ 2,000 calls/s`, figure: `${rate.toFixed(0)} calls/s (MCP_HTTP_WORKERS=${workers})`, met: rate >= 2000, load: loadAfter },
-      { target: `HTTP ${clients} clients: p99 ≤ 50 ms`, figure: `p99 ${ms(s.p99)} ms (p50 ${ms(s.p50)} ms)`, met: s.p99 <= 50, load: loadAfter },
-      { target: `HTTP ${clients} clients: 0 errors`, figure: `${errorCount} errors in ${r.calls.toLocaleString('en-US')} calls`, met: errorCount === 0, load: loadAfter },
-    ]);
+    bareOk = bare.status === 200 && !parseAnswer(await bare.text())?.error;
+    sdk = await sdkConnectMs(first.url, 10);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopServer(first);
+  }
+  const buildMs = await serverBuildMs(dir, 200);
+
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const revision of revisions) {
+        log(`http: round ${round}, ${revision}: product, ${clients} clients, ${warmup} s warm-up + ${seconds} s (load average ${loadAverage()})`);
+        const server = await product();
+        try {
+          await measure(server, 'product', revision, round, productCalls);
+          if (pingSeconds > 0 && round === 1 && !tools.includes(PING)) {
+            const ping = await drive(server.url, server.child.pid!, clients, pingSeconds, [{ name: PING, args: {} }], revision, true);
+            ceilings.push({ revision, result: ping });
+            const p = summarize(ping.latencies);
+            log(`http ${revision} ${ceilingMethod(revision)}: ${rateOf(ping).toFixed(0)}/s, p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, ${perCpuSecond(ping).toFixed(0)} calls/CPU-s, errors ${JSON.stringify(ping.errors)}`);
+          }
+        } finally {
+          await stopServer(server);
+        }
+        if (!withReference) continue;
+        log(`http: round ${round}, ${revision}: minimal SDK server (echo)`);
+        const ref = await minimal();
+        try {
+          await measure(ref, 'minimal', revision, round, echoCalls);
+        } finally {
+          await stopServer(ref);
+        }
+      }
+    }
+  } finally {
     cleanup();
   }
+  const loadAfter = loadAverage();
+  report(args, { clients, seconds, warmup, rounds, workers, toolsArg, tools, toolArgs, revisions, pinned, bareOk, sdk, buildMs, loadBefore, loadAfter, runs, ceilings, pingSeconds });
+}
+
+interface Report {
+  clients: number; seconds: number; warmup: number; rounds: number; workers: string; toolsArg: string; tools: string[];
+  toolArgs: Record<string, unknown>; revisions: string[]; pinned: boolean; bareOk: boolean; sdk: { connect: number; firstCall: number };
+  buildMs: number; loadBefore: string; loadAfter: string; runs: Run[]; ceilings: { revision: string; result: LoadResult }[]; pingSeconds: number;
+}
+
+function report(args: Map<string, string>, x: Report): void {
+  const { clients, seconds, runs } = x;
+  const row = (run: Run, ratio: string) => {
+    const s = summarize(run.result.latencies);
+    const gc = gcTotal(run.probe);
+    const cpuPerCall = run.result.serverCpuMs !== null ? (run.result.serverCpuMs / run.result.calls).toFixed(3) : '?';
+    return `| ${run.revision} | ${run.server === 'product' ? 'this server, every tool' : 'minimal SDK server, `echo`'} | ${run.round} | ${rateOf(run.result).toFixed(0)} | ${ratio} | ` +
+      `${perCpuSecond(run.result).toFixed(0)} (${cpuPerCall} ms) | ${ms(s.p50)} / ${ms(s.p90)} / ${ms(s.p99)} | ${opt(run.probe?.requests.p50)} / ${opt(run.probe?.requests.p99)} | ` +
+      `${opt(run.probe?.loopDelay.p99)} / ${opt(run.probe?.loopDelay.max)} | ${gc ? `${gc.ms.toFixed(0)} / ${gc.max.toFixed(1)}` : '–'} | ${errorsOf(run.result)} | ${run.rss} | ${run.loadAfter} |`;
+  };
+  const partner = (run: Run) => runs.find((o) => o.server === 'minimal' && o.revision === run.revision && o.round === run.round);
+  const ratios = new Map<string, number[]>();
+  const rows = runs.map((run) => {
+    const ref = run.server === 'product' ? partner(run) : undefined;
+    if (!ref) return row(run, '');
+    const ratio = rateOf(run.result) / rateOf(ref.result);
+    ratios.set(run.revision, [...(ratios.get(run.revision) ?? []), ratio]);
+    return row(run, `${ratio.toFixed(2)}× (CPU ${(perCpuSecond(run.result) / perCpuSecond(ref.result)).toFixed(2)}×)`);
+  });
+  const p99s = (revision: string) => runs.filter((r) => r.server === 'product' && r.revision === revision).map((r) => summarize(r.result.latencies).p99);
+  const targets = x.revisions.flatMap((revision) => {
+    const rs = ratios.get(revision) ?? [];
+    const worstP99 = Math.max(...p99s(revision));
+    return [
+      ...(rs.length ? [{ target: `HTTP ${revision}, 1 process, ${clients} clients, mixed tools: ≥ 1.5× the minimal SDK server`, figure: `${rs.map((v) => `${v.toFixed(2)}×`).join(', ')}`, met: Math.min(...rs) >= 1.5, load: x.loadAfter }] : []),
+      { target: `HTTP ${revision}, ${clients} clients, mixed tools: p99 ≤ 50 ms`, figure: `p99 ${p99s(revision).map(ms).join(', ')} ms`, met: worstP99 <= 50, load: x.loadAfter },
+    ];
+  });
+  const perTool = runs.filter((r) => r.server === 'product').flatMap((run) => Object.entries(run.result.perTool).map(([name, xs]) => {
+    const t = summarize(xs);
+    return `| ${run.revision} #${run.round} | \`${name}\` | ${t.n.toLocaleString('en-US')} | ${ms(t.p50)} | ${ms(t.p99)} |`;
+  }));
+  const ceilingRows = x.ceilings.map(({ revision, result }) => {
+    const p = summarize(result.latencies);
+    return `| ${revision} | \`${ceilingMethod(revision)}\` | ${rateOf(result).toFixed(0)} | ${perCpuSecond(result).toFixed(0)} | ${ms(p.p50)} / ${ms(p.p99)} |`;
+  });
+  const flags = `--clients=${clients} --seconds=${seconds} --warmup=${x.warmup} --rounds=${x.rounds} --tools=${x.toolsArg} --workers=${x.workers} --protocol=${x.revisions.join(',')}${x.pinned ? ' --pin' : ''}`;
+
+  emit(args, 'http-load', `
+## HTTP load: ${clients} concurrent clients on loopback, against a minimal SDK server (\`bench/http-load.ts\`)
+
+\`\`\`sh
+npx tsx bench/http-load.ts ${flags}     # --data-dir=DIR
+\`\`\`
+
+The product's server as \`npm start\` runs it (\`node bin/music-mcp-server.js\`, which ran ${binRuns()}; \`MCP_HTTP_WORKERS=${x.workers}\`;
+the published snapshot of --data-dir) and, in the same run, the reference \`bench/minimal-sdk-server.ts\`: the SDK's own
+\`createMcpHandler\` + \`toNodeHandler\` with one trivial tool (\`echo\`), a server per request. Each is started fresh, warmed
+for ${x.warmup} s, then ${clients} clients in the bench process (undici \`Pool\`, one keep-alive connection each) loop for ${seconds} s, each
+sending one JSON-RPC \`tools/call\` POST at a time (this server: rotating through ${x.tools.length === Object.keys(x.toolArgs).length ? 'every tool\'s' : x.tools.join(', ')} argument sets of
+\`toolArgsFor\` in \`bench/lib.ts\`; the reference: \`echo\`) and reading the answer. A call counts when it is a result without \`isError\`.
+${x.pinned ? 'Pinned (`--pin`): the server under test on CPU 1, the load generator on CPU 0 (`taskset`).' : 'Not pinned: load generator and server share the 2 cores.'}
+
+Server-side figures come from \`bench/http-probe.mjs\`, preloaded into both servers: request arrival (headers parsed) to
+response end, event-loop delay (\`monitorEventLoopDelay\`), and GC pauses (\`PerformanceObserver\`), over the measured window.
+
+**Machine**: ${machineNotes()}. Load average (1/5/15 min) ${x.loadBefore} before, ${x.loadAfter} after. ${today()}.
+
+| revision | server | round | calls/s | ratio to minimal (calls/s; per CPU-s) | calls per server CPU-s (ms CPU per call) | client p50 / p90 / p99 ms | server-side p50 / p99 ms | loop delay p99 / max ms | GC total / longest ms | errors | RSS | load after |
+|---|---|---:|---:|---|---:|---|---|---|---|---:|---:|---|
+${rows.join('\n')}
+
+No \`initialize\` is needed: the stateless server answered a bare \`tools/call\` POST: ${x.bareOk ? 'yes' : 'NO'}. A real SDK client
+(\`StreamableHTTPClientTransport\`) spends ${ms(x.sdk.connect)} ms (median of 10) connecting once and then sends one POST per call
+(its first recommend_by_genre call: ${ms(x.sdk.firstCall)} ms). Building one MCP server of this product (\`createServer\` with every
+tool, resource and prompt, \`connect\`, cleanup) takes ${ms(x.buildMs)} ms in process (median of 200); the 2025-era pool pays it
+only when no built server is free.
+
+${ceilingRows.length ? `Transport ceiling (this server, the lightest request of the revision, ${x.pingSeconds} s, round 1):
+
+| revision | request | calls/s | calls per CPU-s | p50 / p99 ms |
+|---|---|---:|---:|---|
+${ceilingRows.join('\n')}
+` : ''}
+| revision, round | tool | calls | p50 ms | p99 ms |
+|---|---|---:|---:|---:|
+${perTool.join('\n')}
+`, targets);
 }
 
 await main();

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { createMcpHandler, isLegacyRequest, PROTOCOL_VERSION_META_KEY, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, createMcpHandler, isLegacyRequest, PROTOCOL_VERSION_META_KEY, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
@@ -175,6 +175,12 @@ function webRequest(req: IncomingMessage, raw: Buffer, signal: AbortSignal, reqI
 async function sendWebResponse(response: Response, res: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => (headers[k] = v));
+  if (response.body && isJsonContentType(headers['content-type'])) {
+    // A JSON answer is complete once the handler has it: one write with Content-Length, no chunked framing.
+    const whole = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...headers, 'content-length': String(whole.length) });
+    return void res.end(whole);
+  }
   res.writeHead(response.status, headers);
   if (!response.body) return void res.end();
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -294,14 +300,95 @@ async function listen(server: Server, cfg: HttpConfig): Promise<string> {
   return `http://${shownHost}:${addr.port}/mcp`;
 }
 
-/** The SDK's per-request handler for 2026-07-28 traffic, each request served by an MCP server of its own. */
-function modernHandler(deps: HttpDeps): McpHttpHandler {
+/** A 2026-07-28 request that may be served by a reused MCP server, and the logger of the POST it belongs to. */
+interface ModernPost {
+  /** Whether a pooled server may serve it: it names its client in full, so nothing of an earlier client stays. */
+  reusable: boolean;
+  log: () => Logger;
+  served?: PooledModernServer;
+}
+
+/** An MCP server for 2026-07-28 requests, connected to nothing between requests; `slot.log` gives the logger of the POST it serves. */
+interface PooledModernServer {
+  server: McpServer;
+  cleanup: () => Promise<void>;
+  slot: { log: () => Logger };
+}
+
+/**
+ * The MCP servers that serve 2026-07-28 POSTs through the SDK's per-request handler. The SDK asks its
+ * factory for a server per request, connects it to a single-use transport and closes that transport
+ * once the answer is out; building a server (every tool, resource and prompt, and the JSON Schema of a
+ * called tool's input, which the SDK converts per server) cost more than many calls, so a server whose
+ * request was answered goes back here and serves a later request. Only a request whose `_meta` names its
+ * client's capabilities and info is served by a reused server: the SDK overwrites both for it, so an
+ * earlier client's never remain. Whatever did not end in a complete answer (client gone, refused,
+ * failed, timed out) is closed instead.
+ */
+class ModernServerPool {
+  private readonly idle: PooledModernServer[] = [];
+  private readonly posts = new WeakMap<Request, ModernPost>();
+
+  constructor(private readonly deps: HttpDeps) {}
+
+  /** Registers the web Request of a POST before it is handed to the SDK. */
+  admit(request: Request, post: ModernPost): void {
+    this.posts.set(request, post);
+  }
+
+  /** The SDK's factory: an idle server when the POST allows one, else a new one. */
+  serverFor(request: Request | undefined): McpServer {
+    const post = request ? this.posts.get(request) : undefined;
+    const pooled = (post?.reusable ? this.idle.pop() : undefined) ?? this.build();
+    pooled.slot.log = post?.log ?? (() => this.deps.log);
+    if (post) post.served = pooled;
+    return pooled.server;
+  }
+
+  /** After a POST: its server serves a later one when it answered in full and is connected to nothing; otherwise it is closed. */
+  release(request: Request, clean: boolean, draining: boolean): void {
+    const post = this.posts.get(request);
+    this.posts.delete(request);
+    const pooled = post?.served;
+    if (!pooled) return;
+    pooled.slot.log = () => this.deps.log;
+    if (clean && post.reusable && !draining && pooled.server.server.transport === undefined && this.idle.length < MAX_IDLE_SERVERS) this.idle.push(pooled);
+    else void pooled.cleanup().catch((err: Error) => this.deps.log.debug({ err: err.message }, 'MCP server close failed'));
+  }
+
+  async closeIdle(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((p) => p.cleanup().catch(() => undefined)));
+  }
+
+  private build(): PooledModernServer {
+    return serverWithLogSlot(this.deps);
+  }
+}
+
+/** A new MCP server over the shared catalog, logging through `slot.log`: the logger of whichever POST it serves. */
+function serverWithLogSlot(deps: HttpDeps): PooledModernServer {
+  const slot = { log: () => deps.log };
+  const { server, cleanup } = createServer({
+    catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
+    spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
+    get log() {
+      return slot.log();
+    },
+  });
+  return { server, cleanup, slot };
+}
+
+/** Whether a 2026-07-28 request's `_meta` names its client's capabilities and info (objects), which the SDK then writes over any earlier ones. */
+function namesItsClient(body: unknown): boolean {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isObject(meta) && isObject(meta![CLIENT_CAPABILITIES_META_KEY]) && isObject(meta![CLIENT_INFO_META_KEY]);
+}
+
+/** The SDK's per-request handler for 2026-07-28 traffic, each request served by an MCP server of its own at the time, taken from `pool`. */
+function modernHandler(deps: HttpDeps, pool: ModernServerPool): McpHttpHandler {
   return createMcpHandler(
-    ({ requestInfo }) => createServer({
-      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
-      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
-      log: deps.log.child({ reqId: requestInfo?.headers.get('x-request-id') }),
-    }).server,
+    ({ requestInfo }) => pool.serverFor(requestInfo),
     { legacy: 'reject', onerror: (err) => deps.log.debug({ err: err.message }, '2026-07-28 request failed') },
   );
 }
@@ -333,12 +420,12 @@ function admitHostAndOrigin(req: IncomingMessage, res: ServerResponse, cfg: Http
   return true;
 }
 
-/** GET /healthz: the catalog's state and this version; 200 only when the catalog is ready and the server is not draining. */
+/** GET /healthz: the catalog's state and this version (and, once ready, whether the name-resolution indexes built after load are in); 200 only when the catalog is ready and the server is not draining. */
 function sendHealth(res: ServerResponse, catalog: CatalogHolder, draining: boolean): void {
   const state = catalog.current;
   const body =
     state.status === 'ready'
-      ? { status: 'ready', version: PACKAGE.version, snapshot: state.catalog.version, tracks: state.catalog.size }
+      ? { status: 'ready', version: PACKAGE.version, snapshot: state.catalog.version, tracks: state.catalog.size, indexes: state.catalog.indexesReady ? 'ready' : 'building' }
       : state.status === 'loading'
         ? { status: 'loading', version: PACKAGE.version, detail: state.detail }
         : { status: 'failed', version: PACKAGE.version, error: state.error };
@@ -462,15 +549,7 @@ class ServerPool {
 
   /** A new MCP server over the shared catalog, logging through the logger of whichever POST it serves. */
   async build(): Promise<PooledServer> {
-    const deps = this.deps;
-    const slot = { log: () => deps.log };
-    const { server, cleanup } = createServer({
-      catalog: deps.catalog, toolWaitMs: deps.toolWaitMs,
-      spotify: deps.spotify ?? null, spotifyTtlMs: deps.spotifyTtlMs, spotifyLiveTimeoutMs: deps.spotifyLiveTimeoutMs,
-      get log() {
-        return slot.log();
-      },
-    });
+    const { server, cleanup, slot } = serverWithLogSlot(this.deps);
     const transport = new ExchangeTransport();
     await connectServer(server, transport);
     return { transport, cleanup, slot };
@@ -510,13 +589,15 @@ class HttpEndpoint {
   // Mcp-Method/Mcp-Name headers, version errors, subscriptions/listen, cache hints); a publish reaches
   // open subscriptions/listen streams through its notifier.
   private readonly modern: McpHttpHandler;
+  private readonly modernPool: ModernServerPool;
   private readonly onPublish = () => this.modern.notify.resourcesChanged();
   private readonly keepAlive: NodeJS.Timeout;
 
   constructor(private readonly deps: HttpDeps) {
     this.cfg = deps.http;
     this.pool = new ServerPool(deps);
-    this.modern = modernHandler(deps);
+    this.modernPool = new ModernServerPool(deps);
+    this.modern = modernHandler(deps, this.modernPool);
     deps.catalog.on('changed', this.onPublish);
     this.keepAlive = setInterval(() => {
       const quietSince = Date.now() - KEEPALIVE_MS;
@@ -555,7 +636,7 @@ class HttpEndpoint {
 
     const parsed = await readJsonBody(req, res, this.cfg);
     if (!parsed) return;
-    if (mayBeModern(parsed.body) && (await this.serveModern(req, res, parsed.raw, parsed.body, reqId))) return;
+    if (mayBeModern(parsed.body) && (await this.serveModern(req, res, parsed.raw, parsed.body, reqId, log))) return;
 
     const messages = batchMessages(req, res, this.cfg, parsed.body);
     if (!messages) return;
@@ -570,11 +651,12 @@ class HttpEndpoint {
   }
 
   /** Serves a POST the SDK classifies as 2026-07-28 traffic through its handler; false when it is 2025-era after all. */
-  private async serveModern(req: IncomingMessage, res: ServerResponse, raw: Buffer, body: unknown, reqId: string): Promise<boolean> {
+  private async serveModern(req: IncomingMessage, res: ServerResponse, raw: Buffer, body: unknown, reqId: string, log: () => Logger): Promise<boolean> {
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     const request = webRequest(req, raw, aborted.signal, reqId);
-    if (await isLegacyRequest(request.clone(), body)) return false;
+    // Classified from the parsed body: the SDK reads nothing of the request's own (no clone needed).
+    if (await isLegacyRequest(request, body)) return false;
     // The SDK checks params too, but answers some mistakes -32603 or without naming what to fix: the
     // same checks as the 2025-era path (src/jsonrpc.ts) answer first, in the form the SDK answers -32602.
     const message = JSONRPCMessageSchema.safeParse(body);
@@ -584,17 +666,22 @@ class HttpEndpoint {
       res.end(JSON.stringify(invalidParamsError((message.data as { id: string | number }).id, why)));
       return true;
     }
+    const method = (body as { method?: unknown }).method;
+    this.modernPool.admit(request, { reusable: namesItsClient(body) && !CLIENT_STATE_METHODS.has(String(method)), log });
     const timer = setTimeout(() => aborted.abort(), this.cfg.requestTimeoutMs);
+    let answered = false;
     try {
       const response = await this.modern.fetch(request, { parsedBody: body });
       if (response.status >= 400 && isJsonContentType(response.headers.get('content-type') ?? undefined)) {
         await sendModernRefusal(response, res);
       } else {
         await sendWebResponse(response, res);
+        answered = response.status === 200 && !aborted.signal.aborted && res.writableEnded && !res.destroyed;
       }
       return true;
     } finally {
       clearTimeout(timer);
+      this.modernPool.release(request, answered, this.draining);
     }
   }
 
@@ -643,6 +730,7 @@ class HttpEndpoint {
     clearInterval(this.keepAlive);
     this.deps.catalog.off('changed', this.onPublish);
     await this.modern.close();
+    await this.modernPool.closeIdle();
     for (const exchange of this.open) exchange.abort();
     await this.pool.closeIdle();
   }
@@ -656,6 +744,8 @@ class HttpEndpoint {
  * POST goes back to a pool and serves a later one through the same ExchangeTransport
  * (src/http-exchange.ts). A server that stored something of its client (an initialize's capabilities and
  * client info, a logging level) is closed after that POST instead of pooled (CLIENT_STATE_METHODS).
+ * 2026-07-28 POSTs go through the SDK's per-request handler, which is handed servers from a pool of
+ * their own (ModernServerPool).
  */
 export async function startHttpServer(deps: HttpDeps): Promise<RunningHttpServer> {
   const endpoint = new HttpEndpoint(deps);

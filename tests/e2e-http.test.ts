@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
+import { runNow } from '../src/catalog/slices.js';
 import { loadConfig } from '../src/config.js';
 import { startHttpServer, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
@@ -68,6 +69,19 @@ describe('Streamable HTTP (stateless)', () => {
     const body = await res.json();
     expect(body).toMatchObject({ status: 'ready', snapshot: expect.stringMatching(/^\d{8}T\d{6}Z-[0-9a-f]{10}$/) });
     expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('tells on /healthz whether the indexes built after a load are in', async () => {
+    const catalog = new Catalog(await readSnapshot(snapshotDir));
+    const own = await start({}, CatalogHolder.of(catalog, silentLogger));
+    try {
+      const health = async () => (await (await fetch(own.running.url.replace('/mcp', '/healthz'))).json()) as { status: string; indexes?: string };
+      expect(await health()).toMatchObject({ status: 'ready', indexes: 'building' });
+      runNow(catalog.indexSteps());
+      expect(await health()).toMatchObject({ status: 'ready', indexes: 'ready' });
+    } finally {
+      await own.running.close(1_000);
+    }
   });
 
   it('refuses a foreign Origin with 403 and allows loopback origins', async () => {

@@ -63,6 +63,34 @@ describe('stateless Streamable HTTP with reused MCP servers', () => {
     }
   });
 
+  it('serves 2026-07-28 POSTs on reused servers: each client its own answer, also after a client went away mid-call', async () => {
+    const meta = (client: string) => ({
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: client, version: '1' },
+    });
+    const modern = (client: string, name: string, args: Record<string, unknown>, signal?: AbortSignal) =>
+      post(running.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args, _meta: meta(client) } }),
+        { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name }, signal);
+    const genres = ['pop', 'rock', 'rap', 'latin', 'edm', 'r&b'];
+    const wave = () => Promise.all(Array.from({ length: 24 }, async (_, n) => {
+      const genre = genres[n % genres.length]!;
+      const res = await modern(`client-${n}`, 'recommend_by_genre', { genre, limit: 2 + (n % 3) });
+      expect(res.status).toBe(200);
+      const answers = await messagesOf(res);
+      expect(answers).toHaveLength(1);
+      expect(answers[0]!.id).toBe(1);
+      expect(answers[0]!.result.structuredContent.genre.name).toBe(genre);
+      expect(answers[0]!.result.structuredContent.returned).toBe(2 + (n % 3));
+    }));
+    await wave();
+    // Clients that give up while their call runs: the servers that served them are not handed to anyone else.
+    await Promise.all(Array.from({ length: 6 }, (_, n) =>
+      modern(`gone-${n}`, 'search_music_knowledge', { query: 'energetic latin dance' }, AbortSignal.timeout(1)).then((r) => r.text()).catch(() => undefined)));
+    await wave();
+    await wave();
+  });
+
   it('answers a batch with one answer per request, in one SSE stream, ids as sent (even repeated across POSTs)', async () => {
     for (let round = 0; round < 3; round++) {
       const res = await post(running.url, `[${call('a', 'tracks_by_artist', { artist: 'Queen', limit: 1 })},{"jsonrpc":"2.0","id":"b","method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"}]`);
