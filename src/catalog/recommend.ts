@@ -492,8 +492,13 @@ function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist
 
 /**
  * Maximal marginal relevance over the whole shortlist: `best()` takes the untaken entry with the highest
- * (1 − diversity) · score − diversity · (its greatest similarity to a chosen track), the first on ties;
- * `chose(i)` updates the similarities, exp(−d²(entry, i) / embeddingScale) in the metric space.
+ * value (1 − diversity) · score − diversity · (its greatest similarity to a chosen track), the first on
+ * ties; `chose(i)` adds a chosen track. Similarity is exp(−d²(entry, i) / embeddingScale) in the metric space.
+ *
+ * Lazily: an entry's similarity only grows as tracks are chosen, so a value computed against fewer chosen
+ * tracks is an upper bound. Entries sit in a heap by (value, position); the top one is brought up to date
+ * with the tracks chosen since its value was computed, and taken once it is current and still on top. The
+ * same choices as recomputing every entry after every pick, for a fraction of the distances.
  */
 function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   const { indexes: list, scores: listScores, length: m } = short;
@@ -501,37 +506,63 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   const k = catalog.embeddingDims;
   const scale = catalog.embeddingScale;
   const { rows, rowOf } = catalog.metric;
-  const offset = Int32Array.from(list.subarray(0, m), (i) => rowOf[i]! * k);
   const maxSim = new Float64Array(m);
-  const taken = new Uint8Array(m);
+  const value = new Float64Array(m);
+  /** How many of the chosen tracks each entry's maxSim has seen. */
+  const seen = new Int32Array(m);
+  const chosenRows: number[] = [];
+  const heap = new Int32Array(m);
+  for (let j = 0; j < m; j++) {
+    heap[j] = j;
+    value[j] = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
+  }
+  const above = (a: number, b: number): boolean => value[a]! > value[b]! || (value[a] === value[b] && a < b);
+  let size = m;
+  const siftDown = (from: number): void => {
+    const x = heap[from]!;
+    let h = from;
+    for (;;) {
+      const l = 2 * h + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && above(heap[r]!, heap[l]!) ? r : l;
+      if (!above(heap[c]!, x)) break;
+      heap[h] = heap[c]!;
+      h = c;
+    }
+    heap[h] = x;
+  };
+  for (let h = (m >> 1) - 1; h >= 0; h--) siftDown(h);
   return {
     best(): number {
-      let bestJ = -1;
-      let bestV = -Infinity;
-      for (let j = 0; j < m; j++) {
-        if (taken[j]) continue;
-        const v = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
-        if (v > bestV) {
-          bestV = v;
-          bestJ = j;
+      while (size > 0) {
+        const j = heap[0]!;
+        if (seen[j] === chosenRows.length) {
+          heap[0] = heap[--size]!;
+          siftDown(0);
+          return j;
         }
+        const oj = rowOf[list[j]!]! * k;
+        let sim = maxSim[j]!;
+        for (let t = seen[j]!; t < chosenRows.length; t++) {
+          const o = chosenRows[t]!;
+          let d2 = 0;
+          for (let c = 0; c < k; c++) {
+            const d = rows[oj + c]! - rows[o + c]!;
+            d2 += d * d;
+          }
+          const s = Math.exp(-d2 / scale);
+          if (s > sim) sim = s;
+        }
+        maxSim[j] = sim;
+        seen[j] = chosenRows.length;
+        value[j] = (1 - diversity) * listScores[j]! - diversity * sim;
+        siftDown(0);
       }
-      if (bestJ >= 0) taken[bestJ] = 1;
-      return bestJ;
+      return -1;
     },
     chose(i: number): void {
-      const o = rowOf[i]! * k;
-      for (let j = 0; j < m; j++) {
-        if (taken[j]) continue;
-        const oj = offset[j]!;
-        let d2 = 0;
-        for (let c = 0; c < k; c++) {
-          const d = rows[oj + c]! - rows[o + c]!;
-          d2 += d * d;
-        }
-        const sim = Math.exp(-d2 / scale);
-        if (sim > maxSim[j]!) maxSim[j] = sim;
-      }
+      chosenRows.push(rowOf[i]! * k);
     },
   };
 }
