@@ -163,7 +163,10 @@ interface Shortlist { indexes: Int32Array; scores: Float64Array; length: number;
  *
  * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
  * targets, a best-first k-d tree search that scores only tracks that can still reach the shortlist
- * (exact: the same shortlist as a full scan). No allocation proportional to the catalog.
+ * (exact: the same shortlist as a full scan). No allocation proportional to the catalog. One genre
+ * without seeds to sound like is read from its ranking (computed once per genre and catalog), its
+ * cached scores blended with the targets when there are any; a scored pool is heapified and popped
+ * only as far as the selection reads; diversity brings up to date only the entries that reach the top.
  */
 export function recommend(catalog: Catalog, req: RecommendRequest): RecommendResult {
   const entries = Object.entries(req.bounds) as BoundEntry[];
