@@ -462,7 +462,7 @@ function countPassingCatalog(catalog: Catalog, filters: Filters): number {
  * diversity (a candidate's score minus its similarity to what is already chosen).
  */
 function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist): { indexes: number[]; scores: number[] } {
-  const { indexes: list, scores: listScores, length: m } = short;
+  const { indexes: list, scores: listScores } = short;
   const songOf = catalog.songIndex;
   const chosen: number[] = [];
   const chosenScore: number[] = [];
