@@ -3,12 +3,14 @@
  * DuckDB SQL query over the marts, in one run.
  *
  *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write-docs] [--bin=path/to/bin/music-mcp-server.js]
+ *     [--baseline-bin=other/checkout/bin/music-mcp-server.js]
  *
  * Part 1: one server process (`node bin/music-mcp-server.js --stdio`) and the SDK client, as a desktop
  * client runs it. After tools/list (the client then validates every structuredContent against the
  * tool's outputSchema, part of what a client waits for) and a warm-up, each round calls every tool once
  * (rotating through several argument sets) with a `ping` before each call. Latency = client-side
- * round trip.
+ * round trip. With --baseline-bin, a second server (another checkout, e.g. before a change) answers the
+ * same rounds in the same run, the two servers taking turns, and a before/after table compares them.
  * Part 2: recommend_by_genre queries (a genre plus min/max bounds) answered (a) in memory by the tool's
  * own code (resolveSeeds + runRecommendation, the handler minus the protocol) on the same snapshot, and
  * (b) by one SQL query over the marts of the built warehouse.duckdb (opened read-only), prepared once,
@@ -29,7 +31,10 @@ import {
 
 type ToolResult = { isError?: boolean; content: { text?: string }[] };
 
-async function stdioPart(dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>, bin = SERVER_BIN): Promise<{ tools: Record<string, Summary & { bytes: number }>; ping: Summary }> {
+interface StdioFigures { tools: Record<string, Summary & { bytes: number }>; ping: Summary }
+
+/** One server process over stdio and the SDK client, after tools/list; `round(n)` pings and calls every tool once. */
+async function stdioServer(dataDir: string, bin: string, argSets: Record<string, Record<string, unknown>[]>) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [bin, '--stdio'],
@@ -46,31 +51,69 @@ async function stdioPart(dataDir: string, rounds: number, argSets: Record<string
     const t = performance.now();
     const r = (await client.callTool({ name, arguments: sets[n % sets.length]! })) as ToolResult;
     const dt = performance.now() - t;
-    if (r.isError) throw new Error(`${name} ${JSON.stringify(sets[n % sets.length])}: ${r.content[0]?.text}`);
+    if (r.isError) throw new Error(`${bin}: ${name} ${JSON.stringify(sets[n % sets.length])}: ${r.content[0]?.text}`);
     return { dt, bytes: JSON.stringify(r).length };
   };
-  log('stdio: warm-up');
-  for (let n = 0; n < 20; n++) for (const name of names) await call(name, n);
-  for (let n = 0; n < 20; n++) await client.ping();
   const times: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   const bytes: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   const pings: number[] = [];
+  return {
+    async warmUp() {
+      for (let n = 0; n < 20; n++) for (const name of names) await call(name, n);
+      for (let n = 0; n < 20; n++) await client.ping();
+    },
+    async round(n: number) {
+      for (const name of names) {
+        const t = performance.now();
+        await client.ping();
+        pings.push(performance.now() - t);
+        const r = await call(name, n);
+        times[name]!.push(r.dt);
+        bytes[name]!.push(r.bytes);
+      }
+    },
+    async close(): Promise<StdioFigures> {
+      await client.close();
+      const tools = Object.fromEntries(
+        names.map((k) => [k, { ...summarize(times[k]!), bytes: Math.round(bytes[k]!.reduce((a, b) => a + b, 0) / bytes[k]!.length) }]),
+      );
+      return { tools, ping: summarize(pings) };
+    },
+  };
+}
+
+/**
+ * The stdio part: this tree's server and, with `baselineBin`, a second server (another checkout's bin)
+ * measured in the same run, round by round, the two taking turns to go first.
+ */
+async function stdioPart(
+  dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>, bin = SERVER_BIN, baselineBin?: string,
+): Promise<{ current: StdioFigures; baseline?: StdioFigures }> {
+  const current = await stdioServer(dataDir, bin, argSets);
+  const baseline = baselineBin ? await stdioServer(dataDir, baselineBin, argSets) : undefined;
+  const servers = baseline ? [current, baseline] : [current];
+  log('stdio: warm-up');
+  for (const s of servers) await s.warmUp();
   for (let n = 0; n < rounds; n++) {
-    for (const name of names) {
-      const t = performance.now();
-      await client.ping();
-      pings.push(performance.now() - t);
-      const r = await call(name, n);
-      times[name]!.push(r.dt);
-      bytes[name]!.push(r.bytes);
-    }
+    for (const s of n % 2 ? [...servers].reverse() : servers) await s.round(n);
     if ((n + 1) % 50 === 0) log(`stdio: round ${n + 1}/${rounds}`);
   }
-  await client.close();
-  const tools = Object.fromEntries(
-    names.map((k) => [k, { ...summarize(times[k]!), bytes: Math.round(bytes[k]!.reduce((a, b) => a + b, 0) / bytes[k]!.length) }]),
-  );
-  return { tools, ping: summarize(pings) };
+  return { current: await current.close(), ...(baseline ? { baseline: await baseline.close() } : {}) };
+}
+
+/** Before/after rows: each tool's p50 and p99 over its own server's ping p50. */
+function comparisonRows(current: StdioFigures, baseline: StdioFigures): string[] {
+  const over = (f: StdioFigures, name: string) => {
+    const s = f.tools[name]!;
+    return `${ms(s.p50 - f.ping.p50)} / ${ms(s.p99 - f.ping.p50)}`;
+  };
+  return [
+    `| \`ping\` p50 / p99 | ${ms(baseline.ping.p50)} / ${ms(baseline.ping.p99)} | ${ms(current.ping.p50)} / ${ms(current.ping.p99)} | |`,
+    ...Object.keys(current.tools).map((name) => {
+      const ratio = (current.tools[name]!.p50 - current.ping.p50) / (baseline.tools[name]!.p50 - baseline.ping.p50);
+      return `| \`${name}\` | ${over(baseline, name)} | ${over(current, name)} | ${ratio.toFixed(2)} |`;
+    }),
+  ];
 }
 
 /** recommend_by_genre queries for the SQL comparison: a genre plus min/max bounds. */
@@ -204,7 +247,9 @@ async function main(): Promise<void> {
     const served = await servedCatalog(dir);
     const argSets = toolArgsFor(served);
     const sourceName = served.manifest.source.dataset;
-    const { tools, ping } = await stdioPart(dir, rounds, argSets, args.get('bin'));
+    const baselineBin = args.get('baseline-bin');
+    const { current, baseline } = await stdioPart(dir, rounds, argSets, args.get('bin'), baselineBin);
+    const { tools, ping } = current;
     const loadMid = loadAverage();
     const { rows: sql, tracks: trackCount } = await sqlPart(dir, reps);
     const loadAfter = loadAverage();
@@ -227,7 +272,7 @@ async function main(): Promise<void> {
 ## Tool latency over stdio vs \`ping\`, and the same recommendation in SQL (\`bench/tool-latency.ts\`)
 
 \`\`\`sh
-npx tsx bench/tool-latency.ts --rounds=${rounds} --sql-reps=${reps}     # --data-dir=DIR
+npx tsx bench/tool-latency.ts --rounds=${rounds} --sql-reps=${reps}${baselineBin ? ` --baseline-bin=${baselineBin}` : ''}     # --data-dir=DIR
 \`\`\`
 
 **Stdio.** One server process (\`node bin/music-mcp-server.js --stdio\`, which ran ${binRuns()}) on the snapshot of ${sourceName}
@@ -243,7 +288,16 @@ Client-side round trips in ms.
 |---|---:|---:|---:|---:|---:|---|
 | \`ping\` (protocol floor) | ${ms(ping.p50)} | ${ms(ping.p90)} | ${ms(ping.p99)} | | | |
 ${toolRows.join('\n')}
+${baseline ? `
+**Before / after.** The same rounds against a second server, \`node ${baselineBin} --stdio\` (the baseline), on the same
+snapshot in the same run: each round pings and calls every tool on one server, then on the other, the two
+taking turns to go first. Each figure is the tool's p50 (and p99) minus its own server's ping p50, in ms;
+ratio = this tree's p50 over ping ÷ the baseline's.
 
+| | baseline: p50 / p99 over ping | this tree: p50 / p99 over ping | ratio |
+|---|---:|---:|---:|
+${comparisonRows(current, baseline).join('\n')}
+` : ''}
 **In memory vs one SQL query.** The recommend_by_genre ranking (genre seed, min/max bounds, explicit
 filter, limit 10) answered (a) in process by the tool's own code on the same snapshot
 (\`resolveSeeds\` + \`runRecommendation\`: filter, score, top-k, song dedupe, reasons, rendering) and

@@ -76,15 +76,18 @@ type Args = Record<string, unknown> & {
   arc?: Arc | undefined;
 };
 
+/** Per attribute, its argument names: [attribute, [min_, max_, target_]] (built once, read per call). */
+const BOUND_ARGS = ATTRIBUTE_NAMES.map((a) => [a, [['min', `min_${a}`], ['max', `max_${a}`], ['target', `target_${a}`]]] as const);
+
 export function boundsFrom(args: Record<string, unknown>): Bounds {
   const bounds: Bounds = {};
-  for (const a of ATTRIBUTE_NAMES) {
-    const b: AttributeBounds = {};
-    for (const k of ['min', 'max', 'target'] as const) {
-      const v = args[`${k}_${a}`];
-      if (typeof v === 'number') b[k] = v;
+  for (const [a, names] of BOUND_ARGS) {
+    let b: AttributeBounds | undefined;
+    for (const [k, name] of names) {
+      const v = args[name];
+      if (typeof v === 'number') (b ??= {})[k] = v;
     }
-    if (Object.keys(b).length) bounds[a] = b;
+    if (b) bounds[a] = b;
   }
   return bounds;
 }

@@ -127,8 +127,12 @@ interface Filters {
 /** Points in the metric space a candidate should sound like, and each one's inverse width. */
 interface Anchors { points: Float64Array[]; inv: number[] }
 
-/** The shortlist (best first) and how many candidates passed the filters. */
-interface Shortlist { indexes: Int32Array; scores: Float64Array; passed: number }
+/**
+ * The shortlist (best first) and how many candidates passed the filters. It holds `length` entries;
+ * `indexes`/`scores` [0, j] are filled once `ready(j)` returned true (a ranked pool is popped in order
+ * only as far as the selection reads it).
+ */
+interface Shortlist { indexes: Int32Array; scores: Float64Array; length: number; passed: number; ready: (j: number) => boolean }
 
 /**
  * Recommend tracks. Relevance: closeness in the learned metric space to the track and artist seeds;
@@ -140,7 +144,10 @@ interface Shortlist { indexes: Int32Array; scores: Float64Array; passed: number 
  *
  * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
  * targets, a best-first k-d tree search that scores only tracks that can still reach the shortlist
- * (exact: the same shortlist as a full scan). No allocation proportional to the catalog.
+ * (exact: the same shortlist as a full scan). No allocation proportional to the catalog. One genre
+ * without seeds to sound like is read from its ranking (computed once per genre and catalog), its
+ * cached scores blended with the targets when there are any; a scored pool is heapified and popped
+ * only as far as the selection reads; diversity brings up to date only the entries that reach the top.
  */
 export function recommend(catalog: Catalog, req: RecommendRequest): RecommendResult {
   const entries = Object.entries(req.bounds) as BoundEntry[];
@@ -155,14 +162,17 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   const filters = buildFilters(catalog, req, bounded, trackSeeds);
   const anchors = buildAnchors(catalog, trackSeeds, artistSeeds);
   const targets = targetColumns(catalog, targeted);
-  const score = buildScorer(catalog, anchors, genreSeeds, targets);
-  const short = shortlist(catalog, req, pool, genreSeeds, anchors, targets.length > 0, filters, score);
+  const scorer = buildScorer(catalog, anchors, genreSeeds, targets);
+  const short = shortlist(catalog, req, pool, genreSeeds, anchors, targets, filters, scorer);
   const picked = selectDiverse(catalog, req, short);
 
   const bySeeds = anchors.points.length > 0;
   const tracks = picked.indexes.map((i, c) => {
-    const view = catalog.track(i);
-    return { ...view, score: Math.round(picked.scores[c]! * 1000) / 1000, reason: explain(catalog, i, view, req, genreSeeds, bySeeds, targeted, bounded) };
+    // The view is built fresh for this answer: extend it in place (no copy), score and reason last.
+    const track = catalog.track(i) as ScoredTrack;
+    track.score = Math.round(picked.scores[c]! * 1000) / 1000;
+    track.reason = explain(catalog, i, track, req, genreSeeds, bySeeds, targeted, bounded);
+    return track;
   });
   const seeds = seedReports(catalog, req, pool, poolSize, short.passed, filters);
   const unknownYearExcluded = filters.list.some((f) => f.attr === 'release_year')
@@ -279,7 +289,7 @@ function targetColumns(catalog: Catalog, targeted: BoundEntry[]): TargetColumn[]
  * The score of a candidate: closeness to the anchors when there are seeds to sound like, else genre
  * typicality blended with popularity (or popularity alone); target_* closeness blended in when asked.
  */
-function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[], targets: TargetColumn[]): Score {
+function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[], targets: TargetColumn[]): Scorer {
   const k = catalog.embeddingDims;
   const popularity = catalog.columns.popularity;
   const { rows, rowOf, localScale } = catalog.metric;
@@ -292,7 +302,7 @@ function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[]
   } else {
     base = (i) => popularity[i]! / 100;
   }
-  if (!targets.length) return base;
+  if (!targets.length) return { base, score: base, targetCloseness: null };
   const targetCloseness = (i: number): number => {
     let s = 0;
     for (let t = 0; t < targets.length; t++) {
@@ -302,38 +312,100 @@ function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[]
     }
     return s / targets.length;
   };
-  return (i) => 0.4 * base(i) + 0.6 * targetCloseness(i);
+  return { base, score: (i) => 0.4 * base(i) + 0.6 * targetCloseness(i), targetCloseness };
 }
+
+/** A candidate's score, its part without targets (`base`), and closeness to the targets (null without targets). */
+interface Scorer { base: Score; score: Score; targetCloseness: Score | null }
 
 /** The best `max(limit × 25, 250)` candidates that pass the filters, best first, and how many passed. */
 function shortlist(
   catalog: Catalog, req: RecommendRequest, pool: Int32Array | null, genreSeeds: GenreSeed[],
-  anchors: Anchors, targeted: boolean, filters: Filters, score: Score,
+  anchors: Anchors, targets: TargetColumn[], filters: Filters, scorer: Scorer,
 ): Shortlist {
   const size = Math.max(req.limit * 25, 250);
   const { passes, needsCheck } = filters;
-  if (pool && genreSeeds.length === 1 && !anchors.points.length && !targeted) {
-    // One genre, no seeds to sound like, no targets: the score does not depend on the request, so walk
-    // the genre's members in ranked order (computed once per genre) and keep the first that pass.
-    return rankedGenreShortlist(genreRanking(catalog, genreSeeds[0]!.genre, score), size, needsCheck ? passes : null);
+  if (pool && genreSeeds.length === 1 && !anchors.points.length) {
+    // One genre, no seeds to sound like: the score without targets does not depend on the request, so the
+    // genre's members are ranked by it once (per genre) and read in that order.
+    const ranked = genreRanking(catalog, genreSeeds[0]!.genre, scorer.base);
+    if (!targets.length) return rankedGenreShortlist(ranked, size, needsCheck ? passes : null);
+    // With targets, each member's score blends its ranked score with its closeness to the targets.
+    const closeness = scorer.targetCloseness!;
+    return poolShortlist(catalog, ranked.order, size, needsCheck ? passes : null, (i, p) => 0.4 * ranked.scores[p]! + 0.6 * closeness(i));
   }
+  if (pool) return poolShortlist(catalog, pool, size, needsCheck ? passes : null, scorer.score);
   const top = catalog.topK(size);
   let passed = 0;
-  if (!pool && anchors.points.length && !targeted) {
+  if (anchors.points.length && !targets.length) {
     // similar_tracks: search the k-d tree; count what passes the filters separately.
     catalog.metric.search(anchors.points, anchors.inv, needsCheck ? passes : () => true, top);
     passed = countPassingCatalog(catalog, filters);
   } else {
-    const n = pool ? pool.length : catalog.size;
-    for (let p = 0; p < n; p++) {
-      const i = pool ? pool[p]! : p;
+    for (let i = 0; i < catalog.size; i++) {
       if (needsCheck && !passes(i)) continue;
       passed++;
-      top.offer(i, score(i));
+      top.offer(i, scorer.score(i));
     }
   }
   const { indexes, scores } = top.sorted();
-  return { indexes, scores, passed };
+  return { indexes, scores, length: indexes.length, passed, ready: (j) => j < indexes.length };
+}
+
+/**
+ * The candidates of a pool (a genre's members, a few thousand tracks) that pass, scored, in rank order:
+ * highest score first, ties to the lower track id, as TopK orders them. The passing candidates are
+ * heapified once and popped only as far as the selection reads (at most `size`), instead of sorting them.
+ */
+function poolShortlist(
+  catalog: Catalog, pool: Int32Array, size: number, passes: ((i: number) => boolean) | null, score: (i: number, p: number) => number,
+): Shortlist {
+  const idx = new Int32Array(pool.length);
+  const sc = new Float64Array(pool.length);
+  let n = 0;
+  for (let p = 0; p < pool.length; p++) {
+    const i = pool[p]!;
+    if (passes && !passes(i)) continue;
+    idx[n] = i;
+    sc[n++] = score(i, p);
+  }
+  const ids = catalog.columns.trackId;
+  // Heap of positions into idx/sc, best at the root.
+  const heap = new Int32Array(n);
+  for (let h = 0; h < n; h++) heap[h] = h;
+  const better = (a: number, b: number): boolean => sc[a]! > sc[b]! || (sc[a] === sc[b] && ids[idx[a]!]! < ids[idx[b]!]!);
+  let heapSize = n;
+  const siftDown = (from: number): void => {
+    const x = heap[from]!;
+    let j = from;
+    for (;;) {
+      const l = 2 * j + 1;
+      if (l >= heapSize) break;
+      const r = l + 1;
+      const c = r < heapSize && better(heap[r]!, heap[l]!) ? r : l;
+      if (!better(heap[c]!, x)) break;
+      heap[j] = heap[c]!;
+      j = c;
+    }
+    heap[j] = x;
+  };
+  for (let h = (n >> 1) - 1; h >= 0; h--) siftDown(h);
+  const length = Math.min(size, n);
+  const indexes = new Int32Array(length);
+  const scores = new Float64Array(length);
+  let made = 0;
+  const ready = (j: number): boolean => {
+    if (j >= length) return false;
+    while (made <= j) {
+      const top = heap[0]!;
+      heap[0] = heap[--heapSize]!;
+      siftDown(0);
+      indexes[made] = idx[top]!;
+      scores[made++] = sc[top]!;
+    }
+    return true;
+  };
+  return { indexes, scores, length, passed: n, ready };
 }
 
 /** The first `size` members of a genre's ranking that pass (`passes` null: all pass), counting every pass. */
@@ -352,7 +424,7 @@ function rankedGenreShortlist(ranked: Ranking, size: number, passes: ((i: number
       scores[m++] = ranked.scores[p]!;
     }
   }
-  return { indexes: indexes.subarray(0, m), scores: scores.subarray(0, m), passed };
+  return { indexes: indexes.subarray(0, m), scores: scores.subarray(0, m), length: m, passed, ready: (j) => j < m };
 }
 
 /** How many catalog tracks pass: a column pass, or from song sizes when the only filter is "not the seed songs". */
@@ -373,34 +445,21 @@ function countPassingCatalog(catalog: Catalog, filters: Filters): number {
 function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist): { indexes: number[]; scores: number[] } {
   const { indexes: list, scores: listScores } = short;
   const songOf = catalog.songIndex;
-  const scale = catalog.embeddingScale;
   const chosen: number[] = [];
   const chosenScore: number[] = [];
   const songs = new Set<number>();
   const perArtist = new Map<number, number>();
-  const m = list.length;
-  const maxSim = new Float64Array(m);
-  const taken = new Uint8Array(m);
+  const mmr = req.diversity > 0 ? diversityState(catalog, short, req.diversity) : null;
   let next = 0;
   while (chosen.length < req.limit) {
     let bestJ = -1;
-    if (req.diversity === 0) {
-      // The shortlist is already in score order.
-      while (next < m && taken[next]) next++;
-      if (next < m) bestJ = next;
+    if (!mmr) {
+      // The shortlist is in score order: take the next one.
+      if (short.ready(next)) bestJ = next++;
     } else {
-      let bestV = -Infinity;
-      for (let j = 0; j < m; j++) {
-        if (taken[j]) continue;
-        const v = (1 - req.diversity) * listScores[j]! - req.diversity * maxSim[j]!;
-        if (v > bestV) {
-          bestV = v;
-          bestJ = j;
-        }
-      }
+      bestJ = mmr.best();
     }
     if (bestJ < 0) break;
-    taken[bestJ] = 1;
     const i = list[bestJ]!;
     const song = songOf[i]!;
     if (songs.has(song)) continue;
@@ -410,14 +469,86 @@ function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist
     if (artist >= 0) perArtist.set(artist, (perArtist.get(artist) ?? 0) + 1);
     chosen.push(i);
     chosenScore.push(listScores[bestJ]!);
-    if (req.diversity > 0) {
-      for (let j = 0; j < m; j++) {
-        if (taken[j]) continue;
-        maxSim[j] = Math.max(maxSim[j]!, Math.exp(-catalog.distance2(list[j]!, i) / scale));
-      }
-    }
+    mmr?.chose(i);
   }
   return { indexes: chosen, scores: chosenScore };
+}
+
+/**
+ * Maximal marginal relevance over the whole shortlist: `best()` takes the untaken entry with the highest
+ * value (1 − diversity) · score − diversity · (its greatest similarity to a chosen track), the first on
+ * ties; `chose(i)` adds a chosen track. Similarity is exp(−d²(entry, i) / embeddingScale) in the metric space.
+ *
+ * Lazily: an entry's similarity only grows as tracks are chosen, so a value computed against fewer chosen
+ * tracks is an upper bound. Entries sit in a heap by (value, position); the top one is brought up to date
+ * with the tracks chosen since its value was computed, and taken once it is current and still on top. The
+ * same choices as recomputing every entry after every pick, for a fraction of the distances.
+ */
+function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
+  const { indexes: list, scores: listScores, length: m } = short;
+  if (m > 0) short.ready(m - 1);
+  const k = catalog.embeddingDims;
+  const scale = catalog.embeddingScale;
+  const { rows, rowOf } = catalog.metric;
+  const maxSim = new Float64Array(m);
+  const value = new Float64Array(m);
+  /** How many of the chosen tracks each entry's maxSim has seen. */
+  const seen = new Int32Array(m);
+  const chosenRows: number[] = [];
+  const heap = new Int32Array(m);
+  for (let j = 0; j < m; j++) {
+    heap[j] = j;
+    value[j] = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
+  }
+  const above = (a: number, b: number): boolean => value[a]! > value[b]! || (value[a] === value[b] && a < b);
+  let size = m;
+  const siftDown = (from: number): void => {
+    const x = heap[from]!;
+    let h = from;
+    for (;;) {
+      const l = 2 * h + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && above(heap[r]!, heap[l]!) ? r : l;
+      if (!above(heap[c]!, x)) break;
+      heap[h] = heap[c]!;
+      h = c;
+    }
+    heap[h] = x;
+  };
+  for (let h = (m >> 1) - 1; h >= 0; h--) siftDown(h);
+  return {
+    best(): number {
+      while (size > 0) {
+        const j = heap[0]!;
+        if (seen[j] === chosenRows.length) {
+          heap[0] = heap[--size]!;
+          siftDown(0);
+          return j;
+        }
+        const oj = rowOf[list[j]!]! * k;
+        let sim = maxSim[j]!;
+        for (let t = seen[j]!; t < chosenRows.length; t++) {
+          const o = chosenRows[t]!;
+          let d2 = 0;
+          for (let c = 0; c < k; c++) {
+            const d = rows[oj + c]! - rows[o + c]!;
+            d2 += d * d;
+          }
+          const s = Math.exp(-d2 / scale);
+          if (s > sim) sim = s;
+        }
+        maxSim[j] = sim;
+        seen[j] = chosenRows.length;
+        value[j] = (1 - diversity) * listScores[j]! - diversity * sim;
+        siftDown(0);
+      }
+      return -1;
+    },
+    chose(i: number): void {
+      chosenRows.push(rowOf[i]! * k);
+    },
+  };
 }
 
 /** Per seed: its pool before filtering and how many of it passed (a genre's own members when several genres). */
