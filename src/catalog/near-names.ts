@@ -1,3 +1,4 @@
+import { Grow } from './grow.js';
 import { loop, runNow, type Steps } from './slices.js';
 import { closest } from './text.js';
 
@@ -15,40 +16,78 @@ const QUERY_LETTERS = 120;
 const START = '\u0002\u0002';
 const END = '\u0003';
 
-/** The distinct letter triples of a name, padded so its first letters and its end count too. */
-function trigrams(name: string): Set<string> {
+/** A list of names read one at a time (`at` may compute the name: the title index keeps no title strings). */
+export interface NameList {
+  readonly length: number;
+  at(i: number): string;
+}
+
+/**
+ * The distinct letter triples of a name, padded so its first letters and its end count too, each as a
+ * number (three UTF-16 code units, 16 bits each), ascending.
+ */
+function trigrams(name: string, out: number[] = []): number[] {
   const s = START + name + END;
-  const out = new Set<string>();
-  for (let i = 0; i + 3 <= s.length; i++) out.add(s.slice(i, i + 3));
+  out.length = 0;
+  for (let i = 0; i + 3 <= s.length; i++) out.push(s.charCodeAt(i) * 0x1_0000_0000 + s.charCodeAt(i + 1) * 0x1_0000 + s.charCodeAt(i + 2));
+  out.sort((a, b) => a - b);
+  let w = 0;
+  for (let r = 0; r < out.length; r++) if (r === 0 || out[r] !== out[w - 1]) out[w++] = out[r]!;
+  out.length = w;
   return out;
 }
 
+/**
+ * Held as typed arrays: each trigram's number maps to its id, and the names holding trigram t are
+ * ids[start[t] .. start[t + 1]), ascending; the names themselves are read through `names` when ranked.
+ */
 export class NearNames {
-  private readonly postings = new Map<string, number[]>();
   /** Per name, how many of the current query's trigrams it holds (zeroed again after each query). */
   private readonly shared: Uint16Array;
 
-  /** `names`: already folded (text.ts `fold`), as the queries will be. Use `of` or `build`, which index them. */
-  private constructor(private readonly names: readonly string[]) {
+  /** Use `of` or `build`, which index the names (already folded: text.ts `fold`, as the queries will be). */
+  private constructor(
+    private readonly names: NameList,
+    /** Name lengths in UTF-16 code units (capped at 65,535). */
+    private readonly lengths: Uint16Array,
+    private readonly gramId: Map<number, number>,
+    private readonly start: Int32Array,
+    private readonly ids: Int32Array,
+  ) {
     this.shared = new Uint16Array(names.length);
   }
 
   /** The index of `names`, built at once. */
-  static of(names: readonly string[]): NearNames {
+  static of(names: readonly string[] | NameList): NearNames {
     return runNow(NearNames.build(names));
   }
 
   /** The index of `names`, built yielding every few hundred names (slices.ts). */
-  static *build(names: readonly string[]): Steps<NearNames> {
-    const near = new NearNames(names);
-    yield* loop(names.length, (id) => {
-      for (const g of trigrams(names[id]!)) {
-        const list = near.postings.get(g);
-        if (list) list.push(id);
-        else near.postings.set(g, [id]);
+  static *build(names: readonly string[] | NameList): Steps<NearNames> {
+    const list: NameList = Array.isArray(names) ? { length: names.length, at: (i) => (names as readonly string[])[i]! } : (names as NameList);
+    const lengths = new Uint16Array(list.length);
+    const gramId = new Map<number, number>();
+    const pairGram = new Grow(new Int32Array(1024));
+    const pairName = new Grow(new Int32Array(1024));
+    const grams: number[] = [];
+    yield* loop(list.length, (id) => {
+      const name = list.at(id);
+      lengths[id] = Math.min(name.length, 0xffff);
+      for (const g of trigrams(name, grams)) {
+        let t = gramId.get(g);
+        if (t === undefined) gramId.set(g, (t = gramId.size));
+        pairGram.push(t);
+        pairName.push(id);
       }
     });
-    return near;
+    // Postings per trigram, by counting then filling (names stay ascending within each).
+    const start = new Int32Array(gramId.size + 1);
+    for (let p = 0; p < pairGram.n; p++) start[pairGram.a[p]! + 1]!++;
+    for (let t = 0; t < gramId.size; t++) start[t + 1]! += start[t]!;
+    const fill = start.slice(0, gramId.size);
+    const ids = new Int32Array(pairGram.n);
+    for (let p = 0; p < pairGram.n; p++) ids[fill[pairGram.a[p]!]!++] = pairName.a[p]!;
+    return new NearNames(list, lengths, gramId, start, ids);
   }
 
   get size(): number {
@@ -67,30 +106,31 @@ export class NearNames {
   shortlist(query: string): string[] {
     const q = query.slice(0, QUERY_LETTERS);
     const grams = trigrams(q);
-    const { shared, names } = this;
+    const { shared, lengths, start, ids } = this;
     const touched: number[] = [];
     for (const g of grams) {
-      const list = this.postings.get(g);
-      if (!list) continue;
-      for (const id of list) {
+      const t = this.gramId.get(g);
+      if (t === undefined) continue;
+      for (let p = start[t]!; p < start[t + 1]!; p++) {
+        const id = ids[p]!;
         if (shared[id] === 0) touched.push(id);
         shared[id]!++;
       }
     }
     // Bucket by shared count, fill from the top; only the bucket that overflows is sorted.
-    const buckets: number[][] = Array.from({ length: grams.size + 1 }, () => []);
+    const buckets: number[][] = Array.from({ length: grams.length + 1 }, () => []);
     for (const id of touched) buckets[shared[id]!]!.push(id);
     for (const id of touched) shared[id] = 0;
     const out: string[] = [];
-    for (let c = grams.size; c > 0 && out.length < SHORTLIST; c--) {
+    for (let c = grams.length; c > 0 && out.length < SHORTLIST; c--) {
       const bucket = buckets[c]!;
       if (out.length + bucket.length > SHORTLIST) {
-        const gap = (id: number) => Math.abs(names[id]!.length - q.length);
+        const gap = (id: number) => Math.abs(lengths[id]! - q.length);
         bucket.sort((a, b) => gap(a) - gap(b) || a - b);
       }
       for (const id of bucket) {
         if (out.length >= SHORTLIST) break;
-        out.push(names[id]!);
+        out.push(this.names.at(id));
       }
     }
     return out;

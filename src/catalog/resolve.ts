@@ -1,3 +1,4 @@
+import { KeyGroups, KeyGroupsBuilder } from './key-groups.js';
 import { NearNames } from './near-names.js';
 import { runNow, type Steps } from './slices.js';
 import { fold } from './text.js';
@@ -212,6 +213,20 @@ export interface ArtistIndex {
 /** Changes whenever `fold`, `words` or `addArtist` index a name otherwise: a stored index of another version is built again at load. */
 export const NAME_INDEX_VERSION = 1;
 
+/** The three keys a title is found by: folded, normalized, and normalized without its version suffixes. */
+interface TitleKeys { exact: string; key: string; base: string }
+
+function titleKeys(title: string | null): TitleKeys | null {
+  if (!title) return null;
+  const f = fold(title);
+  const k = words(f).join('');
+  const b = baseTitle(f);
+  return { exact: f, key: k, base: b === f ? k : words(b).join('') };
+}
+
+/** Name resolution's title index: tracks by each title key (key-groups.ts), and the suggestion indexes. */
+interface TitleIndex { exact: KeyGroups; key: KeyGroups; base: KeyGroups; near: { titles: NearNames; artists: NearNames } }
+
 /** Add `v` to the list at `k` (once: `unique` skips a value already there). */
 const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
   const a = m.get(k);
@@ -232,7 +247,7 @@ export class NameResolver {
   private readonly typoKeys: Lookup<readonly string[]> = new Map<string, string[]>();
   /** Whether the artist index was given whole (it then takes no more artists). */
   private readonly stored: boolean = false;
-  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]>; near: { titles: NearNames; artists: NearNames } } | undefined;
+  private titles: TitleIndex | undefined;
 
   /** `index`: an artist index built before (a snapshot stores it); `artists` are then not given. */
   constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource, index?: ArtistIndex) {
@@ -406,26 +421,36 @@ export class NameResolver {
     return this.titles!;
   }
 
-  /** Build the title index, yielding every few thousand titles (see slices.ts). */
+  /** Build the title index, yielding every few dozen titles (see slices.ts). */
   *titleSteps(): Steps<void> {
     if (this.titles) return;
-    const exact = new Map<string, number[]>();
-    const key = new Map<string, number[]>();
-    const base = new Map<string, number[]>();
-    for (let i = 0; i < this.tracks.size; i++) {
+    const n = this.tracks.size;
+    const exact = new KeyGroupsBuilder(n);
+    const key = new KeyGroupsBuilder(n);
+    const base = new KeyGroupsBuilder(n);
+    for (let i = 0; i < n; i++) {
       if ((i & 0x3f) === 0x3f) yield;
-      const t = this.tracks.title(i);
-      if (!t) continue;
-      const f = fold(t);
-      push(exact, f, i, false);
-      const k = words(f).join('');
-      push(key, k, i, false);
-      const b = baseTitle(f);
-      push(base, b === f ? k : words(b).join(''), i, false);
+      const k = titleKeys(this.tracks.title(i));
+      if (!k) continue;
+      exact.add(i, k.exact);
+      key.add(i, k.key);
+      base.add(i, k.base);
     }
+    // The keys are not kept: a lookup recomputes a candidate's from its title (key-groups.ts).
+    const keyOf = (which: keyof TitleKeys) => (i: number) => titleKeys(this.tracks.title(i))?.[which] ?? null;
+    const byExact = exact.done(keyOf('exact'));
+    yield;
+    const byKey = key.done(keyOf('key'));
+    yield;
+    const byBase = base.done(keyOf('base'));
+    yield;
     // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
-    const near = { titles: yield* NearNames.build([...exact.keys()]), artists: yield* NearNames.build([...this.byFold.keys()]) };
-    this.titles ??= { exact, key, base, near };
+    const artistFolds = this.byFold.keys();
+    const near = {
+      titles: yield* NearNames.build({ length: byExact.size, at: (g) => byExact.keyAt(g) }),
+      artists: yield* NearNames.build(Array.isArray(artistFolds) ? artistFolds : [...artistFolds]),
+    };
+    this.titles ??= { exact: byExact, key: byKey, base: byBase, near };
   }
 
   /** Whether the title index is built. */
@@ -438,8 +463,8 @@ export class NameResolver {
     this.titleIndex();
   }
 
-  /** Track indexes by folded title (case, accents and spacing ignored). */
-  foldedTitles(): ReadonlyMap<string, readonly number[]> {
+  /** Track indexes by folded title (case, accents and spacing ignored), and every folded title. */
+  foldedTitles(): { get(folded: string): readonly number[] | undefined; keys(): Iterable<string> } {
     return this.titleIndex().exact;
   }
 
@@ -479,7 +504,7 @@ export class NameResolver {
       }
       return artistOf.get(a)!;
     };
-    const tiers: { how: MatchHow; map: Map<string, number[]>; keyOf: (t: string) => string }[] = [
+    const tiers: { how: MatchHow; map: KeyGroups; keyOf: (t: string) => string }[] = [
       { how: 'exact', map: idx.exact, keyOf: fold },
       { how: 'normalized', map: idx.key, keyOf: nameKey },
       { how: 'version', map: idx.base, keyOf: (t) => nameKey(baseTitle(t)) },

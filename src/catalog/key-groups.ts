@@ -1,0 +1,121 @@
+import { Grow } from './grow.js';
+import { idHash } from './id-table.js';
+
+/**
+ * Rows grouped by a string key, held as typed arrays only: an open-addressing table of group ids (a power
+ * of two at least twice the rows, linear probing, FNV-1a as id-table.ts), each group's 32-bit key hash,
+ * and the rows of every group laid end to end in row order. The keys themselves are not kept: a lookup
+ * whose hash matches a group recomputes the key of that group's first row (`keyOf`) and compares it, so a
+ * hash collision can only miss, never answer another key. Name resolution's title index is three of these
+ * over the catalog's tracks (resolve.ts): a few MiB instead of Maps of a string and an array per title.
+ */
+export class KeyGroups {
+  private readonly mask: number;
+
+  /** Use KeyGroupsBuilder, which makes these arrays. */
+  constructor(
+    private readonly keyOf: (row: number) => string | null,
+    private readonly slots: Int32Array,
+    private readonly hashes: Uint32Array,
+    /** Rows of group g: rows[start[g] .. start[g + 1]), ascending. */
+    private readonly start: Int32Array,
+    private readonly rows: Int32Array,
+  ) {
+    this.mask = slots.length - 1;
+  }
+
+  /** How many distinct keys. */
+  get size(): number {
+    return this.hashes.length;
+  }
+
+  /** The rows whose key is `key`, ascending; undefined when no row has it. */
+  get(key: string): number[] | undefined {
+    const g = this.groupOf(key);
+    return g < 0 ? undefined : Array.from(this.rows.subarray(this.start[g]!, this.start[g + 1]!));
+  }
+
+  has(key: string): boolean {
+    return this.groupOf(key) >= 0;
+  }
+
+  /** The first row of group g (groups are numbered in the order their first row came). */
+  firstRow(g: number): number {
+    return this.rows[this.start[g]!]!;
+  }
+
+  /** The key of group g, recomputed from its first row. */
+  keyAt(g: number): string {
+    return this.keyOf(this.firstRow(g))!;
+  }
+
+  /** Every key, in group order (recomputed one at a time). */
+  *keys(): IterableIterator<string> {
+    for (let g = 0; g < this.size; g++) yield this.keyAt(g);
+  }
+
+  private groupOf(key: string): number {
+    const h = idHash(key);
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const g = this.slots[s]!;
+      if (g < 0) return -1;
+      if (this.hashes[g] === h && this.keyOf(this.firstRow(g)) === key) return g;
+    }
+  }
+}
+
+/** Collects (row, key) pairs; `done` drops the keys and returns the groups. */
+export class KeyGroupsBuilder {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  /** Key of each group while building (dropped by `done`). */
+  private keys: string[] = [];
+  private readonly hashes = new Grow(new Uint32Array(1024));
+  /** Group of each row added, in the order added, and the row. */
+  private readonly groupOfAdded = new Grow(new Int32Array(1024));
+  private readonly rowOfAdded = new Grow(new Int32Array(1024));
+
+  constructor(rows: number) {
+    let size = 2;
+    while (size < 2 * rows) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+  }
+
+  /** Rows must come in ascending order, each at most once. */
+  add(row: number, key: string): void {
+    const h = idHash(key);
+    let s = h & this.mask;
+    let g: number;
+    for (;;) {
+      g = this.slots[s]!;
+      if (g < 0) {
+        g = this.keys.length;
+        this.keys.push(key);
+        this.hashes.push(h);
+        this.slots[s] = g;
+        break;
+      }
+      if (this.hashes.a[g] === h && this.keys[g] === key) break;
+      s = (s + 1) & this.mask;
+    }
+    this.groupOfAdded.push(g);
+    this.rowOfAdded.push(row);
+  }
+
+  /** The groups; `keyOf(row)` must give back the key each row was added with. */
+  done(keyOf: (row: number) => string | null): KeyGroups {
+    const groups = this.keys.length;
+    this.keys = [];
+    const n = this.groupOfAdded.n;
+    const groupOf = this.groupOfAdded.a;
+    const rowOf = this.rowOfAdded.a;
+    const start = new Int32Array(groups + 1);
+    for (let p = 0; p < n; p++) start[groupOf[p]! + 1]!++;
+    for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;
+    const fill = start.slice(0, groups);
+    const rows = new Int32Array(n);
+    for (let p = 0; p < n; p++) rows[fill[groupOf[p]!]!++] = rowOf[p]!;
+    return new KeyGroups(keyOf, this.slots, this.hashes.done(), start, rows);
+  }
+}
