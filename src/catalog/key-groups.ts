@@ -1,5 +1,6 @@
 import { Grow } from './grow.js';
 import { idHash } from './id-table.js';
+import { loop, type Steps } from './slices.js';
 
 /**
  * Rows grouped by a string key, held as typed arrays only: an open-addressing table of group ids (a power
@@ -103,19 +104,20 @@ export class KeyGroupsBuilder {
     this.rowOfAdded.push(row);
   }
 
-  /** The groups; `keyOf(row)` must give back the key each row was added with. */
-  done(keyOf: (row: number) => string | null): KeyGroups {
+  /** The groups, made in steps (slices.ts); `keyOf(row)` must give back the key each row was added with. */
+  *done(keyOf: (row: number) => string | null): Steps<KeyGroups> {
     const groups = this.keys.length;
     this.keys = [];
     const n = this.groupOfAdded.n;
     const groupOf = this.groupOfAdded.a;
     const rowOf = this.rowOfAdded.a;
     const start = new Int32Array(groups + 1);
-    for (let p = 0; p < n; p++) start[groupOf[p]! + 1]!++;
+    yield* loop(n, (p) => start[groupOf[p]! + 1]!++, 1 << 16);
     for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;
+    yield;
     const fill = start.slice(0, groups);
     const rows = new Int32Array(n);
-    for (let p = 0; p < n; p++) rows[fill[groupOf[p]!]!++] = rowOf[p]!;
+    yield* loop(n, (p) => (rows[fill[groupOf[p]!]!++] = rowOf[p]!), 1 << 16);
     return new KeyGroups(keyOf, this.slots, this.hashes.done(), start, rows);
   }
 }

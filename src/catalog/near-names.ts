@@ -82,11 +82,12 @@ export class NearNames {
     });
     // Postings per trigram, by counting then filling (names stay ascending within each).
     const start = new Int32Array(gramId.size + 1);
-    for (let p = 0; p < pairGram.n; p++) start[pairGram.a[p]! + 1]!++;
+    yield* loop(pairGram.n, (p) => start[pairGram.a[p]! + 1]!++, 1 << 16);
     for (let t = 0; t < gramId.size; t++) start[t + 1]! += start[t]!;
+    yield;
     const fill = start.slice(0, gramId.size);
     const ids = new Int32Array(pairGram.n);
-    for (let p = 0; p < pairGram.n; p++) ids[fill[pairGram.a[p]!]!++] = pairName.a[p]!;
+    yield* loop(pairGram.n, (p) => (ids[fill[pairGram.a[p]!]!++] = pairName.a[p]!), 1 << 16);
     return new NearNames(list, lengths, gramId, start, ids);
   }
 

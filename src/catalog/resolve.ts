@@ -438,12 +438,9 @@ export class NameResolver {
     }
     // The keys are not kept: a lookup recomputes a candidate's from its title (key-groups.ts).
     const keyOf = (which: keyof TitleKeys) => (i: number) => titleKeys(this.tracks.title(i))?.[which] ?? null;
-    const byExact = exact.done(keyOf('exact'));
-    yield;
-    const byKey = key.done(keyOf('key'));
-    yield;
-    const byBase = base.done(keyOf('base'));
-    yield;
+    const byExact = yield* exact.done(keyOf('exact'));
+    const byKey = yield* key.done(keyOf('key'));
+    const byBase = yield* base.done(keyOf('base'));
     // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
     const artistFolds = this.byFold.keys();
     const near = {
