@@ -65,18 +65,19 @@ export class KeyGroups {
   }
 }
 
-/** Collects (row, key) pairs; `done` drops the keys and returns the groups. */
+/** Collects (row, key) pairs into groups without holding the keys. */
 export class KeyGroupsBuilder {
   private readonly slots: Int32Array;
   private readonly mask: number;
-  /** Key of each group while building (dropped by `done`). */
-  private keys: string[] = [];
+  /** First row of each group: a hash hit compares against its key, recomputed (no key is held). */
+  private readonly firstRows = new Grow(new Int32Array(1024));
   private readonly hashes = new Grow(new Uint32Array(1024));
   /** Group of each row added, in the order added, and the row. */
   private readonly groupOfAdded = new Grow(new Int32Array(1024));
   private readonly rowOfAdded = new Grow(new Int32Array(1024));
 
-  constructor(rows: number) {
+  /** `keyOf(row)` gives back the key a row is added with (it confirms hash hits, in the build and in lookups). */
+  constructor(rows: number, private readonly keyOf: (row: number) => string | null) {
     let size = 2;
     while (size < 2 * rows) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
@@ -91,23 +92,22 @@ export class KeyGroupsBuilder {
     for (;;) {
       g = this.slots[s]!;
       if (g < 0) {
-        g = this.keys.length;
-        this.keys.push(key);
+        g = this.hashes.n;
+        this.firstRows.push(row);
         this.hashes.push(h);
         this.slots[s] = g;
         break;
       }
-      if (this.hashes.a[g] === h && this.keys[g] === key) break;
+      if (this.hashes.a[g] === h && this.keyOf(this.firstRows.a[g]!) === key) break;
       s = (s + 1) & this.mask;
     }
     this.groupOfAdded.push(g);
     this.rowOfAdded.push(row);
   }
 
-  /** The groups, made in steps (slices.ts); `keyOf(row)` must give back the key each row was added with. */
-  *done(keyOf: (row: number) => string | null): Steps<KeyGroups> {
-    const groups = this.keys.length;
-    this.keys = [];
+  /** The groups, made in steps (slices.ts). */
+  *done(): Steps<KeyGroups> {
+    const groups = this.hashes.n;
     const n = this.groupOfAdded.n;
     const groupOf = this.groupOfAdded.a;
     const rowOf = this.rowOfAdded.a;
@@ -118,6 +118,6 @@ export class KeyGroupsBuilder {
     const fill = start.slice(0, groups);
     const rows = new Int32Array(n);
     yield* loop(n, (p) => (rows[fill[groupOf[p]!]!++] = rowOf[p]!), 1 << 16);
-    return new KeyGroups(keyOf, this.slots, this.hashes.done(), start, rows);
+    return new KeyGroups(this.keyOf, this.slots, this.hashes.done(), start, rows);
   }
 }

@@ -425,9 +425,11 @@ export class NameResolver {
   *titleSteps(): Steps<void> {
     if (this.titles) return;
     const n = this.tracks.size;
-    const exact = new KeyGroupsBuilder(n);
-    const key = new KeyGroupsBuilder(n);
-    const base = new KeyGroupsBuilder(n);
+    // The keys are not kept: a hash hit recomputes a candidate's from its title (key-groups.ts).
+    const keyOf = (which: keyof TitleKeys) => (i: number) => titleKeys(this.tracks.title(i))?.[which] ?? null;
+    const exact = new KeyGroupsBuilder(n, keyOf('exact'));
+    const key = new KeyGroupsBuilder(n, keyOf('key'));
+    const base = new KeyGroupsBuilder(n, keyOf('base'));
     for (let i = 0; i < n; i++) {
       if ((i & 0x3f) === 0x3f) yield;
       const k = titleKeys(this.tracks.title(i));
@@ -436,11 +438,9 @@ export class NameResolver {
       key.add(i, k.key);
       base.add(i, k.base);
     }
-    // The keys are not kept: a lookup recomputes a candidate's from its title (key-groups.ts).
-    const keyOf = (which: keyof TitleKeys) => (i: number) => titleKeys(this.tracks.title(i))?.[which] ?? null;
-    const byExact = yield* exact.done(keyOf('exact'));
-    const byKey = yield* key.done(keyOf('key'));
-    const byBase = yield* base.done(keyOf('base'));
+    const byExact = yield* exact.done();
+    const byKey = yield* key.done();
+    const byBase = yield* base.done();
     // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
     const artistFolds = this.byFold.keys();
     const near = {
