@@ -10,19 +10,31 @@ import { loop, type Steps } from './slices.js';
  * hash collision can only miss, never answer another key. Name resolution's title index is three of these
  * over the catalog's tracks (resolve.ts): a few MiB instead of Maps of a string and an array per title.
  */
+/** A KeyGroups as arrays: slots (group id or -1), each group's key hash, and its rows (`rows[start[g] .. start[g + 1])`). */
+export interface KeyGroupsParts { slots: Int32Array; hashes: Uint32Array; start: Int32Array; rows: Int32Array }
+
 export class KeyGroups {
   private readonly mask: number;
 
-  /** Use KeyGroupsBuilder, which makes these arrays. */
-  constructor(
-    private readonly keyOf: (row: number) => string | null,
-    private readonly slots: Int32Array,
-    private readonly hashes: Uint32Array,
-    /** Rows of group g: rows[start[g] .. start[g + 1]), ascending. */
-    private readonly start: Int32Array,
-    private readonly rows: Int32Array,
-  ) {
-    this.mask = slots.length - 1;
+  private readonly slots: Int32Array;
+  private readonly hashes: Uint32Array;
+  /** Rows of group g: rows[start[g] .. start[g + 1]), ascending. */
+  private readonly start: Int32Array;
+  private readonly rows: Int32Array;
+
+  /** Over the arrays KeyGroupsBuilder made (or a snapshot stored); throws when they do not fit together. */
+  constructor(private readonly keyOf: (row: number) => string | null, private readonly p: KeyGroupsParts) {
+    ({ slots: this.slots, hashes: this.hashes, start: this.start, rows: this.rows } = p);
+    const n = this.slots.length;
+    if (n === 0 || n & (n - 1) || n < 2 * this.hashes.length || this.start.length !== this.hashes.length + 1 || this.start[this.hashes.length] !== this.rows.length) {
+      throw new Error(`key groups of ${this.hashes.length} keys, ${n} slots and ${this.rows.length} rows do not fit together`);
+    }
+    this.mask = n - 1;
+  }
+
+  /** The arrays, to store. */
+  parts(): KeyGroupsParts {
+    return this.p;
   }
 
   /** How many distinct keys. */
@@ -118,6 +130,6 @@ export class KeyGroupsBuilder {
     const fill = start.slice(0, groups);
     const rows = new Int32Array(n);
     yield* loop(n, (p) => (rows[fill[groupOf[p]!]!++] = rowOf[p]!), 1 << 16);
-    return new KeyGroups(this.keyOf, this.slots, this.hashes.done(), start, rows);
+    return new KeyGroups(this.keyOf, { slots: this.slots, hashes: this.hashes.done(), start, rows });
   }
 }

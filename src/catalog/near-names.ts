@@ -22,6 +22,11 @@ export interface NameList {
   at(i: number): string;
 }
 
+/** A NameList over an array, or the list itself. */
+export function nameList(names: readonly string[] | NameList): NameList {
+  return Array.isArray(names) ? { length: names.length, at: (i) => (names as readonly string[])[i]! } : (names as NameList);
+}
+
 /**
  * The distinct letter triples of a name, padded so its first letters and its end count too, each as a
  * number (three UTF-16 code units, 16 bits each), ascending.
@@ -37,23 +42,38 @@ function trigrams(name: string, out: number[] = []): number[] {
   return out;
 }
 
-/**
- * Held as typed arrays: each trigram's number maps to its id, and the names holding trigram t are
- * ids[start[t] .. start[t + 1]), ascending; the names themselves are read through `names` when ranked.
- */
+/** A NearNames index as arrays (a snapshot stores them: name-index.ts). */
+export interface NearNamesParts {
+  /** Name lengths in UTF-16 code units (capped at 65,535). */
+  lengths: Uint16Array;
+  /** Every trigram's number, ascending; the names holding grams[t] are ids[start[t] .. start[t + 1]), ascending. */
+  grams: Float64Array;
+  start: Int32Array;
+  ids: Int32Array;
+}
+
+/** Index of the first element of sorted `a` equal to `x`, or -1. */
+function find(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a.length && a[lo] === x ? lo : -1;
+}
+
+/** Held as typed arrays (NearNamesParts); the names themselves are read through `names` when ranked. */
 export class NearNames {
   /** Per name, how many of the current query's trigrams it holds (zeroed again after each query). */
   private readonly shared: Uint16Array;
 
-  /** Use `of` or `build`, which index the names (already folded: text.ts `fold`, as the queries will be). */
-  private constructor(
-    private readonly names: NameList,
-    /** Name lengths in UTF-16 code units (capped at 65,535). */
-    private readonly lengths: Uint16Array,
-    private readonly gramId: Map<number, number>,
-    private readonly start: Int32Array,
-    private readonly ids: Int32Array,
-  ) {
+  /** `names`: already folded (text.ts `fold`), as the queries will be. Use `of` or `build` to index them. */
+  constructor(private readonly names: NameList, private readonly p: NearNamesParts) {
+    if (p.lengths.length !== names.length || p.start.length !== p.grams.length + 1 || p.start[p.grams.length] !== p.ids.length) {
+      throw new Error(`a suggestion index of ${p.lengths.length} names, ${p.grams.length} trigrams and ${p.ids.length} postings does not fit ${names.length} names`);
+    }
     this.shared = new Uint16Array(names.length);
   }
 
@@ -64,7 +84,7 @@ export class NearNames {
 
   /** The index of `names`, built yielding every few hundred names (slices.ts). */
   static *build(names: readonly string[] | NameList): Steps<NearNames> {
-    const list: NameList = Array.isArray(names) ? { length: names.length, at: (i) => (names as readonly string[])[i]! } : (names as NameList);
+    const list = nameList(names);
     const lengths = new Uint16Array(list.length);
     const gramId = new Map<number, number>();
     const pairGram = new Grow(new Int32Array(1024));
@@ -80,15 +100,25 @@ export class NearNames {
         pairName.push(id);
       }
     });
-    // Postings per trigram, by counting then filling (names stay ascending within each).
-    const start = new Int32Array(gramId.size + 1);
-    yield* loop(pairGram.n, (p) => start[pairGram.a[p]! + 1]!++, 1 << 16);
-    for (let t = 0; t < gramId.size; t++) start[t + 1]! += start[t]!;
+    // Trigrams in ascending order of their number; postings per trigram by counting then filling (names stay ascending).
+    const sorted = Float64Array.from(gramId.keys()).sort();
+    const rank = new Int32Array(gramId.size);
+    for (let r = 0; r < sorted.length; r++) rank[gramId.get(sorted[r]!)!] = r;
+    gramId.clear();
     yield;
-    const fill = start.slice(0, gramId.size);
+    const start = new Int32Array(sorted.length + 1);
+    yield* loop(pairGram.n, (p) => start[rank[pairGram.a[p]!]! + 1]!++, 1 << 16);
+    for (let t = 0; t < sorted.length; t++) start[t + 1]! += start[t]!;
+    yield;
+    const fill = start.slice(0, sorted.length);
     const ids = new Int32Array(pairGram.n);
-    yield* loop(pairGram.n, (p) => (ids[fill[pairGram.a[p]!]!++] = pairName.a[p]!), 1 << 16);
-    return new NearNames(list, lengths, gramId, start, ids);
+    yield* loop(pairGram.n, (p) => (ids[fill[rank[pairGram.a[p]!]!]!++] = pairName.a[p]!), 1 << 16);
+    return new NearNames(list, { lengths, grams: sorted, start, ids });
+  }
+
+  /** The arrays, to store. */
+  parts(): NearNamesParts {
+    return this.p;
   }
 
   get size(): number {
@@ -107,11 +137,12 @@ export class NearNames {
   shortlist(query: string): string[] {
     const q = query.slice(0, QUERY_LETTERS);
     const grams = trigrams(q);
-    const { shared, lengths, start, ids } = this;
+    const { shared } = this;
+    const { lengths, start, ids } = this.p;
     const touched: number[] = [];
     for (const g of grams) {
-      const t = this.gramId.get(g);
-      if (t === undefined) continue;
+      const t = find(this.p.grams, g);
+      if (t < 0) continue;
       for (let p = start[t]!; p < start[t + 1]!; p++) {
         const id = ids[p]!;
         if (shared[id] === 0) touched.push(id);

@@ -11,7 +11,8 @@ import { IdTable } from './id-table.js';
 import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
-import { hasNameIndex, readNameIndex, writeNameIndex } from './name-index.js';
+import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
+import { buildTitleIndex, titleIndexParts } from './resolve.js';
 
 export * from './marts.js';
 
@@ -118,7 +119,10 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
   w.numbers('artist.key.slots', keyIndex.slots);
   w.numbers('artist.key_id', keyIndex.keyIds);
-  writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
+  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(a));
+  writeNameIndex(w, artistIndex);
+  const titles = { size: c.size, title: (i: number) => c.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
+  writeTitleIndex(w, titleIndexParts(runNow(buildTitleIndex(titles))));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   if (a.json) w.textColumn('artist.profile', a.json);
@@ -478,6 +482,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
   const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
+  const titles = hasTitleIndex(r) ? () => readTitleIndex(r) : undefined;
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
     manifest,
@@ -496,6 +501,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
     ...(names ? { names } : {}),
+    ...(titles ? { titles } : {}),
     ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
   };
 }
