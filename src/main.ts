@@ -10,9 +10,9 @@ import { PROJECT_ROOT } from './paths.js';
 import type { ProgressView } from './progress.js';
 import type { SpotifyDeps } from '../tools/shared.js';
 
-// Start-up order: this module imports only what reading the snapshot needs, starts reading it, and only
-// then imports the serving side (the SDK, the tools and resources, the transports), so the file read,
-// its checksum (a worker thread) and the first slices of the decode overlap the module loading.
+// Start-up order: this module imports only what reading the snapshot needs, starts reading its files, and
+// only then imports the serving side (the SDK, the tools and resources, the transports), so the file read
+// (thread pool) and its checksum (a worker thread) overlap the module loading on the main thread.
 const serverModule = () => import('./server.js');
 
 const help = (PACKAGE: { name: string; version: string }) => `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
@@ -73,9 +73,9 @@ async function main(argv: string[]): Promise<void> {
   const { log: root, view } = createConsoleLogger(config.logLevel, config.logFormat);
   const log = cluster.isWorker ? root.child({ worker: cluster.worker!.id }) : root;
   const holder = new CatalogHolder(config.snapshotDir, log);
-  // The published snapshot is read from here on, while the serving modules load (a worker gets its catalog from the primary).
-  const loading = cluster.isWorker ? null : holder.load();
-  loading?.catch(() => undefined); // reported by ensureCatalog, which awaits it
+  // The published snapshot's files are read (and their checksums computed) from here on, while the
+  // serving modules load; the decode starts once the server answers (a worker gets its catalog from the primary).
+  if (!cluster.isWorker) holder.prefetch();
   const { spotifyClientFromConfig } = await import('./spotify/from-config.js');
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
   const spotifyClient = spotifyClientFromConfig(config, log, {
@@ -87,12 +87,12 @@ async function main(argv: string[]): Promise<void> {
   log.info({ spotify: spotifyClient ? 'live fetches on' : 'no credentials: stored data only' }, 'artist_metadata Spotify access');
   if (stdio) await serveOverStdio(config, log, holder, spotify);
   else await serveHttp(config, log, holder, spotify);
-  if (!loading) {
+  if (cluster.isWorker) {
     const { followPrimary } = await import('./cluster.js');
     await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
   } else {
     const clientConfig = `for a desktop client's config run: ${process.execPath} ${join(PROJECT_ROOT, 'bin', 'music-mcp-server.js')} --client-config`;
-    await ensureCatalog(config, log, holder, loading, () =>
+    await ensureCatalog(config, log, holder, () =>
       announceReady(holder, log, view, stdio ? 'serving MCP on stdin/stdout' : `MCP Streamable HTTP at ${httpUrl}; ${clientConfig}`),
     );
   }
@@ -123,12 +123,13 @@ class UsageError extends MusicError {
 }
 
 /**
- * Serve the published snapshot (`loading`: its load, started by main), or build one first (first run),
- * reporting progress to waiting calls; `ready` runs once a catalog is served (also when a retried build succeeds).
+ * Load the published snapshot (its files already being read: `CatalogHolder.prefetch`), or build one
+ * first (first run), reporting progress to waiting calls; `ready` runs once a catalog is served (also
+ * when a retried build succeeds).
  */
-async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder, loading: Promise<boolean>, ready: () => void): Promise<void> {
+async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder, ready: () => void): Promise<void> {
   try {
-    if (await loading) return ready();
+    if (await holder.load()) return ready();
   } catch (err) {
     return failed(log, err, (m) => holder.fail(m.error), 'the server reads it again after a doubling delay, and at once on a new publish');
   }
