@@ -79,10 +79,16 @@ async function nodeFloor(): Promise<number> {
   return performance.now() - t0;
 }
 
-/** The static (non-type) imports of src/main.ts, in order, as the bin would load them. */
+/**
+ * The modules src/main.ts loads to serve, in order, as the bin would load them: its static (non-type)
+ * imports, then the ones a stdio server imports once the snapshot read has started (not the pipeline,
+ * which only a first build loads, nor the HTTP, cluster and client-config modules).
+ */
 function mainImports(dist: boolean): string[] {
   const text = readFileSync(join(REPO_ROOT, 'src/main.ts'), 'utf8');
-  const specs = [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)';/gms)].map((m) => m[1]!);
+  const staticSpecs = [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)';/gms)].map((m) => m[1]!);
+  const dynamicSpecs = [...text.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!).filter((m) => !['./pipeline/run.js', './http.js', './cluster.js', './client-config.js'].includes(m));
+  const specs = [...new Set([...staticSpecs, ...dynamicSpecs])];
   return specs.map((s) => (s.startsWith('.') ? (dist ? `./dist/src/${s.slice(2)}` : `./src/${s.slice(2).replace(/\.js$/, '.ts')}`) : s));
 }
 

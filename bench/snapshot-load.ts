@@ -1,7 +1,8 @@
 /**
  * Serving a published snapshot, measured from outside the server: spawn → `initialize` answered,
  * spawn → first tool call answered (the catalog loaded), the load time the server logs, and the
- * server's RSS after that first answer (and after a second call, once the title index is built).
+ * server's RSS after that first answer, after a second call (once the title index is in) and after a
+ * third, `search_music_knowledge` (every index, the knowledge search's included).
  *
  *   npx tsx bench/snapshot-load.ts --data <MUSIC_DATA_DIR> [--server <checkout>[=<MUSIC_DATA_DIR>]]... [--runs 3] [--first genre]
  *
@@ -46,7 +47,7 @@ const servers = (values.server ?? ['.']).map((s) => {
 });
 const runs = Number(values.runs);
 
-interface Run { initMs: number; firstToolMs: number; loadLogMs: number | null; rssAfterFirstMiB: number; rssAfterTitlesMiB: number }
+interface Run { initMs: number; firstToolMs: number; loadLogMs: number | null; rssAfterFirstMiB: number; rssAfterTitlesMiB: number; rssAfterSearchMiB: number }
 
 const rssMiB = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -75,9 +76,12 @@ async function once({ checkout, dataDir }: (typeof servers)[number]): Promise<Ru
   const s = (await client.callTool({ name: 'similar_tracks', arguments: { seed_tracks: ['Bohemian Rhapsody – Queen'], limit: 10 } })) as { isError?: boolean };
   if (s.isError) throw new Error(`similar_tracks failed: ${JSON.stringify(s).slice(0, 300)}`);
   const rssAfterTitlesMiB = rssMiB(pid);
+  const q = (await client.callTool({ name: 'search_music_knowledge', arguments: { query: 'upbeat dance music', limit: 5 } })) as { isError?: boolean };
+  if (q.isError) throw new Error(`search_music_knowledge failed: ${JSON.stringify(q).slice(0, 300)}`);
+  const rssAfterSearchMiB = rssMiB(pid);
   await client.close();
   const m = /"ms":(\d+)[^\n]*serving catalog loaded/.exec(stderr);
-  return { initMs, firstToolMs, loadLogMs: m ? Number(m[1]) : null, rssAfterFirstMiB, rssAfterTitlesMiB };
+  return { initMs, firstToolMs, loadLogMs: m ? Number(m[1]) : null, rssAfterFirstMiB, rssAfterTitlesMiB, rssAfterSearchMiB };
 }
 
 const median = (xs: number[]) => {
@@ -113,7 +117,7 @@ for (const [{ checkout, dataDir }, rs] of results) {
   console.log(JSON.stringify({
     checkout, dataDir, runs: rs.length, first: FIRST.name, initMs: pick('initMs'), firstToolMs: pick('firstToolMs'),
     firstToolOverInit: +(median(rs.map((r) => r.firstToolMs)) / median(rs.map((r) => r.initMs))).toFixed(2),
-    loadLogMs: pick('loadLogMs'), rssAfterFirstMiB: pick('rssAfterFirstMiB'), rssAfterTitlesMiB: pick('rssAfterTitlesMiB'),
+    loadLogMs: pick('loadLogMs'), rssAfterFirstMiB: pick('rssAfterFirstMiB'), rssAfterTitlesMiB: pick('rssAfterTitlesMiB'), rssAfterSearchMiB: pick('rssAfterSearchMiB'),
     loadAverage: `${loadBefore} → ${loadAfter}`, cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
   }));
 }

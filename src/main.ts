@@ -1,22 +1,21 @@
 import cluster from 'node:cluster';
 import { join } from 'node:path';
-import { StrictStdioServerTransport } from './stdio.js';
 import { CatalogHolder } from './catalog/holder.js';
 import { currentVersion } from './catalog/snapshot.js';
-import { followPrimary, reportFatal, reportListening, runPrimary, type CatalogMessage } from './cluster.js';
+import type { CatalogMessage } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { DatasetError, MusicError } from './errors.js';
-import { clientConfigText } from './client-config.js';
 import { createConsoleLogger, type Logger } from './log.js';
 import { PROJECT_ROOT } from './paths.js';
 import type { ProgressView } from './progress.js';
-import { spotifyClientFromConfig } from './spotify/from-config.js';
 import type { SpotifyDeps } from '../tools/shared.js';
-import { startHttpServer } from './http.js';
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { createServer, PACKAGE, withChecks } from './server.js';
 
-const HELP = `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
+// Start-up order: this module imports only what reading the snapshot needs, starts reading its files, and
+// only then imports the serving side (the SDK, the tools and resources, the transports), so the file read
+// (thread pool) and its checksum (a worker thread) overlap the module loading on the main thread.
+const serverModule = () => import('./server.js');
+
+const help = (PACKAGE: { name: string; version: string }) => `${PACKAGE.name} ${PACKAGE.version} — MCP server for music
 
 Usage: music-mcp-server [--stdio | --client-config] [--help] [--version]
 
@@ -36,16 +35,17 @@ const LIVE_SPOTIFY = { timeoutMs: 4_000, maxRetries: 1, maxRetryAfterMs: 4_000 }
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stderr.write(`${HELP}\n`);
+    process.stderr.write(`${help((await serverModule()).PACKAGE)}\n`);
     return;
   }
   if (argv.includes('--version')) {
-    process.stderr.write(`${PACKAGE.version}\n`);
+    process.stderr.write(`${(await serverModule()).PACKAGE.version}\n`);
     return;
   }
   const unknown = argv.filter((a) => !['--stdio', '--client-config'].includes(a));
   if (unknown.length) throw new UsageError(`unknown argument ${unknown.join(' ')}; see --help`);
   if (argv.includes('--client-config')) {
+    const { clientConfigText } = await import('./client-config.js');
     const { json, help } = clientConfigText();
     process.stdout.write(json);
     process.stderr.write(help);
@@ -57,11 +57,12 @@ async function main(argv: string[]): Promise<void> {
   if (!stdio && config.http.workers > 1 && cluster.isPrimary) {
     // Several HTTP processes (src/cluster.ts): this one forks them and builds the first catalog if needed.
     const { log } = createConsoleLogger(config.logLevel, config.logFormat);
+    const [{ runPrimary }, { PACKAGE }] = await Promise.all([import('./cluster.js'), serverModule()]);
     await runPrimary({
       workers: config.http.workers,
       log,
       graceMs: SHUTDOWN_GRACE_MS,
-      announce: (url) => process.stderr.write(announcement(url, config, config.http.workers)),
+      announce: (url) => process.stderr.write(announcement(PACKAGE, url, config, config.http.workers)),
       fatal: (message) => process.stderr.write(`${PACKAGE.name}: ${message}\n`),
       ensureCatalog: async (report) => {
         if (!(await currentVersion(config.snapshotDir).catch(() => null))) await buildFirstCatalog(config, log, report);
@@ -72,6 +73,10 @@ async function main(argv: string[]): Promise<void> {
   const { log: root, view } = createConsoleLogger(config.logLevel, config.logFormat);
   const log = cluster.isWorker ? root.child({ worker: cluster.worker!.id }) : root;
   const holder = new CatalogHolder(config.snapshotDir, log);
+  // The published snapshot's files are read (and their checksums computed) from here on, while the
+  // serving modules load; the decode starts once the server answers (a worker gets its catalog from the primary).
+  if (!cluster.isWorker) holder.prefetch();
+  const { spotifyClientFromConfig } = await import('./spotify/from-config.js');
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
   const spotifyClient = spotifyClientFromConfig(config, log, {
     ...LIVE_SPOTIFY,
@@ -82,8 +87,10 @@ async function main(argv: string[]): Promise<void> {
   log.info({ spotify: spotifyClient ? 'live fetches on' : 'no credentials: stored data only' }, 'artist_metadata Spotify access');
   if (stdio) await serveOverStdio(config, log, holder, spotify);
   else await serveHttp(config, log, holder, spotify);
-  if (cluster.isWorker) await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
-  else {
+  if (cluster.isWorker) {
+    const { followPrimary } = await import('./cluster.js');
+    await followPrimary(holder, log).catch((err: Error) => holder.fail(`the published catalog could not be loaded: ${err.message}`));
+  } else {
     const clientConfig = `for a desktop client's config run: ${process.execPath} ${join(PROJECT_ROOT, 'bin', 'music-mcp-server.js')} --client-config`;
     await ensureCatalog(config, log, holder, () =>
       announceReady(holder, log, view, stdio ? 'serving MCP on stdin/stdout' : `MCP Streamable HTTP at ${httpUrl}; ${clientConfig}`),
@@ -116,8 +123,9 @@ class UsageError extends MusicError {
 }
 
 /**
- * Load the published snapshot, or build one first (first run), reporting progress to waiting calls;
- * `ready` runs once a catalog is served (also when a retried build succeeds).
+ * Load the published snapshot (its files already being read: `CatalogHolder.prefetch`), or build one
+ * first (first run), reporting progress to waiting calls; `ready` runs once a catalog is served (also
+ * when a retried build succeeds).
  */
 async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder, ready: () => void): Promise<void> {
   try {
@@ -194,7 +202,7 @@ async function failed(
 }
 
 /** The line that tells where the server listens (tests and scripts look for `at http://…/mcp`). */
-function announcement(url: string, config: Config, workers: number): string {
+function announcement(PACKAGE: { name: string; version: string }, url: string, config: Config, workers: number): string {
   return (
     `${PACKAGE.name} ${PACKAGE.version}: MCP Streamable HTTP at ${url} — point your client there` +
     `${config.http.authToken ? ' with "Authorization: Bearer $MCP_AUTH_TOKEN"' : ''} (health: ${url.replace(/\/mcp$/, '/healthz')})` +
@@ -203,10 +211,11 @@ function announcement(url: string, config: Config, workers: number): string {
 }
 
 async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
+  const [{ startHttpServer }, { reportListening }, { PACKAGE }] = await Promise.all([import('./http.js'), import('./cluster.js'), serverModule()]);
   const running = await startHttpServer({ catalog: holder, log, toolWaitMs: config.toolWaitMs, http: config.http, ...spotify });
   httpUrl = running.url;
   if (cluster.isWorker) reportListening(running.url);
-  else process.stderr.write(announcement(running.url, config, 1));
+  else process.stderr.write(announcement(PACKAGE, running.url, config, 1));
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;
@@ -221,6 +230,9 @@ async function serveHttp(config: Config, log: Logger, holder: CatalogHolder, spo
 }
 
 async function serveOverStdio(config: Config, log: Logger, holder: CatalogHolder, spotify: SpotifyDeps): Promise<void> {
+  const [{ createServer, PACKAGE, withChecks }, { StrictStdioServerTransport }, { serveStdio }] = await Promise.all([
+    serverModule(), import('./stdio.js'), import('@modelcontextprotocol/server/stdio'),
+  ]);
   const deps = { catalog: holder, log, toolWaitMs: config.toolWaitMs, ...spotify };
   // serveStdio picks the era from the connection's opening (initialize: 2025-era; a request carrying the
   // 2026-07-28 `_meta` envelope, such as server/discover: 2026-07-28) and pins one server from the factory
@@ -284,10 +296,11 @@ async function serveOverStdio(config: Config, log: Logger, holder: CatalogHolder
   log.info({ transport: 'stdio', version: PACKAGE.version }, 'MCP server ready on stdio');
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch(async (err: unknown) => {
   const message = err instanceof MusicError ? err.message : String((err as Error)?.stack ?? err);
   // A worker's known failure (port in use) is the primary's to print: once, not once per worker.
-  if (cluster.isWorker && err instanceof MusicError) return reportFatal(message, () => process.exit(1));
-  process.stderr.write(`${PACKAGE.name}: ${message}\n`);
+  if (cluster.isWorker && err instanceof MusicError) return (await import('./cluster.js')).reportFatal(message, () => process.exit(1));
+  const name = await serverModule().then((m) => m.PACKAGE.name, () => 'music-mcp-server');
+  process.stderr.write(`${name}: ${message}\n`);
   process.exit(err instanceof MusicError && err.code === 'USAGE' ? 64 : 1);
 });

@@ -3,7 +3,7 @@ import { computeDistribution, matchesDefinitions, type CatalogDistribution } fro
 import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embedding.js';
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
-import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TrackSource } from './resolve.js';
+import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TitleIndexParts, type TrackSource } from './resolve.js';
 import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
@@ -118,6 +118,8 @@ export interface CatalogParts {
   files: Readonly<Record<string, string>>;
   /** The artist index of name resolution as publish stored it, read in steps (name-index.ts); absent: built from the names. */
   names?: () => Steps<ArtistIndex>;
+  /** The title index of name resolution as publish stored it (name-index.ts); absent: built after the load. */
+  titles?: () => TitleIndexParts;
   /**
    * As publish stored them: the id table over `artists.keys` (id-table.ts) and, per artist row, the id
    * of its key in `columns.artistKeys.table` (-1: no track). Absent (or not fitting): built at load.
@@ -337,6 +339,8 @@ export class Catalog {
   private readonly artistTable: ArtistProfiles;
   /** Reads the artist index of name resolution, when the snapshot stores it. */
   private readonly storedNames: (() => Steps<ArtistIndex>) | undefined;
+  /** Reads the title index of name resolution, when the snapshot stores it. */
+  private readonly storedTitles: (() => TitleIndexParts) | undefined;
   private readonly genreProfiles: GenreProfile[];
   private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
@@ -368,6 +372,7 @@ export class Catalog {
     this.publishedDistribution = p.objects['distribution'] as CatalogDistribution | undefined;
     this.artistTable = p.artists;
     this.storedNames = p.names;
+    this.storedTitles = p.titles;
     this.genreProfiles = p.genres;
     this.metric = b.metric;
     this.embeddingDims = b.metric.dims;
@@ -392,7 +397,7 @@ export class Catalog {
 
   /** Name resolution over this catalog's tracks with a given artist index. */
   private resolverOver(index: ArtistIndex): NameResolver {
-    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index);
+    return new NameResolver([], trackSource(this.columns, this.byId, (key) => this.artistMembers(key)), index, this.storedTitles);
   }
 
   /**

@@ -10,10 +10,11 @@ import { currentVersion, decodeCatalogParts, openUnverified, snapshotIdentity, w
 /**
  * Load a published snapshot version for serving: files read and hashed off the main thread, strings
  * decoded and indexes built in slices of the event loop (slices.ts) while the checksums are computed,
- * so serving goes on meanwhile; nothing is returned before every checksum matched.
+ * so serving goes on meanwhile; nothing is returned before every checksum matched. `opening`: the
+ * files' read, when it was started before (CatalogHolder.prefetch).
  */
-export async function loadCatalog(snapshotDir: string, version: string): Promise<Catalog> {
-  const { opened, verified } = await openUnverified(snapshotDir, version);
+export async function loadCatalog(snapshotDir: string, version: string, opening = openUnverified(snapshotDir, version)): Promise<Catalog> {
+  const { opened, verified } = await opening;
   const build = async () => {
     const parts = await decodeCatalogParts(opened);
     try {
@@ -53,6 +54,8 @@ export class CatalogHolder extends EventEmitter {
   private retryBaseMs = 1_000;
   /** Called when a caller finds no catalog because building it failed; may start another build. */
   private retryBuild: (() => void) | null = null;
+  /** The read of a snapshot version's files, started by `prefetch` for the next load to use. */
+  private prefetched: { version: string; opening: ReturnType<typeof openUnverified> } | null = null;
 
   constructor(private readonly snapshotDir: string, private readonly log: Logger) {
     super();
@@ -78,6 +81,24 @@ export class CatalogHolder extends EventEmitter {
     if (this.state.status !== 'ready') this.set({ status: 'failed', error });
   }
 
+  /**
+   * Start reading the current snapshot's files (on the thread pool; the checksums in a worker thread)
+   * without decoding anything: the next `load` continues from there. For a process that has other work
+   * for its main thread first (main.ts imports the serving modules meanwhile). Errors surface in `load`.
+   */
+  prefetch(): void {
+    const started = currentVersion(this.snapshotDir).then((version) => {
+      if (!version) return;
+      const opening = openUnverified(this.snapshotDir, version);
+      opening.catch(() => undefined); // the load that uses it reports the failure
+      this.prefetched = { version, opening };
+    });
+    started.catch(() => undefined); // the load reads CURRENT again and reports it
+    this.prefetching = started;
+  }
+
+  private prefetching: Promise<void> | null = null;
+
   /** Load the current snapshot if there is one; returns whether a catalog is now being served. Throws when it cannot be read. */
   load(): Promise<boolean> {
     return this.refresh(true);
@@ -96,7 +117,11 @@ export class CatalogHolder extends EventEmitter {
       if (identity === this.served) return true;
       if (!force && this.broken?.identity === identity && Date.now() < this.broken.retryAt) return this.state.status === 'ready';
       const started = Date.now();
-      const catalog = await loadCatalog(this.snapshotDir, version);
+      await this.prefetching?.catch(() => undefined);
+      this.prefetching = null;
+      const early = this.prefetched?.version === version ? this.prefetched.opening : undefined;
+      this.prefetched = null;
+      const catalog = await loadCatalog(this.snapshotDir, version, early);
       await attachSearchIndex(catalog, join(this.snapshotDir, version), this.log);
       const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
       this.served = identity;

@@ -1,3 +1,4 @@
+import { Grow } from './grow.js';
 import { loop, runNow, type Steps } from './slices.js';
 import { closest } from './text.js';
 
@@ -15,40 +16,109 @@ const QUERY_LETTERS = 120;
 const START = '\u0002\u0002';
 const END = '\u0003';
 
-/** The distinct letter triples of a name, padded so its first letters and its end count too. */
-function trigrams(name: string): Set<string> {
+/** A list of names read one at a time (`at` may compute the name: the title index keeps no title strings). */
+export interface NameList {
+  readonly length: number;
+  at(i: number): string;
+}
+
+/** A NameList over an array, or the list itself. */
+export function nameList(names: readonly string[] | NameList): NameList {
+  return Array.isArray(names) ? { length: names.length, at: (i) => (names as readonly string[])[i]! } : (names as NameList);
+}
+
+/**
+ * The distinct letter triples of a name, padded so its first letters and its end count too, each as a
+ * number (three UTF-16 code units, 16 bits each), ascending.
+ */
+function trigrams(name: string, out: number[] = []): number[] {
   const s = START + name + END;
-  const out = new Set<string>();
-  for (let i = 0; i + 3 <= s.length; i++) out.add(s.slice(i, i + 3));
+  out.length = 0;
+  for (let i = 0; i + 3 <= s.length; i++) out.push(s.charCodeAt(i) * 0x1_0000_0000 + s.charCodeAt(i + 1) * 0x1_0000 + s.charCodeAt(i + 2));
+  out.sort((a, b) => a - b);
+  let w = 0;
+  for (let r = 0; r < out.length; r++) if (r === 0 || out[r] !== out[w - 1]) out[w++] = out[r]!;
+  out.length = w;
   return out;
 }
 
+/** A NearNames index as arrays (a snapshot stores them: name-index.ts). */
+export interface NearNamesParts {
+  /** Name lengths in UTF-16 code units (capped at 65,535). */
+  lengths: Uint16Array;
+  /** Every trigram's number, ascending; the names holding grams[t] are ids[start[t] .. start[t + 1]), ascending. */
+  grams: Float64Array;
+  start: Int32Array;
+  ids: Int32Array;
+}
+
+/** Index of the first element of sorted `a` equal to `x`, or -1. */
+function find(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a.length && a[lo] === x ? lo : -1;
+}
+
+/** Held as typed arrays (NearNamesParts); the names themselves are read through `names` when ranked. */
 export class NearNames {
-  private readonly postings = new Map<string, number[]>();
   /** Per name, how many of the current query's trigrams it holds (zeroed again after each query). */
   private readonly shared: Uint16Array;
 
-  /** `names`: already folded (text.ts `fold`), as the queries will be. Use `of` or `build`, which index them. */
-  private constructor(private readonly names: readonly string[]) {
+  /** `names`: already folded (text.ts `fold`), as the queries will be. Use `of` or `build` to index them. */
+  constructor(private readonly names: NameList, private readonly p: NearNamesParts) {
+    if (p.lengths.length !== names.length || p.start.length !== p.grams.length + 1 || p.start[p.grams.length] !== p.ids.length) {
+      throw new Error(`a suggestion index of ${p.lengths.length} names, ${p.grams.length} trigrams and ${p.ids.length} postings does not fit ${names.length} names`);
+    }
     this.shared = new Uint16Array(names.length);
   }
 
   /** The index of `names`, built at once. */
-  static of(names: readonly string[]): NearNames {
+  static of(names: readonly string[] | NameList): NearNames {
     return runNow(NearNames.build(names));
   }
 
   /** The index of `names`, built yielding every few hundred names (slices.ts). */
-  static *build(names: readonly string[]): Steps<NearNames> {
-    const near = new NearNames(names);
-    yield* loop(names.length, (id) => {
-      for (const g of trigrams(names[id]!)) {
-        const list = near.postings.get(g);
-        if (list) list.push(id);
-        else near.postings.set(g, [id]);
+  static *build(names: readonly string[] | NameList): Steps<NearNames> {
+    const list = nameList(names);
+    const lengths = new Uint16Array(list.length);
+    const gramId = new Map<number, number>();
+    const pairGram = new Grow(new Int32Array(1024));
+    const pairName = new Grow(new Int32Array(1024));
+    const grams: number[] = [];
+    yield* loop(list.length, (id) => {
+      const name = list.at(id);
+      lengths[id] = Math.min(name.length, 0xffff);
+      for (const g of trigrams(name, grams)) {
+        let t = gramId.get(g);
+        if (t === undefined) gramId.set(g, (t = gramId.size));
+        pairGram.push(t);
+        pairName.push(id);
       }
     });
-    return near;
+    // Trigrams in ascending order of their number; postings per trigram by counting then filling (names stay ascending).
+    const sorted = Float64Array.from(gramId.keys()).sort();
+    const rank = new Int32Array(gramId.size);
+    for (let r = 0; r < sorted.length; r++) rank[gramId.get(sorted[r]!)!] = r;
+    gramId.clear();
+    yield;
+    const start = new Int32Array(sorted.length + 1);
+    yield* loop(pairGram.n, (p) => start[rank[pairGram.a[p]!]! + 1]!++, 1 << 16);
+    for (let t = 0; t < sorted.length; t++) start[t + 1]! += start[t]!;
+    yield;
+    const fill = start.slice(0, sorted.length);
+    const ids = new Int32Array(pairGram.n);
+    yield* loop(pairGram.n, (p) => (ids[fill[rank[pairGram.a[p]!]!]!++] = pairName.a[p]!), 1 << 16);
+    return new NearNames(list, { lengths, grams: sorted, start, ids });
+  }
+
+  /** The arrays, to store. */
+  parts(): NearNamesParts {
+    return this.p;
   }
 
   get size(): number {
@@ -67,30 +137,32 @@ export class NearNames {
   shortlist(query: string): string[] {
     const q = query.slice(0, QUERY_LETTERS);
     const grams = trigrams(q);
-    const { shared, names } = this;
+    const { shared } = this;
+    const { lengths, start, ids } = this.p;
     const touched: number[] = [];
     for (const g of grams) {
-      const list = this.postings.get(g);
-      if (!list) continue;
-      for (const id of list) {
+      const t = find(this.p.grams, g);
+      if (t < 0) continue;
+      for (let p = start[t]!; p < start[t + 1]!; p++) {
+        const id = ids[p]!;
         if (shared[id] === 0) touched.push(id);
         shared[id]!++;
       }
     }
     // Bucket by shared count, fill from the top; only the bucket that overflows is sorted.
-    const buckets: number[][] = Array.from({ length: grams.size + 1 }, () => []);
+    const buckets: number[][] = Array.from({ length: grams.length + 1 }, () => []);
     for (const id of touched) buckets[shared[id]!]!.push(id);
     for (const id of touched) shared[id] = 0;
     const out: string[] = [];
-    for (let c = grams.size; c > 0 && out.length < SHORTLIST; c--) {
+    for (let c = grams.length; c > 0 && out.length < SHORTLIST; c--) {
       const bucket = buckets[c]!;
       if (out.length + bucket.length > SHORTLIST) {
-        const gap = (id: number) => Math.abs(names[id]!.length - q.length);
+        const gap = (id: number) => Math.abs(lengths[id]! - q.length);
         bucket.sort((a, b) => gap(a) - gap(b) || a - b);
       }
       for (const id of bucket) {
         if (out.length >= SHORTLIST) break;
-        out.push(names[id]!);
+        out.push(this.names.at(id));
       }
     }
     return out;

@@ -1,4 +1,5 @@
-import { NearNames } from './near-names.js';
+import { KeyGroups, KeyGroupsBuilder, type KeyGroupsParts } from './key-groups.js';
+import { NearNames, nameList, type NearNamesParts } from './near-names.js';
 import { runNow, type Steps } from './slices.js';
 import { fold } from './text.js';
 
@@ -209,8 +210,78 @@ export interface ArtistIndex {
   typoKeys: Lookup<readonly string[]>;
 }
 
-/** Changes whenever `fold`, `words` or `addArtist` index a name otherwise: a stored index of another version is built again at load. */
+/** Changes whenever `fold`, `words`, `addArtist`, `baseTitle` or the title keys index a name otherwise: a stored index of another version is built again at load. */
 export const NAME_INDEX_VERSION = 1;
+
+/** The three keys a title is found by: folded, normalized, and normalized without its version suffixes. */
+interface TitleKeys { exact: string; key: string; base: string }
+
+function titleKeys(title: string | null): TitleKeys | null {
+  if (!title) return null;
+  const f = fold(title);
+  const k = words(f).join('');
+  const b = baseTitle(f);
+  return { exact: f, key: k, base: b === f ? k : words(b).join('') };
+}
+
+/** Name resolution's title index: tracks by each title key (key-groups.ts), and the suggestion indexes (near-names.ts). */
+export interface TitleIndex { exact: KeyGroups; key: KeyGroups; base: KeyGroups; near: { titles: NearNames; artists: NearNames } }
+
+/** A title index as arrays (publish stores them: name-index.ts). */
+export interface TitleIndexParts { exact: KeyGroupsParts; key: KeyGroupsParts; base: KeyGroupsParts; nearTitles: NearNamesParts; nearArtists: NearNamesParts }
+
+/** Where a title index reads titles and artist names: track count, a track's title, the folded artist names (the artist index's). */
+export interface TitleSource { size: number; title(i: number): string | null; artistFolds: readonly string[] }
+
+const titleKeyOf = (src: TitleSource, which: keyof TitleKeys) => (i: number) => titleKeys(src.title(i))?.[which] ?? null;
+
+/**
+ * The title index over `src`, built yielding every few dozen titles (slices.ts). The keys are not kept:
+ * a hash hit recomputes a candidate's from its title (key-groups.ts).
+ */
+export function* buildTitleIndex(src: TitleSource): Steps<TitleIndex> {
+  const n = src.size;
+  const exact = new KeyGroupsBuilder(n, titleKeyOf(src, 'exact'));
+  const key = new KeyGroupsBuilder(n, titleKeyOf(src, 'key'));
+  const base = new KeyGroupsBuilder(n, titleKeyOf(src, 'base'));
+  for (let i = 0; i < n; i++) {
+    if ((i & 0x3f) === 0x3f) yield;
+    const k = titleKeys(src.title(i));
+    if (!k) continue;
+    exact.add(i, k.exact);
+    key.add(i, k.key);
+    base.add(i, k.base);
+  }
+  const byExact = yield* exact.done();
+  const byKey = yield* key.done();
+  const byBase = yield* base.done();
+  // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
+  const near = {
+    titles: yield* NearNames.build({ length: byExact.size, at: (g) => byExact.keyAt(g) }),
+    artists: yield* NearNames.build(src.artistFolds),
+  };
+  return { exact: byExact, key: byKey, base: byBase, near };
+}
+
+/** A title index over `src` from stored arrays; throws when they do not fit `src` or each other. */
+export function titleIndexOf(src: TitleSource, p: TitleIndexParts): TitleIndex {
+  const tiers = [p.exact, p.key, p.base];
+  for (const t of tiers) {
+    if (t.rows.length > src.size) throw new Error(`a stored title index lists ${t.rows.length} tracks of a catalog of ${src.size}`);
+  }
+  const exact = new KeyGroups(titleKeyOf(src, 'exact'), p.exact);
+  return {
+    exact,
+    key: new KeyGroups(titleKeyOf(src, 'key'), p.key),
+    base: new KeyGroups(titleKeyOf(src, 'base'), p.base),
+    near: { titles: new NearNames({ length: exact.size, at: (g) => exact.keyAt(g) }, p.nearTitles), artists: new NearNames(nameList(src.artistFolds), p.nearArtists) },
+  };
+}
+
+/** A title index's arrays, to store. */
+export function titleIndexParts(t: TitleIndex): TitleIndexParts {
+  return { exact: t.exact.parts(), key: t.key.parts(), base: t.base.parts(), nearTitles: t.near.titles.parts(), nearArtists: t.near.artists.parts() };
+}
 
 /** Add `v` to the list at `k` (once: `unique` skips a value already there). */
 const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
@@ -232,10 +303,13 @@ export class NameResolver {
   private readonly typoKeys: Lookup<readonly string[]> = new Map<string, string[]>();
   /** Whether the artist index was given whole (it then takes no more artists). */
   private readonly stored: boolean = false;
-  private titles: { exact: Map<string, number[]>; key: Map<string, number[]>; base: Map<string, number[]>; near: { titles: NearNames; artists: NearNames } } | undefined;
+  private titles: TitleIndex | undefined;
 
-  /** `index`: an artist index built before (a snapshot stores it); `artists` are then not given. */
-  constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource, index?: ArtistIndex) {
+  /**
+   * `index`: an artist index built before (a snapshot stores it); `artists` are then not given.
+   * `storedTitles`: the title index's arrays as a snapshot stores them (read when first needed; built when absent).
+   */
+  constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource, index?: ArtistIndex, private readonly storedTitles?: () => TitleIndexParts) {
     if (index) {
       this.groups = index.groups as Group[];
       ({ byFold: this.byFold, byKey: this.byKey, byBareKey: this.byBareKey, typoKeys: this.typoKeys } = index);
@@ -406,26 +480,21 @@ export class NameResolver {
     return this.titles!;
   }
 
-  /** Build the title index, yielding every few thousand titles (see slices.ts). */
+  /** Build the title index (or take the stored one, when it fits), yielding every few dozen titles (see slices.ts). */
   *titleSteps(): Steps<void> {
     if (this.titles) return;
-    const exact = new Map<string, number[]>();
-    const key = new Map<string, number[]>();
-    const base = new Map<string, number[]>();
-    for (let i = 0; i < this.tracks.size; i++) {
-      if ((i & 0x3f) === 0x3f) yield;
-      const t = this.tracks.title(i);
-      if (!t) continue;
-      const f = fold(t);
-      push(exact, f, i, false);
-      const k = words(f).join('');
-      push(key, k, i, false);
-      const b = baseTitle(f);
-      push(base, b === f ? k : words(b).join(''), i, false);
+    const folds = this.byFold.keys();
+    const src: TitleSource = { size: this.tracks.size, title: (i) => this.tracks.title(i), artistFolds: Array.isArray(folds) ? folds : [...folds] };
+    let index: TitleIndex | undefined;
+    if (this.storedTitles) {
+      try {
+        index = titleIndexOf(src, this.storedTitles());
+      } catch {
+        // Stored arrays that do not fit (their bytes matched their checksum: a writer's fault) are built again.
+      }
     }
-    // The suggestion indexes of unknown names (artists too: they are only needed once a name is missed).
-    const near = { titles: yield* NearNames.build([...exact.keys()]), artists: yield* NearNames.build([...this.byFold.keys()]) };
-    this.titles ??= { exact, key, base, near };
+    index ??= yield* buildTitleIndex(src);
+    this.titles ??= index;
   }
 
   /** Whether the title index is built. */
@@ -438,8 +507,8 @@ export class NameResolver {
     this.titleIndex();
   }
 
-  /** Track indexes by folded title (case, accents and spacing ignored). */
-  foldedTitles(): ReadonlyMap<string, readonly number[]> {
+  /** Track indexes by folded title (case, accents and spacing ignored), and every folded title. */
+  foldedTitles(): { get(folded: string): readonly number[] | undefined; keys(): Iterable<string> } {
     return this.titleIndex().exact;
   }
 
@@ -479,7 +548,7 @@ export class NameResolver {
       }
       return artistOf.get(a)!;
     };
-    const tiers: { how: MatchHow; map: Map<string, number[]>; keyOf: (t: string) => string }[] = [
+    const tiers: { how: MatchHow; map: KeyGroups; keyOf: (t: string) => string }[] = [
       { how: 'exact', map: idx.exact, keyOf: fold },
       { how: 'normalized', map: idx.key, keyOf: nameKey },
       { how: 'version', map: idx.base, keyOf: (t) => nameKey(baseTitle(t)) },

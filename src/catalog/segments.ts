@@ -206,12 +206,28 @@ export class TextColumn {
   }
 }
 
+/**
+ * Segments left on disk when a segment file is read: the bytes of every `texts` column (a row is read
+ * when asked for, so the 35 MiB of artist profiles of the default dataset are not held in memory).
+ */
+export function onDiskSegments(entries: readonly SegmentEntry[]): SegmentEntry[] {
+  const names = new Set(entries.map((e) => e.name));
+  return entries.filter((e) => e.type === 'utf8' && e.name.endsWith('.utf8') && names.has(`${e.name.slice(0, -'.utf8'.length)}.bytes`));
+}
+
+/** Reads a byte range of the segment file (the segments `onDiskSegments` names are not in memory). */
+export type ReadRange = (offset: number, length: number) => Uint8Array;
+
 /** Typed views over a segment file's bytes, by the manifest's entries. */
 export class SegmentReader {
   private readonly byName: Map<string, SegmentEntry>;
 
-  /** `bytes` must start at an 8-byte aligned address (a Buffer from readFile of a large file does). */
-  constructor(private readonly bytes: Uint8Array, entries: readonly SegmentEntry[]) {
+  /**
+   * `bytes` must start at an 8-byte aligned address (a Buffer from readFile of a large file does).
+   * With `readRange`, the `onDiskSegments` of `entries` are read from the file row by row, and their
+   * range of `bytes` is never looked at (a reader may leave it unread).
+   */
+  constructor(private readonly bytes: Uint8Array, entries: readonly SegmentEntry[], private readonly readRange?: ReadRange) {
     this.byName = new Map(entries.map((e) => [e.name, e]));
     for (const e of entries) {
       const size = e.type === 'utf8' ? e.length : e.length * CTORS[e.type].BYTES_PER_ELEMENT;
@@ -248,10 +264,19 @@ export class SegmentReader {
   texts(name: string): { length: number; get(i: number): string } {
     const e = this.entry(`${name}.utf8`, 'utf8');
     const offsets = this.u32(`${name}.bytes`);
-    const blob = this.bytes.subarray(e.offset, e.offset + e.length);
     if (offsets[offsets.length - 1] !== e.length) throw new Error(`text column ${name} holds ${e.length} bytes, its offsets say ${offsets[offsets.length - 1]}`);
     const decoder = new TextDecoder('utf-8', { fatal: true });
-    return { length: offsets.length - 1, get: (i) => decoder.decode(blob.subarray(offsets[i]!, offsets[i + 1]!)) };
+    const length = offsets.length - 1;
+    const row = (i: number): [number, number] => {
+      if (!(i >= 0 && i < length)) throw new RangeError(`text column ${name} has no row ${i} (it holds ${length})`);
+      return [offsets[i]!, offsets[i + 1]!];
+    };
+    const { readRange } = this;
+    if (readRange) {
+      return { length, get: (i) => { const [a, b] = row(i); return decoder.decode(readRange(e.offset + a, b - a)); } };
+    }
+    const blob = this.bytes.subarray(e.offset, e.offset + e.length);
+    return { length, get: (i) => { const [a, b] = row(i); return decoder.decode(blob.subarray(a, b)); } };
   }
 
   /**

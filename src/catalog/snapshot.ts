@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
@@ -7,10 +8,11 @@ import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type 
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
-import { SegmentReader, SegmentWriter, type SegmentEntry } from './segments.js';
+import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
-import { hasNameIndex, readNameIndex, writeNameIndex } from './name-index.js';
+import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
+import { buildTitleIndex, titleIndexParts } from './resolve.js';
 
 export * from './marts.js';
 
@@ -117,7 +119,10 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
   w.numbers('artist.key.slots', keyIndex.slots);
   w.numbers('artist.key_id', keyIndex.keyIds);
-  writeNameIndex(w, runNow(parts.names?.() ?? artistIndexSteps(a)));
+  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(a));
+  writeNameIndex(w, artistIndex);
+  const titles = { size: c.size, title: (i: number) => c.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
+  writeTitleIndex(w, titleIndexParts(runNow(buildTitleIndex(titles))));
   w.numbers('artist.popularity_max', a.popularityMax);
   w.numbers('artist.track_count', a.trackCount);
   if (a.json) w.textColumn('artist.profile', a.json);
@@ -280,11 +285,14 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
   if (manifest.version !== v) {
     throw new SnapshotError(`snapshot directory ${v} holds a manifest for version ${JSON.stringify(manifest.version)} (copied or renamed by hand?); ${REPUBLISH}`);
   }
-  /** A file's bytes, once its size is checked; its checksum is compared by the promise it comes with. */
-  const read = async (name: string, bytes: number, sha: string): Promise<{ bytes: Uint8Array; check: Promise<void> }> => {
-    let r: Uint8Array;
+  /**
+   * A file's bytes (`holes` left unread; `holes` absent: only its size is checked, its reader reads it
+   * later), once its size is checked; its checksum is compared by the promise it comes with.
+   */
+  const read = async (name: string, bytes: number, sha: string, holes?: [number, number][]): Promise<{ bytes: Uint8Array; file: FileHandle | null; check: Promise<void> }> => {
+    let r: { bytes: Uint8Array; file: FileHandle | null };
     try {
-      r = await readSized(join(dir, name), bytes);
+      r = holes ? await readSized(join(dir, name), bytes, holes) : await checkSize(join(dir, name), bytes);
     } catch (err) {
       throw unreadable((err as Error).message, err);
     }
@@ -296,20 +304,25 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
         throw unreadable(`${name}: ${err.message}`, err);
       },
     );
-    return { bytes: r, check };
+    return { ...r, check };
   };
   const s = manifest.segments;
-  const reads = await Promise.allSettled([read(s.file, s.bytes, s.sha256), ...manifest.files.map((f) => read(f.name, f.bytes, f.sha256))]);
+  // The segments read one row at a time (artist profiles) stay on disk; the rest is read whole.
+  const holes = onDiskSegments(s.columns).map((e): [number, number] => [e.offset, e.offset + e.length]);
+  const reads = await Promise.allSettled([read(s.file, s.bytes, s.sha256, holes), ...manifest.files.map((f) => read(f.name, f.bytes, f.sha256))]);
   const failed = reads.find((r) => r.status === 'rejected');
   const checks = reads.flatMap((r) => (r.status === 'fulfilled' ? [r.value.check] : []));
   const verified = Promise.all(checks).then(() => undefined);
   if (failed) {
     verified.catch(() => undefined);
+    for (const r of reads) if (r.status === 'fulfilled') void r.value.file?.close().catch(() => undefined);
     throw (failed as PromiseRejectedResult).reason;
   }
   verified.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection meanwhile
   try {
-    const segments = new SegmentReader((reads[0] as PromiseFulfilledResult<{ bytes: Uint8Array }>).value.bytes, s.columns);
+    const { bytes, file } = (reads[0] as PromiseFulfilledResult<{ bytes: Uint8Array; file: FileHandle | null }>).value;
+    const segments = new SegmentReader(bytes, s.columns, file ? rangeReader(file, join(dir, s.file)) : undefined);
+    if (file) openFiles.register(segments, file);
     return { opened: { dir, manifest, segments }, verified };
   } catch (err) {
     // A checksum failure explains a bad layout better than the layout error does.
@@ -361,19 +374,62 @@ function sha256OffThread(path: string): Promise<string> {
   });
 }
 
+/** Bytes per read call: each returns to the event loop. */
+const READ_CHUNK = 8 << 20;
+
+/** Closes a segment file's descriptor once its reader is collected (a replaced catalog). */
+const openFiles = new FinalizationRegistry<FileHandle>((h) => void h.close().catch(() => undefined));
+
 /**
- * A file's bytes in one 8-byte aligned buffer, read on the thread pool (readFile, in chunks that
- * each return to the event loop). Throws when the file does not hold `expected` bytes.
+ * A file's bytes in one 8-byte aligned buffer, read on the thread pool in chunks that each return to
+ * the event loop, except the byte ranges `holes` ([start, end) each), which are left unread: the
+ * buffer's pages there are never touched, so they take no memory. Throws when the file does not hold
+ * `expected` bytes. Returns the open file too when there are holes (to read them later), else closes it.
  */
-async function readSized(path: string, expected: number): Promise<Uint8Array> {
+async function readSized(path: string, expected: number, holes: readonly [number, number][] = []): Promise<{ bytes: Uint8Array; file: FileHandle | null }> {
+  const file = await open(path, 'r');
+  try {
+    const st = await file.stat();
+    if (st.size !== expected) throw new Error(`${basename(path)} holds ${st.size} bytes, the manifest says ${expected}`);
+    // Not from the pool: a buffer of its own, 8-byte aligned, whose untouched pages stay unmapped.
+    const bytes = Buffer.allocUnsafeSlow(expected);
+    const sorted = [...holes].sort((a, b) => a[0] - b[0]);
+    let at = 0;
+    for (const [from, to] of [...sorted, [expected, expected] as [number, number]]) {
+      for (let p = at; p < from; ) {
+        const { bytesRead } = await file.read(bytes, p, Math.min(READ_CHUNK, from - p), p);
+        if (bytesRead === 0) throw new Error(`${basename(path)} ended at byte ${p}, the manifest says ${expected}`);
+        p += bytesRead;
+      }
+      at = Math.max(at, to);
+    }
+    if (!holes.length) await file.close();
+    return { bytes, file: holes.length ? file : null };
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A file whose size is checked now and whose bytes are read by its own reader (search.bin: search-index.ts). */
+async function checkSize(path: string, expected: number): Promise<{ bytes: Uint8Array; file: null }> {
   const st = await stat(path);
   if (st.size !== expected) throw new Error(`${basename(path)} holds ${st.size} bytes, the manifest says ${expected}`);
-  const bytes = await readFile(path);
-  if (bytes.byteLength !== expected) throw new Error(`${basename(path)} holds ${bytes.byteLength} bytes, the manifest says ${expected}`);
-  if (bytes.byteOffset % 8 === 0) return bytes;
-  const aligned = Buffer.allocUnsafeSlow(expected);
-  bytes.copy(aligned);
-  return aligned;
+  return { bytes: new Uint8Array(0), file: null };
+}
+
+/** Reads a byte range of an open file on the calling thread (a row of an on-disk segment: a few KiB from the page cache). */
+function rangeReader(file: FileHandle, path: string): ReadRange {
+  return (offset, length) => {
+    const out = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(file.fd, out, got, length - got, offset + got);
+      if (n === 0) throw new Error(`${basename(path)} ended at byte ${offset + got} while reading ${length} bytes at ${offset}`);
+      got += n;
+    }
+    return out;
+  };
 }
 
 function* readLists(r: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
@@ -426,6 +482,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
   const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
+  const titles = hasTitleIndex(r) ? () => readTitleIndex(r) : undefined;
   const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
   return {
     manifest,
@@ -444,6 +501,7 @@ export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
     objects,
     files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
     ...(names ? { names } : {}),
+    ...(titles ? { titles } : {}),
     ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
   };
 }
