@@ -117,7 +117,8 @@ export class TopK {
   }
 }
 
-const LEAF = 48;
+/** Most rows a leaf holds (a node with more is split). */
+export const LEAF = 48;
 
 /** Everything a KdTree is made of; typed arrays only, so a snapshot stores and maps them as they are. */
 export interface KdTreeParts {
@@ -162,12 +163,12 @@ export class KdTree {
   private queue: Int32Array;
   private queueKey: Float64Array;
 
-  constructor(vectors: Float32Array, n: number, dims: number) {
+  constructor(vectors: Float32Array, n: number, dims: number, leaf = LEAF) {
     this.dims = dims;
     const k = dims;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    const cap = 4 * Math.ceil(n / LEAF) + 8;
+    const cap = 4 * Math.ceil(n / leaf) + 8;
     const lo = new Int32Array(cap);
     const hi = new Int32Array(cap);
     const child = new Int32Array(2 * cap).fill(-1);
@@ -194,7 +195,7 @@ export class KdTree {
           if (v > boxMax[node * k + c]!) boxMax[node * k + c] = v;
         }
       }
-      if (b - a <= LEAF) continue;
+      if (b - a <= leaf) continue;
       let dim = 0;
       let spread = -1;
       for (let c = 0; c < k; c++) {
@@ -273,12 +274,13 @@ export class KdTree {
   /**
    * For each track i, its `k` nearest tracks j with `other(i, j)` by d² (or by d² / s_j when `scaled`),
    * each passed to `visit(i, j, d², found)`. Exact: a depth-first descent, nearer child first, that skips
-   * every node whose box lies farther than the k-th key found so far.
+   * every node whose box lies farther than the k-th key found so far, and in a leaf every row whose bound
+   * from the leaf's centre (see scanLeaf) does.
    */
-  private nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
+  nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
     const n = this.order.length;
     const dims = this.dims;
-    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale, leafCentre, rowRadius } = this;
     const best = new Float64Array(k + 1); // ascending keys, `m` of them kept
     const bestP = new Int32Array(k + 1);
     const bestD = new Float64Array(k + 1);
@@ -320,7 +322,18 @@ export class KdTree {
           stackGap[sp++] = lFirst ? gl : gr;
           continue;
         }
+        // Row bound, as in scanLeaf: a row lies at least (distance to the leaf's centre − its radius) away.
+        let c2 = 0;
+        for (let c = 0, q = node * dims; c < dims; c++) {
+          const x = rows[o + c]! - leafCentre[q + c]!;
+          c2 += x * x;
+        }
+        const toCentre = Math.sqrt(c2) * (1 - 1e-9);
         for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+          if (m === k) {
+            const t = toCentre - rowRadius[p]!;
+            if (t > 0 && t * t > best[k - 1]! * (scaled ? localScale[p]! : 1)) continue;
+          }
           const j = order[p]!;
           if (j === i || !other(i, j)) continue;
           let d = 0;
