@@ -379,7 +379,7 @@ export class KdTree {
    * the anchors of exp(−|x_i − anchor|² · inv[a] / s_i), s_i the track's local scale (`plain`: 1), and
    * `inv` one width for every anchor or one per anchor. Nodes are visited best bound first (the bound
    * divides by the node's largest local scale) and the search stops once no unvisited node can beat the
-   * worst kept score; with one anchor a leaf's rows are also bounded one by one (scanLeaf). Returns how many
+   * worst kept score; a leaf's rows are also bounded one by one (scanLeaf for one anchor, scanLeafAnchors for several). Returns how many
    * accepted tracks had their distance computed. It stays one function over ~80 lines on purpose: it is
    * the hot loop of similar_tracks, with its priority queue inlined over typed arrays (no closure or
    * allocation per visited node).
@@ -387,7 +387,7 @@ export class KdTree {
   search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
     const k = this.dims;
     const A = anchors.length;
-    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const { rows, child, boxMin, boxMax, nodeScale } = this;
     const invs = typeof inv === 'number' ? new Float64Array(A).fill(inv) : inv;
     const bound = (node: number): number => {
       let sum = 0;
@@ -445,6 +445,8 @@ export class KdTree {
     };
     let scored = 0;
     if (this.nodes === 0 || rows.length === 0) return 0;
+    const gaps = new Float64Array(A);
+    const toCentre = new Float64Array(A);
     push(0, bound(0));
     while (qn > 0) {
       const key = this.queueKey[0]!;
@@ -461,12 +463,47 @@ export class KdTree {
         scored += this.scanLeaf(node, anchors, invs, accept, top, plain);
         continue;
       }
-      for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
-        const i = order[p]!;
-        if (!accept(i)) continue;
-        scored++;
-        top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, plain ? 1 : localScale[p]!));
+      scored += this.scanLeafAnchors(node, anchors, invs, accept, top, plain, gaps, toCentre);
+    }
+    return scored;
+  }
+
+  /**
+   * A leaf's rows offered to `top` for several anchors: once `top` is full, a row is skipped when the mean over the
+   * anchors of its best possible kernel (each anchor's distance bounded as in scanLeaf) is below the worst kept
+   * score, before its distances are computed. `gaps` and `toCentre` are scratch, one entry per anchor.
+   */
+  private scanLeafAnchors(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean, gaps: Float64Array, toCentre: Float64Array): number {
+    const k = this.dims;
+    const A = anchors.length;
+    const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
+    for (let a = 0; a < A; a++) {
+      const v = anchors[a]!;
+      let c2 = 0;
+      for (let c = 0; c < k; c++) {
+        const y = v[c]! - leafCentre[node * k + c]!;
+        c2 += y * y;
       }
+      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+      toCentre[a] = Math.sqrt(c2) * (1 - 1e-9);
+    }
+    let scored = 0;
+    for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+      const s = plain ? 1 : localScale[p]!;
+      if (top.full) {
+        let best = 0;
+        for (let a = 0; a < A; a++) {
+          const t = toCentre[a]! - rowRadius[p]!;
+          const lb = t > gaps[a]! ? t : gaps[a]!;
+          best += Math.exp((-lb * lb * invs[a]!) / s);
+        }
+        // The same slack as the node bound, so rounding never skips a row that could enter.
+        if ((best / A) * (1 + 1e-9) + 1e-300 < top.floor) continue;
+      }
+      const i = order[p]!;
+      if (!accept(i)) continue;
+      scored++;
+      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
     }
     return scored;
   }
