@@ -2,7 +2,7 @@
 // each through its published snapshot: `--data-dir <dataset>=<dir>` reuses a data dir built by `npm run pipeline`,
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
-// Metric variants: `--variant blend=0.5,power=1,neighbours=10,hub=0.2,down=1,among=artists` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
+// Metric variants: `--variant blend=0.5,power=1,neighbours=10,hub=0.2,down=1,among=artists,rounds=1,occurrence=answers` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
 // variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
 // genre tables.
 import os from 'node:os';
@@ -48,9 +48,13 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   const among = kv.get('among') ?? LOCAL_SCALE.among ?? 'songs';
   if (among !== 'songs' && among !== 'artists') throw new Error(`--variant ${spec}: among must be songs or artists`);
   const hubOnlyDown = num('down', LOCAL_SCALE.hubOnlyDown ? 1 : 0) === 1;
+  const hubRounds = num('rounds', LOCAL_SCALE.hubRounds ?? 1);
+  const occurrence = kv.get('occurrence') ?? LOCAL_SCALE.occurrence ?? 'neighbours';
+  if (occurrence !== 'neighbours' && occurrence !== 'answers') throw new Error(`--variant ${spec}: occurrence must be neighbours or answers`);
+  const correction = hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}${hubRounds !== 1 ? ` × ${hubRounds} rounds` : ''}${occurrence === 'answers' ? ' (N_k as answer lists)' : ''}` : '';
   return {
-    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}` : ''}` : 'no local scale'}`,
-    options: { blend, localScale: power ? { neighbours, power, hub, among, hubOnlyDown } : null },
+    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${correction}` : 'no local scale'}`,
+    options: { blend, localScale: power ? { neighbours, power, hub, among, hubOnlyDown, hubRounds, occurrence } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);
@@ -207,7 +211,8 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
     `### ${dataset}`,
     '',
     `Snapshot ${catalog.version} · ${n.toLocaleString('en-US')} tracks · ${catalog.artists.length.toLocaleString('en-US')} artists · ` +
-      `${snap.genres.length} genre labels · evaluated in ${seconds.toFixed(0)} s (both splits, every seed, mood and genre tables).`,
+      `${snap.genres.length} genre labels · evaluated in ${seconds.toFixed(0)} s (both splits, every seed, mood and genre tables) ` +
+      `on ${machine()}, load average ${os.loadavg()[0]!.toFixed(1)} at the end.`,
     '',
     ...splits.flatMap((s) => [
       `#### ${s.name} split: ${s.seeds.toLocaleString('en-US')} seeds (every test track with a label), metric fitted on ${s.fitTracks.toLocaleString('en-US')} tracks` +
@@ -221,6 +226,11 @@ async function evaluate(dataset: string, snap: Snapshot): Promise<string> {
     ...moodLines,
     ...genreLines,
   ].join('\n');
+}
+
+function machine(): string {
+  const cpu = os.cpus();
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}`;
 }
 
 /** The mood table: each mood's bounds passed to recommend_by_genre without a genre, over the MCP protocol (the real tool path). */
@@ -317,19 +327,19 @@ function genreFilterSection(catalog: Catalog, snap: Snapshot): string[] {
 }
 
 const sections: string[] = [];
-for (const dataset of DATASETS.filter((d) => !only.length || only.includes(d))) {
+const chosen = DATASETS.filter((d) => !only.length || only.includes(d));
+for (const dataset of chosen) {
   const { snapshot, cleanup } = await snapshotFor(dataset, given);
   sections.push(await evaluate(dataset, snapshot));
   cleanup();
 }
-const cpu = os.cpus();
 const report = [
   '<!-- eval -->',
   '## Similarity, hubness, coverage and moods',
   '',
   'Command: `npm run eval` (builds each dataset through the pipeline in a temporary dir; `-- --data-dir <dataset>=<dir>` reuses a',
-  `built one; \`-- --out docs/EVALUATION.md\` rewrites this section). Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, load average ` +
-    `${os.loadavg()[0]!.toFixed(1)} at the end of the run (ms / query is wall time on that shared machine; compare within a table only).`,
+  `built one; \`-- --out docs/EVALUATION.md\` rewrites this section). ms / query is wall time on a`,
+  'shared machine (machine and load average under each dataset); compare within a table only.',
   '',
   'Two splits. **Track-level**: a track is a test track when the FNV-1a hash of its id is 0 mod 5. **Artist-disjoint**: an',
   'artist is a test artist when the hash of its key is 0 mod 5; a track is on the test side when all its credited artists are',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
+import { answerOccurrence, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
 import { recommend } from '../src/catalog/recommend.js';
@@ -95,6 +95,49 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     const down = localScales(tree, columns, { neighbours: 3, power: 1, hub: 0.5, hubOnlyDown: true });
     for (let i = 0; i < xs.length; i++) expect(down[i]!).toBeLessThanOrEqual(songs[i]!);
     expect(both.some((v, i) => v > songs[i]!)).toBe(true);
+  });
+
+  it('each further round of the hub correction lowers the largest k-occurrence that is left', () => {
+    // 2-D: 400 one-track artists, the first 40 packed in a clump at the centre (whose edge tracks are everyone's neighbours).
+    let rng = 7;
+    const rand = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const n = 400;
+    const xs = Float32Array.from({ length: 2 * n }, (_, c) => (rand() - 0.5) * 4 * (c < 80 ? 0.15 : 1));
+    const tree = new KdTree(xs, n, 2);
+    const artistKeys = { start: Int32Array.from({ length: n + 1 }, (_, i) => i), ids: Int32Array.from({ length: n }, (_, i) => i), table: Array.from({ length: n }, (_, i) => `a${i}`) };
+    const columns = { songIndex: Int32Array.from({ length: n }, (_, i) => i), artistKeys };
+    const largest = (rounds: number) => {
+      const scales = localScales(tree, columns, { neighbours: 5, power: 1, hub: 0.3, hubOnlyDown: true, hubRounds: rounds });
+      return Math.max(...tree.withLocalScale(scales).kOccurrence(5, (i, j) => i !== j));
+    };
+    const plain = Math.max(...tree.withLocalScale(localScales(tree, columns, { neighbours: 5, power: 1 })).kOccurrence(5, (i, j) => i !== j));
+    expect(largest(1)).toBeLessThan(plain);
+    expect(largest(2)).toBeLessThan(largest(1));
+    expect(largest(3)).toBeLessThan(largest(2));
+  });
+
+  it('the hub correction counted as answers moves away the track an artist\'s own seeds all get, which other artists\' neighbours never show', () => {
+    // 2-D: artist 0 has 6 songs, track 0 at the centre of the other 5 (on a circle of 0.1); 30 one-track artists at (1, 0), (2, 0), …
+    const star = [0, 0, ...Array.from({ length: 5 }, (_, a) => [0.1 * Math.cos((2 * Math.PI * a) / 5), 0.1 * Math.sin((2 * Math.PI * a) / 5)]).flat()];
+    const xs = [...star, ...Array.from({ length: 30 }, (_, j) => [j + 1, 0]).flat()];
+    const n = xs.length / 2;
+        const tree = new KdTree(Float32Array.from(xs), n, 2);
+    const artistKeys = { start: Int32Array.from({ length: n + 1 }, (_, i) => i), ids: Int32Array.from({ length: n }, (_, i) => Math.max(0, i - 5)), table: Array.from({ length: n }, (_, i) => `a${i}`) };
+    const columns = { songIndex: Int32Array.from({ length: n }, (_, i) => i), artistKeys };
+    const primary = artistKeys.ids;
+    const otherArtist = (i: number, j: number) => primary[i] !== primary[j];
+    const ones = new Float32Array(n).fill(1);
+    // As answers (at most 2 by the own artist): track 0 is one of the 2 nearest own-artist songs of all 5 others.
+    const answers = answerOccurrence(tree, ones, 3, columns.songIndex, primary, otherArtist);
+    const neighbours = tree.kOccurrence(3, otherArtist);
+    expect(answers[0]!).toBeGreaterThanOrEqual(5);
+    expect(answers[0]!).toBeGreaterThan(neighbours[0]!);
+    // Every track holds k answers: the occurrences sum to n·k either way.
+    expect(answers.reduce((a, b) => a + b, 0)).toBe(n * 3);
+    const spec = { neighbours: 3, power: 1, among: 'artists' as const, hub: 0.5, hubOnlyDown: true };
+    const plain = localScales(tree, columns, { ...spec, hub: 0 });
+    expect(localScales(tree, columns, { ...spec, occurrence: 'answers' })[0]!).toBeLessThan(plain[0]!);
+    expect(localScales(tree, columns, spec)[0]!).toBe(plain[0]!);
   });
 
   it('local scale: the mean distance to the 10 nearest tracks of other songs, exact, as published and served', async () => {

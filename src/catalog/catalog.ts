@@ -713,8 +713,23 @@ export interface LocalScaleSpec {
   among?: 'songs' | 'artists';
   /** Apply the hub correction only to tracks that occur more than k times (N_k > k), never move a track closer. */
   hubOnlyDown?: boolean;
+  /**
+   * How many times the hub correction is applied (default 1), N_k measured again under the corrected scales each
+   * time: moving a hub away hands its slots to its neighbours, which the next round moves in turn.
+   */
+  hubRounds?: number;
+  /**
+   * With `among: 'artists'`, whose occurrences N_k counts: `neighbours` (default), each track's k nearest of other
+   * artists; `answers`, each track's k nearest as an answer list holds them: of other songs, at most
+   * SAME_ARTIST_ANSWERS of them by the track's own artist (the seed artist's own tracks, which a plain kNN of other
+   * artists never counts, take those slots for every seed of a prolific artist).
+   */
+  occurrence?: 'neighbours' | 'answers';
 }
-export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1 };
+/** How many of a similar_tracks answer list may be by the seed's own artist, as `npm run eval` counts it. */
+export const SAME_ARTIST_ANSWERS = 2;
+/** Served: σ over other artists' tracks, then the hub correction ^0.3 on hubs only (tuned in `npm run eval`; docs/EVALUATION.md). */
+export const LOCAL_SCALE: LocalScaleSpec = { neighbours: 10, power: 1, among: 'artists', hub: 0.3, hubOnlyDown: true };
 
 /** Each track's local scale (by track index; see LocalScaleSpec), from exact nearest neighbours in `tree`. */
 export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songIndex' | 'artistKeys'>, spec: LocalScaleSpec): Float32Array {
@@ -729,11 +744,81 @@ export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songInd
   const floor = median * 1e-3;
   const scales = Float32Array.from(sigma, (v) => (Math.max(v, floor) / median) ** spec.power);
   if (!spec.hub) return scales;
-  const occurrence = tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
-  return Float32Array.from(scales, (v, i) => {
-    const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub!;
-    return v * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
+  for (let round = 0; round < (spec.hubRounds ?? 1); round++) {
+    const occurrence = spec.occurrence === 'answers' && spec.among === 'artists'
+      ? answerOccurrence(tree, scales, spec.neighbours, songIndex, primary, other)
+      : tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
+    for (let i = 0; i < scales.length; i++) {
+      const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub;
+      scales[i] = scales[i]! * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
+    }
+  }
+  return scales;
+}
+
+/**
+ * Each track's k-occurrence in answer lists of k: per track i, its k nearest by d² / s_j among other artists' tracks
+ * (`otherArtist`, the tree search) merged with its SAME_ARTIST_ANSWERS nearest among its own artist's other songs
+ * (a scan of the artist's tracks), the k best of both kept.
+ */
+export function answerOccurrence(tree: KdTree, scales: Float32Array, k: number, songIndex: Int32Array, primary: Int32Array, otherArtist: (i: number, j: number) => boolean): Int32Array {
+  const n = songIndex.length;
+  const keys = new Float64Array(n * k).fill(Infinity);
+  const ids = new Int32Array(n * k).fill(-1);
+  let last = -1;
+  let at = 0;
+  tree.withLocalScale(scales).nearestEach(k, otherArtist, true, (i, j, d2) => {
+    at = i === last ? at + 1 : 0;
+    last = i;
+    keys[i * k + at] = d2 / scales[j]!;
+    ids[i * k + at] = j;
   });
+  // The own artist's tracks, grouped by primary artist (ids ≥ 0; a track without one has no own-artist answers).
+  const byArtist = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) if (primary[i]! >= 0) (byArtist.get(primary[i]!) ?? byArtist.set(primary[i]!, []).get(primary[i]!)!).push(i);
+  const dims = tree.dims;
+  const { rows, rowOf } = tree;
+  const occurrence = new Int32Array(n);
+  const sameKey = new Float64Array(SAME_ARTIST_ANSWERS);
+  const sameId = new Int32Array(SAME_ARTIST_ANSWERS);
+  for (const members of byArtist.values()) {
+    for (const i of members) {
+      let m = 0;
+      for (const j of members) {
+        if (songIndex[j] === songIndex[i]) continue;
+        let d = 0;
+        for (let c = 0, a = rowOf[i]! * dims, b = rowOf[j]! * dims; c < dims; c++) {
+          const x = rows[a + c]! - rows[b + c]!;
+          d += x * x;
+        }
+        const key = d / scales[j]!;
+        if (m === SAME_ARTIST_ANSWERS && key >= sameKey[m - 1]!) continue;
+        let q = m < SAME_ARTIST_ANSWERS ? m++ : m - 1;
+        while (q > 0 && sameKey[q - 1]! > key) {
+          sameKey[q] = sameKey[q - 1]!;
+          sameId[q] = sameId[q - 1]!;
+          q--;
+        }
+        sameKey[q] = key;
+        sameId[q] = j;
+      }
+      // Merge the two ascending lists, keeping the k best.
+      let a = 0;
+      let b = 0;
+      for (let taken = 0; taken < k; taken++) {
+        const ka = a < k ? keys[i * k + a]! : Infinity;
+        const kb = b < m ? sameKey[b]! : Infinity;
+        if (ka === Infinity && kb === Infinity) break;
+        if (kb < ka) occurrence[sameId[b++]!]!++;
+        else occurrence[ids[i * k + a++]!]!++;
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (primary[i]! >= 0) continue;
+    for (let a = 0; a < k && ids[i * k + a]! >= 0; a++) occurrence[ids[i * k + a]!]!++;
+  }
+  return occurrence;
 }
 
 /** Evaluation labels of a track: its subgenres where the dataset has them, else its genres. */

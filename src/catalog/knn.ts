@@ -117,7 +117,8 @@ export class TopK {
   }
 }
 
-const LEAF = 48;
+/** Most rows a leaf holds (a node with more is split). */
+export const LEAF = 48;
 
 /** Everything a KdTree is made of; typed arrays only, so a snapshot stores and maps them as they are. */
 export interface KdTreeParts {
@@ -162,12 +163,12 @@ export class KdTree {
   private queue: Int32Array;
   private queueKey: Float64Array;
 
-  constructor(vectors: Float32Array, n: number, dims: number) {
+  constructor(vectors: Float32Array, n: number, dims: number, leaf = LEAF) {
     this.dims = dims;
     const k = dims;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    const cap = 4 * Math.ceil(n / LEAF) + 8;
+    const cap = 4 * Math.ceil(n / leaf) + 8;
     const lo = new Int32Array(cap);
     const hi = new Int32Array(cap);
     const child = new Int32Array(2 * cap).fill(-1);
@@ -194,7 +195,7 @@ export class KdTree {
           if (v > boxMax[node * k + c]!) boxMax[node * k + c] = v;
         }
       }
-      if (b - a <= LEAF) continue;
+      if (b - a <= leaf) continue;
       let dim = 0;
       let spread = -1;
       for (let c = 0; c < k; c++) {
@@ -273,12 +274,13 @@ export class KdTree {
   /**
    * For each track i, its `k` nearest tracks j with `other(i, j)` by d² (or by d² / s_j when `scaled`),
    * each passed to `visit(i, j, d², found)`. Exact: a depth-first descent, nearer child first, that skips
-   * every node whose box lies farther than the k-th key found so far.
+   * every node whose box lies farther than the k-th key found so far, and in a leaf every row whose bound
+   * from the leaf's centre (see scanLeaf) does.
    */
-  private nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
+  nearestEach(k: number, other: (i: number, j: number) => boolean, scaled: boolean, visit: (i: number, j: number, d2: number, found: number) => void): void {
     const n = this.order.length;
     const dims = this.dims;
-    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale, leafCentre, rowRadius } = this;
     const best = new Float64Array(k + 1); // ascending keys, `m` of them kept
     const bestP = new Int32Array(k + 1);
     const bestD = new Float64Array(k + 1);
@@ -320,7 +322,18 @@ export class KdTree {
           stackGap[sp++] = lFirst ? gl : gr;
           continue;
         }
+        // Row bound, as in scanLeaf: a row lies at least (distance to the leaf's centre − its radius) away.
+        let c2 = 0;
+        for (let c = 0, q = node * dims; c < dims; c++) {
+          const x = rows[o + c]! - leafCentre[q + c]!;
+          c2 += x * x;
+        }
+        const toCentre = Math.sqrt(c2) * (1 - 1e-9);
         for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+          if (m === k) {
+            const t = toCentre - rowRadius[p]!;
+            if (t > 0 && t * t > best[k - 1]! * (scaled ? localScale[p]! : 1)) continue;
+          }
           const j = order[p]!;
           if (j === i || !other(i, j)) continue;
           let d = 0;
@@ -366,7 +379,7 @@ export class KdTree {
    * the anchors of exp(−|x_i − anchor|² · inv[a] / s_i), s_i the track's local scale (`plain`: 1), and
    * `inv` one width for every anchor or one per anchor. Nodes are visited best bound first (the bound
    * divides by the node's largest local scale) and the search stops once no unvisited node can beat the
-   * worst kept score; with one anchor a leaf's rows are also bounded one by one (scanLeaf). Returns how many
+   * worst kept score; a leaf's rows are also bounded one by one (scanLeaf for one anchor, scanLeafAnchors for several). Returns how many
    * accepted tracks had their distance computed. It stays one function over ~80 lines on purpose: it is
    * the hot loop of similar_tracks, with its priority queue inlined over typed arrays (no closure or
    * allocation per visited node).
@@ -374,7 +387,7 @@ export class KdTree {
   search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
     const k = this.dims;
     const A = anchors.length;
-    const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale } = this;
+    const { rows, child, boxMin, boxMax, nodeScale } = this;
     const invs = typeof inv === 'number' ? new Float64Array(A).fill(inv) : inv;
     const bound = (node: number): number => {
       let sum = 0;
@@ -432,6 +445,8 @@ export class KdTree {
     };
     let scored = 0;
     if (this.nodes === 0 || rows.length === 0) return 0;
+    const gaps = new Float64Array(A);
+    const toCentre = new Float64Array(A);
     push(0, bound(0));
     while (qn > 0) {
       const key = this.queueKey[0]!;
@@ -448,12 +463,47 @@ export class KdTree {
         scored += this.scanLeaf(node, anchors, invs, accept, top, plain);
         continue;
       }
-      for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
-        const i = order[p]!;
-        if (!accept(i)) continue;
-        scored++;
-        top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, plain ? 1 : localScale[p]!));
+      scored += this.scanLeafAnchors(node, anchors, invs, accept, top, plain, gaps, toCentre);
+    }
+    return scored;
+  }
+
+  /**
+   * A leaf's rows offered to `top` for several anchors: once `top` is full, a row is skipped when the mean over the
+   * anchors of its best possible kernel (each anchor's distance bounded as in scanLeaf) is below the worst kept
+   * score, before its distances are computed. `gaps` and `toCentre` are scratch, one entry per anchor.
+   */
+  private scanLeafAnchors(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean, gaps: Float64Array, toCentre: Float64Array): number {
+    const k = this.dims;
+    const A = anchors.length;
+    const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
+    for (let a = 0; a < A; a++) {
+      const v = anchors[a]!;
+      let c2 = 0;
+      for (let c = 0; c < k; c++) {
+        const y = v[c]! - leafCentre[node * k + c]!;
+        c2 += y * y;
       }
+      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+      toCentre[a] = Math.sqrt(c2) * (1 - 1e-9);
+    }
+    let scored = 0;
+    for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
+      const s = plain ? 1 : localScale[p]!;
+      if (top.full) {
+        let best = 0;
+        for (let a = 0; a < A; a++) {
+          const t = toCentre[a]! - rowRadius[p]!;
+          const lb = t > gaps[a]! ? t : gaps[a]!;
+          best += Math.exp((-lb * lb * invs[a]!) / s);
+        }
+        // The same slack as the node bound, so rounding never skips a row that could enter.
+        if ((best / A) * (1 + 1e-9) + 1e-300 < top.floor) continue;
+      }
+      const i = order[p]!;
+      if (!accept(i)) continue;
+      scored++;
+      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
     }
     return scored;
   }
