@@ -10,7 +10,7 @@ import { ARCS, DEFAULT_LIMITS, judge, sequence, type Arc, type SequenceItem } fr
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { sequenceItem } from '../tools/sequence-shared.js';
-import { prng } from '../tests/helpers/prng.js';
+import { prng } from './lib/prng.js';
 
 const LIST = 20;
 const config = loadConfig();

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
 import { readDuckDbCopy, runPipelineProcess } from './helpers/pipeline-process.js';
-import { prng } from './helpers/prng.js';
+import { prng } from '../scripts/lib/prng.js';
 
 /**
  * kill -9 the pipeline (`scripts/pipeline.ts`, what `npm run pipeline` runs) in the middle of ingest,
