@@ -5,7 +5,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { loadConfig } from '../src/config.js';
-import { type RunningHttpServer } from '../src/http.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { DATASET_PATH } from './helpers/dataset.js';
 import { httpOver, publishedHolder } from './helpers/served-catalog.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningHttpServer } from '../src/http.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { TOOL_ARGS } from './helpers/tool-args.js';
 import { httpOverCatalog } from './helpers/served-catalog.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
-import { type RunningHttpServer } from '../src/http.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { messagesOf, type Message } from './helpers/mcp-http.js';
 import { httpOver, publishedHolder } from './helpers/served-catalog.js';
