@@ -20,6 +20,23 @@ const SERVING = [
 /** The pipeline and the warehouse adapters: build time only, never loaded to answer a request. */
 const BUILD_SIDE = ['**/pipeline/**', '**/warehouse/**'];
 
+/** Everything but the tests and the benches: the product, its scripts and the browser view. */
+const NOT_TESTS = ['src/**/*.ts', 'tools/**/*.ts', 'resources/**/*.ts', 'scripts/**/*.{ts,mjs}', 'bin/**/*.js', 'ui/**/*.{ts,js}'];
+
+const NO_TESTS = {
+  group: ['**/tests/**'],
+  message:
+    'product code and scripts must not import tests/: move what both need to a module both may import ' +
+    '(scripts/lib/ for harnesses shared with scripts, src/ for product code; docs/ARCHITECTURE.md).',
+};
+
+const NO_BUILD_SIDE = {
+  group: BUILD_SIDE,
+  message:
+    'serving code (tools, resources, catalog, app, server, transports) must not import the pipeline or the warehouse: ' +
+    'read the published snapshot through src/catalog, or move shared code to a module both sides may import (docs/ARCHITECTURE.md).',
+};
+
 export default defineConfig(
   globalIgnores([
     'node_modules/',
@@ -67,26 +84,18 @@ export default defineConfig(
   {
     // Untyped boundaries: JSON-RPC replies read by tests and benches, nunjucks' untyped extension parser,
     // DuckDB's row values turned into plain JSON, the view test host's message payloads.
-    files: ['tests/**/*.ts', 'bench/**/*.ts', 'scripts/view-host.ts', 'src/pipeline/dbt/jinja.ts', 'src/warehouse/duckdb.ts'],
+    files: ['tests/**/*.ts', 'bench/**/*.ts', 'scripts/lib/memory-client.ts', 'scripts/view-host.ts', 'src/pipeline/dbt/jinja.ts', 'src/warehouse/duckdb.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    name: 'import rules: nothing outside tests/ and bench/ loads the tests',
+    files: NOT_TESTS,
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_TESTS] }] },
+  },
+  {
+    // A later block's options replace an earlier one's for the same rule, so this one repeats NO_TESTS.
     name: 'import rules: serving code never loads the pipeline or the warehouse',
     files: SERVING,
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: BUILD_SIDE,
-              message:
-                'serving code (tools, resources, catalog, app, server, transports) must not import the pipeline or the warehouse: ' +
-                'read the published snapshot through src/catalog, or move shared code to a module both sides may import (docs/ARCHITECTURE.md).',
-            },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_BUILD_SIDE, NO_TESTS] }] },
   },
 );

@@ -101,7 +101,7 @@ export function log(message: string): void {
 }
 
 /** A seeded PRNG (mulberry32): reproducible synthetic data and argument mixes. */
-export { prng } from '../tests/helpers/prng.js';
+export { prng } from '../scripts/lib/prng.js';
 
 export interface PipelineRun {
   wallMs: number;

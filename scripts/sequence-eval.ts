@@ -10,7 +10,7 @@ import { ARCS, DEFAULT_LIMITS, judge, sequence, type Arc, type SequenceItem } fr
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { sequenceItem } from '../tools/sequence-shared.js';
-import { prng } from '../tests/helpers/prng.js';
+import { prng } from './lib/prng.js';
 
 const LIST = 20;
 const config = loadConfig();
@@ -34,12 +34,12 @@ for (let s = 0; s < 200; s++) {
 }
 
 const shuffled = (n: number) => {
-  const o = [...Array(n).keys()];
+  const order = [...Array(n).keys()];
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [o[i], o[j]] = [o[j]!, o[i]!];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  return o;
+  return order;
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

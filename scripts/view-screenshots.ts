@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PLAYLIST_VIEW_FILE } from '../src/app/playlist-view.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { memoryClient } from '../tests/helpers/memory-client.js';
+import { memoryClient } from './lib/memory-client.js';
 import { optionValues } from './eval-data.js';
 import { openViewHost, type ToolAnswer } from './view-host.js';
 

@@ -47,113 +47,170 @@ const START_BACKOFF_MAX_MS = 5_000;
 const exitReason = (code: number | null, signal: string | null) => (signal ? `killed by ${signal}` : `exit code ${code}`);
 
 /**
- * The cluster primary: forks the workers, forwards catalog messages, restarts dead workers (with the
- * start-failure backoff and the restart cap above) and stops them on SIGINT/SIGTERM. It stays one function
- * over ~80 lines on purpose: it is one state machine (alive, listening, start failures, restarts,
- * stopping) whose event handlers all read and change that state, and each handler is short.
+ * What the primary does after a worker died: start another after `delayMs`, or stop every process. `deaths`
+ * counts the deaths of that kind (start failures in a row, or restarts) within their window.
  */
-export async function runPrimary(opts: PrimaryOptions): Promise<void> {
-  const { log } = opts;
-  const alive = new Set<number>();
-  const listening = new Set<number>();
-  let lastCatalog: CatalogMessage | null = null;
-  let announced = false;
-  let stopping = false;
-  const restarts: number[] = [];
+export type AfterDeath = { restart: true; delayMs: number; deaths: number } | { restart: false; deaths: number };
+
+/**
+ * How many worker deaths the primary takes before it stops: deaths before listening (start failures)
+ * back off and stop at MAX_START_FAILURES in a row within their window; deaths of listening workers
+ * restart at once and stop past MAX_RESTARTS within theirs.
+ */
+export class RestartBudget {
+  private restarts: number[] = [];
   /** Times of the start failures since a worker last started listening. */
-  let startFailures: number[] = [];
+  private startFailures: number[] = [];
+
+  /** A worker listens: the start failures before it no longer count as "in a row". */
+  listened(): void {
+    this.startFailures = [];
+  }
+
+  /** A worker died before it listened, at `now` (ms). */
+  startFailed(now: number): AfterDeath {
+    this.startFailures = [...this.startFailures.filter((t) => t >= now - START_FAILURE_WINDOW_MS), now];
+    const failures = this.startFailures.length;
+    if (failures >= MAX_START_FAILURES) return { restart: false, deaths: failures };
+    return { restart: true, delayMs: Math.min(START_BACKOFF_MAX_MS, START_BACKOFF_MS * 2 ** (failures - 1)), deaths: failures };
+  }
+
+  /** A listening worker died at `now` (ms). */
+  died(now: number): AfterDeath {
+    this.restarts.push(now);
+    while (this.restarts.length && this.restarts[0]! < now - RESTART_WINDOW_MS) this.restarts.shift();
+    const deaths = this.restarts.length;
+    return deaths > MAX_RESTARTS ? { restart: false, deaths } : { restart: true, delayMs: 0, deaths };
+  }
+}
+
+/**
+ * The cluster primary's state (which workers are alive and listening, the last catalog message, whether
+ * it is stopping) and its event handlers: a worker's message, a worker's exit, a stop signal.
+ */
+class Primary {
+  private readonly alive = new Set<number>();
+  private readonly listening = new Set<number>();
   /** Per worker: its reason it cannot start that would stop any other worker too (port in use, no permission). */
-  const fatal = new Map<number, string>();
+  private readonly fatal = new Map<number, string>();
+  private readonly budget = new RestartBudget();
+  private lastCatalog: CatalogMessage | null = null;
+  private announced = false;
+  private stopping = false;
 
-  const fork = (): Worker => {
+  constructor(private readonly opts: PrimaryOptions) {}
+
+  private get log(): Logger {
+    return this.opts.log;
+  }
+
+  fork(): Worker {
     const worker = cluster.fork();
-    alive.add(worker.id);
-    log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker started');
-    worker.on('message', (m: WorkerMessage) => {
-      if (m?.type === 'fatal') {
-        fatal.set(worker.id, m.message);
-        return;
-      }
-      if (m?.type !== 'listening') return;
-      listening.add(worker.id);
-      startFailures = [];
-      log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker listening');
-      if (lastCatalog) worker.send(lastCatalog);
-      if (!announced && listening.size >= opts.workers) {
-        announced = true;
-        opts.announce(m.url);
-      }
-    });
+    this.alive.add(worker.id);
+    this.log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker started');
+    worker.on('message', (m: WorkerMessage) => this.onMessage(worker, m));
     return worker;
-  };
+  }
 
-  const exitAll = (code: number) => {
+  private onMessage(worker: Worker, m: WorkerMessage): void {
+    if (m?.type === 'fatal') {
+      this.fatal.set(worker.id, m.message);
+      return;
+    }
+    if (m?.type !== 'listening') return;
+    this.listening.add(worker.id);
+    this.budget.listened();
+    this.log.info({ worker: worker.id, pid: worker.process.pid }, 'HTTP worker listening');
+    if (this.lastCatalog) worker.send(this.lastCatalog);
+    if (!this.announced && this.listening.size >= this.opts.workers) {
+      this.announced = true;
+      this.opts.announce(m.url);
+    }
+  }
+
+  onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.alive.delete(worker.id);
+    const wasListening = this.listening.delete(worker.id);
+    const reason = this.fatal.get(worker.id);
+    this.fatal.delete(worker.id);
+    if (this.stopping) {
+      if (this.alive.size === 0) process.exit(0);
+      return;
+    }
+    if (wasListening) this.afterCrash(worker, code, signal);
+    else if (reason !== undefined) {
+      // It said why it cannot start (bad port, no permission): another would fail the same way.
+      this.opts.fatal(reason);
+      this.exitAll(1);
+    } else this.afterStartFailure(worker, code, signal);
+  }
+
+  /** Killed or crashed while starting: try again, later each time, unless it keeps happening. */
+  private afterStartFailure(worker: Worker, code: number | null, signal: string | null): void {
+    const next = this.budget.startFailed(Date.now());
+    if (!next.restart) {
+      this.log.error(
+        { worker: worker.id, code, signal },
+        `HTTP workers failed to start ${next.deaths} times in a row within ${START_FAILURE_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`,
+      );
+      this.exitAll(1);
+      return;
+    }
+    const { delayMs } = next;
+    this.log.warn(
+      { worker: worker.id, code, signal, failures: next.deaths, delayMs },
+      `HTTP worker stopped before it listened (${exitReason(code, signal)}); starting another in ${delayMs} ms`,
+    );
+    setTimeout(() => {
+      if (!this.stopping) this.fork();
+    }, delayMs);
+  }
+
+  /** A worker that served died: start another at once, unless workers keep dying. */
+  private afterCrash(worker: Worker, code: number | null, signal: string | null): void {
+    const next = this.budget.died(Date.now());
+    if (!next.restart) {
+      this.log.error({ restarts: next.deaths }, `HTTP workers died ${next.deaths} times within ${RESTART_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`);
+      this.exitAll(1);
+      return;
+    }
+    this.log.error({ worker: worker.id, code, signal }, 'HTTP worker died; starting another');
+    this.fork();
+  }
+
+  stop(why: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ why, workers: this.alive.size }, 'shutting down: workers finish calls in flight');
+    if (this.alive.size === 0) process.exit(0);
+    for (const w of Object.values(cluster.workers ?? {})) if (w && this.alive.has(w.id)) w.process.kill('SIGTERM');
+    // Workers drain within their grace time; past that (plus a margin) they are stopped.
+    setTimeout(() => this.exitAll(0), this.opts.graceMs + 5_000).unref();
+  }
+
+  /** Send a catalog message to every listening worker, and to each that starts listening later. */
+  broadcast(message: CatalogMessage): void {
+    this.lastCatalog = message;
+    for (const w of Object.values(cluster.workers ?? {})) if (w && this.listening.has(w.id) && w.isConnected()) w.send(message);
+  }
+
+  private exitAll(code: number): never {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
     process.exit(code);
-  };
+  }
+}
 
-  cluster.on('exit', (worker, code, signal) => {
-    alive.delete(worker.id);
-    const wasListening = listening.delete(worker.id);
-    const reason = fatal.get(worker.id);
-    fatal.delete(worker.id);
-    if (stopping) {
-      if (alive.size === 0) process.exit(0);
-      return;
-    }
-    const now = Date.now();
-    if (!wasListening) {
-      if (reason !== undefined) {
-        // It said why it cannot start (bad port, no permission): another would fail the same way.
-        opts.fatal(reason);
-        exitAll(1);
-        return;
-      }
-      // Killed or crashed while starting: try again, later each time, unless it keeps happening.
-      startFailures = [...startFailures.filter((t) => t >= now - START_FAILURE_WINDOW_MS), now];
-      if (startFailures.length >= MAX_START_FAILURES) {
-        log.error(
-          { worker: worker.id, code, signal },
-          `HTTP workers failed to start ${startFailures.length} times in a row within ${START_FAILURE_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`,
-        );
-        exitAll(1);
-        return;
-      }
-      const delayMs = Math.min(START_BACKOFF_MAX_MS, START_BACKOFF_MS * 2 ** (startFailures.length - 1));
-      log.warn({ worker: worker.id, code, signal, failures: startFailures.length, delayMs }, `HTTP worker stopped before it listened (${exitReason(code, signal)}); starting another in ${delayMs} ms`);
-      setTimeout(() => {
-        if (!stopping) fork();
-      }, delayMs);
-      return;
-    }
-    restarts.push(now);
-    while (restarts.length && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
-    if (restarts.length > MAX_RESTARTS) {
-      log.error({ restarts: restarts.length }, `HTTP workers died ${restarts.length} times within ${RESTART_WINDOW_MS / 1_000} s (last: ${exitReason(code, signal)}); stopping`);
-      exitAll(1);
-      return;
-    }
-    log.error({ worker: worker.id, code, signal }, 'HTTP worker died; starting another');
-    fork();
-  });
-
-  const stop = (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ why, workers: alive.size }, 'shutting down: workers finish calls in flight');
-    if (alive.size === 0) process.exit(0);
-    for (const w of Object.values(cluster.workers ?? {})) if (w && alive.has(w.id)) w.process.kill('SIGTERM');
-    // Workers drain within their grace time; past that (plus a margin) they are stopped.
-    setTimeout(() => exitAll(0), opts.graceMs + 5_000).unref();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-
-  for (let i = 0; i < opts.workers; i++) fork();
-  await opts.ensureCatalog((message) => {
-    lastCatalog = message;
-    for (const w of Object.values(cluster.workers ?? {})) if (w && listening.has(w.id) && w.isConnected()) w.send(message);
-  });
+/**
+ * The cluster primary: forks the workers, forwards catalog messages, restarts dead workers (with the
+ * start-failure backoff and the restart cap of RestartBudget) and stops them on SIGINT/SIGTERM.
+ */
+export async function runPrimary(opts: PrimaryOptions): Promise<void> {
+  const primary = new Primary(opts);
+  cluster.on('exit', (worker, code, signal) => primary.onExit(worker, code, signal));
+  process.on('SIGINT', () => primary.stop('SIGINT'));
+  process.on('SIGTERM', () => primary.stop('SIGTERM'));
+  for (let i = 0; i < opts.workers; i++) primary.fork();
+  await opts.ensureCatalog((message) => primary.broadcast(message));
 }
 
 /** In a worker: tell the primary where it listens. */

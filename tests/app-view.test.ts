@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PLAYLIST_VIEW_URI } from '../src/app/playlist-view.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { openViewHost, type ToolAnswer, type ViewHost } from '../scripts/view-host.js';
-import { memoryClient } from './helpers/memory-client.js';
+import { memoryClient } from '../scripts/lib/memory-client.js';
 
 const OUT = join(PROJECT_ROOT, 'test-output', 'app-view');
 const VIEW_TOOLS = ['recommend_by_genre', 'sequence_playlist', 'similar_tracks', 'tracks_by_artist'];

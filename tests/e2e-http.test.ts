@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,18 +8,18 @@ import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { runNow } from '../src/catalog/slices.js';
 import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
-import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { DATASET_PATH } from './helpers/dataset.js';
+import { httpOver, publishedHolder } from './helpers/served-catalog.js';
+import { announcedUrl, spawnHttpServer } from './helpers/server-process.js';
 
 const snapshotDir = join(inject('builtDataDir'), 'snapshots');
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
 
 async function start(env: Record<string, string> = {}, holder?: CatalogHolder): Promise<{ running: RunningHttpServer; holder: CatalogHolder }> {
-  const config = loadConfig({ MUSIC_DATA_DIR: inject('builtDataDir'), MCP_HTTP_PORT: '0', ...env });
-  const h = holder ?? CatalogHolder.of(new Catalog(await readSnapshot(snapshotDir)), silentLogger);
-  const running = await startHttpServer({ catalog: h, log: silentLogger, toolWaitMs: 5_000, http: config.http });
-  return { running, holder: h };
+  const h = holder ?? (await publishedHolder(inject('builtDataDir')));
+  return { running: await httpOver(h, env), holder: h };
 }
 
 const initBody = JSON.stringify({
@@ -154,21 +153,9 @@ describe('graceful shutdown', () => {
   it('on SIGTERM the server process answers the call in flight before exiting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'music-mcp-term-'));
     // The package bin, as `npm start` runs it: one node process (the tsx CLI would add a parent that relays signals).
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: dir, MUSIC_DATA_DIR: dir, MUSIC_DATASET: DATASET_PATH, MCP_HTTP_PORT: '0', MUSIC_TOOL_WAIT_MS: '3000', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawnHttpServer({ PATH: process.env.PATH, HOME: dir, MUSIC_DATA_DIR: dir, MUSIC_DATASET: DATASET_PATH, MCP_HTTP_PORT: '0', MUSIC_TOOL_WAIT_MS: '3000', LOG_LEVEL: 'warn' });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let err = '';
-        child.stderr!.on('data', (d: Buffer) => {
-          err += d.toString();
-          const m = /at (http:\/\/\S+\/mcp)/.exec(err);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', () => reject(new Error(`server exited early: ${err}`)));
-      });
+      const url = await announcedUrl(child);
       const client = new Client({ name: 'term', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(url)));
       // The catalog is still being built, so the call waits MUSIC_TOOL_WAIT_MS and then answers with progress.

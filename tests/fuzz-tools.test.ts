@@ -10,8 +10,7 @@ import { readSnapshot } from '../src/catalog/snapshot.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { silentLogger } from '../src/log.js';
 import { connectServer, createServer } from '../src/server.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer } from '../src/http.js';
+import { httpOver } from './helpers/served-catalog.js';
 
 /**
  * Property-based fuzzing of every tool's arguments through a real SDK Client against createServer on the
@@ -59,7 +58,7 @@ const CONNECTIONS: Record<string, () => Promise<{ client: Client; close: () => P
     return { client: c, close: () => c.close(), share: 1 };
   },
   'a 2026-07-28 client over HTTP': async () => {
-    const http = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 1_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+    const http = await httpOver(holder, {}, { toolWaitMs: 1_000 });
     const c = new Client({ name: 'fuzz', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
     await c.connect(new StreamableHTTPClientTransport(new URL(http.url)));
     return { client: c, close: async () => { await c.close(); await http.close(1_000); }, share: 0.25 };

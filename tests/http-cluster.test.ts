@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -8,8 +8,9 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { loadConfig } from '../src/config.js';
-import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { DATASET_PATH } from './helpers/dataset.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
+import { announcedUrl, spawnHttpServer } from './helpers/server-process.js';
 
 /**
  * The package bin with MCP_HTTP_WORKERS=2 (src/cluster.ts): two worker processes share the port; each
@@ -28,26 +29,11 @@ interface Spawned {
 }
 
 async function spawnServer(env: Record<string, string>): Promise<Spawned> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: env.MUSIC_DATA_DIR ?? tmpdir(), MCP_HTTP_PORT: '0', MCP_HTTP_WORKERS: '2', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnHttpServer({ PATH: process.env.PATH ?? '', HOME: env.MUSIC_DATA_DIR ?? tmpdir(), MCP_HTTP_PORT: '0', MCP_HTTP_WORKERS: '2', ...env });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = /MCP Streamable HTTP at (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        child.stderr!.off('data', onData);
-        resolve(m[1]!);
-      }
-    };
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
-  return { child, url, stderr: () => err, exited };
+  return { child, url: await announcedUrl(child), stderr: () => err, exited };
 }
 
 /** GET or POST on a connection of its own (the primary hands new connections to the workers in turn). */
@@ -204,11 +190,7 @@ describe('two HTTP worker processes on first start', () => {
 
 /** Run the package bin until it exits; its exit code and stderr. */
 function runToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnHttpServer({ PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

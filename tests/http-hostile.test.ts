@@ -8,12 +8,14 @@ import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
 import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
+import { type HttpDeps, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { messagesOf } from './helpers/mcp-http.js';
+import { httpOver } from './helpers/served-catalog.js';
+import { announcedUrl } from './helpers/server-process.js';
 
 /**
  * The stateless HTTP server under hostile or careless clients: a POST never receives an answer meant for
@@ -27,10 +29,7 @@ beforeAll(async () => {
   catalog = new Catalog(await readSnapshot(snapshotDir));
 });
 
-async function start(env: Record<string, string> = {}, extra = {}): Promise<RunningHttpServer> {
-  const config = loadConfig({ MUSIC_DATA_DIR: inject('builtDataDir'), MCP_HTTP_PORT: '0', ...env });
-  return startHttpServer({ catalog: CatalogHolder.of(catalog, silentLogger), log: silentLogger, toolWaitMs: 5_000, http: config.http, ...extra });
-}
+const start = (env: Record<string, string> = {}, extra: Partial<HttpDeps> = {}) => httpOver(CatalogHolder.of(catalog, silentLogger), env, extra);
 
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
@@ -239,13 +238,7 @@ describe('idle and half-open connections', () => {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr!.on('data', () => {
-          const m = /MCP Streamable HTTP at (http:\/\/\S+\/mcp)/.exec(stderr);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-      });
+      const url = await announcedUrl(child);
       // The catalog is loaded after the server listens (/healthz is 503 until then): wait for it first.
       const healthz = url.replace(/\/mcp$/, '/healthz');
       for (const deadline = Date.now() + 30_000; ; ) {

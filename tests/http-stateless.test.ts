@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
+import { type HttpDeps, type RunningHttpServer } from '../src/http.js';
 import { silentLogger } from '../src/log.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { startSpotifyDouble, type SpotifyDouble } from './helpers/spotify-double.js';
 import { messagesOf } from './helpers/mcp-http.js';
+import { httpOver } from './helpers/served-catalog.js';
 
 /**
  * The stateless Streamable HTTP server reuses MCP servers across POSTs (src/http.ts, src/http-exchange.ts):
@@ -28,10 +28,7 @@ beforeAll(async () => {
   catalog = new Catalog(await readSnapshot(snapshotDir));
 });
 
-async function start(env: Record<string, string> = {}, holder = CatalogHolder.of(catalog, silentLogger), extra = {}): Promise<RunningHttpServer> {
-  const config = loadConfig({ MUSIC_DATA_DIR: inject('builtDataDir'), MCP_HTTP_PORT: '0', ...env });
-  return startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: config.http, ...extra });
-}
+const start = (env: Record<string, string> = {}, holder = CatalogHolder.of(catalog, silentLogger), extra: Partial<HttpDeps> = {}) => httpOver(holder, env, extra);
 
 const post = (url: string, body: string, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body, signal });

@@ -1,7 +1,6 @@
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
@@ -17,7 +16,7 @@ import {
   type StagingLoad,
   type StagingStore,
 } from '../src/warehouse/staging.js';
-import { DATASET_PATH, writeChangedCopy } from './helpers/dataset.js';
+import { DATASET_PATH, writeChangedCopy, writeFixedMalformedCopy } from './helpers/dataset.js';
 import { shrinkScenario } from './helpers/shrink-scenario.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/csv/', import.meta.url));
@@ -351,12 +350,7 @@ describe('ingest of a crafted file with malformed rows (DuckDB staging)', () => 
     expect(counts).toEqual({ n: 6, lines: 6 });
 
     // Fix line 3 (missing track_id) in a same-named copy: its reject goes, the row is staged.
-    const fixedDir = mkdtempSync(join(dir, 'fixed-'));
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: createReadStream(path) })) lines.push(line);
-    lines[2] = `0r7CVbZTWZgbTCYdfa2P31${lines[2]}`;
-    const fixed = join(fixedDir, 'tidytuesday-malformed.csv');
-    writeFileSync(fixed, lines.join('\n') + '\n');
+    const fixed = await writeFixedMalformedCopy(path, dir);
     const third = await ingestCsv({ path: fixed, store });
     expect(third).toMatchObject({ rowsStaged: 4, rowsRejected: 5, inserted: 1, unchanged: 3 });
     const rejectLines = await db.all<{ source_line: number }>('SELECT source_line FROM staging.track_rejects ORDER BY 1');

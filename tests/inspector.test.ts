@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
-import { CatalogHolder } from '../src/catalog/holder.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { TOOL_ARGS } from './helpers/tool-args.js';
+import { httpOverCatalog } from './helpers/served-catalog.js';
 
 // The MCP Inspector 2.x CLI, a client nobody on this project wrote, against both transports. It needs
 // Node >= 22.19, so it runs on the Node 24 that scripts/node-version.sh installs into tools-node/,
@@ -28,8 +24,7 @@ let http: RunningHttpServer;
 beforeAll(async () => {
   node24 = execFileSync(join(REPO_ROOT, 'scripts/node-version.sh'), ['24'], { encoding: 'utf8' }).trim();
   home = mkdtempSync(join(tmpdir(), 'music-inspector-home-'));
-  const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
-  http = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+  http = await httpOverCatalog(dataDir);
 }, 120_000);
 afterAll(async () => {
   await http?.close(1_000);

@@ -3,14 +3,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { startHttpServer, type RunningHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
+import type { RunningHttpServer } from '../src/http.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { messagesOf, type Message } from './helpers/mcp-http.js';
+import { httpOver, publishedHolder } from './helpers/served-catalog.js';
 
 /**
  * Malformed JSON-RPC over stdio (the real server process, raw lines on stdin) and over HTTP (raw
@@ -311,10 +308,9 @@ describe('malformed JSON-RPC over Streamable HTTP (raw POSTs)', () => {
 
   beforeAll(async () => {
     const dataDir = inject('builtDataDir');
-    holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
+    holder = await publishedHolder(dataDir);
     // Bodies up to 4 MiB: a URI past the SDK's 1 MB limit must reach the server.
-    const config = loadConfig({ MUSIC_DATA_DIR: dataDir, MCP_HTTP_PORT: '0', MCP_MAX_BODY_BYTES: String(4 * 1024 * 1024) });
-    running = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: config.http });
+    running = await httpOver(holder, { MCP_MAX_BODY_BYTES: String(4 * 1024 * 1024) });
   });
   afterAll(async () => {
     await running?.close(1_000);
@@ -476,8 +472,8 @@ for (const kind of ['stdio', 'http'] as const) {
         };
         done = () => rpc.close();
       } else {
-        const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(dataDir, 'snapshots'))), silentLogger);
-        const running = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+        const holder = await publishedHolder(dataDir);
+        const running = await httpOver(holder);
         ask = async (line) => {
           const res = await fetch(running.url, {
             method: 'POST',

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import type { GetPromptResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
@@ -9,7 +9,7 @@ import { boundParts, MOODS, type MoodBoundName } from '../src/catalog/moods.js';
 import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
 import { publishSnapshot } from '../src/pipeline/publish.js';
-import { createServer } from '../src/server.js';
+import { connectInMemory } from '../scripts/lib/memory-client.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 
 /**
@@ -66,17 +66,12 @@ async function serve(seed: number, energy: string): Promise<Served> {
   await db.close();
   const holder = new CatalogHolder(dir, silentLogger);
   expect(await holder.load()).toBe(true);
-  const { server, cleanup } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'knowledge-figures-test', version: '1.0.0' });
-  await server.connect(a);
-  await client.connect(b);
+  const connection = await connectInMemory(holder, 'knowledge-figures-test');
   return {
-    client,
+    client: connection.client,
     percentiles: row as Record<string, number[]>,
     close: async () => {
-      await client.close();
-      await cleanup();
+      await connection.close();
       holder.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -226,16 +221,11 @@ describe('knowledge generated from the served catalog', () => {
       const state = holder.current;
       if (state.status !== 'ready') throw new Error(`catalog not ready: ${state.status}`);
       expect(state.catalog.distribution).toEqual({ ...distribution, origin: 'load' });
-      const { server, cleanup } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-      const [x, y] = InMemoryTransport.createLinkedPair();
-      const client = new Client({ name: 'knowledge-figures-test', version: '1.0.0' });
-      await server.connect(x);
-      await client.connect(y);
-      const md = await glossary(client);
+      const connection = await connectInMemory(holder, 'knowledge-figures-test');
+      const md = await glossary(connection.client);
       expect(md).toContain('computed from its tracks when this server loaded it');
       expect(section(md, 'chill')).toBe(section(await glossary(a.client), 'chill'));
-      await client.close();
-      await cleanup();
+      await connection.close();
       holder.close();
 
       // Mood ranges published under other definitions (chill at energy p35) are not served as this server's.

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
-import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { DATASET_PATH } from './helpers/dataset.js';
 import { readDuckDbCopy, runPipelineProcess } from './helpers/pipeline-process.js';
-import { prng } from './helpers/prng.js';
+import { prng } from '../scripts/lib/prng.js';
+import { stdioBinTransport } from './helpers/server-process.js';
 
 /**
  * kill -9 the pipeline (`scripts/pipeline.ts`, what `npm run pipeline` runs) in the middle of ingest,
@@ -72,13 +72,7 @@ describe('kill -9 of the pipeline during ingest, transform and publish, then a r
     cpSync(join(built, 'snapshots'), join(dataDir, 'snapshots'), { recursive: true });
     const oldVersion = (await currentVersion(join(dataDir, 'snapshots')))!;
     const client = new Client({ name: 'during-kills', version: '1' });
-    await client.connect(new StdioClientTransport({
-      command: process.execPath,
-      args: [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'],
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '200', LOG_LEVEL: 'warn' },
-      stderr: 'ignore',
-    }));
+    await client.connect(stdioBinTransport({ MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '200' }));
     const versions: string[] = [];
     const failures: string[] = [];
     let stop = false;

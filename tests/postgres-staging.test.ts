@@ -4,10 +4,9 @@
  * (a SIGKILLed load leaves the previous state). Each describe block works in a fresh database.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -22,7 +21,7 @@ import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, encodeCopyBinary } from '../src/warehouse/pg-copy.js';
 import { PostgresStagingStore } from '../src/warehouse/postgres-staging.js';
 import { DuckDbStagingStore } from '../src/warehouse/staging.js';
-import { DATASET_PATH, REPO_ROOT, writeChangedCopy } from './helpers/dataset.js';
+import { DATASET_PATH, REPO_ROOT, writeChangedCopy, writeFixedMalformedCopy } from './helpers/dataset.js';
 import { createScratchDatabase, postgresUnavailable, type ScratchDatabase } from './helpers/postgres.js';
 import { shrinkScenario } from './helpers/shrink-scenario.js';
 
@@ -248,12 +247,7 @@ pgDescribe(`PostgreSQL staging: malformed rows and escaping${skipNote}`, () => {
     expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 3, rowsRejected: 6 });
     expect(await db.query('SELECT count(*)::int AS n FROM staging.track_rejects')).toEqual([{ n: 6 }]);
 
-    const dir = mkdtempSync(join(tmp, 'fixed-'));
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: createReadStream(malformed) })) lines.push(line);
-    lines[2] = `0r7CVbZTWZgbTCYdfa2P31${lines[2]}`;
-    const fixed = join(dir, 'tidytuesday-malformed.csv');
-    writeFileSync(fixed, lines.join('\n') + '\n');
+    const fixed = await writeFixedMalformedCopy(malformed, tmp);
     const third = await ingestCsv({ path: fixed, store });
     expect(third).toMatchObject({ rowsStaged: 4, rowsRejected: 5, inserted: 1, unchanged: 3 });
     const rejectLines = await db.query<{ source_line: number }>('SELECT source_line FROM staging.track_rejects ORDER BY 1');

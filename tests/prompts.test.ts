@@ -1,23 +1,21 @@
 import { join } from 'node:path';
-import { Client, InMemoryTransport, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import type { GetPromptResult } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { connectInMemory, type MemoryConnection } from '../scripts/lib/memory-client.js';
 
 const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
 const client = new Client({ name: 'prompts-test', version: '1.0.0' });
+let connection: MemoryConnection;
 
 beforeAll(async () => {
   expect(await holder.load()).toBe(true);
-  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  await client.connect(b);
+  connection = await connectInMemory(holder, client);
 });
 afterAll(async () => {
-  await client.close();
+  await connection.close();
   holder.close();
 });
 

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
-import { REPO_ROOT } from './helpers/dataset.js';
+import { announcedUrl, spawnHttpServer, stdioBinTransport } from './helpers/server-process.js';
 
 /**
  * Publish new snapshots while clients call tools without pause: over HTTP (4 SDK clients against one
@@ -39,16 +38,8 @@ describe('publishing new snapshots while clients call tools', () => {
   beforeAll(async () => {
     cpSync(join(inject('builtDataDir'), 'snapshots'), snapshotDir, { recursive: true });
     base = await readSnapshot(snapshotDir);
-    httpServer = spawn(process.execPath, [join(REPO_ROOT, 'bin/music-mcp-server.js')], { cwd: REPO_ROOT, env: { ...env, MCP_HTTP_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    url = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      httpServer.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /at (http:\/\/\S+\/mcp)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      httpServer.once('exit', (code) => reject(new Error(`HTTP server exited ${code}: ${err}`)));
-    });
+    httpServer = spawnHttpServer({ ...env, MCP_HTTP_PORT: '0' });
+    url = await announcedUrl(httpServer);
   });
 
   afterAll(async () => {
@@ -80,7 +71,7 @@ describe('publishing new snapshots while clients call tools', () => {
       clients.push({ name: `http-${n}`, client, listChanged: 0 });
     }
     const stdio = new Client({ name: 'stdio', version: '1' });
-    await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'], cwd: REPO_ROOT, env, stderr: 'ignore' }));
+    await stdio.connect(stdioBinTransport(env));
     const stdioEntry = { name: 'stdio', client: stdio, listChanged: 0 };
     stdio.setNotificationHandler('notifications/resources/list_changed', async () => void stdioEntry.listChanged++);
     clients.push(stdioEntry);

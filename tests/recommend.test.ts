@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { connectInMemory, type MemoryConnection } from '../scripts/lib/memory-client.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
 import { craftedCatalog } from './helpers/crafted-catalog.js';
 
@@ -11,20 +10,16 @@ type Track = { track_id: string; name: string | null; artists: string[]; genres:
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
 
 const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
-const client = new Client({ name: 'recommend-test', version: '1.0.0' });
-const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+let connection: MemoryConnection;
+const call = async (name: string, args: Record<string, unknown>) => (await connection.call(name, args)) as Result;
 const tracksOf = (r: Result) => r.structuredContent!.tracks as Track[];
 
 beforeAll(async () => {
   await holder.load();
-  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  await client.connect(b);
-  await client.listTools();
+  connection = await connectInMemory(holder, 'recommend-test');
 });
 afterAll(async () => {
-  await client.close();
+  await connection.close();
   holder.close();
 });
 

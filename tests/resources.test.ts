@@ -1,8 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { Client, InMemoryTransport, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import type { Resource } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanData, echo, quote, quoteMd } from '../src/catalog/delimit.js';
@@ -12,25 +11,20 @@ import { readSnapshot, writeSnapshot, type Snapshot } from '../src/catalog/snaps
 import { fold } from '../src/catalog/text.js';
 import { STYLE_FEATURES, STYLES } from '../src/catalog/genre-styles.js';
 import { silentLogger } from '../src/log.js';
-import { createServer, firstSentence } from '../src/server.js';
+import { firstSentence } from '../src/server.js';
+import { connectInMemory } from '../scripts/lib/memory-client.js';
 import { moodArgs, moodBoundsText } from '../src/catalog/distribution.js';
 import { MOODS } from '../src/catalog/moods.js';
 import { craftedCatalog, EVIL, EVIL_PHRASES, undelimited } from './helpers/crafted-catalog.js';
-import { DATASET_PATH, REPO_ROOT } from './helpers/dataset.js';
+import { DATASET_PATH } from './helpers/dataset.js';
+import { stdioBinTransport } from './helpers/server-process.js';
 
 type Text = { uri: string; mimeType?: string; text?: string };
 type ToolResult = { isError?: boolean; content: { type: string; text?: string; uri?: string; title?: string; mimeType?: string }[]; structuredContent?: Record<string, any> };
 
 const SNAPSHOTS = join(inject('builtDataDir'), 'snapshots');
 
-async function connect(holder: CatalogHolder): Promise<{ client: Client; close: () => Promise<void> }> {
-  const { server, cleanup } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'resources-test', version: '1.0.0' });
-  await server.connect(a);
-  await client.connect(b);
-  return { client, close: async () => { await client.close(); await cleanup(); } };
-}
+const connect = (holder: CatalogHolder) => connectInMemory(holder, 'resources-test');
 
 const read = async (client: Client, uri: string): Promise<Text> => (await client.readResource({ uri })).contents[0] as Text;
 
@@ -543,13 +537,7 @@ describe('notifications/resources/list_changed after a new publish', () => {
 
 describe('over stdio (package bin)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-stdio-res-'));
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [join(REPO_ROOT, 'bin/music-mcp-server.js'), '--stdio'],
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'warn', MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: DATASET_PATH, MUSIC_SNAPSHOT_POLL_MS: '200' },
-    stderr: 'pipe',
-  });
+  const transport = stdioBinTransport({ MUSIC_DATA_DIR: dataDir, MUSIC_DATASET: DATASET_PATH, MUSIC_SNAPSHOT_POLL_MS: '200' }, 'pipe');
   const client = new Client({ name: 'resources-e2e', version: '1.0.0' });
 
   beforeAll(async () => {

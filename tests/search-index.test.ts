@@ -10,7 +10,7 @@ import { currentVersion, readSnapshot, type Snapshot } from '../src/catalog/snap
 import { silentLogger } from '../src/log.js';
 import { knowledgeFor, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
 import { REPO_ROOT } from './helpers/dataset.js';
-import { prng } from './helpers/prng.js';
+import { prng } from '../scripts/lib/prng.js';
 import { KnowledgeSearch, queryTerms, tokenize, type DocKind, type IndexDoc } from '../resources/retrieval.js';
 import { miniSearchOf } from './helpers/minisearch-reference.js';
 

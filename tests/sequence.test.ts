@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ARCS, arcTargets, camelotCode, judge, keyRelation, sequence, type SequenceItem } from '../src/catalog/sequence.js';
-import { memoryClient, type ToolResult as Result } from './helpers/memory-client.js';
-import { prng } from './helpers/prng.js';
+import { memoryClient, type ToolResult as Result } from '../scripts/lib/memory-client.js';
+import { prng } from '../scripts/lib/prng.js';
 
 type Track = { track_id: string; key: number; mode: number; features: { energy: number; tempo: number }; position?: number; camelot?: string | null };
 type Transition = { tempo_step: number | null; energy_step: number; key_relation: string; smooth: boolean };

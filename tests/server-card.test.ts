@@ -1,21 +1,15 @@
-import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Catalog } from '../src/catalog/catalog.js';
-import { CatalogHolder } from '../src/catalog/holder.js';
-import { readSnapshot } from '../src/catalog/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { SERVER_CARD_PATHS, startHttpServer, type RunningHttpServer } from '../src/http.js';
-import { silentLogger } from '../src/log.js';
+import { SERVER_CARD_PATHS, type RunningHttpServer } from '../src/http.js';
 import { PACKAGE } from '../src/server.js';
+import { httpOverCatalog } from './helpers/served-catalog.js';
 
 // What a client shows of the server before using it: titles and icons on the server, tools, prompts and
 // resource templates, and the Server Card a discovery tool reads over plain HTTP.
 let http: RunningHttpServer;
 beforeAll(async () => {
-  const holder = CatalogHolder.of(new Catalog(await readSnapshot(join(inject('builtDataDir'), 'snapshots'))), silentLogger);
-  http = await startHttpServer({ catalog: holder, log: silentLogger, toolWaitMs: 5_000, http: loadConfig({ MCP_HTTP_PORT: '0' }).http });
+  http = await httpOverCatalog(inject('builtDataDir'));
 });
 afterAll(async () => http.close(1_000));
 

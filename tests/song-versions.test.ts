@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { projectMacros } from '../src/pipeline/dbt/macros.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { REPO_ROOT } from './helpers/dataset.js';
-import { memoryClient } from './helpers/memory-client.js';
+import { memoryClient } from '../scripts/lib/memory-client.js';
 import { createScratchDatabase, postgresUnavailable } from './helpers/postgres.js';
 
 /** The SQL of normalize_name + fold_versions over column `title`, as the project compiles it for an adapter. */

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import type { Progress } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
@@ -18,7 +18,7 @@ import { readSnapshot, type ArtistProfile, type Snapshot } from '../src/catalog/
 import { loadConfig, type Config } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { runPipeline, type PipelineReport } from '../src/pipeline/run.js';
-import { createServer } from '../src/server.js';
+import { connectInMemory } from '../scripts/lib/memory-client.js';
 import { SpotifyClient } from '../src/spotify/index.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import type { SpotifyDeps } from '../tools/shared.js';
@@ -196,14 +196,9 @@ function liveClient(options: Partial<ConstructorParameters<typeof SpotifyClient>
 /** A server over `snap` with the given Spotify deps, connected to a real SDK Client in memory. */
 async function connect(spotify: SpotifyDeps, snap: Snapshot = snapshot): Promise<Client> {
   const holder = CatalogHolder.of(new Catalog(snap), silentLogger);
-  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0, ...spotify });
-  const client = new Client({ name: 'spotify-tool-test', version: '1.0.0' });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  await client.connect(b);
-  await client.listTools(); // the client validates structuredContent against the outputSchema from here on
-  open.push({ close: () => client.close() });
-  return client;
+  const connection = await connectInMemory(holder, 'spotify-tool-test', spotify);
+  open.push(connection);
+  return connection.client;
 }
 
 const call = async (client: Client, artist: string, onprogress?: (p: Progress) => void) =>

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { connectInMemory, type MemoryConnection } from '../scripts/lib/memory-client.js';
 
 type Track = {
   track_id: string; name: string | null; artists: string[]; popularity: number; explicit: boolean | null;
@@ -12,19 +11,15 @@ type Track = {
 type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, any> };
 
 const holder = new CatalogHolder(join(inject('builtDataDir'), 'snapshots'), silentLogger);
-const client = new Client({ name: 'tools-test', version: '1.0.0' });
-const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+let connection: MemoryConnection;
+const call = async (name: string, args: Record<string, unknown>) => (await connection.call(name, args)) as Result;
 
 beforeAll(async () => {
   expect(await holder.load()).toBe(true);
-  const { server } = createServer({ catalog: holder, log: silentLogger, toolWaitMs: 0 });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  await client.connect(b);
-  await client.listTools(); // lets the client validate structuredContent against outputSchema
+  connection = await connectInMemory(holder, 'tools-test');
 });
 afterAll(async () => {
-  await client.close();
+  await connection.close();
   holder.close();
 });
 
@@ -216,7 +211,7 @@ describe('argument names a tool does not take', () => {
   };
 
   it('are refused on every tool, naming each unknown key and the closest valid ones; the inputSchema says so', async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await connection.client.listTools();
     expect(Object.keys(VALID).sort()).toEqual(tools.map((t) => t.name).sort());
     for (const tool of tools) {
       expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
@@ -237,7 +232,7 @@ describe('argument names a tool does not take', () => {
   });
 
   it('lists and describes the release-year bounds on both recommenders', async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await connection.client.listTools();
     for (const name of ['recommend_by_genre', 'similar_tracks']) {
       const props = tools.find((t) => t.name === name)!.inputSchema.properties as Record<string, { description?: string; minimum?: number; maximum?: number }>;
       for (const k of ['min', 'max', 'target']) expect(props[`${k}_release_year`]?.description, `${name} ${k}_release_year`).toMatch(/release_year/);

@@ -30,7 +30,7 @@ import {
   SpotifyQuotaExceededError,
   SpotifyRateLimitedError,
 } from '../spotify/errors.js';
-import type { SpotifyApi } from '../spotify/client.js';
+import type { SpotifyApi } from '../spotify/types.js';
 import { resolveArtist } from '../spotify/resolve-artist.js';
 import { DBT_PROJECT_DIR } from '../paths.js';
 import { projectMacros } from './dbt/macros.js';

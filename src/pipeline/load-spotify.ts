@@ -10,6 +10,7 @@
 import { SpotifyStagingStore } from '../spotify/staging.js';
 import type { DuckDbSession } from '../warehouse/duckdb.js';
 import type { RawTableSpec, RawValue, RawWriter, StagingReader } from '../warehouse/raw-load.js';
+import { quoteIdent } from '../warehouse/port.js';
 
 export const SPOTIFY_RAW_TABLES: readonly RawTableSpec[] = [
   {
@@ -57,7 +58,6 @@ export interface SpotifyLoadCounts {
   resolutions: number;
 }
 
-const q = (name: string): string => `"${name}"`;
 
 const toCounts = (c: Record<string, number>): SpotifyLoadCounts => ({
   artists: c['spotify_artists'] ?? 0,
@@ -76,11 +76,11 @@ export async function loadSpotifyRawSql(session: DuckDbSession): Promise<Spotify
   try {
     await session.run('CREATE SCHEMA IF NOT EXISTS raw');
     for (const t of SPOTIFY_RAW_TABLES) {
-      const cols = t.columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(', ');
+      const cols = t.columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ');
       await session.run(
-        `CREATE OR REPLACE TABLE raw.${q(t.name)} AS SELECT ${cols} FROM staging.${q(t.name)} ORDER BY ${t.orderBy.map(q).join(', ')}`,
+        `CREATE OR REPLACE TABLE raw.${quoteIdent(t.name)} AS SELECT ${cols} FROM staging.${quoteIdent(t.name)} ORDER BY ${t.orderBy.map(quoteIdent).join(', ')}`,
       );
-      const [row] = await session.all<{ n: number }>(`SELECT count(*) AS n FROM raw.${q(t.name)}`);
+      const [row] = await session.all<{ n: number }>(`SELECT count(*) AS n FROM raw.${quoteIdent(t.name)}`);
       counts[t.name] = Number(row?.n ?? 0);
     }
     await session.run('COMMIT');

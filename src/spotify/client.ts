@@ -39,9 +39,8 @@ import {
   type TopTracks,
 } from './types.js';
 
-// Importers that predate the split (pipeline enrichment, tools) read these from here.
-export { deniedToDevelopmentApps } from './mapping.js';
-export type { SpotifyApi, SpotifyArtist } from './types.js';
+// tools/shared.ts reads the client's interface from here (the declarations live in ./types.js).
+export type { SpotifyApi } from './types.js';
 
 /** Spotify's offset limit for search paging. */
 const MAX_OFFSET = 1000;

@@ -26,3 +26,8 @@ export interface BindingSqlSession extends SqlSession {
   run(sql: string, params?: readonly SqlParam[]): Promise<void>;
   all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
 }
+
+/** An identifier as a double-quoted SQL identifier, case kept as written (the same in DuckDB, PostgreSQL and Snowflake). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

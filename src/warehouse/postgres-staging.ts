@@ -44,11 +44,11 @@ import {
   type StagingLoad,
   type StagingStore,
 } from './staging.js';
+import { quoteIdent } from './port.js';
 
 type CopyIn = ReturnType<typeof copyStreams.from>;
 
 
-const q = (name: string): string => `"${name}"`;
 
 interface Col<R> {
   readonly name: keyof R & string;
@@ -57,7 +57,7 @@ interface Col<R> {
 }
 
 const colDefs = <R>(cols: readonly Col<R>[], constraints = true): string =>
-  cols.map((c) => `${q(c.name)} ${PG_TYPES[c.type]}${constraints && c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
+  cols.map((c) => `${quoteIdent(c.name)} ${PG_TYPES[c.type]}${constraints && c.notNull ? ' NOT NULL' : ''}`).join(',\n  ');
 
 /** The same tables and keys as the DuckDB staging DDL, in PostgreSQL types. */
 const PG_STAGING_DDL = stagingDdl((t) => PG_TYPES[t]);
@@ -165,11 +165,11 @@ export class PostgresStagingStore implements StagingStore, StagingReader {
 
   async *readRows(table: RawTableSpec): AsyncIterable<readonly (readonly RawValue[])[]> {
     const select = table.columns
-      .map((c) => (c.type === 'TIMESTAMP' ? `round(extract(epoch FROM ${q(c.name)}) * 1000)::bigint` : q(c.name)))
+      .map((c) => (c.type === 'TIMESTAMP' ? `round(extract(epoch FROM ${quoteIdent(c.name)}) * 1000)::bigint` : quoteIdent(c.name)))
       .join(', ');
     // Byte order ("C"), as DuckDB sorts, so both paths write raw rows in the same order.
-    const order = table.orderBy.map((c) => `${q(c)}${table.columns.find((x) => x.name === c)?.type === 'VARCHAR' ? ' COLLATE "C"' : ''}`);
-    const sql = `COPY (SELECT ${select} FROM staging.${q(table.name)} ORDER BY ${order.join(', ')}) TO STDOUT`;
+    const order = table.orderBy.map((c) => `${quoteIdent(c)}${table.columns.find((x) => x.name === c)?.type === 'VARCHAR' ? ' COLLATE "C"' : ''}`);
+    const sql = `COPY (SELECT ${select} FROM staging.${quoteIdent(table.name)} ORDER BY ${order.join(', ')}) TO STDOUT`;
     const types = table.columns.map((c) => c.type);
     const client = await this.connect();
     let broken = false;
@@ -282,7 +282,7 @@ class PostgresStagingLoad implements StagingLoad {
     private readonly known: KnownRows | null = null,
   ) {
     this.tracksTarget = direct ? 'staging.tracks' : TRACKS_TMP;
-    this.tracksColumns = TRACK_COLUMNS.map((c) => q(c.name)).join(', ') + (direct ? ', loaded_at' : '');
+    this.tracksColumns = TRACK_COLUMNS.map((c) => quoteIdent(c.name)).join(', ') + (direct ? ', loaded_at' : '');
   }
 
   private assertOpen(): void {
@@ -354,7 +354,7 @@ class PostgresStagingLoad implements StagingLoad {
     try {
       await this.endCopy();
       const chunk = encodeCopyBinary(this.heldRejects, REJECT_COLUMNS);
-      const stream = this.openCopy(REJECTS_TMP, REJECT_COLUMNS.map((c) => q(c.name)).join(', '));
+      const stream = this.openCopy(REJECTS_TMP, REJECT_COLUMNS.map((c) => quoteIdent(c.name)).join(', '));
       this.copy = stream;
       await this.write(stream, chunk);
       await this.endCopy();
@@ -377,7 +377,7 @@ class PostgresStagingLoad implements StagingLoad {
     this.finished = true;
     const c = this.client;
     const loadedAt = this.source.loadedAt.toISOString().replace('T', ' ').replace('Z', '');
-    const rejectNames = REJECT_COLUMNS.map((col) => q(col.name));
+    const rejectNames = REJECT_COLUMNS.map((col) => quoteIdent(col.name));
     let failed = false;
     try {
       let counts: { inserted: number; updated: number; unchanged: number };
@@ -462,7 +462,7 @@ WHERE r.reason IS DISTINCT FROM excluded.reason OR r.raw IS DISTINCT FROM exclud
    */
   private async upsertTracks(loadedAt: string): Promise<{ inserted: number; updated: number; unchanged: number }> {
     const c = this.client;
-    const names = TRACK_COLUMNS.map((col) => q(col.name));
+    const names = TRACK_COLUMNS.map((col) => quoteIdent(col.name));
     const dataCols = TRACK_COLUMNS.filter((col) => col.name !== 'row_key');
     const moved = 't.row_hash <> n.row_hash OR t.source_file <> n.source_file OR t.source_line <> n.source_line';
     const { rows } = await c.query<{ inserted: string; updated: string; unchanged: string; rewrite: string }>(`
@@ -481,7 +481,7 @@ FROM ${TRACKS_TMP} n LEFT JOIN staging.tracks t ON t.row_key = n.row_key`);
       await c.query(
         `
 UPDATE staging.tracks t SET
-  ${dataCols.map((col) => `${q(col.name)} = n.${q(col.name)}`).join(',\n  ')},
+  ${dataCols.map((col) => `${quoteIdent(col.name)} = n.${quoteIdent(col.name)}`).join(',\n  ')},
   loaded_at = CASE WHEN t.row_hash <> n.row_hash THEN $1::timestamp ELSE t.loaded_at END
 FROM ${TRACKS_TMP} n
 WHERE t.row_key = n.row_key AND (${moved})`,

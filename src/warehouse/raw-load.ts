@@ -14,6 +14,7 @@ import type { DuckDBAppender } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { appendValue, type DuckDbSession } from './duckdb.js';
 import { REJECT_COLUMNS, TRACK_COLUMNS } from './staging.js';
+import { quoteIdent } from './port.js';
 
 export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP';
 
@@ -62,7 +63,6 @@ export interface RawWriter {
   replaceRaw(tables: readonly RawTableSpec[], reader: StagingReader): Promise<Record<string, number>>;
 }
 
-const q = (name: string): string => `"${name}"`;
 
 
 /** The embedded warehouse: recreate each raw table and fill it with the appender, inside one DuckDB transaction. */
@@ -79,7 +79,7 @@ export class DuckDbRawWriter implements RawWriter {
       await this.session.run('CREATE SCHEMA IF NOT EXISTS raw');
       for (const table of tables) {
         await this.session.run(
-          `CREATE OR REPLACE TABLE raw.${q(table.name)} (${table.columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`,
+          `CREATE OR REPLACE TABLE raw.${quoteIdent(table.name)} (${table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`,
         );
         counts[table.name] = await this.fill(table, reader);
       }
@@ -141,8 +141,8 @@ export class DuckDbStagingReader implements StagingReader {
   }
 
   async *readRows(table: RawTableSpec): AsyncIterable<readonly (readonly RawValue[])[]> {
-    const select = table.columns.map((c) => (c.type === 'TIMESTAMP' ? `epoch_ms(${q(c.name)})` : q(c.name))).join(', ');
-    const sql = `SELECT ${select} FROM staging.${q(table.name)} ORDER BY ${table.orderBy.map(q).join(', ')}`;
+    const select = table.columns.map((c) => (c.type === 'TIMESTAMP' ? `epoch_ms(${quoteIdent(c.name)})` : quoteIdent(c.name))).join(', ');
+    const sql = `SELECT ${select} FROM staging.${quoteIdent(table.name)} ORDER BY ${table.orderBy.map(quoteIdent).join(', ')}`;
     const types = table.columns.map((c) => c.type);
     let result;
     try {

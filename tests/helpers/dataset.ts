@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -44,4 +44,17 @@ export async function writeDatasetVersion(dir: string, keep: (n: number) => bool
   }
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
+}
+
+/**
+ * A copy of the malformed fixture at `path` in a new folder under `parent`, under the same file name (so
+ * the same source), with line 3's missing track_id filled in. Returns its path.
+ */
+export async function writeFixedMalformedCopy(path: string, parent: string): Promise<string> {
+  const lines: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(path) })) lines.push(line);
+  lines[2] = `0r7CVbZTWZgbTCYdfa2P31${lines[2]}`;
+  const fixed = join(mkdtempSync(join(parent, 'fixed-')), 'tidytuesday-malformed.csv');
+  writeFileSync(fixed, lines.join('\n') + '\n');
+  return fixed;
 }

@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { prng } from './prng.js';
+import { prng } from '../../scripts/lib/prng.js';
 
 export type DoubleMode = 'extended' | 'development';
 

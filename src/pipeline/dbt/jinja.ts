@@ -7,11 +7,9 @@ import { TransformError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { SqlFile, Yaml } from './project.js';
 import type { TargetInfo } from './types.js';
+import { quoteIdent } from '../../warehouse/port.js';
 
-/** Render an identifier as a double-quoted SQL identifier, case kept as written. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export { quoteIdent };
 
 /** What `ref()`, `source()` and `this` return: renders as `"schema"."identifier"`. */
 export class Relation {
