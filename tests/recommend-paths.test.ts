@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { memoryClient, type ToolResult } from './helpers/memory-client.js';
+import { memoryClient, type ToolResult } from '../scripts/lib/memory-client.js';
 
 /**
  * recommend_by_genre answers one genre from that genre's cached ranking (read in order, or blended with
