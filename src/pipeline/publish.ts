@@ -49,7 +49,10 @@ interface PublishOptions {
   marts?: string;
   raw?: string;
   runs?: SqlSession;
-  /** Rows read from the warehouse per query (default: TRACK_PAGE_ROWS, ARTIST_PAGE_ROWS): bounds the rows held at once. */
+  /**
+   * Rows read per query from a warehouse that cannot stream (default: TRACK_PAGE_ROWS, ARTIST_PAGE_ROWS):
+   * bounds the rows held at once. A streaming session (DuckDB) is read in one scan per table instead.
+   */
   pageRows?: number;
 }
 
@@ -111,7 +114,7 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
 }
 
 /**
- * Rows read per warehouse query by publish. Each page's row objects outlive a few young-generation
+ * Rows per keyset page, for a warehouse session that cannot stream. Each page's row objects outlive a few young-generation
  * collections and are promoted; smaller pages left less garbage in the old generation (default dataset:
  * peak RSS 665 MiB with 2,000-row pages, 501 MiB with 500; docs/BENCHMARKS.md). An artist row (lists of
  * genres, albums, top tracks) weighs several track rows.
