@@ -39,10 +39,15 @@ async function syntheticWarehouse(size: number, dataDir: string, out: string) {
     const t = performance.now();
     const counts = await syntheticMarts(db, size);
     const buildMs = performance.now() - t;
-    const one = async (sql: string) => String(Object.values((await db.all(sql))[0] ?? {})[0]);
+    const one = async (sql: string) => {
+      const [row] = await db.all(sql);
+      if (!row) throw new Error(`the synthetic marts answer nothing to ${sql}`);
+      return String(Object.values(row)[0]);
+    };
+    const withTracks = Number(await one('select count(*) from marts.artist_profiles where track_count >= 3'));
     return {
       ...counts, buildMs,
-      artist: await one(`select artist_name from marts.artist_profiles where track_count >= 3 order by artist_key limit 1 offset ${Math.floor(counts.artists / 4)}`),
+      artist: await one(`select artist_name from marts.artist_profiles where track_count >= 3 order by artist_key limit 1 offset ${Math.floor(withTracks / 2)}`),
       genre: await one('select genre from marts.genre_profiles order by track_count desc, genre limit 1'),
       trackId: await one(`select track_id from marts.dim_tracks order by track_id limit 1 offset ${Math.floor(counts.tracks / 3)}`),
     };
