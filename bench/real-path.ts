@@ -1,73 +1,95 @@
 /**
- * A synthetic catalog through the real path: publish's writer → snapshot files → a server process
- * spawned on them over stdio → tool calls, with the client's view of the event loop meanwhile.
+ * A synthetic catalog through the real path: warehouse marts → `scripts/publish.ts` → snapshot files →
+ * a server process spawned on them over stdio → tool calls, with the client's view of the event loop.
  *
- *   npx tsx bench/real-path.ts --size=1000000 --data-dir=DIR [--keep=OUT] [--no-search] [--cpu-prof=DIR]
+ *   npx tsx bench/real-path.ts --size=1000000 --data-dir=DIR [--keep=OUT] [--cpu-prof=DIR] [--write-docs]
  *
- * Step 1 (child process, --expose-gc): the synthetic marts of bench/scale.ts (real rows of DIR's
- * snapshot resampled with jitter, synthetic names) are written by `writeSnapshot` with the search file
- * beside it and the published distribution, as `publishSnapshot` writes them; reported: write time, bytes on disk, the child's peak RSS.
- * Step 2: `node bin/music-mcp-server.js --stdio` on that data dir through the SDK client: spawn →
- * `initialize`, spawn → first `tracks_by_artist` answered, the load the server logs, and, from
- * `initialize` until that answer, a `ping` every 10 ms: the slowest ping round trip is the longest the
- * server's event loop kept a request waiting during the load. Then a few calls of each tool (first and
- * median), and the server's RSS. --cpu-prof writes the server's CPU profile into DIR.
+ * Step 1: DIR's warehouse (a built data dir) is copied into OUT and its marts replaced by synthetic marts
+ * of --size tracks (`syntheticMarts` in bench/scale.ts: the real catalog repeated with renamed ids and
+ * artists and jittered features, made by SQL inside DuckDB). Step 2: `scripts/publish.ts` publishes them
+ * in a process of its own (streaming reads, metric, k-d tree, search file: what `npm run pipeline`
+ * does after the transform); reported: its wall time, its peak RSS, the bytes it wrote.
+ * Step 3: `node bin/music-mcp-server.js --stdio` on OUT through the SDK client: spawn → `initialize`,
+ * spawn → first `tracks_by_artist` answered, the load the server logs, and, from `initialize` until that
+ * answer, a `ping` every 10 ms: the slowest ping round trip is the longest the server's event loop kept a
+ * request waiting during the load. Then a few calls of each tool (first and median), and the server's
+ * RSS. --cpu-prof writes the server's CPU profile into DIR.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { Catalog } from '../src/catalog/catalog.js';
-import { computeDistribution } from '../src/catalog/distribution.js';
-import { readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
-import { writeSearchFile } from '../resources/knowledge.js';
-import { builtDataDir, emit, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, today } from './lib.js';
-import { syntheticSnapshot } from './scale.js';
+import { DuckDbSession } from '../src/warehouse/duckdb.js';
+import { builtDataDir, emit, loadAverage, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, today } from './lib.js';
+import { syntheticMarts } from './scale.js';
 
-interface Written { version: string; writeMs: number; MiB: number; peakRssMiB: number; artist: string; genre: string; trackId: string }
+interface Written { version: string; buildMs: number; publishMs: number; MiB: number; peakRssMiB: number; artist: string; genre: string; trackId: string; tracks: number; artists: number }
 
-async function writeChild(size: number, dataDir: string, out: string, search: boolean): Promise<Written> {
-  const real = await readSnapshot(join(dataDir, 'snapshots'));
-  const snap = syntheticSnapshot(real, size);
-  // What publishSnapshot adds to the marts: the published distribution (without it the server derives it on first use).
-  const t0 = snap.tracks;
-  snap.distribution = computeDistribution({
-    size,
-    column: (attr) => (attr === 'release_year' ? t0.release_year.map((y) => y ?? NaN) : attr === 'popularity' || attr === 'duration_ms' ? t0[attr] : t0.features[attr]),
-    genres: (i) => t0.genres[i]!,
-  }, 'publish');
-  const { manifest, ...rest } = snap;
-  const { format: _f, version: _v, ...m } = manifest;
-  const pick = snap.artists[Math.floor(snap.artists.length / 2)]!;
-  const genre = snap.genres.slice().sort((a, b) => b.track_count - a.track_count)[0]!.genre;
-  const trackId = snap.tracks.track_id[Math.floor(size / 3)]!;
-  const t = performance.now();
-  const version = await writeSnapshot(join(out, 'snapshots'), { ...rest, manifest: m }, undefined, search ? (dir, _m, parts) => writeSearchFile(dir, new Catalog(parts)) : undefined);
-  const writeMs = performance.now() - t;
-  const vdir = join(out, 'snapshots', version);
-  const MiB = readdirSync(vdir).reduce((sum, f) => sum + statSync(join(vdir, f)).size, 0) / 2 ** 20;
-  return { version, writeMs, MiB, peakRssMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20, artist: pick.artist_name, genre, trackId };
+/**
+ * The synthetic warehouse: the built data dir's DuckDB file copied into `out`, its marts replaced by
+ * `syntheticMarts` (bench/scale.ts); then the names the tool calls use, read from those marts.
+ */
+async function syntheticWarehouse(size: number, dataDir: string, out: string) {
+  mkdirSync(out, { recursive: true });
+  copyFileSync(join(dataDir, 'warehouse.duckdb'), join(out, 'warehouse.duckdb'));
+  const db = await DuckDbSession.open(join(out, 'warehouse.duckdb'));
+  try {
+    const t = performance.now();
+    const counts = await syntheticMarts(db, size);
+    const buildMs = performance.now() - t;
+    const one = async (sql: string) => {
+      const [row] = await db.all(sql);
+      if (!row) throw new Error(`the synthetic marts answer nothing to ${sql}`);
+      return String(Object.values(row)[0]);
+    };
+    const withTracks = Number(await one('select count(*) from marts.artist_profiles where track_count >= 3'));
+    return {
+      ...counts, buildMs,
+      artist: await one(`select artist_name from marts.artist_profiles where track_count >= 3 order by artist_key limit 1 offset ${Math.floor(withTracks / 2)}`),
+      genre: await one('select genre from marts.genre_profiles order by track_count desc, genre limit 1'),
+      trackId: await one(`select track_id from marts.dim_tracks order by track_id limit 1 offset ${Math.floor(counts.tracks / 3)}`),
+    };
+  } finally {
+    await db.close();
+  }
 }
 
-function runWriteChild(size: number, dataDir: string, out: string, search: boolean): Promise<Written> {
-  const self = fileURLToPath(import.meta.url);
+/** Prints the process's peak RSS (KiB) on stderr as it exits: preloaded into the publish process. */
+const PEAK_AT_EXIT = `data:text/javascript,process.on('exit',()=>process.stderr.write('PEAK_RSS_KIB '+process.resourceUsage().maxRSS+'\\n'))`;
+
+/** `scripts/publish.ts` (what `npm run publish-snapshot` runs) on the data dir `out`, in its own process: its time and peak RSS. */
+function runPublish(out: string): Promise<{ version: string; publishMs: number; peakRssMiB: number }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', self, '--child', `--size=${size}`, `--data-dir=${dataDir}`, `--out=${out}`, ...(search ? [] : ['--no-search'])], {
+    const t = performance.now();
+    const c = spawn(process.execPath, ['--import', 'tsx', '--import', PEAK_AT_EXIT, join(REPO_ROOT, 'scripts/publish.ts')], {
       cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: out, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let text = '';
-    c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     c.once('error', reject);
     c.once('exit', (code) => {
-      const r = /^RESULT (.*)$/m.exec(text);
-      if (code === 0 && r) resolve(JSON.parse(r[1]!) as Written);
-      else reject(new Error(`writer child exited ${code}`));
+      const publishMs = performance.now() - t;
+      const peak = /^PEAK_RSS_KIB (\d+)$/m.exec(stderr);
+      const version = /"version":\s*"([^"]+)"/.exec(stdout);
+      if (code === 0 && peak && version) resolve({ version: version[1]!, publishMs, peakRssMiB: Number(peak[1]) / 1024 });
+      else reject(new Error(`publish exited ${code}: ${stderr.slice(-2000)}`));
     });
   });
+}
+
+async function write(size: number, dataDir: string, out: string): Promise<Written> {
+  const w = await syntheticWarehouse(size, dataDir, out);
+  log(`real path: synthetic marts of ${w.tracks.toLocaleString('en-US')} tracks, ${w.artists.toLocaleString('en-US')} artists built in ${ms(w.buildMs)} ms; publishing…`);
+  const p = await runPublish(out);
+  const vdir = join(out, 'snapshots', p.version);
+  const MiB = readdirSync(vdir).reduce((sum, f) => sum + statSync(join(vdir, f)).size, 0) / 2 ** 20;
+  return { ...w, ...p, MiB };
 }
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
@@ -132,33 +154,30 @@ async function serve(out: string, w: Written, cpuProf: string | undefined) {
 async function main(): Promise<void> {
   const args = parseArgs();
   const size = numArg(args, 'size', 1_000_000);
-  const search = !args.has('no-search');
-  if (args.has('child')) {
-    process.stdout.write(`RESULT ${JSON.stringify(await writeChild(size, args.get('data-dir')!, args.get('out')!, search))}\n`);
-    return;
-  }
   const { dir, cleanup } = await builtDataDir(args);
   const out = args.get('keep') ?? mkdtempSync(join(tmpdir(), 'music-mcp-real-path-'));
+  const loadStart = loadAverage();
   try {
-    log(`real path: writing ${size.toLocaleString('en-US')} synthetic tracks into ${out}…`);
-    const w = await runWriteChild(size, dir, out, search);
-    log(`real path: written in ${ms(w.writeMs)} ms (${w.MiB.toFixed(0)} MiB, writer peak RSS ${w.peakRssMiB.toFixed(0)} MiB); serving…`);
+    log(`real path: ${size.toLocaleString('en-US')} synthetic tracks into ${out}…`);
+    const w = await write(size, dir, out);
+    log(`real path: published in ${ms(w.publishMs)} ms (${w.MiB.toFixed(0)} MiB, publish peak RSS ${w.peakRssMiB.toFixed(0)} MiB); serving…`);
     const s = await serve(out, w, args.get('cpu-prof'));
     const toolRows = Object.entries(s.tools).map(([name, t]) => `| \`${name}\` | ${ms(t.first)} | ${ms(t.p50)} |`).join('\n');
     emit(args, 'real-path', `
-## Synthetic ${size.toLocaleString('en-US')} tracks through publish → snapshot → server → tools (\`bench/real-path.ts\`)
+## Synthetic ${w.tracks.toLocaleString('en-US')} tracks through warehouse → publish → snapshot → server → tools (\`bench/real-path.ts\`)
 
 \`\`\`sh
-npx tsx bench/real-path.ts --size=${size} --data-dir=DIR${search ? '' : ' --no-search'}
+npx tsx bench/real-path.ts --size=${size} --data-dir=DIR
 \`\`\`
 
-**Machine**: ${machineNotes()}. ${today()}.
+**Machine**: ${machineNotes()}. ${today()}. Load average at the start ${loadStart}, at the end ${loadAverage()}.
 
 | figure | value |
 |---|---:|
-| \`writeSnapshot\`${search ? ' + search file' : ''} | ${ms(w.writeMs)} ms |
+| synthetic marts (${w.tracks.toLocaleString('en-US')} tracks, ${w.artists.toLocaleString('en-US')} artists), built by SQL in the warehouse | ${ms(w.buildMs)} ms |
+| \`scripts/publish.ts\`: wall time (process start to exit) | ${ms(w.publishMs)} ms |
+| publish peak RSS | **${w.peakRssMiB.toFixed(0)} MiB** (${(w.peakRssMiB * 2 ** 20 / 1e6).toFixed(0)} MB) |
 | on disk | ${w.MiB.toFixed(0)} MiB |
-| writer's peak RSS | ${w.peakRssMiB.toFixed(0)} MiB |
 | spawn → \`initialize\` | ${ms(s.initMs)} ms |
 | spawn → first \`tracks_by_artist\` answered | ${ms(s.firstToolMs)} ms |
 | load as the server logs it | ${s.loadLogMs === null ? '–' : `${ms(s.loadLogMs)} ms`} |

@@ -29,6 +29,7 @@ import { Catalog } from '../src/catalog/catalog.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { readSnapshot, TRACK_FEATURES, writeSnapshot, type ArtistProfile, type Snapshot, type TrackColumns } from '../src/catalog/snapshot.js';
 import { resolveSeeds, runRecommendation } from '../tools/recommend-shared.js';
+import type { DuckDbSession } from '../src/warehouse/duckdb.js';
 import {
   benchGenres, builtDataDir, emit, loadAverage, log, machineNotes, met, mb, ms, numArg, parseArgs, prng, REPO_ROOT, summarize, today, type Summary,
 } from './lib.js';
@@ -132,6 +133,72 @@ export function syntheticSnapshot(real: Snapshot, size: number, seed = 7, onStag
     artists,
     genres,
   };
+}
+
+/**
+ * Synthetic marts of `size` tracks written into a warehouse that holds the real marts (a copy of a built
+ * data dir's DuckDB file), replacing them, so that the real publish reads them: the real catalog
+ * repeated ⌈size / real tracks⌉ times by SQL inside DuckDB (nothing of it passes through JS). Copy 0 is
+ * the real catalog; copy c > 0 renames every id and key with a `~c` suffix and every artist with a
+ * ` #c` suffix (each real artist becomes one artist per copy, with its credits, albums and song
+ * folding), and jitters the audio features of its tracks (unit features ±0.02 clamped to 0–1, loudness
+ * ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s; uniform, from a hash of id and copy, so the
+ * same size gives the same marts). The last copy takes the real tracks in primary-artist order until
+ * `size` is reached; each artist's track count and top tracks are those of its copy. Genre profiles
+ * keep their statistics with counts scaled to the size. Returns the synthetic counts.
+ */
+export async function syntheticMarts(db: DuckDbSession, size: number): Promise<{ tracks: number; artists: number; copies: number }> {
+  const [{ n }] = (await db.all<{ n: number }>('select count(*) as n from marts.dim_tracks')) as [{ n: number }];
+  const copies = Math.ceil(size / n);
+  const id = (e: string) => `(case when c = 0 then ${e} else ${e} || '~' || c end)`;
+  const name = (e: string) => `(case when c = 0 then ${e} else ${e} || ' #' || c end)`;
+  /** Uniform in [-1, 1] from the track, the copy and a salt; 0 in copy 0. */
+  const u = (salt: string) => `(case when c = 0 then 0 else (hash(t.track_id, c, '${salt}') % 2001)::double / 1000 - 1 end)`;
+  const unit = (f: string) => `least(1, greatest(0, t.${f} + 0.02 * ${u(f)})) as ${f}`;
+  await db.run('create schema if not exists synthetic');
+  await db.run(`create or replace table synthetic.copies as
+    select t.track_id, c from (select track_id, row_number() over (order by primary_artist_key, track_id) - 1 as rn from marts.dim_tracks) t, range(${copies}) r(c)
+    where c * ${n} + rn < ${size}`);
+  await db.run(`create or replace table synthetic.dim_tracks as
+    select ${id('t.track_id')} as track_id, t.track_name, ${id('t.album_id')} as album_id, t.album_name, t.release_date, t.release_year,
+      case when c = 0 then t.artist_names else list_transform(t.artist_names, a -> a || ' #' || c) end as artist_names,
+      ${id('t.primary_artist_key')} as primary_artist_key,
+      least(100, greatest(0, t.popularity + round(3 * ${u('popularity')})))::integer as popularity,
+      greatest(30000, t.duration_ms + round(5000 * ${u('duration')}))::integer as duration_ms, t.explicit,
+      ${unit('danceability')}, ${unit('energy')}, t.key, least(5, t.loudness + 0.5 * ${u('loudness')}) as loudness, t.mode,
+      ${unit('speechiness')}, ${unit('acousticness')}, ${unit('instrumentalness')}, ${unit('liveness')}, ${unit('valence')},
+      greatest(0, t.tempo + 2 * ${u('tempo')}) as tempo, t.time_signature, t.genres, t.subgenres,
+      ${id('t.song_key')} as song_key, ${id('t.canonical_track_id')} as canonical_track_id, t.is_canonical, t.is_folded_version
+    from marts.dim_tracks t join synthetic.copies using (track_id)`);
+  await db.run(`create or replace table synthetic.bridge_track_artists as
+    select ${id('b.bridge_key')} as bridge_key, ${id('b.track_id')} as track_id, ${id('b.artist_key')} as artist_key, b.artist_position
+    from marts.bridge_track_artists b join synthetic.copies using (track_id)`);
+  await db.run(`create or replace table synthetic.artist_profiles as
+    with members as (
+      select b.artist_key, s.c, count(*) as track_count from marts.bridge_track_artists b join synthetic.copies s using (track_id) group by all
+    ), tops as (
+      select b.artist_key, list({'track_id': t.track_id, 'track_name': t.track_name, 'popularity': t.popularity} order by t.popularity desc, t.track_id)[1:10] as top_tracks
+      from synthetic.bridge_track_artists b join synthetic.dim_tracks t using (track_id) group by all
+    )
+    select ${id('p.artist_key')} as artist_key, ${name('p.artist_name')} as artist_name, m.track_count::integer as track_count,
+      p.* exclude (artist_key, artist_name, track_count, top_tracks, albums),
+      coalesce(tops.top_tracks, []) as top_tracks,
+      list_transform(p.albums, a -> {'album_name': a.album_name, 'album_id': case when c = 0 then a.album_id else a.album_id || '~' || c end,
+        'release_year': a.release_year, 'track_count': a.track_count}) as albums
+    from marts.artist_profiles p join members m on m.artist_key = p.artist_key
+    left join tops on tops.artist_key = ${id('p.artist_key')}`);
+  await db.run(`create or replace table synthetic.genre_profiles as
+    select * replace (round(track_count * ${size / n}::double)::integer as track_count, round(artist_count * ${size / n}::double)::integer as artist_count) from marts.genre_profiles`);
+  for (const t of ['dim_tracks', 'bridge_track_artists', 'artist_profiles', 'genre_profiles']) {
+    await db.run(`drop table marts.${t}`);
+    await db.run(`create table marts.${t} as select * from synthetic.${t}`);
+  }
+  await db.run('drop schema synthetic cascade');
+  await db.run('checkpoint');
+  const [counts] = await db.all<{ tracks: number; artists: number }>(
+    'select (select count(*) from marts.dim_tracks) as tracks, (select count(*) from marts.artist_profiles) as artists',
+  );
+  return { tracks: counts!.tracks, artists: counts!.artists, copies };
 }
 
 /** recommend_by_genre mixes over six genres picked from the catalog (bench/lib.ts benchGenres): one bound mix each. */

@@ -142,8 +142,10 @@ export async function writeSnapshot(
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
 ): Promise<string> {
   const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  const segments = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
-  const segmentsSha = sha256(segments.chunks);
+  // Let go of once written, before `beside` builds the search file: an async function's locals live
+  // until it returns, and the encoded strings and indexes are tens of MB (default dataset).
+  let encoded: SegmentWriter | null = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
+  const segments = { entries: encoded.entries, byteLength: encoded.byteLength, sha256: sha256(encoded.chunks) };
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || [MANIFEST, SEGMENTS, V1_FILE].includes(name)) throw new SnapshotError(`cannot add a file named ${JSON.stringify(name)} to a snapshot`);
@@ -153,7 +155,7 @@ export async function writeSnapshot(
     ...data.manifest,
     format: SNAPSHOT_FORMAT,
     version: '',
-    segments: { file: SEGMENTS, bytes: segments.byteLength, sha256: segmentsSha, columns: segments.entries },
+    segments: { file: SEGMENTS, bytes: segments.byteLength, sha256: segments.sha256, columns: segments.entries },
     metric: { dims: parts.metric.tree.dims, scale: parts.metric.scale },
     genres: data.genres,
     objects: { ...(data.distribution ? { distribution: data.distribution } : {}), ...(data.objects ?? {}) },
@@ -174,7 +176,8 @@ export async function writeSnapshot(
     target = tmpDir;
     await mkdir(tmpDir, { recursive: true });
     target = join(tmpDir, SEGMENTS);
-    await writeFile(target, segments.chunks);
+    await writeFile(target, encoded.chunks);
+    encoded = null;
     for (const [name, bytes] of extra) {
       target = join(tmpDir, name);
       await writeFile(target, bytes);

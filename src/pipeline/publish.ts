@@ -6,7 +6,7 @@ import {
   TRACK_FEATURES, writeSnapshot,
   type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount,
 } from '../catalog/snapshot.js';
-import type { Row, SqlSession } from '../warehouse/port.js';
+import { streams, type Row, type SqlSession } from '../warehouse/port.js';
 import { DuckDbSession } from '../warehouse/duckdb.js';
 import { latestBuildRun } from './runs.js';
 import { writeSearchFile } from '../../resources/knowledge.js';
@@ -50,7 +50,10 @@ interface PublishOptions {
   marts?: string;
   raw?: string;
   runs?: SqlSession;
-  /** Rows read from the warehouse per query (default: TRACK_PAGE_ROWS, ARTIST_PAGE_ROWS): bounds the rows held at once. */
+  /**
+   * Rows read per query from a warehouse that cannot stream (default: TRACK_PAGE_ROWS, ARTIST_PAGE_ROWS):
+   * bounds the rows held at once. A streaming session (DuckDB) is read in one scan per table instead.
+   */
   pageRows?: number;
 }
 
@@ -112,7 +115,7 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
 }
 
 /**
- * Rows read per warehouse query by publish. Each page's row objects outlive a few young-generation
+ * Rows per keyset page, for a warehouse session that cannot stream. Each page's row objects outlive a few young-generation
  * collections and are promoted; smaller pages left less garbage in the old generation (default dataset:
  * peak RSS 665 MiB with 2,000-row pages, 501 MiB with 500; docs/BENCHMARKS.md). An artist row (lists of
  * genres, albums, top tracks) weighs several track rows.
@@ -121,8 +124,17 @@ export const TRACK_PAGE_ROWS = 1_000;
 export const ARTIST_PAGE_ROWS = 500;
 
 /**
- * A mart's rows a page at a time, in `key` order (keyset: each query starts after the last key read), so
- * the row objects of a whole table never exist at once. `key` must be unique.
+ * A mart's rows a batch at a time, in `key` order, so the row objects of a whole table never exist at
+ * once: one streaming scan where the session streams (DuckDB: a chunk of up to 2,048 rows at a time),
+ * keyset pages of `pageRows` otherwise.
+ */
+function batches(session: SqlSession, table: string, key: string, pageRows: number): AsyncIterable<Iterable<Row>> {
+  return streams(session) ? session.stream(`select * from ${table} order by "${key}"`) : pages(session, table, key, pageRows);
+}
+
+/**
+ * A mart's rows a page at a time, in `key` order (keyset: each query starts after the last key read).
+ * `key` must be unique.
  */
 async function* pages(session: SqlSession, table: string, key: string, pageRows: number): AsyncGenerator<Row[]> {
   for (let after: string | null = null; ;) {
@@ -136,18 +148,19 @@ async function* pages(session: SqlSession, table: string, key: string, pageRows:
 
 /** dim_tracks, with each track's artist keys in credit order, into columns, and each track's album_id. */
 async function readTracks(session: SqlSession, m: string, pageRows: number): Promise<{ columns: CatalogColumns; albumId: (string | null)[] }> {
-  const credits = await session.all<{ track_id: string; artist_key: string }>(
-    `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`,
-  );
   const artistKeys = new Map<string, string[]>();
-  for (const c of credits) {
-    const keys = artistKeys.get(c.track_id);
-    if (keys) keys.push(c.artist_key);
-    else artistKeys.set(c.track_id, [c.artist_key]);
+  const credits = `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`;
+  for await (const rows of streams(session) ? session.stream(credits) : [await session.all(credits)]) {
+    for (const c of rows) {
+      const id = String(c.track_id);
+      const keys = artistKeys.get(id);
+      if (keys) keys.push(String(c.artist_key));
+      else artistKeys.set(id, [String(c.artist_key)]);
+    }
   }
   const columns = new ColumnsBuilder();
   const albumId: (string | null)[] = [];
-  for await (const rows of pages(session, `"${m}"."dim_tracks"`, 'track_id', pageRows)) {
+  for await (const rows of batches(session, `"${m}"."dim_tracks"`, 'track_id', pageRows)) {
     for (const r of rows) {
       const id = String(r.track_id);
       albumId.push(str(r.album_id));
@@ -184,7 +197,7 @@ async function readArtists(session: SqlSession, m: string, pageRows: number): Pr
   const popularityMax: number[] = [];
   const trackCount: number[] = [];
   const json = new TextColumn('artist.profile');
-  for await (const rows of pages(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
+  for await (const rows of batches(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
     for (const r of rows) {
       const p = toArtistProfile(r);
       keys.push(p.artist_key);

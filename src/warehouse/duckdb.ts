@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, timestampValueFromDate, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBInstance, JSDuckDBValueConverter, timestampValueFromDate,
+  type DuckDBAppender, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue,
+} from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import type { BindingSqlSession, Row, SqlParam } from './port.js';
 
@@ -50,6 +53,33 @@ export class DuckDbSession implements BindingSqlSession {
   }
 
   /**
+   * Run one query and hand its rows over as DuckDB produces them: a chunk (up to 2,048 rows) at a time,
+   * each row converted as `all` converts it only when the iteration reaches it, so one row object lives
+   * at a time (short-lived garbage, never promoted with a whole page). Run no other statement on this
+   * session until the iteration ends: that would end the stream.
+   */
+  async *stream<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): AsyncGenerator<Iterable<T>> {
+    const failed = (cause: unknown) => new WarehouseError(`DuckDB query failed: ${(cause as Error).message}`, { cause });
+    let result: DuckDBResult;
+    try {
+      result = await this.connection.stream(sql, params && bindValues(params));
+    } catch (cause) {
+      throw failed(cause);
+    }
+    const names = result.deduplicatedColumnNames();
+    for (;;) {
+      let chunk: DuckDBDataChunk | null;
+      try {
+        chunk = await result.fetchChunk();
+      } catch (cause) {
+        throw failed(cause);
+      }
+      if (!chunk || chunk.rowCount === 0) return;
+      yield rowsOf<T>(chunk, names);
+    }
+  }
+
+  /**
    * Run `fn` with DuckDB settings changed (`SET name = value`), then `RESET` them to DuckDB's defaults,
    * also when `fn` throws. (Reset rather than set back: DuckDB reports some values rounded, `18.8 GiB`.)
    * This session sets none of them otherwise.
@@ -83,6 +113,16 @@ export class DuckDbSession implements BindingSqlSession {
       this.instance = reopened.instance;
       this.conn = reopened.conn;
     }
+  }
+}
+
+/** A chunk's rows, each converted (JS values, then `toPlain`) when the iteration reaches it. */
+function* rowsOf<T extends Row>(chunk: DuckDBDataChunk, names: readonly string[]): Generator<T> {
+  for (let r = 0; r < chunk.rowCount; r++) {
+    const values = chunk.convertRowValues(r, JSDuckDBValueConverter);
+    const row: Row = {};
+    for (let c = 0; c < names.length; c++) row[names[c]!] = toPlain(values[c]);
+    yield row as T;
   }
 }
 

@@ -15,6 +15,17 @@ export interface SqlSession {
   close(): Promise<void>;
 }
 
+/**
+ * A session that hands a query's rows over as the engine produces them, a batch at a time, each batch's
+ * rows made as they are iterated, so a reader of a large table never holds many of its rows (DuckDB's
+ * streaming result).
+ */
+export interface StreamingSqlSession extends SqlSession {
+  stream<T extends Row = Row>(sql: string): AsyncIterable<Iterable<T>>;
+}
+
+export const streams = (s: SqlSession): s is StreamingSqlSession => typeof (s as Partial<StreamingSqlSession>).stream === 'function';
+
 /** A value bound to a `$1`, `$2`, … placeholder (a Date binds as a UTC TIMESTAMP). */
 export type SqlParam = string | number | boolean | null | Date;
 
