@@ -30,7 +30,11 @@ const markerOf = (name: string | null): number | null => {
 describe('publishing new snapshots while clients call tools', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'music-mcp-publish-'));
   const snapshotDir = join(dataDir, 'snapshots');
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '100', LOG_LEVEL: 'warn' };
+  // The snapshots are written in this process, which holds the clients too: writing one blocks them for
+  // seconds on a loaded machine, long enough for the server to close their idle keep-alive connections
+  // (MCP_KEEPALIVE_TIMEOUT_MS, 5 s by default) just as a client sends on one ("other side closed"). That
+  // race is this test's own stall, not a swap; a keep-alive longer than any such stall keeps it out.
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '100', MCP_KEEPALIVE_TIMEOUT_MS: '120000', LOG_LEVEL: 'warn' };
   let httpServer: ChildProcess;
   let url: string;
   let base: Snapshot;
@@ -99,7 +103,7 @@ describe('publishing new snapshots while clients call tools', () => {
           }
           answers.push({ client: name, tool, version: s.catalog.version, marker });
         } catch (err) {
-          failures.push(`${name} ${tool}: ${(err as Error).message}`);
+          failures.push(`${name} ${tool}: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`);
         }
       }
     };
