@@ -380,11 +380,11 @@ export class IndexBuilder {
   ) {}
 
   get size(): number {
-    return this.boosts.n;
+    return this.boosts.length;
   }
 
   add(fields: readonly string[], boost: number, kind: number, ref: number): void {
-    const doc = this.boosts.n;
+    const doc = this.boosts.length;
     this.boosts.push(boost);
     this.kinds.push(kind);
     this.refs.push(ref);
@@ -433,9 +433,9 @@ export class IndexBuilder {
     const postOff = new Uint32Array(termCount * FIELDS + 1);
     let postingCount = 0;
     for (let f = 0; f < FIELDS; f++) {
-      const { term, n } = { term: this.posts[f]!.term.a, n: this.posts[f]!.term.n };
-      for (let p = 0; p < n; p++) postOff[rank[term[p]!]! * FIELDS + f + 1]!++;
-      postingCount += n;
+      const { values: term, length: postings } = this.posts[f]!.term;
+      for (let p = 0; p < postings; p++) postOff[rank[term[p]!]! * FIELDS + f + 1]!++;
+      postingCount += postings;
       yield;
     }
     for (let i = 0; i < termCount * FIELDS; i++) postOff[i + 1]! += postOff[i]!;
@@ -444,10 +444,10 @@ export class IndexBuilder {
     const postTf = new Uint32Array(postingCount);
     for (let f = 0; f < FIELDS; f++) {
       const post = this.posts[f]!;
-      for (let p = 0; p < post.term.n; p++) {
-        const at = fill[rank[post.term.a[p]!]! * FIELDS + f]!++;
-        postDoc[at] = post.doc.a[p]!;
-        postTf[at] = post.tf.a[p]!;
+      for (let p = 0; p < post.term.length; p++) {
+        const at = fill[rank[post.term.values[p]!]! * FIELDS + f]!++;
+        postDoc[at] = post.doc.values[p]!;
+        postTf[at] = post.tf.values[p]!;
         if (p % CHUNK === 0) yield;
       }
     }
