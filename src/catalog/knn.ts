@@ -6,17 +6,17 @@
  */
 
 /**
- * Mean Gaussian kernel between the row of `k` values at `rows[rowStart…rowStart+k)` and each anchor:
+ * Mean Gaussian kernel between the row of `dims` values at `rows[rowStart…rowStart+dims)` and each anchor:
  * mean over anchors of exp(−‖row − anchor‖² · inv[a] / rowScale), where inv[a] is the anchor's own
  * inverse width and rowScale the row's local scale (1 for the plain metric). The hot loop of every
  * similarity ranking.
  */
-export function anchorKernel(rows: ArrayLike<number>, rowStart: number, k: number, anchors: readonly ArrayLike<number>[], inv: ArrayLike<number>, rowScale = 1): number {
+export function anchorKernel(rows: ArrayLike<number>, rowStart: number, dims: number, anchors: readonly ArrayLike<number>[], inv: ArrayLike<number>, rowScale = 1): number {
   let sum = 0;
   for (let a = 0; a < anchors.length; a++) {
     const anchor = anchors[a]!;
     let d2 = 0;
-    for (let c = 0; c < k; c++) {
+    for (let c = 0; c < dims; c++) {
       const x = rows[rowStart + c]! - anchor[c]!;
       d2 += x * x;
     }
@@ -165,15 +165,14 @@ export class KdTree {
 
   constructor(vectors: Float32Array, n: number, dims: number, leaf = LEAF) {
     this.dims = dims;
-    const k = dims;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     const cap = 4 * Math.ceil(n / leaf) + 8;
     const lo = new Int32Array(cap);
     const hi = new Int32Array(cap);
     const child = new Int32Array(2 * cap).fill(-1);
-    const boxMin = new Float32Array(cap * k);
-    const boxMax = new Float32Array(cap * k);
+    const boxMin = new Float32Array(cap * dims);
+    const boxMax = new Float32Array(cap * dims);
     let count = 1;
     lo[0] = 0;
     hi[0] = n;
@@ -183,23 +182,23 @@ export class KdTree {
       const a = lo[node]!;
       const b = hi[node]!;
       // Bounding box of the node's vectors.
-      for (let c = 0; c < k; c++) {
-        boxMin[node * k + c] = Infinity;
-        boxMax[node * k + c] = -Infinity;
+      for (let c = 0; c < dims; c++) {
+        boxMin[node * dims + c] = Infinity;
+        boxMax[node * dims + c] = -Infinity;
       }
       for (let p = a; p < b; p++) {
-        const vectorStart = order[p]! * k;
-        for (let c = 0; c < k; c++) {
+        const vectorStart = order[p]! * dims;
+        for (let c = 0; c < dims; c++) {
           const v = vectors[vectorStart + c]!;
-          if (v < boxMin[node * k + c]!) boxMin[node * k + c] = v;
-          if (v > boxMax[node * k + c]!) boxMax[node * k + c] = v;
+          if (v < boxMin[node * dims + c]!) boxMin[node * dims + c] = v;
+          if (v > boxMax[node * dims + c]!) boxMax[node * dims + c] = v;
         }
       }
       if (b - a <= leaf) continue;
       let dim = 0;
       let spread = -1;
-      for (let c = 0; c < k; c++) {
-        const s = boxMax[node * k + c]! - boxMin[node * k + c]!;
+      for (let c = 0; c < dims; c++) {
+        const s = boxMax[node * dims + c]! - boxMin[node * dims + c]!;
         if (s > spread) {
           spread = s;
           dim = c;
@@ -207,7 +206,7 @@ export class KdTree {
       }
       if (spread <= 0) continue; // identical vectors: keep as one leaf
       const mid = (a + b) >> 1;
-      select(order, a, b - 1, mid, (t) => vectors[t * k + dim]!);
+      select(order, a, b - 1, mid, (t) => vectors[t * dims + dim]!);
       const l = count++;
       const r = count++;
       lo[l] = a;
@@ -222,15 +221,15 @@ export class KdTree {
     this.lo = lo.slice(0, count);
     this.hi = hi.slice(0, count);
     this.child = child.slice(0, 2 * count);
-    this.boxMin = boxMin.slice(0, count * k);
-    this.boxMax = boxMax.slice(0, count * k);
+    this.boxMin = boxMin.slice(0, count * dims);
+    this.boxMax = boxMax.slice(0, count * dims);
     this.order = order;
-    this.rows = new Float32Array(n * k);
+    this.rows = new Float32Array(n * dims);
     this.rowOf = new Int32Array(n);
     for (let r = 0; r < n; r++) {
       const i = order[r]!;
       this.rowOf[i] = r;
-      this.rows.set(vectors.subarray(i * k, i * k + k), r * k);
+      this.rows.set(vectors.subarray(i * dims, i * dims + dims), r * dims);
     }
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
@@ -385,14 +384,14 @@ export class KdTree {
    * allocation per visited node).
    */
   search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
-    const k = this.dims;
+    const dims = this.dims;
     const anchorCount = anchors.length;
     const { rows, child, boxMin, boxMax, nodeScale } = this;
     const invs = typeof inv === 'number' ? new Float64Array(anchorCount).fill(inv) : inv;
     const bound = (node: number): number => {
       let sum = 0;
       for (let a = 0; a < anchorCount; a++) {
-        const d = boxDistance2(boxMin, boxMax, node, k, anchors[a]!);
+        const d = boxDistance2(boxMin, boxMax, node, dims, anchors[a]!);
         sum += Math.exp((-d * invs[a]!) / (plain ? 1 : nodeScale[node]!));
       }
       // anchorCount hair of slack so rounding can never make the bound fall below a real score.
@@ -474,17 +473,17 @@ export class KdTree {
    * score, before its distances are computed. `gaps` and `toCentre` are scratch, one entry per anchor.
    */
   private scanLeafAnchors(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean, gaps: Float64Array, toCentre: Float64Array): number {
-    const k = this.dims;
+    const dims = this.dims;
     const anchorCount = anchors.length;
     const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
     for (let a = 0; a < anchorCount; a++) {
       const v = anchors[a]!;
       let c2 = 0;
-      for (let c = 0; c < k; c++) {
-        const y = v[c]! - leafCentre[node * k + c]!;
+      for (let c = 0; c < dims; c++) {
+        const y = v[c]! - leafCentre[node * dims + c]!;
         c2 += y * y;
       }
-      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, dims, v));
       toCentre[a] = Math.sqrt(c2) * (1 - 1e-9);
     }
     let scored = 0;
@@ -503,7 +502,7 @@ export class KdTree {
       const i = order[p]!;
       if (!accept(i)) continue;
       scored++;
-      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
+      top.offer(i, anchorKernel(rows, p * dims, dims, anchors, invs, s));
     }
     return scored;
   }
@@ -516,16 +515,16 @@ export class KdTree {
    * Returns how many rows' distances were computed.
    */
   private scanLeaf(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean): number {
-    const k = this.dims;
+    const dims = this.dims;
     const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
     const v = anchors[0]!;
     const inv = invs[0]!;
     let c2 = 0;
-    for (let c = 0; c < k; c++) {
-      const y = v[c]! - leafCentre[node * k + c]!;
+    for (let c = 0; c < dims; c++) {
+      const y = v[c]! - leafCentre[node * dims + c]!;
       c2 += y * y;
     }
-    const gap = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+    const gap = Math.sqrt(boxDistance2(boxMin, boxMax, node, dims, v));
     const dist = Math.sqrt(c2) * (1 - 1e-9);
     let floor = NaN;
     // Largest squared distance ÷ local scale that can still score at least `floor` (Infinity while top is not full).
@@ -544,24 +543,24 @@ export class KdTree {
       if (!accept(i)) continue;
       scored++;
       let d = 0;
-      for (let c = 0, q = p * k; c < k; c++) {
+      for (let c = 0, q = p * dims; c < dims; c++) {
         const x = rows[q + c]! - v[c]!;
         d += x * x;
       }
       if (d > limit * s) continue;
-      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
+      top.offer(i, anchorKernel(rows, p * dims, dims, anchors, invs, s));
     }
     return scored;
   }
 }
 
 /** Squared distance from `v` to the bounding box of `node` (0 inside it). */
-function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, k: number, v: ArrayLike<number>): number {
+function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, dims: number, v: ArrayLike<number>): number {
   let d = 0;
-  for (let c = 0; c < k; c++) {
+  for (let c = 0; c < dims; c++) {
     const x = v[c]!;
-    const mn = boxMin[node * k + c]!;
-    const mx = boxMax[node * k + c]!;
+    const mn = boxMin[node * dims + c]!;
+    const mx = boxMax[node * dims + c]!;
     const g = x < mn ? mn - x : x > mx ? x - mx : 0;
     d += g * g;
   }
