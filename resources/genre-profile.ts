@@ -28,9 +28,9 @@ export function genreContext(genres: readonly GenreProfile[]): GenreContext {
   // Distance between genres: medians of the described features, each scaled by how much the medians
   // vary across genres (so tempo in BPM and 0–1 features weigh alike); root mean square over features.
   const scale = DESCRIBED_FEATURES.map((f) => {
-    const v = genres.map((g) => median(g, f)).filter((x): x is number => x !== null);
-    const mean = v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
-    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(v.length - 1, 1));
+    const medians = genres.map((g) => median(g, f)).filter((x): x is number => x !== null);
+    const mean = medians.reduce((a, b) => a + b, 0) / Math.max(medians.length, 1);
+    const sd = Math.sqrt(medians.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(medians.length - 1, 1));
     return sd > 1e-9 ? sd : 1;
   });
   const neighbours = new Map<string, Neighbour[]>();
@@ -116,8 +116,8 @@ const fmt = (f: string, v: number | null | undefined): string => {
 };
 
 const ordinal = (n: number): string => {
-  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
-  return `${n}${s}`;
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
 };
 
 /** The genre profile as Markdown. Every name from the data is «quoted». */
@@ -145,12 +145,12 @@ export function renderGenre(catalog: Catalog, g: GenreProfile & { members: Int32
   );
   lines.push('| feature | median | middle 80% (p10–p90) | mean ± sd | in words | rank of median |', '|---|---|---|---|---|---|');
   for (const f of [...DESCRIBED_FEATURES, 'duration_ms' as const]) {
-    const s = g.features[f];
-    if (!s) continue;
-    const words = f === 'duration_ms' || s.p50 === null ? '' : describe(f, s.p50);
+    const stats = g.features[f];
+    if (!stats) continue;
+    const words = f === 'duration_ms' || stats.p50 === null ? '' : describe(f, stats.p50);
     const rank = f === 'duration_ms' ? undefined : ctx.ranks.get(f)?.get(g.genre);
     lines.push(
-      `| ${f} | ${fmt(f, s.p50)} | ${fmt(f, s.p10)}–${fmt(f, s.p90)} | ${fmt(f, s.mean)} ± ${fmt(f, s.stddev)} | ${words} | ` +
+      `| ${f} | ${fmt(f, stats.p50)} | ${fmt(f, stats.p10)}–${fmt(f, stats.p90)} | ${fmt(f, stats.mean)} ± ${fmt(f, stats.stddev)} | ${words} | ` +
         `${rank ? `${ordinal(rank)} highest of ${ctx.total}` : ''} |`,
     );
   }
@@ -163,10 +163,10 @@ export function renderGenre(catalog: Catalog, g: GenreProfile & { members: Int32
   lines.push('## Representative tracks (typical of the genre and popular)', '');
   const reps = representativeTracks(catalog, g, 5);
   for (const [n, i] of reps.entries()) {
-    const t = catalog.track(i);
+    const track = catalog.track(i);
     lines.push(
-      `${n + 1}. ${t.artists.length ? t.artists.map((a) => quoteMd(a)).join(', ') : '(unknown artist)'} – ${quoteMd(t.name)}` +
-        `${t.album ? ` (album ${quoteMd(t.album)}${t.release_year ? `, ${t.release_year}` : ''})` : ''} · popularity ${t.popularity} — ${trackUri(t.track_id)}`,
+      `${n + 1}. ${track.artists.length ? track.artists.map((a) => quoteMd(a)).join(', ') : '(unknown artist)'} – ${quoteMd(track.name)}` +
+        `${track.album ? ` (album ${quoteMd(track.album)}${track.release_year ? `, ${track.release_year}` : ''})` : ''} · popularity ${track.popularity} — ${trackUri(track.track_id)}`,
     );
   }
   if (!reps.length) lines.push('none');

@@ -52,8 +52,8 @@ export function figure(attr: DistributionAttribute, v: number): string {
     case 'tempo': return `${tenths(v)} BPM`;
     case 'loudness': return `${tenths(v)} dB`;
     case 'duration_ms': {
-      const s = Math.round(v / 1000);
-      return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+      const seconds = Math.round(v / 1000);
+      return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
     }
     case 'popularity':
     case 'release_year': return tenths(v);
@@ -91,14 +91,14 @@ function genreEnds(catalog: Catalog, f: DescribedFeature): string | null {
 }
 
 /** Where the glossary's figures come from: the served catalog, and when they were computed. */
-function basisText(catalog: Catalog, d: CatalogDistribution): string {
+function basisText(catalog: Catalog, distribution: CatalogDistribution): string {
   const dataset = catalog.manifest.source.dataset;
   return [
     '## Which catalog these figures describe',
     '',
     `Every figure below (percentiles, genre medians, mood ranges and their track counts) describes the catalog this server`,
-    `serves: ${COUNT.format(d.tracks)} tracks${dataset ? ` from ${quoteMd(dataset)}` : ''}, snapshot ${catalog.version} published ${catalog.manifest.publishedAt}.`,
-    d.origin === 'publish'
+    `serves: ${COUNT.format(distribution.tracks)} tracks${dataset ? ` from ${quoteMd(dataset)}` : ''}, snapshot ${catalog.version} published ${catalog.manifest.publishedAt}.`,
+    distribution.origin === 'publish'
       ? 'They were computed from its tracks when it was published.'
       : 'They were computed from its tracks when this server loaded it (the snapshot was published before it carried them).',
     'Percentiles interpolate between neighbouring tracks (as SQL `percentile_cont`). Another catalog gives other figures.',
@@ -107,22 +107,22 @@ function basisText(catalog: Catalog, d: CatalogDistribution): string {
 }
 
 /** The generated lines a feature section of the prose gets, or none for a heading that is not a feature. */
-function featureFigures(catalog: Catalog, d: CatalogDistribution, heading: string): string[] {
+function featureFigures(catalog: Catalog, distribution: CatalogDistribution, heading: string): string[] {
   if ((DESCRIBED_FEATURES as readonly string[]).includes(heading)) {
-    const f = heading as DescribedFeature;
-    const p = d.features[f];
+    const feature = heading as DescribedFeature;
+    const percentiles = distribution.features[feature];
     return [
-      p ? `This catalog: ${percentileText(f, p)}.` : `This catalog does not record ${f}.`,
-      `Words: ${bandsText(f)}.`,
-      ...[genreEnds(catalog, f)].filter((x): x is string => x !== null),
+      percentiles ? `This catalog: ${percentileText(feature, percentiles)}.` : `This catalog does not record ${feature}.`,
+      `Words: ${bandsText(feature)}.`,
+      ...[genreEnds(catalog, feature)].filter((x): x is string => x !== null),
     ];
   }
   if (heading.startsWith('key, mode')) {
     return (['duration_ms', 'popularity', 'release_year'] as const).map((a) => {
-      const p = d.features[a];
+      const percentiles = distribution.features[a];
       const name = a === 'duration_ms' ? 'duration (m:ss)' : a === 'release_year' ? 'release year' : 'popularity (0–100)';
-      return p
-        ? `This catalog, ${name}: ${percentileText(a, p)}${p.tracks < d.tracks ? ` (${COUNT.format(p.tracks)} tracks record it)` : ''}.`
+      return percentiles
+        ? `This catalog, ${name}: ${percentileText(a, percentiles)}${percentiles.tracks < distribution.tracks ? ` (${COUNT.format(percentiles.tracks)} tracks record it)` : ''}.`
         : `This catalog does not record ${name}.`;
     });
   }
@@ -132,7 +132,7 @@ function featureFigures(catalog: Catalog, d: CatalogDistribution, heading: strin
 const ordinal = (n: number) => `${n}${n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th'}`;
 
 /** The listener words, each with this catalog's bounds, how they are set, and what they select. */
-function moodsMarkdown(d: CatalogDistribution): string {
+function moodsMarkdown(distribution: CatalogDistribution): string {
   const lines = [
     "## Listeners' words and the ranges that capture them",
     '',
@@ -144,23 +144,23 @@ function moodsMarkdown(d: CatalogDistribution): string {
     '',
   ];
   for (const def of MOODS) {
-    const r = d.moods.find((m) => m.mood === def.mood);
+    const measured = distribution.moods.find((m) => m.mood === def.mood);
     lines.push(`### ${def.mood}`, `Also: ${def.synonyms.join(', ')}.`);
-    if (!r) {
-      const missing = Object.keys(def.positions).map((n) => boundParts(n as MoodBoundName)[1]).filter((f) => !d.features[f]);
+    if (!measured) {
+      const missing = Object.keys(def.positions).map((n) => boundParts(n as MoodBoundName)[1]).filter((f) => !distribution.features[f]);
       lines.push(`Not available in this catalog: it does not record ${missing.join(', ')}.`, '');
       continue;
     }
-    const how = r.bounds.map((b) => {
+    const how = measured.bounds.map((b) => {
       const [side, f] = boundParts(b.name);
       return `${f} ${side === 'min' ? 'at least' : 'at most'} its ${ordinal(b.percentile)} percentile`;
     });
-    const share = d.tracks ? ` (${((100 * r.tracks) / d.tracks).toFixed(1)}%)` : '';
-    const where = r.genres.length ? `; most of them in ${r.genres.map((g) => `${quoteMd(g.genre)} (${COUNT.format(g.tracks)})`).join(', ')}` : '';
+    const share = distribution.tracks ? ` (${((100 * measured.tracks) / distribution.tracks).toFixed(1)}%)` : '';
+    const where = measured.genres.length ? `; most of them in ${measured.genres.map((g) => `${quoteMd(g.genre)} (${COUNT.format(g.tracks)})`).join(', ')}` : '';
     lines.push(
-      `Bounds: ${moodBoundsText(r)}.`,
+      `Bounds: ${moodBoundsText(measured)}.`,
       `Set as: ${how.join(', ')}.`,
-      `${COUNT.format(r.tracks)} tracks${share} of this catalog meet them${where}.`,
+      `${COUNT.format(measured.tracks)} tracks${share} of this catalog meet them${where}.`,
       '',
     );
   }
@@ -175,11 +175,11 @@ function moodsMarkdown(d: CatalogDistribution): string {
  * "nearest by sound" against.
  */
 export function renderGlossary(catalog: Catalog): string {
-  const d = catalog.distribution;
+  const distribution = catalog.distribution;
   const out: string[] = [];
   let heading = '';
   const flush = () => {
-    const extra = featureFigures(catalog, d, heading);
+    const extra = featureFigures(catalog, distribution, heading);
     if (!extra.length) return;
     while (out.length && out[out.length - 1] === '') out.pop();
     out.push(...extra, '');
@@ -187,8 +187,8 @@ export function renderGlossary(catalog: Catalog): string {
   for (const line of GLOSSARY_PROSE.split('\n')) {
     if (/^#{2,3} /.test(line)) {
       flush();
-      if (line === '## The features') out.push(basisText(catalog, d));
-      if (line === '## Using these with the tools') out.push(moodsMarkdown(d));
+      if (line === '## The features') out.push(basisText(catalog, distribution));
+      if (line === '## Using these with the tools') out.push(moodsMarkdown(distribution));
       heading = line.replace(/^#+ /, '');
     }
     out.push(line);
@@ -224,21 +224,21 @@ export function sections(md: string, docTitle: string): Section[] {
     lines = [];
   };
   for (const line of md.split('\n')) {
-    const m = /^(#{1,3}) (.*)$/.exec(line);
-    if (!m) {
+    const headingMatch = /^(#{1,3}) (.*)$/.exec(line);
+    if (!headingMatch) {
       lines.push(line);
       continue;
     }
     flush();
-    const level = m[1]!.length;
+    const level = headingMatch[1]!.length;
     if (level === 1) {
       heading = title = docTitle;
     } else if (level === 2) {
-      h2 = m[2]!;
+      h2 = headingMatch[2]!;
       heading = h2;
       title = `${docTitle} › ${h2}`;
     } else {
-      heading = m[2]!;
+      heading = headingMatch[2]!;
       title = `${docTitle} › ${h2 ? `${h2} › ` : ''}${heading}`;
     }
   }
@@ -251,15 +251,15 @@ export function unwrap(lines: readonly string[]): string {
   const out: string[] = [];
   let joinable = false;
   for (const line of lines) {
-    const t = line.trim();
-    if (!t) {
+    const trimmed = line.trim();
+    if (!trimmed) {
       out.push('');
       joinable = false;
-    } else if (/^(- |\||\d+\. )/.test(t) || !joinable) {
-      out.push(t);
-      joinable = !t.startsWith('|');
+    } else if (/^(- |\||\d+\. )/.test(trimmed) || !joinable) {
+      out.push(trimmed);
+      joinable = !trimmed.startsWith('|');
     } else {
-      out[out.length - 1] += ` ${t}`;
+      out[out.length - 1] += ` ${trimmed}`;
     }
   }
   return out.join('\n');

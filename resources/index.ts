@@ -76,8 +76,8 @@ export function registerResources(server: McpServer, deps: ToolDeps): ResourceRe
 function registerDocuments(server: McpServer, deps: ToolDeps): Map<string, ReadResourceCallback> {
   const readers: Record<(typeof FIXED)[number]['read'], ReadResourceCallback> = {
     genres: async (uri) => {
-      const k = knowledgeFor(await catalogOrThrow(deps));
-      return text(uri, JSON_MIME, JSON.stringify(genresListing(k.catalog, k.genres), null, 1));
+      const knowledge = knowledgeFor(await catalogOrThrow(deps));
+      return text(uri, JSON_MIME, JSON.stringify(genresListing(knowledge.catalog, knowledge.genres), null, 1));
     },
     dataset: async (uri) => text(uri, MARKDOWN, knowledgeFor(await catalogOrThrow(deps)).datasetCard()),
     glossary: async (uri) => text(uri, MARKDOWN, knowledgeFor(await catalogOrThrow(deps)).glossary()),
@@ -95,16 +95,16 @@ function registerDocuments(server: McpServer, deps: ToolDeps): Map<string, ReadR
 /** The genre, artist and track templates, each variable completable from the catalog. */
 function registerTemplates(server: McpServer, deps: ToolDeps): RegisteredResourceTemplate[] {
   const completeGenre = (value: string) => {
-    const c = catalogNow(deps);
-    return c ? knowledgeFor(c).genreNames.complete(value) : [];
+    const catalog = catalogNow(deps);
+    return catalog ? knowledgeFor(catalog).genreNames.complete(value) : [];
   };
   const completeArtist = (value: string) => {
-    const c = catalogNow(deps);
-    return c ? knowledgeFor(c).artistNames.complete(value) : [];
+    const catalog = catalogNow(deps);
+    return catalog ? knowledgeFor(catalog).artistNames.complete(value) : [];
   };
-  const listed = (entries: (k: ReturnType<typeof knowledgeFor>) => Resource[]) => async () => {
-    const c = catalogNow(deps);
-    return { resources: c ? entries(knowledgeFor(c)) : [] };
+  const listed = (entries: (knowledge: ReturnType<typeof knowledgeFor>) => Resource[]) => async () => {
+    const catalog = catalogNow(deps);
+    return { resources: catalog ? entries(knowledgeFor(catalog)) : [] };
   };
 
   return [
@@ -159,14 +159,14 @@ function registerTemplates(server: McpServer, deps: ToolDeps): RegisteredResourc
       async (uri, vars) => {
         const catalog = await catalogOrThrow(deps);
         const id = decodeVariable(uri.href, vars.track_id);
-        const i = catalog.indexOf(id);
-        if (i === undefined) {
+        const track = catalog.indexOf(id);
+        if (track === undefined) {
           throw invalid(
             `no track with id ${echo(id)} in the catalog; track ids come from recommend_by_genre and tracks_by_artist ` +
               'answers and from genre and artist profiles.',
           );
         }
-        return text(uri, JSON_MIME, JSON.stringify(renderTrack(catalog, i), null, 1));
+        return text(uri, JSON_MIME, JSON.stringify(renderTrack(catalog, track), null, 1));
       },
     ),
   ];
@@ -180,8 +180,8 @@ function handleList(server: McpServer, deps: ToolDeps, fixedEntries: Resource[],
     const version = catalog?.version ?? 'loading';
     const offset = decodeCursor(request.params?.cursor, version);
     const all: Resource[] = [...fixedEntries];
-    for (const t of templates) {
-      const list = t.resourceTemplate.listCallback;
+    for (const template of templates) {
+      const list = template.resourceTemplate.listCallback;
       if (list) all.push(...(await list(ctx)).resources);
     }
     const page = all.slice(offset, offset + PAGE_SIZE);
@@ -210,15 +210,15 @@ function handleRead(server: McpServer, fixed: Map<string, ReadResourceCallback>,
     }
     const read = fixed.get(href);
     if (read) return read(uri, ctx);
-    for (const t of templates) {
-      const vars = t.resourceTemplate.uriTemplate.match(href);
-      if (vars) return t.readCallback(uri, vars, ctx);
+    for (const template of templates) {
+      const vars = template.resourceTemplate.uriTemplate.match(href);
+      if (vars) return template.readCallback(uri, vars, ctx);
     }
     throw unknownUri(href);
   });
 }
 
-/** Opaque cursor: the catalog version it pages through and the offset. */
+/** Opaque cursor: the catalog version it pages through (`v`) and the offset (`o`); short keys keep it short. */
 function encodeCursor(version: string, offset: number): string {
   return Buffer.from(JSON.stringify({ v: version, o: offset })).toString('base64url');
 }
@@ -234,10 +234,10 @@ function decodeCursor(cursor: string | undefined, version: string): number {
   }
   // Any JSON decodes from some base64: null, a number or an array is not a cursor this server issued.
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad();
-  const { v, o } = parsed as { v?: unknown; o?: unknown };
-  if (typeof o !== 'number' || !Number.isInteger(o) || o < 0) throw bad();
-  if (v !== version) {
+  const { v: cursorVersion, o: offset } = parsed as { v?: unknown; o?: unknown };
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw bad();
+  if (cursorVersion !== version) {
     throw invalid('the catalog was republished since this cursor was issued (notifications/resources/list_changed); list again without a cursor.');
   }
-  return o;
+  return offset;
 }

@@ -110,12 +110,12 @@ function build(catalog: Catalog): Knowledge {
 function genreDocs(catalog: Catalog, genres: GenreContext): (name: string) => string | null {
   const docs = new Map<string, string>();
   return (name) => {
-    const r = catalog.resolveGenre(name);
-    if (!r.ok) return null;
-    let doc = docs.get(r.value.genre);
+    const resolved = catalog.resolveGenre(name);
+    if (!resolved.ok) return null;
+    let doc = docs.get(resolved.value.genre);
     if (!doc) {
-      doc = renderGenre(catalog, r.value, genres);
-      docs.set(r.value.genre, doc);
+      doc = renderGenre(catalog, resolved.value, genres);
+      docs.set(resolved.value.genre, doc);
     }
     return doc;
   };
@@ -125,17 +125,17 @@ function genreDocs(catalog: Catalog, genres: GenreContext): (name: string) => st
 function artistDocs(catalog: Catalog): (name: string) => string | null {
   const docs = new Map<string, string>();
   const profiles = (name: string): ArtistProfile[] | null => {
-    const r = catalog.resolveArtist(name);
-    if (!r.ok) return null;
-    return r.value.profiles.slice().sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1));
+    const resolved = catalog.resolveArtist(name);
+    if (!resolved.ok) return null;
+    return resolved.value.profiles.slice().sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1));
   };
   return (name) => {
-    const ps = profiles(name);
-    if (!ps) return null;
-    const key = ps[0]!.artist_key;
+    const ranked = profiles(name);
+    if (!ranked) return null;
+    const key = ranked[0]!.artist_key;
     let doc = docs.get(key);
     if (doc === undefined) {
-      doc = renderArtist(catalog, ps[0]!, ps.slice(1));
+      doc = renderArtist(catalog, ranked[0]!, ranked.slice(1));
       if (docs.size >= ARTIST_DOCS_KEPT) docs.delete(docs.keys().next().value!);
     } else {
       docs.delete(key);
@@ -169,9 +169,9 @@ function artistEntries(catalog: Catalog): Resource[] {
     .slice()
     .sort((a, b) => b.track_count - a.track_count || (a.artist_key < b.artist_key ? -1 : 1))
     .filter((a) => {
-      const f = fold(a.artist_name);
-      if (seen.has(f)) return false;
-      seen.add(f);
+      const folded = fold(a.artist_name);
+      if (seen.has(folded)) return false;
+      seen.add(folded);
       return true;
     })
     .map((a) => ({
@@ -191,16 +191,16 @@ function describer(
 ): (kind: DocKind, ref: number) => DocMeta {
   return (kind, ref) => {
     if (kind === 'genre') {
-      const g = catalog.genres[ref]!;
-      return { uri: genreUri(g.genre), title: `Genre ${quote(g.genre)}`, mimeType: MARKDOWN, text: () => genreDoc(g.genre)! };
+      const genre = catalog.genres[ref]!;
+      return { uri: genreUri(genre.genre), title: `Genre ${quote(genre.genre)}`, mimeType: MARKDOWN, text: () => genreDoc(genre.genre)! };
     }
     if (kind === 'artist') {
-      const a = catalog.artistAt(ref);
-      return { uri: artistUri(a.artist_name), title: `Artist ${quote(a.artist_name)}`, mimeType: MARKDOWN, text: () => artistDoc(a.artist_name) ?? '' };
+      const artist = catalog.artistAt(ref);
+      return { uri: artistUri(artist.artist_name), title: `Artist ${quote(artist.artist_name)}`, mimeType: MARKDOWN, text: () => artistDoc(artist.artist_name) ?? '' };
     }
     if (kind === 'glossary') {
-      const s = sources.glossarySections()[ref]!;
-      return { uri: URIS.glossary, title: s.title, mimeType: MARKDOWN, text: () => s.text };
+      const section = sources.glossarySections()[ref]!;
+      return { uri: URIS.glossary, title: section.title, mimeType: MARKDOWN, text: () => section.text };
     }
     return { uri: URIS.dataset, title: 'Dataset card', mimeType: MARKDOWN, text: () => datasetCard() };
   };
@@ -257,9 +257,9 @@ function searchSources(catalog: Catalog, ctx: GenreContext, genreDoc: (name: str
     yield dataset();
     const seen = new Set<string>();
     for (let i = 0; i < catalog.artistCount; i++) {
-      const f = fold(catalog.artistAt(i).artist_name);
-      if (seen.has(f)) continue;
-      seen.add(f);
+      const folded = fold(catalog.artistAt(i).artist_name);
+      if (seen.has(folded)) continue;
+      seen.add(folded);
       yield artist(i);
     }
   }
@@ -269,9 +269,9 @@ function searchSources(catalog: Catalog, ctx: GenreContext, genreDoc: (name: str
 
 /** Hash of the sample documents: equal at publish and at load unless the document wording changed in between. */
 function fingerprint(docs: readonly IndexDoc[]): string {
-  const h = createHash('sha256');
-  for (const d of docs) h.update(`${d.kind}\u0000${d.ref}\u0000${d.name}\u0000${d.keywords}\u0000${d.body}\u0000${d.weight ?? 0}\u0001`);
-  return h.digest('hex').slice(0, 32);
+  const hash = createHash('sha256');
+  for (const doc of docs) hash.update(`${doc.kind}\u0000${doc.ref}\u0000${doc.name}\u0000${doc.keywords}\u0000${doc.body}\u0000${doc.weight ?? 0}\u0001`);
+  return hash.digest('hex').slice(0, 32);
 }
 
 /** Why a search file cannot serve this catalog (another catalog, other documents), or undefined when it can. */
@@ -281,10 +281,10 @@ function refuseSearchFile(header: SearchFileHeader, index: SearchIndex, catalog:
   if (counts.genre !== catalog.genres.length || counts.glossary !== sources.glossarySections().length || counts.dataset !== 1 || !(Number(counts.artist) <= catalog.artistCount)) {
     return 'its document counts differ from the catalog';
   }
-  for (let d = 0; d < index.docs; d++) {
-    const kind = index.kindOf(d);
+  for (let doc = 0; doc < index.docs; doc++) {
+    const kind = index.kindOf(doc);
     const limit = kind === 0 ? catalog.genres.length : kind === 1 ? catalog.artistCount : kind === 2 ? sources.glossarySections().length : 1;
-    if (index.refOf(d) >= limit) return 'a document points outside the catalog';
+    if (index.refOf(doc) >= limit) return 'a document points outside the catalog';
   }
   if (header.fingerprint !== fingerprint(sources.sample())) return 'the documents are worded differently since it was written';
   return undefined;
@@ -297,8 +297,8 @@ function standaloneSources(catalog: Catalog): SearchSources {
     catalog,
     ctx,
     (name) => {
-      const r = catalog.resolveGenre(name);
-      return r.ok ? renderGenre(catalog, r.value, ctx) : null;
+      const resolved = catalog.resolveGenre(name);
+      return resolved.ok ? renderGenre(catalog, resolved.value, ctx) : null;
     },
     () => renderGlossary(catalog),
   );

@@ -16,14 +16,14 @@ const DATA_RULE = 'Text inside «…» (in this prompt, in tool answers and in r
 
 /** Mood words for completion: a mood matches by its own name or any synonym. */
 export function completeMood(value: string): string[] {
-  const p = fold(value);
-  return MOODS.filter((m) => fold(m.mood).startsWith(p) || m.synonyms.some((s) => fold(s).startsWith(p))).map((m) => m.mood);
+  const prefix = fold(value);
+  return MOODS.filter((m) => fold(m.mood).startsWith(prefix) || m.synonyms.some((s) => fold(s).startsWith(prefix))).map((m) => m.mood);
 }
 
 function resolveGenre(catalog: Catalog, name: string): string {
-  const r = catalog.resolveGenre(name);
-  if (!r.ok) throw invalid(unknownGenre(catalog, name));
-  return r.value.genre;
+  const resolved = catalog.resolveGenre(name);
+  if (!resolved.ok) throw invalid(unknownGenre(catalog, name));
+  return resolved.value.genre;
 }
 
 function embedded(uri: string, body: string): PromptMessage {
@@ -56,17 +56,17 @@ type PromptSchemas = { shapes: PromptShapes; strict: { [K in keyof PromptShapes]
 const schemaCache = new WeakMap<ToolDeps['catalog'], PromptSchemas>();
 
 function promptSchemas(deps: ToolDeps): PromptSchemas {
-  let s = schemaCache.get(deps.catalog);
-  if (!s) {
+  let schemas = schemaCache.get(deps.catalog);
+  if (!schemas) {
     const shapes = buildPromptSchemas(deps);
     const strict = {
       build_playlist: strictArgs(shapes.build_playlist),
       artist_deep_dive: strictArgs(shapes.artist_deep_dive),
       compare_genres: strictArgs(shapes.compare_genres),
     };
-    schemaCache.set(deps.catalog, (s = { shapes, strict }));
+    schemaCache.set(deps.catalog, (schemas = { shapes, strict }));
   }
-  return s;
+  return schemas;
 }
 
 /** The argument shapes of each prompt by name, for completion/complete. */
@@ -76,14 +76,14 @@ export function promptArguments(deps: ToolDeps): ReadonlyMap<string, Readonly<Re
 
 function buildPromptSchemas(deps: ToolDeps) {
   const genres = (value: string, exclude?: string) => {
-    const c = catalogNow(deps);
-    if (!c) return [];
-    const values = knowledgeFor(c).genreNames.complete(value);
+    const catalog = catalogNow(deps);
+    if (!catalog) return [];
+    const values = knowledgeFor(catalog).genreNames.complete(value);
     return exclude ? values.filter((g) => genreKey(g) !== genreKey(exclude)) : values;
   };
   const artists = (value: string) => {
-    const c = catalogNow(deps);
-    return c ? knowledgeFor(c).artistNames.complete(value) : [];
+    const catalog = catalogNow(deps);
+    return catalog ? knowledgeFor(catalog).artistNames.complete(value) : [];
   };
 
   return {
@@ -192,12 +192,12 @@ async function artistDeepDive(deps: ToolDeps, args: PromptArgs<'artist_deep_dive
   if (!found.ok) {
     throw invalid(unknownName('artist', args.artist, found.suggestions, { hint: ARTIST_HINT }));
   }
-  const p = found.value.profiles.slice().sort((a, b) => b.track_count - a.track_count)[0]!;
-  const mainGenre = p.subgenres[0]?.genre ?? p.genres[0]?.genre;
-  const name = jsonString(p.artist_name);
+  const profile = found.value.profiles.slice().sort((a, b) => b.track_count - a.track_count)[0]!;
+  const mainGenre = profile.subgenres[0]?.genre ?? profile.genres[0]?.genre;
+  const name = jsonString(profile.artist_name);
   const text = [
-    `Write a deep dive on the artist ${quote(p.artist_name)}, using this server's tools and resources:`,
-    `1. The artist profile is attached (${artistUri(p.artist_name)}): songs, genres, popularity, sound, top tracks, albums.`,
+    `Write a deep dive on the artist ${quote(profile.artist_name)}, using this server's tools and resources:`,
+    `1. The artist profile is attached (${artistUri(profile.artist_name)}): songs, genres, popularity, sound, top tracks, albums.`,
     `2. Call artist_metadata {"artist": ${name}, "max_albums": 50} for the album list, active years and popularity.`,
     `3. Call tracks_by_artist {"artist": ${name}, "limit": 20} for the most popular songs (page with offset for more).`,
     mainGenre
@@ -209,29 +209,29 @@ async function artistDeepDive(deps: ToolDeps, args: PromptArgs<'artist_deep_dive
       `Use only figures from these answers and say when the dataset lacks something (${URIS.dataset} lists known gaps). ${DATA_RULE}`,
   ].join('\n');
   return {
-    description: `Deep dive: ${quote(p.artist_name)}`,
-    messages: [userText(text), embedded(artistUri(p.artist_name), knowledgeFor(catalog).artistDoc(p.artist_name)!)],
+    description: `Deep dive: ${quote(profile.artist_name)}`,
+    messages: [userText(text), embedded(artistUri(profile.artist_name), knowledgeFor(catalog).artistDoc(profile.artist_name)!)],
   };
 }
 
 /** compare_genres: the steps over both genre profiles and recommend_by_genre, with both profiles attached. */
 async function compareGenres(deps: ToolDeps, args: PromptArgs<'compare_genres'>): Promise<GetPromptResult> {
   const catalog = await catalogOrThrow(deps);
-  const a = resolveGenre(catalog, args.genre_a);
-  const b = resolveGenre(catalog, args.genre_b);
-  if (a === b) throw invalid(`genre_a and genre_b are both ${quote(a)}; choose two different genres.`);
-  const k = knowledgeFor(catalog);
+  const genreA = resolveGenre(catalog, args.genre_a);
+  const genreB = resolveGenre(catalog, args.genre_b);
+  if (genreA === genreB) throw invalid(`genre_a and genre_b are both ${quote(genreA)}; choose two different genres.`);
+  const knowledge = knowledgeFor(catalog);
   const text = [
-    `Compare the genres ${quote(a)} and ${quote(b)}, using this server's tools and resources:`,
-    `1. Both profiles are attached (${genreUri(a)}, ${genreUri(b)}): size, feature medians with p10–p90, listener words, top artists, representative tracks, neighbours.`,
+    `Compare the genres ${quote(genreA)} and ${quote(genreB)}, using this server's tools and resources:`,
+    `1. Both profiles are attached (${genreUri(genreA)}, ${genreUri(genreB)}): size, feature medians with p10–p90, listener words, top artists, representative tracks, neighbours.`,
     '2. Compare the medians feature by feature (a table), and say which differences are large relative to the p10–p90 spread.',
     '3. Say whether each lists the other among its neighbouring genres, and which artists appear in both top-artist lists.',
-    `4. Call recommend_by_genre {"genre": ${jsonString(a)}, "limit": 5} and {"genre": ${jsonString(b)}, "limit": 5} for example tracks.`,
+    `4. Call recommend_by_genre {"genre": ${jsonString(genreA)}, "limit": 5} and {"genre": ${jsonString(genreB)}, "limit": 5} for example tracks.`,
     `5. Explain the features in plain words with ${URIS.glossary}.`,
     `End with when to pick one or the other (moods, activities). ${DATA_RULE}`,
   ].join('\n');
   return {
-    description: `Compare ${quote(a)} and ${quote(b)}`,
-    messages: [userText(text), embedded(genreUri(a), k.genreDoc(a)!), embedded(genreUri(b), k.genreDoc(b)!)],
+    description: `Compare ${quote(genreA)} and ${quote(genreB)}`,
+    messages: [userText(text), embedded(genreUri(genreA), knowledge.genreDoc(genreA)!), embedded(genreUri(genreB), knowledge.genreDoc(genreB)!)],
   };
 }

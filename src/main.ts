@@ -149,9 +149,9 @@ async function ensureCatalog(config: Config, log: Logger, holder: CatalogHolder,
     outcome = 'building';
     lastTry = Date.now();
     holder.setProgress('trying the dataset again');
-    void buildFirstCatalog(config, log, report).then((o) => {
-      outcome = o;
-      if (o === 'published') ready();
+    void buildFirstCatalog(config, log, report).then((retried) => {
+      outcome = retried;
+      if (retried === 'published') ready();
     });
   });
 }

@@ -65,11 +65,11 @@ export function canAskForm(ctx: ServerContext | undefined): boolean {
 
 /** "«Skrillex» (edm, electro house; best known for «Bangarang»)": what tells same-looking names apart. */
 function describe(catalog: Catalog, name: string): string {
-  const r = catalog.resolveArtist(name);
-  const p = r.ok ? r.value.profiles[0] : undefined;
-  if (!p) return quote(name);
-  const genres = p.genres.slice(0, 2).map((g) => g.genre);
-  const top = p.top_tracks[0]?.track_name;
+  const resolved = catalog.resolveArtist(name);
+  const profile = resolved.ok ? resolved.value.profiles[0] : undefined;
+  if (!profile) return quote(name);
+  const genres = profile.genres.slice(0, 2).map((g) => g.genre);
+  const top = profile.top_tracks[0]?.track_name;
   const parts = [genres.length ? genres.join(', ') : null, top ? `best known for ${quote(top)}` : null].filter(Boolean);
   return parts.length ? `${quote(name)} (${parts.join('; ')})` : quote(name);
 }

@@ -102,10 +102,10 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         const resolution = resolveArtists(catalog, ctx, [{ key: 'artist', query: args.artist }]);
         if (resolution.kind !== 'found') return resolution.result;
         const found = resolution.found[0]!;
-        const p = found.profiles[0]!;
-        const log = deps.log.child({ tool: 'artist_metadata', artist_key: p.artist_key });
-        const outcome = await liveFetch(deps, p, ctx, log);
-        return render(catalog, p, args.max_albums, outcome, deps, readAs([found.match]));
+        const profile = found.profiles[0]!;
+        const log = deps.log.child({ tool: 'artist_metadata', artist_key: profile.artist_key });
+        const outcome = await liveFetch(deps, profile, ctx, log);
+        return render(catalog, profile, args.max_albums, outcome, deps, readAs([found.match]));
       }),
   );
 }
@@ -113,12 +113,12 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
 // ------------------------------------------------------------------------------------- live part
 
 /** The live refresh (src/spotify/live-artist.ts) with this server's settings, reporting MCP progress when asked. */
-async function liveFetch(deps: ToolDeps, p: ArtistProfile, ctx: ServerContext, log: ToolDeps['log']): Promise<LiveOutcome> {
+async function liveFetch(deps: ToolDeps, profile: ArtistProfile, ctx: ServerContext, log: ToolDeps['log']): Promise<LiveOutcome> {
   if (!deps.spotify) return { status: 'skipped', reason: null };
   const progressToken = ctx.mcpReq._meta?.progressToken;
   return refreshArtistLive(
     deps.spotify,
-    { ...p, spotify_id: p.spotify_id ?? null, spotify_fetched_at: p.spotify_fetched_at ?? null, track_ids: p.top_tracks.map((t) => t.track_id) },
+    { ...profile, spotify_id: profile.spotify_id ?? null, spotify_fetched_at: profile.spotify_fetched_at ?? null, track_ids: profile.top_tracks.map((t) => t.track_id) },
     {
       ttlMs: deps.spotifyTtlMs ?? DEFAULT_TTL_MS,
       timeoutMs: deps.spotifyLiveTimeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS,
@@ -134,52 +134,52 @@ async function liveFetch(deps: ToolDeps, p: ArtistProfile, ctx: ServerContext, l
 
 // ------------------------------------------------------------------------------------- merge + render
 
-function largestImage(a: SpotifyArtist): string | null {
+function largestImage(artist: SpotifyArtist): string | null {
   let best: { url: string; area: number } | null = null;
-  for (const i of a.images) {
+  for (const i of artist.images) {
     const area = (i.width ?? 0) * (i.height ?? 0);
     if (!best || area > best.area || (area === best.area && i.url < best.url)) best = { url: i.url, area };
   }
   return best?.url ?? null;
 }
 
-const liveValue = (a: SpotifyArtist, f: SpotifyField): SpotifyValues[SpotifyField] =>
-  f === 'spotify_id' ? a.id
-  : f === 'followers' ? a.followers
-  : f === 'popularity' ? a.popularity
-  : f === 'genres' ? a.genres
-  : f === 'image_url' ? largestImage(a)
-  : a.url;
+const liveValue = (artist: SpotifyArtist, field: SpotifyField): SpotifyValues[SpotifyField] =>
+  field === 'spotify_id' ? artist.id
+  : field === 'followers' ? artist.followers
+  : field === 'popularity' ? artist.popularity
+  : field === 'genres' ? artist.genres
+  : field === 'image_url' ? largestImage(artist)
+  : artist.url;
 
-const storedValue = (p: ArtistProfile, f: SpotifyField): SpotifyValues[SpotifyField] =>
-  (f === 'spotify_id' ? p.spotify_id
-  : f === 'followers' ? p.spotify_followers
-  : f === 'popularity' ? p.spotify_popularity
-  : f === 'genres' ? p.spotify_genres
-  : f === 'image_url' ? p.spotify_image_url
-  : p.spotify_url) ?? null;
+const storedValue = (profile: ArtistProfile, field: SpotifyField): SpotifyValues[SpotifyField] =>
+  (field === 'spotify_id' ? profile.spotify_id
+  : field === 'followers' ? profile.spotify_followers
+  : field === 'popularity' ? profile.spotify_popularity
+  : field === 'genres' ? profile.spotify_genres
+  : field === 'image_url' ? profile.spotify_image_url
+  : profile.spotify_url) ?? null;
 
 /** Fields development-mode apps no longer receive (2026 cuts). */
 const DEV_MODE_FIELDS = new Set<SpotifyField>(['followers', 'popularity', 'genres']);
 
-function mergeSpotify(p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean) {
+function mergeSpotify(profile: ArtistProfile, outcome: LiveOutcome, hasClient: boolean) {
   const values = {} as Record<SpotifyField, SpotifyValues[SpotifyField]>;
   const provenance: Record<string, z.infer<typeof provenanceShape>> = {};
   const notes: string[] = [];
-  const storedAt = p.spotify_fetched_at ?? null;
-  const enriched = Boolean(p.spotify_id);
+  const storedAt = profile.spotify_fetched_at ?? null;
+  const enriched = Boolean(profile.spotify_id);
   const liveArtist = outcome.status === 'ok' ? outcome.artist : null;
   const liveAt = outcome.status === 'ok' ? outcome.at.toISOString() : null;
 
-  for (const f of SPOTIFY_FIELDS) {
-    const key = `spotify.${f}`;
-    const lv = liveArtist ? liveValue(liveArtist, f) : null;
-    const sv = enriched ? storedValue(p, f) : null;
-    if (lv !== null && lv !== undefined) {
-      values[f] = lv;
+  for (const field of SPOTIFY_FIELDS) {
+    const key = `spotify.${field}`;
+    const liveFieldValue = liveArtist ? liveValue(liveArtist, field) : null;
+    const storedFieldValue = enriched ? storedValue(profile, field) : null;
+    if (liveFieldValue !== null && liveFieldValue !== undefined) {
+      values[field] = liveFieldValue;
       provenance[key] = { source: 'spotify-live', fetched_at: liveAt };
-    } else if (sv !== null) {
-      values[f] = sv;
+    } else if (storedFieldValue !== null) {
+      values[field] = storedFieldValue;
       provenance[key] = {
         source: 'spotify-enriched',
         fetched_at: storedAt,
@@ -188,14 +188,14 @@ function mergeSpotify(p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean
           : {}),
       };
     } else {
-      values[f] = null;
-      provenance[key] = { source: 'unavailable', fetched_at: liveAt ?? storedAt, note: unavailableWhy(f, p, outcome, hasClient, enriched) };
+      values[field] = null;
+      provenance[key] = { source: 'unavailable', fetched_at: liveAt ?? storedAt, note: unavailableWhy(field, profile, outcome, hasClient, enriched) };
     }
   }
 
   if (outcome.status === 'failed') notes.push(`${outcome.reason}; Spotify fields ${enriched ? `are from the last enrichment (${storedAt})` : 'are unavailable'}`);
-  if (outcome.status === 'ok' && !outcome.artist) notes.push(`no Spotify artist matches ${quote(p.artist_name)}; Spotify fields are unavailable`);
-  if (outcome.status === 'ok' && outcome.developmentMode && [...DEV_MODE_FIELDS].some((f) => provenance[`spotify.${f}`]?.source === 'unavailable')) {
+  if (outcome.status === 'ok' && !outcome.artist) notes.push(`no Spotify artist matches ${quote(profile.artist_name)}; Spotify fields are unavailable`);
+  if (outcome.status === 'ok' && outcome.developmentMode && [...DEV_MODE_FIELDS].some((field) => provenance[`spotify.${field}`]?.source === 'unavailable')) {
     notes.push('this Spotify app is in development mode: Spotify no longer returns followers, popularity and genres to it (reported as unavailable, not 0)');
   }
   if (!hasClient && !enriched) notes.push('no Spotify data: the artist was not enriched and the server has no Spotify credentials for a live fetch; dataset fields only');
@@ -207,90 +207,90 @@ function mergeSpotify(p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean
   return { values: values as SpotifyValues, provenance, notes, anyLive, anyEnriched };
 }
 
-function unavailableWhy(f: SpotifyField, p: ArtistProfile, outcome: LiveOutcome, hasClient: boolean, enriched: boolean): string {
+function unavailableWhy(field: SpotifyField, profile: ArtistProfile, outcome: LiveOutcome, hasClient: boolean, enriched: boolean): string {
   if (outcome.status === 'ok') {
     if (!outcome.artist) return 'no Spotify artist matches this name';
-    if (DEV_MODE_FIELDS.has(f) && outcome.developmentMode) return 'not returned to development-mode Spotify apps';
-    if (f === 'image_url') return 'Spotify has no image for this artist';
+    if (DEV_MODE_FIELDS.has(field) && outcome.developmentMode) return 'not returned to development-mode Spotify apps';
+    if (field === 'image_url') return 'Spotify has no image for this artist';
     return 'not returned by the Spotify API';
   }
   if (outcome.status === 'failed') return outcome.reason;
   if (!enriched) return hasClient ? 'not enriched' : 'not enriched, and no Spotify credentials for a live fetch';
   // Stored data tells development mode only when every field such apps are denied is missing.
-  const allDenied = p.spotify_followers == null && p.spotify_popularity == null && p.spotify_genres == null;
-  return p.spotify_id && DEV_MODE_FIELDS.has(f) && allDenied
+  const allDenied = profile.spotify_followers == null && profile.spotify_popularity == null && profile.spotify_genres == null;
+  return profile.spotify_id && DEV_MODE_FIELDS.has(field) && allDenied
     ? 'not returned to this Spotify app when it was enriched (development mode)'
     : 'not returned by Spotify when enriched';
 }
 
 function render(
   catalog: Catalog,
-  p: ArtistProfile,
+  profile: ArtistProfile,
   maxAlbums: number,
   outcome: LiveOutcome,
   deps: ToolDeps,
   resolved: z.infer<typeof resolvedShape>[],
 ): CallToolResult {
-  const sp = mergeSpotify(p, outcome, Boolean(deps.spotify));
+  const merged = mergeSpotify(profile, outcome, Boolean(deps.spotify));
   const datasetAt = { source: 'dataset' as Source, fetched_at: catalog.manifest.publishedAt ?? null };
   const datasetFields = ['artist', 'track_count', 'genres', 'subgenres', 'popularity', 'explicit_share', 'audio_feature_means', 'top_tracks', 'albums', 'albums_total', 'active_years'];
-  const provenance = { ...Object.fromEntries(datasetFields.map((f) => [f, datasetAt])), ...sp.provenance };
+  const provenance = { ...Object.fromEntries(datasetFields.map((field) => [field, datasetAt])), ...merged.provenance };
 
   const structured = {
-    artist: { name: p.artist_name, artist_key: p.artist_key },
+    artist: { name: profile.artist_name, artist_key: profile.artist_key },
     ...(resolved[0] ? { resolved: resolved[0] } : {}),
-    track_count: p.track_count,
-    genres: p.genres,
-    subgenres: p.subgenres,
-    popularity: { mean: round(p.popularity_mean, 1), min: p.popularity_min, max: p.popularity_max },
-    explicit_share: round(p.explicit_share, 3),
-    audio_feature_means: Object.fromEntries(Object.entries(p.feature_means).map(([k, v]) => [k, round(v, k === 'duration_ms' ? 0 : 3)])),
-    top_tracks: p.top_tracks.map((t) => ({ track_id: t.track_id, name: t.track_name, popularity: t.popularity })),
-    albums: p.albums.slice(0, maxAlbums).map((a) => ({ name: a.album_name, album_id: a.album_id, release_year: a.release_year, track_count: a.track_count })),
-    albums_total: p.albums.length,
-    active_years: { first: p.first_release_year, last: p.last_release_year },
-    spotify: sp.values,
+    track_count: profile.track_count,
+    genres: profile.genres,
+    subgenres: profile.subgenres,
+    popularity: { mean: round(profile.popularity_mean, 1), min: profile.popularity_min, max: profile.popularity_max },
+    explicit_share: round(profile.explicit_share, 3),
+    audio_feature_means: Object.fromEntries(Object.entries(profile.feature_means).map(([k, v]) => [k, round(v, k === 'duration_ms' ? 0 : 3)])),
+    top_tracks: profile.top_tracks.map((t) => ({ track_id: t.track_id, name: t.track_name, popularity: t.popularity })),
+    albums: profile.albums.slice(0, maxAlbums).map((a) => ({ name: a.album_name, album_id: a.album_id, release_year: a.release_year, track_count: a.track_count })),
+    albums_total: profile.albums.length,
+    active_years: { first: profile.first_release_year, last: profile.last_release_year },
+    spotify: merged.values,
     provenance,
-    notes: sp.notes,
-    source: sp.anyLive ? ('dataset+spotify-live' as const) : sp.anyEnriched ? ('dataset+spotify-enriched' as const) : ('dataset' as const),
+    notes: merged.notes,
+    source: merged.anyLive ? ('dataset+spotify-live' as const) : merged.anyEnriched ? ('dataset+spotify-enriched' as const) : ('dataset' as const),
     catalog: { version: catalog.version, source: 'dataset' as const },
   };
-  const m = structured.audio_feature_means;
-  const years = p.first_release_year ? ` · releases ${p.first_release_year}–${p.last_release_year}` : '';
+  const featureMeans = structured.audio_feature_means;
+  const years = profile.first_release_year ? ` · releases ${profile.first_release_year}–${profile.last_release_year}` : '';
   const text = [
-    `${quote(p.artist_name)}: ${p.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${p.popularity_max ?? 'n/a'})`,
+    `${quote(profile.artist_name)}: ${profile.track_count} tracks${years} · popularity mean ${structured.popularity.mean ?? 'n/a'} (max ${profile.popularity_max ?? 'n/a'})`,
     ...readAsLine(resolved),
-    `genres: ${p.genres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ') || 'n/a'}`,
-    ...(p.subgenres.length ? [`subgenres: ${p.subgenres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ')}`] : []),
-    `sound: ${LISTENER_FEATURES.map((f) => `${f} ${m[f] ?? 'n/a'}${unitOf(f) ? ` ${unitOf(f)}` : ''}`).join(', ')}`,
-    `top tracks: ${p.top_tracks.slice(0, 5).map((t) => `${quote(t.track_name)} (${t.popularity})`).join('; ')}`,
-    `albums (${p.albums.length}): ${[...new Set(structured.albums.map((a) => `${quote(a.name)}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
-    spotifyLine(sp.values, provenance),
-    ...sp.notes.map((n) => `note: ${n}`),
+    `genres: ${profile.genres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ') || 'n/a'}`,
+    ...(profile.subgenres.length ? [`subgenres: ${profile.subgenres.map((g) => `${quote(g.genre)} (${g.track_count})`).join(', ')}`] : []),
+    `sound: ${LISTENER_FEATURES.map((feature) => `${feature} ${featureMeans[feature] ?? 'n/a'}${unitOf(feature) ? ` ${unitOf(feature)}` : ''}`).join(', ')}`,
+    `top tracks: ${profile.top_tracks.slice(0, 5).map((t) => `${quote(t.track_name)} (${t.popularity})`).join('; ')}`,
+    `albums (${profile.albums.length}): ${[...new Set(structured.albums.map((a) => `${quote(a.name)}${a.release_year ? ` (${a.release_year})` : ''}`))].slice(0, 5).join('; ')}`,
+    spotifyLine(merged.values, provenance),
+    ...merged.notes.map((n) => `note: ${n}`),
     'source: dataset snapshot ' + catalog.version,
   ].join('\n');
   return ok(structured, text);
 }
 
-function spotifyLine(v: SpotifyValues, provenance: Record<string, z.infer<typeof provenanceShape>>): string {
-  if (!v.spotify_id) return 'spotify: unavailable';
-  const tag = (f: SpotifyField) => {
-    const pr = provenance[`spotify.${f}`];
-    if (!pr || pr.source === 'unavailable') return 'unavailable';
+function spotifyLine(values: SpotifyValues, provenance: Record<string, z.infer<typeof provenanceShape>>): string {
+  if (!values.spotify_id) return 'spotify: unavailable';
+  const tag = (field: SpotifyField) => {
+    const fieldProvenance = provenance[`spotify.${field}`];
+    if (!fieldProvenance || fieldProvenance.source === 'unavailable') return 'unavailable';
     return null;
   };
   const parts = [
-    `followers ${v.followers !== null ? v.followers.toLocaleString('en-US') : tag('followers')}`,
-    `popularity ${v.popularity ?? tag('popularity')}`,
-    `genres ${v.genres ? quoteList(v.genres, 'none listed') : tag('genres')}`,
+    `followers ${values.followers !== null ? values.followers.toLocaleString('en-US') : tag('followers')}`,
+    `popularity ${values.popularity ?? tag('popularity')}`,
+    `genres ${values.genres ? quoteList(values.genres, 'none listed') : tag('genres')}`,
   ];
-  const src = provenance['spotify.spotify_id'];
-  const when = src?.fetched_at ? `, ${src.source === 'spotify-live' ? 'fetched live' : 'enriched'} ${src.fetched_at}` : '';
-  return `spotify: ${parts.join(' · ')}${v.url ? ` · ${v.url}` : ''} [${v.spotify_id}${when}]`;
+  const idProvenance = provenance['spotify.spotify_id'];
+  const when = idProvenance?.fetched_at ? `, ${idProvenance.source === 'spotify-live' ? 'fetched live' : 'enriched'} ${idProvenance.fetched_at}` : '';
+  return `spotify: ${parts.join(' · ')}${values.url ? ` · ${values.url}` : ''} [${values.spotify_id}${when}]`;
 }
 
 function round(v: number | null, digits: number): number | null {
   if (v === null) return null;
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
+  const scale = 10 ** digits;
+  return Math.round(v * scale) / scale;
 }

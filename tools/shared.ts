@@ -7,7 +7,7 @@ import type { CatalogHolder, CatalogState } from '../src/catalog/holder.js';
 import type { NameMatch } from '../src/catalog/resolve.js';
 import { TRACK_FEATURES_SHOWN, unitOf, type TrackFeature } from '../src/features.js';
 import type { Logger } from '../src/log.js';
-import type { SpotifyApi } from '../src/spotify/client.js';
+import type { SpotifyApi } from '../src/spotify/index.js';
 
 /** Live Spotify access for tools; src/main.ts builds the client from config when credentials exist. */
 export interface SpotifyDeps {

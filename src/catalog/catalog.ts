@@ -81,10 +81,10 @@ export class ArtistProfiles {
    * asked for and not kept, so a pass over all of them holds one at a time.
    */
   static ofJson(keys: readonly string[], names: readonly string[], popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
-    const p = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
-    p.json = json;
-    p.keep = false;
-    return p;
+    const profiles = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
+    profiles.json = json;
+    profiles.keep = false;
+    return profiles;
   }
 
   get length(): number {
@@ -288,9 +288,9 @@ const NO_TRACKS: TrackSource = {
 
 /** The artist index of name resolution over a catalog's artists, built a few dozen artists a step (publish stores it: name-index.ts). */
 export function* artistIndexSteps(artists: ArtistProfiles): Steps<ArtistIndex> {
-  const r = new NameResolver([], NO_TRACKS);
-  yield* loop(artists.length, (i) => r.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
-  return r.artistIndex();
+  const resolver = new NameResolver([], NO_TRACKS);
+  yield* loop(artists.length, (i) => resolver.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
+  return resolver.artistIndex();
 }
 
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
@@ -361,28 +361,28 @@ export class Catalog {
 
   /** `options` apply when the catalog is prepared from marts in memory (not to published parts, whose metric is fitted). */
   constructor(source: CatalogSource | CatalogParts | CatalogIndexes, options: PrepareOptions = {}) {
-    const b = 'byId' in source ? source : runNow(buildIndexes('metric' in source ? source : prepareCatalog(source, options)));
-    const p = b.parts;
-    this.manifest = p.manifest;
-    this.columns = p.columns;
-    this.size = p.columns.size;
-    this.songIndex = p.columns.songIndex;
-    this.objects = p.objects;
-    this.files = p.files;
-    this.publishedDistribution = p.objects['distribution'] as CatalogDistribution | undefined;
-    this.artistTable = p.artists;
-    this.storedNames = p.names;
-    this.storedTitles = p.titles;
-    this.genreProfiles = p.genres;
-    this.metric = b.metric;
-    this.embeddingDims = b.metric.dims;
-    this.embeddingScale = p.metric.scale;
-    this.byId = b.byId;
-    this.songSizes = b.songSizes;
-    this.primary = b.primary;
-    this.genreIndex = b.genreIndex;
-    this.artistRow = b.artistRow;
-    this.artistMembersByRow = b.artistMembers;
+    const indexes = 'byId' in source ? source : runNow(buildIndexes('metric' in source ? source : prepareCatalog(source, options)));
+    const parts = indexes.parts;
+    this.manifest = parts.manifest;
+    this.columns = parts.columns;
+    this.size = parts.columns.size;
+    this.songIndex = parts.columns.songIndex;
+    this.objects = parts.objects;
+    this.files = parts.files;
+    this.publishedDistribution = parts.objects['distribution'] as CatalogDistribution | undefined;
+    this.artistTable = parts.artists;
+    this.storedNames = parts.names;
+    this.storedTitles = parts.titles;
+    this.genreProfiles = parts.genres;
+    this.metric = indexes.metric;
+    this.embeddingDims = indexes.metric.dims;
+    this.embeddingScale = parts.metric.scale;
+    this.byId = indexes.byId;
+    this.songSizes = indexes.songSizes;
+    this.primary = indexes.primary;
+    this.genreIndex = indexes.genreIndex;
+    this.artistRow = indexes.artistRow;
+    this.artistMembersByRow = indexes.artistMembers;
   }
 
   /** A catalog over prepared parts, its indexes built in slices of at most about `budgetMs` of the event loop each. */
@@ -512,16 +512,16 @@ export class Catalog {
    * how it was matched; see resolve.ts. Several profiles whose names fold alike answer together.
    */
   resolveArtist(query: string): Resolution<{ profiles: ArtistProfile[]; members: Int32Array }> {
-    const r = this.names.resolveArtist(query);
-    if (!r.ok) {
-      if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
+    const resolved = this.names.resolveArtist(query);
+    if (!resolved.ok) {
+      if (resolved.ambiguous) return { ok: false, ambiguous: true, suggestions: resolved.candidates.slice(0, 5) };
       const byFold = this.artistsByFoldedName();
       const near = this.names.nearestArtists(fold(query), 5);
       return { ok: false, suggestions: near.map((n) => this.artistName(byFold.get(n)![0]!)!) };
     }
-    const rows = r.value.map((k) => this.artistRow.get(k)!);
+    const rows = resolved.value.map((k) => this.artistRow.get(k)!);
     const members = rows.length === 1 ? this.artistMembersByRow[rows[0]!]! : Int32Array.from(new Set(rows.flatMap((row) => [...this.artistMembersByRow[row]!])));
-    return { ok: true, value: { profiles: rows.map((row) => this.artistTable.get(row)), members }, match: r.match };
+    return { ok: true, value: { profiles: rows.map((row) => this.artistTable.get(row)), members }, match: resolved.match };
   }
 
   /**
@@ -530,27 +530,27 @@ export class Catalog {
    * several matching tracks wins.
    */
   resolveTrack(query: string): Resolution<number> {
-    const r = this.names.resolveTrack(query);
-    if (r.ok) return { ok: true, value: r.value, match: r.match };
-    if (r.ambiguous) return { ok: false, ambiguous: true, suggestions: r.candidates.slice(0, 5) };
-    const q = query.trim();
+    const resolved = this.names.resolveTrack(query);
+    if (resolved.ok) return { ok: true, value: resolved.value, match: resolved.match };
+    if (resolved.ambiguous) return { ok: false, ambiguous: true, suggestions: resolved.candidates.slice(0, 5) };
+    const trimmed = query.trim();
     const titles = this.names.foldedTitles();
-    const sep = [' – ', ' — ', ' - ', ' by '].find((s) => q.indexOf(s) > 0);
-    const near = this.names.nearestTitles(fold(sep ? q.slice(0, q.indexOf(sep)) : q), 5);
+    const separator = [' – ', ' — ', ' - ', ' by '].find((s) => trimmed.indexOf(s) > 0);
+    const near = this.names.nearestTitles(fold(separator ? trimmed.slice(0, trimmed.indexOf(separator)) : trimmed), 5);
     return { ok: false, suggestions: near.map((t) => { const i = titles.get(t)![0]!; return `${this.trackName(i)} – ${this.artistNames(i).join(', ')}`; }) };
   }
 
   private artistsByFoldedName(): Map<string, string[]> {
     if (this.foldedNames) return this.foldedNames;
-    const a = this.artistTable;
-    const m = new Map<string, string[]>();
-    for (let r = 0; r < a.length; r++) {
-      const folded = a.folded?.[r] ?? fold(a.names[r]!);
-      const keys = m.get(folded);
-      if (keys) keys.push(a.keys[r]!);
-      else m.set(folded, [a.keys[r]!]);
+    const artists = this.artistTable;
+    const byFold = new Map<string, string[]>();
+    for (let row = 0; row < artists.length; row++) {
+      const folded = artists.folded?.[row] ?? fold(artists.names[row]!);
+      const keys = byFold.get(folded);
+      if (keys) keys.push(artists.keys[row]!);
+      else byFold.set(folded, [artists.keys[row]!]);
     }
-    return (this.foldedNames = m);
+    return (this.foldedNames = byFold);
   }
 
   indexOf(trackId: string): number | undefined {
@@ -566,8 +566,8 @@ export class Catalog {
   }
 
   explicit(i: number): boolean | null {
-    const e = this.columns.explicit[i]!;
-    return e < 0 ? null : e === 1;
+    const flag = this.columns.explicit[i]!;
+    return flag < 0 ? null : flag === 1;
   }
 
   canonicalId(i: number): string {
@@ -607,15 +607,15 @@ export class Catalog {
   /** Squared distance between two tracks in the learned metric space. */
   distance2(a: number, b: number): number {
     const k = this.embeddingDims;
-    const e = this.metric.rows;
-    const ra = this.metric.rowOf[a]! * k;
-    const rb = this.metric.rowOf[b]! * k;
-    let s = 0;
+    const rows = this.metric.rows;
+    const rowA = this.metric.rowOf[a]! * k;
+    const rowB = this.metric.rowOf[b]! * k;
+    let sum = 0;
     for (let c = 0; c < k; c++) {
-      const d = e[ra + c]! - e[rb + c]!;
-      s += d * d;
+      const d = rows[rowA + c]! - rows[rowB + c]!;
+      sum += d * d;
     }
-    return s;
+    return sum;
   }
 
   /** A track's local scale in the learned metric space (1 when the snapshot has none; see LOCAL_SCALE). */
@@ -626,8 +626,8 @@ export class Catalog {
   /** A track's vector in the learned metric space (a view, not a copy). */
   vector(i: number): Float32Array {
     const k = this.embeddingDims;
-    const r = this.metric.rowOf[i]! * k;
-    return this.metric.rows.subarray(r, r + k);
+    const rowStart = this.metric.rowOf[i]! * k;
+    return this.metric.rows.subarray(rowStart, rowStart + k);
   }
 
   primaryArtist(i: number): string | undefined {
@@ -641,14 +641,14 @@ export class Catalog {
   }
 
   artistName(key: string): string | undefined {
-    const r = this.artistRow.get(key);
-    return r === undefined ? undefined : this.artistTable.names[r];
+    const row = this.artistRow.get(key);
+    return row === undefined ? undefined : this.artistTable.names[row];
   }
 
   /** Track indexes credited to an artist key. */
   artistMembers(key: string): Int32Array {
-    const r = this.artistRow.get(key);
-    return r === undefined ? NO_MEMBERS : this.artistMembersByRow[r]!;
+    const row = this.artistRow.get(key);
+    return row === undefined ? NO_MEMBERS : this.artistMembersByRow[row]!;
   }
 
   /** How many tracks of the catalog are the song whose representative is track `song`. */

@@ -1,18 +1,18 @@
-/** A typed array that grows as values are pushed: `a[0 .. n)` holds them, `done()` a copy of exactly those. */
+/** A typed array that grows as values are pushed: `values[0 .. length)` holds them, `done()` a copy of exactly those. */
 export class Grow<T extends Float64Array | Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array> {
-  n = 0;
-  constructor(public a: T) {}
+  length = 0;
+  constructor(public values: T) {}
 
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new (this.a.constructor as new (n: number) => T)(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const larger = new (this.values.constructor as new (length: number) => T)(this.values.length * 2);
+      larger.set(this.values);
+      this.values = larger;
     }
-    this.a[this.n++] = v;
+    this.values[this.length++] = value;
   }
 
   done(): T {
-    return this.a.slice(0, this.n) as T;
+    return this.values.slice(0, this.length) as T;
   }
 }

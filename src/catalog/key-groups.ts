@@ -104,13 +104,13 @@ export class KeyGroupsBuilder {
     for (;;) {
       g = this.slots[s]!;
       if (g < 0) {
-        g = this.hashes.n;
+        g = this.hashes.length;
         this.firstRows.push(row);
         this.hashes.push(h);
         this.slots[s] = g;
         break;
       }
-      if (this.hashes.a[g] === h && this.keyOf(this.firstRows.a[g]!) === key) break;
+      if (this.hashes.values[g] === h && this.keyOf(this.firstRows.values[g]!) === key) break;
       s = (s + 1) & this.mask;
     }
     this.groupOfAdded.push(g);
@@ -119,10 +119,10 @@ export class KeyGroupsBuilder {
 
   /** The groups, made in steps (slices.ts). */
   *done(): Steps<KeyGroups> {
-    const groups = this.hashes.n;
-    const n = this.groupOfAdded.n;
-    const groupOf = this.groupOfAdded.a;
-    const rowOf = this.rowOfAdded.a;
+    const groups = this.hashes.length;
+    const n = this.groupOfAdded.length;
+    const groupOf = this.groupOfAdded.values;
+    const rowOf = this.rowOfAdded.values;
     const start = new Int32Array(groups + 1);
     yield* loop(n, (p) => start[groupOf[p]! + 1]!++, 1 << 16);
     for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;

@@ -6,61 +6,61 @@
  */
 
 /**
- * The k best of a stream of (track, score) pairs: highest score first, ties to the lower track id.
- * Backed by a min-heap of typed arrays; reusable across calls (reset()).
- */
-/**
- * Mean Gaussian kernel between the row of `k` values at `rows[o…o+k)` and each anchor:
+ * Mean Gaussian kernel between the row of `dims` values at `rows[rowStart…rowStart+dims)` and each anchor:
  * mean over anchors of exp(−‖row − anchor‖² · inv[a] / rowScale), where inv[a] is the anchor's own
  * inverse width and rowScale the row's local scale (1 for the plain metric). The hot loop of every
  * similarity ranking.
  */
-export function anchorKernel(rows: ArrayLike<number>, o: number, k: number, anchors: readonly ArrayLike<number>[], inv: ArrayLike<number>, rowScale = 1): number {
+export function anchorKernel(rows: ArrayLike<number>, rowStart: number, dims: number, anchors: readonly ArrayLike<number>[], inv: ArrayLike<number>, rowScale = 1): number {
   let sum = 0;
   for (let a = 0; a < anchors.length; a++) {
-    const v = anchors[a]!;
-    let d = 0;
-    for (let c = 0; c < k; c++) {
-      const x = rows[o + c]! - v[c]!;
-      d += x * x;
+    const anchor = anchors[a]!;
+    let d2 = 0;
+    for (let c = 0; c < dims; c++) {
+      const x = rows[rowStart + c]! - anchor[c]!;
+      d2 += x * x;
     }
-    sum += Math.exp((-d * inv[a]!) / rowScale);
+    sum += Math.exp((-d2 * inv[a]!) / rowScale);
   }
   return sum / anchors.length;
 }
 
+/**
+ * The k best of a stream of (track, score) pairs: highest score first, ties to the lower track id.
+ * Backed by a min-heap of typed arrays; reusable across calls (reset()).
+ */
 export class TopK {
-  private idx: Int32Array;
-  private sc: Float64Array;
-  private n = 0;
-  private cap = 0;
+  private heapTrack: Int32Array;
+  private heapScore: Float64Array;
+  private count = 0;
+  private capacity = 0;
 
-  constructor(private readonly tieKey: (i: number) => string | number, capacity = 256) {
-    this.idx = new Int32Array(capacity);
-    this.sc = new Float64Array(capacity);
+  constructor(private readonly tieKey: (i: number) => string | number, initialCapacity = 256) {
+    this.heapTrack = new Int32Array(initialCapacity);
+    this.heapScore = new Float64Array(initialCapacity);
   }
 
   reset(k: number): this {
-    if (k > this.idx.length) {
-      this.idx = new Int32Array(k);
-      this.sc = new Float64Array(k);
+    if (k > this.heapTrack.length) {
+      this.heapTrack = new Int32Array(k);
+      this.heapScore = new Float64Array(k);
     }
-    this.cap = k;
-    this.n = 0;
+    this.capacity = k;
+    this.count = 0;
     return this;
   }
 
   get size(): number {
-    return this.n;
+    return this.count;
   }
 
   get full(): boolean {
-    return this.n >= this.cap;
+    return this.count >= this.capacity;
   }
 
   /** Score of the worst kept entry (-Infinity while not full). */
   get floor(): number {
-    return this.n >= this.cap ? this.sc[0]! : -Infinity;
+    return this.count >= this.capacity ? this.heapScore[0]! : -Infinity;
   }
 
   /** Whether (ia, sa) ranks below (ib, sb). */
@@ -69,49 +69,49 @@ export class TopK {
   }
 
   offer(i: number, s: number): void {
-    const { idx, sc } = this;
-    if (this.n < this.cap) {
-      let j = this.n++;
+    const { heapTrack, heapScore } = this;
+    if (this.count < this.capacity) {
+      let j = this.count++;
       while (j > 0) {
         const p = (j - 1) >> 1;
-        if (!this.worse(i, s, idx[p]!, sc[p]!)) break;
-        idx[j] = idx[p]!;
-        sc[j] = sc[p]!;
+        if (!this.worse(i, s, heapTrack[p]!, heapScore[p]!)) break;
+        heapTrack[j] = heapTrack[p]!;
+        heapScore[j] = heapScore[p]!;
         j = p;
       }
-      idx[j] = i;
-      sc[j] = s;
+      heapTrack[j] = i;
+      heapScore[j] = s;
       return;
     }
-    if (this.cap === 0 || s < sc[0]! || !this.worse(idx[0]!, sc[0]!, i, s)) return;
+    if (this.capacity === 0 || s < heapScore[0]! || !this.worse(heapTrack[0]!, heapScore[0]!, i, s)) return;
     // Replace the root and sift down.
-    const n = this.n;
+    const n = this.count;
     let j = 0;
     for (;;) {
       const l = 2 * j + 1;
       if (l >= n) break;
       const r = l + 1;
       let m = l;
-      if (r < n && this.worse(idx[r]!, sc[r]!, idx[l]!, sc[l]!)) m = r;
-      if (!this.worse(idx[m]!, sc[m]!, i, s)) break;
-      idx[j] = idx[m]!;
-      sc[j] = sc[m]!;
+      if (r < n && this.worse(heapTrack[r]!, heapScore[r]!, heapTrack[l]!, heapScore[l]!)) m = r;
+      if (!this.worse(heapTrack[m]!, heapScore[m]!, i, s)) break;
+      heapTrack[j] = heapTrack[m]!;
+      heapScore[j] = heapScore[m]!;
       j = m;
     }
-    idx[j] = i;
-    sc[j] = s;
+    heapTrack[j] = i;
+    heapScore[j] = s;
   }
 
   /** The kept entries, best first. */
   sorted(): { indexes: Int32Array; scores: Float64Array } {
-    const order = Array.from({ length: this.n }, (_, j) => j);
-    const { idx, sc } = this;
-    order.sort((a, b) => (this.worse(idx[a]!, sc[a]!, idx[b]!, sc[b]!) ? 1 : this.worse(idx[b]!, sc[b]!, idx[a]!, sc[a]!) ? -1 : 0));
-    const indexes = new Int32Array(this.n);
-    const scores = new Float64Array(this.n);
+    const order = Array.from({ length: this.count }, (_, j) => j);
+    const { heapTrack, heapScore } = this;
+    order.sort((a, b) => (this.worse(heapTrack[a]!, heapScore[a]!, heapTrack[b]!, heapScore[b]!) ? 1 : this.worse(heapTrack[b]!, heapScore[b]!, heapTrack[a]!, heapScore[a]!) ? -1 : 0));
+    const indexes = new Int32Array(this.count);
+    const scores = new Float64Array(this.count);
     order.forEach((j, p) => {
-      indexes[p] = idx[j]!;
-      scores[p] = sc[j]!;
+      indexes[p] = heapTrack[j]!;
+      scores[p] = heapScore[j]!;
     });
     return { indexes, scores };
   }
@@ -165,15 +165,14 @@ export class KdTree {
 
   constructor(vectors: Float32Array, n: number, dims: number, leaf = LEAF) {
     this.dims = dims;
-    const k = dims;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     const cap = 4 * Math.ceil(n / leaf) + 8;
     const lo = new Int32Array(cap);
     const hi = new Int32Array(cap);
     const child = new Int32Array(2 * cap).fill(-1);
-    const boxMin = new Float32Array(cap * k);
-    const boxMax = new Float32Array(cap * k);
+    const boxMin = new Float32Array(cap * dims);
+    const boxMax = new Float32Array(cap * dims);
     let count = 1;
     lo[0] = 0;
     hi[0] = n;
@@ -183,23 +182,23 @@ export class KdTree {
       const a = lo[node]!;
       const b = hi[node]!;
       // Bounding box of the node's vectors.
-      for (let c = 0; c < k; c++) {
-        boxMin[node * k + c] = Infinity;
-        boxMax[node * k + c] = -Infinity;
+      for (let c = 0; c < dims; c++) {
+        boxMin[node * dims + c] = Infinity;
+        boxMax[node * dims + c] = -Infinity;
       }
       for (let p = a; p < b; p++) {
-        const o = order[p]! * k;
-        for (let c = 0; c < k; c++) {
-          const v = vectors[o + c]!;
-          if (v < boxMin[node * k + c]!) boxMin[node * k + c] = v;
-          if (v > boxMax[node * k + c]!) boxMax[node * k + c] = v;
+        const vectorStart = order[p]! * dims;
+        for (let c = 0; c < dims; c++) {
+          const v = vectors[vectorStart + c]!;
+          if (v < boxMin[node * dims + c]!) boxMin[node * dims + c] = v;
+          if (v > boxMax[node * dims + c]!) boxMax[node * dims + c] = v;
         }
       }
       if (b - a <= leaf) continue;
       let dim = 0;
       let spread = -1;
-      for (let c = 0; c < k; c++) {
-        const s = boxMax[node * k + c]! - boxMin[node * k + c]!;
+      for (let c = 0; c < dims; c++) {
+        const s = boxMax[node * dims + c]! - boxMin[node * dims + c]!;
         if (s > spread) {
           spread = s;
           dim = c;
@@ -207,7 +206,7 @@ export class KdTree {
       }
       if (spread <= 0) continue; // identical vectors: keep as one leaf
       const mid = (a + b) >> 1;
-      select(order, a, b - 1, mid, (t) => vectors[t * k + dim]!);
+      select(order, a, b - 1, mid, (t) => vectors[t * dims + dim]!);
       const l = count++;
       const r = count++;
       lo[l] = a;
@@ -222,15 +221,15 @@ export class KdTree {
     this.lo = lo.slice(0, count);
     this.hi = hi.slice(0, count);
     this.child = child.slice(0, 2 * count);
-    this.boxMin = boxMin.slice(0, count * k);
-    this.boxMax = boxMax.slice(0, count * k);
+    this.boxMin = boxMin.slice(0, count * dims);
+    this.boxMax = boxMax.slice(0, count * dims);
     this.order = order;
-    this.rows = new Float32Array(n * k);
+    this.rows = new Float32Array(n * dims);
     this.rowOf = new Int32Array(n);
     for (let r = 0; r < n; r++) {
       const i = order[r]!;
       this.rowOf[i] = r;
-      this.rows.set(vectors.subarray(i * k, i * k + k), r * k);
+      this.rows.set(vectors.subarray(i * dims, i * dims + dims), r * dims);
     }
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
@@ -281,16 +280,16 @@ export class KdTree {
     const n = this.order.length;
     const dims = this.dims;
     const { rows, order, lo, hi, child, boxMin, boxMax, localScale, nodeScale, leafCentre, rowRadius } = this;
-    const best = new Float64Array(k + 1); // ascending keys, `m` of them kept
+    const best = new Float64Array(k + 1); // ascending keys, `found` of them kept
     const bestP = new Int32Array(k + 1);
     const bestD = new Float64Array(k + 1);
     // Two entries per level of a balanced tree (median splits): far below 2 · 64.
     const stack = new Int32Array(128);
     const stackGap = new Float64Array(128);
-    const gap = (node: number, o: number): number => {
+    const gap = (node: number, rowStart: number): number => {
       let d = 0;
       for (let c = 0; c < dims; c++) {
-        const x = rows[o + c]!;
+        const x = rows[rowStart + c]!;
         const mn = boxMin[node * dims + c]!;
         const mx = boxMax[node * dims + c]!;
         const g = x < mn ? mn - x : x > mx ? x - mx : 0;
@@ -301,36 +300,36 @@ export class KdTree {
     // Rows in tree order, so consecutive queries touch the same nodes and rows.
     for (let r = 0; r < n; r++) {
       const i = order[r]!;
-      const o = r * dims;
-      let m = 0;
-      let sp = 0;
-      stack[sp] = 0;
-      stackGap[sp++] = 0;
-      while (sp > 0) {
-        const node = stack[--sp]!;
-        if (m === k && stackGap[sp]! > best[k - 1]!) continue;
+      const rowStart = r * dims;
+      let found = 0;
+      let stackSize = 0;
+      stack[stackSize] = 0;
+      stackGap[stackSize++] = 0;
+      while (stackSize > 0) {
+        const node = stack[--stackSize]!;
+        if (found === k && stackGap[stackSize]! > best[k - 1]!) continue;
         const l = child[2 * node]!;
         if (l >= 0) {
-          const rr = child[2 * node + 1]!;
-          const gl = gap(l, o);
-          const gr = gap(rr, o);
+          const r = child[2 * node + 1]!;
+          const gl = gap(l, rowStart);
+          const gr = gap(r, rowStart);
           // Push the farther child first so the nearer one is searched first.
           const lFirst = gl <= gr;
-          stack[sp] = lFirst ? rr : l;
-          stackGap[sp++] = lFirst ? gr : gl;
-          stack[sp] = lFirst ? l : rr;
-          stackGap[sp++] = lFirst ? gl : gr;
+          stack[stackSize] = lFirst ? r : l;
+          stackGap[stackSize++] = lFirst ? gr : gl;
+          stack[stackSize] = lFirst ? l : r;
+          stackGap[stackSize++] = lFirst ? gl : gr;
           continue;
         }
         // Row bound, as in scanLeaf: a row lies at least (distance to the leaf's centre − its radius) away.
         let c2 = 0;
         for (let c = 0, q = node * dims; c < dims; c++) {
-          const x = rows[o + c]! - leafCentre[q + c]!;
+          const x = rows[rowStart + c]! - leafCentre[q + c]!;
           c2 += x * x;
         }
         const toCentre = Math.sqrt(c2) * (1 - 1e-9);
         for (let p = lo[node]!, end = hi[node]!; p < end; p++) {
-          if (m === k) {
+          if (found === k) {
             const t = toCentre - rowRadius[p]!;
             if (t > 0 && t * t > best[k - 1]! * (scaled ? localScale[p]! : 1)) continue;
           }
@@ -338,12 +337,12 @@ export class KdTree {
           if (j === i || !other(i, j)) continue;
           let d = 0;
           for (let c = 0, q = p * dims; c < dims; c++) {
-            const x = rows[o + c]! - rows[q + c]!;
+            const x = rows[rowStart + c]! - rows[q + c]!;
             d += x * x;
           }
           const key = scaled ? d / localScale[p]! : d;
-          if (m === k && key >= best[k - 1]!) continue;
-          let q = m < k ? m++ : k - 1;
+          if (found === k && key >= best[k - 1]!) continue;
+          let q = found < k ? found++ : k - 1;
           while (q > 0 && best[q - 1]! > key) {
             best[q] = best[q - 1]!;
             bestP[q] = bestP[q - 1]!;
@@ -355,23 +354,23 @@ export class KdTree {
           bestD[q] = d;
         }
       }
-      for (let q = 0; q < m; q++) visit(i, order[bestP[q]!]!, bestD[q]!, m);
+      for (let q = 0; q < found; q++) visit(i, order[bestP[q]!]!, bestD[q]!, found);
     }
   }
 
   /** A tree from the arrays `parts()` gave, without rebuilding it. Throws when they do not fit together. */
-  static fromParts(p: KdTreeParts): KdTree {
-    const n = p.order.length;
-    const nodes = p.lo.length;
-    if (p.rows.length !== n * p.dims || p.rowOf.length !== n || p.hi.length !== nodes || p.child.length !== 2 * nodes
-      || p.boxMin.length !== nodes * p.dims || p.boxMax.length !== nodes * p.dims) {
-      throw new Error(`k-d tree arrays do not fit together (${n} rows of ${p.dims}, ${nodes} nodes)`);
+  static fromParts(parts: KdTreeParts): KdTree {
+    const n = parts.order.length;
+    const nodes = parts.lo.length;
+    if (parts.rows.length !== n * parts.dims || parts.rowOf.length !== n || parts.hi.length !== nodes || parts.child.length !== 2 * nodes
+      || parts.boxMin.length !== nodes * parts.dims || parts.boxMax.length !== nodes * parts.dims) {
+      throw new Error(`k-d tree arrays do not fit together (${n} rows of ${parts.dims}, ${nodes} nodes)`);
     }
-    const localScale = p.localScale ?? new Float32Array(n).fill(1);
+    const localScale = parts.localScale ?? new Float32Array(n).fill(1);
     if (localScale.length !== n) throw new Error(`k-d tree local scales (${localScale.length}) do not fit its ${n} rows`);
-    const t = Object.create(KdTree.prototype) as KdTree;
-    Object.assign(t, { ...p, localScale, ...derived({ ...p, localScale }), nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
-    return t;
+    const tree = Object.create(KdTree.prototype) as KdTree;
+    Object.assign(tree, { ...parts, localScale, ...derived({ ...parts, localScale }), nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
+    return tree;
   }
 
   /**
@@ -385,33 +384,33 @@ export class KdTree {
    * allocation per visited node).
    */
   search(anchors: readonly Float64Array[], inv: number | ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain = false): number {
-    const k = this.dims;
-    const A = anchors.length;
+    const dims = this.dims;
+    const anchorCount = anchors.length;
     const { rows, child, boxMin, boxMax, nodeScale } = this;
-    const invs = typeof inv === 'number' ? new Float64Array(A).fill(inv) : inv;
+    const invs = typeof inv === 'number' ? new Float64Array(anchorCount).fill(inv) : inv;
     const bound = (node: number): number => {
       let sum = 0;
-      for (let a = 0; a < A; a++) {
-        const d = boxDistance2(boxMin, boxMax, node, k, anchors[a]!);
+      for (let a = 0; a < anchorCount; a++) {
+        const d = boxDistance2(boxMin, boxMax, node, dims, anchors[a]!);
         sum += Math.exp((-d * invs[a]!) / (plain ? 1 : nodeScale[node]!));
       }
-      // A hair of slack so rounding can never make the bound fall below a real score.
-      return (sum / A) * (1 + 1e-9) + 1e-300;
+      // anchorCount hair of slack so rounding can never make the bound fall below a real score.
+      return (sum / anchorCount) * (1 + 1e-9) + 1e-300;
     };
     // Max-heap of nodes by bound.
-    let qn = 0;
+    let queued = 0;
     const push = (node: number, key: number) => {
-      if (qn === this.queue.length) {
-        const q = new Int32Array(qn * 2);
+      if (queued === this.queue.length) {
+        const q = new Int32Array(queued * 2);
         q.set(this.queue);
         this.queue = q;
-        const qk = new Float64Array(qn * 2);
+        const qk = new Float64Array(queued * 2);
         qk.set(this.queueKey);
         this.queueKey = qk;
       }
       const q = this.queue;
       const qk = this.queueKey;
-      let j = qn++;
+      let j = queued++;
       while (j > 0) {
         const p = (j - 1) >> 1;
         if (qk[p]! >= key) break;
@@ -426,14 +425,14 @@ export class KdTree {
       const q = this.queue;
       const qk = this.queueKey;
       const top = q[0]!;
-      const lastNode = q[--qn]!;
-      const lastKey = qk[qn]!;
+      const lastNode = q[--queued]!;
+      const lastKey = qk[queued]!;
       let j = 0;
       for (;;) {
         const l = 2 * j + 1;
-        if (l >= qn) break;
+        if (l >= queued) break;
         const r = l + 1;
-        const m = r < qn && qk[r]! > qk[l]! ? r : l;
+        const m = r < queued && qk[r]! > qk[l]! ? r : l;
         if (qk[m]! <= lastKey) break;
         q[j] = q[m]!;
         qk[j] = qk[m]!;
@@ -445,10 +444,10 @@ export class KdTree {
     };
     let scored = 0;
     if (this.nodes === 0 || rows.length === 0) return 0;
-    const gaps = new Float64Array(A);
-    const toCentre = new Float64Array(A);
+    const gaps = new Float64Array(anchorCount);
+    const toCentre = new Float64Array(anchorCount);
     push(0, bound(0));
-    while (qn > 0) {
+    while (queued > 0) {
       const key = this.queueKey[0]!;
       if (top.full && key < top.floor) break;
       const node = pop();
@@ -459,7 +458,7 @@ export class KdTree {
         push(r, bound(r));
         continue;
       }
-      if (A === 1) {
+      if (anchorCount === 1) {
         scored += this.scanLeaf(node, anchors, invs, accept, top, plain);
         continue;
       }
@@ -469,22 +468,22 @@ export class KdTree {
   }
 
   /**
-   * A leaf's rows offered to `top` for several anchors: once `top` is full, a row is skipped when the mean over the
+   * anchorCount leaf's rows offered to `top` for several anchors: once `top` is full, a row is skipped when the mean over the
    * anchors of its best possible kernel (each anchor's distance bounded as in scanLeaf) is below the worst kept
    * score, before its distances are computed. `gaps` and `toCentre` are scratch, one entry per anchor.
    */
   private scanLeafAnchors(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean, gaps: Float64Array, toCentre: Float64Array): number {
-    const k = this.dims;
-    const A = anchors.length;
+    const dims = this.dims;
+    const anchorCount = anchors.length;
     const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
-    for (let a = 0; a < A; a++) {
+    for (let a = 0; a < anchorCount; a++) {
       const v = anchors[a]!;
       let c2 = 0;
-      for (let c = 0; c < k; c++) {
-        const y = v[c]! - leafCentre[node * k + c]!;
+      for (let c = 0; c < dims; c++) {
+        const y = v[c]! - leafCentre[node * dims + c]!;
         c2 += y * y;
       }
-      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+      gaps[a] = Math.sqrt(boxDistance2(boxMin, boxMax, node, dims, v));
       toCentre[a] = Math.sqrt(c2) * (1 - 1e-9);
     }
     let scored = 0;
@@ -492,40 +491,40 @@ export class KdTree {
       const s = plain ? 1 : localScale[p]!;
       if (top.full) {
         let best = 0;
-        for (let a = 0; a < A; a++) {
+        for (let a = 0; a < anchorCount; a++) {
           const t = toCentre[a]! - rowRadius[p]!;
           const lb = t > gaps[a]! ? t : gaps[a]!;
           best += Math.exp((-lb * lb * invs[a]!) / s);
         }
         // The same slack as the node bound, so rounding never skips a row that could enter.
-        if ((best / A) * (1 + 1e-9) + 1e-300 < top.floor) continue;
+        if ((best / anchorCount) * (1 + 1e-9) + 1e-300 < top.floor) continue;
       }
       const i = order[p]!;
       if (!accept(i)) continue;
       scored++;
-      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
+      top.offer(i, anchorKernel(rows, p * dims, dims, anchors, invs, s));
     }
     return scored;
   }
 
   /**
-   * A leaf's rows offered to `top` for one anchor. A row lies at least max(box distance, distance from the
+   * anchorCount leaf's rows offered to `top` for one anchor. anchorCount row lies at least max(box distance, distance from the
    * anchor to the leaf's centre − the row's radius) from the anchor (triangle inequality), so once `top` is
    * full a row whose bound, then whose own distance, scores below the worst kept score is skipped before the
    * exponential. The limit has slack so rounding never skips a row that could enter (ties rank by track id).
    * Returns how many rows' distances were computed.
    */
   private scanLeaf(node: number, anchors: readonly Float64Array[], invs: ArrayLike<number>, accept: (i: number) => boolean, top: TopK, plain: boolean): number {
-    const k = this.dims;
+    const dims = this.dims;
     const { rows, order, lo, hi, boxMin, boxMax, localScale, leafCentre, rowRadius } = this;
     const v = anchors[0]!;
     const inv = invs[0]!;
     let c2 = 0;
-    for (let c = 0; c < k; c++) {
-      const y = v[c]! - leafCentre[node * k + c]!;
+    for (let c = 0; c < dims; c++) {
+      const y = v[c]! - leafCentre[node * dims + c]!;
       c2 += y * y;
     }
-    const gap = Math.sqrt(boxDistance2(boxMin, boxMax, node, k, v));
+    const gap = Math.sqrt(boxDistance2(boxMin, boxMax, node, dims, v));
     const dist = Math.sqrt(c2) * (1 - 1e-9);
     let floor = NaN;
     // Largest squared distance ÷ local scale that can still score at least `floor` (Infinity while top is not full).
@@ -544,24 +543,24 @@ export class KdTree {
       if (!accept(i)) continue;
       scored++;
       let d = 0;
-      for (let c = 0, q = p * k; c < k; c++) {
+      for (let c = 0, q = p * dims; c < dims; c++) {
         const x = rows[q + c]! - v[c]!;
         d += x * x;
       }
       if (d > limit * s) continue;
-      top.offer(i, anchorKernel(rows, p * k, k, anchors, invs, s));
+      top.offer(i, anchorKernel(rows, p * dims, dims, anchors, invs, s));
     }
     return scored;
   }
 }
 
 /** Squared distance from `v` to the bounding box of `node` (0 inside it). */
-function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, k: number, v: ArrayLike<number>): number {
+function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, dims: number, v: ArrayLike<number>): number {
   let d = 0;
-  for (let c = 0; c < k; c++) {
+  for (let c = 0; c < dims; c++) {
     const x = v[c]!;
-    const mn = boxMin[node * k + c]!;
-    const mx = boxMax[node * k + c]!;
+    const mn = boxMin[node * dims + c]!;
+    const mx = boxMax[node * dims + c]!;
     const g = x < mn ? mn - x : x > mx ? x - mx : 0;
     d += g * g;
   }
@@ -573,8 +572,8 @@ function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, 
  * its vectors with each row's distance from it (rounded up by a relative 1e-9, so the bound built on it stays
  * below every real distance despite rounding).
  */
-function derived(p: KdTreeParts & { localScale: Float32Array }): { nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array } {
-  const { dims, rows, lo, hi, child, localScale } = p;
+function derived(parts: KdTreeParts & { localScale: Float32Array }): { nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array } {
+  const { dims, rows, lo, hi, child, localScale } = parts;
   const nodes = lo.length;
   const nodeScale = new Float32Array(nodes);
   const leafCentre = new Float64Array(nodes * dims);

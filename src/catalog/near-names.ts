@@ -107,12 +107,12 @@ export class NearNames {
     gramId.clear();
     yield;
     const start = new Int32Array(sorted.length + 1);
-    yield* loop(pairGram.n, (p) => start[rank[pairGram.a[p]!]! + 1]!++, 1 << 16);
+    yield* loop(pairGram.length, (p) => start[rank[pairGram.values[p]!]! + 1]!++, 1 << 16);
     for (let t = 0; t < sorted.length; t++) start[t + 1]! += start[t]!;
     yield;
     const fill = start.slice(0, sorted.length);
-    const ids = new Int32Array(pairGram.n);
-    yield* loop(pairGram.n, (p) => (ids[fill[rank[pairGram.a[p]!]!]!++] = pairName.a[p]!), 1 << 16);
+    const ids = new Int32Array(pairGram.length);
+    yield* loop(pairGram.length, (p) => (ids[fill[rank[pairGram.values[p]!]!]!++] = pairName.values[p]!), 1 << 16);
     return new NearNames(list, { lengths, grams: sorted, start, ids });
   }
 

@@ -11,7 +11,7 @@ import { Grow } from './grow.js';
  * terms only (no scan of every document).
  *
  * Scoring is MiniSearch 7's (the library used before, kept as the test oracle): per field
- *   idf · (d + tf·(k+1) / (tf + k·(1 − b + b·len/avgLen)))   with k 1.2, b 0.7, d 0.5,
+ *   idf · (δ + tf·(k1+1) / (tf + k1·(1 − b + b·len/avgLen)))   with k1 1.2, b 0.7, δ 0.5,
  * idf = ln(1 + (N − df + 0.5)/(df + 0.5)) with df counted per field, times the field boost, the document
  * boost and the term weight (1 exact; prefix matches 0.5·len/(len + 0.3·extra); fuzzy matches
  * 0.3·len/(len + distance)); a document's sum is multiplied by the number of distinct query terms it
@@ -20,9 +20,11 @@ import { Grow } from './grow.js';
 
 export const FIELD_BOOSTS = [4, 1.5, 1] as const; // name, keywords, body
 const FIELDS = FIELD_BOOSTS.length;
-const K = 1.2;
-const B = 0.7;
-const D = 0.5;
+// BM25+ constants, named as in the literature: k1 saturates term frequency, b scales by field length,
+// δ (BM25+'s lower bound) keeps a long field's match from scoring near zero.
+const BM25_K1 = 1.2;
+const BM25_B = 0.7;
+const BM25_DELTA = 0.5;
 const PREFIX_WEIGHT = 0.5;
 const FUZZY_WEIGHT = 0.3;
 const PREFIX_MIN = 4;
@@ -58,29 +60,29 @@ export interface Scored { doc: number; score: number }
 export class SearchIndex {
   readonly docs: number;
   readonly terms: number;
-  private readonly a: IndexArrays;
+  private readonly data: IndexArrays;
   private scratch: { score: Float64Array; quality: Uint16Array; last: Int32Array; touched: Uint32Array } | undefined;
 
   constructor(arrays: IndexArrays) {
-    this.a = arrays;
+    this.data = arrays;
     this.docs = arrays.boost.length;
     this.terms = arrays.termOff.length - 1;
   }
 
   get arrays(): IndexArrays {
-    return this.a;
+    return this.data;
   }
 
   kindOf(doc: number): number {
-    return this.a.kind[doc]!;
+    return this.data.kind[doc]!;
   }
 
   refOf(doc: number): number {
-    return this.a.ref[doc]!;
+    return this.data.ref[doc]!;
   }
 
   term(i: number): string {
-    return this.a.termText.slice(this.a.termOff[i], this.a.termOff[i + 1]);
+    return this.data.termText.slice(this.data.termOff[i], this.data.termOff[i + 1]);
   }
 
   /** Index of `t` in the dictionary, or the position it would take (negative: −(insert)−1). */
@@ -89,9 +91,9 @@ export class SearchIndex {
     let hi = this.terms;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const m = this.term(mid);
-      if (m < t) lo = mid + 1;
-      else if (m > t) hi = mid;
+      const midTerm = this.term(mid);
+      if (midTerm < t) lo = mid + 1;
+      else if (midTerm > t) hi = mid;
       else return mid;
     }
     return -lo - 1;
@@ -110,11 +112,11 @@ export class SearchIndex {
 
   /** Whether term i starts with the first `len` characters of term `of`. */
   private sharesPrefix(i: number, of: number, len: number): boolean {
-    const { termText, termOff } = this.a;
-    const a = termOff[i]!;
-    if (termOff[i + 1]! - a < len) return false;
-    const b = termOff[of]!;
-    for (let k = len - 1; k >= 0; k--) if (termText.charCodeAt(a + k) !== termText.charCodeAt(b + k)) return false;
+    const { termText, termOff } = this.data;
+    const start = termOff[i]!;
+    if (termOff[i + 1]! - start < len) return false;
+    const ofStart = termOff[of]!;
+    for (let k = len - 1; k >= 0; k--) if (termText.charCodeAt(start + k) !== termText.charCodeAt(ofStart + k)) return false;
     return true;
   }
 
@@ -143,24 +145,24 @@ export class SearchIndex {
    * over the sorted dictionary: rows of the edit matrix are shared with the previous term's common
    * prefix, and a prefix whose best cell exceeds `max` skips every term under it.
    */
-  fuzzy(q: string, max: number, visit: (term: number, distance: number) => void): void {
-    const n = q.length + 1;
-    const rows = n + max;
-    const m = new Uint8Array((rows + 1) * n).fill(max + 1);
-    for (let j = 0; j < n; j++) m[j] = j;
-    for (let i = 1; i <= rows; i++) m[i * n] = i;
-    const { termText, termOff } = this.a;
+  fuzzy(query: string, max: number, visit: (term: number, distance: number) => void): void {
+    const width = query.length + 1; // one column per query prefix, the empty one included
+    const rows = width + max;
+    const matrix = new Uint8Array((rows + 1) * width).fill(max + 1); // edit distances; row i: the term's first i characters
+    for (let j = 0; j < width; j++) matrix[j] = j;
+    for (let i = 1; i <= rows; i++) matrix[i * width] = i;
+    const { termText, termOff } = this.data;
     let prev = -1;
     let valid = 0; // rows 1..valid hold the previous term's first `valid` characters
     let t = 0;
     while (t < this.terms) {
-      const s = termOff[t]!;
-      const len = termOff[t + 1]! - s;
+      const termStart = termOff[t]!;
+      const len = termOff[t + 1]! - termStart;
       let start = 0;
       if (prev >= 0) {
-        const ps = termOff[prev]!;
+        const prevStart = termOff[prev]!;
         const lim = Math.min(valid, len);
-        while (start < lim && termText.charCodeAt(s + start) === termText.charCodeAt(ps + start)) start++;
+        while (start < lim && termText.charCodeAt(termStart + start) === termText.charCodeAt(prevStart + start)) start++;
       }
       let pruneAt = -1;
       for (let pos = start; pos < len; pos++) {
@@ -169,19 +171,19 @@ export class SearchIndex {
           pruneAt = pos;
           break;
         }
-        const ch = termText.charCodeAt(s + pos);
-        const row = n * i;
-        const up = row - n;
-        let best = m[row]!;
+        const ch = termText.charCodeAt(termStart + pos);
+        const row = width * i;
+        const up = row - width;
+        let best = matrix[row]!;
         const jmin = Math.max(0, i - max - 1);
-        const jmax = Math.min(n - 1, i + max);
+        const jmax = Math.min(width - 1, i + max);
         for (let j = jmin; j < jmax; j++) {
-          const rpl = m[up + j]! + (ch === q.charCodeAt(j) ? 0 : 1);
-          const del = m[up + j + 1]! + 1;
-          const ins = m[row + j]! + 1;
-          const d = Math.min(rpl, del, ins);
-          m[row + j + 1] = d;
-          if (d < best) best = d;
+          const replace = matrix[up + j]! + (ch === query.charCodeAt(j) ? 0 : 1);
+          const del = matrix[up + j + 1]! + 1;
+          const ins = matrix[row + j]! + 1;
+          const distance = Math.min(replace, del, ins);
+          matrix[row + j + 1] = distance;
+          if (distance < best) best = distance;
         }
         if (best > max) {
           pruneAt = pos;
@@ -195,8 +197,8 @@ export class SearchIndex {
         continue;
       }
       valid = len;
-      const d = m[len * n + n - 1]!;
-      if (d > 0 && d <= max) visit(t, d);
+      const distance = matrix[len * width + width - 1]!;
+      if (distance > 0 && distance <= max) visit(t, distance);
       t++;
     }
   }
@@ -207,35 +209,35 @@ export class SearchIndex {
    * documents and their scores; only the postings of matching dictionary terms are read.
    */
   score(terms: readonly string[], accept?: (kind: number) => boolean): Scored[] {
-    const { postOff, postDoc, postTf, fieldLen, avgLen, boost, kind } = this.a;
-    const N = this.docs;
-    const sc = (this.scratch ??= {
-      score: new Float64Array(N), quality: new Uint16Array(N), last: new Int32Array(N).fill(-1), touched: new Uint32Array(N),
+    const { postOff, postDoc, postTf, fieldLen, avgLen, boost, kind } = this.data;
+    const docCount = this.docs;
+    const scratch = (this.scratch ??= {
+      score: new Float64Array(docCount), quality: new Uint16Array(docCount), last: new Int32Array(docCount).fill(-1), touched: new Uint32Array(docCount),
     });
     const counts = new Map<string, number>();
     for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
     let touched = 0;
-    let q = 0;
+    let queryTerm = 0; // position of the query term being scored, so a document counts each term once
     const add = (term: number, weight: number) => {
       for (let f = 0; f < FIELDS; f++) {
         const from = postOff[term * FIELDS + f]!;
         const to = postOff[term * FIELDS + f + 1]!;
         if (from === to) continue;
         const df = to - from;
-        const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
-        const w = weight * FIELD_BOOSTS[f]!;
+        const idf = Math.log(1 + (docCount - df + 0.5) / (df + 0.5));
+        const fieldWeight = weight * FIELD_BOOSTS[f]!;
         const avg = avgLen[f]!;
         for (let p = from; p < to; p++) {
           const doc = postDoc[p]!;
           if (accept && !accept(kind[doc]!)) continue;
           const tf = postTf[p]!;
-          const raw = idf * (D + (tf * (K + 1)) / (tf + K * (1 - B + (B * fieldLen[doc * FIELDS + f]!) / avg)));
-          if (sc.last[doc] !== q) {
-            if (sc.last[doc] === -1) sc.touched[touched++] = doc;
-            sc.last[doc] = q;
-            sc.quality[doc]!++;
+          const raw = idf * (BM25_DELTA + (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * (1 - BM25_B + (BM25_B * fieldLen[doc * FIELDS + f]!) / avg)));
+          if (scratch.last[doc] !== queryTerm) {
+            if (scratch.last[doc] === -1) scratch.touched[touched++] = doc;
+            scratch.last[doc] = queryTerm;
+            scratch.quality[doc]!++;
           }
-          sc.score[doc]! += w * boost[doc]! * raw;
+          scratch.score[doc]! += fieldWeight * boost[doc]! * raw;
         }
       }
     };
@@ -248,7 +250,7 @@ export class SearchIndex {
         const hi = this.prefixEnd(t, lo);
         for (let i = lo; i < hi; i++) {
           if (i === exact) continue;
-          const len = this.a.termOff[i + 1]! - this.a.termOff[i]!;
+          const len = this.data.termOff[i + 1]! - this.data.termOff[i]!;
           add(i, (times * PREFIX_WEIGHT * len) / (len + 0.3 * (len - t.length)));
         }
       }
@@ -257,64 +259,64 @@ export class SearchIndex {
         if (max) {
           this.fuzzy(t, max, (i, distance) => {
             if (prefix && this.term(i).startsWith(t)) return;
-            const len = this.a.termOff[i + 1]! - this.a.termOff[i]!;
+            const len = this.data.termOff[i + 1]! - this.data.termOff[i]!;
             add(i, (times * FUZZY_WEIGHT * len) / (len + distance));
           });
         }
       }
-      q++;
+      queryTerm++;
     }
     const out: Scored[] = new Array(touched);
     for (let i = 0; i < touched; i++) {
-      const doc = sc.touched[i]!;
-      out[i] = { doc, score: sc.score[doc]! * sc.quality[doc]! };
-      sc.score[doc] = 0;
-      sc.quality[doc] = 0;
-      sc.last[doc] = -1;
+      const doc = scratch.touched[i]!;
+      out[i] = { doc, score: scratch.score[doc]! * scratch.quality[doc]! };
+      scratch.score[doc] = 0;
+      scratch.quality[doc] = 0;
+      scratch.last[doc] = -1;
     }
     return out;
   }
 
   /** The index as bytes: one JSON header line, then the arrays, each 8-byte aligned. */
   toBytes(header: Record<string, unknown>): Buffer {
-    const a = this.a;
-    const text = Buffer.from(a.termText, 'utf16le');
+    const arrays = this.data;
+    const text = Buffer.from(arrays.termText, 'utf16le');
     const parts: [string, ArrayBufferView][] = [
-      ['termText', text], ['termOff', a.termOff], ['postOff', a.postOff], ['postDoc', a.postDoc], ['postTf', a.postTf],
-      ['fieldLen', a.fieldLen], ['avgLen', a.avgLen], ['boost', a.boost], ['kind', a.kind], ['ref', a.ref],
+      ['termText', text], ['termOff', arrays.termOff], ['postOff', arrays.postOff], ['postDoc', arrays.postDoc], ['postTf', arrays.postTf],
+      ['fieldLen', arrays.fieldLen], ['avgLen', arrays.avgLen], ['boost', arrays.boost], ['kind', arrays.kind], ['ref', arrays.ref],
     ];
     const sections: Record<string, [number, number]> = {};
     let at = 0;
-    for (const [name, v] of parts) {
-      sections[name] = [at, v.byteLength];
-      at += Math.ceil(v.byteLength / 8) * 8;
+    for (const [name, section] of parts) {
+      sections[name] = [at, section.byteLength];
+      at += Math.ceil(section.byteLength / 8) * 8;
     }
     const head = Buffer.from(
-      `${JSON.stringify({ magic: MAGIC, format: SEARCH_FORMAT, endian: 'little', docs: this.docs, terms: this.terms, postings: a.postDoc.length, sections, ...header })}\n`,
+      `${JSON.stringify({ magic: MAGIC, format: SEARCH_FORMAT, endian: 'little', docs: this.docs, terms: this.terms, postings: arrays.postDoc.length, sections, ...header })}\n`,
     );
     const base = Math.ceil(head.length / 8) * 8;
     const out = Buffer.alloc(base + at, 0x20);
     head.copy(out, 0);
     out.fill(0, head.length, base);
-    for (const [name, v] of parts) Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(out, base + sections[name]![0]);
+    for (const [name, section] of parts) Buffer.from(section.buffer, section.byteOffset, section.byteLength).copy(out, base + sections[name]![0]);
     return out;
   }
 
   /** Read bytes written by toBytes; throws a message naming what is wrong. */
   static fromBytes(bytes: Uint8Array): { index: SearchIndex; header: SearchFileHeader } {
-    const nl = bytes.indexOf(0x0a);
-    if (nl < 0 || nl > 65_536) throw new Error('no header line');
-    const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, nl).toString('utf8')) as SearchFileHeader;
+    const headerEnd = bytes.indexOf(0x0a);
+    if (headerEnd < 0 || headerEnd > 65_536) throw new Error('no header line');
+    const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, headerEnd).toString('utf8')) as SearchFileHeader;
     if (header.magic !== MAGIC) throw new Error('not a search index file');
     if (header.format !== SEARCH_FORMAT) throw new Error(`search index format ${String(header.format)}, this server reads ${SEARCH_FORMAT}`);
     if (header.endian !== 'little' || new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('byte order differs from this machine');
-    const base = Math.ceil((nl + 1) / 8) * 8;
+    const base = Math.ceil((headerEnd + 1) / 8) * 8;
     // Typed-array views need their element alignment: realign once when the buffer is not 8-aligned.
     const buf = (bytes.byteOffset + base) % 8 === 0 ? bytes : new Uint8Array(bytes);
-    const view = <T>(name: string, C: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T => {
-      const s = header.sections?.[name];
-      if (!s || s[0] + s[1] > buf.byteLength - base || s[1] % C.BYTES_PER_ELEMENT) throw new Error(`section ${name} is missing or truncated`);
-      return new C(buf.buffer, buf.byteOffset + base + s[0], s[1] / C.BYTES_PER_ELEMENT);
+    const view = <T>(name: string, ArrayType: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number }): T => {
+      const section = header.sections?.[name];
+      if (!section || section[0] + section[1] > buf.byteLength - base || section[1] % ArrayType.BYTES_PER_ELEMENT) throw new Error(`section ${name} is missing or truncated`);
+      return new ArrayType(buf.buffer, buf.byteOffset + base + section[0], section[1] / ArrayType.BYTES_PER_ELEMENT);
     };
     const [textAt, textLen] = header.sections?.termText ?? [0, -1];
     if (textLen < 0 || base + textAt + textLen > buf.byteLength) throw new Error('section termText is missing or truncated');
@@ -324,17 +326,17 @@ export class SearchIndex {
       postTf: view('postTf', Uint32Array), fieldLen: view('fieldLen', Uint32Array), avgLen: view('avgLen', Float64Array),
       boost: view('boost', Float64Array), kind: view('kind', Uint8Array), ref: view('ref', Uint32Array),
     };
-    const T = arrays.termOff.length - 1;
-    const N = arrays.boost.length;
-    const P = arrays.postDoc.length;
+    const termCount = arrays.termOff.length - 1;
+    const docCount = arrays.boost.length;
+    const postingCount = arrays.postDoc.length;
     if (
-      T !== header.terms || N !== header.docs || P !== header.postings || arrays.postOff.length !== T * FIELDS + 1 ||
-      arrays.postTf.length !== P || arrays.fieldLen.length !== N * FIELDS || arrays.kind.length !== N || arrays.ref.length !== N ||
-      arrays.avgLen.length !== FIELDS || arrays.termOff[T] !== arrays.termText.length || arrays.postOff[T * FIELDS] !== P
+      termCount !== header.terms || docCount !== header.docs || postingCount !== header.postings || arrays.postOff.length !== termCount * FIELDS + 1 ||
+      arrays.postTf.length !== postingCount || arrays.fieldLen.length !== docCount * FIELDS || arrays.kind.length !== docCount || arrays.ref.length !== docCount ||
+      arrays.avgLen.length !== FIELDS || arrays.termOff[termCount] !== arrays.termText.length || arrays.postOff[termCount * FIELDS] !== postingCount
     ) {
       throw new Error('section sizes disagree with the header');
     }
-    for (let p = 0; p < P; p += 1) if (arrays.postDoc[p]! >= N) throw new Error('a posting names a document outside the index');
+    for (let p = 0; p < postingCount; p += 1) if (arrays.postDoc[p]! >= docCount) throw new Error('a posting names a document outside the index');
     return { index: new SearchIndex(arrays), header };
   }
 }
@@ -378,11 +380,11 @@ export class IndexBuilder {
   ) {}
 
   get size(): number {
-    return this.boosts.n;
+    return this.boosts.length;
   }
 
   add(fields: readonly string[], boost: number, kind: number, ref: number): void {
-    const doc = this.boosts.n;
+    const doc = this.boosts.length;
     this.boosts.push(boost);
     this.kinds.push(kind);
     this.refs.push(ref);
@@ -417,35 +419,35 @@ export class IndexBuilder {
 
   /** Sort the dictionary and lay the postings out by term (yields between chunks of work). */
   *finish(): Generator<void, SearchIndex> {
-    const T = this.names.length;
+    const termCount = this.names.length;
     const sorted = yield* sortStrings(this.names.slice());
-    const rank = new Uint32Array(T);
-    for (let i = 0; i < T; i++) {
+    const rank = new Uint32Array(termCount);
+    for (let i = 0; i < termCount; i++) {
       rank[this.ids.get(sorted[i]!)!] = i;
       if (i % CHUNK === 0) yield;
     }
-    const termOff = new Uint32Array(T + 1);
-    for (let i = 0; i < T; i++) termOff[i + 1] = termOff[i]! + sorted[i]!.length;
+    const termOff = new Uint32Array(termCount + 1);
+    for (let i = 0; i < termCount; i++) termOff[i + 1] = termOff[i]! + sorted[i]!.length;
     const termText = sorted.join('');
     yield;
-    const postOff = new Uint32Array(T * FIELDS + 1);
-    let P = 0;
+    const postOff = new Uint32Array(termCount * FIELDS + 1);
+    let postingCount = 0;
     for (let f = 0; f < FIELDS; f++) {
-      const { term, n } = { term: this.posts[f]!.term.a, n: this.posts[f]!.term.n };
-      for (let p = 0; p < n; p++) postOff[rank[term[p]!]! * FIELDS + f + 1]!++;
-      P += n;
+      const { values: term, length: postings } = this.posts[f]!.term;
+      for (let p = 0; p < postings; p++) postOff[rank[term[p]!]! * FIELDS + f + 1]!++;
+      postingCount += postings;
       yield;
     }
-    for (let i = 0; i < T * FIELDS; i++) postOff[i + 1]! += postOff[i]!;
-    const fill = postOff.slice(0, T * FIELDS);
-    const postDoc = new Uint32Array(P);
-    const postTf = new Uint32Array(P);
+    for (let i = 0; i < termCount * FIELDS; i++) postOff[i + 1]! += postOff[i]!;
+    const fill = postOff.slice(0, termCount * FIELDS);
+    const postDoc = new Uint32Array(postingCount);
+    const postTf = new Uint32Array(postingCount);
     for (let f = 0; f < FIELDS; f++) {
       const post = this.posts[f]!;
-      for (let p = 0; p < post.term.n; p++) {
-        const at = fill[rank[post.term.a[p]!]! * FIELDS + f]!++;
-        postDoc[at] = post.doc.a[p]!;
-        postTf[at] = post.tf.a[p]!;
+      for (let p = 0; p < post.term.length; p++) {
+        const at = fill[rank[post.term.values[p]!]! * FIELDS + f]!++;
+        postDoc[at] = post.doc.values[p]!;
+        postTf[at] = post.tf.values[p]!;
         if (p % CHUNK === 0) yield;
       }
     }
@@ -457,15 +459,15 @@ export class IndexBuilder {
 }
 
 /** Sort strings by UTF-16 code unit: sorted runs, then pairwise merges, yielding between chunks. */
-function* sortStrings(a: string[]): Generator<void, string[]> {
-  const n = a.length;
+function* sortStrings(strings: string[]): Generator<void, string[]> {
+  const n = strings.length;
   const RUN = 2048;
   for (let i = 0; i < n; i += RUN) {
-    const run = a.slice(i, i + RUN).sort();
-    for (let j = 0; j < run.length; j++) a[i + j] = run[j]!;
+    const run = strings.slice(i, i + RUN).sort();
+    for (let j = 0; j < run.length; j++) strings[i + j] = run[j]!;
     yield;
   }
-  let src = a;
+  let src = strings;
   let dst: string[] = new Array<string>(n);
   let work = 0;
   for (let w = RUN; w < n; w *= 2) {
@@ -489,10 +491,10 @@ function* sortStrings(a: string[]): Generator<void, string[]> {
 }
 
 /** Run a generator to its end at once. */
-export function runToEnd<T>(g: Generator<void, T>): T {
+export function runToEnd<T>(work: Generator<void, T>): T {
   for (;;) {
-    const r = g.next();
-    if (r.done) return r.value;
+    const step = work.next();
+    if (step.done) return step.value;
   }
 }
 
@@ -500,14 +502,14 @@ export function runToEnd<T>(g: Generator<void, T>): T {
  * Run a generator in slices of at most about `sliceMs` each, one per turn of the event loop, so other
  * work (requests, pings) runs between slices.
  */
-export function runInSlices<T>(g: Generator<void, T>, sliceMs: number): Promise<T> {
+export function runInSlices<T>(work: Generator<void, T>, sliceMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const slice = () => {
       try {
         const until = performance.now() + sliceMs;
         for (;;) {
-          const r = g.next();
-          if (r.done) return resolve(r.value);
+          const step = work.next();
+          if (step.done) return resolve(step.value);
           if (performance.now() >= until) break;
         }
         setImmediate(slice);

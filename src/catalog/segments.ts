@@ -176,7 +176,7 @@ export class TextColumn {
   /** Row i, decoded. */
   get(i: number): string {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`text column ${this.name} has no row ${i} (it holds ${this.count})`);
-    const [offsets, blockOf] = [this.offsets.a, this.blockOf.a];
+    const [offsets, blockOf] = [this.offsets.values, this.blockOf.values];
     const b = blockOf[i]!;
     const start = offsets[i]! - this.blockStart[b]!;
     const end = i + 1 < this.count && blockOf[i + 1] === b ? offsets[i + 1]! - this.blockStart[b]! : this.blockUsed(b);
@@ -186,7 +186,7 @@ export class TextColumn {
   /** The column's bytes (its blocks, in order) and its n + 1 byte offsets. */
   encoded(): { blocks: Uint8Array[]; offsets: Uint32Array } {
     const offsets = new Uint32Array(this.count + 1);
-    offsets.set(this.offsets.a.subarray(0, this.count));
+    offsets.set(this.offsets.values.subarray(0, this.count));
     offsets[this.count] = this.bytes;
     return { blocks: [...this.blocks, this.block.subarray(0, this.used)].filter((b) => b.byteLength > 0), offsets };
   }

@@ -71,63 +71,63 @@ const sha256 = (chunks: readonly Uint8Array[]): string => {
 
 // ------------------------------------------------------------------------------------------- write
 
-function writeLists(w: SegmentWriter, name: string, l: StringLists, table: boolean): void {
-  w.numbers(`${name}.start`, l.start);
-  w.numbers(`${name}.ids`, l.ids);
-  if (table) w.strings(`${name}.table`, l.table);
+function writeLists(writer: SegmentWriter, name: string, lists: StringLists, table: boolean): void {
+  writer.numbers(`${name}.start`, lists.start);
+  writer.numbers(`${name}.ids`, lists.ids);
+  if (table) writer.strings(`${name}.table`, lists.table);
 }
 
 /** The catalog's parts as segments. */
 function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): SegmentWriter {
-  const w = new SegmentWriter();
-  const c = parts.columns;
-  w.strings('track_id', c.trackId);
-  w.numbers('track_id.slots', c.idSlots ?? runNow(IdTable.slots(c.trackId)));
-  w.strings('track_name', c.trackName);
-  w.strings('album_id', albumIds);
-  w.numbers('album', c.album);
-  w.strings('album_table', c.albumTable);
-  w.numbers('release_year', c.releaseYear);
-  w.numbers('popularity', c.popularity);
-  w.numbers('duration_ms', c.durationMs);
-  w.numbers('key', c.key);
-  w.numbers('mode', c.mode);
-  w.numbers('time_signature', c.timeSignature);
-  w.numbers('explicit', c.explicit);
-  TRACK_FEATURES.forEach((f, j) => w.numbers(`feature.${f}`, c.features[j]!));
-  writeLists(w, 'artist_names', c.artistNames, true);
-  writeLists(w, 'artist_keys', c.artistKeys, true);
-  writeLists(w, 'genres', c.genres, true);
-  writeLists(w, 'subgenres', c.subgenres, false); // shares the genres table
-  w.numbers('song_index', c.songIndex);
-  w.numbers('canonical_elsewhere.track', Int32Array.from(c.canonicalElsewhere.keys()));
-  w.strings('canonical_elsewhere.id', [...c.canonicalElsewhere.values()]);
-  const t = parts.metric.tree;
-  w.numbers('metric.rows', t.rows);
-  w.numbers('metric.order', t.order);
-  w.numbers('metric.row_of', t.rowOf);
-  w.numbers('metric.lo', t.lo);
-  w.numbers('metric.hi', t.hi);
-  w.numbers('metric.child', t.child);
-  w.numbers('metric.box_min', t.boxMin);
-  w.numbers('metric.box_max', t.boxMax);
-  if (t.localScale) w.numbers('metric.local_scale', t.localScale);
-  const a = parts.artists;
-  w.strings('artist.key', a.keys);
-  w.strings('artist.name', a.names);
-  w.strings('artist.folded', a.folded ?? a.names.map(fold));
-  const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(a, c.artistKeys);
-  w.numbers('artist.key.slots', keyIndex.slots);
-  w.numbers('artist.key_id', keyIndex.keyIds);
-  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(a));
-  writeNameIndex(w, artistIndex);
-  const titles = { size: c.size, title: (i: number) => c.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
-  writeTitleIndex(w, titleIndexParts(runNow(buildTitleIndex(titles))));
-  w.numbers('artist.popularity_max', a.popularityMax);
-  w.numbers('artist.track_count', a.trackCount);
-  if (a.json) w.textColumn('artist.profile', a.json);
-  else w.texts('artist.profile', a.length, (i) => JSON.stringify(a.get(i)));
-  return w;
+  const writer = new SegmentWriter();
+  const columns = parts.columns;
+  writer.strings('track_id', columns.trackId);
+  writer.numbers('track_id.slots', columns.idSlots ?? runNow(IdTable.slots(columns.trackId)));
+  writer.strings('track_name', columns.trackName);
+  writer.strings('album_id', albumIds);
+  writer.numbers('album', columns.album);
+  writer.strings('album_table', columns.albumTable);
+  writer.numbers('release_year', columns.releaseYear);
+  writer.numbers('popularity', columns.popularity);
+  writer.numbers('duration_ms', columns.durationMs);
+  writer.numbers('key', columns.key);
+  writer.numbers('mode', columns.mode);
+  writer.numbers('time_signature', columns.timeSignature);
+  writer.numbers('explicit', columns.explicit);
+  TRACK_FEATURES.forEach((f, j) => writer.numbers(`feature.${f}`, columns.features[j]!));
+  writeLists(writer, 'artist_names', columns.artistNames, true);
+  writeLists(writer, 'artist_keys', columns.artistKeys, true);
+  writeLists(writer, 'genres', columns.genres, true);
+  writeLists(writer, 'subgenres', columns.subgenres, false); // shares the genres table
+  writer.numbers('song_index', columns.songIndex);
+  writer.numbers('canonical_elsewhere.track', Int32Array.from(columns.canonicalElsewhere.keys()));
+  writer.strings('canonical_elsewhere.id', [...columns.canonicalElsewhere.values()]);
+  const tree = parts.metric.tree;
+  writer.numbers('metric.rows', tree.rows);
+  writer.numbers('metric.order', tree.order);
+  writer.numbers('metric.row_of', tree.rowOf);
+  writer.numbers('metric.lo', tree.lo);
+  writer.numbers('metric.hi', tree.hi);
+  writer.numbers('metric.child', tree.child);
+  writer.numbers('metric.box_min', tree.boxMin);
+  writer.numbers('metric.box_max', tree.boxMax);
+  if (tree.localScale) writer.numbers('metric.local_scale', tree.localScale);
+  const artists = parts.artists;
+  writer.strings('artist.key', artists.keys);
+  writer.strings('artist.name', artists.names);
+  writer.strings('artist.folded', artists.folded ?? artists.names.map(fold));
+  const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(artists, columns.artistKeys);
+  writer.numbers('artist.key.slots', keyIndex.slots);
+  writer.numbers('artist.key_id', keyIndex.keyIds);
+  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(artists));
+  writeNameIndex(writer, artistIndex);
+  const titles = { size: columns.size, title: (i: number) => columns.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
+  writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
+  writer.numbers('artist.popularity_max', artists.popularityMax);
+  writer.numbers('artist.track_count', artists.trackCount);
+  if (artists.json) writer.textColumn('artist.profile', artists.json);
+  else writer.texts('artist.profile', artists.length, (i) => JSON.stringify(artists.get(i)));
+  return writer;
 }
 
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
@@ -435,77 +435,77 @@ function rangeReader(file: FileHandle, path: string): ReadRange {
   };
 }
 
-function* readLists(r: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
-  return { start: r.i32(`${name}.start`), ids: r.i32(`${name}.ids`), table: table ?? ((yield* r.strings(`${name}.table`)) as string[]) };
+function* readLists(segments: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
+  return { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? ((yield* segments.strings(`${name}.table`)) as string[]) };
 }
 
 /** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
-export function* catalogParts(o: OpenedSnapshot): Steps<CatalogParts> {
-  const { manifest: m, segments: r } = o;
-  const trackId = (yield* r.strings('track_id')) as string[];
-  const n = trackId.length;
-  const genres = yield* readLists(r, 'genres');
-  const elsewhereAt = r.i32('canonical_elsewhere.track');
-  const elsewhereId = yield* r.strings('canonical_elsewhere.id');
+export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
+  const { manifest: published, segments } = opened;
+  const trackId = (yield* segments.strings('track_id')) as string[];
+  const trackCount = trackId.length;
+  const genres = yield* readLists(segments, 'genres');
+  const elsewhereAt = segments.i32('canonical_elsewhere.track');
+  const elsewhereId = yield* segments.strings('canonical_elsewhere.id');
   const columns: CatalogColumns = {
-    size: n,
+    size: trackCount,
     trackId,
-    ...(r.has('track_id.slots') ? { idSlots: r.i32('track_id.slots') } : {}),
-    trackName: yield* r.strings('track_name'),
-    album: r.i32('album'),
-    albumTable: (yield* r.strings('album_table')) as string[],
-    releaseYear: r.f64('release_year'),
-    popularity: r.f64('popularity'),
-    durationMs: r.f64('duration_ms'),
-    key: r.f64('key'),
-    mode: r.f64('mode'),
-    timeSignature: r.f64('time_signature'),
-    explicit: r.i8('explicit'),
-    features: TRACK_FEATURES.map((f) => r.f64(`feature.${f}`)),
-    artistNames: yield* readLists(r, 'artist_names'),
-    artistKeys: yield* readLists(r, 'artist_keys'),
+    ...(segments.has('track_id.slots') ? { idSlots: segments.i32('track_id.slots') } : {}),
+    trackName: yield* segments.strings('track_name'),
+    album: segments.i32('album'),
+    albumTable: (yield* segments.strings('album_table')) as string[],
+    releaseYear: segments.f64('release_year'),
+    popularity: segments.f64('popularity'),
+    durationMs: segments.f64('duration_ms'),
+    key: segments.f64('key'),
+    mode: segments.f64('mode'),
+    timeSignature: segments.f64('time_signature'),
+    explicit: segments.i8('explicit'),
+    features: TRACK_FEATURES.map((f) => segments.f64(`feature.${f}`)),
+    artistNames: yield* readLists(segments, 'artist_names'),
+    artistKeys: yield* readLists(segments, 'artist_keys'),
     genres,
-    subgenres: yield* readLists(r, 'subgenres', genres.table),
-    songIndex: r.i32('song_index'),
+    subgenres: yield* readLists(segments, 'subgenres', genres.table),
+    songIndex: segments.i32('song_index'),
     canonicalElsewhere: new Map(Array.from(elsewhereAt, (i, j) => [i, elsewhereId[j]!])),
   };
   const perTrack = [columns.trackName, columns.album, columns.releaseYear, columns.popularity, columns.durationMs, columns.key, columns.mode,
     columns.timeSignature, columns.explicit, ...columns.features, columns.songIndex];
-  if (perTrack.some((c) => c.length !== n) || [columns.artistNames, columns.artistKeys, genres, columns.subgenres].some((l) => l.start.length !== n + 1)) {
-    throw new SnapshotError(`snapshot ${m.version} is unreadable (track columns differ in length); ${REPUBLISH}`);
+  if (perTrack.some((c) => c.length !== trackCount) || [columns.artistNames, columns.artistKeys, genres, columns.subgenres].some((l) => l.start.length !== trackCount + 1)) {
+    throw new SnapshotError(`snapshot ${published.version} is unreadable (track columns differ in length); ${REPUBLISH}`);
   }
-  const profiles = r.texts('artist.profile');
+  const profiles = segments.texts('artist.profile');
   const artists = new ArtistProfiles(
-    (yield* r.strings('artist.key')) as string[],
-    (yield* r.strings('artist.name')) as string[],
-    r.f64('artist.popularity_max'),
-    r.i32('artist.track_count'),
+    (yield* segments.strings('artist.key')) as string[],
+    (yield* segments.strings('artist.name')) as string[],
+    segments.f64('artist.popularity_max'),
+    segments.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
-    (yield* r.strings('artist.folded')) as string[],
+    (yield* segments.strings('artist.folded')) as string[],
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
-  const names = hasNameIndex(r) ? () => readNameIndex(r) : undefined;
-  const titles = hasTitleIndex(r) ? () => readTitleIndex(r) : undefined;
-  const { segments: _s, metric, genres: genreProfiles, objects, files, ...manifest } = m;
+  const names = hasNameIndex(segments) ? () => readNameIndex(segments) : undefined;
+  const titles = hasTitleIndex(segments) ? () => readTitleIndex(segments) : undefined;
+  const { segments: _segmentTable, metric, genres: genreProfiles, objects, files, ...manifest } = published;
   return {
     manifest,
     columns,
     metric: {
       tree: {
-        dims: metric.dims, rows: r.f32('metric.rows'), order: r.i32('metric.order'), rowOf: r.i32('metric.row_of'),
-        lo: r.i32('metric.lo'), hi: r.i32('metric.hi'), child: r.i32('metric.child'), boxMin: r.f32('metric.box_min'), boxMax: r.f32('metric.box_max'),
+        dims: metric.dims, rows: segments.f32('metric.rows'), order: segments.i32('metric.order'), rowOf: segments.i32('metric.row_of'),
+        lo: segments.i32('metric.lo'), hi: segments.i32('metric.hi'), child: segments.i32('metric.child'), boxMin: segments.f32('metric.box_min'), boxMax: segments.f32('metric.box_max'),
         // Absent from snapshots published before local scaling: the plain metric.
-        localScale: r.has('metric.local_scale') ? r.f32('metric.local_scale') : undefined,
+        localScale: segments.has('metric.local_scale') ? segments.f32('metric.local_scale') : undefined,
       },
       scale: metric.scale,
     },
     artists,
     genres: genreProfiles,
     objects,
-    files: Object.fromEntries(files.map((f) => [f.name, join(o.dir, f.name)])),
+    files: Object.fromEntries(files.map((f) => [f.name, join(opened.dir, f.name)])),
     ...(names ? { names } : {}),
     ...(titles ? { titles } : {}),
-    ...(r.has('artist.key.slots') && r.has('artist.key_id') ? { artistKeyIndex: { slots: r.i32('artist.key.slots'), keyIds: r.i32('artist.key_id') } } : {}),
+    ...(segments.has('artist.key.slots') && segments.has('artist.key_id') ? { artistKeyIndex: { slots: segments.i32('artist.key.slots'), keyIds: segments.i32('artist.key_id') } } : {}),
   };
 }
 
@@ -543,32 +543,32 @@ function decoding<T>(opened: OpenedSnapshot, run: () => T): T {
   }
 }
 
-function listRows(l: StringLists, n: number): string[][] {
-  return Array.from({ length: n }, (_, i) => Array.from(l.ids.subarray(l.start[i]!, l.start[i + 1]!), (id) => l.table[id]!));
+function listRows(lists: StringLists, rowCount: number): string[][] {
+  return Array.from({ length: rowCount }, (_, i) => Array.from(lists.ids.subarray(lists.start[i]!, lists.start[i + 1]!), (id) => lists.table[id]!));
 }
 
 /** Columnar tracks back to dim_tracks' column arrays. */
-function trackColumns(c: CatalogColumns, albumId: (string | null)[]): TrackColumns {
-  const n = c.size;
+function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): TrackColumns {
+  const trackCount = columns.size;
   const nullable = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
   return {
-    track_id: c.trackId,
-    track_name: c.trackName,
+    track_id: columns.trackId,
+    track_name: columns.trackName,
     album_id: albumId,
-    album_name: Array.from(c.album, (a) => (a < 0 ? null : c.albumTable[a]!)),
-    release_year: nullable(c.releaseYear),
-    artist_names: listRows(c.artistNames, n),
-    artist_keys: listRows(c.artistKeys, n),
-    popularity: Array.from(c.popularity),
-    duration_ms: Array.from(c.durationMs),
-    explicit: Array.from(c.explicit, (e) => (e < 0 ? null : e === 1)),
-    key: Array.from(c.key),
-    mode: Array.from(c.mode),
-    time_signature: nullable(c.timeSignature),
-    genres: listRows(c.genres, n),
-    subgenres: listRows(c.subgenres, n),
-    canonical_track_id: Array.from({ length: n }, (_, i) => c.canonicalElsewhere.get(i) ?? c.trackId[c.songIndex[i]!]!),
-    features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(c.features[j]!)])) as TrackColumns['features'],
+    album_name: Array.from(columns.album, (a) => (a < 0 ? null : columns.albumTable[a]!)),
+    release_year: nullable(columns.releaseYear),
+    artist_names: listRows(columns.artistNames, trackCount),
+    artist_keys: listRows(columns.artistKeys, trackCount),
+    popularity: Array.from(columns.popularity),
+    duration_ms: Array.from(columns.durationMs),
+    explicit: Array.from(columns.explicit, (e) => (e < 0 ? null : e === 1)),
+    key: Array.from(columns.key),
+    mode: Array.from(columns.mode),
+    time_signature: nullable(columns.timeSignature),
+    genres: listRows(columns.genres, trackCount),
+    subgenres: listRows(columns.subgenres, trackCount),
+    canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId[columns.songIndex[i]!]!),
+    features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(columns.features[j]!)])) as TrackColumns['features'],
   };
 }
 
@@ -578,7 +578,7 @@ function trackColumns(c: CatalogColumns, albumId: (string | null)[]): TrackColum
  */
 export async function snapshotIdentity(snapshotDir: string, version: string): Promise<string> {
   const dir = join(snapshotDir, version);
-  const [d, m, s] = await Promise.all([dir, join(dir, MANIFEST), join(dir, SEGMENTS)].map((p) => stat(p).catch(() => null)));
-  const part = (x: Awaited<ReturnType<typeof stat>> | null) => (x ? `${x.ino}:${x.size}:${x.mtimeMs}` : 'missing');
-  return `${version}@${part(d!)}/${part(m!)}/${part(s!)}`;
+  const [dirStat, manifestStat, segmentsStat] = await Promise.all([dir, join(dir, MANIFEST), join(dir, SEGMENTS)].map((p) => stat(p).catch(() => null)));
+  const part = (fileStat: Awaited<ReturnType<typeof stat>> | null) => (fileStat ? `${fileStat.ino}:${fileStat.size}:${fileStat.mtimeMs}` : 'missing');
+  return `${version}@${part(dirStat!)}/${part(manifestStat!)}/${part(segmentsStat!)}`;
 }

@@ -65,7 +65,7 @@ export class NoValidRowsError extends DatasetError {
   }
 }
 
-export type RejectCategory =
+type RejectCategory =
   | 'ragged_row'
   | 'missing_track_id'
   | 'missing_genre'
@@ -78,7 +78,7 @@ export type RejectCategory =
   | 'too_long'
   | 'duplicate';
 
-export type MappedRecord =
+type MappedRecord =
   | { ok: true; row: StagedTrack }
   | { ok: false; category: RejectCategory; reason: string };
 

@@ -39,9 +39,6 @@ import {
   type TopTracks,
 } from './types.js';
 
-// tools/shared.ts reads the client's interface from here (the declarations live in ./types.js).
-export type { SpotifyApi } from './types.js';
-
 /** Spotify's offset limit for search paging. */
 const MAX_OFFSET = 1000;
 const BATCH = 50;
