@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 import { publishSnapshot } from '../src/pipeline/publish.js';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
-import { streams, type SqlSession } from '../src/warehouse/port.js';
+import { streams } from '../src/warehouse/port.js';
+import { withoutStreaming } from './helpers/paged-session.js';
 
 /**
  * Publish reads the marts through DuckDB's streaming result, a chunk of at most 2,048 rows at a time.
@@ -50,14 +51,6 @@ async function marts(db: DuckDbSession): Promise<void> {
   await db.run("create table raw.tracks as select 'generated.csv' as source_file, 'kaggle' as source_schema from marts.dim_tracks");
   await db.run('create table raw.track_rejects (n integer)');
 }
-
-/** The same warehouse seen through a session that cannot stream: publish reads it in keyset pages. */
-const withoutStreaming = (db: DuckDbSession): SqlSession => ({
-  dialect: db.dialect,
-  run: (sql) => db.run(sql),
-  all: (sql) => db.all(sql),
-  close: async () => undefined,
-});
 
 describe('publish streams the marts', () => {
   let db: DuckDbSession;
