@@ -371,25 +371,7 @@ function poolShortlist(
   }
   const ids = catalog.columns.trackId;
   // Heap of positions into idx/sc, best at the root.
-  const heap = new Int32Array(n);
-  for (let h = 0; h < n; h++) heap[h] = h;
-  const better = (a: number, b: number): boolean => sc[a]! > sc[b]! || (sc[a] === sc[b] && ids[idx[a]!]! < ids[idx[b]!]!);
-  let heapSize = n;
-  const siftDown = (from: number): void => {
-    const x = heap[from]!;
-    let j = from;
-    for (;;) {
-      const l = 2 * j + 1;
-      if (l >= heapSize) break;
-      const r = l + 1;
-      const c = r < heapSize && better(heap[r]!, heap[l]!) ? r : l;
-      if (!better(heap[c]!, x)) break;
-      heap[j] = heap[c]!;
-      j = c;
-    }
-    heap[j] = x;
-  };
-  for (let h = (n >> 1) - 1; h >= 0; h--) siftDown(h);
+  const heap = positionHeap(n, (a, b) => sc[a]! > sc[b]! || (sc[a] === sc[b] && ids[idx[a]!]! < ids[idx[b]!]!));
   const length = Math.min(size, n);
   const indexes = new Int32Array(length);
   const scores = new Float64Array(length);
@@ -397,9 +379,7 @@ function poolShortlist(
   const ready = (j: number): boolean => {
     if (j >= length) return false;
     while (made <= j) {
-      const top = heap[0]!;
-      heap[0] = heap[--heapSize]!;
-      siftDown(0);
+      const top = heap.pop();
       indexes[made] = idx[top]!;
       scores[made++] = sc[top]!;
     }
@@ -495,37 +475,13 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   /** How many of the chosen tracks each entry's maxSim has seen. */
   const seen = new Int32Array(m);
   const chosenRows: number[] = [];
-  const heap = new Int32Array(m);
-  for (let j = 0; j < m; j++) {
-    heap[j] = j;
-    value[j] = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
-  }
-  const above = (a: number, b: number): boolean => value[a]! > value[b]! || (value[a] === value[b] && a < b);
-  let size = m;
-  const siftDown = (from: number): void => {
-    const x = heap[from]!;
-    let h = from;
-    for (;;) {
-      const l = 2 * h + 1;
-      if (l >= size) break;
-      const r = l + 1;
-      const c = r < size && above(heap[r]!, heap[l]!) ? r : l;
-      if (!above(heap[c]!, x)) break;
-      heap[h] = heap[c]!;
-      h = c;
-    }
-    heap[h] = x;
-  };
-  for (let h = (m >> 1) - 1; h >= 0; h--) siftDown(h);
+  for (let j = 0; j < m; j++) value[j] = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
+  const heap = positionHeap(m, (a, b) => value[a]! > value[b]! || (value[a] === value[b] && a < b));
   return {
     best(): number {
-      while (size > 0) {
-        const j = heap[0]!;
-        if (seen[j] === chosenRows.length) {
-          heap[0] = heap[--size]!;
-          siftDown(0);
-          return j;
-        }
+      while (heap.size() > 0) {
+        const j = heap.top();
+        if (seen[j] === chosenRows.length) return heap.pop();
         const oj = rowOf[list[j]!]! * k;
         let sim = maxSim[j]!;
         for (let t = seen[j]!; t < chosenRows.length; t++) {
@@ -541,7 +497,7 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
         maxSim[j] = sim;
         seen[j] = chosenRows.length;
         value[j] = (1 - diversity) * listScores[j]! - diversity * sim;
-        siftDown(0);
+        heap.settleTop();
       }
       return -1;
     },
@@ -654,4 +610,40 @@ function rangeText(r: AttributeBounds): string {
   if (r.min !== undefined) return ` ≥ ${r.min}`;
   if (r.max !== undefined) return ` ≤ ${r.max}`;
   return '';
+}
+
+/**
+ * A binary heap over the positions 0…n−1, built in O(n); `first(a, b)`: position a comes out before b.
+ * `settleTop` restores the order after the top's key changed in place (it may only have moved down).
+ */
+function positionHeap(n: number, first: (a: number, b: number) => boolean): { size(): number; top(): number; pop(): number; settleTop(): void } {
+  const heap = new Int32Array(n);
+  for (let h = 0; h < n; h++) heap[h] = h;
+  let size = n;
+  const siftDown = (from: number): void => {
+    const x = heap[from]!;
+    let h = from;
+    for (;;) {
+      const l = 2 * h + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && first(heap[r]!, heap[l]!) ? r : l;
+      if (!first(heap[c]!, x)) break;
+      heap[h] = heap[c]!;
+      h = c;
+    }
+    heap[h] = x;
+  };
+  for (let h = (n >> 1) - 1; h >= 0; h--) siftDown(h);
+  return {
+    size: () => size,
+    top: () => heap[0]!,
+    pop(): number {
+      const top = heap[0]!;
+      heap[0] = heap[--size]!;
+      siftDown(0);
+      return top;
+    },
+    settleTop: () => siftDown(0),
+  };
 }
