@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ICONS } from './icons.js';
+import { JSON_SCHEMA_VALIDATOR as SHARED_VALIDATOR } from './json-schema.js';
 import { PROJECT_ROOT } from './paths.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { McpServer } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { CatalogHolder } from './catalog/holder.js';
@@ -13,9 +13,6 @@ import type { SpotifyDeps, ToolDeps } from '../tools/shared.js';
 import { registerCompletion, registerPrompts, registerResources } from '../resources/index.js';
 
 export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; description: string; mcpName?: string };
-
-/** One JSON Schema validator for every server built here, instead of one each. */
-const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
 
 /** `spotify*`: live Spotify access for artist_metadata (absent without credentials). */
 export interface ServerDeps extends SpotifyDeps {

@@ -51,6 +51,9 @@ export class StrictStdioServerTransport implements Transport {
   /** Requests read while `maxInFlight` were unanswered, oldest first, with their size on the wire. */
   private held: { message: JSONRPCMessage; bytes: number }[] = [];
   private heldBytes = 0;
+  /** A request was handed to the server in this turn of the event loop (see nextTurn). */
+  private startedThisTurn = false;
+  private turnScheduled = false;
   private lastLineBytes = 0;
   /** Sends waiting for stdout to drain. */
   private drainWaiters: (() => void)[] = [];
@@ -180,11 +183,14 @@ export class StrictStdioServerTransport implements Transport {
    */
   private accept(message: JSONRPCMessage, bytes: number): void {
     if ('method' in message && 'id' in message) {
-      if (this.inFlightCount >= this.maxInFlight || this.held.length) {
+      if (this.inFlightCount >= this.maxInFlight || this.held.length || this.startedThisTurn) {
         this.held.push({ message, bytes });
         this.heldBytes += bytes;
+        this.nextTurn();
         return;
       }
+      this.startedThisTurn = true;
+      this.nextTurn();
       this.adjust(message.id, +1);
     } else if ('method' in message && message.method === 'notifications/cancelled') {
       const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
@@ -209,12 +215,29 @@ export class StrictStdioServerTransport implements Transport {
 
   /** Start held requests while there are free slots and the answers are being read. */
   private release(): void {
-    while (this.held.length && this.inFlightCount < this.maxInFlight && !this.outputBackedUp()) {
+    if (this.held.length && !this.startedThisTurn && this.inFlightCount < this.maxInFlight && !this.outputBackedUp()) {
       const { message, bytes } = this.held.shift()!;
       this.heldBytes -= bytes;
+      this.startedThisTurn = true;
+      this.nextTurn();
       this.adjust((message as { id: string | number }).id, +1);
       this.deliver(message);
     }
+  }
+
+  /**
+   * Once a request was handed to the server in this turn of the event loop, the next one waits for the
+   * next turn: a handler's synchronous work runs in the turn it is handed over, so 64 requests read in one
+   * chunk would otherwise hold the loop for all 64 calls at once.
+   */
+  private nextTurn(): void {
+    if (this.turnScheduled || this.closed) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.startedThisTurn = false;
+      this.pump();
+    });
   }
 
   private adjust(id: string | number, by: 1 | -1): void {

@@ -1,5 +1,6 @@
 import type { McpServer, CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import type { Catalog } from '../src/catalog/catalog.js';
 import { quote, quoteList } from '../src/catalog/delimit.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
@@ -78,6 +79,9 @@ const outputShape = {
 const inputObject = strictArgs(artistMetadataInput);
 const outputObject = z.object(outputShape);
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void {
   const live = Boolean(deps.spotify);
   server.registerTool(
@@ -93,7 +97,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         'Use it for "tell me about this artist". An unknown name returns an error with the nearest artist names; a name that fits several artists asks the user which one ' +
         '(clients that cannot be asked get an error naming them).',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: live, idempotentHint: true, destructiveHint: false },
     },

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import { attributeShape, hasBounds, listShape, recommendationOutput, resolveSeeds, runRecommendation, seedShape } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 import { fractionFeatureList } from '../src/features.js';
@@ -35,6 +36,9 @@ const outputShape = {
 const inputObject = strictArgs(recommendByGenreInput);
 const outputObject = z.object(outputShape);
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'recommend_by_genre',
@@ -52,7 +56,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         'max_per_artist caps repeats (default: no cap, or 2 when only seed_artists/seed_tracks are given, as similar_tracks), diversity (0–1) varies the list. Each track comes with a score and a one-line reason; seeds report pool sizes so you can see when filters emptied the pool. ' +
         'At most 5 seeds in total. Deterministic. Unknown genres/artists/tracks return an error listing the closest valid names.',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
       _meta: playlistViewMeta,

@@ -1,5 +1,6 @@
 import type { McpServer, CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import { echo, echoList, quote } from '../src/catalog/delimit.js';
 import { closest, genreKey } from '../src/catalog/text.js';
 import { knowledgeFor } from '../resources/knowledge.js';
@@ -57,6 +58,9 @@ export const SEARCH_INDEX_WAIT_MS = 20_000;
 /** Catalogs whose refused search file has been logged. */
 const refusalLogged = new WeakSet<object>();
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'search_music_knowledge',
@@ -69,7 +73,7 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
         'to find which genre, artist or bounds fit a request; results carry a snippet and a resource link to read the whole document. ' +
         'Accents, case and common words are ignored.',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
     },

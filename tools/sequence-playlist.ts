@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import type { NameMatch } from '../src/catalog/resolve.js';
 import { camelotCode } from '../src/catalog/sequence.js';
 import { unknownName } from '../src/catalog/unknown-name.js';
@@ -30,6 +31,9 @@ const outputObject = z.object({
   catalog: catalogInfoShape,
 });
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'sequence_playlist',
@@ -41,7 +45,7 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
         'Deterministic. Reports per transition what changes, and the share of smooth transitions against the order given. ' +
         'Takes track ids from a previous answer (or "Title – Artist"); recommend_by_genre and similar_tracks also take `arc` to return their list already ordered.',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
       _meta: playlistViewMeta,

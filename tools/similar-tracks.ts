@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import { attributeShape, listShape, recommendationOutput, resolveSeeds, runRecommendation } from './recommend-shared.js';
 import { toolError, strictArgs, withCatalog, type ToolDeps } from './shared.js';
 import { ICONS } from '../src/icons.js';
@@ -21,6 +22,9 @@ export const similarTracksInput = {
 const inputObject = strictArgs(similarTracksInput);
 const outputObject = z.object(recommendationOutput);
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'similar_tracks',
@@ -32,7 +36,7 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         'Seeds: seed_tracks (ids or "Title – Artist") and/or seed_artists, 1–5 in total. Supports the same min_/max_/target_ bounds on 15 attributes (including release_year), ' +
         'include_explicit, max_per_artist (default 2) and diversity as recommend_by_genre. The seed songs themselves are never returned.',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
       _meta: playlistViewMeta,

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { outputSchemaOf } from '../src/json-schema.js';
 import { quote } from '../src/catalog/delimit.js';
 import { resolveArtists } from './artist-choice.js';
 import { artistNameArg, catalogInfoShape, ok, readAs, readAsLine, resolvedShape, strictArgs, trackLine, trackShape, withCatalog, type ToolDeps } from './shared.js';
@@ -28,6 +29,9 @@ const outputShape = {
 const inputObject = strictArgs(tracksByArtistInput);
 const outputObject = z.object(outputShape);
 
+/** Converted and compiled once per process (HTTP keeps several servers). */
+const outputSchema = outputSchemaOf(outputObject);
+
 export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     'tracks_by_artist',
@@ -39,7 +43,7 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
         'Use it for "what else has this artist made". An unknown name returns an error with the nearest artist names; a name that fits several artists asks the user which one ' +
         '(clients that cannot be asked get an error naming them).',
       inputSchema: inputObject,
-      outputSchema: outputObject,
+      outputSchema,
       icons: ICONS,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
       _meta: playlistViewMeta,

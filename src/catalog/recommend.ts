@@ -166,12 +166,12 @@ export function recommend(catalog: Catalog, req: RecommendRequest): RecommendRes
   const short = shortlist(catalog, req, pool, genreSeeds, anchors, targets, filters, scorer);
   const picked = selectDiverse(catalog, req, short);
 
-  const bySeeds = anchors.points.length > 0;
+  const reason = explainer(catalog, req, genreSeeds, anchors.points.length > 0, targeted, bounded);
   const tracks = picked.indexes.map((i, c) => {
     // The view is built fresh for this answer: extend it in place (no copy), score and reason last.
     const track = catalog.track(i) as ScoredTrack;
     track.score = Math.round(picked.scores[c]! * 1000) / 1000;
-    track.reason = explain(catalog, i, track, req, genreSeeds, bySeeds, targeted, bounded);
+    track.reason = reason(i, track);
     return track;
   });
   const seeds = seedReports(catalog, req, pool, poolSize, short.passed, filters);
@@ -297,8 +297,9 @@ function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[]
   if (anchors.points.length) {
     base = (i) => anchorKernel(rows, rowOf[i]! * k, k, anchors.points, anchors.inv, localScale[rowOf[i]!]!);
   } else if (genreSeeds.length) {
-    const typicality = typicalityScore(catalog, genreSeeds);
-    base = (i) => 0.6 * typicality(i) + 0.4 * (popularity[i]! / 100);
+    // Built on first use: one genre's ranking is computed once (genreRanking) and most calls read it without scoring.
+    let typicality: Score | undefined;
+    base = (i) => 0.6 * (typicality ??= typicalityScore(catalog, genreSeeds))(i) + 0.4 * (popularity[i]! / 100);
   } else {
     base = (i) => popularity[i]! / 100;
   }
@@ -395,6 +396,12 @@ function rankedGenreShortlist(ranked: Ranking, size: number, passes: ((i: number
   const scores = new Float64Array(cap);
   let m = 0;
   let passed = 0;
+  if (!passes) {
+    // Every member passes: read only the first `cap`.
+    indexes.set(ranked.order.subarray(0, cap));
+    scores.set(ranked.scores.subarray(0, cap));
+    return { indexes, scores, length: cap, passed: ranked.order.length, ready: (j) => j < cap };
+  }
   for (let p = 0; p < ranked.order.length; p++) {
     const i = ranked.order[p]!;
     if (passes && !passes(i)) continue;
@@ -578,31 +585,65 @@ function binaryHas(sorted: Int32Array, v: number): boolean {
   return false;
 }
 
-function explain(
-  catalog: Catalog, i: number, view: TrackView, req: RecommendRequest,
-  genreSeeds: Extract<Seed, { type: 'genre' }>[], bySeeds: boolean,
-  targeted: [Attribute, AttributeBounds][], bounded: [Attribute, AttributeBounds][],
-): string {
-  const parts: string[] = [];
-  if (bySeeds) {
-    const names = req.seeds.filter((s) => s.type !== 'genre').map((s) => (s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id)));
-    parts.push(`sounds like ${names.map((x) => quote(x)).join(' + ')}`);
-  } else if (genreSeeds.length) {
-    const g = genreSeeds.find((s) => binaryHas(s.genre.members, i))?.genre ?? genreSeeds[0]!.genre;
-    const near = REASON_FEATURES.map((f) => ({ f, az: Math.abs(view.features[f] - (g.features[f]?.p50 ?? 0)) / Math.max(g.features[f]?.stddev ?? 1, 1e-6) }))
-      .sort((a, b) => a.az - b.az)
-      .slice(0, 2)
-      .map(({ f }) => `${f} ${fmt(f, view.features[f])} (genre median ${fmt(f, g.features[f]?.p50 ?? 0)})`);
-    parts.push(`typical of ${g.genre}: ${near.join(', ')}`);
-  }
-  parts.push(`popularity ${view.popularity}`);
-  if (targeted.length) {
-    parts.push(`near ${targeted.map(([a, b]) => `target_${a} ${fmt(a, b.target!)} (${fmt(a, catalog.attribute(i, a) ?? NaN)})`).join(', ')}`);
-  }
-  if (bounded.length) {
-    parts.push(`meets ${bounded.map(([a, b]) => `${a} ${fmt(a, catalog.attribute(i, a) ?? NaN)}${rangeText(b)}`).join(', ')}`);
-  }
-  return parts.join('; ');
+/** A genre's median and spread of one reason feature, and the median as the reason prints it (made on first use). */
+interface ReasonStat { f: TrackFeature; p50: number; spread: number; median?: string }
+
+/**
+ * The one-line reason of each picked track, with what does not depend on the track worked out once per
+ * request: the seed names, and per genre seed its medians and spreads of the listener features. A genre
+ * reason names the two features nearest the genre's median in units of its spread (ties in
+ * REASON_FEATURES order).
+ */
+function explainer(
+  catalog: Catalog, req: RecommendRequest, genreSeeds: GenreSeed[], bySeeds: boolean,
+  targeted: BoundEntry[], bounded: BoundEntry[],
+): (i: number, view: TrackView) => string {
+  const soundsLike = bySeeds
+    ? `sounds like ${req.seeds.filter((s) => s.type !== 'genre').map((s) => quote(s.type === 'artist' ? s.artist.artist_name : (catalog.trackName(s.index) ?? s.id))).join(' + ')}`
+    : '';
+  const stats = new Map<GenreSeed['genre'], ReasonStat[]>();
+  const statsOf = (g: GenreSeed['genre']): ReasonStat[] => {
+    let st = stats.get(g);
+    if (!st) {
+      st = REASON_FEATURES.map((f) => ({ f, p50: g.features[f]?.p50 ?? 0, spread: Math.max(g.features[f]?.stddev ?? 1, 1e-6) }));
+      stats.set(g, st);
+    }
+    return st;
+  };
+  const near = (st: ReasonStat, v: number) => `${st.f} ${fmt(st.f, v)} (genre median ${(st.median ??= fmt(st.f, st.p50))})`;
+  return (i, view) => {
+    const parts: string[] = [];
+    if (bySeeds) {
+      parts.push(soundsLike);
+    } else if (genreSeeds.length) {
+      const g = (genreSeeds.length === 1 ? undefined : genreSeeds.find((s) => binaryHas(s.genre.members, i))?.genre) ?? genreSeeds[0]!.genre;
+      const st = statsOf(g);
+      // The two smallest distances, the earlier feature first on ties (what a stable sort gives).
+      let a = -1;
+      let b = -1;
+      let da = Infinity;
+      let db = Infinity;
+      let nan = false;
+      for (let r = 0; r < st.length; r++) {
+        const d = Math.abs(view.features[st[r]!.f] - st[r]!.p50) / st[r]!.spread;
+        if (d !== d) nan = true;
+        else if (a < 0 || d < da) [b, db, a, da] = [a, da, r, d];
+        else if (b < 0 || d < db) [b, db] = [r, d];
+      }
+      const two = nan
+        ? st.map((x) => ({ x, az: Math.abs(view.features[x.f] - x.p50) / x.spread })).sort((p, q) => p.az - q.az).slice(0, 2).map(({ x }) => x)
+        : [a, b].filter((r) => r >= 0).map((r) => st[r]!);
+      parts.push(`typical of ${g.genre}: ${two.map((x) => near(x, view.features[x.f])).join(', ')}`);
+    }
+    parts.push(`popularity ${view.popularity}`);
+    if (targeted.length) {
+      parts.push(`near ${targeted.map(([a, b]) => `target_${a} ${fmt(a, b.target!)} (${fmt(a, catalog.attribute(i, a) ?? NaN)})`).join(', ')}`);
+    }
+    if (bounded.length) {
+      parts.push(`meets ${bounded.map(([a, b]) => `${a} ${fmt(a, catalog.attribute(i, a) ?? NaN)}${rangeText(b)}`).join(', ')}`);
+    }
+    return parts.join('; ');
+  };
 }
 
 function rangeText(r: AttributeBounds): string {
