@@ -247,3 +247,24 @@ describe('text columns', () => {
     expect(Array.from({ length: read.length }, (_, i) => read.get(i))).toEqual(rows);
   });
 });
+
+describe('string columns kept as one text', () => {
+  it('gives back every row of a column (nulls, empty and non-ASCII rows) as the decoded strings do, and nothing outside it', () => {
+    const rows = ['a', null, '', 'Café «Ωμέγα» 🎵', 'é'.repeat(20_000), null, 'Björk'];
+    const w = new SegmentWriter();
+    w.strings('s', rows);
+    w.strings('plain', ['x', 'yz']);
+    const reader = new SegmentReader(new Uint8Array(Buffer.concat(w.chunks)), w.entries);
+    const column = reader.stringColumn('s');
+    expect(column.length).toBe(rows.length);
+    expect(Array.from({ length: column.length }, (_, i) => column.at(i))).toEqual(runNow(reader.strings('s')));
+    expect(Array.from({ length: column.length }, (_, i) => column.at(i))).toEqual(rows);
+    expect([column.at(-1), column.at(rows.length)]).toEqual([undefined, undefined]);
+    expect(column.hasNulls).toBe(true);
+    expect(reader.stringColumn('plain').hasNulls).toBe(false);
+    // A writer takes the column back as it takes an array: the same bytes.
+    const again = new SegmentWriter();
+    again.strings('s', column);
+    expect(Buffer.concat(again.chunks).equals(Buffer.concat(w.chunks.slice(0, again.chunks.length)))).toBe(true);
+  });
+});

@@ -302,12 +302,12 @@ function artistName(artists: ArtistProfiles, r: number): ArtistName {
 function trackSource(cols: CatalogColumns, byId: IdTable, membersOf: (key: string) => Int32Array): TrackSource {
   return {
     size: cols.size,
-    title: (i) => cols.trackName[i]!,
+    title: (i) => cols.trackName.at(i)!,
     artistKeys: (i) => listAt(cols.artistKeys, i),
     artistNames: (i) => listAt(cols.artistNames, i),
     membersOf,
     popularity: (i) => cols.popularity[i]!,
-    trackId: (i) => cols.trackId[i]!,
+    trackId: (i) => cols.trackId.at(i)!,
     byId: (id) => byId.get(id),
     representative: (i) => cols.songIndex[i]!,
   };
@@ -571,11 +571,11 @@ export class Catalog {
   }
 
   canonicalId(i: number): string {
-    return this.columns.canonicalElsewhere.get(i) ?? this.columns.trackId[this.songIndex[i]!]!;
+    return this.columns.canonicalElsewhere.get(i) ?? this.columns.trackId.at(this.songIndex[i]!)!;
   }
 
   trackName(i: number): string | null {
-    return this.columns.trackName[i]!;
+    return this.columns.trackName.at(i)!;
   }
 
   artistKeys(i: number): readonly string[] {
@@ -587,7 +587,7 @@ export class Catalog {
   }
 
   trackId(i: number): string {
-    return this.columns.trackId[i]!;
+    return this.columns.trackId.at(i)!;
   }
 
   /**
@@ -658,7 +658,7 @@ export class Catalog {
 
   /** A reusable top-k selector (highest score, then lowest track id), for one synchronous computation at a time. */
   topK(k: number): TopK {
-    return (this.scratchTop ??= new TopK((i) => this.columns.trackId[i]!)).reset(k);
+    return (this.scratchTop ??= new TopK((i) => this.columns.trackId.at(i)!)).reset(k);
   }
 
   track(i: number): TrackView {
@@ -668,8 +668,8 @@ export class Catalog {
     const year = c.releaseYear[i]!;
     const album = c.album[i]!;
     return {
-      track_id: c.trackId[i]!,
-      name: c.trackName[i]!,
+      track_id: c.trackId.at(i)!,
+      name: c.trackName.at(i)!,
       artists: listAt(c.artistNames, i),
       album: album < 0 ? null : c.albumTable[album]!,
       release_year: Number.isNaN(year) ? null : year,
@@ -832,7 +832,7 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
  * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
  * ever see the vectors.
  */
-export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);

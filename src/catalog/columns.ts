@@ -1,5 +1,6 @@
 import { Grow } from './grow.js';
 import { TRACK_FEATURES, type TrackColumns } from './marts.js';
+import type { Strings } from './segments.js';
 
 /**
  * The serving catalog's track table in columnar form: one typed array per numeric column, repeated
@@ -17,10 +18,11 @@ export interface StringLists {
 
 export interface CatalogColumns {
   size: number;
-  trackId: string[];
+  /** Read with `at(i)`: an array when built from marts, a `StringColumn` (segments.ts) when read from a snapshot. */
+  trackId: Strings;
   /** Slots of the id hash table over `trackId` (id-table.ts), when a snapshot stores them; built at load otherwise. */
   idSlots?: Int32Array;
-  trackName: (string | null)[];
+  trackName: Strings<string | null>;
   /** Album name id per track (-1: none) into albumTable. */
   album: Int32Array;
   albumTable: string[];

@@ -8,7 +8,7 @@ import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type 
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
-import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry } from './segments.js';
+import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
@@ -121,7 +121,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   writer.numbers('artist.key_id', keyIndex.keyIds);
   const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(artists));
   writeNameIndex(writer, artistIndex);
-  const titles = { size: columns.size, title: (i: number) => columns.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
+  const titles = { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds: [...artistIndex.byFold.keys()] };
   writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
   writer.numbers('artist.popularity_max', artists.popularityMax);
   writer.numbers('artist.track_count', artists.trackCount);
@@ -442,7 +442,10 @@ function* readLists(segments: SegmentReader, name: string, table?: string[]): St
 /** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
 export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   const { manifest: published, segments } = opened;
-  const trackId = (yield* segments.strings('track_id')) as string[];
+  // The two per-track string columns stay one decoded text each, sliced per row when asked for.
+  const trackId = segments.stringColumn('track_id') as StringColumn<string>;
+  if (trackId.hasNulls) throw new SnapshotError(`snapshot ${published.version} is unreadable (a track without an id); ${REPUBLISH}`);
+  yield;
   const trackCount = trackId.length;
   const genres = yield* readLists(segments, 'genres');
   const elsewhereAt = segments.i32('canonical_elsewhere.track');
@@ -451,7 +454,7 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
     size: trackCount,
     trackId,
     ...(segments.has('track_id.slots') ? { idSlots: segments.i32('track_id.slots') } : {}),
-    trackName: yield* segments.strings('track_name'),
+    trackName: segments.stringColumn('track_name'),
     album: segments.i32('album'),
     albumTable: (yield* segments.strings('album_table')) as string[],
     releaseYear: segments.f64('release_year'),
@@ -552,8 +555,8 @@ function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): Trac
   const trackCount = columns.size;
   const nullable = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
   return {
-    track_id: columns.trackId,
-    track_name: columns.trackName,
+    track_id: Array.from({ length: trackCount }, (_, i) => columns.trackId.at(i)!),
+    track_name: Array.from({ length: trackCount }, (_, i) => columns.trackName.at(i) ?? null),
     album_id: albumId,
     album_name: Array.from(columns.album, (a) => (a < 0 ? null : columns.albumTable[a]!)),
     release_year: nullable(columns.releaseYear),
@@ -567,7 +570,7 @@ function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): Trac
     time_signature: nullable(columns.timeSignature),
     genres: listRows(columns.genres, trackCount),
     subgenres: listRows(columns.subgenres, trackCount),
-    canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId[columns.songIndex[i]!]!),
+    canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId.at(columns.songIndex[i]!)!),
     features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(columns.features[j]!)])) as TrackColumns['features'],
   };
 }
