@@ -7,7 +7,7 @@ import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type T
 import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
-import type { TextColumn } from './segments.js';
+import type { Strings, TextColumn } from './segments.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
@@ -53,14 +53,15 @@ export class ArtistProfiles {
   private keep = true;
 
   constructor(
-    readonly keys: readonly string[],
-    readonly names: readonly string[],
+    /** Read with `at(i)`: arrays, or `StringColumn`s (segments.ts) when read from a snapshot. */
+    readonly keys: Strings,
+    readonly names: Strings,
     /** NaN where unknown. */
     readonly popularityMax: Float64Array,
     readonly trackCount: Int32Array,
     private readonly read: (i: number) => ArtistProfile,
     /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
-    readonly folded?: readonly string[],
+    readonly folded?: Strings,
   ) {
     this.cache = new Array<ArtistProfile | undefined>(keys.length);
   }
@@ -80,7 +81,7 @@ export class ArtistProfiles {
    * Over profiles held as JSON text (publish reads them a page at a time into it): each is parsed when
    * asked for and not kept, so a pass over all of them holds one at a time.
    */
-  static ofJson(keys: readonly string[], names: readonly string[], popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
+  static ofJson(keys: Strings, names: Strings, popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
     const profiles = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
     profiles.json = json;
     profiles.keep = false;
@@ -243,7 +244,7 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
   });
 
   const genreIndex = new Map<string, GenreEntry>();
-  const genreIds = new Map(genres.table.map((g, id) => [g, id]));
+  const genreIds = new Map(Array.from({ length: genres.table.length }, (_, id) => [genres.table.at(id)!, id]));
   for (const profile of parts.genres) {
     const id = genreIds.get(profile.genre);
     genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? NO_MEMBERS : genreMembers[id]! });
@@ -261,10 +262,10 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
     }, 4096);
   } else {
     const keyIds = new Map<string, number>();
-    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
+    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table.at(id)!, id));
     const rows = new Map<string, number>();
     yield* loop(artists.length, (r) => {
-      const key = artists.keys[r]!;
+      const key = artists.keys.at(r)!;
       const id = keyIds.get(key);
       rows.set(key, r);
       artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
@@ -276,8 +277,8 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
 
 /** What a load reads instead of building `artistRow` and the artist members' key ids (CatalogParts.artistKeyIndex). */
 export function artistKeyIndex(artists: ArtistProfiles, artistKeys: StringLists): { slots: Int32Array; keyIds: Int32Array } {
-  const ids = new Map(artistKeys.table.map((k, id) => [k, id]));
-  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from(artists.keys, (k) => ids.get(k) ?? -1) };
+  const ids = new Map(Array.from({ length: artistKeys.table.length }, (_, id) => [artistKeys.table.at(id)!, id]));
+  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from({ length: artists.length }, (_, r) => ids.get(artists.keys.at(r)!) ?? -1) };
 }
 
 /** The track side of name resolution for an index of artists alone. */
@@ -289,13 +290,13 @@ const NO_TRACKS: TrackSource = {
 /** The artist index of name resolution over a catalog's artists, built a few dozen artists a step (publish stores it: name-index.ts). */
 export function* artistIndexSteps(artists: ArtistProfiles): Steps<ArtistIndex> {
   const resolver = new NameResolver([], NO_TRACKS);
-  yield* loop(artists.length, (i) => resolver.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
+  yield* loop(artists.length, (i) => resolver.addArtist(artistName(artists, i), artists.folded?.at(i)), 64);
   return resolver.artistIndex();
 }
 
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
   const pop = artists.popularityMax[r]!;
-  return { name: artists.names[r]!, key: artists.keys[r]!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
+  return { name: artists.names.at(r)!, key: artists.keys.at(r)!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
 }
 
 /** The track side of name resolution, over the columns. */
@@ -545,10 +546,10 @@ export class Catalog {
     const artists = this.artistTable;
     const byFold = new Map<string, string[]>();
     for (let row = 0; row < artists.length; row++) {
-      const folded = artists.folded?.[row] ?? fold(artists.names[row]!);
+      const folded = artists.folded?.at(row) ?? fold(artists.names.at(row)!);
       const keys = byFold.get(folded);
-      if (keys) keys.push(artists.keys[row]!);
-      else byFold.set(folded, [artists.keys[row]!]);
+      if (keys) keys.push(artists.keys.at(row)!);
+      else byFold.set(folded, [artists.keys.at(row)!]);
     }
     return (this.foldedNames = byFold);
   }
@@ -632,7 +633,7 @@ export class Catalog {
 
   primaryArtist(i: number): string | undefined {
     const id = this.primary[i]!;
-    return id < 0 ? undefined : this.columns.artistKeys.table[id];
+    return id < 0 ? undefined : this.columns.artistKeys.table.at(id);
   }
 
   /** Primary artist key id of a track (-1: none); equal ids are equal keys. */
@@ -642,7 +643,7 @@ export class Catalog {
 
   artistName(key: string): string | undefined {
     const row = this.artistRow.get(key);
-    return row === undefined ? undefined : this.artistTable.names[row];
+    return row === undefined ? undefined : this.artistTable.names.at(row);
   }
 
   /** Track indexes credited to an artist key. */
@@ -861,7 +862,7 @@ export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean
     labels.length = 0;
     dims = w[0]!.length;
     const { artistKeys } = cols;
-    const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table[artistKeys.ids[artistKeys.start[i]!]!] : undefined));
+    const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table.at(artistKeys.ids[artistKeys.start[i]!]!) : undefined));
     vectors = blendByGroup(project(z, n, d, w), n, dims, primary, blend);
   } else {
     dims = d;

@@ -13,7 +13,8 @@ import type { Strings } from './segments.js';
 export interface StringLists {
   start: Int32Array;
   ids: Int32Array;
-  table: string[];
+  /** Read with `at(id)`: an array when built, a `StringColumn` (segments.ts) when read from a snapshot. */
+  table: Strings;
 }
 
 export interface CatalogColumns {
@@ -69,7 +70,7 @@ export function listAt(l: StringLists, i: number): string[] {
   const a = l.start[i]!;
   const b = l.start[i + 1]!;
   const out = new Array<string>(b - a);
-  for (let p = a; p < b; p++) out[p - a] = l.table[l.ids[p]!]!;
+  for (let p = a; p < b; p++) out[p - a] = l.table.at(l.ids[p]!)!;
   return out;
 }
 
@@ -182,7 +183,7 @@ export class ColumnsBuilder {
     const sub = this.subgenres.done();
     // One table for both lists, genres first (each in first-seen order).
     const names = this.genres.interner;
-    const ids = sub.ids.map((id) => names.id(sub.table[id]!));
+    const ids = sub.ids.map((id) => names.id(sub.table.at(id)!));
     const x = this.numbers;
     return {
       size: n,

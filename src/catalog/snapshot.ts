@@ -115,7 +115,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const artists = parts.artists;
   writer.strings('artist.key', artists.keys);
   writer.strings('artist.name', artists.names);
-  writer.strings('artist.folded', artists.folded ?? artists.names.map(fold));
+  writer.strings('artist.folded', artists.folded ?? Array.from({ length: artists.length }, (_, r) => fold(artists.names.at(r)!)));
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(artists, columns.artistKeys);
   writer.numbers('artist.key.slots', keyIndex.slots);
   writer.numbers('artist.key_id', keyIndex.keyIds);
@@ -435,8 +435,10 @@ function rangeReader(file: FileHandle, path: string): ReadRange {
   };
 }
 
-function* readLists(segments: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
-  return { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? ((yield* segments.strings(`${name}.table`)) as string[]) };
+function* readLists(segments: SegmentReader, name: string, table?: StringLists['table']): Steps<StringLists> {
+  const lists = { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? (segments.stringColumn(`${name}.table`) as StringColumn<string>) };
+  yield;
+  return lists;
 }
 
 /** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
@@ -479,12 +481,12 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   }
   const profiles = segments.texts('artist.profile');
   const artists = new ArtistProfiles(
-    (yield* segments.strings('artist.key')) as string[],
-    (yield* segments.strings('artist.name')) as string[],
+    segments.stringColumn('artist.key') as StringColumn<string>,
+    segments.stringColumn('artist.name') as StringColumn<string>,
     segments.f64('artist.popularity_max'),
     segments.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
-    (yield* segments.strings('artist.folded')) as string[],
+    segments.stringColumn('artist.folded') as StringColumn<string>,
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
   const names = hasNameIndex(segments) ? () => readNameIndex(segments) : undefined;
@@ -547,7 +549,7 @@ function decoding<T>(opened: OpenedSnapshot, run: () => T): T {
 }
 
 function listRows(lists: StringLists, rowCount: number): string[][] {
-  return Array.from({ length: rowCount }, (_, i) => Array.from(lists.ids.subarray(lists.start[i]!, lists.start[i + 1]!), (id) => lists.table[id]!));
+  return Array.from({ length: rowCount }, (_, i) => Array.from(lists.ids.subarray(lists.start[i]!, lists.start[i + 1]!), (id) => lists.table.at(id)!));
 }
 
 /** Columnar tracks back to dim_tracks' column arrays. */
