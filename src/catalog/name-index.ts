@@ -138,15 +138,14 @@ export function writeNameIndex(w: SegmentWriter, index: ArtistIndex): void {
 
 const strings = (r: SegmentReader, name: string) => r.strings(name) as Steps<string[]>;
 /** A string column kept as one text (segments.ts), refused when it holds a null (the writer never stores one). */
-const column = (r: SegmentReader, name: string): StringColumn<string> => {
-  const c = r.stringColumn(name);
+function* column(r: SegmentReader, name: string): Steps<StringColumn<string>> {
+  const c = yield* r.stringColumn(name);
   if (c.hasNulls) throw new Error(`the stored name index column ${name} holds a null`);
   return c as StringColumn<string>;
-};
+}
 
 function* readGroupLists(r: SegmentReader, name: string, groups: number): Steps<Lookup<readonly number[]>> {
-  const keys = column(r, name);
-  yield;
+  const keys = yield* column(r, name);
   const start = r.i32(`${name}.groups.start`);
   const ids = r.i32(`${name}.groups.ids`);
   if (start.length !== keys.length + 1 || start[keys.length] !== ids.length) throw new Error(`${name}: ${keys.length} keys, ${start.length} list offsets, ${ids.length} groups`);
@@ -161,16 +160,12 @@ export function hasNameIndex(r: SegmentReader): boolean {
 
 /** The stored artist index (`hasNameIndex`), decoded in steps. Throws on an index whose parts disagree. */
 export function* readNameIndex(r: SegmentReader): Steps<ArtistIndex> {
-  const name = column(r, `${P}.group.name`);
-  yield;
-  const key = column(r, `${P}.group.key`);
-  yield;
-  const words = column(r, `${P}.group.words`);
-  yield;
+  const name = yield* column(r, `${P}.group.name`);
+  const key = yield* column(r, `${P}.group.key`);
+  const words = yield* column(r, `${P}.group.words`);
   const popularity = r.f64(`${P}.group.popularity`);
   const trackCount = r.i32(`${P}.group.track_count`);
-  const keys = column(r, `${P}.group.keys`);
-  yield;
+  const keys = yield* column(r, `${P}.group.keys`);
   const keysStart = r.i32(`${P}.group.keys.start`);
   const n = name.length;
   if ([key.length, words.length, popularity.length, trackCount.length, keysStart.length - 1].some((l) => l !== n) || keysStart[n] !== keys.length) {
@@ -178,8 +173,7 @@ export function* readNameIndex(r: SegmentReader): Steps<ArtistIndex> {
   }
   for (let g = 0; g < n; g++) if (keysStart[g]! > keysStart[g + 1]!) throw new Error(`the stored name index's group ${g} has keys that end before they start`);
   const groups = new StoredGroups(name, key, words, popularity, trackCount, keys, keysStart);
-  const folds = column(r, `${P}.fold`);
-  yield;
+  const folds = yield* column(r, `${P}.fold`);
   const foldGroup = r.i32(`${P}.fold.group`);
   if (foldGroup.length !== folds.length || foldGroup.some((x) => x < 0 || x >= n)) throw new Error(`the stored name index maps ${folds.length} names to ${foldGroup.length} groups`);
   const byFold = new StoredLookup(folds, r.i32(`${P}.fold.slots`), (row) => foldGroup[row]!);
@@ -187,7 +181,7 @@ export function* readNameIndex(r: SegmentReader): Steps<ArtistIndex> {
   const byBareKey = yield* readGroupLists(r, `${P}.bare_key`, n);
   const firsts = yield* strings(r, `${P}.typo.first`);
   const typoStart = r.i32(`${P}.typo.start`);
-  const typoKeys = column(r, `${P}.typo.keys`);
+  const typoKeys = yield* column(r, `${P}.typo.keys`);
   if (typoStart.length !== firsts.length + 1 || typoStart[firsts.length] !== typoKeys.length) throw new Error('the stored typo keys disagree with their offsets');
   for (let i = 0; i < firsts.length; i++) if (typoStart[i]! > typoStart[i + 1]!) throw new Error('the stored typo keys disagree with their offsets');
   const typo = new StoredTypoKeys(firsts, typoStart, typoKeys);

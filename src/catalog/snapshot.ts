@@ -436,18 +436,15 @@ function rangeReader(file: FileHandle, path: string): ReadRange {
 }
 
 function* readLists(segments: SegmentReader, name: string, table?: StringLists['table']): Steps<StringLists> {
-  const lists = { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? (segments.stringColumn(`${name}.table`) as StringColumn<string>) };
-  yield;
-  return lists;
+  return { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? ((yield* segments.stringColumn(`${name}.table`)) as StringColumn<string>) };
 }
 
 /** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
 export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   const { manifest: published, segments } = opened;
   // The two per-track string columns stay one decoded text each, sliced per row when asked for.
-  const trackId = segments.stringColumn('track_id') as StringColumn<string>;
+  const trackId = (yield* segments.stringColumn('track_id')) as StringColumn<string>;
   if (trackId.hasNulls) throw new SnapshotError(`snapshot ${published.version} is unreadable (a track without an id); ${REPUBLISH}`);
-  yield;
   const trackCount = trackId.length;
   const genres = yield* readLists(segments, 'genres');
   const elsewhereAt = segments.i32('canonical_elsewhere.track');
@@ -456,7 +453,7 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
     size: trackCount,
     trackId,
     ...(segments.has('track_id.slots') ? { idSlots: segments.i32('track_id.slots') } : {}),
-    trackName: segments.stringColumn('track_name'),
+    trackName: yield* segments.stringColumn('track_name'),
     album: segments.i32('album'),
     albumTable: (yield* segments.strings('album_table')) as string[],
     releaseYear: segments.f64('release_year'),
@@ -481,12 +478,12 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   }
   const profiles = segments.texts('artist.profile');
   const artists = new ArtistProfiles(
-    segments.stringColumn('artist.key') as StringColumn<string>,
-    segments.stringColumn('artist.name') as StringColumn<string>,
+    (yield* segments.stringColumn('artist.key')) as StringColumn<string>,
+    (yield* segments.stringColumn('artist.name')) as StringColumn<string>,
     segments.f64('artist.popularity_max'),
     segments.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
-    segments.stringColumn('artist.folded') as StringColumn<string>,
+    (yield* segments.stringColumn('artist.folded')) as StringColumn<string>,
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
   const names = hasNameIndex(segments) ? () => readNameIndex(segments) : undefined;
