@@ -10,6 +10,7 @@
  * The manifest (snapshot.ts) lists each segment's name, type, byte offset and element count.
  */
 
+import { isUtf8 } from 'node:buffer';
 import { Grow } from './grow.js';
 import type { Steps } from './slices.js';
 
@@ -34,27 +35,46 @@ export interface Strings<T extends string | null = string> {
 }
 
 /**
- * A string column as its whole decoded text plus the offsets of its rows: row i is sliced out when
- * asked for, so a million rows are one string and one typed array, not a million string objects
- * (≈ 40 bytes each, all of them traced by every full garbage collection).
+ * A string column read in place: its UTF-8 bytes (a view of the segment file's bytes) and each row's
+ * byte offset; row i is decoded when asked for. A million rows are then neither a million string objects
+ * (≈ 40 bytes each, all traced by every full garbage collection) nor a decoded copy of the column's text.
  */
 export class StringColumn<T extends string | null = string | null> implements Strings<T> {
   readonly length: number;
 
-  constructor(private readonly text: string, private readonly offsets: Uint32Array, private readonly nulls: Uint8Array | null) {
-    this.length = offsets.length - 1;
+  /** `starts`: the n + 1 byte offsets of the rows in `bytes`; `nulls`: 1 where a row is null. */
+  constructor(private readonly bytes: Buffer, private readonly starts: Uint32Array, private readonly nulls: Uint8Array | null) {
+    this.length = starts.length - 1;
   }
 
   at(i: number): T | undefined {
     if (!(i >= 0 && i < this.length)) return undefined;
     if (this.nulls?.[i]) return null as T;
-    return this.text.slice(this.offsets[i]!, this.offsets[i + 1]!) as T;
+    return this.bytes.toString('utf8', this.starts[i]!, this.starts[i + 1]!) as T;
   }
 
   /** Whether any row is null. */
   get hasNulls(): boolean {
     return this.nulls?.includes(1) ?? false;
   }
+}
+
+/**
+ * The byte offsets of rows from..to of a string column whose row offsets count UTF-16 code units:
+ * walks the UTF-8 lead bytes (a 4-byte character is 2 code units). Continues from byte `p`, unit `u`;
+ * returns where it stopped. Throws when a row boundary falls inside a character.
+ */
+function byteStarts(bytes: Uint8Array, units: Uint32Array, out: Uint32Array, from: number, to: number, p: number, u: number): [number, number] {
+  for (let i = from; i < to; i++) {
+    out[i] = p;
+    const end = units[i + 1]!;
+    while (u < end) {
+      const b = bytes[p]!;
+      if (b < 0x80) { p += 1; u += 1; } else if (b < 0xe0) { p += 2; u += 1; } else if (b < 0xf0) { p += 3; u += 1; } else { p += 4; u += 2; }
+    }
+    if (u !== end) throw new Error(`row ${i} ends inside a character`);
+  }
+  return [p, u];
 }
 
 export type NumericColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array;
@@ -162,8 +182,8 @@ export class SegmentWriter {
   }
 }
 
-/** Bytes of a string column decoded per step (`SegmentReader.stringColumn`). */
-const DECODE_PIECE = 1 << 20;
+/** Rows of a string column whose byte offsets are found per step (`SegmentReader.stringColumn`). */
+const ROWS_PER_STEP = 1 << 16;
 
 /** Bytes per block of a TextColumn (a longer text gets a block of its own size). */
 const TEXT_BLOCK = 1 << 20;
@@ -317,28 +337,34 @@ export class SegmentReader {
   }
 
   /**
-   * A string column kept as its decoded text (no string per row): `StringColumn`. Decoded a piece of
-   * DECODE_PIECE bytes per step (slices.ts): one decode of a 1M-track title column holds the thread
-   * for ≈ 0.15 s on a busy machine.
+   * A string column read in place (`StringColumn`): its bytes checked as UTF-8 and, when any character
+   * takes more than one byte, each row's byte offset found by a walk over the bytes, in steps of
+   * ROWS_PER_STEP rows (slices.ts). Nothing is decoded until a row is asked for.
    */
   *stringColumn(name: string): Steps<StringColumn> {
     const e = this.entry(`${name}.utf8`, 'utf8');
     const offsets = this.u32(`${name}.offsets`);
     const nulls = this.has(`${name}.nulls`) ? this.u8(`${name}.nulls`) : null;
     const n = offsets.length - 1;
-    const bytes = this.bytes.subarray(e.offset, e.offset + e.length);
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    const pieces: string[] = [];
-    // A streaming decode: a character cut by a piece's end is completed by the next piece.
-    for (let at = 0; at < bytes.length; at += DECODE_PIECE) {
-      pieces.push(decoder.decode(bytes.subarray(at, at + DECODE_PIECE), { stream: true }));
+    if (nulls && nulls.length !== n) throw new Error(`string column ${name} has ${n} rows and ${nulls.length} null flags`);
+    const bytes = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + e.offset, e.length);
+    if (!isUtf8(bytes)) throw new Error(`string column ${name} is not UTF-8`);
+    yield;
+    // As many bytes as code units: every character is ASCII, so the offsets are byte offsets already.
+    if (offsets[n] === e.length) return new StringColumn(bytes, offsets, nulls);
+    const starts = new Uint32Array(n + 1);
+    let at: [number, number] = [0, 0];
+    for (let from = 0; from < n; from += ROWS_PER_STEP) {
+      try {
+        at = byteStarts(bytes, offsets, starts, from, Math.min(n, from + ROWS_PER_STEP), ...at);
+      } catch (err) {
+        throw new Error(`string column ${name}: ${(err as Error).message}`);
+      }
       yield;
     }
-    pieces.push(decoder.decode());
-    const text = pieces.length === 1 ? pieces[0]! : pieces.join('');
-    if (text.length !== offsets[n]) throw new Error(`string column ${name} holds ${text.length} code units, its offsets say ${offsets[n]}`);
-    if (nulls && nulls.length !== n) throw new Error(`string column ${name} has ${n} rows and ${nulls.length} null flags`);
-    return new StringColumn(text, offsets, nulls);
+    if (at[0] !== e.length || at[1] !== offsets[n]) throw new Error(`string column ${name} holds ${e.length} bytes, its offsets end at code unit ${offsets[n]}`);
+    starts[n] = at[0];
+    return new StringColumn(bytes, starts, nulls);
   }
 
   /**
