@@ -3,6 +3,7 @@
  * a server process spawned on them over stdio → tool calls, with the client's view of the event loop.
  *
  *   npx tsx bench/real-path.ts --size=1000000 --data-dir=DIR [--keep=OUT] [--cpu-prof=DIR] [--write-docs]
+ *   npx tsx bench/real-path.ts --serve-only=OUT [--bin=A.js,B.js] [--runs=N] [--cpu-prof=DIR]
  *
  * Step 1: DIR's warehouse (a built data dir) is copied into OUT and its marts replaced by synthetic marts
  * of --size tracks (`syntheticMarts` in bench/scale.ts: the real catalog repeated with renamed ids and
@@ -14,9 +15,14 @@
  * answer, a `ping` every 10 ms: the slowest ping round trip is the longest the server's event loop kept a
  * request waiting during the load. Then a few calls of each tool (first and median), and the server's
  * RSS. --cpu-prof writes the server's CPU profile into DIR.
+ *
+ * --serve-only=OUT runs step 3 alone on a data dir published before (a kept OUT; it is only read), with
+ * the names the calls use read from its snapshot. --bin lists server entry points (default this checkout's
+ * bin/music-mcp-server.js; another checkout's to compare), run in turn --runs times each, so that the
+ * figures of old and new code come from the same minutes of a shared machine.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -24,8 +30,47 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { DuckDbSession } from '../src/warehouse/duckdb.js';
 import { builtDataDir, emit, loadAverage, log, machineNotes, median, ms, numArg, parseArgs, REPO_ROOT, SERVER_BIN, today } from './lib.js';
 import { syntheticMarts } from './scale.js';
+import type { StoredManifest } from '../src/catalog/snapshot.js';
 
-interface Written { version: string; buildMs: number; publishMs: number; MiB: number; peakRssMiB: number; artist: string; genre: string; trackId: string; tracks: number; artists: number }
+/** What the tool calls ask for: an artist of at least 3 tracks, the largest genre, a track id. */
+interface CallNames { artist: string; genre: string; trackId: string }
+interface Written extends CallNames { version: string; buildMs: number; publishMs: number; MiB: number; peakRssMiB: number; tracks: number; artists: number }
+
+/**
+ * The names `syntheticWarehouse` picks, read from a published snapshot instead of the warehouse (the same
+ * rows: artists are stored in artist_key order, the genres with their track counts), reading only the
+ * segments needed, not the whole file.
+ */
+function namesFromSnapshot(out: string): CallNames & { tracks: number; artists: number } {
+  const snapshots = join(out, 'snapshots');
+  const version = readFileSync(join(snapshots, 'CURRENT'), 'utf8').trim();
+  const manifest = JSON.parse(readFileSync(join(snapshots, version, 'manifest.json'), 'utf8')) as StoredManifest;
+  const fd = openSync(join(snapshots, version, manifest.segments.file), 'r');
+  try {
+    const entry = (name: string) => {
+      const e = manifest.segments.columns.find((c) => c.name === name);
+      if (!e) throw new Error(`snapshot ${version} has no segment ${name}`);
+      const bytes = Buffer.alloc(e.type === 'utf8' || e.type === 'u8' || e.type === 'i8' ? e.length : e.length * (e.type === 'f64' ? 8 : 4));
+      readSync(fd, bytes, 0, bytes.length, e.offset);
+      return bytes;
+    };
+    const strings = (name: string) => {
+      const text = entry(`${name}.utf8`).toString('utf8');
+      const o = entry(`${name}.offsets`);
+      const offsets = new Uint32Array(o.buffer, o.byteOffset, o.length / 4);
+      return Array.from({ length: offsets.length - 1 }, (_, i) => text.slice(offsets[i]!, offsets[i + 1]!));
+    };
+    const names = strings('artist.name');
+    const c = entry('artist.track_count');
+    const counts = new Int32Array(c.buffer, c.byteOffset, c.length / 4);
+    const withTracks = names.filter((_, i) => counts[i]! >= 3);
+    const ids = strings('track_id').sort();
+    const genre = [...manifest.genres].sort((a, b) => b.track_count - a.track_count || (a.genre < b.genre ? -1 : 1))[0]!.genre;
+    return { artist: withTracks[Math.floor(withTracks.length / 2)]!, genre, trackId: ids[Math.floor(ids.length / 3)]!, tracks: ids.length, artists: names.length };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The synthetic warehouse: the built data dir's DuckDB file copied into `out`, its marts replaced by
@@ -94,10 +139,10 @@ async function write(size: number, dataDir: string, out: string): Promise<Writte
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
-async function serve(out: string, w: Written, cpuProf: string | undefined) {
+async function serve(out: string, w: CallNames, cpuProf: string | undefined, bin = SERVER_BIN) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), SERVER_BIN, '--stdio'],
+    args: [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), bin, '--stdio'],
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: out, LOG_LEVEL: 'info' },
     stderr: 'pipe',
@@ -108,20 +153,23 @@ async function serve(out: string, w: Written, cpuProf: string | undefined) {
   const t0 = performance.now();
   await client.connect(transport);
   const initMs = performance.now() - t0;
-  let answered = false;
-  const pings: number[] = [];
+  // A ping every 10 ms from `initialize` to the end of the calls: the slowest round trip before the first
+  // answer is the longest the load kept a request waiting; after it, the longest a call (or the indexes
+  // built after the load) did.
+  let phase = 'load' as 'load' | 'calls' | 'done';
+  const pings: Record<'load' | 'calls', number[]> = { load: [], calls: [] };
   const pinger = (async () => {
-    while (!answered) {
+    while (phase !== 'done') {
+      const at = phase;
       const s = performance.now();
       await client.ping();
-      pings.push(performance.now() - s);
+      pings[at].push(performance.now() - s);
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
   const first = (await client.callTool({ name: 'tracks_by_artist', arguments: { artist: w.artist, limit: 20 } })) as { isError?: boolean; content: { text?: string }[] };
   const firstToolMs = performance.now() - t0;
-  answered = true;
-  await pinger;
+  phase = 'calls';
   if (first.isError) throw new Error(`first call failed: ${first.content[0]?.text}`);
   const pid = transport.pid!;
   const rssFirst = rssMiB(pid);
@@ -142,17 +190,64 @@ async function serve(out: string, w: Written, cpuProf: string | undefined) {
     }
     tools[name] = { first: times[0]!, p50: median(times.slice(1)) };
   }
+  phase = 'done';
+  await pinger;
   const rssAfter = rssMiB(pid);
   await client.close();
   const loadLog = /"ms":(\d+)[^\n]*serving catalog loaded/.exec(stderr);
   return {
-    initMs, firstToolMs, loadLogMs: loadLog ? Number(loadLog[1]) : null, pings: pings.length, pingMaxMs: Math.max(0, ...pings), pingP50Ms: median(pings),
-    rssFirst, rssAfter, tools,
+    initMs, firstToolMs, loadLogMs: loadLog ? Number(loadLog[1]) : null, pings: pings.load.length, pingMaxMs: Math.max(0, ...pings.load), pingP50Ms: median(pings.load),
+    callPingMaxMs: Math.max(0, ...pings.calls), rssFirst, rssAfter, tools,
   };
+}
+
+type Served = Awaited<ReturnType<typeof serve>>;
+
+/** Step 3 alone on a published data dir, for each of `bins` in turn, `runs` times: one column per bin (medians). */
+async function serveOnly(args: Map<string, string>, out: string): Promise<void> {
+  const bins = (args.get('bin') ?? SERVER_BIN).split(',');
+  const runs = numArg(args, 'runs', 1);
+  const loadStart = loadAverage();
+  const w = namesFromSnapshot(out);
+  log(`serve only: ${w.tracks.toLocaleString('en-US')} tracks in ${out}; calls ask for artist ${JSON.stringify(w.artist)}, genre ${JSON.stringify(w.genre)}, track ${w.trackId}`);
+  const results = bins.map(() => [] as Served[]);
+  for (let r = 0; r < runs; r++) {
+    for (const [b, bin] of bins.entries()) {
+      const s = await serve(out, w, args.get('cpu-prof'), bin);
+      log(`${bin} run ${r + 1}: ${JSON.stringify(s)} (load average ${loadAverage()})`);
+      results[b]!.push(s);
+    }
+  }
+  const m = (b: number, pick: (s: Served) => number | null) => median(results[b]!.map((s) => pick(s) ?? NaN));
+  const row = (label: string, pick: (s: Served) => number | null, unit = 'ms', digits?: number) =>
+    `| ${label} | ${bins.map((_, b) => { const v = m(b, pick); return digits === undefined ? `${ms(v)} ${unit}` : `${v.toFixed(digits)} ${unit}`; }).join(' | ')} |`;
+  const tools = Object.keys(results[0]![0]!.tools);
+  emit(args, 'real-path-serve', `
+## Serving ${w.tracks.toLocaleString('en-US')} published tracks (\`bench/real-path.ts --serve-only\`)
+
+\`\`\`sh
+npx tsx bench/real-path.ts --serve-only=DIR --bin=${bins.length > 1 ? 'A,B' : 'BIN'} --runs=${runs}
+\`\`\`
+
+**Machine**: ${machineNotes()}. ${today()}. Load average at the start ${loadStart}, at the end ${loadAverage()}. Medians of ${runs} run(s) per server, taking turns.
+
+| figure | ${bins.join(' | ')} |
+|---|${bins.map(() => '---:|').join('')}
+${row('spawn → `initialize`', (s) => s.initMs)}
+${row('spawn → first `tracks_by_artist` answered', (s) => s.firstToolMs)}
+${row('load as the server logs it', (s) => s.loadLogMs)}
+${row('slowest ping during the load (every 10 ms)', (s) => s.pingMaxMs)}
+${row('slowest ping during the calls below', (s) => s.callPingMaxMs)}
+${row('server RSS after the first answer', (s) => s.rssFirst, 'MiB', 0)}
+${row('server RSS after the calls', (s) => s.rssAfter, 'MiB', 0)}
+${tools.map((t) => `${row(`\`${t}\` first call`, (s) => s.tools[t]!.first)}\n${row(`\`${t}\` p50 of 6 more`, (s) => s.tools[t]!.p50)}`).join('\n')}
+`);
 }
 
 async function main(): Promise<void> {
   const args = parseArgs();
+  const only = args.get('serve-only');
+  if (only) return serveOnly(args, only);
   const size = numArg(args, 'size', 1_000_000);
   const { dir, cleanup } = await builtDataDir(args);
   const out = args.get('keep') ?? mkdtempSync(join(tmpdir(), 'music-mcp-real-path-'));

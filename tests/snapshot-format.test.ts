@@ -247,3 +247,25 @@ describe('text columns', () => {
     expect(Array.from({ length: read.length }, (_, i) => read.get(i))).toEqual(rows);
   });
 });
+
+describe('string columns read in place', () => {
+  it('gives back every row of a column (nulls, empty rows, characters of 1 to 4 bytes, an ASCII column) as the decoded strings do, and nothing outside it', () => {
+    const rows = ['a', null, '', 'é'.repeat(70_000), 'Café «Ωμέγα» 🎵', null, 'Björk', '🎵', ...Array.from({ length: 70_000 }, (_, i) => `r${i}ü`)];
+    const w = new SegmentWriter();
+    w.strings('s', rows);
+    w.strings('plain', ['x', 'yz', '']);
+    const reader = new SegmentReader(new Uint8Array(Buffer.concat(w.chunks)), w.entries);
+    const column = runNow(reader.stringColumn('s'));
+    expect(column.length).toBe(rows.length);
+    expect(Array.from({ length: column.length }, (_, i) => column.at(i))).toEqual(runNow(reader.strings('s')));
+    expect(Array.from({ length: column.length }, (_, i) => column.at(i))).toEqual(rows);
+    expect([column.at(-1), column.at(rows.length)]).toEqual([undefined, undefined]);
+    expect(column.hasNulls).toBe(true);
+    const plain = runNow(reader.stringColumn('plain'));
+    expect([plain.hasNulls, plain.at(0), plain.at(1), plain.at(2)]).toEqual([false, 'x', 'yz', '']);
+    // A writer takes the column back as it takes an array: the same bytes.
+    const again = new SegmentWriter();
+    again.strings('s', column);
+    expect(Buffer.concat(again.chunks).equals(Buffer.concat(w.chunks.slice(0, again.chunks.length)))).toBe(true);
+  });
+});

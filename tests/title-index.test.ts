@@ -114,7 +114,7 @@ describe('the title index a snapshot stores', () => {
     }
     queries.push('zzzz qqqq', 'Bohemian Rapsody – Queen', '');
     for (const q of queries) expect(served.resolveTrack(q), q).toEqual(runResolve(built, q, served));
-    expect(served.indexesReady).toBe(true);
+    expect(served.names.titlesReady).toBe(true);
   });
 });
 

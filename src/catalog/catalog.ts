@@ -7,7 +7,7 @@ import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type T
 import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
-import type { TextColumn } from './segments.js';
+import type { Strings, TextColumn } from './segments.js';
 import { loop, runNow, runSliced, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
@@ -53,14 +53,15 @@ export class ArtistProfiles {
   private keep = true;
 
   constructor(
-    readonly keys: readonly string[],
-    readonly names: readonly string[],
+    /** Read with `at(i)`: arrays, or `StringColumn`s (segments.ts) when read from a snapshot. */
+    readonly keys: Strings,
+    readonly names: Strings,
     /** NaN where unknown. */
     readonly popularityMax: Float64Array,
     readonly trackCount: Int32Array,
     private readonly read: (i: number) => ArtistProfile,
     /** Each name after `fold` (text.ts), as publish computed it; absent: folded at load. */
-    readonly folded?: readonly string[],
+    readonly folded?: Strings,
   ) {
     this.cache = new Array<ArtistProfile | undefined>(keys.length);
   }
@@ -80,7 +81,7 @@ export class ArtistProfiles {
    * Over profiles held as JSON text (publish reads them a page at a time into it): each is parsed when
    * asked for and not kept, so a pass over all of them holds one at a time.
    */
-  static ofJson(keys: readonly string[], names: readonly string[], popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
+  static ofJson(keys: Strings, names: Strings, popularityMax: Float64Array, trackCount: Int32Array, json: TextColumn): ArtistProfiles {
     const profiles = new ArtistProfiles(keys, names, popularityMax, trackCount, (i) => JSON.parse(json.get(i)) as ArtistProfile);
     profiles.json = json;
     profiles.keep = false;
@@ -162,7 +163,6 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
 /** The indexes a Catalog builds over its parts at load: plain loops over typed arrays and maps. */
 export interface CatalogIndexes {
   parts: CatalogParts;
-  metric: KdTree;
   byId: IdTable;
   songSizes: Int32Array;
   primary: Int32Array;
@@ -170,8 +170,15 @@ export interface CatalogIndexes {
   /** artist_key → row of `parts.artists`. */
   artistRow: { get(key: string): number | undefined };
   /** Track indexes per row of `parts.artists`. */
-  artistMembers: Int32Array[];
+  artistMembers: ArtistMembers;
 }
+
+/**
+ * Track indexes per artist row in one array, with no object per artist (≈ 100 bytes per typed-array
+ * view: 33 MiB for the 333,003 artists of a 1M catalog): row r's tracks are tracks[start[k] .. start[k + 1])
+ * for its key id k = keyOfRow[r] (-1: no track); a view is made when asked for.
+ */
+export interface ArtistMembers { keyOfRow: Int32Array; start: Int32Array; tracks: Int32Array }
 
 const NO_MEMBERS = new Int32Array(0);
 
@@ -196,8 +203,8 @@ function* views(counts: Int32Array): Steps<Int32Array[]> {
 function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
   const cols = parts.columns;
   const n = cols.size;
-  const metric = KdTree.fromParts(parts.metric.tree);
-  if (metric.rowOf.length !== n) throw new Error(`the metric space holds ${metric.rowOf.length} tracks, the columns ${n}`);
+  const tree = parts.metric.tree;
+  if (tree.rowOf.length !== n || tree.rows.length !== n * tree.dims) throw new Error(`the metric space holds ${tree.rowOf.length} tracks, the columns ${n}`);
   const stored = cols.idSlots && IdTable.fits(cols.trackId, cols.idSlots) ? cols.idSlots : undefined;
   const byId = new IdTable(cols.trackId, stored ?? (yield* IdTable.slots(cols.trackId)));
   const songSizes = new Int32Array(n);
@@ -230,54 +237,54 @@ function* buildIndexes(parts: CatalogParts): Steps<CatalogIndexes> {
       }
     }
   });
-  const membersByKeyId = yield* views(artistCount);
-  const artistFill = new Int32Array(artistKeys.table.length);
+  const memberStart = new Int32Array(artistKeys.table.length + 1);
+  for (let k = 0; k < artistCount.length; k++) memberStart[k + 1] = memberStart[k]! + artistCount[k]!;
+  const memberTracks = new Int32Array(memberStart[artistCount.length]!);
+  const artistFill = memberStart.slice(0, artistCount.length);
   seenAt.fill(-1);
   yield* loop(n, (i) => {
     for (let p = artistKeys.start[i]!; p < artistKeys.start[i + 1]!; p++) {
       const k = artistKeys.ids[p]!;
       if (seenAt[k] === i) continue;
       seenAt[k] = i;
-      membersByKeyId[k]![artistFill[k]!++] = i;
+      memberTracks[artistFill[k]!++] = i;
     }
   });
 
   const genreIndex = new Map<string, GenreEntry>();
-  const genreIds = new Map(genres.table.map((g, id) => [g, id]));
+  const genreIds = new Map(Array.from({ length: genres.table.length }, (_, id) => [genres.table.at(id)!, id]));
   for (const profile of parts.genres) {
     const id = genreIds.get(profile.genre);
     genreIndex.set(genreKey(profile.genre), { profile, members: id === undefined ? NO_MEMBERS : genreMembers[id]! });
   }
   const { artists } = parts;
-  const artistMembers = new Array<Int32Array>(artists.length);
   const keyIndex = parts.artistKeyIndex;
   let artistRow: CatalogIndexes['artistRow'];
+  let keyOfRow: Int32Array;
   if (keyIndex && keyIndex.keyIds.length === artists.length && IdTable.fits(artists.keys, keyIndex.slots)
     && keyIndex.keyIds.every((id) => id >= -1 && id < artistKeys.table.length)) {
     artistRow = new IdTable(artists.keys, keyIndex.slots);
-    yield* loop(artists.length, (r) => {
-      const id = keyIndex.keyIds[r]!;
-      artistMembers[r] = id < 0 ? NO_MEMBERS : membersByKeyId[id]!;
-    }, 4096);
+    keyOfRow = keyIndex.keyIds;
   } else {
     const keyIds = new Map<string, number>();
-    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table[id]!, id));
+    yield* loop(artistKeys.table.length, (id) => keyIds.set(artistKeys.table.at(id)!, id));
     const rows = new Map<string, number>();
+    keyOfRow = new Int32Array(artists.length);
     yield* loop(artists.length, (r) => {
-      const key = artists.keys[r]!;
-      const id = keyIds.get(key);
+      const key = artists.keys.at(r)!;
       rows.set(key, r);
-      artistMembers[r] = id === undefined ? NO_MEMBERS : membersByKeyId[id]!;
+      keyOfRow[r] = keyIds.get(key) ?? -1;
     }, 1024);
     artistRow = rows;
   }
-  return { parts, metric, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
+  const artistMembers = { keyOfRow, start: memberStart, tracks: memberTracks };
+  return { parts, byId, songSizes, primary, genreIndex, artistRow, artistMembers };
 }
 
 /** What a load reads instead of building `artistRow` and the artist members' key ids (CatalogParts.artistKeyIndex). */
 export function artistKeyIndex(artists: ArtistProfiles, artistKeys: StringLists): { slots: Int32Array; keyIds: Int32Array } {
-  const ids = new Map(artistKeys.table.map((k, id) => [k, id]));
-  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from(artists.keys, (k) => ids.get(k) ?? -1) };
+  const ids = new Map(Array.from({ length: artistKeys.table.length }, (_, id) => [artistKeys.table.at(id)!, id]));
+  return { slots: runNow(IdTable.slots(artists.keys)), keyIds: Int32Array.from({ length: artists.length }, (_, r) => ids.get(artists.keys.at(r)!) ?? -1) };
 }
 
 /** The track side of name resolution for an index of artists alone. */
@@ -289,25 +296,25 @@ const NO_TRACKS: TrackSource = {
 /** The artist index of name resolution over a catalog's artists, built a few dozen artists a step (publish stores it: name-index.ts). */
 export function* artistIndexSteps(artists: ArtistProfiles): Steps<ArtistIndex> {
   const resolver = new NameResolver([], NO_TRACKS);
-  yield* loop(artists.length, (i) => resolver.addArtist(artistName(artists, i), artists.folded?.[i]), 64);
+  yield* loop(artists.length, (i) => resolver.addArtist(artistName(artists, i), artists.folded?.at(i)), 64);
   return resolver.artistIndex();
 }
 
 function artistName(artists: ArtistProfiles, r: number): ArtistName {
   const pop = artists.popularityMax[r]!;
-  return { name: artists.names[r]!, key: artists.keys[r]!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
+  return { name: artists.names.at(r)!, key: artists.keys.at(r)!, popularity: Number.isNaN(pop) ? null : pop, trackCount: artists.trackCount[r]! };
 }
 
 /** The track side of name resolution, over the columns. */
 function trackSource(cols: CatalogColumns, byId: IdTable, membersOf: (key: string) => Int32Array): TrackSource {
   return {
     size: cols.size,
-    title: (i) => cols.trackName[i]!,
+    title: (i) => cols.trackName.at(i)!,
     artistKeys: (i) => listAt(cols.artistKeys, i),
     artistNames: (i) => listAt(cols.artistNames, i),
     membersOf,
     popularity: (i) => cols.popularity[i]!,
-    trackId: (i) => cols.trackId[i]!,
+    trackId: (i) => cols.trackId.at(i)!,
     byId: (id) => byId.get(id),
     representative: (i) => cols.songIndex[i]!,
   };
@@ -325,8 +332,13 @@ export class Catalog {
   readonly size: number;
   /** The track table, column by column. */
   readonly columns: CatalogColumns;
-  /** Learned metric space (see embedding.ts), indexed for exact nearest-neighbour search; vectors in tree order. */
-  readonly metric: KdTree;
+  /** The learned metric space's k-d tree as stored; the searchable tree (`metric`) is made from it on first use. */
+  private readonly treeParts: KdTreeParts;
+  private tree: KdTree | undefined;
+  /** The metric space's vectors (in tree order), each track's row in them, and each row's local scale (null: 1). */
+  private readonly rows: Float32Array;
+  private readonly rowOf: Int32Array;
+  private readonly rowScale: Float32Array | null;
   readonly embeddingDims: number;
   /** Mean squared distance of a track to the centre of the space: the similarity scale. */
   readonly embeddingScale: number;
@@ -345,7 +357,7 @@ export class Catalog {
   private readonly byId: IdTable;
   private readonly genreIndex: Map<string, GenreEntry>;
   private readonly artistRow: CatalogIndexes['artistRow'];
-  private readonly artistMembersByRow: Int32Array[];
+  private readonly members: ArtistMembers;
   /** Artist keys by folded name, for the suggestions of an unknown name; built on first use. */
   private foldedNames: Map<string, string[]> | undefined;
   /** Primary artist key id per track (-1: none), into columns.artistKeys.table. */
@@ -374,15 +386,17 @@ export class Catalog {
     this.storedNames = parts.names;
     this.storedTitles = parts.titles;
     this.genreProfiles = parts.genres;
-    this.metric = indexes.metric;
-    this.embeddingDims = indexes.metric.dims;
+    this.treeParts = parts.metric.tree;
+    ({ rows: this.rows, rowOf: this.rowOf } = this.treeParts);
+    this.rowScale = this.treeParts.localScale ?? null;
+    this.embeddingDims = this.treeParts.dims;
     this.embeddingScale = parts.metric.scale;
     this.byId = indexes.byId;
     this.songSizes = indexes.songSizes;
     this.primary = indexes.primary;
     this.genreIndex = indexes.genreIndex;
     this.artistRow = indexes.artistRow;
-    this.artistMembersByRow = indexes.artistMembers;
+    this.members = indexes.artistMembers;
   }
 
   /** A catalog over prepared parts, its indexes built in slices of at most about `budgetMs` of the event loop each. */
@@ -438,13 +452,24 @@ export class Catalog {
 
   /** Whether every index built after the catalog is served (`indexSteps`) is in. */
   get indexesReady(): boolean {
-    return this.resolver?.titlesReady === true;
+    return this.resolver?.titlesReady === true && this.tree !== undefined;
   }
 
-  /** Every index built after the catalog is served: the artist index of name resolution, then its title index. */
+  /** Every index built after the catalog is served: the artist index of name resolution, its title index, then the metric's searchable tree. */
   *indexSteps(): Steps<void> {
     yield* this.nameSteps();
     yield* this.resolver!.titleSteps();
+    yield;
+    void this.metric;
+  }
+
+  /**
+   * Learned metric space (see embedding.ts), indexed for exact nearest-neighbour search; vectors in tree
+   * order. Made from the stored tree on first use: the holder makes it right after the catalog is served
+   * (`indexSteps`), so the first answer does not wait for it (≈ 0.1-0.4 s at 1M tracks).
+   */
+  get metric(): KdTree {
+    return (this.tree ??= KdTree.fromParts(this.treeParts));
   }
 
   get version(): string {
@@ -520,7 +545,7 @@ export class Catalog {
       return { ok: false, suggestions: near.map((n) => this.artistName(byFold.get(n)![0]!)!) };
     }
     const rows = resolved.value.map((k) => this.artistRow.get(k)!);
-    const members = rows.length === 1 ? this.artistMembersByRow[rows[0]!]! : Int32Array.from(new Set(rows.flatMap((row) => [...this.artistMembersByRow[row]!])));
+    const members = rows.length === 1 ? this.membersOfRow(rows[0]!) : Int32Array.from(new Set(rows.flatMap((row) => [...this.membersOfRow(row)])));
     return { ok: true, value: { profiles: rows.map((row) => this.artistTable.get(row)), members }, match: resolved.match };
   }
 
@@ -545,10 +570,10 @@ export class Catalog {
     const artists = this.artistTable;
     const byFold = new Map<string, string[]>();
     for (let row = 0; row < artists.length; row++) {
-      const folded = artists.folded?.[row] ?? fold(artists.names[row]!);
+      const folded = artists.folded?.at(row) ?? fold(artists.names.at(row)!);
       const keys = byFold.get(folded);
-      if (keys) keys.push(artists.keys[row]!);
-      else byFold.set(folded, [artists.keys[row]!]);
+      if (keys) keys.push(artists.keys.at(row)!);
+      else byFold.set(folded, [artists.keys.at(row)!]);
     }
     return (this.foldedNames = byFold);
   }
@@ -571,11 +596,11 @@ export class Catalog {
   }
 
   canonicalId(i: number): string {
-    return this.columns.canonicalElsewhere.get(i) ?? this.columns.trackId[this.songIndex[i]!]!;
+    return this.columns.canonicalElsewhere.get(i) ?? this.columns.trackId.at(this.songIndex[i]!)!;
   }
 
   trackName(i: number): string | null {
-    return this.columns.trackName[i]!;
+    return this.columns.trackName.at(i)!;
   }
 
   artistKeys(i: number): readonly string[] {
@@ -587,7 +612,7 @@ export class Catalog {
   }
 
   trackId(i: number): string {
-    return this.columns.trackId[i]!;
+    return this.columns.trackId.at(i)!;
   }
 
   /**
@@ -607,9 +632,9 @@ export class Catalog {
   /** Squared distance between two tracks in the learned metric space. */
   distance2(a: number, b: number): number {
     const k = this.embeddingDims;
-    const rows = this.metric.rows;
-    const rowA = this.metric.rowOf[a]! * k;
-    const rowB = this.metric.rowOf[b]! * k;
+    const rows = this.rows;
+    const rowA = this.rowOf[a]! * k;
+    const rowB = this.rowOf[b]! * k;
     let sum = 0;
     for (let c = 0; c < k; c++) {
       const d = rows[rowA + c]! - rows[rowB + c]!;
@@ -620,19 +645,19 @@ export class Catalog {
 
   /** A track's local scale in the learned metric space (1 when the snapshot has none; see LOCAL_SCALE). */
   localScale(i: number): number {
-    return this.metric.localScale[this.metric.rowOf[i]!]!;
+    return this.rowScale ? this.rowScale[this.rowOf[i]!]! : 1;
   }
 
   /** A track's vector in the learned metric space (a view, not a copy). */
   vector(i: number): Float32Array {
     const k = this.embeddingDims;
-    const rowStart = this.metric.rowOf[i]! * k;
-    return this.metric.rows.subarray(rowStart, rowStart + k);
+    const rowStart = this.rowOf[i]! * k;
+    return this.rows.subarray(rowStart, rowStart + k);
   }
 
   primaryArtist(i: number): string | undefined {
     const id = this.primary[i]!;
-    return id < 0 ? undefined : this.columns.artistKeys.table[id];
+    return id < 0 ? undefined : this.columns.artistKeys.table.at(id);
   }
 
   /** Primary artist key id of a track (-1: none); equal ids are equal keys. */
@@ -642,13 +667,19 @@ export class Catalog {
 
   artistName(key: string): string | undefined {
     const row = this.artistRow.get(key);
-    return row === undefined ? undefined : this.artistTable.names[row];
+    return row === undefined ? undefined : this.artistTable.names.at(row);
   }
 
   /** Track indexes credited to an artist key. */
   artistMembers(key: string): Int32Array {
     const row = this.artistRow.get(key);
-    return row === undefined ? NO_MEMBERS : this.artistMembersByRow[row]!;
+    return row === undefined ? NO_MEMBERS : this.membersOfRow(row);
+  }
+
+  /** Track indexes credited to the artist at row `row` of the artist_profiles mart (a view). */
+  private membersOfRow(row: number): Int32Array {
+    const k = this.members.keyOfRow[row]!;
+    return k < 0 ? NO_MEMBERS : this.members.tracks.subarray(this.members.start[k]!, this.members.start[k + 1]!);
   }
 
   /** How many tracks of the catalog are the song whose representative is track `song`. */
@@ -658,7 +689,7 @@ export class Catalog {
 
   /** A reusable top-k selector (highest score, then lowest track id), for one synchronous computation at a time. */
   topK(k: number): TopK {
-    return (this.scratchTop ??= new TopK((i) => this.columns.trackId[i]!)).reset(k);
+    return (this.scratchTop ??= new TopK((i) => this.columns.trackId.at(i)!)).reset(k);
   }
 
   track(i: number): TrackView {
@@ -668,8 +699,8 @@ export class Catalog {
     const year = c.releaseYear[i]!;
     const album = c.album[i]!;
     return {
-      track_id: c.trackId[i]!,
-      name: c.trackName[i]!,
+      track_id: c.trackId.at(i)!,
+      name: c.trackName.at(i)!,
       artists: listAt(c.artistNames, i),
       album: album < 0 ? null : c.albumTable[album]!,
       release_year: Number.isNaN(year) ? null : year,
@@ -832,7 +863,7 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
  * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
  * ever see the vectors.
  */
-export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId[i]!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);
@@ -861,7 +892,7 @@ export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean
     labels.length = 0;
     dims = w[0]!.length;
     const { artistKeys } = cols;
-    const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table[artistKeys.ids[artistKeys.start[i]!]!] : undefined));
+    const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table.at(artistKeys.ids[artistKeys.start[i]!]!) : undefined));
     vectors = blendByGroup(project(z, n, d, w), n, dims, primary, blend);
   } else {
     dims = d;

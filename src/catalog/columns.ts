@@ -1,5 +1,6 @@
 import { Grow } from './grow.js';
 import { TRACK_FEATURES, type TrackColumns } from './marts.js';
+import type { Strings } from './segments.js';
 
 /**
  * The serving catalog's track table in columnar form: one typed array per numeric column, repeated
@@ -12,15 +13,17 @@ import { TRACK_FEATURES, type TrackColumns } from './marts.js';
 export interface StringLists {
   start: Int32Array;
   ids: Int32Array;
-  table: string[];
+  /** Read with `at(id)`: an array when built, a `StringColumn` (segments.ts) when read from a snapshot. */
+  table: Strings;
 }
 
 export interface CatalogColumns {
   size: number;
-  trackId: string[];
+  /** Read with `at(i)`: an array when built from marts, a `StringColumn` (segments.ts) when read from a snapshot. */
+  trackId: Strings;
   /** Slots of the id hash table over `trackId` (id-table.ts), when a snapshot stores them; built at load otherwise. */
   idSlots?: Int32Array;
-  trackName: (string | null)[];
+  trackName: Strings<string | null>;
   /** Album name id per track (-1: none) into albumTable. */
   album: Int32Array;
   albumTable: string[];
@@ -67,7 +70,7 @@ export function listAt(l: StringLists, i: number): string[] {
   const a = l.start[i]!;
   const b = l.start[i + 1]!;
   const out = new Array<string>(b - a);
-  for (let p = a; p < b; p++) out[p - a] = l.table[l.ids[p]!]!;
+  for (let p = a; p < b; p++) out[p - a] = l.table.at(l.ids[p]!)!;
   return out;
 }
 
@@ -180,7 +183,7 @@ export class ColumnsBuilder {
     const sub = this.subgenres.done();
     // One table for both lists, genres first (each in first-seen order).
     const names = this.genres.interner;
-    const ids = sub.ids.map((id) => names.id(sub.table[id]!));
+    const ids = sub.ids.map((id) => names.id(sub.table.at(id)!));
     const x = this.numbers;
     return {
       size: n,

@@ -1,3 +1,4 @@
+import type { Strings } from './segments.js';
 import { loop, type Steps } from './slices.js';
 
 /**
@@ -10,7 +11,7 @@ import { loop, type Steps } from './slices.js';
 export class IdTable {
   private readonly mask: number;
 
-  constructor(private readonly ids: readonly string[], private readonly slots: Int32Array) {
+  constructor(private readonly ids: Strings, private readonly slots: Int32Array) {
     if (slots.length < 2 * ids.length || slots.length & (slots.length - 1) || slots.length === 0) {
       throw new Error(`the id table holds ${slots.length} slots for ${ids.length} ids (a power of two, at least twice the ids)`);
     }
@@ -21,27 +22,27 @@ export class IdTable {
     for (let s = idHash(id) & this.mask; ; s = (s + 1) & this.mask) {
       const row = this.slots[s]!;
       if (row < 0) return undefined;
-      if (this.ids[row] === id) return row;
+      if (this.ids.at(row) === id) return row;
     }
   }
 
   /** The slots for `ids` (a repeated id answers with its last row, as a Map filled in order would), built in steps. */
-  static *slots(ids: readonly string[]): Steps<Int32Array> {
+  static *slots(ids: Strings): Steps<Int32Array> {
     let size = 2;
     while (size < 2 * ids.length) size *= 2;
     const slots = new Int32Array(size).fill(-1);
     const mask = size - 1;
     yield* loop(ids.length, (row) => {
-      const id = ids[row]!;
+      const id = ids.at(row)!;
       let s = idHash(id) & mask;
-      while (slots[s]! >= 0 && ids[slots[s]!] !== id) s = (s + 1) & mask;
+      while (slots[s]! >= 0 && ids.at(slots[s]!) !== id) s = (s + 1) & mask;
       slots[s] = row;
     }, 4096);
     return slots;
   }
 
   /** Whether stored slots can serve `ids`: the right size, and every slot -1 or a row. */
-  static fits(ids: readonly string[], slots: Int32Array): boolean {
+  static fits(ids: Strings, slots: Int32Array): boolean {
     if (slots.length < 2 * ids.length || slots.length & (slots.length - 1) || slots.length === 0) return false;
     for (let s = 0; s < slots.length; s++) if (slots[s]! < -1 || slots[s]! >= ids.length) return false;
     return true;

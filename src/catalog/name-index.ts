@@ -1,7 +1,7 @@
 import { IdTable } from './id-table.js';
-import { NAME_INDEX_VERSION, type ArtistIndex, type Group, type Lookup, type TitleIndexParts } from './resolve.js';
-import type { SegmentReader, SegmentWriter } from './segments.js';
-import { loop, runNow, type Steps } from './slices.js';
+import { NAME_INDEX_VERSION, type ArtistIndex, type Group, type Groups, type Lookup, type TitleIndexParts } from './resolve.js';
+import type { SegmentReader, SegmentWriter, StringColumn, Strings } from './segments.js';
+import { runNow, type Steps } from './slices.js';
 
 /**
  * The artist index of name resolution (resolve.ts `ArtistIndex`) as snapshot segments, written at publish
@@ -23,7 +23,7 @@ const P = `names.v${NAME_INDEX_VERSION}`;
 class StoredLookup<V> implements Lookup<V> {
   private readonly table: IdTable;
 
-  constructor(private readonly keyList: readonly string[], slots: Int32Array, private readonly value: (row: number) => V) {
+  constructor(private readonly keyList: Strings, slots: Int32Array, private readonly value: (row: number) => V) {
     this.table = new IdTable(keyList, slots);
   }
 
@@ -36,8 +36,56 @@ class StoredLookup<V> implements Lookup<V> {
     return this.table.get(key) !== undefined;
   }
 
+  *keys(): IterableIterator<string> {
+    for (let r = 0; r < this.keyList.length; r++) yield this.keyList.at(r)!;
+  }
+}
+
+/**
+ * The stored groups, each made when asked for from the group columns (a name query reads a handful),
+ * so a load holds no object per artist: 333,003 groups of a 1M catalog were ≈ 240 MiB of objects.
+ */
+class StoredGroups implements Groups {
+  readonly length: number;
+
+  constructor(
+    private readonly name: Strings, private readonly key: Strings, private readonly words: Strings, private readonly popularity: Float64Array,
+    private readonly trackCount: Int32Array, private readonly keys: Strings, private readonly keysStart: Int32Array,
+  ) {
+    this.length = name.length;
+  }
+
+  at(g: number): Group | undefined {
+    if (!(g >= 0 && g < this.length)) return undefined;
+    const w = this.words.at(g)!;
+    const keys = new Array<string>(this.keysStart[g + 1]! - this.keysStart[g]!);
+    for (let k = 0; k < keys.length; k++) keys[k] = this.keys.at(this.keysStart[g]! + k)!;
+    return { name: this.name.at(g)!, keys, key: this.key.at(g)!, words: w ? w.split(' ') : [], popularity: this.popularity[g]!, trackCount: this.trackCount[g]! };
+  }
+}
+
+/** The typo scan's keys per first character, each list made when asked for from one stored column. */
+class StoredTypoKeys implements Lookup<readonly string[]> {
+  private readonly row: Map<string, number>;
+
+  constructor(firsts: readonly string[], private readonly start: Int32Array, private readonly list: Strings) {
+    this.row = new Map(firsts.map((c, i) => [c, i]));
+  }
+
+  get(first: string): readonly string[] | undefined {
+    const i = this.row.get(first);
+    if (i === undefined) return undefined;
+    const out = new Array<string>(this.start[i + 1]! - this.start[i]!);
+    for (let k = 0; k < out.length; k++) out[k] = this.list.at(this.start[i]! + k)!;
+    return out;
+  }
+
+  has(first: string): boolean {
+    return this.row.has(first);
+  }
+
   keys(): Iterable<string> {
-    return this.keyList;
+    return this.row.keys();
   }
 }
 
@@ -67,7 +115,7 @@ function writeGroupLists(w: SegmentWriter, name: string, lookup: Lookup<readonly
 
 /** Store a built artist index. */
 export function writeNameIndex(w: SegmentWriter, index: ArtistIndex): void {
-  const g = index.groups;
+  const g = Array.from({ length: index.groups.length }, (_, i) => index.groups.at(i)!);
   w.strings(`${P}.group.name`, g.map((x) => x.name));
   w.strings(`${P}.group.key`, g.map((x) => x.key));
   w.strings(`${P}.group.words`, g.map((x) => x.words.join(' ')));
@@ -89,9 +137,15 @@ export function writeNameIndex(w: SegmentWriter, index: ArtistIndex): void {
 }
 
 const strings = (r: SegmentReader, name: string) => r.strings(name) as Steps<string[]>;
+/** A string column kept as one text (segments.ts), refused when it holds a null (the writer never stores one). */
+function* column(r: SegmentReader, name: string): Steps<StringColumn<string>> {
+  const c = yield* r.stringColumn(name);
+  if (c.hasNulls) throw new Error(`the stored name index column ${name} holds a null`);
+  return c as StringColumn<string>;
+}
 
 function* readGroupLists(r: SegmentReader, name: string, groups: number): Steps<Lookup<readonly number[]>> {
-  const keys = yield* strings(r, name);
+  const keys = yield* column(r, name);
   const start = r.i32(`${name}.groups.start`);
   const ids = r.i32(`${name}.groups.ids`);
   if (start.length !== keys.length + 1 || start[keys.length] !== ids.length) throw new Error(`${name}: ${keys.length} keys, ${start.length} list offsets, ${ids.length} groups`);
@@ -106,23 +160,20 @@ export function hasNameIndex(r: SegmentReader): boolean {
 
 /** The stored artist index (`hasNameIndex`), decoded in steps. Throws on an index whose parts disagree. */
 export function* readNameIndex(r: SegmentReader): Steps<ArtistIndex> {
-  const name = yield* strings(r, `${P}.group.name`);
-  const key = yield* strings(r, `${P}.group.key`);
-  const words = yield* strings(r, `${P}.group.words`);
+  const name = yield* column(r, `${P}.group.name`);
+  const key = yield* column(r, `${P}.group.key`);
+  const words = yield* column(r, `${P}.group.words`);
   const popularity = r.f64(`${P}.group.popularity`);
   const trackCount = r.i32(`${P}.group.track_count`);
-  const keys = yield* strings(r, `${P}.group.keys`);
+  const keys = yield* column(r, `${P}.group.keys`);
   const keysStart = r.i32(`${P}.group.keys.start`);
   const n = name.length;
   if ([key.length, words.length, popularity.length, trackCount.length, keysStart.length - 1].some((l) => l !== n) || keysStart[n] !== keys.length) {
     throw new Error(`the stored name index has columns of unequal length (${n} groups)`);
   }
-  const groups = new Array<Group>(n);
-  yield* loop(n, (g) => {
-    const w = words[g]!;
-    groups[g] = { name: name[g]!, keys: keys.slice(keysStart[g]!, keysStart[g + 1]!), key: key[g]!, words: w ? w.split(' ') : [], popularity: popularity[g]!, trackCount: trackCount[g]! };
-  }, 1024);
-  const folds = yield* strings(r, `${P}.fold`);
+  for (let g = 0; g < n; g++) if (keysStart[g]! > keysStart[g + 1]!) throw new Error(`the stored name index's group ${g} has keys that end before they start`);
+  const groups = new StoredGroups(name, key, words, popularity, trackCount, keys, keysStart);
+  const folds = yield* column(r, `${P}.fold`);
   const foldGroup = r.i32(`${P}.fold.group`);
   if (foldGroup.length !== folds.length || foldGroup.some((x) => x < 0 || x >= n)) throw new Error(`the stored name index maps ${folds.length} names to ${foldGroup.length} groups`);
   const byFold = new StoredLookup(folds, r.i32(`${P}.fold.slots`), (row) => foldGroup[row]!);
@@ -130,9 +181,10 @@ export function* readNameIndex(r: SegmentReader): Steps<ArtistIndex> {
   const byBareKey = yield* readGroupLists(r, `${P}.bare_key`, n);
   const firsts = yield* strings(r, `${P}.typo.first`);
   const typoStart = r.i32(`${P}.typo.start`);
-  const typoKeys = yield* strings(r, `${P}.typo.keys`);
+  const typoKeys = yield* column(r, `${P}.typo.keys`);
   if (typoStart.length !== firsts.length + 1 || typoStart[firsts.length] !== typoKeys.length) throw new Error('the stored typo keys disagree with their offsets');
-  const typo = new Map(firsts.map((c, i) => [c, typoKeys.slice(typoStart[i]!, typoStart[i + 1]!)]));
+  for (let i = 0; i < firsts.length; i++) if (typoStart[i]! > typoStart[i + 1]!) throw new Error('the stored typo keys disagree with their offsets');
+  const typo = new StoredTypoKeys(firsts, typoStart, typoKeys);
   return { groups, byFold, byKey, byBareKey, typoKeys: typo };
 }
 

@@ -372,7 +372,7 @@ function poolShortlist(
   }
   const ids = catalog.columns.trackId;
   // Heap of positions into idx/sc, best at the root.
-  const heap = positionHeap(n, (a, b) => sc[a]! > sc[b]! || (sc[a] === sc[b] && ids[idx[a]!]! < ids[idx[b]!]!));
+  const heap = positionHeap(n, (a, b) => sc[a]! > sc[b]! || (sc[a] === sc[b] && ids.at(idx[a]!)! < ids.at(idx[b]!)!));
   const length = Math.min(size, n);
   const indexes = new Int32Array(length);
   const scores = new Float64Array(length);

@@ -199,8 +199,14 @@ export interface Lookup<V> {
  * order they were added. Publish stores it (name-index.ts) so a load reads it instead of building it;
  * NAME_INDEX_VERSION names the rules that build it.
  */
+/** Groups by number, read with `at(g)`: an array when built, a table of the stored columns when read (name-index.ts). */
+export interface Groups {
+  readonly length: number;
+  at(g: number): Group | undefined;
+}
+
 export interface ArtistIndex {
-  groups: readonly Group[];
+  groups: Groups;
   /** Folded name → group. */
   byFold: Lookup<number>;
   /** Normalized key → groups; the same without a leading "the" → groups. */
@@ -295,7 +301,9 @@ const push = <K, V>(m: Map<K, V[]>, k: K, v: V, unique = true) => {
  * groups of artist keys whose names fold alike (the marts' artist_key is that fold already).
  */
 export class NameResolver {
-  private readonly groups: Group[] = [];
+  private readonly groups: Groups;
+  /** The groups as they are built (`addArtist`); a stored index's are read from its columns instead. */
+  private readonly built: Group[] = [];
   private readonly byFold: Lookup<number> = new Map<string, number>();
   private readonly byKey: Lookup<readonly number[]> = new Map<string, number[]>();
   private readonly byBareKey: Lookup<readonly number[]> = new Map<string, number[]>();
@@ -310,8 +318,8 @@ export class NameResolver {
    * `storedTitles`: the title index's arrays as a snapshot stores them (read when first needed; built when absent).
    */
   constructor(artists: readonly ArtistName[], private readonly tracks: TrackSource, index?: ArtistIndex, private readonly storedTitles?: () => TitleIndexParts) {
+    this.groups = index?.groups ?? this.built;
     if (index) {
-      this.groups = index.groups as Group[];
       ({ byFold: this.byFold, byKey: this.byKey, byBareKey: this.byBareKey, typoKeys: this.typoKeys } = index);
       this.stored = true;
     }
@@ -337,9 +345,9 @@ export class NameResolver {
     const f = folded ?? fold(a.name);
     let g = byFold.get(f);
     if (g === undefined) {
-      g = this.groups.length;
+      g = this.built.length;
       const ws = words(f);
-      this.groups.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
+      this.built.push({ name: a.name, keys: [], key: ws.join(''), words: withoutArticle(ws) ?? ws, popularity: 0, trackCount: 0 });
       byFold.set(f, g);
       for (const bang of ['', 'i'] as const) {
         if (bang === 'i' && !f.includes('!')) break;
@@ -353,7 +361,7 @@ export class NameResolver {
         }
       }
     }
-    const group = this.groups[g]!;
+    const group = this.built[g]!;
     (group.keys as string[]).push(a.key);
     group.popularity = Math.max(group.popularity, a.popularity ?? 0);
     group.trackCount += a.trackCount;
@@ -371,23 +379,23 @@ export class NameResolver {
    * spacing ("Her" first for the query "Her", then "H.E.R."): the matched name leads the answer.
    */
   private keysOf(g: number): string[] {
-    const same = (this.byKey.get(this.groups[g]!.key) ?? []).filter((x) => x !== g && this.groups[x]!.key === this.groups[g]!.key);
-    return [g, ...same].flatMap((x) => this.groups[x]!.keys);
+    const same = (this.byKey.get(this.groups.at(g)!.key) ?? []).filter((x) => x !== g && this.groups.at(x)!.key === this.groups.at(g)!.key);
+    return [g, ...same].flatMap((x) => this.groups.at(x)!.keys);
   }
 
   /** One identity among `found` (names equal but for punctuation and spacing count as one), or the candidates. */
   private answer(query: string, found: readonly number[], how: MatchHow): NameResolution<number> {
     const identities = new Map<string, number>();
     for (const g of found) {
-      const k = this.groups[g]!.key;
+      const k = this.groups.at(g)!.key;
       const best = identities.get(k);
-      if (best === undefined || this.groups[g]!.trackCount > this.groups[best]!.trackCount) identities.set(k, g);
+      if (best === undefined || this.groups.at(g)!.trackCount > this.groups.at(best)!.trackCount) identities.set(k, g);
     }
     if (identities.size === 1) {
       const g = identities.values().next().value!;
-      return { ok: true, value: g, match: { query, matched: this.groups[g]!.name, how } };
+      return { ok: true, value: g, match: { query, matched: this.groups.at(g)!.name, how } };
     }
-    return { ok: false, ambiguous: true, candidates: [...identities.values()].map((g) => this.groups[g]!.name) };
+    return { ok: false, ambiguous: true, candidates: [...identities.values()].map((g) => this.groups.at(g)!.name) };
   }
 
   /** Tiers exact → normalized → (credit) → typo, on group ids. */
@@ -395,7 +403,7 @@ export class NameResolver {
     const q = query.trim();
     const f = fold(q);
     const exact = this.byFold.get(f);
-    if (exact !== undefined) return { ok: true, value: exact, match: { query: q, matched: this.groups[exact]!.name, how: 'exact' } };
+    if (exact !== undefined) return { ok: true, value: exact, match: { query: q, matched: this.groups.at(exact)!.name, how: 'exact' } };
     const normal = this.normalized(f);
     if (normal.length) return this.answer(q, normal, 'normalized');
     if (allowCredit) {
@@ -418,13 +426,13 @@ export class NameResolver {
     const feat = q.search(FEAT_RE);
     if (feat > 0) {
       const main = this.strict(q.slice(0, feat));
-      if (main !== null) return { ok: true, value: main, match: { query: q, matched: this.groups[main]!.name, how: 'credit' } };
+      if (main !== null) return { ok: true, value: main, match: { query: q, matched: this.groups.at(main)!.name, how: 'credit' } };
     }
     const parts = q.split(CO_CREDIT_RE).filter((p) => p.trim());
     if (parts.length < 2) return null;
     const ids = parts.map((p) => this.strict(p));
     if (ids.some((g) => g === null)) return null;
-    return { ok: true, value: ids[0]!, match: { query: q, matched: this.groups[ids[0]!]!.name, how: 'credit' } };
+    return { ok: true, value: ids[0]!, match: { query: q, matched: this.groups.at(ids[0]!)!.name, how: 'credit' } };
   }
 
   /** A group by exact or normalized name only, when it is a single one. */
@@ -445,13 +453,13 @@ export class NameResolver {
     if (!best.keys.length) return { ok: false, ambiguous: false, candidates: [] };
     const qWords = withoutArticle(ws) ?? ws;
     const groups = [...new Set(best.keys.flatMap((k) => [...(this.byKey.get(k) ?? []), ...(this.byBareKey.get(k) ?? [])]))].filter(
-      (g) => this.groups[g]!.popularity >= TYPO_MIN_POPULARITY && wordsAlign(qWords, this.groups[g]!.words),
+      (g) => this.groups.at(g)!.popularity >= TYPO_MIN_POPULARITY && wordsAlign(qWords, this.groups.at(g)!.words),
     );
     if (!groups.length) return { ok: false, ambiguous: false, candidates: [] };
-    const byPopularity = groups.slice().sort((a, b) => this.groups[b]!.popularity - this.groups[a]!.popularity);
+    const byPopularity = groups.slice().sort((a, b) => this.groups.at(b)!.popularity - this.groups.at(a)!.popularity);
     const [top, ...rest] = byPopularity;
-    const clear = rest.every((g) => this.groups[g]!.key === this.groups[top!]!.key || this.groups[top!]!.popularity - this.groups[g]!.popularity >= TYPO_POPULARITY_LEAD);
-    return this.answer(q, clear ? byPopularity.filter((g) => this.groups[g]!.key === this.groups[top!]!.key) : groups, 'typo');
+    const clear = rest.every((g) => this.groups.at(g)!.key === this.groups.at(top!)!.key || this.groups.at(top!)!.popularity - this.groups.at(g)!.popularity >= TYPO_POPULARITY_LEAD);
+    return this.answer(q, clear ? byPopularity.filter((g) => this.groups.at(g)!.key === this.groups.at(top!)!.key) : groups, 'typo');
   }
 
   /** Keys within the typo budget of `key`, at the smallest distance found. */
@@ -544,7 +552,7 @@ export class NameResolver {
     const artistKeys = (a: string): Set<string> | null => {
       if (!artistOf.has(a)) {
         const r = this.artistGroups(a, true);
-        artistOf.set(a, r.ok ? new Set(this.groups[r.value]!.keys) : null);
+        artistOf.set(a, r.ok ? new Set(this.groups.at(r.value)!.keys) : null);
       }
       return artistOf.get(a)!;
     };

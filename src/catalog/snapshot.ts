@@ -8,7 +8,7 @@ import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type 
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
-import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry } from './segments.js';
+import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
@@ -115,13 +115,13 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   const artists = parts.artists;
   writer.strings('artist.key', artists.keys);
   writer.strings('artist.name', artists.names);
-  writer.strings('artist.folded', artists.folded ?? artists.names.map(fold));
+  writer.strings('artist.folded', artists.folded ?? Array.from({ length: artists.length }, (_, r) => fold(artists.names.at(r)!)));
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(artists, columns.artistKeys);
   writer.numbers('artist.key.slots', keyIndex.slots);
   writer.numbers('artist.key_id', keyIndex.keyIds);
   const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(artists));
   writeNameIndex(writer, artistIndex);
-  const titles = { size: columns.size, title: (i: number) => columns.trackName[i] ?? null, artistFolds: [...artistIndex.byFold.keys()] };
+  const titles = { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds: [...artistIndex.byFold.keys()] };
   writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
   writer.numbers('artist.popularity_max', artists.popularityMax);
   writer.numbers('artist.track_count', artists.trackCount);
@@ -435,14 +435,16 @@ function rangeReader(file: FileHandle, path: string): ReadRange {
   };
 }
 
-function* readLists(segments: SegmentReader, name: string, table?: string[]): Steps<StringLists> {
-  return { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? ((yield* segments.strings(`${name}.table`)) as string[]) };
+function* readLists(segments: SegmentReader, name: string, table?: StringLists['table']): Steps<StringLists> {
+  return { start: segments.i32(`${name}.start`), ids: segments.i32(`${name}.ids`), table: table ?? ((yield* segments.stringColumn(`${name}.table`)) as StringColumn<string>) };
 }
 
 /** The catalog's parts from an opened snapshot, decoding strings in steps (slices.ts). */
 export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   const { manifest: published, segments } = opened;
-  const trackId = (yield* segments.strings('track_id')) as string[];
+  // The two per-track string columns stay one decoded text each, sliced per row when asked for.
+  const trackId = (yield* segments.stringColumn('track_id')) as StringColumn<string>;
+  if (trackId.hasNulls) throw new SnapshotError(`snapshot ${published.version} is unreadable (a track without an id); ${REPUBLISH}`);
   const trackCount = trackId.length;
   const genres = yield* readLists(segments, 'genres');
   const elsewhereAt = segments.i32('canonical_elsewhere.track');
@@ -451,7 +453,7 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
     size: trackCount,
     trackId,
     ...(segments.has('track_id.slots') ? { idSlots: segments.i32('track_id.slots') } : {}),
-    trackName: yield* segments.strings('track_name'),
+    trackName: yield* segments.stringColumn('track_name'),
     album: segments.i32('album'),
     albumTable: (yield* segments.strings('album_table')) as string[],
     releaseYear: segments.f64('release_year'),
@@ -476,12 +478,12 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
   }
   const profiles = segments.texts('artist.profile');
   const artists = new ArtistProfiles(
-    (yield* segments.strings('artist.key')) as string[],
-    (yield* segments.strings('artist.name')) as string[],
+    (yield* segments.stringColumn('artist.key')) as StringColumn<string>,
+    (yield* segments.stringColumn('artist.name')) as StringColumn<string>,
     segments.f64('artist.popularity_max'),
     segments.i32('artist.track_count'),
     (i) => JSON.parse(profiles.get(i)) as ArtistProfile,
-    (yield* segments.strings('artist.folded')) as string[],
+    (yield* segments.stringColumn('artist.folded')) as StringColumn<string>,
   );
   // Read after the catalog is served, with the rest of name resolution (Catalog.nameSteps).
   const names = hasNameIndex(segments) ? () => readNameIndex(segments) : undefined;
@@ -544,7 +546,7 @@ function decoding<T>(opened: OpenedSnapshot, run: () => T): T {
 }
 
 function listRows(lists: StringLists, rowCount: number): string[][] {
-  return Array.from({ length: rowCount }, (_, i) => Array.from(lists.ids.subarray(lists.start[i]!, lists.start[i + 1]!), (id) => lists.table[id]!));
+  return Array.from({ length: rowCount }, (_, i) => Array.from(lists.ids.subarray(lists.start[i]!, lists.start[i + 1]!), (id) => lists.table.at(id)!));
 }
 
 /** Columnar tracks back to dim_tracks' column arrays. */
@@ -552,8 +554,8 @@ function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): Trac
   const trackCount = columns.size;
   const nullable = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
   return {
-    track_id: columns.trackId,
-    track_name: columns.trackName,
+    track_id: Array.from({ length: trackCount }, (_, i) => columns.trackId.at(i)!),
+    track_name: Array.from({ length: trackCount }, (_, i) => columns.trackName.at(i) ?? null),
     album_id: albumId,
     album_name: Array.from(columns.album, (a) => (a < 0 ? null : columns.albumTable[a]!)),
     release_year: nullable(columns.releaseYear),
@@ -567,7 +569,7 @@ function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): Trac
     time_signature: nullable(columns.timeSignature),
     genres: listRows(columns.genres, trackCount),
     subgenres: listRows(columns.subgenres, trackCount),
-    canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId[columns.songIndex[i]!]!),
+    canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId.at(columns.songIndex[i]!)!),
     features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(columns.features[j]!)])) as TrackColumns['features'],
   };
 }
