@@ -48,11 +48,14 @@ export interface StoredManifest extends SnapshotManifest {
   files: SnapshotFile[];
 }
 
+/** A string per row as ids into a table of the distinct strings (-1: null): rows that repeat a string share it. */
+export interface StringIds { ids: Int32Array; table: readonly string[] }
+
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
 export type SnapshotInput = (
   | Omit<Snapshot, 'manifest' | 'artists'>
   /** The tracks already columnar (publish builds them page by page), with each track's album_id. */
-  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] })
+  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] | StringIds })
 ) & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
   /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
@@ -78,13 +81,13 @@ function writeLists(writer: SegmentWriter, name: string, lists: StringLists, tab
 }
 
 /** The catalog's parts as segments. */
-function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): SegmentWriter {
+function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds): SegmentWriter {
   const writer = new SegmentWriter();
   const columns = parts.columns;
   writer.strings('track_id', columns.trackId);
   writer.numbers('track_id.slots', columns.idSlots ?? runNow(IdTable.slots(columns.trackId)));
   writer.strings('track_name', columns.trackName);
-  writer.strings('album_id', albumIds);
+  writer.strings('album_id', 'table' in albumIds ? Array.from(albumIds.ids, (id) => (id < 0 ? null : albumIds.table[id]!)) : albumIds);
   writer.numbers('album', columns.album);
   writer.strings('album_table', columns.albumTable);
   writer.numbers('release_year', columns.releaseYear);
@@ -140,12 +143,19 @@ export async function writeSnapshot(
    * names the version it was built for); gets the served manifest and the prepared catalog parts.
    */
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
+  /** Told as each step is done (publish logs its memory there). */
+  step: (name: string) => void = () => undefined,
 ): Promise<string> {
-  const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
+  const prepared = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
+  // The artist key index the snapshot stores, computed once: `beside`'s catalog reads it instead of
+  // building two maps over every artist key.
+  const parts = { ...prepared, artistKeyIndex: prepared.artistKeyIndex ?? artistKeyIndex(prepared.artists, prepared.columns.artistKeys) };
+  step('metric fitted');
   // Let go of once written, before `beside` builds the search file: an async function's locals live
   // until it returns, and the encoded strings and indexes are tens of MB (default dataset).
   let encoded: SegmentWriter | null = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
   const segments = { entries: encoded.entries, byteLength: encoded.byteLength, sha256: sha256(encoded.chunks) };
+  step('segments encoded');
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || [MANIFEST, SEGMENTS, V1_FILE].includes(name)) throw new SnapshotError(`cannot add a file named ${JSON.stringify(name)} to a snapshot`);
