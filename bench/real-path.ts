@@ -16,13 +16,21 @@
  * request waiting during the load. Then a few calls of each tool (first and median), and the server's
  * RSS. --cpu-prof writes the server's CPU profile into DIR.
  *
+ *   npx tsx bench/real-path.ts --sizes=10000,100000,1000000 --data-dir=DIR --keep=OUT [--reuse] [--runs=3]
+ *
+ * Growth: steps 1 and 2 for each size into OUT/<size> (with --reuse, a size whose dir already holds a
+ * published snapshot is served as it is), then step 3 --runs times per size, the sizes taking turns;
+ * reported per size: the medians of the load the server logs, spawn → first answer and the server's
+ * RSS after it, and the log-log slope of each against the track count (least squares over the sizes:
+ * 1 is linear growth).
+ *
  * --serve-only=OUT runs step 3 alone on a data dir published before (a kept OUT; it is only read), with
  * the names the calls use read from its snapshot. --bin lists server entry points (default this checkout's
  * bin/music-mcp-server.js; another checkout's to compare), run in turn --runs times each, so that the
  * figures of old and new code come from the same minutes of a shared machine.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -84,18 +92,39 @@ async function syntheticWarehouse(size: number, dataDir: string, out: string) {
     const t = performance.now();
     const counts = await syntheticMarts(db, size);
     const buildMs = performance.now() - t;
-    const one = async (sql: string) => {
+    return { ...counts, buildMs, ...(await callNames(db, counts.tracks)) };
+  } finally {
+    await db.close();
+  }
+}
+
+/** The artist, genre and track the tool calls name, read from the synthetic marts. */
+async function callNames(db: DuckDbSession, tracks: number) {
+  const one = async (sql: string) => {
       const [row] = await db.all(sql);
       if (!row) throw new Error(`the synthetic marts answer nothing to ${sql}`);
       return String(Object.values(row)[0]);
     };
-    const withTracks = Number(await one('select count(*) from marts.artist_profiles where track_count >= 3'));
-    return {
-      ...counts, buildMs,
-      artist: await one(`select artist_name from marts.artist_profiles where track_count >= 3 order by artist_key limit 1 offset ${Math.floor(withTracks / 2)}`),
-      genre: await one('select genre from marts.genre_profiles order by track_count desc, genre limit 1'),
-      trackId: await one(`select track_id from marts.dim_tracks order by track_id limit 1 offset ${Math.floor(counts.tracks / 3)}`),
-    };
+  const withTracks = Number(await one('select count(*) from marts.artist_profiles where track_count >= 3'));
+  return {
+    artist: await one(`select artist_name from marts.artist_profiles where track_count >= 3 order by artist_key limit 1 offset ${Math.floor(withTracks / 2)}`),
+    genre: await one('select genre from marts.genre_profiles order by track_count desc, genre limit 1'),
+    trackId: await one(`select track_id from marts.dim_tracks order by track_id limit 1 offset ${Math.floor(tracks / 3)}`),
+  };
+}
+
+/** A data dir published earlier (--reuse): its counts and the names the calls use. */
+async function published(out: string): Promise<Written> {
+  const db = await DuckDbSession.open(join(out, 'warehouse.duckdb'));
+  try {
+    const [c] = await db.all<{ tracks: number; artists: number }>(
+      'select (select count(*) from marts.dim_tracks) as tracks, (select count(*) from marts.artist_profiles) as artists',
+    );
+    const tracks = Number(c!.tracks);
+    const version = readFileSync(join(out, 'snapshots/CURRENT'), 'utf8').trim();
+    const vdir = join(out, 'snapshots', version);
+    const MiB = readdirSync(vdir).reduce((sum, f) => sum + statSync(join(vdir, f)).size, 0) / 2 ** 20;
+    return { version, buildMs: NaN, publishMs: NaN, MiB, peakRssMiB: NaN, tracks, artists: Number(c!.artists), ...(await callNames(db, tracks)) };
   } finally {
     await db.close();
   }
@@ -201,6 +230,81 @@ async function serve(out: string, w: CallNames, cpuProf: string | undefined, bin
   };
 }
 
+/** Least-squares slope of log(y) against log(x). */
+function logLogSlope(xs: readonly number[], ys: readonly number[]): number {
+  const lx = xs.map(Math.log);
+  const ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < lx.length; i++) {
+    num += (lx[i]! - mx) * (ly[i]! - my);
+    den += (lx[i]! - mx) ** 2;
+  }
+  return num / den;
+}
+
+/** --sizes: each size published (or reused) into OUT/<size>, then served --runs times, the sizes taking turns. */
+async function growth(args: Map<string, string>, sizes: number[]): Promise<void> {
+  const keep = args.get('keep');
+  if (!keep) throw new Error('--sizes needs --keep=OUT (each size is published into OUT/<size>)');
+  const runs = numArg(args, 'runs', 3);
+  const loadStart = loadAverage();
+  const written = new Map<number, Written>();
+  const { dir, cleanup } = await builtDataDir(args);
+  try {
+    for (const size of sizes) {
+      const out = join(keep, String(size));
+      if (args.has('reuse') && existsSync(join(out, 'snapshots/CURRENT'))) {
+        written.set(size, await published(out));
+        log(`real path: reusing the snapshot in ${out}`);
+      } else {
+        log(`real path: ${size.toLocaleString('en-US')} synthetic tracks into ${out}…`);
+        written.set(size, await write(size, dir, out));
+      }
+    }
+  } finally {
+    cleanup();
+  }
+  const served = new Map<number, Awaited<ReturnType<typeof serve>>[]>(sizes.map((s) => [s, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const size of sizes) {
+      const s = await serve(join(keep, String(size)), written.get(size)!, undefined);
+      served.get(size)!.push(s);
+      log(`real path: ${size} run ${r + 1}: load ${s.loadLogMs} ms, first answer ${ms(s.firstToolMs)} ms, RSS ${s.rssFirst.toFixed(0)} MiB (load average ${loadAverage()})`);
+    }
+  }
+  const rows = sizes.map((size) => {
+    const ss = served.get(size)!;
+    const w = written.get(size)!;
+    return {
+      size, w,
+      load: median(ss.map((s) => s.loadLogMs ?? NaN)),
+      first: median(ss.map((s) => s.firstToolMs)),
+      rss: median(ss.map((s) => s.rssFirst)),
+      rssAfter: median(ss.map((s) => s.rssAfter)),
+    };
+  });
+  const slope = (pick: (r: (typeof rows)[number]) => number) => logLogSlope(rows.map((r) => r.size), rows.map(pick)).toFixed(3);
+  const peak = (w: Written) => (Number.isNaN(w.peakRssMiB) ? 'reused' : `${w.peakRssMiB.toFixed(0)} MiB`);
+  emit(args, 'real-path-growth', `
+## Load time and server RSS, ${sizes.map((s) => s.toLocaleString('en-US')).join(' → ')} synthetic tracks (\`bench/real-path.ts --sizes\`)
+
+\`\`\`sh
+npx tsx bench/real-path.ts --sizes=${sizes.join(',')} --data-dir=DIR --keep=OUT --runs=${runs}
+\`\`\`
+
+**Machine**: ${machineNotes()}. ${today()}. Load average at the start ${loadStart}, at the end ${loadAverage()}. Medians of ${runs} server spawns per size, the sizes taking turns.
+
+| tracks | artists | on disk | publish peak RSS | load as the server logs it | spawn → first \`tracks_by_artist\` | server RSS after it / after the calls |
+|---:|---:|---:|---:|---:|---:|---:|
+${rows.map((r) => `| ${r.size.toLocaleString('en-US')} | ${r.w.artists.toLocaleString('en-US')} | ${r.w.MiB.toFixed(0)} MiB | ${peak(r.w)} | ${ms(r.load)} ms | ${ms(r.first)} ms | ${r.rss.toFixed(0)} / ${r.rssAfter.toFixed(0)} MiB |`).join('\n')}
+
+Log-log slope against the track count (least squares over the sizes; target ≤ 1.05): load ${slope((r) => r.load)}, spawn → first answer ${slope((r) => r.first)}, RSS after the first answer ${slope((r) => r.rss)}.
+`);
+}
+
 type Served = Awaited<ReturnType<typeof serve>>;
 
 /** Step 3 alone on a published data dir, for each of `bins` in turn, `runs` times: one column per bin (medians). */
@@ -246,6 +350,8 @@ ${tools.map((t) => `${row(`\`${t}\` first call`, (s) => s.tools[t]!.first)}\n${r
 
 async function main(): Promise<void> {
   const args = parseArgs();
+  const sizes = args.get('sizes');
+  if (sizes) return growth(args, sizes.split(',').map(Number));
   const only = args.get('serve-only');
   if (only) return serveOnly(args, only);
   const size = numArg(args, 'size', 1_000_000);

@@ -6,7 +6,7 @@ import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snap
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
 /**
- * A full disk during a publish: the file writes named by `full` go to /dev/full instead, so the kernel
+ * A full disk during a publish: the files named by `full` are written to /dev/full instead, so the kernel
  * answers them with a real ENOSPC (no root, no tmpfs needed).
  */
 const full = vi.hoisted(() => ({ match: null as RegExp | null }));
@@ -15,6 +15,12 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const writeFile: typeof fs.writeFile = (path, data, options) =>
     full.match?.test(String(path)) ? fs.writeFile('/dev/full', data, options) : fs.writeFile(path, data, options);
   return { ...fs, default: { ...fs, writeFile }, writeFile };
+});
+// The column segments are written synchronously as they are encoded (node:fs).
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const openSync: typeof fs.openSync = (path, flags, mode) => fs.openSync(full.match?.test(String(path)) ? '/dev/full' : path, flags, mode);
+  return { ...fs, default: { ...fs, openSync }, openSync };
 });
 
 describe('a full disk while a snapshot is written', () => {

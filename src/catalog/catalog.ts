@@ -145,8 +145,9 @@ export interface PrepareOptions {
 /** Prepare a catalog's parts from marts held in memory: columnar tracks, the fitted metric and its tree. */
 export function prepareCatalog(source: CatalogSource, options: PrepareOptions = {}): CatalogParts {
   const columns = 'columns' in source ? source.columns : toColumns(source.tracks);
-  const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
-  let tree = new KdTree(vectors, columns.size, dims);
+  const fitted = metricTree(columns, options);
+  const scale = fitted.scale;
+  let tree = fitted.tree;
   const spec = options.localScale === undefined ? LOCAL_SCALE : options.localScale;
   if (spec) tree = tree.withLocalScale(localScales(tree, columns, spec));
   return {
@@ -158,6 +159,12 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
     objects: source.distribution ? { distribution: source.distribution } : {},
     files: {},
   };
+}
+
+/** The learned metric's k-d tree (it copies the vectors in tree order: they are let go of on return). */
+function metricTree(columns: CatalogColumns, options: PrepareOptions): { tree: KdTree; scale: number } {
+  const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
+  return { tree: new KdTree(vectors, columns.size, dims), scale };
 }
 
 /** The indexes a Catalog builds over its parts at load: plain loops over typed arrays and maps. */
@@ -858,12 +865,8 @@ export function trackLabels(s: Snapshot, i: number): readonly string[] {
   return sub.length ? sub : s.tracks.genres[i]!;
 }
 
-/**
- * Fit the metric on the labels of the tracks `fitOn` picks (default: the train split) and project every
- * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
- * ever see the vectors.
- */
-export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
+/** The metric's inputs, row by row (n × METRIC_INPUTS.length; NaN where a track has no value). */
+function metricInputs(cols: CatalogColumns): Float64Array {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   const x = new Float64Array(n * d);
@@ -881,7 +884,20 @@ export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean
     const col = inputs[j]!;
     for (let i = 0; i < n; i++) x[i * d + j] = col[i]!;
   }
-  const { z } = standardize(x, n, d);
+  return x;
+}
+
+/**
+ * Fit the metric on the labels of the tracks `fitOn` picks (default: the train split) and project every
+ * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
+ * ever see the vectors.
+ */
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
+  const n = cols.size;
+  const d = METRIC_INPUTS.length;
+  // Each n × d array is let go of as soon as the next step has what it needs (at 1M tracks each is
+  // over 100 MB, and the fit's peak is the publish's when they are all held).
+  let z: Float64Array | null = standardize(metricInputs(cols), n, d).z;
   // Labels: subgenres where the track has them, else genres (trackLabels).
   const labels = Array.from({ length: n }, (_, i) => (listLength(cols.subgenres, i) ? listAt(cols.subgenres, i) : listAt(cols.genres, i)));
   const hasLabels = labels.some((l) => l.length > 0);
@@ -891,9 +907,11 @@ export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean
     const w = fitLda(z, n, d, labels, fitOn, d);
     labels.length = 0;
     dims = w[0]!.length;
+    const projected = project(z, n, d, w);
+    z = null;
     const { artistKeys } = cols;
     const primary = Array.from({ length: n }, (_, i) => (artistKeys.start[i + 1]! > artistKeys.start[i]! ? artistKeys.table.at(artistKeys.ids[artistKeys.start[i]!]!) : undefined));
-    vectors = blendByGroup(project(z, n, d, w), n, dims, primary, blend);
+    vectors = blendByGroup(projected, n, dims, primary, blend);
   } else {
     dims = d;
     vectors = Float32Array.from(z);

@@ -1,4 +1,6 @@
 import { Grow } from './grow.js';
+import { IdTable } from './id-table.js';
+import { runNow } from './slices.js';
 import { TRACK_FEATURES, type TrackColumns } from './marts.js';
 import type { Strings } from './segments.js';
 
@@ -127,7 +129,8 @@ class ListsBuilder {
 export class ColumnsBuilder {
   private readonly trackId: string[] = [];
   private readonly trackName: (string | null)[] = [];
-  private readonly canonical: string[] = [];
+  /** A track's canonical id where it is not the track's own (most tracks are their song's canonical track). */
+  private readonly canonical = new Map<number, string>();
   private readonly albums = new Interner();
   private readonly album = new Grow(new Int32Array(1024));
   private readonly explicit = new Grow(new Int8Array(1024));
@@ -150,7 +153,7 @@ export class ColumnsBuilder {
   add(t: TrackRow): void {
     this.trackId.push(t.track_id);
     this.trackName.push(t.track_name);
-    this.canonical.push(t.canonical_track_id);
+    if (t.canonical_track_id !== t.track_id) this.canonical.set(this.trackId.length - 1, t.canonical_track_id);
     this.album.push(t.album_name === null || t.album_name === undefined ? -1 : this.albums.id(t.album_name));
     this.explicit.push(t.explicit === null || t.explicit === undefined ? -1 : t.explicit ? 1 : 0);
     const n = this.numbers;
@@ -169,12 +172,13 @@ export class ColumnsBuilder {
 
   done(): CatalogColumns {
     const n = this.trackId.length;
-    const byId = new Map<string, number>();
-    for (let i = 0; i < n; i++) byId.set(this.trackId[i]!, i);
+    // The id table the snapshot stores (track_id.slots), built once here instead of a Map of every id.
+    const idSlots = runNow(IdTable.slots(this.trackId));
+    const byId = new IdTable(this.trackId, idSlots);
     const songIndex = new Int32Array(n);
     const canonicalElsewhere = new Map<number, string>();
     for (let i = 0; i < n; i++) {
-      const c = this.canonical[i]!;
+      const c = this.canonical.get(i) ?? this.trackId[i]!;
       const at = byId.get(c);
       songIndex[i] = at ?? i;
       if (at === undefined && c !== this.trackId[i]) canonicalElsewhere.set(i, c);
@@ -188,6 +192,7 @@ export class ColumnsBuilder {
     return {
       size: n,
       trackId: this.trackId,
+      idSlots,
       trackName: this.trackName,
       album: this.album.done(),
       albumTable: this.albums.table,

@@ -92,25 +92,31 @@ function typeOf(a: NumericColumn): Exclude<SegmentType, 'utf8'> {
   return 'u8';
 }
 
-/** Collects segments in order; `chunks` are the file's bytes (padding included), `entries` go in the manifest. */
+/**
+ * Collects segments in order; `chunks` are the file's bytes (padding included), `entries` go in the
+ * manifest. With a `sink`, each piece of the file's bytes goes to it as it is made instead (`chunks`
+ * stays empty): the writer of a large catalog holds one column's encoding at a time.
+ */
 export class SegmentWriter {
   readonly entries: SegmentEntry[] = [];
   readonly chunks: Uint8Array[] = [];
   private at = 0;
 
+  constructor(private readonly sink?: (bytes: Uint8Array) => void) {}
+
+  private emit(bytes: Uint8Array): void {
+    if (this.sink) this.sink(bytes);
+    else this.chunks.push(bytes);
+    this.at += bytes.byteLength;
+  }
+
   /** One segment from one or more pieces of bytes laid end to end. */
   private push(name: string, type: SegmentType, bytes: Uint8Array | readonly Uint8Array[], length: number): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
     this.entries.push({ name, type, offset: this.at, length });
-    for (const b of bytes instanceof Uint8Array ? [bytes] : bytes) {
-      this.chunks.push(b);
-      this.at += b.byteLength;
-    }
+    for (const b of bytes instanceof Uint8Array ? [bytes] : bytes) this.emit(b);
     const pad = (8 - (this.at % 8)) % 8;
-    if (pad) {
-      this.chunks.push(new Uint8Array(pad));
-      this.at += pad;
-    }
+    if (pad) this.emit(new Uint8Array(pad));
   }
 
   numbers(name: string, a: NumericColumn): void {

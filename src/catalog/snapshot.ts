@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -48,11 +48,14 @@ export interface StoredManifest extends SnapshotManifest {
   files: SnapshotFile[];
 }
 
+/** A string per row as ids into a table of the distinct strings (-1: null): rows that repeat a string share it. */
+export interface StringIds { ids: Int32Array; table: readonly string[] }
+
 /** What writeSnapshot takes: the marts, a manifest without version/format, and optional extras. */
 export type SnapshotInput = (
   | Omit<Snapshot, 'manifest' | 'artists'>
   /** The tracks already columnar (publish builds them page by page), with each track's album_id. */
-  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] })
+  | (Omit<Snapshot, 'manifest' | 'artists' | 'tracks'> & { columns: CatalogColumns; albumId: readonly (string | null)[] | StringIds })
 ) & {
   manifest: Omit<SnapshotManifest, 'version' | 'format'>;
   /** The artist_profiles mart: in memory, or as JSON text read a page at a time (`ArtistProfiles.ofJson`). */
@@ -78,13 +81,13 @@ function writeLists(writer: SegmentWriter, name: string, lists: StringLists, tab
 }
 
 /** The catalog's parts as segments. */
-function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): SegmentWriter {
-  const writer = new SegmentWriter();
+function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds, sink?: (bytes: Uint8Array) => void): SegmentWriter {
+  const writer = new SegmentWriter(sink);
   const columns = parts.columns;
   writer.strings('track_id', columns.trackId);
   writer.numbers('track_id.slots', columns.idSlots ?? runNow(IdTable.slots(columns.trackId)));
   writer.strings('track_name', columns.trackName);
-  writer.strings('album_id', albumIds);
+  writer.strings('album_id', 'table' in albumIds ? Array.from(albumIds.ids, (id) => (id < 0 ? null : albumIds.table[id]!)) : albumIds);
   writer.numbers('album', columns.album);
   writer.strings('album_table', columns.albumTable);
   writer.numbers('release_year', columns.releaseYear);
@@ -130,6 +133,21 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[]): Segm
   return writer;
 }
 
+/** The catalog's segments written to `path` as they are encoded: their manifest entries, size and SHA-256. */
+function encodeToFile(path: string, parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds): { entries: SegmentEntry[]; byteLength: number; sha256: string } {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'w');
+  try {
+    const writer = encode(parts, albumIds, (bytes) => {
+      hash.update(bytes);
+      for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+    });
+    return { entries: writer.entries, byteLength: writer.byteLength, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Write a snapshot and make it current. Readers never see a half-written snapshot. Returns the version. */
 export async function writeSnapshot(
   snapshotDir: string,
@@ -140,16 +158,33 @@ export async function writeSnapshot(
    * names the version it was built for); gets the served manifest and the prepared catalog parts.
    */
   beside?: (dir: string, manifest: SnapshotManifest, parts: CatalogParts) => Promise<void>,
+  /** Told as each step is done (publish logs its memory there). */
+  step: (name: string) => void = () => undefined,
 ): Promise<string> {
-  const parts = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
-  // Let go of once written, before `beside` builds the search file: an async function's locals live
-  // until it returns, and the encoded strings and indexes are tens of MB (default dataset).
-  let encoded: SegmentWriter | null = encode(parts, 'columns' in data ? data.albumId : data.tracks.album_id);
-  const segments = { entries: encoded.entries, byteLength: encoded.byteLength, sha256: sha256(encoded.chunks) };
+  const prepared = prepareCatalog({ ...data, manifest: { ...data.manifest, format: SNAPSHOT_FORMAT, version: '' } });
+  // The artist key index the snapshot stores, computed once: `beside`'s catalog reads it instead of
+  // building two maps over every artist key.
+  const parts = { ...prepared, artistKeyIndex: prepared.artistKeyIndex ?? artistKeyIndex(prepared.artists, prepared.columns.artistKeys) };
+  step('metric fitted');
   const extra = Object.entries(data.files ?? {});
   for (const [name] of extra) {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || [MANIFEST, SEGMENTS, V1_FILE].includes(name)) throw new SnapshotError(`cannot add a file named ${JSON.stringify(name)} to a snapshot`);
   }
+  // The segments go to a file as they are encoded (hashed on the way), so the encoded strings and
+  // indexes are never all held at once (at 1M tracks they are hundreds of MB); the file moves into the
+  // version directory once the version (named by their hash) is known.
+  await mkdir(snapshotDir, { recursive: true }).catch((err: Error) => {
+    throw new SnapshotError(`cannot write snapshot to ${snapshotDir}: ${err.message}`, { cause: err });
+  });
+  const partial = join(snapshotDir, `.tmp-${randomBytes(4).toString('hex')}-${SEGMENTS}`);
+  let segments: { entries: SegmentEntry[]; byteLength: number; sha256: string };
+  try {
+    segments = encodeToFile(partial, parts, 'columns' in data ? data.albumId : data.tracks.album_id);
+  } catch (err) {
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw new SnapshotError(`cannot write snapshot segments to ${partial}: ${(err as Error).message}; ${await stillCurrent(snapshotDir)}`, { cause: err });
+  }
+  step('segments encoded');
   const files = extra.map(([name, b]) => ({ name, bytes: b.byteLength, sha256: sha256([b]) }));
   const stored: StoredManifest = {
     ...data.manifest,
@@ -172,12 +207,10 @@ export async function writeSnapshot(
   let target = snapshotDir;
   let placed = false;
   try {
-    await mkdir(snapshotDir, { recursive: true });
     target = tmpDir;
     await mkdir(tmpDir, { recursive: true });
     target = join(tmpDir, SEGMENTS);
-    await writeFile(target, encoded.chunks);
-    encoded = null;
+    await rename(partial, target);
     for (const [name, bytes] of extra) {
       target = join(tmpDir, name);
       await writeFile(target, bytes);
@@ -199,19 +232,22 @@ export async function writeSnapshot(
     await rename(tmpPointer, target);
   } catch (err) {
     // Leave the snapshot dir as it was: no temp leftovers, CURRENT still names the previous version.
+    await rm(partial, { force: true }).catch(() => undefined);
     await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
     await rm(tmpPointer, { force: true }).catch(() => undefined);
     if (placed && (await currentVersion(snapshotDir).catch(() => null)) !== version) {
       await rm(versionDir, { recursive: true, force: true }).catch(() => undefined);
     }
-    const still = await currentVersion(snapshotDir).catch(() => null);
-    throw new SnapshotError(
-      `cannot write snapshot ${version} to ${target}: ${(err as Error).message}; ${still ? `snapshot ${still} is still current` : 'nothing is published yet'}`,
-      { cause: err },
-    );
+    throw new SnapshotError(`cannot write snapshot ${version} to ${target}: ${(err as Error).message}; ${await stillCurrent(snapshotDir)}`, { cause: err });
   }
   await prune(snapshotDir, version, keep);
   return version;
+}
+
+/** What a failed write leaves current, for its message. */
+async function stillCurrent(snapshotDir: string): Promise<string> {
+  const still = await currentVersion(snapshotDir).catch(() => null);
+  return still ? `snapshot ${still} is still current` : 'nothing is published yet';
 }
 
 /** Remove old versions beyond `keep` (never the current one) and leftovers of interrupted writes. */

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import {
   TRACK_FEATURES, writeSnapshot,
-  type ArtistProfile, type FeatureStats, type GenreProfile, type NamedCount,
+  type ArtistProfile, type StringIds, type FeatureStats, type GenreProfile, type NamedCount,
 } from '../catalog/snapshot.js';
 import { streams, type Row, type SqlSession } from '../warehouse/port.js';
 import { DuckDbSession } from '../warehouse/duckdb.js';
@@ -12,7 +12,8 @@ import { latestBuildRun } from './runs.js';
 import { writeSearchFile } from '../../resources/knowledge.js';
 import { ArtistProfiles, Catalog } from '../catalog/catalog.js';
 import { TextColumn } from '../catalog/segments.js';
-import { attributeColumn, ColumnsBuilder, listAt, type CatalogColumns } from '../catalog/columns.js';
+import { attributeColumn, ColumnsBuilder, Interner, listAt, type CatalogColumns } from '../catalog/columns.js';
+import { Grow } from '../catalog/grow.js';
 
 /** Audio features profiled per genre/artist in the marts (dbt var `audio_features`, held equal to the registry's by tests/features.test.ts). */
 const PROFILE_FEATURES = PROFILED_FEATURES;
@@ -62,9 +63,11 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
   const started = Date.now();
+  const step = stepLogger(log);
 
-  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS);
+  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS, step);
   const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS);
+  step('artists read');
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
 
@@ -108,7 +111,14 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
     columns, albumId, artists, genres,
     distribution: computeDistribution({ size: columns.size, column: (attr) => attributeColumn(columns, attr)!, genres: (i) => listAt(columns.genres, i) }, 'publish'),
   };
-  const version = await writeSnapshot(opts.snapshotDir, data, undefined, (dir, _manifest, parts) => writeSearchFile(dir, new Catalog(parts)));
+  step('distribution computed');
+  const version = await writeSnapshot(opts.snapshotDir, data, undefined, async (dir, _manifest, parts) => {
+    step('columns.bin written');
+    const catalog = new Catalog(parts);
+    step('catalog indexes built');
+    await writeSearchFile(dir, catalog);
+    step('search file written');
+  }, step);
   const report = { version, tracks: columns.size, artists: artists.length, genres: genres.length, ms: Date.now() - started };
   log.info(report, 'published serving snapshot');
   return report;
@@ -146,31 +156,78 @@ async function* pages(session: SqlSession, table: string, key: string, pageRows:
   }
 }
 
-/** dim_tracks, with each track's artist keys in credit order, into columns, and each track's album_id. */
-async function readTracks(session: SqlSession, m: string, pageRows: number): Promise<{ columns: CatalogColumns; albumId: (string | null)[] }> {
-  const artistKeys = new Map<string, string[]>();
-  const credits = `select track_id, artist_key from "${m}"."bridge_track_artists" order by track_id, artist_position`;
-  for await (const rows of streams(session) ? session.stream(credits) : [await session.all(credits)]) {
+/**
+ * Logs the process's memory at a step boundary (debug level): where publish's peak lies
+ * (docs/BENCHMARKS.md). Costs nothing unless debug logging is on.
+ */
+function stepLogger(log: Logger): (step: string) => void {
+  const t0 = performance.now();
+  return (step) => {
+    if (!log.isLevelEnabled('debug')) return;
+    const mem = process.memoryUsage();
+    const MiB = (b: number) => Math.round(b / 2 ** 20);
+    log.debug({ step, ms: Math.round(performance.now() - t0), rssMiB: MiB(mem.rss), heapMiB: MiB(mem.heapUsed), arrayBuffersMiB: MiB(mem.arrayBuffers) }, 'publish step');
+  };
+}
+
+/**
+ * Each track's artist keys in credit order, by the track's position in `track_id` order: offsets into
+ * one array of ids into a table of the distinct keys. The warehouse numbers the tracks, so no map of a
+ * million track ids (and a list per track) is held while the tracks are read.
+ */
+interface Credits { start: Int32Array; ids: Int32Array; table: readonly string[] }
+
+async function readCredits(session: SqlSession, m: string): Promise<Credits> {
+  const sql = `select t.track_index, b.artist_key
+    from "${m}"."bridge_track_artists" b
+    join (select track_id, row_number() over (order by track_id) - 1 as track_index from "${m}"."dim_tracks") t on t.track_id = b.track_id
+    order by t.track_index, b.artist_position`;
+  const start = new Grow(new Int32Array(1024));
+  const ids = new Grow(new Int32Array(1024));
+  const keys = new Interner();
+  for await (const rows of streams(session) ? session.stream(sql) : [await session.all(sql)]) {
     for (const c of rows) {
-      const id = String(c.track_id);
-      const keys = artistKeys.get(id);
-      if (keys) keys.push(String(c.artist_key));
-      else artistKeys.set(id, [String(c.artist_key)]);
+      const track = Number(c.track_index);
+      while (start.length <= track) start.push(ids.length);
+      ids.push(keys.id(String(c.artist_key)));
     }
   }
+  start.push(ids.length);
+  return { start: start.done(), ids: ids.done(), table: keys.table };
+}
+
+/** The artist keys of the track at `track` in `track_id` order. */
+function creditedKeys(c: Credits, track: number): string[] {
+  if (track + 1 >= c.start.length) return [];
+  const out: string[] = [];
+  for (let p = c.start[track]!; p < c.start[track + 1]!; p++) out.push(c.table[c.ids[p]!]!);
+  return out;
+}
+
+/**
+ * dim_tracks, with each track's artist keys in credit order, into columns, and each track's album_id
+ * (interned: tracks of one album share it).
+ */
+async function readTracks(
+  session: SqlSession, m: string, pageRows: number, step: (name: string) => void,
+): Promise<{ columns: CatalogColumns; albumId: StringIds }> {
+  const credits = await readCredits(session, m);
+  step('credits read');
   const columns = new ColumnsBuilder();
-  const albumId: (string | null)[] = [];
+  const albumIds = new Interner();
+  const albumId = new Grow(new Int32Array(1024));
   for await (const rows of batches(session, `"${m}"."dim_tracks"`, 'track_id', pageRows)) {
     for (const r of rows) {
       const id = String(r.track_id);
-      albumId.push(str(r.album_id));
+      const album = str(r.album_id);
+      albumId.push(album === null ? -1 : albumIds.id(album));
       columns.add({
         track_id: id,
         track_name: str(r.track_name),
         album_name: str(r.album_name),
         release_year: num(r.release_year),
         artist_names: list<string>(r.artist_names),
-        artist_keys: artistKeys.get(id) ?? [],
+        artist_keys: creditedKeys(credits, columns.size),
         popularity: num(r.popularity) ?? 0,
         duration_ms: num(r.duration_ms) ?? 0,
         explicit: r.explicit === null || r.explicit === undefined ? null : Boolean(r.explicit),
@@ -184,7 +241,10 @@ async function readTracks(session: SqlSession, m: string, pageRows: number): Pro
       });
     }
   }
-  return { columns: columns.done(), albumId };
+  step('tracks read');
+  const done = columns.done();
+  step('track columns done');
+  return { columns: done, albumId: { ids: albumId.done(), table: albumIds.table } };
 }
 
 /**
