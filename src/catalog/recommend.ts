@@ -144,7 +144,8 @@ interface Shortlist { indexes: Int32Array; scores: Float64Array; length: number;
  *
  * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
  * targets, a best-first k-d tree search that scores only tracks that can still reach the part of the
- * shortlist the selection reads (exact: the same entries as a full scan; see growingShortlist). No allocation proportional to the catalog. One genre
+ * shortlist the selection reads (exact: the same entries as a full scan; see growingShortlist). No
+ * allocation proportional to the catalog per call (explicit counts per song: once per catalog). One genre
  * without seeds to sound like is read from its ranking (computed once per genre and catalog), its
  * cached scores blended with the targets when there are any; a scored pool is heapified and popped
  * only as far as the selection reads; diversity brings up to date only the entries that reach the top.
@@ -413,10 +414,9 @@ function rankedGenreShortlist(ranked: Ranking, size: number, passes: ((i: number
  * similar_tracks without targets: the best `size` tracks that pass, best first, searched for in the k-d
  * tree only as deep as the selection reads. The tree is asked for the best `first` (a few times the answer's
  * length); when the selection reads past them (skipped versions of one song, artists over their cap), it is
- * asked again for GROWTH times as many, up to `size`. The best k of one
- * total order (score, then track id) are the first k of its best `size`, so every read entry is the one a
- * search for the whole shortlist puts there; a smaller k raises the worst kept score sooner, and the search
- * prunes more of the tree.
+ * asked again for GROWTH times as many, up to `size`. The best k of one total order (score, then track id)
+ * are the first k of its best `size`, so every read entry is the one a search for the whole shortlist puts
+ * there; a smaller k raises the worst kept score sooner, and the search prunes more of the tree.
  */
 function growingShortlist(catalog: Catalog, anchors: Anchors, size: number, first: number, filters: Filters): Shortlist {
   const passed = countPassingCatalog(catalog, filters);
