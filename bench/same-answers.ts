@@ -2,7 +2,7 @@
  * Whether this checkout answers recommend_by_genre and similar_tracks exactly as another checkout does:
  * the guard for a change meant to make the engine faster without changing its answers.
  *
- *   npx tsx bench/same-answers.ts --baseline=/path/to/other/checkout [--data-dir=DIR] [--time=ROUNDS]
+ *   npx tsx bench/same-answers.ts --baseline=/path/to/other/checkout [--data-dir=DIR] [--time=ROUNDS] [--tools=recommend_by_genre,similar_tracks]
  *
  * Both checkouts' servers are built in this process over the same snapshot (each with its own catalog
  * and caches), and every tool handler is called with the same arguments: a grid over genres picked from
@@ -10,9 +10,9 @@
  * and tracks, several genres and none. The full answers (text and structuredContent, errors included)
  * are compared as JSON. Exits 1 when any differs, printing the first differences.
  *
- * With --time=ROUNDS: each checkout's recommend_by_genre handler (input schema applied, no protocol) on
- * the benchmark's argument sets (bench/lib.ts toolArgsFor), the two checkouts taking turns call by call;
- * p50 per argument set and over all, in ms.
+ * With --time=ROUNDS: each checkout's handler of each of --tools (default recommend_by_genre; input schema
+ * applied, no protocol) on the benchmark's argument sets (bench/lib.ts toolArgsFor), the two checkouts
+ * taking turns call by call; p50 per argument set and over all, in ms.
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,20 +62,23 @@ function grid(catalog: Catalog): [string, Record<string, unknown>][] {
       if (g < 4) calls.push(['recommend_by_genre', { genre: genre(g), seed_genres: [genre(g + 20), genre(g + 40)], ...v }]);
       if (g === 0) calls.push(['recommend_by_genre', Object.keys(v).length ? v : { min_energy: 0.5 }]);
       if (g < 2) calls.push(['similar_tracks', { seed_artists: [artist(40_000)], ...v }]);
+      // One seed track per genre index, and pairs of seeds, spread over the catalog.
+      calls.push(['similar_tracks', { seed_tracks: [catalog.trackId((g * 7919 + 13) % catalog.size)], ...v }]);
+      if (g < 4) calls.push(['similar_tracks', { seed_tracks: [catalog.trackId((g * 104_729 + 5) % catalog.size)], seed_artists: [artist(g * 3001 + 17)], ...v }]);
     }
   }
   return calls;
 }
 
-/** recommend_by_genre handler time per argument set, this checkout and the baseline taking turns. */
-async function timeHandlers(here: { call: Call }, there: { call: Call }, sets: Record<string, unknown>[], rounds: number): Promise<void> {
+/** A tool's handler time per argument set, this checkout and the baseline taking turns. */
+async function timeHandlers(tool: string, here: { call: Call }, there: { call: Call }, sets: Record<string, unknown>[], rounds: number): Promise<void> {
   const times = [here, there].map(() => sets.map((): number[] => []));
   const loadBefore = loadAverage();
   for (let n = 0; n < rounds + 20; n++) {
     for (let k = 0; k < sets.length; k++) {
       for (const [c, side] of (n % 2 ? [[0, here], [1, there]] : [[1, there], [0, here]]) as [number, { call: Call }][]) {
         const t = performance.now();
-        await side.call('recommend_by_genre', sets[k]!);
+        await side.call(tool, sets[k]!);
         if (n >= 20) times[c]![k]!.push(performance.now() - t);
       }
     }
@@ -83,7 +86,7 @@ async function timeHandlers(here: { call: Call }, there: { call: Call }, sets: R
   const rows = sets.map((a, k) => `| \`${JSON.stringify(a)}\` | ${ms(summarize(times[1]![k]!).p50)} | ${ms(summarize(times[0]![k]!).p50)} |`);
   const all = (c: number) => ms(summarize(times[c]!.flat()).p50);
   process.stdout.write(`
-recommend_by_genre handler p50 (ms), ${rounds} rounds after 20 warm-up; ${machineNotes()}; load average ${loadBefore} → ${loadAverage()}
+${tool} handler p50 (ms), ${rounds} rounds after 20 warm-up; ${machineNotes()}; load average ${loadBefore} → ${loadAverage()}
 
 | arguments | baseline | this checkout |
 |---|---:|---:|
@@ -113,7 +116,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${calls.length} answers compared (${errors} of them errors, compared too): ${differ} differ\n`);
     if (differ) process.exitCode = 1;
     const rounds = numArg(args, 'time', 0);
-    if (rounds > 0) await timeHandlers(here, there, toolArgsFor(here.catalog).recommend_by_genre!, rounds);
+    const timedTools = (args.get('tools') ?? 'recommend_by_genre').split(',');
+    if (rounds > 0) {
+      for (const tool of timedTools) await timeHandlers(tool, here, there, toolArgsFor(here.catalog)[tool]!, rounds);
+    }
   } finally {
     cleanup();
   }

@@ -13,6 +13,10 @@ beforeAll(async () => {
 
 /** The exhaustive reference: score every track (its squared distances divided by its local scale), sort by score then track id. */
 function exhaustive(anchors: Float64Array[], size: number, accept: (i: number) => boolean, inv = anchors.map(() => 1 / catalog.embeddingScale)): number[] {
+  return exhaustiveScored(anchors, size, accept, inv).map((x) => x.i);
+}
+
+function exhaustiveScored(anchors: Float64Array[], size: number, accept: (i: number) => boolean, inv: number[]): { i: number; s: number }[] {
   const k = catalog.embeddingDims;
   const scored: { i: number; s: number }[] = [];
   for (let i = 0; i < catalog.size; i++) {
@@ -27,7 +31,37 @@ function exhaustive(anchors: Float64Array[], size: number, accept: (i: number) =
     scored.push({ i, s: sum / anchors.length });
   }
   scored.sort((a, b) => b.s - a.s || (catalog.trackId(a.i) < catalog.trackId(b.i) ? -1 : 1));
-  return scored.slice(0, size).map((x) => x.i);
+  return scored.slice(0, size);
+}
+
+/**
+ * similar_tracks' answer rules applied naively to a ranked shortlist: at each step every untaken entry's value
+ * (1 − diversity) · score − diversity · (greatest similarity to a chosen track) is computed afresh, the highest
+ * taken (the first on ties), and kept unless its song is already in or its artist is at the cap.
+ */
+function selectNaively(list: { i: number; s: number }[], limit: number, maxPerArtist: number, diversity: number): number[] {
+  const chosen: number[] = [];
+  const taken = new Set<number>();
+  const songs = new Set<number>();
+  const perArtist = new Map<number, number>();
+  while (chosen.length < limit && taken.size < list.length) {
+    let best = -1;
+    let bestValue = -Infinity;
+    for (const [j, { i, s }] of list.entries()) {
+      if (taken.has(j)) continue;
+      const sim = Math.max(0, ...chosen.map((c) => Math.exp(-catalog.distance2(i, c) / catalog.embeddingScale)));
+      const value = (1 - diversity) * s - diversity * sim;
+      if (value > bestValue) [best, bestValue] = [j, value];
+    }
+    taken.add(best);
+    const i = list[best]!.i;
+    const artist = catalog.primaryArtistId(i);
+    if (songs.has(catalog.songIndex[i]!) || (artist >= 0 && (perArtist.get(artist) ?? 0) >= maxPerArtist)) continue;
+    songs.add(catalog.songIndex[i]!);
+    perArtist.set(artist, (perArtist.get(artist) ?? 0) + 1);
+    chosen.push(i);
+  }
+  return chosen;
 }
 
 describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
@@ -61,6 +95,22 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
       }
       expect(r.tracks.map((t) => t.track_id)).toEqual(expected.map((i) => catalog.trackId(i)));
     }
+  });
+
+  it('similar_tracks with a per-artist cap or diversity answers as its rules over the exhaustive shortlist (limit × 25, at least 250)', () => {
+    let deep = 0;
+    for (let s = 0; s < 24; s++) {
+      const seed = Math.floor(((s + 0.5) / 24) * catalog.size);
+      const song = catalog.songIndex[seed]!;
+      const [maxPerArtist, diversity, limit] = ([[1, 0, 10], [2, 0.3, 10], [1, 0.8, 15]] as const)[s % 3]!;
+      const r = recommend(catalog, { seeds: [{ type: 'track', id: catalog.trackId(seed), index: seed }], bounds: {}, limit, includeExplicit: true, maxPerArtist, diversity, genreFilter: false });
+      const list = exhaustiveScored([Float64Array.from(catalog.vector(seed))], Math.max(limit * 25, 250), (i) => catalog.songIndex[i] !== song, [1 / (catalog.embeddingScale * catalog.localScale(seed))]);
+      const expected = selectNaively(list, limit, maxPerArtist, diversity);
+      expect(r.tracks.map((t) => t.track_id), `seed ${seed}`).toEqual(expected.map((i) => catalog.trackId(i)));
+      // Answers built from deep in the shortlist (past the first 3 per answered track) are among those checked.
+      if (Math.max(...expected.map((i) => list.findIndex((x) => x.i === i))) >= 3 * limit) deep++;
+    }
+    expect(deep).toBeGreaterThan(0);
   });
 
   it('ranks by locally scaled distance: a track in a dense clump loses to an equally near track in a sparse region', () => {

@@ -143,8 +143,9 @@ interface Shortlist { indexes: Int32Array; scores: Float64Array; length: number;
  * selection, and the per-seed report.
  *
  * Cost: one pass over the candidate pool (the seed genres' members), or, for similar_tracks without
- * targets, a best-first k-d tree search that scores only tracks that can still reach the shortlist
- * (exact: the same shortlist as a full scan). No allocation proportional to the catalog. One genre
+ * targets, a best-first k-d tree search that scores only tracks that can still reach the part of the
+ * shortlist the selection reads (exact: the same entries as a full scan; see growingShortlist). No
+ * allocation proportional to the catalog per call (explicit counts per song: once per catalog). One genre
  * without seeds to sound like is read from its ranking (computed once per genre and catalog), its
  * cached scores blended with the targets when there are any; a scored pool is heapified and popped
  * only as far as the selection reads; diversity brings up to date only the entries that reach the top.
@@ -319,6 +320,10 @@ function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[]
 /** A candidate's score, its part without targets (`base`), and closeness to the targets (null without targets). */
 interface Scorer { base: Score; score: Score; targetCloseness: Score | null }
 
+/** How many candidates per answered track similar_tracks searches for first, and by what factor it asks again (growingShortlist). */
+const FIRST_READ = 3;
+const GROWTH = 4;
+
 /** The best `max(limit × 25, 250)` candidates that pass the filters, best first, and how many passed. */
 function shortlist(
   catalog: Catalog, req: RecommendRequest, pool: Int32Array | null, genreSeeds: GenreSeed[],
@@ -336,18 +341,16 @@ function shortlist(
     return poolShortlist(catalog, ranked.order, size, needsCheck ? passes : null, (i, p) => 0.4 * ranked.scores[p]! + 0.6 * closeness(i));
   }
   if (pool) return poolShortlist(catalog, pool, size, needsCheck ? passes : null, scorer.score);
+  if (anchors.points.length && !targets.length) {
+    // Diversity weighs entries deep into the shortlist: search for all of it at once.
+    return growingShortlist(catalog, anchors, size, req.diversity > 0 ? size : FIRST_READ * req.limit, filters);
+  }
   const top = catalog.topK(size);
   let passed = 0;
-  if (anchors.points.length && !targets.length) {
-    // similar_tracks: search the k-d tree; count what passes the filters separately.
-    catalog.metric.search(anchors.points, anchors.inv, needsCheck ? passes : () => true, top);
-    passed = countPassingCatalog(catalog, filters);
-  } else {
-    for (let i = 0; i < catalog.size; i++) {
-      if (needsCheck && !passes(i)) continue;
-      passed++;
-      top.offer(i, scorer.score(i));
-    }
+  for (let i = 0; i < catalog.size; i++) {
+    if (needsCheck && !passes(i)) continue;
+    passed++;
+    top.offer(i, scorer.score(i));
   }
   const { indexes, scores } = top.sorted();
   return { indexes, scores, length: indexes.length, passed, ready: (j) => j < indexes.length };
@@ -414,15 +417,71 @@ function rankedGenreShortlist(ranked: Ranking, size: number, passes: ((i: number
   return { indexes: indexes.subarray(0, m), scores: scores.subarray(0, m), length: m, passed, ready: (j) => j < m };
 }
 
-/** How many catalog tracks pass: a column pass, or from song sizes when the only filter is "not the seed songs". */
+/**
+ * similar_tracks without targets: the best `size` tracks that pass, best first, searched for in the k-d
+ * tree only as deep as the selection reads. The tree is asked for the best `first` (a few times the answer's
+ * length); when the selection reads past them (skipped versions of one song, artists over their cap), it is
+ * asked again for GROWTH times as many, up to `size`. The best k of one total order (score, then track id)
+ * are the first k of its best `size`, so every read entry is the one a search for the whole shortlist puts
+ * there; a smaller k raises the worst kept score sooner, and the search prunes more of the tree.
+ */
+function growingShortlist(catalog: Catalog, anchors: Anchors, size: number, first: number, filters: Filters): Shortlist {
+  const passed = countPassingCatalog(catalog, filters);
+  const accept = filters.needsCheck ? filters.passes : () => true;
+  const length = Math.min(size, passed);
+  const indexes = new Int32Array(length);
+  const scores = new Float64Array(length);
+  let made = 0;
+  const ready = (j: number): boolean => {
+    if (j >= length) return false;
+    if (j >= made) {
+      const want = Math.min(length, Math.max(j + 1, made ? GROWTH * made : first));
+      const top = catalog.topK(want);
+      catalog.metric.search(anchors.points, anchors.inv, accept, top);
+      const found = top.sorted();
+      indexes.set(found.indexes);
+      scores.set(found.scores);
+      made = found.indexes.length;
+    }
+    return j < made;
+  };
+  return { indexes, scores, length, passed, ready };
+}
+
+/**
+ * How many catalog tracks pass. Without bounds, from counts (the catalog's explicit tracks and each seed
+ * song's size and explicit versions, computed once per catalog); with bounds, a pass over the columns.
+ */
 function countPassingCatalog(catalog: Catalog, filters: Filters): number {
   const n = catalog.size;
-  if (filters.skipExplicit || filters.list.length) {
+  if (filters.list.length) {
     let passed = 0;
     for (let i = 0; i < n; i++) passed += filters.passes(i) ? 1 : 0;
     return passed;
   }
-  return n - [...new Set(filters.seedSongs)].reduce((sum, song) => sum + catalog.songSize(song), 0);
+  const explicit = filters.skipExplicit ? explicitCounts(catalog) : null;
+  let passed = n - (explicit ? explicit.total : 0);
+  for (const song of new Set(filters.seedSongs)) passed -= catalog.songSize(song) - (explicit ? explicit.bySong[song]! : 0);
+  return passed;
+}
+
+/** A catalog's explicit tracks: how many in all, and per song (indexed by the song's representative track). */
+const explicitBySong = new WeakMap<Catalog, { total: number; bySong: Int32Array }>();
+
+function explicitCounts(catalog: Catalog): { total: number; bySong: Int32Array } {
+  let counts = explicitBySong.get(catalog);
+  if (!counts) {
+    const { explicit, songIndex } = catalog.columns;
+    const bySong = new Int32Array(catalog.size);
+    let total = 0;
+    for (let i = 0; i < catalog.size; i++) {
+      if (explicit[i] !== 1) continue;
+      total++;
+      bySong[songIndex[i]!]!++;
+    }
+    explicitBySong.set(catalog, (counts = { total, bySong }));
+  }
+  return counts;
 }
 
 /**
@@ -469,11 +528,13 @@ function selectDiverse(catalog: Catalog, req: RecommendRequest, short: Shortlist
  * Lazily: an entry's similarity only grows as tracks are chosen, so a value computed against fewer chosen
  * tracks is an upper bound. Entries sit in a heap by (value, position); the top one is brought up to date
  * with the tracks chosen since its value was computed, and taken once it is current and still on top. The
- * same choices as recomputing every entry after every pick, for a fraction of the distances.
+ * shortlist is read in order only as far as needed: an entry not yet read scores at most as high as the next
+ * one in line, so its value is at most (1 − diversity) times that score, and it comes after every entry read
+ * (ties go to the first); the next entry is read whenever that ceiling is above the current top. The same
+ * choices as recomputing every entry of the whole shortlist after every pick, for a fraction of the distances.
  */
 function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   const { indexes: list, scores: listScores, length: m } = short;
-  if (m > 0) short.ready(m - 1);
   const k = catalog.embeddingDims;
   const scale = catalog.embeddingScale;
   const { rows, rowOf } = catalog.metric;
@@ -482,11 +543,27 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   /** How many of the chosen tracks each entry's maxSim has seen. */
   const seen = new Int32Array(m);
   const chosenRows: number[] = [];
-  for (let j = 0; j < m; j++) value[j] = (1 - diversity) * listScores[j]! - diversity * maxSim[j]!;
-  const heap = positionHeap(m, (a, b) => value[a]! > value[b]! || (value[a] === value[b] && a < b));
+  const heap = positionHeap(m, (a, b) => value[a]! > value[b]! || (value[a] === value[b] && a < b), 0);
+  /** Entries read from the shortlist so far; `ceiling`: the highest value an unread one can have. */
+  let read = 0;
+  let ceiling = Infinity;
+  const readNext = (): void => {
+    if (!short.ready(read)) {
+      ceiling = -Infinity;
+      return;
+    }
+    value[read] = (1 - diversity) * listScores[read]!;
+    heap.push(read++);
+    ceiling = short.ready(read) ? (1 - diversity) * listScores[read]! : -Infinity;
+  };
   return {
     best(): number {
-      while (heap.size() > 0) {
+      for (;;) {
+        if (heap.size() === 0 || ceiling > value[heap.top()]!) {
+          if (ceiling === -Infinity) return -1;
+          readNext();
+          continue;
+        }
         const j = heap.top();
         if (seen[j] === chosenRows.length) return heap.pop();
         const oj = rowOf[list[j]!]! * k;
@@ -506,7 +583,6 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
         value[j] = (1 - diversity) * listScores[j]! - diversity * sim;
         heap.settleTop();
       }
-      return -1;
     },
     chose(i: number): void {
       chosenRows.push(rowOf[i]! * k);
@@ -654,13 +730,14 @@ function rangeText(r: AttributeBounds): string {
 }
 
 /**
- * A binary heap over the positions 0…n−1, built in O(n); `first(a, b)`: position a comes out before b.
- * `settleTop` restores the order after the top's key changed in place (it may only have moved down).
+ * A binary heap over positions below n, holding the first `filled` of them to start with (built in O(n));
+ * `first(a, b)`: position a comes out before b. `push` adds a position not held yet; `settleTop` restores
+ * the order after the top's key changed in place (it may only have moved down).
  */
-function positionHeap(n: number, first: (a: number, b: number) => boolean): { size(): number; top(): number; pop(): number; settleTop(): void } {
+function positionHeap(n: number, first: (a: number, b: number) => boolean, filled = n): { size(): number; top(): number; pop(): number; push(p: number): void; settleTop(): void } {
   const heap = new Int32Array(n);
-  for (let h = 0; h < n; h++) heap[h] = h;
-  let size = n;
+  for (let h = 0; h < filled; h++) heap[h] = h;
+  let size = filled;
   const siftDown = (from: number): void => {
     const x = heap[from]!;
     let h = from;
@@ -675,10 +752,20 @@ function positionHeap(n: number, first: (a: number, b: number) => boolean): { si
     }
     heap[h] = x;
   };
-  for (let h = (n >> 1) - 1; h >= 0; h--) siftDown(h);
+  for (let h = (size >> 1) - 1; h >= 0; h--) siftDown(h);
   return {
     size: () => size,
     top: () => heap[0]!,
+    push(p: number): void {
+      let h = size++;
+      while (h > 0) {
+        const parent = (h - 1) >> 1;
+        if (!first(p, heap[parent]!)) break;
+        heap[h] = heap[parent]!;
+        h = parent;
+      }
+      heap[h] = p;
+    },
     pop(): number {
       const top = heap[0]!;
       heap[0] = heap[--size]!;
