@@ -10,8 +10,20 @@ export const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
  * publishes, as before), checked against each answer's structuredContent by the validator compiled from
  * that JSON Schema rather than by zod. Same schema, same check; the compiled validator costs a fraction of
  * a zod parse over an answer of 10–100 tracks (docs/BENCHMARKS.md, "recommend_by_genre under 1 ms").
+ * Both the JSON Schema and the compiled validator are made on first use, not when a tool module is
+ * imported: made eagerly for every tool they held up the server's answer to `initialize`.
  */
 export function outputSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.output<S>, z.output<S>> {
-  const json = schema['~standard'].jsonSchema.output({ target: 'draft-2020-12' }) as JsonSchemaType;
-  return fromJsonSchema<z.output<S>>(json, JSON_SCHEMA_VALIDATOR);
+  let json: JsonSchemaType | undefined;
+  let compiled: StandardSchemaWithJSON<z.output<S>, z.output<S>> | undefined;
+  const jsonOf = () => (json ??= schema['~standard'].jsonSchema.output({ target: 'draft-2020-12' }) as JsonSchemaType);
+  const check = () => (compiled ??= fromJsonSchema<z.output<S>>(jsonOf(), JSON_SCHEMA_VALIDATOR));
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'music-mcp-server',
+      jsonSchema: { input: () => jsonOf(), output: () => jsonOf() },
+      validate: (value) => check()['~standard'].validate(value),
+    },
+  };
 }
