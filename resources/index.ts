@@ -21,8 +21,12 @@ export interface ResourceRegistry {
   fixedUris: ReadonlySet<string>;
 }
 
-/** resources/list page size. */
-export const PAGE_SIZE = 100;
+/**
+ * resources/list page size. The default dataset lists about 30,000 resources (every artist); an SDK client's
+ * `listResources()` without a cursor walks the pages itself and gives up after 64 of them, so a page holds
+ * 1,000 (about 30 pages, ~0.3 MB each).
+ */
+export const PAGE_SIZE = 1000;
 
 const FIXED: (Resource & { read: 'genres' | 'dataset' | 'glossary' })[] = [
   {

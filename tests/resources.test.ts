@@ -12,6 +12,7 @@ import { fold } from '../src/catalog/text.js';
 import { STYLE_FEATURES, STYLES } from '../src/catalog/genre-styles.js';
 import { silentLogger } from '../src/log.js';
 import { firstSentence } from '../src/server.js';
+import { PAGE_SIZE } from '../resources/index.js';
 import { connectInMemory } from '../scripts/lib/memory-client.js';
 import { moodArgs, moodBoundsText } from '../src/catalog/distribution.js';
 import { MOODS } from '../src/catalog/moods.js';
@@ -45,7 +46,7 @@ async function listAll(client: Client): Promise<{ resources: Resource[]; pages: 
   do {
     // One page per request: the client's listResources() without a cursor walks every page itself.
     const page = await client.request({ method: 'resources/list', params: cursor ? { cursor } : {} });
-    expect(page.resources.length).toBeLessThanOrEqual(100);
+    expect(page.resources.length).toBeLessThanOrEqual(PAGE_SIZE);
     resources.push(...page.resources);
     cursor = page.nextCursor;
     pages++;
@@ -99,7 +100,7 @@ describe('resources on the real catalog', () => {
     }
   });
 
-  it('pages resources/list with a cursor: documents, every genre, every artist once, at most 100 per page', async () => {
+  it('pages resources/list with a cursor: documents, every genre, every artist once, at most PAGE_SIZE per page', async () => {
     const { resources, pages } = await listAll(client);
     const uris = resources.map((r) => r.uri);
     expect(uris.slice(0, 3)).toEqual(['music://genres', 'music://dataset', 'music://glossary/audio-features']);
@@ -108,7 +109,9 @@ describe('resources on the real catalog', () => {
     const artists = uris.filter((u) => u.startsWith('music://artists/'));
     expect(genres).toHaveLength(snap.genres.length);
     expect(artists).toHaveLength(new Set(snap.artists.map((a) => fold(a.artist_name))).size);
-    expect(pages).toBe(Math.ceil(resources.length / 100));
+    expect(pages).toBe(Math.ceil(resources.length / PAGE_SIZE));
+    // What an SDK client gets when it asks for the whole list (it walks at most 64 pages itself).
+    expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(uris);
     expect(resources.find((r) => r.uri === 'music://artists/Queen')).toMatchObject({ title: 'Artist «Queen»', mimeType: 'text/markdown' });
   });
 
