@@ -33,8 +33,13 @@ describe('publishing new snapshots while clients call tools', () => {
   // The snapshots are written in this process, which holds the clients too: writing one blocks them for
   // seconds on a loaded machine, long enough for the server to close their idle keep-alive connections
   // (MCP_KEEPALIVE_TIMEOUT_MS, 5 s by default) just as a client sends on one ("other side closed"). That
-  // race is this test's own stall, not a swap; a keep-alive longer than any such stall keeps it out.
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '100', MCP_KEEPALIVE_TIMEOUT_MS: '120000', LOG_LEVEL: 'warn' };
+  // race is this test's own stall, not a swap; a keep-alive longer than any such stall keeps it out. The same
+  // stall can fall between a request's first bytes and its last, where Node answers 408 with an empty body once
+  // the header or request timeout (MCP_HEADERS_TIMEOUT_MS, MCP_REQUEST_TIMEOUT_MS) runs out: both are raised alike.
+  const env = {
+    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), MUSIC_DATA_DIR: dataDir, MUSIC_SNAPSHOT_POLL_MS: '100',
+    MCP_KEEPALIVE_TIMEOUT_MS: '120000', MCP_HEADERS_TIMEOUT_MS: '120000', MCP_REQUEST_TIMEOUT_MS: '600000', LOG_LEVEL: 'warn',
+  };
   let httpServer: ChildProcess;
   let url: string;
   let base: Snapshot;
