@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { answerOccurrence, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
-import { recommend } from '../src/catalog/recommend.js';
+import { recommend, type RecommendRequest } from '../src/catalog/recommend.js';
+import { runSliced } from '../src/catalog/slices.js';
 import { currentVersion, readSnapshot } from '../src/catalog/snapshot.js';
 
 let catalog: Catalog;
@@ -240,6 +241,63 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
         expect(Array.from(top.sorted().indexes)).toEqual(want);
       }
     }
+  });
+
+  it('makes the searchable tree in steps of a few hundred nodes, with each node\'s largest local scale and each leaf\'s centre and radii as defined', () => {
+    const parts = catalog.metric.parts();
+    const nodes = parts.lo.length;
+    const steps = KdTree.fromPartsSteps(parts);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    // A step covers 256 nodes: a catalog of a million tracks (~65,000 nodes) never holds the event loop for the whole build.
+    expect(yields).toBeGreaterThanOrEqual(Math.floor(nodes / 256));
+    const made = r.value as unknown as { nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array };
+    const scale = parts.localScale!;
+    for (let node = 0; node < nodes; node++) {
+      const a = parts.lo[node]!;
+      const b = parts.hi[node]!;
+      expect(made.nodeScale[node]).toBe(Math.max(0, ...scale.subarray(a, b)));
+      if (parts.child[2 * node]! >= 0 || node % 7 !== 0) continue;
+      const dims = parts.dims;
+      for (let c = 0; c < dims; c++) {
+        let sum = 0;
+        for (let row = a; row < b; row++) sum += parts.rows[row * dims + c]!;
+        expect(made.leafCentre[node * dims + c]).toBeCloseTo(sum / (b - a), 12);
+      }
+      for (let row = a; row < b; row++) {
+        let d = 0;
+        for (let c = 0; c < dims; c++) d += (parts.rows[row * dims + c]! - made.leafCentre[node * dims + c]!) ** 2;
+        expect(made.rowRadius[row]).toBe(Math.sqrt(d) * (1 + 1e-9));
+      }
+    }
+  });
+
+  it('a served catalog answers genre recommendations before its tree is made, and a seeded call made meanwhile waits for the one build in slices', async () => {
+    const dir = join(inject('builtDataDir'), 'snapshots');
+    const served = await loadCatalog(dir, (await currentVersion(dir))!);
+    const genre = served.resolveGenre(served.genres[0]!.genre);
+    if (!genre.ok) throw new Error('no genre');
+    const byGenre: RecommendRequest = { seeds: [{ type: 'genre', id: genre.value.genre, genre: genre.value }], bounds: {}, limit: 10, includeExplicit: true, maxPerArtist: undefined, diversity: 0.3, genreFilter: true };
+    const ids = (c: Catalog, req: RecommendRequest) => recommend(c, req).tracks.map((t) => t.track_id);
+    expect(ids(served, byGenre)).toEqual(ids(catalog, byGenre));
+    expect(served.metricReady, 'a genre recommendation reads the stored vectors, not the searchable tree').toBe(false);
+
+    // The holder's build, one step per turn of the event loop, and a seeded call arriving after its first turn.
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    const build = runSliced(served.metricSteps(), 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(served.metricReady).toBe(false);
+    const seed = Math.floor(served.size / 3);
+    const bySeed: RecommendRequest = { seeds: [{ type: 'track', id: served.trackId(seed), index: seed }], bounds: {}, limit: 10, includeExplicit: true, maxPerArtist: undefined, diversity: 0, genreFilter: false };
+    const waited = served.whenMetric().then((tree) => ({ tree, ids: ids(served, bySeed) }));
+    const [, answer] = await Promise.all([build, waited]);
+    clearInterval(counting);
+    expect(turns, 'the event loop ran timers while the tree was being made').toBeGreaterThan(0);
+    expect(answer.tree).toBe(served.metric);
+    const catalogSeed = catalog.indexOf(served.trackId(seed))!;
+    expect(answer.ids).toEqual(ids(catalog, { ...bySeed, seeds: [{ type: 'track', id: catalog.trackId(catalogSeed), index: catalogSeed }] }));
   });
 
   it('handles degenerate inputs: identical vectors, fewer tracks than asked for', () => {

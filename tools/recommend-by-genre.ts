@@ -62,7 +62,7 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
       _meta: playlistViewMeta,
     },
     async (args, ctx) =>
-      withCatalog(deps, ctx, (catalog) => {
+      withCatalog(deps, ctx, async (catalog) => {
         const genres = [...(args.genre ? [args.genre] : []), ...(args.seed_genres ?? [])];
         if (!genres.length && !args.seed_artists?.length && !args.seed_tracks?.length && !hasBounds(args)) {
           return toolError(
@@ -72,6 +72,8 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
         }
         const seeds = resolveSeeds(catalog, genres, args, ctx);
         if (!Array.isArray(seeds)) return seeds;
+        // Track and artist seeds are searched for in the metric's tree: right after a load it may still be being made (in slices).
+        if (seeds.some((s) => s.type !== 'genre')) await catalog.whenMetric();
         // Seeded by artists or tracks alone, the answer is a similar_tracks answer: the same default of 2 per artist.
         const seededOnly = !genres.length && Boolean(args.seed_artists?.length || args.seed_tracks?.length);
         const result = runRecommendation(catalog, seeds, args, true, seededOnly ? 2 : undefined);

@@ -42,12 +42,14 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
       _meta: playlistViewMeta,
     },
     async (args, ctx) =>
-      withCatalog(deps, ctx, (catalog) => {
+      withCatalog(deps, ctx, async (catalog) => {
         if (!(args.seed_tracks?.length || args.seed_artists?.length)) {
           return toolError('give at least one seed: seed_tracks (a Spotify track id or "Title – Artist") or seed_artists.');
         }
         const seeds = resolveSeeds(catalog, [], args, ctx);
         if (!Array.isArray(seeds)) return seeds;
+        // Seeds are searched for in the metric's tree: right after a load it may still be being made (in slices).
+        await catalog.whenMetric();
         return runRecommendation(catalog, seeds, args, false, 2);
       }),
   );

@@ -342,6 +342,8 @@ export class Catalog {
   /** The learned metric space's k-d tree as stored; the searchable tree (`metric`) is made from it on first use. */
   private readonly treeParts: KdTreeParts;
   private tree: KdTree | undefined;
+  /** The build of the searchable tree, shared by whoever drives it first (see metricSteps). */
+  private treeBuild: Steps<void> | undefined;
   /** The metric space's vectors (in tree order), each track's row in them, and each row's local scale (null: 1). */
   private readonly rows: Float32Array;
   private readonly rowOf: Int32Array;
@@ -466,18 +468,49 @@ export class Catalog {
   *indexSteps(): Steps<void> {
     yield* this.nameSteps();
     yield* this.resolver!.titleSteps();
-    yield;
-    void this.metric;
+    yield* this.metricSteps();
   }
 
   /**
    * Learned metric space (see embedding.ts), indexed for exact nearest-neighbour search; vectors in tree
-   * order. Made from the stored tree on first use: the holder makes it right after the catalog is served
-   * (`indexSteps`), so the first answer does not wait for it (≈ 0.1-0.4 s at 1M tracks).
+   * order. Made from the stored tree on first use: the holder makes it in slices right after the catalog
+   * is served (`indexSteps`), so the first answer does not wait for it (≈ 0.1-0.4 s at 1M tracks); read
+   * here before that, the rest of the build is done at once (a server awaits `whenMetric` instead).
    */
   get metric(): KdTree {
-    return (this.tree ??= KdTree.fromParts(this.treeParts));
+    if (!this.tree) runNow(this.metricSteps());
+    return this.tree!;
   }
+
+  /** Whether the searchable tree (`metric`) is made. */
+  get metricReady(): boolean {
+    return this.tree !== undefined;
+  }
+
+  /** The searchable tree, its build continued in slices of the event loop if it is not in yet (one build per catalog). */
+  async whenMetric(): Promise<KdTree> {
+    if (!this.tree) await runSliced(this.metricSteps());
+    return this.tree!;
+  }
+
+  /** Make the searchable tree from the stored one, a few hundred nodes a step; a second caller continues the same build. */
+  *metricSteps(): Steps<void> {
+    yield* (this.treeBuild ??= this.buildTree());
+  }
+
+  private *buildTree(): Steps<void> {
+    this.tree = yield* KdTree.fromPartsSteps(this.treeParts);
+  }
+
+  /**
+   * The metric space's vectors (tree order), each track's row in them and each row's local scale, as
+   * stored: what scoring against anchors reads, without waiting for the searchable tree.
+   */
+  get space(): { rows: Float32Array; rowOf: Int32Array; localScale: Float32Array } {
+    return { rows: this.rows, rowOf: this.rowOf, localScale: this.tree?.localScale ?? (this.rowScale ?? (this.ones ??= new Float32Array(this.size).fill(1))) };
+  }
+
+  private ones: Float32Array | undefined;
 
   get version(): string {
     return this.manifest.version;

@@ -5,6 +5,8 @@
  * a real score), so the shortlist is exactly the one an exhaustive scan returns.
  */
 
+import { runNow, type Steps } from './slices.js';
+
 /**
  * Mean Gaussian kernel between the row of `dims` values at `rows[rowStart…rowStart+dims)` and each anchor:
  * mean over anchors of exp(−‖row − anchor‖² · inv[a] / rowScale), where inv[a] is the anchor's own
@@ -234,7 +236,7 @@ export class KdTree {
     this.queue = new Int32Array(64);
     this.queueKey = new Float64Array(64);
     this.localScale = new Float32Array(n).fill(1);
-    ({ nodeScale: this.nodeScale, leafCentre: this.leafCentre, rowRadius: this.rowRadius } = derived({ ...this.parts(), localScale: this.localScale }));
+    ({ nodeScale: this.nodeScale, leafCentre: this.leafCentre, rowRadius: this.rowRadius } = runNow(derivedSteps({ ...this.parts(), localScale: this.localScale })));
   }
 
   /** The tree's arrays, as a snapshot stores them (see fromParts). */
@@ -360,6 +362,11 @@ export class KdTree {
 
   /** A tree from the arrays `parts()` gave, without rebuilding it. Throws when they do not fit together. */
   static fromParts(parts: KdTreeParts): KdTree {
+    return runNow(KdTree.fromPartsSteps(parts));
+  }
+
+  /** fromParts as steps (slices.ts): the derived arrays are computed a few hundred nodes a step. */
+  static *fromPartsSteps(parts: KdTreeParts): Steps<KdTree> {
     const n = parts.order.length;
     const nodes = parts.lo.length;
     if (parts.rows.length !== n * parts.dims || parts.rowOf.length !== n || parts.hi.length !== nodes || parts.child.length !== 2 * nodes
@@ -368,8 +375,9 @@ export class KdTree {
     }
     const localScale = parts.localScale ?? new Float32Array(n).fill(1);
     if (localScale.length !== n) throw new Error(`k-d tree local scales (${localScale.length}) do not fit its ${n} rows`);
+    const made = yield* derivedSteps({ ...parts, localScale });
     const tree = Object.create(KdTree.prototype) as KdTree;
-    Object.assign(tree, { ...parts, localScale, ...derived({ ...parts, localScale }), nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
+    Object.assign(tree, { ...parts, localScale, ...made, nodes, queue: new Int32Array(64), queueKey: new Float64Array(64) });
     return tree;
   }
 
@@ -570,21 +578,29 @@ function boxDistance2(boxMin: Float32Array, boxMax: Float32Array, node: number, 
 /**
  * What a tree derives from its parts at load: the largest local scale per node, and per leaf the centre of
  * its vectors with each row's distance from it (rounded up by a relative 1e-9, so the bound built on it stays
- * below every real distance despite rounding).
+ * below every real distance despite rounding). Nodes are visited last to first, so a node's children (always
+ * numbered after it) are done before it and its largest scale is theirs; a step covers DERIVED_STEP nodes.
  */
-function derived(parts: KdTreeParts & { localScale: Float32Array }): { nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array } {
+function* derivedSteps(parts: KdTreeParts & { localScale: Float32Array }): Steps<{ nodeScale: Float32Array; leafCentre: Float64Array; rowRadius: Float64Array }> {
   const { dims, rows, lo, hi, child, localScale } = parts;
   const nodes = lo.length;
   const nodeScale = new Float32Array(nodes);
   const leafCentre = new Float64Array(nodes * dims);
   const rowRadius = new Float64Array(localScale.length);
-  for (let node = 0; node < nodes; node++) {
+  for (let node = nodes - 1; node >= 0; node--) {
+    if (node % DERIVED_STEP === 0) yield;
     const a = lo[node]!;
     const b = hi[node]!;
+    const l = child[2 * node]!;
+    if (l >= 0) {
+      const r = child[2 * node + 1]!;
+      nodeScale[node] = Math.max(nodeScale[l]!, nodeScale[r]!);
+      continue;
+    }
     let m = 0;
     for (let r = a; r < b; r++) if (localScale[r]! > m) m = localScale[r]!;
     nodeScale[node] = m;
-    if (child[2 * node]! >= 0 || b === a) continue;
+    if (b === a) continue;
     const c0 = node * dims;
     for (let r = a; r < b; r++) for (let c = 0; c < dims; c++) leafCentre[c0 + c]! += rows[r * dims + c]!;
     for (let c = 0; c < dims; c++) leafCentre[c0 + c]! /= b - a;
@@ -599,6 +615,9 @@ function derived(parts: KdTreeParts & { localScale: Float32Array }): { nodeScale
   }
   return { nodeScale, leafCentre, rowRadius };
 }
+
+/** Nodes of derivedSteps per step: 256 leaves of up to LEAF rows are well under a millisecond. */
+const DERIVED_STEP = 256;
 
 /** Quickselect: reorder a[lo..hi] so a[nth] holds the element of that rank by key, smaller keys before it. */
 function select(a: Int32Array, lo: number, hi: number, nth: number, key: (v: number) => number): void {

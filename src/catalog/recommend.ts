@@ -293,7 +293,7 @@ function targetColumns(catalog: Catalog, targeted: BoundEntry[]): TargetColumn[]
 function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[], targets: TargetColumn[]): Scorer {
   const k = catalog.embeddingDims;
   const popularity = catalog.columns.popularity;
-  const { rows, rowOf, localScale } = catalog.metric;
+  const { rows, rowOf, localScale } = catalog.space;
   let base: Score;
   if (anchors.points.length) {
     base = (i) => anchorKernel(rows, rowOf[i]! * k, k, anchors.points, anchors.inv, localScale[rowOf[i]!]!);
@@ -537,7 +537,7 @@ function diversityState(catalog: Catalog, short: Shortlist, diversity: number) {
   const { indexes: list, scores: listScores, length: m } = short;
   const k = catalog.embeddingDims;
   const scale = catalog.embeddingScale;
-  const { rows, rowOf } = catalog.metric;
+  const { rows, rowOf } = catalog.space;
   const maxSim = new Float64Array(m);
   const value = new Float64Array(m);
   /** How many of the chosen tracks each entry's maxSim has seen. */
