@@ -8,7 +8,7 @@ import { ArtistProfiles, Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { IdTable } from '../src/catalog/id-table.js';
-import { SegmentReader, SegmentWriter, TextColumn } from '../src/catalog/segments.js';
+import { SegmentReader, SegmentWriter, TextColumn, unreadSegments } from '../src/catalog/segments.js';
 import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
 import { runNow } from '../src/catalog/slices.js';
 import { silentLogger } from '../src/log.js';
@@ -267,5 +267,27 @@ describe('string columns read in place', () => {
     const again = new SegmentWriter();
     again.strings('s', column);
     expect(Buffer.concat(again.chunks).equals(Buffer.concat(w.chunks.slice(0, again.chunks.length)))).toBe(true);
+  });
+
+  it('leaves the album ids a server never reads out of memory, and still gives them to a reader that asks (from the file)', () => {
+    const albums = ['a1', null, 'ä2'];
+    const w = new SegmentWriter();
+    w.strings('album_id', albums);
+    w.numbers('album', Int32Array.from([0, -1, 1]));
+    const file = Buffer.concat(w.chunks);
+    const unread = unreadSegments(w.entries);
+    expect(unread.map((e) => e.name).sort()).toEqual(['album_id.nulls', 'album_id.offsets', 'album_id.utf8']);
+    // The server's buffer: the unread ranges are never filled in (zeros here); the file holds their bytes.
+    const inMemory = new Uint8Array(file);
+    for (const e of unread) inMemory.fill(0, e.offset, e.offset + (e.type === 'utf8' ? e.length : e.length * (e.type === 'u32' ? 4 : 1)));
+    const reads: string[] = [];
+    const reader = new SegmentReader(inMemory, w.entries, (offset, length) => {
+      reads.push(w.entries.find((e) => e.offset === offset)!.name);
+      return new Uint8Array(file.subarray(offset, offset + length));
+    });
+    expect(Array.from(reader.i32('album'))).toEqual([0, -1, 1]);
+    expect(reads).toEqual([]);
+    expect(runNow(reader.strings('album_id'))).toEqual(albums);
+    expect(reads.sort()).toEqual(['album_id.nulls', 'album_id.offsets', 'album_id.utf8']);
   });
 });

@@ -278,20 +278,35 @@ export function onDiskSegments(entries: readonly SegmentEntry[]): SegmentEntry[]
   return entries.filter((e) => e.type === 'utf8' && e.name.endsWith('.utf8') && names.has(`${e.name.slice(0, -'.utf8'.length)}.bytes`));
 }
 
-/** Reads a byte range of the segment file (the segments `onDiskSegments` names are not in memory). */
+/**
+ * Segments a server never reads (each track's album_id: read back only by `readSnapshot`), named by the
+ * column's prefix. Left unread like `onDiskSegments`; a reader that asks for one gets it from the file.
+ */
+const UNSERVED_COLUMNS = ['album_id.'];
+
+/** Every segment left out of memory when a segment file is read: `onDiskSegments` and the columns a server never reads. */
+export function unreadSegments(entries: readonly SegmentEntry[]): SegmentEntry[] {
+  const onDisk = new Set(onDiskSegments(entries));
+  return entries.filter((e) => onDisk.has(e) || UNSERVED_COLUMNS.some((prefix) => e.name.startsWith(prefix)));
+}
+
+/** Reads a byte range of the segment file (the segments `unreadSegments` names are not in memory). */
 export type ReadRange = (offset: number, length: number) => Uint8Array;
 
 /** Typed views over a segment file's bytes, by the manifest's entries. */
 export class SegmentReader {
   private readonly byName: Map<string, SegmentEntry>;
+  /** Segments whose range of `bytes` is not read (with `readRange` only). */
+  private readonly unread: ReadonlySet<SegmentEntry>;
 
   /**
    * `bytes` must start at an 8-byte aligned address (a Buffer from readFile of a large file does).
-   * With `readRange`, the `onDiskSegments` of `entries` are read from the file row by row, and their
-   * range of `bytes` is never looked at (a reader may leave it unread).
+   * With `readRange`, the `unreadSegments` of `entries` are read from the file when asked for (the
+   * `onDiskSegments` row by row), and their range of `bytes` is never looked at (a reader may leave it unread).
    */
   constructor(private readonly bytes: Uint8Array, entries: readonly SegmentEntry[], private readonly readRange?: ReadRange) {
     this.byName = new Map(entries.map((e) => [e.name, e]));
+    this.unread = new Set(readRange ? unreadSegments(entries) : []);
     for (const e of entries) {
       const size = e.type === 'utf8' ? e.length : e.length * CTORS[e.type].BYTES_PER_ELEMENT;
       if (!Number.isSafeInteger(e.offset) || e.offset % 8 !== 0 || e.offset + size > bytes.byteLength) {
@@ -320,7 +335,16 @@ export class SegmentReader {
 
   private view(name: string, type: Exclude<SegmentType, 'utf8'>): NumericColumn {
     const e = this.entry(name, type);
-    return new CTORS[type](this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset + e.offset, e.length);
+    if (!this.unread.has(e)) return new CTORS[type](this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset + e.offset, e.length);
+    // Left unread: read now into an array of its own (aligned for its element type).
+    const out = new CTORS[type](e.length);
+    new Uint8Array(out.buffer).set(this.readRange!(e.offset, out.byteLength));
+    return out;
+  }
+
+  /** The bytes of a utf8 segment: in place, or read from the file when it was left unread. */
+  private utf8Bytes(e: SegmentEntry): Uint8Array {
+    return this.unread.has(e) ? this.readRange!(e.offset, e.length) : this.bytes.subarray(e.offset, e.offset + e.length);
   }
 
   /** A column written by `SegmentWriter.texts`: its length, and row i decoded on demand. */
@@ -353,7 +377,8 @@ export class SegmentReader {
     const nulls = this.has(`${name}.nulls`) ? this.u8(`${name}.nulls`) : null;
     const n = offsets.length - 1;
     if (nulls && nulls.length !== n) throw new Error(`string column ${name} has ${n} rows and ${nulls.length} null flags`);
-    const bytes = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + e.offset, e.length);
+    const inPlace = this.utf8Bytes(e);
+    const bytes = Buffer.from(inPlace.buffer, inPlace.byteOffset, inPlace.byteLength);
     if (!isUtf8(bytes)) throw new Error(`string column ${name} is not UTF-8`);
     yield;
     // As many bytes as code units: every character is ASCII, so the offsets are byte offsets already.
@@ -382,7 +407,7 @@ export class SegmentReader {
     const offsets = this.u32(`${name}.offsets`);
     const nulls = this.has(`${name}.nulls`) ? this.u8(`${name}.nulls`) : null;
     const n = offsets.length - 1;
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(e.offset, e.offset + e.length));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(this.utf8Bytes(e));
     if (text.length !== offsets[n]) throw new Error(`string column ${name} holds ${text.length} code units, its offsets say ${offsets[n]}`);
     const out = new Array<string | null>(n);
     for (let i = 0; i < n; i++) {

@@ -8,7 +8,7 @@ import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type 
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
-import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn } from './segments.js';
+import { SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn, unreadSegments } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
@@ -346,8 +346,8 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
     return { ...r, check };
   };
   const s = manifest.segments;
-  // The segments read one row at a time (artist profiles) stay on disk; the rest is read whole.
-  const holes = onDiskSegments(s.columns).map((e): [number, number] => [e.offset, e.offset + e.length]);
+  // The segments read one row at a time (artist profiles) and those a server never reads (album_id) stay on disk; the rest is read whole.
+  const holes = unreadSegments(s.columns).map((e): [number, number] => [e.offset, e.offset + e.length]);
   const reads = await Promise.allSettled([read(s.file, s.bytes, s.sha256, holes), ...manifest.files.map((f) => read(f.name, f.bytes, f.sha256))]);
   const failed = reads.find((r) => r.status === 'rejected');
   const checks = reads.flatMap((r) => (r.status === 'fulfilled' ? [r.value.check] : []));
