@@ -10,7 +10,8 @@ import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snap
 import { IdTable } from '../src/catalog/id-table.js';
 import { SegmentReader, SegmentWriter, TextColumn, unreadSegments } from '../src/catalog/segments.js';
 import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
-import { runNow } from '../src/catalog/slices.js';
+import { runNow, runSliced } from '../src/catalog/slices.js';
+import { withCatalog } from '../tools/shared.js';
 import { silentLogger } from '../src/log.js';
 import { tinySnapshot } from './helpers/tiny-snapshot.js';
 
@@ -184,6 +185,35 @@ describe('snapshot format 2', () => {
     expect(queries.some((q) => q.includes('!') || q.includes('&'))).toBe(true);
     for (const q of queries) expect(served.names.resolveArtist(q), q).toEqual(fromNames.resolveArtist(q));
     expect(served.namesReady).toBe(true);
+  });
+
+  it('a call that resolves names right after a load waits for the artist index built in slices (the holder\'s build, shared) instead of finishing it at once', async () => {
+    const snapshots = join(inject('builtDataDir'), 'snapshots');
+    const served = await loadCatalog(snapshots, (await currentVersion(snapshots))!);
+    const holder = CatalogHolder.of(served, silentLogger);
+    // The holder's build, one step per turn of the event loop; calls arrive after its first turn.
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    const build = runSliced(served.nameSteps(), 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(served.namesReady).toBe(false);
+    const deps = { catalog: holder, log: silentLogger, toolWaitMs: 0 };
+    const ctx = { mcpReq: { _meta: {}, notify: async () => undefined } } as unknown as Parameters<typeof withCatalog>[1];
+    const seen: boolean[] = [];
+    const call = (names: boolean) => withCatalog(deps, ctx, (catalog) => {
+      seen.push(catalog.namesReady);
+      return { content: [] };
+    }, { names });
+    const [, withoutNames, withNames] = await Promise.all([build, call(false), call(true)]);
+    clearInterval(counting);
+    expect([withoutNames, withNames]).toEqual([{ content: [] }, { content: [] }]);
+    // The call that needs no names is answered at once; the one that does, once the index is in.
+    expect(seen).toEqual([false, true]);
+    expect(turns, 'the event loop ran timers while the artist index was being built').toBeGreaterThan(0);
+    const resolver = await served.whenNames();
+    expect(resolver).toBe(served.names);
+    const name = served.artistAt(0).artist_name;
+    expect(resolver.resolveArtist(name)).toEqual(served.nameResolver().resolveArtist(name));
   });
 
   it('loads and swaps the catalog without holding the event loop (a generous bound; the bench has the figure)', async () => {

@@ -110,7 +110,7 @@ export function registerArtistMetadata(server: McpServer, deps: ToolDeps): void 
         const log = deps.log.child({ tool: 'artist_metadata', artist_key: profile.artist_key });
         const outcome = await liveFetch(deps, profile, ctx, log);
         return render(catalog, profile, args.max_albums, outcome, deps, readAs([found.match]));
-      }),
+      }, { names: true }),
   );
 }
 

@@ -95,6 +95,6 @@ export function registerRecommendByGenre(server: McpServer, deps: ToolDeps): voi
             ...(result.structuredContent as Record<string, unknown>),
           },
         };
-      }),
+      }, { names: Boolean(args.seed_artists?.length || args.seed_tracks?.length) }),
   );
 }

@@ -81,6 +81,6 @@ export function registerSequencePlaylist(server: McpServer, deps: ToolDeps): voi
         ]);
         const dropped = structured.duplicates_dropped ? [`note: ${structured.duplicates_dropped} duplicate${structured.duplicates_dropped === 1 ? '' : 's'} dropped.`] : [];
         return ok(structured, [`${tracks.length} tracks ${sequenceSummary(report, 'the order given')}`, ...readAsLine(resolved), ...lines, ...dropped].join('\n'));
-      }),
+      }, { names: true }),
   );
 }

@@ -180,15 +180,21 @@ async function waitForCatalog(deps: ToolDeps, ctx: ServerContext): Promise<Catal
 
 /**
  * Run a handler against the catalog being served. While the first build is still running the call
- * waits a little, then answers with progress rather than failing silently.
+ * waits a little, then answers with progress rather than failing silently. `needs.names`: the handler
+ * resolves artist or track names, so a call arriving right after a load, before the artist index is in,
+ * waits for its build in slices (Catalog.whenNames) instead of finishing it in one turn of the event loop.
  */
 export async function withCatalog(
   deps: ToolDeps,
   ctx: ServerContext,
   fn: (catalog: Catalog) => ToolAnswer | Promise<ToolAnswer>,
+  needs: { names?: boolean } = {},
 ): Promise<ToolAnswer> {
   const state = await waitForCatalog(deps, ctx);
-  if (state.status === 'ready') return fn(state.catalog);
+  if (state.status === 'ready') {
+    if (needs.names) await state.catalog.whenNames();
+    return fn(state.catalog);
+  }
   if (state.status === 'failed') {
     return toolError(`the music catalog could not be built: ${state.error}`);
   }

@@ -51,6 +51,6 @@ export function registerSimilarTracks(server: McpServer, deps: ToolDeps): void {
         // Seeds are searched for in the metric's tree: right after a load it may still be being made (in slices).
         await catalog.whenMetric();
         return runRecommendation(catalog, seeds, args, false, 2);
-      }),
+      }, { names: true }),
   );
 }

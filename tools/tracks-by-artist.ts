@@ -92,6 +92,6 @@ export function registerTracksByArtist(server: McpServer, deps: ToolDeps): void 
           (tracks.length ? `, showing ${args.offset + 1}–${args.offset + tracks.length}` : `, none at offset ${args.offset}`);
         const lines = tracks.map((t, n) => `${args.offset + n + 1}. ${trackLine(t, t.credit === 'featured' ? ' · featured' : '')}`);
         return ok(structured, [head, ...readAsLine(resolved ? [resolved] : []), ...lines, ...(next !== null ? [`more: call again with offset ${next}`] : [])].join('\n'));
-      }),
+      }, { names: true }),
   );
 }

@@ -438,6 +438,12 @@ export class Catalog {
     return this.resolver !== undefined;
   }
 
+  /** Name resolution, its artist index's build continued in slices of the event loop if it is not in yet (the holder's build, shared). */
+  async whenNames(): Promise<NameResolver> {
+    if (!this.resolver) await runSliced(this.nameSteps());
+    return this.resolver!;
+  }
+
   /**
    * Put the artist index of name resolution in: the one publish stored, or one built from the names a
    * few dozen artists a step (slices.ts). One build per catalog: a second caller continues it.
