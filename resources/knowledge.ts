@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Catalog } from '../src/catalog/catalog.js';
 import { quote } from '../src/catalog/delimit.js';
-import { prebuiltSearchIndex, SEARCH_FILE, type SearchFileHeader, type SearchIndex } from '../src/catalog/search-index.js';
+import { prebuiltSearchIndex, SEARCH_FILE, searchFileRead, type SearchFileHeader, type SearchIndex } from '../src/catalog/search-index.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { findMood } from '../src/catalog/moods.js';
 import { fold, genreKey } from '../src/catalog/text.js';
@@ -42,7 +42,7 @@ export interface Knowledge {
   artistEntries(): Resource[];
   /** The retrieval index: the snapshot's search file, or built in the background on first use. */
   search(): KnowledgeSearch;
-  /** Why the snapshot's search file was not used (absent when it was, or when there was none). */
+  /** Why the snapshot's search file was not used (absent when it was, or when there was none); read after `searchFileRead`. */
   readonly searchFileRefused?: string;
 }
 
@@ -56,7 +56,9 @@ export function knowledgeFor(catalog: Catalog): Knowledge {
   if (!k) {
     k = build(catalog);
     cache.set(catalog, k);
-    void k.search().warm();
+    const built = k;
+    // Once the search file is read (it is read after the catalog is served): the index it holds, or one built from the documents.
+    void searchFileRead(catalog).then(() => built.search().warm());
   }
   return k;
 }
@@ -84,9 +86,15 @@ function build(catalog: Catalog): Knowledge {
   const datasetCard = once(() => renderDatasetCard(catalog));
   const sources = searchSources(catalog, genres, genreDoc, glossary);
   const describe = describer(catalog, sources, genreDoc, artistDoc, datasetCard);
-  const file = prebuiltSearchIndex(catalog);
-  const refused = file ? refuseSearchFile(file.header, file.index, catalog, sources) : undefined;
-  const search = once(() => new KnowledgeSearch({ documents: sources.all, describe, prebuilt: file && !refused ? file.index : undefined }));
+  // Looked up on first use, after the search file is read (searchFileRead).
+  const searchFile = once(() => {
+    const file = prebuiltSearchIndex(catalog);
+    return { file, refused: file ? refuseSearchFile(file.header, file.index, catalog, sources) : undefined };
+  });
+  const search = once(() => {
+    const { file, refused } = searchFile();
+    return new KnowledgeSearch({ documents: sources.all, describe, prebuilt: file && !refused ? file.index : undefined });
+  });
 
   return {
     catalog,
@@ -102,7 +110,9 @@ function build(catalog: Catalog): Knowledge {
     glossary,
     artistEntries: once(() => artistEntries(catalog)),
     search,
-    ...(refused ? { searchFileRefused: refused } : {}),
+    get searchFileRefused() {
+      return searchFile().refused;
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
-import { SEARCH_FILE, SearchIndex } from '../src/catalog/search-index.js';
+import { SEARCH_FILE, SearchIndex, searchFileRead } from '../src/catalog/search-index.js';
 import { currentVersion, readSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
 import { knowledgeFor, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
@@ -137,7 +137,11 @@ describe('inverted search index', () => {
       const state = holder.current;
       if (state.status !== 'ready') throw new Error('no catalog');
       holder.close();
-      return knowledgeFor(state.catalog);
+      // The search file is read once the catalog is served, and a search awaits it: knowledge taken
+      // before the read ends (completions, resources) still searches the file's index once it is read.
+      const k = knowledgeFor(state.catalog);
+      await searchFileRead(state.catalog);
+      return k;
     };
 
     it('is searched from the file publish wrote, and answers as an index built from the documents', async () => {

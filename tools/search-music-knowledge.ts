@@ -4,6 +4,7 @@ import { outputSchemaOf } from '../src/json-schema.js';
 import { echo, echoList, quote } from '../src/catalog/delimit.js';
 import { closest, genreKey } from '../src/catalog/text.js';
 import { knowledgeFor } from '../resources/knowledge.js';
+import { searchFileRead } from '../src/catalog/search-index.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
@@ -79,6 +80,8 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, async (catalog): Promise<CallToolResult> => {
+        // The search file is read right after the catalog is served: a search made sooner waits for it.
+        await searchFileRead(catalog);
         const knowledge = knowledgeFor(catalog);
         if (knowledge.searchFileRefused && !refusalLogged.has(catalog)) {
           refusalLogged.add(catalog);

@@ -4,7 +4,7 @@ import { SnapshotError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Catalog } from './catalog.js';
 import { runSliced } from './slices.js';
-import { attachSearchIndex } from './search-index.js';
+import { readSearchFileLater } from './search-index.js';
 import { currentVersion, decodeCatalogParts, openUnverified, snapshotIdentity, whenVerified } from './snapshot.js';
 
 /**
@@ -122,7 +122,8 @@ export class CatalogHolder extends EventEmitter {
       const early = this.prefetched?.version === version ? this.prefetched.opening : undefined;
       this.prefetched = null;
       const catalog = await loadCatalog(this.snapshotDir, version, early);
-      await attachSearchIndex(catalog, join(this.snapshotDir, version), this.log);
+      // The search file is read once the catalog is served (a search awaits it: searchFileRead).
+      void readSearchFileLater(catalog, join(this.snapshotDir, version), this.log);
       const previous = this.state.status === 'ready' ? this.state.catalog.version : null;
       this.served = identity;
       this.broken = null;

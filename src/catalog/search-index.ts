@@ -545,6 +545,24 @@ export async function attachSearchIndex(catalog: Catalog, versionDir: string, lo
   }
 }
 
+/** Reads of search files started after their catalogs were served (readSearchFileLater). */
+const reading = new WeakMap<Catalog, Promise<void>>();
+
+/**
+ * Start reading the search file of a catalog that is already being served: the first answers need none
+ * of it. A search awaits it first (`searchFileRead`).
+ */
+export function readSearchFileLater(catalog: Catalog, versionDir: string, log: Logger): Promise<void> {
+  const read = attachSearchIndex(catalog, versionDir, log);
+  reading.set(catalog, read);
+  return read;
+}
+
+/** Settles once the search file started by readSearchFileLater for this catalog is read (at once when none was). */
+export function searchFileRead(catalog: Catalog): Promise<void> {
+  return reading.get(catalog) ?? Promise.resolve();
+}
+
 /** The search file read for this catalog, if any. */
 export function prebuiltSearchIndex(catalog: Catalog): { index: SearchIndex; header: SearchFileHeader } | undefined {
   return loaded.get(catalog);
