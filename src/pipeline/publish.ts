@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { computeDistribution } from '../catalog/distribution.js';
 import { PROFILED_FEATURES } from '../features.js';
 import type { Logger } from '../log.js';
@@ -33,7 +34,7 @@ const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
  */
 export async function publishSnapshot(opts: PublishOptions): Promise<PublishReport> {
   const s = opts.session;
-  return s instanceof DuckDbSession ? s.withSettings(PUBLISH_DUCKDB_SETTINGS, () => publish(opts)) : publish(opts);
+  return s instanceof DuckDbSession ? s.withSettings(PUBLISH_DUCKDB_SETTINGS, () => publish(opts, () => s.releaseMemory())) : publish(opts);
 }
 
 /**
@@ -58,7 +59,11 @@ interface PublishOptions {
   pageRows?: number;
 }
 
-async function publish(opts: PublishOptions): Promise<PublishReport> {
+/**
+ * `afterReads`: called once every warehouse read is done, before the snapshot is built (DuckDB gives
+ * back the memory of what it read there); true when it freed memory.
+ */
+async function publish(opts: PublishOptions, afterReads?: () => Promise<boolean>): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
@@ -87,6 +92,7 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
     `select count(distinct song_key) as songs, sum(case when is_folded_version then 1 else 0 end) as folded,
        count(distinct case when is_folded_version then song_key end) as folded_songs from "${m}"."dim_tracks"`,
   );
+  if (afterReads && (await afterReads())) step('warehouse memory released');
 
   const data = {
     manifest: {
@@ -158,7 +164,8 @@ async function* pages(session: SqlSession, table: string, key: string, pageRows:
 
 /**
  * Logs the process's memory at a step boundary (debug level): where publish's peak lies
- * (docs/BENCHMARKS.md). Costs nothing unless debug logging is on.
+ * (docs/BENCHMARKS.md). `peakRssMiB` is the highest RSS so far (Linux `VmHWM`), so a peak inside a
+ * step shows at the step's end. Costs nothing unless debug logging is on.
  */
 function stepLogger(log: Logger): (step: string) => void {
   const t0 = performance.now();
@@ -166,8 +173,22 @@ function stepLogger(log: Logger): (step: string) => void {
     if (!log.isLevelEnabled('debug')) return;
     const mem = process.memoryUsage();
     const MiB = (b: number) => Math.round(b / 2 ** 20);
-    log.debug({ step, ms: Math.round(performance.now() - t0), rssMiB: MiB(mem.rss), heapMiB: MiB(mem.heapUsed), arrayBuffersMiB: MiB(mem.arrayBuffers) }, 'publish step');
+    const peak = peakRssKiB();
+    log.debug({
+      step, ms: Math.round(performance.now() - t0), rssMiB: MiB(mem.rss), ...(peak === null ? {} : { peakRssMiB: Math.round(peak / 1024) }),
+      heapMiB: MiB(mem.heapUsed), arrayBuffersMiB: MiB(mem.arrayBuffers),
+    }, 'publish step');
   };
+}
+
+/** The process's peak resident set size so far in KiB (`VmHWM` of /proc/self/status), or null where there is none. */
+function peakRssKiB(): number | null {
+  try {
+    const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
