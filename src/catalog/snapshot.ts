@@ -12,7 +12,7 @@ import { onDiskSegments, SegmentReader, SegmentWriter, type ReadRange, type Segm
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
-import { buildTitleIndex, titleIndexParts } from './resolve.js';
+import { buildTitleIndex, titleIndexParts, type TitleSource } from './resolve.js';
 
 export * from './marts.js';
 
@@ -123,17 +123,31 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | Stri
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(artists, columns.artistKeys);
   writer.numbers('artist.key.slots', keyIndex.slots);
   writer.numbers('artist.key_id', keyIndex.keyIds);
-  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(artists));
-  writeNameIndex(writer, artistIndex);
+  const artistFolds = encodeArtistIndex(writer, parts);
   step('artist name index encoded');
-  const titles = { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds: [...artistIndex.byFold.keys()] };
-  writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
+  encodeTitleIndex(writer, { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds });
   step('title index encoded');
   writer.numbers('artist.popularity_max', artists.popularityMax);
   writer.numbers('artist.track_count', artists.trackCount);
   if (artists.json) writer.textColumn('artist.profile', artists.json);
   else writer.texts('artist.profile', artists.length, (i) => JSON.stringify(artists.get(i)));
   return writer;
+}
+
+/**
+ * The artist name index built and written; returns its folded names in order (the title index's
+ * suggestions of artists are over them). The index itself (an object per artist and maps over every
+ * name: hundreds of MiB at 1M tracks) is garbage once this returns, before the title index is built.
+ */
+function encodeArtistIndex(writer: SegmentWriter, parts: CatalogParts): string[] {
+  const index = runNow(parts.names?.() ?? artistIndexSteps(parts.artists));
+  writeNameIndex(writer, index);
+  return [...index.byFold.keys()];
+}
+
+/** The title index built and written (its arrays are garbage once this returns). */
+function encodeTitleIndex(writer: SegmentWriter, titles: TitleSource): void {
+  writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
 }
 
 /** The catalog's segments written to `path` as they are encoded: their manifest entries, size and SHA-256. */
