@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SnapshotError } from '../errors.js';
 import { computeDistribution } from '../catalog/distribution.js';
 import { PROFILED_FEATURES } from '../features.js';
 import type { Logger } from '../log.js';
@@ -64,15 +68,29 @@ interface PublishOptions {
  * back the memory of what it read there); true when it freed memory.
  */
 async function publish(opts: PublishOptions, afterReads?: () => Promise<boolean>): Promise<PublishReport> {
+  const m = opts.marts ?? 'marts';
+  const started = Date.now();
+  const step = stepLogger(opts.log ?? silentLogger);
+
+  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS, step);
+  const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS, await spillFile(opts.snapshotDir, 'artist.profile'));
+  try {
+    step('artists read');
+    return await publishRead(opts, { columns, albumId, artists }, step, started, afterReads);
+  } finally {
+    artists.json?.discard();
+  }
+}
+
+/** The rest of publish once the tracks and artists are read: the small marts, then the snapshot. */
+async function publishRead(
+  opts: PublishOptions, read: { columns: CatalogColumns; albumId: StringIds; artists: ArtistProfiles },
+  step: (name: string) => void, started: number, afterReads?: () => Promise<boolean>,
+): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
-  const started = Date.now();
-  const step = stepLogger(log);
-
-  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS, step);
-  const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS);
-  step('artists read');
+  const { columns, albumId, artists } = read;
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
 
@@ -270,25 +288,43 @@ async function readTracks(
 
 /**
  * artist_profiles as JSON text, a page of rows at a time: the profiles are parsed again one at a time
- * when the search file is built, and the text is what the snapshot stores.
+ * when the search file is built, and the text is what the snapshot stores. The text goes to `spill` as
+ * it is made (a block of about 1 MiB stays in memory): at 1M tracks it is ≈ 250 MiB that would otherwise
+ * be held from here to the end of publish. The caller discards the spill file (`json.discard()`).
  */
-async function readArtists(session: SqlSession, m: string, pageRows: number): Promise<ArtistProfiles> {
+async function readArtists(session: SqlSession, m: string, pageRows: number, spill: string): Promise<ArtistProfiles> {
   const keys: string[] = [];
   const names: string[] = [];
   const popularityMax: number[] = [];
   const trackCount: number[] = [];
-  const json = new TextColumn('artist.profile');
-  for await (const rows of batches(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
-    for (const r of rows) {
-      const p = toArtistProfile(r);
-      keys.push(p.artist_key);
-      names.push(p.artist_name);
-      popularityMax.push(p.popularity_max ?? NaN);
-      trackCount.push(p.track_count);
-      json.add(JSON.stringify(p));
+  const json = new TextColumn('artist.profile', spill);
+  try {
+    for await (const rows of batches(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
+      for (const r of rows) {
+        const p = toArtistProfile(r);
+        keys.push(p.artist_key);
+        names.push(p.artist_name);
+        popularityMax.push(p.popularity_max ?? NaN);
+        trackCount.push(p.track_count);
+        json.add(JSON.stringify(p));
+      }
     }
+  } catch (err) {
+    json.discard();
+    throw err;
   }
   return ArtistProfiles.ofJson(keys, names, Float64Array.from(popularityMax), Int32Array.from(trackCount), json);
+}
+
+/**
+ * A path for a spill file of publish in the snapshot directory (made when missing), named as the
+ * snapshot writer names its partial files, so one an interrupted publish leaves is pruned with them.
+ */
+async function spillFile(snapshotDir: string, name: string): Promise<string> {
+  await mkdir(snapshotDir, { recursive: true }).catch((err: Error) => {
+    throw new SnapshotError(`cannot write snapshot to ${snapshotDir}: ${err.message}`, { cause: err });
+  });
+  return join(snapshotDir, `.tmp-${randomBytes(4).toString('hex')}-${name}`);
 }
 
 const namedCounts = (v: unknown): NamedCount[] =>
