@@ -90,3 +90,57 @@ describe('publish streams the marts', () => {
     expect(a!.tracks.track_id).toEqual([...a!.tracks.track_id].sort());
   });
 });
+
+describe('DuckDB gives back its memory once publish has read the marts', () => {
+  const limit = async (db: DuckDbSession) => (await db.all<{ l: string }>(`select current_setting('memory_limit') as l`))[0]!.l;
+
+  it('lowers the memory limit for a moment and sets back the one it had, inside and outside withSettings', async () => {
+    const db = await DuckDbSession.open(':memory:');
+    try {
+      const dflt = await limit(db);
+      await db.run('create table t as select i, i::varchar as s from range(10000) r(i)');
+      const inside = await db.withSettings({ memory_limit: '300MB' }, async () => {
+        const before = await limit(db);
+        await db.all('select count(distinct s) from t');
+        expect(await db.releaseMemory()).toBe(true);
+        return [before, await limit(db)];
+      });
+      expect(inside[1]).toBe(inside[0]);
+      expect(inside[0]).not.toBe(dflt);
+      expect(await db.releaseMemory()).toBe(true);
+      expect(await limit(db)).toBe(dflt);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('changes nothing when DuckDB holds more in use than the low limit', async () => {
+    const db = await DuckDbSession.open(':memory:');
+    try {
+      // An in-memory table lives in the buffer pool: with nowhere to spill, 64 MiB of it cannot be evicted under 16 MB.
+      await db.run("set temp_directory = ''");
+      await db.run(`create table big as select i, repeat('x', 64) || i as s from range(1000000) r(i)`);
+      const before = await limit(db);
+      expect(await db.releaseMemory()).toBe(false);
+      expect(await limit(db)).toBe(before);
+      const [row] = await db.all<{ n: number }>('select count(*) as n from big');
+      expect(row!.n).toBe(1_000_000);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('leaves the session\'s memory limit as it was after a publish', async () => {
+    const db = await DuckDbSession.open(':memory:');
+    const dir = mkdtempSync(join(tmpdir(), 'publish-release-'));
+    try {
+      await marts(db);
+      const before = await limit(db);
+      await publishSnapshot({ session: db, snapshotDir: dir });
+      expect(await limit(db)).toBe(before);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

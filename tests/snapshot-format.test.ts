@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -275,6 +275,48 @@ describe('text columns', () => {
     expect(Array.from(reader.u32('t.bytes'))).toEqual(offsets);
     const read = reader.texts('t');
     expect(Array.from({ length: read.length }, (_, i) => read.get(i))).toEqual(rows);
+  });
+});
+
+describe('text columns spilled to a file', () => {
+  const rows = ['', 'plain', 'Café «Ωμέγα» 🎵', 'é'.repeat(700_000), 'x'.repeat(300_000), '', '🎵'.repeat(10), ...Array.from({ length: 20_000 }, (_, i) => `{"row":${i},"name":"Björk ${i}"}`)];
+
+  it('gives every row back and stores the same bytes as a column held in memory, holding its full blocks in the file only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'text-spill-'));
+    try {
+      const file = join(dir, 'spill');
+      const [held, spilled] = [new TextColumn(), new TextColumn('spilled', file)];
+      for (const r of rows) {
+        held.add(r);
+        spilled.add(r);
+      }
+      expect(rows.map((_, i) => spilled.get(i))).toEqual(rows);
+      // Every full block is in the file (at least the two long rows' blocks), the column's bytes from its start.
+      const inFile = readFileSync(file);
+      expect(inFile.byteLength).toBeGreaterThanOrEqual(Buffer.byteLength(rows.slice(0, 5).join('')));
+      expect(inFile.equals(Buffer.from(rows.join('')).subarray(0, inFile.byteLength))).toBe(true);
+      const [a, b] = [new SegmentWriter(), new SegmentWriter()];
+      a.textColumn('t', held);
+      b.textColumn('t', spilled);
+      expect(b.entries).toEqual(a.entries);
+      expect(Buffer.concat(b.chunks).equals(Buffer.concat(a.chunks))).toBe(true);
+      spilled.discard();
+      expect(existsSync(file)).toBe(false);
+      expect(() => spilled.get(0)).toThrow(/discarded/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a spill file that exists already', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'text-spill-'));
+    try {
+      writeFileSync(join(dir, 'spill'), 'keep');
+      expect(() => new TextColumn('t', join(dir, 'spill'))).toThrow(/EEXIST/);
+      expect(readFileSync(join(dir, 'spill'), 'utf8')).toBe('keep');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -82,37 +82,45 @@ export class NearNames {
     return runNow(NearNames.build(names));
   }
 
-  /** The index of `names`, built yielding every few hundred names (slices.ts). */
+  /**
+   * The index of `names`, built yielding every few hundred names (slices.ts). Two passes over the names
+   * (each name read twice): the first counts the names per trigram, the second places each name in its
+   * trigrams' lists, so nothing but the index itself grows with the names × trigrams (at 1M titles a
+   * list of every (trigram, name) pair was two arrays of tens of millions of entries).
+   */
   static *build(names: readonly string[] | NameList): Steps<NearNames> {
     const list = nameList(names);
     const lengths = new Uint16Array(list.length);
+    /** Trigram number → its id in order of first appearance, and how many names hold each id. */
     const gramId = new Map<number, number>();
-    const pairGram = new Grow(new Int32Array(1024));
-    const pairName = new Grow(new Int32Array(1024));
+    const counts = new Grow(new Int32Array(1024));
     const grams: number[] = [];
     yield* loop(list.length, (id) => {
       const name = list.at(id);
       lengths[id] = Math.min(name.length, 0xffff);
       for (const g of trigrams(name, grams)) {
         let t = gramId.get(g);
-        if (t === undefined) gramId.set(g, (t = gramId.size));
-        pairGram.push(t);
-        pairName.push(id);
+        if (t === undefined) {
+          gramId.set(g, (t = gramId.size));
+          counts.push(0);
+        }
+        counts.values[t]!++;
       }
     });
-    // Trigrams in ascending order of their number; postings per trigram by counting then filling (names stay ascending).
+    // Trigrams in ascending order of their number; each one's names laid out at its place in that order.
     const sorted = Float64Array.from(gramId.keys()).sort();
     const rank = new Int32Array(gramId.size);
     for (let r = 0; r < sorted.length; r++) rank[gramId.get(sorted[r]!)!] = r;
-    gramId.clear();
     yield;
     const start = new Int32Array(sorted.length + 1);
-    yield* loop(pairGram.length, (p) => start[rank[pairGram.values[p]!]! + 1]!++, 1 << 16);
-    for (let t = 0; t < sorted.length; t++) start[t + 1]! += start[t]!;
-    yield;
+    for (let t = 0; t < rank.length; t++) start[rank[t]! + 1] = counts.values[t]!;
+    for (let r = 0; r < sorted.length; r++) start[r + 1]! += start[r]!;
     const fill = start.slice(0, sorted.length);
-    const ids = new Int32Array(pairGram.length);
-    yield* loop(pairGram.length, (p) => (ids[fill[rank[pairGram.values[p]!]!]!++] = pairName.values[p]!), 1 << 16);
+    const ids = new Int32Array(start[sorted.length]!);
+    // Names in ascending order, so each trigram's list is ascending.
+    yield* loop(list.length, (id) => {
+      for (const g of trigrams(list.at(id), grams)) ids[fill[rank[gramId.get(g)!]!]!++] = id;
+    });
     return new NearNames(list, { lengths, grams: sorted, start, ids });
   }
 

@@ -11,6 +11,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { Grow } from './grow.js';
 import type { Steps } from './slices.js';
 
@@ -111,7 +112,7 @@ export class SegmentWriter {
   }
 
   /** One segment from one or more pieces of bytes laid end to end. */
-  private push(name: string, type: SegmentType, bytes: Uint8Array | readonly Uint8Array[], length: number): void {
+  private push(name: string, type: SegmentType, bytes: Uint8Array | Iterable<Uint8Array>, length: number): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
     this.entries.push({ name, type, offset: this.at, length });
     for (const b of bytes instanceof Uint8Array ? [bytes] : bytes) this.emit(b);
@@ -197,8 +198,11 @@ const TEXT_BLOCK = 1 << 20;
 /**
  * Texts appended one at a time and held as UTF-8 in blocks of about 1 MiB, readable back by row: the
  * bytes of a `texts` segment built while its rows arrive, so the rows never exist as objects at once.
+ * With a spill file, each full block is written there and let go of (a row is then read back from the
+ * file when asked for): the column holds one block in memory, not its whole text.
  */
 export class TextColumn {
+  /** The full blocks, in memory (no spill file). */
   private readonly blocks: Uint8Array[] = [];
   /** Byte offset of each row in the whole column. */
   private readonly offsets = new Grow(new Uint32Array(1024));
@@ -211,9 +215,16 @@ export class TextColumn {
   private count = 0;
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** The spill file's descriptor (its bytes are the column's, from offset 0, up to the current block). */
+  private fd: number | null = null;
 
-  /** `name` is for error messages. */
-  constructor(private readonly name = 'text column') {}
+  /**
+   * `name` is for error messages. `spillTo`: a file to create (it must not exist) that holds the full
+   * blocks; `discard()` removes it.
+   */
+  constructor(private readonly name = 'text column', private readonly spillTo?: string) {
+    if (spillTo !== undefined) this.fd = openSync(spillTo, 'wx+');
+  }
 
   get length(): number {
     return this.count;
@@ -241,30 +252,64 @@ export class TextColumn {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`text column ${this.name} has no row ${i} (it holds ${this.count})`);
     const [offsets, blockOf] = [this.offsets.values, this.blockOf.values];
     const b = blockOf[i]!;
-    const start = offsets[i]! - this.blockStart[b]!;
-    const end = i + 1 < this.count && blockOf[i + 1] === b ? offsets[i + 1]! - this.blockStart[b]! : this.blockUsed(b);
-    return this.decoder.decode(this.blockBytes(b).subarray(start, end));
+    const start = offsets[i]!;
+    const end = i + 1 < this.count && blockOf[i + 1] === b ? offsets[i + 1]! : this.blockStart[b]! + this.blockUsed(b);
+    return this.decoder.decode(this.range(b, start, end));
   }
 
-  /** The column's bytes (its blocks, in order) and its n + 1 byte offsets. */
-  encoded(): { blocks: Uint8Array[]; offsets: Uint32Array } {
+  /** The column's bytes (pieces, in order: a spilled column's are read from its file as they are taken) and its n + 1 byte offsets. */
+  encoded(): { blocks: Iterable<Uint8Array>; offsets: Uint32Array } {
     const offsets = new Uint32Array(this.count + 1);
     offsets.set(this.offsets.values.subarray(0, this.count));
     offsets[this.count] = this.bytes;
-    return { blocks: [...this.blocks, this.block.subarray(0, this.used)].filter((b) => b.byteLength > 0), offsets };
+    const last = this.block.subarray(0, this.used);
+    if (this.fd === null) return { blocks: [...this.blocks, last].filter((b) => b.byteLength > 0), offsets };
+    const spilled = this.bytes - this.used;
+    const self = this;
+    function* pieces(): Generator<Uint8Array> {
+      for (let at = 0; at < spilled; at += TEXT_BLOCK) yield self.readFile(at, Math.min(at + TEXT_BLOCK, spilled));
+      if (last.byteLength > 0) yield last;
+    }
+    return { blocks: pieces(), offsets };
   }
 
-  private blockBytes(b: number): Uint8Array {
-    return b === this.blocks.length ? this.block : this.blocks[b]!;
+  /** Close and remove the spill file (no row can be read after). Does nothing without one. */
+  discard(): void {
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
+    rmSync(this.spillTo!, { force: true });
+  }
+
+  /** Bytes start..end (column offsets) of block b. */
+  private range(b: number, start: number, end: number): Uint8Array {
+    const base = this.blockStart[b]!;
+    if (b === this.blockStart.length - 1) return this.block.subarray(start - base, end - base);
+    return this.spillTo === undefined ? this.blocks[b]!.subarray(start - base, end - base) : this.readFile(start, end);
+  }
+
+  /** Bytes start..end of the spill file. */
+  private readFile(start: number, end: number): Uint8Array {
+    if (this.fd === null) throw new Error(`text column ${this.name} was discarded`);
+    const out = Buffer.allocUnsafe(end - start);
+    for (let got = 0; got < out.byteLength;) {
+      const n = readSync(this.fd, out, got, out.byteLength - got, start + got);
+      if (n === 0) throw new Error(`the spill file of text column ${this.name} ended at byte ${start + got}`);
+      got += n;
+    }
+    return out;
   }
 
   private blockUsed(b: number): number {
-    return b === this.blocks.length ? this.used : this.blocks[b]!.byteLength;
+    return b === this.blockStart.length - 1 ? this.used : this.blockStart[b + 1]! - this.blockStart[b]!;
   }
 
-  /** Keep the current block, trimmed to what it holds. */
+  /** Keep the current block, trimmed to what it holds: in memory, or written to the spill file. */
   private seal(): void {
-    if (this.blockStart.length > 0) this.blocks.push(this.block.subarray(0, this.used));
+    if (this.blockStart.length === 0) return;
+    const full = this.block.subarray(0, this.used);
+    if (this.fd === null) this.blocks.push(full);
+    else for (let at = 0; at < full.byteLength;) at += writeSync(this.fd, full, at, full.byteLength - at, this.blockStart[this.blockStart.length - 1]! + at);
     this.used = 0;
   }
 }

@@ -12,7 +12,7 @@ import { SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type S
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
-import { buildTitleIndex, titleIndexParts } from './resolve.js';
+import { buildTitleIndex, titleIndexParts, type TitleSource } from './resolve.js';
 
 export * from './marts.js';
 
@@ -81,7 +81,7 @@ function writeLists(writer: SegmentWriter, name: string, lists: StringLists, tab
 }
 
 /** The catalog's parts as segments. */
-function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds, sink?: (bytes: Uint8Array) => void): SegmentWriter {
+function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds, sink?: (bytes: Uint8Array) => void, step: (name: string) => void = () => undefined): SegmentWriter {
   const writer = new SegmentWriter(sink);
   const columns = parts.columns;
   writer.strings('track_id', columns.trackId);
@@ -105,6 +105,7 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | Stri
   writer.numbers('song_index', columns.songIndex);
   writer.numbers('canonical_elsewhere.track', Int32Array.from(columns.canonicalElsewhere.keys()));
   writer.strings('canonical_elsewhere.id', [...columns.canonicalElsewhere.values()]);
+  step('track segments encoded');
   const tree = parts.metric.tree;
   writer.numbers('metric.rows', tree.rows);
   writer.numbers('metric.order', tree.order);
@@ -122,10 +123,10 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | Stri
   const keyIndex = parts.artistKeyIndex ?? artistKeyIndex(artists, columns.artistKeys);
   writer.numbers('artist.key.slots', keyIndex.slots);
   writer.numbers('artist.key_id', keyIndex.keyIds);
-  const artistIndex = runNow(parts.names?.() ?? artistIndexSteps(artists));
-  writeNameIndex(writer, artistIndex);
-  const titles = { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds: [...artistIndex.byFold.keys()] };
-  writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
+  const artistFolds = encodeArtistIndex(writer, parts);
+  step('artist name index encoded');
+  encodeTitleIndex(writer, { size: columns.size, title: (i: number) => columns.trackName.at(i) ?? null, artistFolds });
+  step('title index encoded');
   writer.numbers('artist.popularity_max', artists.popularityMax);
   writer.numbers('artist.track_count', artists.trackCount);
   if (artists.json) writer.textColumn('artist.profile', artists.json);
@@ -133,15 +134,31 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | Stri
   return writer;
 }
 
+/**
+ * The artist name index built and written; returns its folded names in order (the title index's
+ * suggestions of artists are over them). The index itself (an object per artist and maps over every
+ * name: hundreds of MiB at 1M tracks) is garbage once this returns, before the title index is built.
+ */
+function encodeArtistIndex(writer: SegmentWriter, parts: CatalogParts): string[] {
+  const index = runNow(parts.names?.() ?? artistIndexSteps(parts.artists));
+  writeNameIndex(writer, index);
+  return [...index.byFold.keys()];
+}
+
+/** The title index built and written (its arrays are garbage once this returns). */
+function encodeTitleIndex(writer: SegmentWriter, titles: TitleSource): void {
+  writeTitleIndex(writer, titleIndexParts(runNow(buildTitleIndex(titles))));
+}
+
 /** The catalog's segments written to `path` as they are encoded: their manifest entries, size and SHA-256. */
-function encodeToFile(path: string, parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds): { entries: SegmentEntry[]; byteLength: number; sha256: string } {
+function encodeToFile(path: string, parts: CatalogParts, albumIds: readonly (string | null)[] | StringIds, step?: (name: string) => void): { entries: SegmentEntry[]; byteLength: number; sha256: string } {
   const hash = createHash('sha256');
   const fd = openSync(path, 'w');
   try {
     const writer = encode(parts, albumIds, (bytes) => {
       hash.update(bytes);
       for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at, bytes.byteLength - at);
-    });
+    }, step);
     return { entries: writer.entries, byteLength: writer.byteLength, sha256: hash.digest('hex') };
   } finally {
     closeSync(fd);
@@ -179,7 +196,7 @@ export async function writeSnapshot(
   const partial = join(snapshotDir, `.tmp-${randomBytes(4).toString('hex')}-${SEGMENTS}`);
   let segments: { entries: SegmentEntry[]; byteLength: number; sha256: string };
   try {
-    segments = encodeToFile(partial, parts, 'columns' in data ? data.albumId : data.tracks.album_id);
+    segments = encodeToFile(partial, parts, 'columns' in data ? data.albumId : data.tracks.album_id, step);
   } catch (err) {
     await rm(partial, { force: true }).catch(() => undefined);
     throw new SnapshotError(`cannot write snapshot segments to ${partial}: ${(err as Error).message}; ${await stillCurrent(snapshotDir)}`, { cause: err });

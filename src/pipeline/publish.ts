@@ -1,3 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SnapshotError } from '../errors.js';
 import { computeDistribution } from '../catalog/distribution.js';
 import { PROFILED_FEATURES } from '../features.js';
 import type { Logger } from '../log.js';
@@ -33,7 +38,7 @@ const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
  */
 export async function publishSnapshot(opts: PublishOptions): Promise<PublishReport> {
   const s = opts.session;
-  return s instanceof DuckDbSession ? s.withSettings(PUBLISH_DUCKDB_SETTINGS, () => publish(opts)) : publish(opts);
+  return s instanceof DuckDbSession ? s.withSettings(PUBLISH_DUCKDB_SETTINGS, () => publish(opts, () => s.releaseMemory())) : publish(opts);
 }
 
 /**
@@ -58,16 +63,34 @@ interface PublishOptions {
   pageRows?: number;
 }
 
-async function publish(opts: PublishOptions): Promise<PublishReport> {
+/**
+ * `afterReads`: called once every warehouse read is done, before the snapshot is built (DuckDB gives
+ * back the memory of what it read there); true when it freed memory.
+ */
+async function publish(opts: PublishOptions, afterReads?: () => Promise<boolean>): Promise<PublishReport> {
+  const m = opts.marts ?? 'marts';
+  const started = Date.now();
+  const step = stepLogger(opts.log ?? silentLogger);
+
+  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS, step);
+  const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS, await spillFile(opts.snapshotDir, 'artist.profile'));
+  try {
+    step('artists read');
+    return await publishRead(opts, { columns, albumId, artists }, step, started, afterReads);
+  } finally {
+    artists.json?.discard();
+  }
+}
+
+/** The rest of publish once the tracks and artists are read: the small marts, then the snapshot. */
+async function publishRead(
+  opts: PublishOptions, read: { columns: CatalogColumns; albumId: StringIds; artists: ArtistProfiles },
+  step: (name: string) => void, started: number, afterReads?: () => Promise<boolean>,
+): Promise<PublishReport> {
   const log = opts.log ?? silentLogger;
   const m = opts.marts ?? 'marts';
   const raw = opts.raw ?? 'raw';
-  const started = Date.now();
-  const step = stepLogger(log);
-
-  const { columns, albumId } = await readTracks(opts.session, m, opts.pageRows ?? TRACK_PAGE_ROWS, step);
-  const artists = await readArtists(opts.session, m, opts.pageRows ?? ARTIST_PAGE_ROWS);
-  step('artists read');
+  const { columns, albumId, artists } = read;
   const genreRows = await opts.session.all(`select * from "${m}"."genre_profiles" order by genre`);
   const genres = genreRows.map(toGenreProfile);
 
@@ -87,6 +110,7 @@ async function publish(opts: PublishOptions): Promise<PublishReport> {
     `select count(distinct song_key) as songs, sum(case when is_folded_version then 1 else 0 end) as folded,
        count(distinct case when is_folded_version then song_key end) as folded_songs from "${m}"."dim_tracks"`,
   );
+  if (afterReads && (await afterReads())) step('warehouse memory released');
 
   const data = {
     manifest: {
@@ -158,7 +182,8 @@ async function* pages(session: SqlSession, table: string, key: string, pageRows:
 
 /**
  * Logs the process's memory at a step boundary (debug level): where publish's peak lies
- * (docs/BENCHMARKS.md). Costs nothing unless debug logging is on.
+ * (docs/BENCHMARKS.md). `peakRssMiB` is the highest RSS so far (Linux `VmHWM`), so a peak inside a
+ * step shows at the step's end. Costs nothing unless debug logging is on.
  */
 function stepLogger(log: Logger): (step: string) => void {
   const t0 = performance.now();
@@ -166,8 +191,22 @@ function stepLogger(log: Logger): (step: string) => void {
     if (!log.isLevelEnabled('debug')) return;
     const mem = process.memoryUsage();
     const MiB = (b: number) => Math.round(b / 2 ** 20);
-    log.debug({ step, ms: Math.round(performance.now() - t0), rssMiB: MiB(mem.rss), heapMiB: MiB(mem.heapUsed), arrayBuffersMiB: MiB(mem.arrayBuffers) }, 'publish step');
+    const peak = peakRssKiB();
+    log.debug({
+      step, ms: Math.round(performance.now() - t0), rssMiB: MiB(mem.rss), ...(peak === null ? {} : { peakRssMiB: Math.round(peak / 1024) }),
+      heapMiB: MiB(mem.heapUsed), arrayBuffersMiB: MiB(mem.arrayBuffers),
+    }, 'publish step');
   };
+}
+
+/** The process's peak resident set size so far in KiB (`VmHWM` of /proc/self/status), or null where there is none. */
+function peakRssKiB(): number | null {
+  try {
+    const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -249,25 +288,43 @@ async function readTracks(
 
 /**
  * artist_profiles as JSON text, a page of rows at a time: the profiles are parsed again one at a time
- * when the search file is built, and the text is what the snapshot stores.
+ * when the search file is built, and the text is what the snapshot stores. The text goes to `spill` as
+ * it is made (a block of about 1 MiB stays in memory): at 1M tracks it is ≈ 250 MiB that would otherwise
+ * be held from here to the end of publish. The caller discards the spill file (`json.discard()`).
  */
-async function readArtists(session: SqlSession, m: string, pageRows: number): Promise<ArtistProfiles> {
+async function readArtists(session: SqlSession, m: string, pageRows: number, spill: string): Promise<ArtistProfiles> {
   const keys: string[] = [];
   const names: string[] = [];
   const popularityMax: number[] = [];
   const trackCount: number[] = [];
-  const json = new TextColumn('artist.profile');
-  for await (const rows of batches(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
-    for (const r of rows) {
-      const p = toArtistProfile(r);
-      keys.push(p.artist_key);
-      names.push(p.artist_name);
-      popularityMax.push(p.popularity_max ?? NaN);
-      trackCount.push(p.track_count);
-      json.add(JSON.stringify(p));
+  const json = new TextColumn('artist.profile', spill);
+  try {
+    for await (const rows of batches(session, `"${m}"."artist_profiles"`, 'artist_key', pageRows)) {
+      for (const r of rows) {
+        const p = toArtistProfile(r);
+        keys.push(p.artist_key);
+        names.push(p.artist_name);
+        popularityMax.push(p.popularity_max ?? NaN);
+        trackCount.push(p.track_count);
+        json.add(JSON.stringify(p));
+      }
     }
+  } catch (err) {
+    json.discard();
+    throw err;
   }
   return ArtistProfiles.ofJson(keys, names, Float64Array.from(popularityMax), Int32Array.from(trackCount), json);
+}
+
+/**
+ * A path for a spill file of publish in the snapshot directory (made when missing), named as the
+ * snapshot writer names its partial files, so one an interrupted publish leaves is pruned with them.
+ */
+async function spillFile(snapshotDir: string, name: string): Promise<string> {
+  await mkdir(snapshotDir, { recursive: true }).catch((err: Error) => {
+    throw new SnapshotError(`cannot write snapshot to ${snapshotDir}: ${err.message}`, { cause: err });
+  });
+  return join(snapshotDir, `.tmp-${randomBytes(4).toString('hex')}-${name}`);
 }
 
 const namedCounts = (v: unknown): NamedCount[] =>
