@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerOccurrence, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
+import { answerOccurrence, artistBlend, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
+import { blendByGroup } from '../src/catalog/embedding.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
 import { recommend } from '../src/catalog/recommend.js';
@@ -251,5 +252,23 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     const few = new TopK((i) => String(i)).reset(100);
     new KdTree(new Float32Array([0, 1, 2]), 3, 1).search([new Float64Array([2])], 1, () => true, few);
     expect(Array.from(few.sorted().indexes)).toEqual([2, 1, 0]);
+  });
+});
+
+describe('artist blend weakened by the artist track count', () => {
+  it('pulls a small artist as a plain blend does and a prolific artist less', () => {
+    // One dimension: artist a has 2 tracks (0, 2; mean 1), artist b has 8 (0 … 7; mean 3.5), one track has no artist.
+    const e = Float32Array.from([0, 2, 0, 1, 2, 3, 4, 5, 6, 7, 9]);
+    const groups = ['a', 'a', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', undefined];
+    const plain = blendByGroup(e, e.length, 1, groups, 0.5);
+    const decayed = blendByGroup(e, e.length, 1, groups, artistBlend(0.5, { tracks: 2, power: 1 }));
+    expect(Array.from(plain.subarray(0, 2))).toEqual([0.5, 1.5]);
+    expect(Array.from(decayed.subarray(0, 2))).toEqual([0.5, 1.5]);
+    // b: beta 0.5 · 2/8 = 0.125, so track 0 of b lands at 0.875 · 0 + 0.125 · 3.5.
+    expect(decayed[2]).toBeCloseTo(0.4375, 6);
+    expect(plain[2]).toBeCloseTo(1.75, 6);
+    expect(decayed[10]).toBe(9);
+    expect(artistBlend(0.5, null)).toBe(0.5);
+    expect(artistBlend(0.5, { tracks: 5, power: 0 })).toBe(0.5);
   });
 });
