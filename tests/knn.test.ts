@@ -191,6 +191,27 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     expect(localScales(tree, columns, spec)[0]!).toBe(plain[0]!);
   });
 
+  it('the hub correction by artist moves all of an artist\'s tracks by one factor, from the mean of their occurrences', () => {
+    // 2-D: 400 tracks, the first 40 by one artist and packed in a clump at the centre, the rest one-track artists.
+    let rng = 11;
+    const rand = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const n = 400;
+    const xs = Float32Array.from({ length: 2 * n }, (_, c) => (rand() - 0.5) * 4 * (c < 80 ? 0.15 : 1));
+    const tree = new KdTree(xs, n, 2);
+    const artistKeys = { start: Int32Array.from({ length: n + 1 }, (_, i) => i), ids: Int32Array.from({ length: n }, (_, i) => Math.max(0, i - 39)), table: Array.from({ length: n }, (_, i) => `a${i}`) };
+    const columns = { songIndex: Int32Array.from({ length: n }, (_, i) => i), artistKeys };
+    const spec = { neighbours: 5, power: 1, hub: 0.5 };
+    const plain = localScales(tree, columns, { ...spec, hub: 0 });
+    const byTrack = localScales(tree, columns, spec);
+    const byArtist = localScales(tree, columns, { ...spec, hubBy: 'artist' });
+    const ratio = (s: Float32Array, i: number) => s[i]! / plain[i]!;
+    const clump = Array.from({ length: 40 }, (_, i) => ratio(byArtist, i));
+    for (const r of clump) expect(r).toBeCloseTo(clump[0]!, 5);
+    expect(new Set(Array.from({ length: 40 }, (_, i) => ratio(byTrack, i).toFixed(5))).size).toBeGreaterThan(1);
+    // A one-track artist's mean is its own occurrence: the same factor either way.
+    for (let i = 40; i < n; i++) expect(ratio(byArtist, i)).toBeCloseTo(ratio(byTrack, i), 5);
+  });
+
   it('local scale: the mean distance to the 10 nearest tracks of other songs, exact, as published and served', async () => {
     const song = catalog.songIndex;
     const tree = catalog.metric;

@@ -784,6 +784,12 @@ export interface LocalScaleSpec {
    * artists never counts, take those slots for every seed of a prolific artist).
    */
   occurrence?: 'neighbours' | 'answers';
+  /**
+   * Whose N_k the hub correction reads: `track` (default), the track's own; `artist`, the mean N_k of its primary
+   * artist's tracks, so a prolific artist's clump moves away as one instead of handing a moved hub's slots to the
+   * clump's next track.
+   */
+  hubBy?: 'track' | 'artist';
 }
 /** How many of a similar_tracks answer list may be by the seed's own artist, as `npm run eval` counts it. */
 export const SAME_ARTIST_ANSWERS = 2;
@@ -807,12 +813,28 @@ export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songInd
     const occurrence = spec.occurrence === 'answers' && spec.among === 'artists'
       ? answerOccurrence(tree, scales, spec.neighbours, songIndex, primary, other)
       : tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
+    if (spec.hubBy === 'artist') artistMeanOccurrence(occurrence, primary);
     for (let i = 0; i < scales.length; i++) {
       const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub;
       scales[i] = scales[i]! * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
     }
   }
   return scales;
+}
+
+/** Replace each track's occurrence by the mean over its primary artist's tracks (rounded; a track without an artist keeps its own). */
+function artistMeanOccurrence(occurrence: Int32Array, primary: Int32Array): void {
+  const sum = new Map<number, { total: number; count: number }>();
+  for (let i = 0; i < occurrence.length; i++) {
+    if (primary[i]! < 0) continue;
+    const acc = sum.get(primary[i]!) ?? sum.set(primary[i]!, { total: 0, count: 0 }).get(primary[i]!)!;
+    acc.total += occurrence[i]!;
+    acc.count++;
+  }
+  for (let i = 0; i < occurrence.length; i++) {
+    const acc = primary[i]! < 0 ? undefined : sum.get(primary[i]!);
+    if (acc) occurrence[i] = Math.round(acc.total / acc.count);
+  }
 }
 
 /**
