@@ -2,12 +2,12 @@
 // each through its published snapshot: `--data-dir <dataset>=<dir>` reuses a data dir built by `npm run pipeline`,
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
-// Metric variants: `--variant blend=0.5,power=1,neighbours=10,hub=0.2,down=1,among=artists,rounds=1,occurrence=answers` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
+// Metric variants: `--variant blend=0.5,decay=0.5,decay-tracks=5,power=1,neighbours=10,hub=0.2,down=1,among=artists,rounds=1,occurrence=answers,by=artist` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
 // variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
 // genre tables.
 import os from 'node:os';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { ARTIST_BLEND, Catalog, LOCAL_SCALE, trackLabels, type PrepareOptions } from '../src/catalog/catalog.js';
+import { ARTIST_BLEND, ARTIST_BLEND_DECAY, Catalog, LOCAL_SCALE, trackLabels, type PrepareOptions } from '../src/catalog/catalog.js';
 import { artistDisjointSides, isTestTrack, standardize, type Side } from '../src/catalog/embedding.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
 import { recommend, type Attribute, type Bounds } from '../src/catalog/recommend.js';
@@ -42,6 +42,8 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
     return v;
   };
   const blend = num('blend', ARTIST_BLEND);
+  const decayTracks = num('decay-tracks', ARTIST_BLEND_DECAY?.tracks ?? 1);
+  const decayPower = num('decay', ARTIST_BLEND_DECAY?.power ?? 0);
   const power = num('power', LOCAL_SCALE.power);
   const neighbours = num('neighbours', LOCAL_SCALE.neighbours);
   const hub = num('hub', LOCAL_SCALE.hub ?? 0);
@@ -51,10 +53,12 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   const hubRounds = num('rounds', LOCAL_SCALE.hubRounds ?? 1);
   const occurrence = kv.get('occurrence') ?? LOCAL_SCALE.occurrence ?? 'neighbours';
   if (occurrence !== 'neighbours' && occurrence !== 'answers') throw new Error(`--variant ${spec}: occurrence must be neighbours or answers`);
-  const correction = hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}${hubRounds !== 1 ? ` × ${hubRounds} rounds` : ''}${occurrence === 'answers' ? ' (N_k as answer lists)' : ''}` : '';
+  const hubBy = kv.get('by') ?? LOCAL_SCALE.hubBy ?? 'track';
+  if (hubBy !== 'track' && hubBy !== 'artist') throw new Error(`--variant ${spec}: by must be track or artist`);
+  const correction = hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}${hubRounds !== 1 ? ` × ${hubRounds} rounds` : ''}${occurrence === 'answers' ? ' (N_k as answer lists)' : ''}${hubBy === 'artist' ? ' (N_k the artist mean)' : ''}` : '';
   return {
-    label: `blend ${blend}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${correction}` : 'no local scale'}`,
-    options: { blend, localScale: power ? { neighbours, power, hub, among, hubOnlyDown, hubRounds, occurrence } : null },
+    label: `blend ${blend}${decayPower ? ` × min(1, (${decayTracks} / artist's tracks)^${decayPower})` : ''}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${correction}` : 'no local scale'}`,
+    options: { blend, blendDecay: decayPower ? { tracks: decayTracks, power: decayPower } : null, localScale: power ? { neighbours, power, hub, among, hubOnlyDown, hubRounds, occurrence, hubBy } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);

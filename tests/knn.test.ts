@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerOccurrence, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
+import { answerOccurrence, artistBlend, Catalog, LOCAL_SCALE, localScales } from '../src/catalog/catalog.js';
+import { blendByGroup } from '../src/catalog/embedding.js';
 import { loadCatalog } from '../src/catalog/holder.js';
 import { KdTree, TopK } from '../src/catalog/knn.js';
 import { recommend, type RecommendRequest } from '../src/catalog/recommend.js';
@@ -191,6 +192,27 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     expect(localScales(tree, columns, spec)[0]!).toBe(plain[0]!);
   });
 
+  it('the hub correction by artist moves all of an artist\'s tracks by one factor, from the mean of their occurrences', () => {
+    // 2-D: 400 tracks, the first 40 by one artist and packed in a clump at the centre, the rest one-track artists.
+    let rng = 11;
+    const rand = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const n = 400;
+    const xs = Float32Array.from({ length: 2 * n }, (_, c) => (rand() - 0.5) * 4 * (c < 80 ? 0.15 : 1));
+    const tree = new KdTree(xs, n, 2);
+    const artistKeys = { start: Int32Array.from({ length: n + 1 }, (_, i) => i), ids: Int32Array.from({ length: n }, (_, i) => Math.max(0, i - 39)), table: Array.from({ length: n }, (_, i) => `a${i}`) };
+    const columns = { songIndex: Int32Array.from({ length: n }, (_, i) => i), artistKeys };
+    const spec = { neighbours: 5, power: 1, hub: 0.5 };
+    const plain = localScales(tree, columns, { ...spec, hub: 0 });
+    const byTrack = localScales(tree, columns, spec);
+    const byArtist = localScales(tree, columns, { ...spec, hubBy: 'artist' });
+    const ratio = (s: Float32Array, i: number) => s[i]! / plain[i]!;
+    const clump = Array.from({ length: 40 }, (_, i) => ratio(byArtist, i));
+    for (const r of clump) expect(r).toBeCloseTo(clump[0]!, 5);
+    expect(new Set(Array.from({ length: 40 }, (_, i) => ratio(byTrack, i).toFixed(5))).size).toBeGreaterThan(1);
+    // A one-track artist's mean is its own occurrence: the same factor either way.
+    for (let i = 40; i < n; i++) expect(ratio(byArtist, i)).toBeCloseTo(ratio(byTrack, i), 5);
+  });
+
   it('local scale: the mean distance to the 10 nearest tracks of other songs, exact, as published and served', async () => {
     const song = catalog.songIndex;
     const tree = catalog.metric;
@@ -309,5 +331,23 @@ describe('exact nearest neighbours in the learned metric (k-d tree)', () => {
     const few = new TopK((i) => String(i)).reset(100);
     new KdTree(new Float32Array([0, 1, 2]), 3, 1).search([new Float64Array([2])], 1, () => true, few);
     expect(Array.from(few.sorted().indexes)).toEqual([2, 1, 0]);
+  });
+});
+
+describe('artist blend weakened by the artist track count', () => {
+  it('pulls a small artist as a plain blend does and a prolific artist less', () => {
+    // One dimension: artist a has 2 tracks (0, 2; mean 1), artist b has 8 (0 … 7; mean 3.5), one track has no artist.
+    const e = Float32Array.from([0, 2, 0, 1, 2, 3, 4, 5, 6, 7, 9]);
+    const groups = ['a', 'a', 'b', 'b', 'b', 'b', 'b', 'b', 'b', 'b', undefined];
+    const plain = blendByGroup(e, e.length, 1, groups, 0.5);
+    const decayed = blendByGroup(e, e.length, 1, groups, artistBlend(0.5, { tracks: 2, power: 1 }));
+    expect(Array.from(plain.subarray(0, 2))).toEqual([0.5, 1.5]);
+    expect(Array.from(decayed.subarray(0, 2))).toEqual([0.5, 1.5]);
+    // b: beta 0.5 · 2/8 = 0.125, so track 0 of b lands at 0.875 · 0 + 0.125 · 3.5.
+    expect(decayed[2]).toBeCloseTo(0.4375, 6);
+    expect(plain[2]).toBeCloseTo(1.75, 6);
+    expect(decayed[10]).toBe(9);
+    expect(artistBlend(0.5, null)).toBe(0.5);
+    expect(artistBlend(0.5, { tracks: 5, power: 0 })).toBe(0.5);
   });
 });

@@ -138,6 +138,8 @@ export interface PrepareOptions {
   fitOn?: (i: number) => boolean;
   /** How strongly a track is pulled toward its artist's mean (default ARTIST_BLEND); for the evaluation's variants. */
   blend?: number;
+  /** How the blend weakens with the artist's track count (default ARTIST_BLEND_DECAY; `null`: none); for the evaluation's variants. */
+  blendDecay?: BlendDecay | null;
   /** The local scaling of the metric (default LOCAL_SCALE; `null`: none); for the evaluation's variants. */
   localScale?: LocalScaleSpec | null;
 }
@@ -163,7 +165,8 @@ export function prepareCatalog(source: CatalogSource, options: PrepareOptions = 
 
 /** The learned metric's k-d tree (it copies the vectors in tree order: they are let go of on return). */
 function metricTree(columns: CatalogColumns, options: PrepareOptions): { tree: KdTree; scale: number } {
-  const { vectors, dims, scale } = embedColumns(columns, options.fitOn, options.blend);
+  const decay = options.blendDecay === undefined ? ARTIST_BLEND_DECAY : options.blendDecay;
+  const { vectors, dims, scale } = embedColumns(columns, options.fitOn, artistBlend(options.blend ?? ARTIST_BLEND, decay));
   return { tree: new KdTree(vectors, columns.size, dims), scale };
 }
 
@@ -769,6 +772,24 @@ export const METRIC_INPUTS: readonly MetricFeature[] = METRIC_FEATURES;
 export const ARTIST_BLEND = 0.5;
 
 /**
+ * The artist blend weakened for prolific artists: an artist with n tracks pulls its tracks toward its mean by
+ * blend · min(1, (tracks / n)^power), so a big artist's tracks keep more of their own spread and form a looser clump
+ * (dense clumps of a prolific artist's tracks are nearest neighbours of many seeds: hubs).
+ */
+export interface BlendDecay {
+  tracks: number;
+  power: number;
+}
+/** Served: none (see docs/EVALUATION.md). */
+export const ARTIST_BLEND_DECAY: BlendDecay | null = null;
+
+/** The blend as a function of the artist's track count (a plain number when it does not depend on it). */
+export function artistBlend(blend: number, decay: BlendDecay | null): number | ((size: number) => number) {
+  if (!decay || decay.power === 0) return blend;
+  return (size) => blend * Math.min(1, (decay.tracks / size) ** decay.power);
+}
+
+/**
  * Local scaling of the metric: σ_i is the mean distance from track i to its `neighbours` nearest tracks of
  * other songs, and a track's squared distances are divided by s_i = (σ_i / median σ)^power, so a seed's
  * answers are ranked by d²(seed, i) / (s_seed · s_i). Tracks in dense clumps (a prolific artist's songs,
@@ -802,6 +823,12 @@ export interface LocalScaleSpec {
    * artists never counts, take those slots for every seed of a prolific artist).
    */
   occurrence?: 'neighbours' | 'answers';
+  /**
+   * Whose N_k the hub correction reads: `track` (default), the track's own; `artist`, the mean N_k of its primary
+   * artist's tracks, so a prolific artist's clump moves away as one instead of handing a moved hub's slots to the
+   * clump's next track.
+   */
+  hubBy?: 'track' | 'artist';
 }
 /** How many of a similar_tracks answer list may be by the seed's own artist, as `npm run eval` counts it. */
 export const SAME_ARTIST_ANSWERS = 2;
@@ -825,12 +852,28 @@ export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songInd
     const occurrence = spec.occurrence === 'answers' && spec.among === 'artists'
       ? answerOccurrence(tree, scales, spec.neighbours, songIndex, primary, other)
       : tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
+    if (spec.hubBy === 'artist') artistMeanOccurrence(occurrence, primary);
     for (let i = 0; i < scales.length; i++) {
       const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub;
       scales[i] = scales[i]! * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
     }
   }
   return scales;
+}
+
+/** Replace each track's occurrence by the mean over its primary artist's tracks (rounded; a track without an artist keeps its own). */
+function artistMeanOccurrence(occurrence: Int32Array, primary: Int32Array): void {
+  const sum = new Map<number, { total: number; count: number }>();
+  for (let i = 0; i < occurrence.length; i++) {
+    if (primary[i]! < 0) continue;
+    const acc = sum.get(primary[i]!) ?? sum.set(primary[i]!, { total: 0, count: 0 }).get(primary[i]!)!;
+    acc.total += occurrence[i]!;
+    acc.count++;
+  }
+  for (let i = 0; i < occurrence.length; i++) {
+    const acc = primary[i]! < 0 ? undefined : sum.get(primary[i]!);
+    if (acc) occurrence[i] = Math.round(acc.total / acc.count);
+  }
 }
 
 /**
@@ -931,7 +974,7 @@ function metricInputs(cols: CatalogColumns): Float64Array {
  * track. Deterministic for a snapshot. Labels are read here, once, to learn the projection; queries only
  * ever see the vectors.
  */
-export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
+export function embedColumns(cols: CatalogColumns, fitOn: (i: number) => boolean = (i) => !isTestTrack(cols.trackId.at(i)!), blend: number | ((size: number) => number) = ARTIST_BLEND): { vectors: Float32Array; dims: number; scale: number } {
   const n = cols.size;
   const d = METRIC_INPUTS.length;
   // Each n × d array is let go of as soon as the next step has what it needs (at 1M tracks each is

@@ -168,9 +168,13 @@ export function project(z: Float64Array, n: number, d: number, w: Matrix): Float
   return out;
 }
 
-/** Pull each row toward its group's mean: (1-beta)·own + beta·group mean. Rows without a group keep their own. */
-export function blendByGroup(e: Float32Array, n: number, k: number, groups: readonly (string | undefined)[], beta: number): Float32Array {
-  if (beta <= 0) return e;
+/**
+ * Pull each row toward its group's mean: (1-beta)·own + beta·group mean, beta a number or a function of the
+ * group's size (how many rows it has). Rows without a group keep their own.
+ */
+export function blendByGroup(e: Float32Array, n: number, k: number, groups: readonly (string | undefined)[], beta: number | ((size: number) => number)): Float32Array {
+  const betaOf = typeof beta === 'number' ? () => beta : beta;
+  if (typeof beta === 'number' && beta <= 0) return e;
   const sums = new Map<string, { c: number; s: Float64Array }>();
   for (let i = 0; i < n; i++) {
     const g = groups[i];
@@ -184,9 +188,10 @@ export function blendByGroup(e: Float32Array, n: number, k: number, groups: read
   for (let i = 0; i < n; i++) {
     const g = groups[i];
     const acc = g ? sums.get(g) : undefined;
+    const b = acc && acc.c > 1 ? betaOf(acc.c) : 0;
     for (let c = 0; c < k; c++) {
       const own = e[i * k + c]!;
-      out[i * k + c] = acc && acc.c > 1 ? (1 - beta) * own + beta * (acc.s[c]! / acc.c) : own;
+      out[i * k + c] = b > 0 ? (1 - b) * own + b * (acc!.s[c]! / acc!.c) : own;
     }
   }
   return out;
