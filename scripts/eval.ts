@@ -2,7 +2,7 @@
 // each through its published snapshot: `--data-dir <dataset>=<dir>` reuses a data dir built by `npm run pipeline`,
 // otherwise the pipeline builds one in a temporary dir. `--dataset <name>` (repeatable) limits the run to those.
 // Prints a markdown report; `--out docs/EVALUATION.md` writes it between the eval markers there.
-// Metric variants: `--variant blend=0.5,decay=0.5,decay-tracks=5,power=1,neighbours=10,hub=0.2,down=1,among=artists,rounds=1,occurrence=answers,by=artist` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
+// Metric variants: `--variant blend=0.5,decay=0.5,decay-tracks=5,power=1,neighbours=10,hub=0.2,down=1,above=1,among=artists,rounds=1,occurrence=answers,by=artist` (repeatable; power=0: no local scaling; see LocalScaleSpec) adds a row per
 // variant to the artist-disjoint split; `--split artist-disjoint` runs one split only; `--no-tables` skips the mood and
 // genre tables.
 import os from 'node:os';
@@ -51,14 +51,15 @@ function variant(spec: string): { label: string; options: PrepareOptions } {
   if (among !== 'songs' && among !== 'artists') throw new Error(`--variant ${spec}: among must be songs or artists`);
   const hubOnlyDown = num('down', LOCAL_SCALE.hubOnlyDown ? 1 : 0) === 1;
   const hubRounds = num('rounds', LOCAL_SCALE.hubRounds ?? 1);
+  const hubAbove = num('above', LOCAL_SCALE.hubAbove ?? 1);
   const occurrence = kv.get('occurrence') ?? LOCAL_SCALE.occurrence ?? 'neighbours';
   if (occurrence !== 'neighbours' && occurrence !== 'answers') throw new Error(`--variant ${spec}: occurrence must be neighbours or answers`);
   const hubBy = kv.get('by') ?? LOCAL_SCALE.hubBy ?? 'track';
   if (hubBy !== 'track' && hubBy !== 'artist') throw new Error(`--variant ${spec}: by must be track or artist`);
-  const correction = hub ? `, hub correction ^${hub}${hubOnlyDown ? ' on hubs only' : ''}${hubRounds !== 1 ? ` × ${hubRounds} rounds` : ''}${occurrence === 'answers' ? ' (N_k as answer lists)' : ''}${hubBy === 'artist' ? ' (N_k the artist mean)' : ''}` : '';
+  const correction = hub ? `, hub correction ^${hub}${hubOnlyDown ? ` on hubs only${hubAbove !== 1 ? ` (N_k > ${hubAbove}k)` : ''}` : ''}${hubRounds !== 1 ? ` × ${hubRounds} rounds` : ''}${occurrence === 'answers' ? ' (N_k as answer lists)' : ''}${hubBy === 'artist' ? ' (N_k the artist mean)' : ''}` : '';
   return {
     label: `blend ${blend}${decayPower ? ` × min(1, (${decayTracks} / artist's tracks)^${decayPower})` : ''}, ${power ? `local scale (σ over ${neighbours} nearest of other ${among})^${power}${correction}` : 'no local scale'}`,
-    options: { blend, blendDecay: decayPower ? { tracks: decayTracks, power: decayPower } : null, localScale: power ? { neighbours, power, hub, among, hubOnlyDown, hubRounds, occurrence, hubBy } : null },
+    options: { blend, blendDecay: decayPower ? { tracks: decayTracks, power: decayPower } : null, localScale: power ? { neighbours, power, hub, among, hubOnlyDown, hubAbove, hubRounds, occurrence, hubBy } : null },
   };
 }
 const variants = optionValues(args, '--variant').map(variant);

@@ -812,6 +812,11 @@ export interface LocalScaleSpec {
   /** Apply the hub correction only to tracks that occur more than k times (N_k > k), never move a track closer. */
   hubOnlyDown?: boolean;
   /**
+   * Where the hub correction starts, in multiples c of k (default 1): the factor becomes ((c·k + 1) / (N_k + 1))^hub,
+   * so with `hubOnlyDown` only the tail of tracks occurring more than c·k times moves away, the rest keep their scale.
+   */
+  hubAbove?: number;
+  /**
    * How many times the hub correction is applied (default 1), N_k measured again under the corrected scales each
    * time: moving a hub away hands its slots to its neighbours, which the next round moves in turn.
    */
@@ -854,7 +859,7 @@ export function localScales(tree: KdTree, columns: Pick<CatalogColumns, 'songInd
       : tree.withLocalScale(scales).kOccurrence(spec.neighbours, other);
     if (spec.hubBy === 'artist') artistMeanOccurrence(occurrence, primary);
     for (let i = 0; i < scales.length; i++) {
-      const factor = ((spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub;
+      const factor = (((spec.hubAbove ?? 1) * spec.neighbours + 1) / (occurrence[i]! + 1)) ** spec.hub;
       scales[i] = scales[i]! * (spec.hubOnlyDown ? Math.min(1, factor) : factor);
     }
   }
