@@ -768,8 +768,8 @@ export class Catalog {
 /** Inputs of the learned metric: the 12 audio attributes, release year and popularity (the feature registry's `metric` ones). */
 export const METRIC_INPUTS: readonly MetricFeature[] = METRIC_FEATURES;
 
-/** How strongly a track is pulled toward its primary artist's mean position (tuned in `npm run eval`). */
-export const ARTIST_BLEND = 0.5;
+/** How strongly a track is pulled toward its primary artist's mean position (tuned in `npm run eval`; weakened for prolific artists by ARTIST_BLEND_DECAY). */
+export const ARTIST_BLEND = 0.65;
 
 /**
  * The artist blend weakened for prolific artists: an artist with n tracks pulls its tracks toward its mean by
@@ -780,8 +780,8 @@ export interface BlendDecay {
   tracks: number;
   power: number;
 }
-/** Served: none (see docs/EVALUATION.md). */
-export const ARTIST_BLEND_DECAY: BlendDecay | null = null;
+/** Served: the full blend up to 3 tracks, then ∝ 1/√n (tuned in `npm run eval`; docs/EVALUATION.md). */
+export const ARTIST_BLEND_DECAY: BlendDecay | null = { tracks: 3, power: 0.5 };
 
 /** The blend as a function of the artist's track count (a plain number when it does not depend on it). */
 export function artistBlend(blend: number, decay: BlendDecay | null): number | ((size: number) => number) {
