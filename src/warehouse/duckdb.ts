@@ -155,10 +155,10 @@ function* rowsOf<T extends Row>(chunk: DuckDBDataChunk, names: readonly string[]
   }
 }
 
-/** A setting's value as SQL: numbers and booleans as they are, anything else a quoted string. */
 /** The memory limit `releaseMemory` lowers DuckDB's to for a moment. */
 const RELEASE_LIMIT = '16MB';
 
+/** A setting's value as SQL: numbers and booleans as they are, anything else a quoted string. */
 function sqlLiteral(v: string | number | boolean): string {
   return typeof v === 'number' || typeof v === 'boolean' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
 }
