@@ -5,6 +5,25 @@ import type { z } from 'zod';
 /** One JSON Schema validator for every server and tool built here (a fresh Ajv per server is costly to build). */
 export const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
+/** Output schemas whose validator may not be compiled yet (compileOutputValidators empties it). */
+const UNCOMPILED: (() => unknown)[] = [];
+
+/**
+ * Compile every output validator not compiled yet, one per turn of the event loop. A compile is one
+ * uninterruptible piece of 5–60 ms (Ajv generates and evaluates the validator's code); left to a tool's
+ * first call, it lands in that call and holds every other request behind it. The server runs this once its
+ * first catalog's indexes are in (main.ts).
+ */
+export async function compileOutputValidators(): Promise<number> {
+  let n = 0;
+  for (let check = UNCOMPILED.shift(); check; check = UNCOMPILED.shift()) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    check();
+    n++;
+  }
+  return n;
+}
+
 /**
  * A tool's output schema as the SDK takes it: the JSON Schema zod writes for `schema` (the one tools/list
  * publishes, as before), checked against each answer's structuredContent by the validator compiled from
@@ -18,6 +37,7 @@ export function outputSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWi
   let compiled: StandardSchemaWithJSON<z.output<S>, z.output<S>> | undefined;
   const jsonOf = () => (json ??= schema['~standard'].jsonSchema.output({ target: 'draft-2020-12' }) as JsonSchemaType);
   const check = () => (compiled ??= fromJsonSchema<z.output<S>>(jsonOf(), JSON_SCHEMA_VALIDATOR));
+  UNCOMPILED.push(check);
   return {
     '~standard': {
       version: 1,

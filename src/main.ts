@@ -76,6 +76,14 @@ async function main(argv: string[]): Promise<void> {
   // The published snapshot's files are read (and their checksums computed) from here on, while the
   // serving modules load; the decode starts once the server answers (a worker gets its catalog from the primary).
   if (!cluster.isWorker) holder.prefetch();
+  // The tools' output validators are compiled once the first catalog's indexes are in, each in a turn of
+  // its own, rather than inside each tool's first call, where one compile (5–60 ms) held every other
+  // request. Not during the load: there they delayed the first answer (docs/BENCHMARKS.md, "Issue 16, fourth pass").
+  holder.once('indexed', () =>
+    void import('./json-schema.js')
+      .then(({ compileOutputValidators }) => compileOutputValidators())
+      .then((n) => log.debug({ validators: n }, 'output validators compiled')),
+  );
   const { spotifyClientFromConfig } = await import('./spotify/from-config.js');
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.
   const spotifyClient = spotifyClientFromConfig(config, log, {

@@ -1,8 +1,8 @@
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { JSON_SCHEMA_VALIDATOR, outputSchemaOf } from '../src/json-schema.js';
+import { compileOutputValidators, JSON_SCHEMA_VALIDATOR, outputSchemaOf } from '../src/json-schema.js';
 
 /**
  * Tools hand the SDK their output schema as compiled JSON Schema (src/json-schema.ts): clients must see the
@@ -37,5 +37,21 @@ describe('output schemas as compiled JSON Schema', () => {
     const r = (await wrong.callTool({ name: 't', arguments: {} })) as { isError?: boolean; content: { text: string }[] };
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/Output validation error.*\bt\b/);
+  });
+});
+
+describe('output validators compiled ahead of the first call', () => {
+  it('compiles each pending validator once, so a later answer check compiles nothing', async () => {
+    const schema = outputSchemaOf(z.object({ n: z.number().int() }));
+    expect(await compileOutputValidators()).toBeGreaterThanOrEqual(1);
+    const getValidator = vi.spyOn(JSON_SCHEMA_VALIDATOR, 'getValidator');
+    try {
+      expect(await schema['~standard'].validate({ n: 1 })).toEqual({ value: { n: 1 } });
+      expect((await schema['~standard'].validate({ n: 1.5 })).issues).toBeDefined();
+      expect(getValidator).not.toHaveBeenCalled();
+      expect(await compileOutputValidators()).toBe(0);
+    } finally {
+      getValidator.mockRestore();
+    }
   });
 });

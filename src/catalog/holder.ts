@@ -39,7 +39,8 @@ interface Broken { identity: string; delayMs: number; retryAt: number }
 
 /**
  * Holds the catalog being served. Loads the published snapshot, polls CURRENT for a newer one and
- * swaps it in atomically (calls in flight keep the catalog they started with). Emits 'changed'.
+ * swaps it in atomically (calls in flight keep the catalog they started with). Emits 'changed' on a swap,
+ * and 'indexed' once a catalog's indexes built after it is served are in (idle-time work can follow).
  * A snapshot that fails to load is logged once and retried after a doubling delay (capped at
  * MAX_RETRY_MS) while the last good catalog keeps answering; a new publish is tried at once.
  */
@@ -130,7 +131,13 @@ export class CatalogHolder extends EventEmitter {
       this.set({ status: 'ready', catalog });
       // Name resolution's artist and title indexes are built right after, in slices, once calls waiting for the catalog have run
       // (a call that needs one sooner finishes its build at once).
-      setImmediate(() => void runSliced(catalog.indexSteps()).catch((err: Error) => this.log.error({ err: err.message }, 'name resolution index not built'))).unref();
+      // 'indexed' tells whoever has idle-time work of their own that these slices are done.
+      setImmediate(() =>
+        void runSliced(catalog.indexSteps()).then(
+          () => this.emit('indexed', catalog),
+          (err: Error) => this.log.error({ err: err.message }, 'name resolution index not built'),
+        ),
+      ).unref();
       this.log.info({ version, tracks: catalog.size, ms: Date.now() - started, previous }, 'serving catalog loaded');
       if (previous) this.emit('changed', catalog);
       return true;
