@@ -63,6 +63,22 @@ export function knowledgeFor(catalog: Catalog): Knowledge {
   return k;
 }
 
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Make a catalog's knowledge side ahead of the first search, in idle time: once the search file is
+ * read, the derived documents' scaffolding in one turn, the search index (the file's, checked against
+ * the documents) in the next. Each piece is what the first search would otherwise do before scoring,
+ * while every other request waited (tens of ms at 1M tracks).
+ */
+export async function prepareKnowledge(catalog: Catalog): Promise<void> {
+  await searchFileRead(catalog);
+  await turn();
+  const knowledge = knowledgeFor(catalog);
+  await turn();
+  await knowledge.search().warm();
+}
+
 const once = <T>(f: () => T): (() => T) => {
   let v: T | undefined;
   let done = false;

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { CatalogHolder } from './catalog/holder.js';
+import type { Catalog } from './catalog/catalog.js';
 import { currentVersion } from './catalog/snapshot.js';
 import type { CatalogMessage } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
@@ -83,6 +84,12 @@ async function main(argv: string[]): Promise<void> {
     void import('./json-schema.js')
       .then(({ compileOutputValidators }) => compileOutputValidators())
       .then((n) => log.debug({ validators: n }, 'output validators compiled')),
+  );
+  // Likewise each served catalog's knowledge side, which the first search would otherwise make before scoring.
+  holder.on('indexed', (catalog: Catalog) =>
+    void import('../resources/knowledge.js')
+      .then(({ prepareKnowledge }) => prepareKnowledge(catalog))
+      .catch((err: Error) => log.warn({ err: err.message }, 'knowledge side not prepared ahead; the first search makes it')),
   );
   const { spotifyClientFromConfig } = await import('./spotify/from-config.js');
   // With Spotify credentials, artist_metadata refreshes stale artist data live; without, it answers from stored data.

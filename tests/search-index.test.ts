@@ -8,7 +8,7 @@ import { CatalogHolder } from '../src/catalog/holder.js';
 import { SEARCH_FILE, SearchIndex, searchFileRead } from '../src/catalog/search-index.js';
 import { currentVersion, readSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
-import { knowledgeFor, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
+import { knowledgeFor, prepareKnowledge, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { prng } from '../scripts/lib/prng.js';
 import { KnowledgeSearch, queryTerms, tokenize, type DocKind, type IndexDoc } from '../resources/retrieval.js';
@@ -178,6 +178,28 @@ describe('inverted search index', () => {
       expect(reworded.searchFileRefused).toMatch(/worded differently/);
       expect(reworded.search().prebuilt()).toBe(false);
     });
+  });
+});
+
+describe('the knowledge side made ahead of the first search', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'music-search-ahead-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is ready to search once the holder reports the catalog 'indexed' and prepareKnowledge settles, even with no search file", async () => {
+    cpSync(SNAPSHOTS, dir, { recursive: true });
+    rmSync(join(dir, (await currentVersion(dir))!, SEARCH_FILE));
+    const holder = new CatalogHolder(dir, silentLogger);
+    const indexed = new Promise<Catalog>((resolve) => holder.once('indexed', resolve));
+    expect(await holder.load()).toBe(true);
+    const catalog = await indexed;
+    holder.close();
+    expect(catalog.indexesReady).toBe(true);
+    await prepareKnowledge(catalog);
+    // Built from the documents in the background, and finished: the first search does not wait.
+    const k = knowledgeFor(catalog);
+    expect(k.search().prebuilt()).toBe(false);
+    expect(k.search().ready).toBe(true);
+    expect(k.search().search('reggaeton', { limit: 3 }).hits.length).toBeGreaterThan(0);
   });
 });
 
