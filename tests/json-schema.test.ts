@@ -1,8 +1,23 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { McpServer } from '@modelcontextprotocol/server';
-import { describe, expect, it, vi } from 'vitest';
+import { McpServer, type JsonSchemaType } from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { compileOutputValidators, JSON_SCHEMA_VALIDATOR, outputSchemaOf } from '../src/json-schema.js';
+import {
+  compileOutputValidators,
+  JSON_SCHEMA_VALIDATOR,
+  OutputValidators,
+  outputJsonSchemas,
+  outputSchemaOf,
+  PRECOMPILED_FILE,
+  precompiledSource,
+  schemaKey,
+} from '../src/json-schema.js';
+import { REPO_ROOT } from './helpers/dataset.js';
 
 /**
  * Tools hand the SDK their output schema as compiled JSON Schema (src/json-schema.ts): clients must see the
@@ -53,5 +68,48 @@ describe('output validators compiled ahead of the first call', () => {
     } finally {
       getValidator.mockRestore();
     }
+  });
+});
+
+describe('output validators compiled at build time', () => {
+  const output = z.object({ tracks: z.array(z.object({ id: z.string(), year: z.number().int().nullable() })).min(1), note: z.string().optional() });
+  const json = output['~standard'].jsonSchema.output({ target: 'draft-2020-12' }) as JsonSchemaType;
+  const dir = mkdtempSync(join(tmpdir(), 'music-validators-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('checks with the compiled validator, not a new compile, and words a failure as Ajv does', async () => {
+    const file = join(dir, 'v.cjs');
+    writeFileSync(file, await precompiledSource([json]));
+    const ajv = new AjvJsonSchemaValidator();
+    const fallback = { getValidator: vi.fn(ajv.getValidator.bind(ajv)) };
+    const validators = new OutputValidators(fallback, () => createRequire(import.meta.url)(file));
+    const check = validators.getValidator(json);
+    const reference = ajv.getValidator(json);
+    expect(fallback.getValidator).not.toHaveBeenCalled();
+    for (const answer of [{ tracks: [{ id: 'a', year: null }] }, { tracks: [] }, { tracks: [{ id: 1, year: 1999.5 }], note: 3 }, 'text']) {
+      expect(check(answer), JSON.stringify(answer)).toEqual(reference(answer));
+    }
+    expect(check({ tracks: [] }).errorMessage).toMatch(/data\/tracks must NOT have fewer than 1 items/);
+  });
+
+  it('compiles a schema the build did not see (or saw in another wording), as before', async () => {
+    const other = z.object({ n: z.number() })['~standard'].jsonSchema.output({ target: 'draft-2020-12' }) as JsonSchemaType;
+    const file = join(dir, 'other.cjs');
+    writeFileSync(file, await precompiledSource([other]));
+    const ajv = new AjvJsonSchemaValidator();
+    const fallback = { getValidator: vi.fn(ajv.getValidator.bind(ajv)) };
+    const check = new OutputValidators(fallback, () => createRequire(import.meta.url)(file)).getValidator(json);
+    expect(fallback.getValidator).toHaveBeenCalledTimes(1);
+    expect(check({ tracks: [] }).valid).toBe(false);
+  });
+
+  it("the build compiled every tool's output schema as the sources write it (run `npm run build` after changing one)", async () => {
+    // The tool modules make their output schemas when imported (first imported here, in this file).
+    const before = outputJsonSchemas().length;
+    await import('../tools/index.js');
+    const keys = outputJsonSchemas().slice(before).map(schemaKey);
+    expect(keys.length).toBeGreaterThanOrEqual(6);
+    const built = createRequire(import.meta.url)(join(REPO_ROOT, 'dist/src', PRECOMPILED_FILE)) as Record<string, unknown>;
+    for (const key of keys) expect(typeof built[key], key).toBe('function');
   });
 });
