@@ -7,6 +7,7 @@ import { quote } from '../src/catalog/delimit.js';
 import { prebuiltSearchIndex, SEARCH_FILE, searchFileRead, type SearchFileHeader, type SearchIndex } from '../src/catalog/search-index.js';
 import type { ArtistProfile } from '../src/catalog/snapshot.js';
 import { findMood } from '../src/catalog/moods.js';
+import { runSliced } from '../src/catalog/slices.js';
 import { fold, genreKey } from '../src/catalog/text.js';
 import { artistMoods, artistSummary, renderArtist } from './artist-profile.js';
 import { renderDatasetCard } from './dataset-card.js';
@@ -63,20 +64,23 @@ export function knowledgeFor(catalog: Catalog): Knowledge {
   return k;
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Make a catalog's knowledge side ahead of the first search, in idle time: once the search file is
- * read, the derived documents' scaffolding in one turn, the search index (the file's, checked against
- * the documents) in the next. Each piece is what the first search would otherwise do before scoring,
- * while every other request waited (tens of ms at 1M tracks).
+ * read, the derived documents' scaffolding in one step, the search index (the file's, checked against
+ * the documents) in the next, in slices of the event loop (src/catalog/slices.ts). Each piece is what the
+ * first search would otherwise do before scoring, while every other request waited (tens of ms at 1M tracks).
  */
 export async function prepareKnowledge(catalog: Catalog): Promise<void> {
   await searchFileRead(catalog);
-  await turn();
-  const knowledge = knowledgeFor(catalog);
-  await turn();
-  await knowledge.search().warm();
+  const search = await runSliced(
+    (function* () {
+      yield;
+      const knowledge = knowledgeFor(catalog);
+      yield;
+      return knowledge.search();
+    })(),
+  );
+  await search.warm();
 }
 
 const once = <T>(f: () => T): (() => T) => {

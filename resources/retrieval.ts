@@ -1,4 +1,5 @@
-import { IndexBuilder, runInSlices, runToEnd, type SearchIndex } from '../src/catalog/search-index.js';
+import { IndexBuilder, type SearchIndex } from '../src/catalog/search-index.js';
+import { runNow, runSliced } from '../src/catalog/slices.js';
 import { fold } from '../src/catalog/text.js';
 import { MOODS } from '../src/catalog/moods.js';
 
@@ -101,7 +102,7 @@ export function buildIndex(docs: Iterable<IndexDoc>): SearchIndex;
 export function buildIndex(docs: Iterable<IndexDoc>, sliceMs: number): Promise<SearchIndex>;
 export function buildIndex(docs: Iterable<IndexDoc>, sliceMs?: number): SearchIndex | Promise<SearchIndex> {
   const work = indexing(docs);
-  return sliceMs === undefined ? runToEnd(work) : runInSlices(work, sliceMs);
+  return sliceMs === undefined ? runNow(work) : runSliced(work, sliceMs);
 }
 
 function* indexing(docs: Iterable<IndexDoc>): Generator<void, SearchIndex> {

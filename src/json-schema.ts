@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fromJsonSchema, type JsonSchemaType, type JsonSchemaValidator, type jsonSchemaValidator, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { z } from 'zod';
+import { runSliced } from './catalog/slices.js';
 
 /** A validator function as Ajv's standalone code exports it: true or false, with `errors` set after false. */
 interface CompiledCheck {
@@ -67,19 +68,23 @@ export function outputJsonSchemas(): JsonSchemaType[] {
 }
 
 /**
- * Make every output validator not made yet, one per turn of the event loop. A validator the build did
+ * Make every output validator not made yet, in slices of the event loop (catalog/slices.ts). A validator the build did
  * not compile is compiled here (5–60 ms in one piece); left to a tool's first call, that lands in the
  * call and holds every other request behind it. The server runs this once its first catalog's indexes
  * are in (main.ts).
  */
-export async function compileOutputValidators(): Promise<number> {
-  let n = 0;
-  for (let check = UNCOMPILED.shift(); check; check = UNCOMPILED.shift()) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    check();
-    n++;
-  }
-  return n;
+export function compileOutputValidators(): Promise<number> {
+  return runSliced(
+    (function* () {
+      let n = 0;
+      for (let check = UNCOMPILED.shift(); check; check = UNCOMPILED.shift()) {
+        yield;
+        check();
+        n++;
+      }
+      return n;
+    })(),
+  );
 }
 
 /**

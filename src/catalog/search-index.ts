@@ -490,37 +490,6 @@ function* sortStrings(strings: string[]): Generator<void, string[]> {
   return src;
 }
 
-/** Run a generator to its end at once. */
-export function runToEnd<T>(work: Generator<void, T>): T {
-  for (;;) {
-    const step = work.next();
-    if (step.done) return step.value;
-  }
-}
-
-/**
- * Run a generator in slices of at most about `sliceMs` each, one per turn of the event loop, so other
- * work (requests, pings) runs between slices.
- */
-export function runInSlices<T>(work: Generator<void, T>, sliceMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const slice = () => {
-      try {
-        const until = performance.now() + sliceMs;
-        for (;;) {
-          const step = work.next();
-          if (step.done) return resolve(step.value);
-          if (performance.now() >= until) break;
-        }
-        setImmediate(slice);
-      } catch (err) {
-        reject(err as Error);
-      }
-    };
-    setImmediate(slice);
-  });
-}
-
 /** Search files read with their catalogs, until the knowledge side takes them. */
 const loaded = new WeakMap<Catalog, { index: SearchIndex; header: SearchFileHeader }>();
 

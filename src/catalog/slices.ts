@@ -14,19 +14,63 @@ export function runNow<T>(steps: Steps<T>): T {
   }
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+interface Job {
+  steps: Steps<unknown>;
+  budgetMs: number;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
 
-/** Run, handing the event loop back whenever `budgetMs` has passed since the last hand-back. */
-export async function runSliced<T>(steps: Steps<T>, budgetMs = 8): Promise<T> {
-  let since = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - since >= budgetMs) {
-      await tick();
-      since = performance.now();
+/** Every computation being run in slices, in the order they take steps. */
+const jobs: Job[] = [];
+let turnScheduled = false;
+
+/**
+ * One turn of the event loop's share of the sliced work: the jobs take a step each in turn until the
+ * smallest budget among them has passed (at least one step), then the loop gets the thread back. One
+ * turn for all of them, not one per job: run side by side (a load's index build, a call waiting for it,
+ * the knowledge side, validators), each with its own turn of `budgetMs`, they held a ping for the sum.
+ */
+function runTurn(): void {
+  turnScheduled = false;
+  const since = performance.now();
+  let budget = Infinity;
+  for (const j of jobs) budget = Math.min(budget, j.budgetMs);
+  let at = 0;
+  do {
+    if (at >= jobs.length) at = 0;
+    const job = jobs[at]!;
+    let r: IteratorResult<void, unknown>;
+    try {
+      r = job.steps.next();
+    } catch (err) {
+      jobs.splice(at, 1);
+      job.reject(err as Error);
+      continue;
     }
-  }
+    if (r.done) {
+      jobs.splice(at, 1);
+      job.resolve(r.value);
+    } else at++;
+  } while (jobs.length && performance.now() - since < budget);
+  if (jobs.length) scheduleTurn();
+}
+
+function scheduleTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(runTurn);
+}
+
+/**
+ * Run in slices on the event loop: from the next turn on, a turn at a time, handing the loop back once
+ * `budgetMs` has passed in that turn. Every computation run this way shares the same turns and budget.
+ */
+export function runSliced<T>(steps: Steps<T>, budgetMs = 8): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    jobs.push({ steps, budgetMs, resolve: resolve as (value: unknown) => void, reject });
+    scheduleTurn();
+  });
 }
 
 /** `for (i = 0; i < n; i++) body(i)` that yields every `every` iterations. */

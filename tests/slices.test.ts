@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { runNow, runSliced, type Steps } from '../src/catalog/slices.js';
+
+/**
+ * Work run in slices (a catalog's indexes after a load, a call waiting for them, the knowledge side)
+ * shares the event loop's turns: however many computations are under way, a turn runs one budget of
+ * their steps and then lets requests through, so a ping waits for one slice, not one slice per computation.
+ */
+describe('computations run in slices', () => {
+  /** A computation of `n` steps that notes the turn of the event loop each step ran in. */
+  function* noting(n: number, turns: number[], turn: () => number, value: string): Steps<string> {
+    for (let i = 0; i < n; i++) {
+      turns.push(turn());
+      yield;
+    }
+    return value;
+  }
+
+  it('share one budget per turn: with a budget of 0, one step per turn among all of them', async () => {
+    let turn = 0;
+    let counting = true;
+    const count = () => {
+      turn++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const turns: number[] = [];
+    const done = await Promise.all(['a', 'b', 'c'].map((v) => runSliced(noting(5, turns, () => turn, v), 0)));
+    counting = false;
+    expect(done).toEqual(['a', 'b', 'c']);
+    expect(turns).toHaveLength(15);
+    expect(new Set(turns).size, `turns of the steps: ${turns.join(',')}`).toBe(15);
+  });
+
+  it('each finish with its own value or error, and run at once with runNow', async () => {
+    function* failing(): Steps<number> {
+      yield;
+      throw new Error('step failed');
+    }
+    const turns: number[] = [];
+    const [ok, bad] = await Promise.allSettled([runSliced(noting(3, turns, () => 0, 'ok')), runSliced(failing())]);
+    expect(ok).toEqual({ status: 'fulfilled', value: 'ok' });
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'step failed' } });
+    expect(runNow(noting(2, [], () => 0, 'now'))).toBe('now');
+  });
+});
