@@ -36,7 +36,7 @@ for (let i = 0; i < Number(reps); i++) {
   const n = performance.now();
   c.names; // name resolution's artist index, where the checkout puts it in after the load (at once here: no slices)
   names.push(performance.now() - n);
-  if (c.indexOf(c.columns.trackId.at(c.size >> 1)!) !== c.size >> 1) throw new Error('id lookup failed');
+  if (c.indexOf(c.columns.trackId.at(c.size >> 1)) !== c.size >> 1) throw new Error('id lookup failed');
 }
 times.sort((a, b) => a - b);
 names.sort((a, b) => a - b);

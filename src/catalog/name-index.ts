@@ -1,4 +1,5 @@
 import { IdTable } from './id-table.js';
+import type { NameList } from './near-names.js';
 import { NAME_INDEX_VERSION, type ArtistIndex, type Group, type Groups, type Lookup, type TitleIndexParts } from './resolve.js';
 import type { SegmentReader, SegmentWriter, StringColumn, Strings } from './segments.js';
 import { runNow, type Steps } from './slices.js';
@@ -38,6 +39,11 @@ class StoredLookup<V> implements Lookup<V> {
 
   *keys(): IterableIterator<string> {
     for (let r = 0; r < this.keyList.length; r++) yield this.keyList.at(r)!;
+  }
+
+  /** The keys in `keys()` order, each read when asked for. */
+  keyNames(): NameList {
+    return { length: this.keyList.length, at: (r) => this.keyList.at(r)! };
   }
 }
 
