@@ -8,7 +8,7 @@ import { CatalogHolder } from '../src/catalog/holder.js';
 import { SEARCH_FILE, SearchIndex, searchFileRead } from '../src/catalog/search-index.js';
 import { currentVersion, readSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
-import { knowledgeFor, prepareKnowledge, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
+import { knowledgeFor, knowledgeReady, prepareKnowledge, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
 import { REPO_ROOT } from './helpers/dataset.js';
 import { prng } from '../scripts/lib/prng.js';
 import { KnowledgeSearch, queryTerms, tokenize, type DocKind, type IndexDoc } from '../resources/retrieval.js';
@@ -200,6 +200,24 @@ describe('the knowledge side made ahead of the first search', () => {
     expect(k.search().prebuilt()).toBe(false);
     expect(k.search().ready).toBe(true);
     expect(k.search().search('reggaeton', { limit: 3 }).hits.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the knowledge side made by a first search', () => {
+  it('is made in slices: the event loop runs timers while it is made, and the search then answers', async () => {
+    const holder = new CatalogHolder(SNAPSHOTS, silentLogger);
+    expect(await holder.load()).toBe(true);
+    const state = holder.current;
+    holder.close();
+    if (state.status !== 'ready') throw new Error('no catalog');
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    const knowledge = await knowledgeReady(state.catalog);
+    clearInterval(counting);
+    expect(turns, 'timers ran while the knowledge side was made').toBeGreaterThan(0);
+    expect(knowledge).toBe(knowledgeFor(state.catalog));
+    expect(knowledge.search().prebuilt()).toBe(true);
+    expect(knowledge.search().search('reggaeton', { limit: 3 }).hits.length).toBeGreaterThan(0);
   });
 });
 

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { outputSchemaOf } from '../src/json-schema.js';
 import { echo, echoList, quote } from '../src/catalog/delimit.js';
 import { closest, genreKey } from '../src/catalog/text.js';
-import { knowledgeFor } from '../resources/knowledge.js';
-import { searchFileRead } from '../src/catalog/search-index.js';
+import { knowledgeReady } from '../resources/knowledge.js';
 import { DOC_KINDS } from '../resources/retrieval.js';
 import { URIS } from '../resources/uri.js';
 import { MOODS } from '../src/catalog/moods.js';
@@ -80,9 +79,9 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
     },
     async (args, ctx) =>
       withCatalog(deps, ctx, async (catalog): Promise<CallToolResult> => {
-        // The search file is read right after the catalog is served: a search made sooner waits for it.
-        await searchFileRead(catalog);
-        const knowledge = knowledgeFor(catalog);
+        // The search file is read right after the catalog is served, and the knowledge side made in slices
+        // after it (the server starts both in idle time): a search made sooner waits for them.
+        const knowledge = await knowledgeReady(catalog);
         if (knowledge.searchFileRefused && !refusalLogged.has(catalog)) {
           refusalLogged.add(catalog);
           deps.log.warn({ version: catalog.version, reason: knowledge.searchFileRefused }, 'search file not used; building the search index in the background');
