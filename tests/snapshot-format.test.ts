@@ -341,6 +341,34 @@ describe('string columns read in place', () => {
     expect(Buffer.concat(again.chunks).equals(Buffer.concat(w.chunks.slice(0, again.chunks.length)))).toBe(true);
   });
 
+  it('stores a segment whose bytes were written before once, read back under both names, but never shares a column a server leaves unread', () => {
+    const names = Array.from({ length: 2_000 }, (_, i) => `Artist ${i} «${'é'.repeat(i % 5)}»`);
+    const counts = Int32Array.from({ length: 2_000 }, (_, i) => i % 17);
+    const w = new SegmentWriter();
+    w.strings('artist.name', names);
+    w.numbers('artist.track_count', counts);
+    w.strings('names.group.name', names);
+    w.numbers('names.group.track_count', counts);
+    w.numbers('album_id.offsets', Uint32Array.from(counts));
+    w.numbers('small', Int32Array.from([1, 2, 3]));
+    w.numbers('small.again', Int32Array.from([1, 2, 3]));
+    const at = (name: string) => w.entries.find((e) => e.name === name)!.offset;
+    expect(at('names.group.name.utf8')).toBe(at('artist.name.utf8'));
+    expect(at('names.group.name.offsets')).toBe(at('artist.name.offsets'));
+    expect(at('names.group.track_count')).toBe(at('artist.track_count'));
+    expect(at('album_id.offsets')).not.toBe(at('artist.track_count'));
+    expect(at('small.again')).not.toBe(at('small'));
+    const file = new Uint8Array(Buffer.concat(w.chunks));
+    const single = new SegmentWriter();
+    single.strings('artist.name', names);
+    single.numbers('artist.track_count', counts);
+    expect(file.byteLength).toBeLessThan(Buffer.concat(single.chunks).byteLength + 4 * counts.byteLength);
+    const reader = new SegmentReader(file, w.entries);
+    expect(runNow(reader.strings('names.group.name'))).toEqual(names);
+    expect(Array.from(reader.i32('names.group.track_count'))).toEqual(Array.from(counts));
+    expect(Array.from(reader.u32('album_id.offsets'))).toEqual(Array.from(counts));
+  });
+
   it('leaves the album ids a server never reads out of memory, and still gives them to a reader that asks (from the file)', () => {
     const albums = ['a1', null, 'ä2'];
     const w = new SegmentWriter();
