@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder } from '../src/catalog/holder.js';
-import { SEARCH_FILE, SearchIndex, searchFileRead } from '../src/catalog/search-index.js';
+import { prebuiltSearchIndex, SEARCH_FILE, SearchIndex, searchFileRead } from '../src/catalog/search-index.js';
 import { currentVersion, readSnapshot, type Snapshot } from '../src/catalog/snapshot.js';
 import { silentLogger } from '../src/log.js';
 import { knowledgeFor, knowledgeReady, prepareKnowledge, searchDocuments, searchFileBytes } from '../resources/knowledge.js';
@@ -152,6 +152,10 @@ describe('inverted search index', () => {
       expect(k.searchFileRefused).toBeUndefined();
       expect(k.search().prebuilt()).toBe(true);
       expect(k.search().ready).toBe(true);
+      // The postings (most of the file) stay in it: a query reads its terms' from the file.
+      const served = prebuiltSearchIndex(k.catalog)!.index;
+      expect(served.arrays.postDoc.length).toBe(0);
+      expect(served.arrays.postOff[served.arrays.postOff.length - 1]).toBeGreaterThan(1000);
       for (const [query, kinds] of QUERIES) {
         const opts = { limit: 20, ...(kinds ? { kinds } : {}) };
         expect(k.search().search(query, opts), query).toEqual(search.search(query, opts));

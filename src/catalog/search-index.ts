@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Catalog } from './catalog.js';
 import { Grow } from './grow.js';
+import { keepOpenWhile, rangeReader, readSized } from './snapshot.js';
 
 /**
  * A BM25+ inverted index in typed arrays: a sorted term dictionary, postings per (term, field) and
@@ -33,6 +34,10 @@ const FUZZINESS = 0.15;
 const MAX_FUZZY = 6;
 
 export const SEARCH_FILE = 'search.bin';
+/** The longest header line a search file may start with. */
+const HEADER_MAX = 65_536;
+/** The sections a server leaves in the file and reads per query. */
+const POSTING_SECTIONS = ['postDoc', 'postTf'] as const;
 const MAGIC = 'music-mcp search index';
 export const SEARCH_FORMAT = 1;
 
@@ -57,16 +62,22 @@ export interface IndexArrays {
 /** A document's accumulated score (before grouping by URI). */
 export interface Scored { doc: number; score: number }
 
+/** Postings [from, to) of the posting arrays: their documents and term frequencies. */
+export type PostingsReader = (from: number, to: number) => { doc: Uint32Array; tf: Uint32Array };
+
 export class SearchIndex {
   readonly docs: number;
   readonly terms: number;
   private readonly data: IndexArrays;
+  private readonly postings: PostingsReader;
   private scratch: { score: Float64Array; quality: Uint16Array; last: Int32Array; touched: Uint32Array } | undefined;
 
-  constructor(arrays: IndexArrays) {
+  /** `postings`: where the postings are read from when `arrays` does not hold them (a search file's, read per query). */
+  constructor(arrays: IndexArrays, postings?: PostingsReader) {
     this.data = arrays;
     this.docs = arrays.boost.length;
     this.terms = arrays.termOff.length - 1;
+    this.postings = postings ?? ((from, to) => ({ doc: arrays.postDoc.subarray(from, to), tf: arrays.postTf.subarray(from, to) }));
   }
 
   get arrays(): IndexArrays {
@@ -209,7 +220,7 @@ export class SearchIndex {
    * documents and their scores; only the postings of matching dictionary terms are read.
    */
   score(terms: readonly string[], accept?: (kind: number) => boolean): Scored[] {
-    const { postOff, postDoc, postTf, fieldLen, avgLen, boost, kind } = this.data;
+    const { postOff, fieldLen, avgLen, boost, kind } = this.data;
     const docCount = this.docs;
     const scratch = (this.scratch ??= {
       score: new Float64Array(docCount), quality: new Uint16Array(docCount), last: new Int32Array(docCount).fill(-1), touched: new Uint32Array(docCount),
@@ -219,9 +230,14 @@ export class SearchIndex {
     let touched = 0;
     let queryTerm = 0; // position of the query term being scored, so a document counts each term once
     const add = (term: number, weight: number) => {
+      // A term's postings of every field lie together: read them at once.
+      const first = postOff[term * FIELDS]!;
+      const last = postOff[term * FIELDS + FIELDS]!;
+      if (first === last) return;
+      const { doc: postDoc, tf: postTf } = this.postings(first, last);
       for (let f = 0; f < FIELDS; f++) {
-        const from = postOff[term * FIELDS + f]!;
-        const to = postOff[term * FIELDS + f + 1]!;
+        const from = postOff[term * FIELDS + f]! - first;
+        const to = postOff[term * FIELDS + f + 1]! - first;
         if (from === to) continue;
         const df = to - from;
         const idf = Math.log(1 + (docCount - df + 0.5) / (df + 0.5));
@@ -280,6 +296,7 @@ export class SearchIndex {
   /** The index as bytes: one JSON header line, then the arrays, each 8-byte aligned. */
   toBytes(header: Record<string, unknown>): Buffer {
     const arrays = this.data;
+    if (arrays.postDoc.length !== arrays.postOff[arrays.postOff.length - 1]) throw new Error('an index read from a search file with its postings left in the file is not written again');
     const text = Buffer.from(arrays.termText, 'utf16le');
     const parts: [string, ArrayBufferView][] = [
       ['termText', text], ['termOff', arrays.termOff], ['postOff', arrays.postOff], ['postDoc', arrays.postDoc], ['postTf', arrays.postTf],
@@ -302,15 +319,32 @@ export class SearchIndex {
     return out;
   }
 
-  /** Read bytes written by toBytes; throws a message naming what is wrong. */
-  static fromBytes(bytes: Uint8Array): { index: SearchIndex; header: SearchFileHeader } {
-    const headerEnd = bytes.indexOf(0x0a);
-    if (headerEnd < 0 || headerEnd > 65_536) throw new Error('no header line');
+  /** A search file's header (its first line) and where its arrays start; throws a message naming what is wrong. */
+  static header(bytes: Uint8Array): { header: SearchFileHeader; base: number } {
+    const headerEnd = bytes.subarray(0, HEADER_MAX + 1).indexOf(0x0a);
+    if (headerEnd < 0) throw new Error('no header line');
     const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, headerEnd).toString('utf8')) as SearchFileHeader;
     if (header.magic !== MAGIC) throw new Error('not a search index file');
     if (header.format !== SEARCH_FORMAT) throw new Error(`search index format ${String(header.format)}, this server reads ${SEARCH_FORMAT}`);
     if (header.endian !== 'little' || new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('byte order differs from this machine');
-    const base = Math.ceil((headerEnd + 1) / 8) * 8;
+    return { header, base: Math.ceil((headerEnd + 1) / 8) * 8 };
+  }
+
+  /** The byte ranges ([start, end) in the file) of the postings, which a server reads per query (`fromBytes` with `readRange`). */
+  static postingRanges(header: SearchFileHeader, base: number): [number, number][] {
+    return POSTING_SECTIONS.map((name) => {
+      const section = header.sections?.[name];
+      if (!section) throw new Error(`section ${name} is missing or truncated`);
+      return [base + section[0], base + section[0] + section[1]];
+    });
+  }
+
+  /**
+   * Read bytes written by toBytes; throws a message naming what is wrong. With `readRange`, `bytes` need
+   * not hold the postings (`postingRanges`): a query reads its terms' postings from the file.
+   */
+  static fromBytes(bytes: Uint8Array, readRange?: (offset: number, length: number) => Uint8Array): { index: SearchIndex; header: SearchFileHeader } {
+    const { header, base } = SearchIndex.header(bytes);
     // Typed-array views need their element alignment: realign once when the buffer is not 8-aligned.
     const buf = (bytes.byteOffset + base) % 8 === 0 ? bytes : new Uint8Array(bytes);
     const view = <T>(name: string, ArrayType: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number }): T => {
@@ -320,24 +354,40 @@ export class SearchIndex {
     };
     const [textAt, textLen] = header.sections?.termText ?? [0, -1];
     if (textLen < 0 || base + textAt + textLen > buf.byteLength) throw new Error('section termText is missing or truncated');
+    // Postings left in the file: only their sizes are checked here, their documents as a query reads them.
+    const onDisk = readRange !== undefined;
+    const none = new Uint32Array(0);
     const arrays: IndexArrays = {
       termText: Buffer.from(buf.buffer, buf.byteOffset + base + textAt, textLen).toString('utf16le'),
-      termOff: view('termOff', Uint32Array), postOff: view('postOff', Uint32Array), postDoc: view('postDoc', Uint32Array),
-      postTf: view('postTf', Uint32Array), fieldLen: view('fieldLen', Uint32Array), avgLen: view('avgLen', Float64Array),
+      termOff: view('termOff', Uint32Array), postOff: view('postOff', Uint32Array), postDoc: onDisk ? none : view('postDoc', Uint32Array),
+      postTf: onDisk ? none : view('postTf', Uint32Array), fieldLen: view('fieldLen', Uint32Array), avgLen: view('avgLen', Float64Array),
       boost: view('boost', Float64Array), kind: view('kind', Uint8Array), ref: view('ref', Uint32Array),
     };
     const termCount = arrays.termOff.length - 1;
     const docCount = arrays.boost.length;
-    const postingCount = arrays.postDoc.length;
+    const postingCount = header.postings;
+    const postingBytes = POSTING_SECTIONS.map((name) => header.sections?.[name]?.[1]);
     if (
-      termCount !== header.terms || docCount !== header.docs || postingCount !== header.postings || arrays.postOff.length !== termCount * FIELDS + 1 ||
-      arrays.postTf.length !== postingCount || arrays.fieldLen.length !== docCount * FIELDS || arrays.kind.length !== docCount || arrays.ref.length !== docCount ||
+      termCount !== header.terms || docCount !== header.docs || arrays.postOff.length !== termCount * FIELDS + 1 ||
+      postingBytes.some((b) => b !== postingCount * 4) || (!onDisk && (arrays.postDoc.length !== postingCount || arrays.postTf.length !== postingCount)) ||
+      arrays.fieldLen.length !== docCount * FIELDS || arrays.kind.length !== docCount || arrays.ref.length !== docCount ||
       arrays.avgLen.length !== FIELDS || arrays.termOff[termCount] !== arrays.termText.length || arrays.postOff[termCount * FIELDS] !== postingCount
     ) {
       throw new Error('section sizes disagree with the header');
     }
-    for (let p = 0; p < postingCount; p += 1) if (arrays.postDoc[p]! >= docCount) throw new Error('a posting names a document outside the index');
-    return { index: new SearchIndex(arrays), header };
+    const outside = () => new Error('a posting names a document outside the index');
+    if (!onDisk) {
+      for (let p = 0; p < postingCount; p += 1) if (arrays.postDoc[p]! >= docCount) throw outside();
+      return { index: new SearchIndex(arrays), header };
+    }
+    const [docAt, tfAt] = SearchIndex.postingRanges(header, base).map(([start]) => start);
+    const u32 = (b: Uint8Array) => (b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Uint32Array(new Uint8Array(b).buffer));
+    const postings: PostingsReader = (from, to) => {
+      const doc = u32(readRange(docAt! + from * 4, (to - from) * 4));
+      for (let p = 0; p < doc.length; p++) if (doc[p]! >= docCount) throw outside();
+      return { doc, tf: u32(readRange(tfAt! + from * 4, (to - from) * 4)) };
+    };
+    return { index: new SearchIndex(arrays, postings), header };
   }
 }
 
@@ -499,19 +549,46 @@ const loaded = new WeakMap<Catalog, { index: SearchIndex; header: SearchFileHead
  */
 export async function attachSearchIndex(catalog: Catalog, versionDir: string, log: Logger): Promise<void> {
   const file = join(versionDir, SEARCH_FILE);
-  let bytes: Buffer;
+  let read: { bytes: Uint8Array; file: FileHandle | null };
   try {
-    bytes = await readFile(file);
+    read = await readSearchFile(file);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     log.warn({ file, err: missing ? undefined : (err as Error).message }, `${missing ? 'no prebuilt search index' : 'search index unreadable'}; it is built in the background on first use (republish with \`npm run pipeline\` to prebuild it)`);
     return;
   }
   try {
-    loaded.set(catalog, SearchIndex.fromBytes(bytes));
+    const opened = SearchIndex.fromBytes(read.bytes, read.file ? rangeReader(read.file, file) : undefined);
+    if (read.file) keepOpenWhile(opened.index, read.file);
+    loaded.set(catalog, opened);
   } catch (err) {
+    void read.file?.close().catch(() => undefined);
     log.warn({ file, err: (err as Error).message }, 'search index file refused; it is built in the background on first use (republish with `npm run pipeline` to rewrite it)');
   }
+}
+
+/**
+ * A search file's bytes without its postings (left unread: a query reads its terms' from the file, which
+ * stays open), or all of them when its header cannot say where they are (fromBytes then says what is wrong).
+ * The postings are most of the file: 46 of 57 MiB at 1M tracks.
+ */
+async function readSearchFile(path: string): Promise<{ bytes: Uint8Array; file: FileHandle | null }> {
+  const size = (await stat(path)).size;
+  const head = Buffer.alloc(Math.min(size, HEADER_MAX + 1));
+  const handle = await open(path, 'r');
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  let holes: [number, number][];
+  try {
+    const { header, base } = SearchIndex.header(head);
+    holes = SearchIndex.postingRanges(header, base).filter(([, end]) => end <= size);
+  } catch {
+    return { bytes: await readFile(path), file: null };
+  }
+  return readSized(path, size, holes);
 }
 
 /** Reads of search files started after their catalogs were served (readSearchFileLater). */

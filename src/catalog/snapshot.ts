@@ -378,7 +378,7 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
   try {
     const { bytes, file } = (reads[0] as PromiseFulfilledResult<{ bytes: Uint8Array; file: FileHandle | null }>).value;
     const segments = new SegmentReader(bytes, s.columns, file ? rangeReader(file, join(dir, s.file)) : undefined);
-    if (file) openFiles.register(segments, file);
+    if (file) keepOpenWhile(segments, file);
     return { opened: { dir, manifest, segments }, verified };
   } catch (err) {
     // A checksum failure explains a bad layout better than the layout error does.
@@ -433,8 +433,13 @@ function sha256OffThread(path: string): Promise<string> {
 /** Bytes per read call: each returns to the event loop. */
 const READ_CHUNK = 8 << 20;
 
-/** Closes a segment file's descriptor once its reader is collected (a replaced catalog). */
+/** Closes a file's descriptor once the object reading it is collected (a replaced catalog). */
 const openFiles = new FinalizationRegistry<FileHandle>((h) => void h.close().catch(() => undefined));
+
+/** Keep `file` open while `reader` is alive (it reads ranges of it when asked); closed once `reader` is collected. */
+export function keepOpenWhile(reader: object, file: FileHandle): void {
+  openFiles.register(reader, file);
+}
 
 /**
  * A file's bytes in one 8-byte aligned buffer, read on the thread pool in chunks that each return to
@@ -442,7 +447,7 @@ const openFiles = new FinalizationRegistry<FileHandle>((h) => void h.close().cat
  * buffer's pages there are never touched, so they take no memory. Throws when the file does not hold
  * `expected` bytes. Returns the open file too when there are holes (to read them later), else closes it.
  */
-async function readSized(path: string, expected: number, holes: readonly [number, number][] = []): Promise<{ bytes: Uint8Array; file: FileHandle | null }> {
+export async function readSized(path: string, expected: number, holes: readonly [number, number][] = []): Promise<{ bytes: Uint8Array; file: FileHandle | null }> {
   const file = await open(path, 'r');
   try {
     const st = await file.stat();
@@ -475,7 +480,7 @@ async function checkSize(path: string, expected: number): Promise<{ bytes: Uint8
 }
 
 /** Reads a byte range of an open file on the calling thread (a row of an on-disk segment: a few KiB from the page cache). */
-function rangeReader(file: FileHandle, path: string): ReadRange {
+export function rangeReader(file: FileHandle, path: string): ReadRange {
   return (offset, length) => {
     const out = Buffer.allocUnsafe(length);
     let got = 0;
