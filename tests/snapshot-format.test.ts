@@ -335,6 +335,19 @@ describe('string columns read in place', () => {
     expect(column.hasNulls).toBe(true);
     const plain = runNow(reader.stringColumn('plain'));
     expect([plain.hasNulls, plain.at(0), plain.at(1), plain.at(2)]).toEqual([false, 'x', 'yz', '']);
+    // The rows' byte offsets are stored for a column with multi-byte characters (none for an ASCII one);
+    // a snapshot written before them (no `.starts`) gives the same rows, its offsets found from the bytes.
+    expect(reader.has('s.starts')).toBe(true);
+    expect(reader.has('plain.starts')).toBe(false);
+    const file = new Uint8Array(Buffer.concat(w.chunks));
+    const older = new SegmentReader(file, w.entries.filter((e) => e.name !== 's.starts'));
+    const walked = runNow(older.stringColumn('s'));
+    expect(Array.from({ length: walked.length }, (_, i) => walked.at(i))).toEqual(rows);
+    // Stored offsets that do not fit the text are refused, naming the column.
+    const starts = w.entries.find((e) => e.name === 's.starts')!;
+    const broken = new Uint8Array(file);
+    new DataView(broken.buffer).setUint32(starts.offset + 4 * 5, 0xffff_ff00, true);
+    expect(() => runNow(new SegmentReader(broken, w.entries).stringColumn('s'))).toThrow(/string column s: row 5 ends before it starts/);
     // A writer takes the column back as it takes an array: the same bytes.
     const again = new SegmentWriter();
     again.strings('s', column);
@@ -376,7 +389,7 @@ describe('string columns read in place', () => {
     w.numbers('album', Int32Array.from([0, -1, 1]));
     const file = Buffer.concat(w.chunks);
     const unread = unreadSegments(w.entries);
-    expect(unread.map((e) => e.name).sort()).toEqual(['album_id.nulls', 'album_id.offsets', 'album_id.utf8']);
+    expect(unread.map((e) => e.name).sort()).toEqual(['album_id.nulls', 'album_id.offsets', 'album_id.starts', 'album_id.utf8']);
     // The server's buffer: the unread ranges are never filled in (zeros here); the file holds their bytes.
     const inMemory = new Uint8Array(file);
     for (const e of unread) inMemory.fill(0, e.offset, e.offset + (e.type === 'utf8' ? e.length : e.length * (e.type === 'u32' ? 4 : 1)));

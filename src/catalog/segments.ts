@@ -143,7 +143,10 @@ export class SegmentWriter {
     this.push(name, typeOf(a), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), a.length);
   }
 
-  /** A string column: `<name>.utf8`, `<name>.offsets` and, when a value is null, `<name>.nulls`. */
+  /**
+   * A string column: `<name>.utf8`, `<name>.offsets` (UTF-16 code units), when a value is null
+   * `<name>.nulls`, and when any character takes more than one byte `<name>.starts` (the rows' byte offsets).
+   */
   strings(name: string, values: Strings<string | null>): void {
     const n = values.length;
     const offsets = new Uint32Array(n + 1);
@@ -184,6 +187,13 @@ export class SegmentWriter {
     this.push(`${name}.utf8`, 'utf8', blob, bytes);
     this.numbers(`${name}.offsets`, offsets);
     if (nulls) this.numbers(`${name}.nulls`, nulls);
+    if (bytes !== units) {
+      // Some character takes more than one byte: each row's byte offset too, so a reader need not find them (stringColumn).
+      const starts = new Uint32Array(n + 1);
+      const [end] = byteStarts(blob, offsets, starts, 0, n, 0, 0);
+      starts[n] = end;
+      this.numbers(`${name}.starts`, starts);
+    }
   }
 
   /**
@@ -450,6 +460,17 @@ export class SegmentReader {
     yield;
     // As many bytes as code units: every character is ASCII, so the offsets are byte offsets already.
     if (offsets[n] === e.length) return new StringColumn(bytes, offsets, nulls);
+    if (this.has(`${name}.starts`)) {
+      // The byte offsets the writer stored (snapshots written before them have none: found below).
+      const stored = this.u32(`${name}.starts`);
+      if (stored.length !== n + 1 || stored[0] !== 0 || stored[n] !== e.length) throw new Error(`string column ${name}: its byte offsets disagree with its ${e.length} bytes`);
+      for (let from = 0; from < n; from += ROWS_PER_STEP) {
+        const to = Math.min(n, from + ROWS_PER_STEP);
+        for (let i = from; i < to; i++) if (stored[i]! > stored[i + 1]!) throw new Error(`string column ${name}: row ${i} ends before it starts`);
+        yield;
+      }
+      return new StringColumn(bytes, stored, nulls);
+    }
     const starts = new Uint32Array(n + 1);
     let at: [number, number] = [0, 0];
     for (let from = 0; from < n; from += ROWS_PER_STEP) {
