@@ -134,6 +134,38 @@ describe('snapshot format 2', () => {
     expect((await loadCatalog(dir, version)).size).toBe(3);
   });
 
+  it('checks the artist profiles, left on disk, a block at a time when first read: a changed byte there is refused on reading that profile, not at load', async () => {
+    const dir = tmp();
+    const s = tinySnapshot('checked');
+    const profile = (key: string, albums: number) => ({
+      artist_key: key, artist_name: key.toUpperCase(), track_count: 1, genres: [], subgenres: [], popularity_mean: 50, popularity_max: 50, popularity_min: 50,
+      explicit_share: 0, feature_means: {}, top_tracks: [], first_release_year: 2020, last_release_year: 2020,
+      albums: Array.from({ length: albums }, (_, i) => ({ album_name: `Album ${i} of ${key}`, album_id: `id${i}`, release_year: 2020, track_count: 1 })),
+    });
+    // One profile of ~12 MB (three 4 MiB checksum blocks at least), between two small ones.
+    const version = await writeSnapshot(dir, { ...s, artists: [profile('a', 1), profile('b', 150_000), profile('c', 1)] });
+    const manifest = JSON.parse(readFileSync(join(dir, version, 'manifest.json'), 'utf8')) as {
+      segments: { columns: { name: string; offset: number; length: number }[]; blocks: { size: number; sha256: string[] } };
+    };
+    const column = manifest.segments.columns.find((c) => c.name === 'artist.profile.utf8')!;
+    const block = manifest.segments.blocks.size;
+    // A block wholly inside the profiles (only profile b's bytes): nothing in it is read at load.
+    const k = Math.ceil(column.offset / block) + 1;
+    expect((k + 1) * block).toBeLessThanOrEqual(column.offset + column.length);
+    const file = join(dir, version, 'columns.bin');
+    const changed = readFileSync(file);
+    changed[k * block + 100] = changed[k * block + 100]! ^ 0x20;
+    writeFileSync(file, changed);
+    const catalog = await loadCatalog(dir, version);
+    expect(catalog.artistAt(0).artist_key).toBe('a');
+    expect(catalog.artistAt(2).artist_key).toBe('c');
+    expect(() => catalog.artistAt(1)).toThrow(new RegExp(`columns\\.bin does not match its checksum \\(block ${k}, read when first needed\\).*npm run publish-snapshot`));
+    // Written before block checksums: the whole file is checked at load, as before.
+    const old = { ...manifest, segments: { ...manifest.segments, blocks: undefined } };
+    writeFileSync(join(dir, version, 'manifest.json'), JSON.stringify(old));
+    await expect(loadCatalog(dir, version)).rejects.toThrow(/columns\.bin does not match its checksum.*npm run publish-snapshot/);
+  });
+
   it('refuses a format 1 snapshot with the command that replaces it, and keeps serving the current catalog', async () => {
     const dir = tmp();
     await writeSnapshot(dir, tinySnapshot('current'));
