@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Catalog } from './catalog.js';
 import { Grow } from './grow.js';
-import { keepOpenWhile, rangeReader, readSized } from './snapshot.js';
+import { keepOpenWhile, rangeReaderInto, readSized } from './snapshot.js';
 
 /**
  * A BM25+ inverted index in typed arrays: a sorted term dictionary, postings per (term, field) and
@@ -62,7 +62,7 @@ export interface IndexArrays {
 /** A document's accumulated score (before grouping by URI). */
 export interface Scored { doc: number; score: number }
 
-/** Postings [from, to) of the posting arrays: their documents and term frequencies. */
+/** Postings [from, to) of the posting arrays: their documents and term frequencies (valid until the next read). */
 export type PostingsReader = (from: number, to: number) => { doc: Uint32Array; tf: Uint32Array };
 
 export class SearchIndex {
@@ -340,10 +340,11 @@ export class SearchIndex {
   }
 
   /**
-   * Read bytes written by toBytes; throws a message naming what is wrong. With `readRange`, `bytes` need
-   * not hold the postings (`postingRanges`): a query reads its terms' postings from the file.
+   * Read bytes written by toBytes; throws a message naming what is wrong. With `readInto`, `bytes` need
+   * not hold the postings (`postingRanges`): a query reads its terms' postings from the file, into two
+   * buffers the index keeps and reuses (a fresh pair per term made a first query's garbage collections).
    */
-  static fromBytes(bytes: Uint8Array, readRange?: (offset: number, length: number) => Uint8Array): { index: SearchIndex; header: SearchFileHeader } {
+  static fromBytes(bytes: Uint8Array, readInto?: (offset: number, target: Uint8Array) => void): { index: SearchIndex; header: SearchFileHeader } {
     const { header, base } = SearchIndex.header(bytes);
     // Typed-array views need their element alignment: realign once when the buffer is not 8-aligned.
     const buf = (bytes.byteOffset + base) % 8 === 0 ? bytes : new Uint8Array(bytes);
@@ -355,7 +356,7 @@ export class SearchIndex {
     const [textAt, textLen] = header.sections?.termText ?? [0, -1];
     if (textLen < 0 || base + textAt + textLen > buf.byteLength) throw new Error('section termText is missing or truncated');
     // Postings left in the file: only their sizes are checked here, their documents as a query reads them.
-    const onDisk = readRange !== undefined;
+    const onDisk = readInto !== undefined;
     const none = new Uint32Array(0);
     const arrays: IndexArrays = {
       termText: Buffer.from(buf.buffer, buf.byteOffset + base + textAt, textLen).toString('utf16le'),
@@ -381,11 +382,20 @@ export class SearchIndex {
       return { index: new SearchIndex(arrays), header };
     }
     const [docAt, tfAt] = SearchIndex.postingRanges(header, base).map(([start]) => start);
-    const u32 = (b: Uint8Array) => (b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Uint32Array(new Uint8Array(b).buffer));
+    let docs = new Uint32Array(0);
+    let tfs = new Uint32Array(0);
     const postings: PostingsReader = (from, to) => {
-      const doc = u32(readRange(docAt! + from * 4, (to - from) * 4));
-      for (let p = 0; p < doc.length; p++) if (doc[p]! >= docCount) throw outside();
-      return { doc, tf: u32(readRange(tfAt! + from * 4, (to - from) * 4)) };
+      const n = to - from;
+      if (docs.length < n) {
+        docs = new Uint32Array(Math.max(n, docs.length * 2));
+        tfs = new Uint32Array(docs.length);
+      }
+      const doc = docs.subarray(0, n);
+      const tf = tfs.subarray(0, n);
+      readInto(docAt! + from * 4, new Uint8Array(doc.buffer, 0, n * 4));
+      readInto(tfAt! + from * 4, new Uint8Array(tf.buffer, 0, n * 4));
+      for (let p = 0; p < n; p++) if (doc[p]! >= docCount) throw outside();
+      return { doc, tf };
     };
     return { index: new SearchIndex(arrays, postings), header };
   }
@@ -558,7 +568,7 @@ export async function attachSearchIndex(catalog: Catalog, versionDir: string, lo
     return;
   }
   try {
-    const opened = SearchIndex.fromBytes(read.bytes, read.file ? rangeReader(read.file, file) : undefined);
+    const opened = SearchIndex.fromBytes(read.bytes, read.file ? rangeReaderInto(read.file, file) : undefined);
     if (read.file) keepOpenWhile(opened.index, read.file);
     loaded.set(catalog, opened);
   } catch (err) {

@@ -614,15 +614,24 @@ async function checkSize(path: string, expected: number): Promise<{ bytes: Uint8
 
 /** Reads a byte range of an open file on the calling thread (a row of an on-disk segment: a few KiB from the page cache). */
 export function rangeReader(file: FileHandle, path: string): ReadRange {
+  const into = rangeReaderInto(file, path);
   return (offset, length) => {
     const out = Buffer.allocUnsafe(length);
+    into(offset, out);
+    return out;
+  };
+}
+
+/** Fills `target` with the file's bytes from `offset` on, on the calling thread (a caller that reuses its buffer). */
+export function rangeReaderInto(file: FileHandle, path: string): (offset: number, target: Uint8Array) => void {
+  return (offset, target) => {
+    const length = target.byteLength;
     let got = 0;
     while (got < length) {
-      const n = readSync(file.fd, out, got, length - got, offset + got);
+      const n = readSync(file.fd, target, got, length - got, offset + got);
       if (n === 0) throw new Error(`${basename(path)} ended at byte ${offset + got} while reading ${length} bytes at ${offset}`);
       got += n;
     }
-    return out;
   };
 }
 
