@@ -426,7 +426,16 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
   verified.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection meanwhile
   try {
     const { bytes, file } = (reads[0] as PromiseFulfilledResult<{ bytes: Uint8Array; file: FileHandle | null }>).value;
-    const segments = new SegmentReader(bytes, s.columns, file ? checkedRanges(rangeReader(file, join(dir, s.file)), blocks, (why) => unreadable(`${s.file} ${why}`)) : undefined);
+    const checked = blocks && file ? blockStates(blocks) : undefined;
+    const segments = new SegmentReader(bytes, s.columns, file ? checkedRanges(rangeReader(file, join(dir, s.file)), blocks, checked, (why) => unreadable(`${s.file} ${why}`)) : undefined);
+    // The blocks left on disk are checked by a worker once the load's are, so a first read there seldom hashes on the event loop.
+    if (blocks && checked) {
+      const rest = blocks.sha256.map((_, k) => k).filter((k) => checked[k] === UNCHECKED);
+      void verified.then(() => blockHashesOffThread(join(dir, s.file), blocks.size, rest)).then(
+        (got) => rest.forEach((k, i) => checked[k] === UNCHECKED && (checked[k] = got[i] === blocks.sha256[k] ? MATCHED : DIFFERS)),
+        () => undefined, // a failed load or background read: each block is checked when first read instead
+      );
+    }
     if (file) keepOpenWhile(segments, file);
     return { opened: { dir, manifest, segments }, verified };
   } catch (err) {
@@ -540,28 +549,36 @@ function blockCheck(s: StoredManifest['segments'], holes: readonly [number, numb
   return { size: b.size, sha256: b.sha256, atLoad, fileBytes: s.bytes };
 }
 
+const UNCHECKED = 0;
+const MATCHED = 1;
+const DIFFERS = 2;
+
+/** Per block of a segment file, whether it was checked and matched (UNCHECKED, MATCHED, DIFFERS); the load's blocks matched. */
+function blockStates(blocks: BlockCheck): Uint8Array {
+  const state = new Uint8Array(blocks.sha256.length);
+  for (const k of blocks.atLoad) state[k] = MATCHED;
+  return state;
+}
+
 /**
- * A range reader that checks each block a read touches against its checksum the first time (reading and
- * hashing the whole block: ~3 ms for 4 MiB), for the blocks not checked at load. Throws `refuse(why)` on
- * a mismatch, and for that block ever after.
+ * A range reader that checks each block a read touches against its checksum when no check has yet
+ * (reading and hashing the whole block: ~3 ms for 4 MiB), for the blocks not checked at load or by the
+ * background worker yet. Throws `refuse(why)` on a mismatch, and for that block ever after.
  */
-function checkedRanges(read: ReadRange, blocks: BlockCheck | undefined, refuse: (why: string) => Error): ReadRange {
-  if (!blocks) return read;
-  const state = new Uint8Array(blocks.sha256.length); // 0 unchecked, 1 matched, 2 did not
-  for (const k of blocks.atLoad) state[k] = 1;
+function checkedRanges(read: ReadRange, blocks: BlockCheck | undefined, state: Uint8Array | undefined, refuse: (why: string) => Error): ReadRange {
+  if (!blocks || !state) return read;
   return (offset, length) => {
     const last = Math.floor((offset + Math.max(length, 1) - 1) / blocks.size);
     for (let k = Math.floor(offset / blocks.size); k <= last && k < state.length; k++) {
-      if (state[k] === 0) {
+      if (state[k] === UNCHECKED) {
         const bytes = read(k * blocks.size, Math.min(blocks.size, blocks.fileBytes - k * blocks.size));
-        state[k] = createHash('sha256').update(bytes).digest('hex') === blocks.sha256[k] ? 1 : 2;
+        state[k] = createHash('sha256').update(bytes).digest('hex') === blocks.sha256[k] ? MATCHED : DIFFERS;
       }
-      if (state[k] === 2) throw refuse(`does not match its checksum (block ${k}, read when first needed)`);
+      if (state[k] === DIFFERS) throw refuse(`does not match its checksum (block ${k}, left on disk at load)`);
     }
     return read(offset, length);
   };
 }
-
 
 /** Bytes per read call: each returns to the event loop. */
 const READ_CHUNK = 8 << 20;
