@@ -218,6 +218,20 @@ export class SegmentWriter {
   }
 }
 
+/** Bytes a segment takes in its file. */
+export function segmentBytes(e: SegmentEntry): number {
+  return e.type === 'utf8' ? e.length : e.length * CTORS[e.type].BYTES_PER_ELEMENT;
+}
+
+/** Fill `target` with the bytes of file `fd` from `offset` on; throws naming `what` when the file ends first. */
+export function readFully(fd: number, target: Uint8Array, offset: number, what: string): void {
+  for (let got = 0; got < target.byteLength;) {
+    const n = readSync(fd, target, got, target.byteLength - got, offset + got);
+    if (n === 0) throw new Error(`${what} ended at byte ${offset + got} while reading ${target.byteLength} bytes at ${offset}`);
+    got += n;
+  }
+}
+
 /** Segments smaller than this are written again rather than looked up (`SegmentWriter.push`). */
 const SHARED_MIN_BYTES = 4096;
 
@@ -324,13 +338,10 @@ export class TextColumn {
   private readFile(start: number, end: number): Uint8Array {
     if (this.fd === null) throw new Error(`text column ${this.name} was discarded`);
     const out = Buffer.allocUnsafe(end - start);
-    for (let got = 0; got < out.byteLength;) {
-      const n = readSync(this.fd, out, got, out.byteLength - got, start + got);
-      if (n === 0) throw new Error(`the spill file of text column ${this.name} ended at byte ${start + got}`);
-      got += n;
-    }
+    readFully(this.fd, out, start, `the spill file of text column ${this.name}`);
     return out;
   }
+
 
   private blockUsed(b: number): number {
     return b === this.blockStart.length - 1 ? this.used : this.blockStart[b + 1]! - this.blockStart[b]!;
@@ -385,7 +396,7 @@ export class SegmentReader {
     this.byName = new Map(entries.map((e) => [e.name, e]));
     this.unread = new Set(readRange ? unreadSegments(entries) : []);
     for (const e of entries) {
-      const size = e.type === 'utf8' ? e.length : e.length * CTORS[e.type].BYTES_PER_ELEMENT;
+      const size = segmentBytes(e);
       if (!Number.isSafeInteger(e.offset) || e.offset % 8 !== 0 || e.offset + size > bytes.byteLength) {
         throw new Error(`segment ${e.name} (offset ${e.offset}, ${size} bytes) lies outside the ${bytes.byteLength}-byte segment file`);
       }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -8,7 +8,7 @@ import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type 
 import type { CatalogColumns, StringLists } from './columns.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
-import { SegmentReader, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn, unreadSegments } from './segments.js';
+import { readFully, SegmentReader, segmentBytes, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn, unreadSegments } from './segments.js';
 import { runNow, runSliced, type Steps } from './slices.js';
 import { fold } from './text.js';
 import { hasNameIndex, hasTitleIndex, readNameIndex, readTitleIndex, writeNameIndex, writeTitleIndex } from './name-index.js';
@@ -525,10 +525,6 @@ function sha256OffThread(path: string): Promise<string> {
 /** A segment file's block checksums, and the blocks checked at load (every block holding bytes read into memory). */
 interface BlockCheck { size: number; sha256: string[]; atLoad: number[]; fileBytes: number }
 
-/** Bytes a segment takes in its file. */
-const segmentBytes = (e: SegmentEntry): number => (e.type === 'utf8' ? e.length : e.length * ELEMENT_BYTES[e.type]);
-const ELEMENT_BYTES: Record<Exclude<SegmentEntry['type'], 'utf8'>, number> = { f64: 8, f32: 4, i32: 4, u32: 4, i8: 1, u8: 1 };
-
 /**
  * The blocks of a segment file to check at load: each one with any byte outside `holes` (the ranges left
  * on disk). Undefined for a manifest without block checksums (the whole file is checked, as before) or
@@ -641,15 +637,7 @@ export function rangeReader(file: FileHandle, path: string): ReadRange {
 
 /** Fills `target` with the file's bytes from `offset` on, on the calling thread (a caller that reuses its buffer). */
 export function rangeReaderInto(file: FileHandle, path: string): (offset: number, target: Uint8Array) => void {
-  return (offset, target) => {
-    const length = target.byteLength;
-    let got = 0;
-    while (got < length) {
-      const n = readSync(file.fd, target, got, length - got, offset + got);
-      if (n === 0) throw new Error(`${basename(path)} ended at byte ${offset + got} while reading ${length} bytes at ${offset}`);
-      got += n;
-    }
-  };
+  return (offset, target) => readFully(file.fd, target, offset, basename(path));
 }
 
 function* readLists(segments: SegmentReader, name: string, table?: StringLists['table']): Steps<StringLists> {
