@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runNow, runSliced, type Steps } from '../src/catalog/slices.js';
+import { runNow, runSliced, SharedBuild, type Steps } from '../src/catalog/slices.js';
 
 /**
  * Work run in slices (a catalog's indexes after a load, a call waiting for them, the knowledge side)
@@ -42,5 +42,38 @@ describe('computations run in slices', () => {
     expect(ok).toEqual({ status: 'fulfilled', value: 'ok' });
     expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'step failed' } });
     expect(runNow(noting(2, [], () => 0, 'now'))).toBe('now');
+  });
+});
+
+describe('a value made once by steps (SharedBuild)', () => {
+  it('is made once whoever drives it: a second driver continues the same build, and later callers get the value', async () => {
+    let made = 0;
+    let steps = 0;
+    const build = new SharedBuild(function* () {
+      made++;
+      for (let i = 0; i < 6; i++) {
+        steps++;
+        yield;
+      }
+      return 'value';
+    });
+    expect(build.ready).toBe(false);
+    const first = build.steps();
+    first.next();
+    first.next();
+    const [viaSlices] = await Promise.all([build.later(), runSliced(first)]);
+    expect(viaSlices).toBe('value');
+    expect(build.now()).toBe('value');
+    expect([build.ready, build.value, made, steps]).toEqual([true, 'value', 1, 6]);
+  });
+
+  it('gives every later caller the error its build ended with', () => {
+    const build = new SharedBuild<number>(function* () {
+      yield;
+      throw new Error('parts disagree');
+    });
+    expect(() => build.now()).toThrow('parts disagree');
+    expect(() => build.now()).toThrow('parts disagree');
+    expect(build.ready).toBe(false);
   });
 });

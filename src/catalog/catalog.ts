@@ -8,7 +8,7 @@ import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, ty
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
 import type { Strings, TextColumn } from './segments.js';
-import { loop, runNow, runSliced, type Steps } from './slices.js';
+import { loop, runNow, runSliced, SharedBuild, type Steps } from './slices.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackFeature } from './marts.js';
 
 /** A track as tools present it. */
@@ -344,9 +344,8 @@ export class Catalog {
   readonly columns: CatalogColumns;
   /** The learned metric space's k-d tree as stored; the searchable tree (`metric`) is made from it on first use. */
   private readonly treeParts: KdTreeParts;
-  private tree: KdTree | undefined;
-  /** The build of the searchable tree, shared by whoever drives it first (see metricSteps). */
-  private treeBuild: Steps<void> | undefined;
+  /** The searchable tree, made from treeParts a few hundred nodes a step by whoever drives it first (see metricSteps). */
+  private readonly tree = new SharedBuild(() => KdTree.fromPartsSteps(this.treeParts));
   /** The metric space's vectors (in tree order), each track's row in them, and each row's local scale (null: 1). */
   private readonly rows: Float32Array;
   private readonly rowOf: Int32Array;
@@ -377,9 +376,8 @@ export class Catalog {
   /** Tracks per song, at the song's representative index. */
   private readonly songSizes: Int32Array;
   private scratchTop: TopK | undefined;
-  private resolver: NameResolver | undefined;
-  /** The build of the resolver's artist index, shared by whoever drives it first (see nameSteps). */
-  private resolverBuild: Steps<void> | undefined;
+  /** Name resolution, its artist index built by whoever drives it first (see nameSteps). */
+  private readonly resolver = new SharedBuild(() => this.buildResolver());
   private readonly publishedDistribution: CatalogDistribution | undefined;
   private servedDistribution: CatalogDistribution | undefined;
 
@@ -432,19 +430,17 @@ export class Catalog {
    * at once. Its title index follows, or is built on the first track query.
    */
   get names(): NameResolver {
-    if (!this.resolver) runNow(this.nameSteps());
-    return this.resolver!;
+    return this.resolver.now();
   }
 
   /** Whether the artist index of name resolution is built. */
   get namesReady(): boolean {
-    return this.resolver !== undefined;
+    return this.resolver.ready;
   }
 
   /** Name resolution, its artist index's build continued in slices of the event loop if it is not in yet (the holder's build, shared). */
-  async whenNames(): Promise<NameResolver> {
-    if (!this.resolver) await runSliced(this.nameSteps());
-    return this.resolver!;
+  whenNames(): Promise<NameResolver> {
+    return this.resolver.later();
   }
 
   /**
@@ -452,10 +448,10 @@ export class Catalog {
    * few dozen artists a step (slices.ts). One build per catalog: a second caller continues it.
    */
   *nameSteps(): Steps<void> {
-    yield* (this.resolverBuild ??= this.buildResolver());
+    yield* this.resolver.steps();
   }
 
-  private *buildResolver(): Steps<void> {
+  private *buildResolver(): Steps<NameResolver> {
     let index: ArtistIndex | undefined;
     if (this.storedNames) {
       try {
@@ -465,18 +461,18 @@ export class Catalog {
       }
     }
     index ??= yield* artistIndexSteps(this.artistTable);
-    this.resolver = this.resolverOver(index);
+    return this.resolverOver(index);
   }
 
   /** Whether every index built after the catalog is served (`indexSteps`) is in. */
   get indexesReady(): boolean {
-    return this.resolver?.titlesReady === true && this.tree !== undefined;
+    return this.resolver.value?.titlesReady === true && this.tree.ready;
   }
 
   /** Every index built after the catalog is served: the artist index of name resolution, its title index, then the metric's searchable tree. */
   *indexSteps(): Steps<void> {
     yield* this.nameSteps();
-    yield* this.resolver!.titleSteps();
+    yield* this.resolver.value!.titleSteps();
     yield* this.metricSteps();
   }
 
@@ -487,28 +483,22 @@ export class Catalog {
    * here before that, the rest of the build is done at once (a server awaits `whenMetric` instead).
    */
   get metric(): KdTree {
-    if (!this.tree) runNow(this.metricSteps());
-    return this.tree!;
+    return this.tree.now();
   }
 
   /** Whether the searchable tree (`metric`) is made. */
   get metricReady(): boolean {
-    return this.tree !== undefined;
+    return this.tree.ready;
   }
 
   /** The searchable tree, its build continued in slices of the event loop if it is not in yet (one build per catalog). */
-  async whenMetric(): Promise<KdTree> {
-    if (!this.tree) await runSliced(this.metricSteps());
-    return this.tree!;
+  whenMetric(): Promise<KdTree> {
+    return this.tree.later();
   }
 
   /** Make the searchable tree from the stored one, a few hundred nodes a step; a second caller continues the same build. */
   *metricSteps(): Steps<void> {
-    yield* (this.treeBuild ??= this.buildTree());
-  }
-
-  private *buildTree(): Steps<void> {
-    this.tree = yield* KdTree.fromPartsSteps(this.treeParts);
+    yield* this.tree.steps();
   }
 
   /**
@@ -516,7 +506,7 @@ export class Catalog {
    * stored: what scoring against anchors reads, without waiting for the searchable tree.
    */
   get space(): { rows: Float32Array; rowOf: Int32Array; localScale: Float32Array } {
-    return { rows: this.rows, rowOf: this.rowOf, localScale: this.tree?.localScale ?? (this.rowScale ?? (this.ones ??= new Float32Array(this.size).fill(1))) };
+    return { rows: this.rows, rowOf: this.rowOf, localScale: this.tree.value?.localScale ?? (this.rowScale ?? (this.ones ??= new Float32Array(this.size).fill(1))) };
   }
 
   private ones: Float32Array | undefined;

@@ -73,6 +73,52 @@ export function runSliced<T>(steps: Steps<T>, budgetMs = 8): Promise<T> {
   });
 }
 
+/**
+ * A value made once by steps, whoever asks first: `steps()` to drive it (a second driver continues the
+ * same build), `now()` to finish it at once, `later()` to finish it in slices (runSliced).
+ */
+export class SharedBuild<T> {
+  private made: { value: T } | undefined;
+  private build: Steps<void> | undefined;
+  private failed: Error | undefined;
+  constructor(private readonly make: () => Steps<T>) {}
+
+  /** The value, if made. */
+  get value(): T | undefined {
+    return this.made?.value;
+  }
+
+  get ready(): boolean {
+    return this.made !== undefined;
+  }
+
+  *steps(): Steps<void> {
+    if (this.made) return;
+    if (this.failed) throw this.failed;
+    yield* (this.build ??= this.run());
+  }
+
+  now(): T {
+    if (!this.made) runNow(this.steps());
+    return this.made!.value;
+  }
+
+  async later(): Promise<T> {
+    if (!this.made) await runSliced(this.steps());
+    return this.made!.value;
+  }
+
+  private *run(): Steps<void> {
+    try {
+      this.made = { value: yield* this.make() };
+    } catch (err) {
+      // Every later caller gets the same error, not a build that silently made nothing.
+      this.failed = err as Error;
+      throw err;
+    }
+  }
+}
+
 /** `for (i = 0; i < n; i++) body(i)` that yields every `every` iterations. */
 export function* loop(n: number, body: (i: number) => void, every = 256): Steps<void> {
   for (let i = 0; i < n; i++) {
