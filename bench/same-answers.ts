@@ -2,13 +2,15 @@
  * Whether this checkout answers recommend_by_genre and similar_tracks exactly as another checkout does:
  * the guard for a change meant to make the engine faster without changing its answers.
  *
- *   npx tsx bench/same-answers.ts --baseline=/path/to/other/checkout [--data-dir=DIR] [--time=ROUNDS] [--tools=recommend_by_genre,similar_tracks]
+ *   npx tsx bench/same-answers.ts --baseline=/path/to/other/checkout [--data-dir=DIR] [--baseline-data-dir=DIR2] [--time=ROUNDS] [--tools=recommend_by_genre,similar_tracks]
  *
  * Both checkouts' servers are built in this process over the same snapshot (each with its own catalog
  * and caches), and every tool handler is called with the same arguments: a grid over genres picked from
  * the catalog, bounds, targets, limits, explicit and per-artist filters, diversity, arcs, seed artists
  * and tracks, several genres and none. The full answers (text and structuredContent, errors included)
- * are compared as JSON. Exits 1 when any differs, printing the first differences.
+ * are compared as JSON. Exits 1 when any differs, printing the first differences. With --baseline-data-dir,
+ * the other checkout reads its snapshot from DIR2 instead (the same warehouse published by each checkout:
+ * the guard for a change of the snapshot format).
  *
  * With --time=ROUNDS: each checkout's handler of each of --tools (default recommend_by_genre; input schema
  * applied, no protocol) on the benchmark's argument sets (bench/lib.ts toolArgsFor), the two checkouts
@@ -102,16 +104,22 @@ async function main(): Promise<void> {
   const { dir, cleanup } = await builtDataDir(args);
   try {
     const here = await checkout(resolve(import.meta.dirname, '..'), dir);
-    const there = await checkout(resolve(baseline), dir);
+    const there = await checkout(resolve(baseline), args.get('baseline-data-dir') ?? dir);
     let differ = 0;
     let errors = 0;
     const calls = grid(here.catalog);
     for (const [tool, a] of calls) {
-      const mine = JSON.stringify(await here.call(tool, a));
-      const theirs = JSON.stringify(await there.call(tool, a));
+      // Two snapshots differ in their version names (which answers quote) and nothing else an answer may show.
+      const mine = JSON.stringify(await here.call(tool, a)).replaceAll(here.catalog.version, '<version>');
+      const theirs = JSON.stringify(await there.call(tool, a)).replaceAll(there.catalog.version, '<version>');
       if (mine.includes('"isError":true') || mine.startsWith('{"invalid"')) errors++;
       if (mine === theirs) continue;
-      if (++differ <= 3) log(`differs: ${tool} ${JSON.stringify(a)}\n  baseline: ${theirs.slice(0, 400)}\n  this:     ${mine.slice(0, 400)}`);
+      if (++differ <= 3) {
+        let at = 0;
+        while (mine[at] === theirs[at]) at++;
+        const from = Math.max(0, at - 150);
+        log(`differs: ${tool} ${JSON.stringify(a)}, from character ${at}\n  baseline: …${theirs.slice(from, at + 250)}\n  this:     …${mine.slice(from, at + 250)}`);
+      }
     }
     process.stdout.write(`${calls.length} answers compared (${errors} of them errors, compared too): ${differ} differ\n`);
     if (differ) process.exitCode = 1;

@@ -53,7 +53,7 @@ function awkwardSnapshot() {
   return s;
 }
 
-describe('snapshot format 2', () => {
+describe('snapshot format 3', () => {
   it('reads back exactly the marts it was given, with its small objects and extra files', async () => {
     const dir = tmp();
     const input = { ...awkwardSnapshot(), objects: { knowledge: { moods: ['calm'], n: 3 } }, files: { 'search.idx': Buffer.from('index bytes') } };
@@ -62,7 +62,7 @@ describe('snapshot format 2', () => {
     expect(back.tracks).toEqual(input.tracks);
     expect(back.artists).toEqual(input.artists);
     expect(back.genres).toEqual(input.genres);
-    expect(back.manifest).toMatchObject({ ...input.manifest, format: 2, version });
+    expect(back.manifest).toMatchObject({ ...input.manifest, format: 3, version });
 
     const served = await loadCatalog(dir, version);
     expect(served.objects).toEqual({ knowledge: { moods: ['calm'], n: 3 } });
@@ -180,7 +180,7 @@ describe('snapshot format 2', () => {
     mkdirSync(join(dir, old));
     writeFileSync(join(dir, old, 'catalog.json.gz'), gzipSync(JSON.stringify({ manifest: { format: 1, version: old } })));
     writeFileSync(join(dir, 'CURRENT'), `${old}\n`);
-    await expect(readSnapshot(dir)).rejects.toThrow(`snapshot ${old} has format 1 (catalog.json.gz), this server reads format 2; republish with \`npm run publish-snapshot\``);
+    await expect(readSnapshot(dir)).rejects.toThrow(`snapshot ${old} has format 1 (catalog.json.gz), this server reads formats 2 and 3; republish with \`npm run publish-snapshot\``);
     await expect(holder.load()).rejects.toThrow(/format 1.*npm run publish-snapshot/);
     const state = holder.current;
     expect(state.status === 'ready' && state.catalog.trackName(0)).toBe('current');

@@ -4,6 +4,7 @@ import { blendByGroup, fitLda, isTestTrack, project, standardize } from './embed
 import { closest, fold, genreKey } from './text.js';
 import { nearestBySound, styleOf } from './genre-styles.js';
 import { NameResolver, type ArtistIndex, type ArtistName, type NameMatch, type TitleIndexParts, type TrackSource } from './resolve.js';
+import type { NumberColumn } from './number-column.js';
 import { attributeColumn, listAt, listLength, toColumns, type CatalogColumns, type StringLists } from './columns.js';
 import { KdTree, TopK, type KdTreeParts } from './knn.js';
 import { IdTable } from './id-table.js';
@@ -323,7 +324,7 @@ function trackSource(cols: CatalogColumns, byId: IdTable, membersOf: (key: strin
     artistKeys: (i) => listAt(cols.artistKeys, i),
     artistNames: (i) => listAt(cols.artistNames, i),
     membersOf,
-    popularity: (i) => cols.popularity[i]!,
+    popularity: (i) => cols.popularity.at(i),
     trackId: (i) => cols.trackId.at(i)!,
     byId: (id) => byId.get(id),
     representative: (i) => cols.songIndex[i]!,
@@ -622,11 +623,11 @@ export class Catalog {
   }
 
   feature(i: number, j: number): number {
-    return this.columns.features[j]![i]!;
+    return this.columns.features[j]!.at(i);
   }
 
   popularity(i: number): number {
-    return this.columns.popularity[i]!;
+    return this.columns.popularity.at(i);
   }
 
   explicit(i: number): boolean | null {
@@ -658,13 +659,13 @@ export class Catalog {
    * A recommendation attribute's column (NaN where the dataset does not record it), or undefined for a
    * name that is not one.
    */
-  attributeColumn(attr: string): Float64Array | undefined {
+  attributeColumn(attr: string): NumberColumn | undefined {
     return attributeColumn(this.columns, attr);
   }
 
   /** Raw value of a recommendation attribute, or null when the dataset does not record it. */
   attribute(i: number, attr: string): number | null {
-    const v = this.attributeColumn(attr)?.[i];
+    const v = this.attributeColumn(attr)?.at(i);
     return v === undefined || Number.isNaN(v) ? null : v;
   }
 
@@ -734,8 +735,8 @@ export class Catalog {
   track(i: number): TrackView {
     const c = this.columns;
     const features = {} as Record<TrackFeature, number>;
-    for (let j = 0; j < TRACK_FEATURES.length; j++) features[TRACK_FEATURES[j]!] = c.features[j]![i]!;
-    const year = c.releaseYear[i]!;
+    for (let j = 0; j < TRACK_FEATURES.length; j++) features[TRACK_FEATURES[j]!] = c.features[j]!.at(i);
+    const year = c.releaseYear.at(i);
     const album = c.album[i]!;
     return {
       track_id: c.trackId.at(i)!,
@@ -743,13 +744,13 @@ export class Catalog {
       artists: listAt(c.artistNames, i),
       album: album < 0 ? null : c.albumTable[album]!,
       release_year: Number.isNaN(year) ? null : year,
-      popularity: c.popularity[i]!,
-      duration_ms: c.durationMs[i]!,
+      popularity: c.popularity.at(i),
+      duration_ms: c.durationMs.at(i),
       explicit: this.explicit(i),
       genres: listAt(c.genres, i),
       subgenres: listAt(c.subgenres, i),
-      key: c.key[i]!,
-      mode: c.mode[i]!,
+      key: c.key.at(i),
+      mode: c.mode.at(i),
       features,
     };
   }
@@ -959,7 +960,7 @@ function metricInputs(cols: CatalogColumns): Float64Array {
   });
   for (let j = 0; j < d; j++) {
     const col = inputs[j]!;
-    for (let i = 0; i < n; i++) x[i * d + j] = col[i]!;
+    for (let i = 0; i < n; i++) x[i * d + j] = col.at(i);
   }
   return x;
 }

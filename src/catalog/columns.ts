@@ -2,6 +2,7 @@ import { Grow } from './grow.js';
 import { IdTable } from './id-table.js';
 import { runNow } from './slices.js';
 import { TRACK_FEATURES, type TrackColumns } from './marts.js';
+import { NumberColumn } from './number-column.js';
 import type { Strings } from './segments.js';
 
 /**
@@ -29,18 +30,18 @@ export interface CatalogColumns {
   /** Album name id per track (-1: none) into albumTable. */
   album: Int32Array;
   albumTable: string[];
-  /** NaN where the dataset has no value. */
-  releaseYear: Float64Array;
-  popularity: Float64Array;
-  durationMs: Float64Array;
-  key: Float64Array;
-  mode: Float64Array;
+  /** Read with `at(i)` (number-column.ts); NaN where the dataset has no value. */
+  releaseYear: NumberColumn;
+  popularity: NumberColumn;
+  durationMs: NumberColumn;
+  key: NumberColumn;
+  mode: NumberColumn;
   /** NaN where the dataset does not record it. */
-  timeSignature: Float64Array;
+  timeSignature: NumberColumn;
   /** 1 explicit, 0 not, -1 not recorded. */
   explicit: Int8Array;
   /** One column per TRACK_FEATURES entry, same order. */
-  features: Float64Array[];
+  features: NumberColumn[];
   artistNames: StringLists;
   artistKeys: StringLists;
   genres: StringLists;
@@ -196,14 +197,14 @@ export class ColumnsBuilder {
       trackName: this.trackName,
       album: this.album.done(),
       albumTable: this.albums.table,
-      releaseYear: x.releaseYear.done(),
-      popularity: x.popularity.done(),
-      durationMs: x.durationMs.done(),
-      key: x.key.done(),
-      mode: x.mode.done(),
-      timeSignature: x.timeSignature.done(),
+      releaseYear: NumberColumn.of(x.releaseYear.done()),
+      popularity: NumberColumn.of(x.popularity.done()),
+      durationMs: NumberColumn.of(x.durationMs.done()),
+      key: NumberColumn.of(x.key.done()),
+      mode: NumberColumn.of(x.mode.done()),
+      timeSignature: NumberColumn.of(x.timeSignature.done()),
       explicit: this.explicit.done(),
-      features: this.features.map((f) => f.done()),
+      features: this.features.map((f) => NumberColumn.of(f.done())),
       artistNames: this.artistNames.done(),
       artistKeys: this.artistKeys.done(),
       genres,
@@ -232,7 +233,7 @@ export function toColumns(t: TrackColumns): CatalogColumns {
  * A recommendation attribute's column (NaN where the dataset does not record it), or undefined for a
  * name that is not one.
  */
-export function attributeColumn(c: CatalogColumns, attr: string): Float64Array | undefined {
+export function attributeColumn(c: CatalogColumns, attr: string): NumberColumn | undefined {
   switch (attr) {
     case 'popularity': return c.popularity;
     case 'duration_ms': return c.durationMs;

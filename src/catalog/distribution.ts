@@ -1,4 +1,5 @@
 import { ATTRIBUTES, UNIT_FEATURES } from './recommend.js';
+import type { NumberColumn } from './number-column.js';
 import { boundParts, MOODS, type MoodBoundName, type MoodDefinition, type MoodFeature } from './moods.js';
 
 /**
@@ -59,7 +60,8 @@ export interface CatalogDistribution {
 /** What the distribution is computed from: a column per attribute (NaN where not recorded) and each track's genres. */
 export interface DistributionInput {
   size: number;
-  column(attr: DistributionAttribute): ArrayLike<number>;
+  /** The attribute's values by row (NaN: none): a NumberColumn (number-column.ts). */
+  column(attr: DistributionAttribute): NumberColumn;
   genres(i: number): readonly string[];
 }
 
@@ -71,11 +73,11 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
-function sortedValues(col: ArrayLike<number>, size: number): Float64Array {
+function sortedValues(col: NumberColumn, size: number): Float64Array {
   const out = new Float64Array(size);
   let n = 0;
   for (let i = 0; i < size; i++) {
-    const v = col[i]!;
+    const v = col.at(i);
     if (!Number.isNaN(v)) out[n++] = v;
   }
   return out.subarray(0, n).sort();
@@ -126,7 +128,7 @@ function countMood(mood: string, bounds: MoodBound[], input: DistributionInput):
   let tracks = 0;
   const byGenre = new Map<string, number>();
   for (let i = 0; i < input.size; i++) {
-    if (!checks.every((c) => (c.min ? c.col[i]! >= c.value : c.col[i]! <= c.value))) continue;
+    if (!checks.every((c) => (c.min ? c.col.at(i) >= c.value : c.col.at(i) <= c.value))) continue;
     tracks++;
     for (const g of input.genres(i)) byGenre.set(g, (byGenre.get(g) ?? 0) + 1);
   }

@@ -5,6 +5,7 @@ import { quote } from './delimit.js';
 import { anchorKernel } from './knn.js';
 import { TRACK_FEATURES, type GenreProfile, type TrackFeature } from './marts.js';
 import type { NameMatch } from './resolve.js';
+import type { NumberColumn } from './number-column.js';
 
 /**
  * The recommendation engine behind recommend_by_genre and similar_tracks: the request surface of
@@ -108,7 +109,7 @@ type BoundEntry = [Attribute, AttributeBounds];
 type Score = (i: number) => number;
 
 /** One min/max bound over a column; `unknownMeansUnrecorded`: a NaN counts the attribute as unrecorded. */
-interface Filter { attr: Attribute; col: ArrayLike<number>; min: number; max: number; unknownMeansUnrecorded: boolean }
+interface Filter { attr: Attribute; col: NumberColumn; min: number; max: number; unknownMeansUnrecorded: boolean }
 
 /** The request's filters over the columns: what a candidate must pass, and what a missing value means. */
 interface Filters {
@@ -212,7 +213,7 @@ function buildFilters(catalog: Catalog, req: RecommendRequest, bounded: BoundEnt
     if (skipExplicit && explicitCol[i] === 1) return false;
     for (let f = 0; f < fs.length; f++) {
       const flt = fs[f]!;
-      const v = flt.col[i]!;
+      const v = flt.col.at(i);
       if (v !== v) {
         if (flt.unknownMeansUnrecorded) unrecorded.add(flt.attr);
         return false;
@@ -268,7 +269,7 @@ function typicalityScore(catalog: Catalog, genreSeeds: GenreSeed[]): Score {
       if (m.members && !binaryHas(m.members, i)) continue;
       let sq = 0;
       for (let f = 0; f < cols.length; f++) {
-        const d = (cols[f]![i]! - m.centre[f]!) * m.inv[f]!;
+        const d = (cols[f]!.at(i) - m.centre[f]!) * m.inv[f]!;
         sq += d * d;
       }
       best = Math.max(best, Math.exp(-0.5 * (sq / cols.length)));
@@ -277,7 +278,7 @@ function typicalityScore(catalog: Catalog, genreSeeds: GenreSeed[]): Score {
   };
 }
 
-interface TargetColumn { col: ArrayLike<number>; target: number; range: number }
+interface TargetColumn { col: NumberColumn; target: number; range: number }
 
 function targetColumns(catalog: Catalog, targeted: BoundEntry[]): TargetColumn[] {
   return targeted.map(([attr, b]) => {
@@ -300,16 +301,16 @@ function buildScorer(catalog: Catalog, anchors: Anchors, genreSeeds: GenreSeed[]
   } else if (genreSeeds.length) {
     // Built on first use: one genre's ranking is computed once (genreRanking) and most calls read it without scoring.
     let typicality: Score | undefined;
-    base = (i) => 0.6 * (typicality ??= typicalityScore(catalog, genreSeeds))(i) + 0.4 * (popularity[i]! / 100);
+    base = (i) => 0.6 * (typicality ??= typicalityScore(catalog, genreSeeds))(i) + 0.4 * (popularity.at(i) / 100);
   } else {
-    base = (i) => popularity[i]! / 100;
+    base = (i) => popularity.at(i) / 100;
   }
   if (!targets.length) return { base, score: base, targetCloseness: null };
   const targetCloseness = (i: number): number => {
     let s = 0;
     for (let t = 0; t < targets.length; t++) {
       const { col, target, range } = targets[t]!;
-      const v = col[i]!;
+      const v = col.at(i);
       s += v !== v ? 0 : 1 - Math.min(1, Math.abs(v - target) / range);
     }
     return s / targets.length;
@@ -619,7 +620,7 @@ function countUnknownYears(catalog: Catalog, pool: Int32Array | null, passesOthe
   let excluded = 0;
   for (let p = 0; p < size; p++) {
     const i = pool ? pool[p]! : p;
-    const y = years[i]!;
+    const y = years.at(i);
     if (y === y) continue;
     unknown++;
     if (passesOthers(i)) excluded++;

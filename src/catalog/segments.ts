@@ -14,6 +14,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { Grow } from './grow.js';
+import { NumberColumn } from './number-column.js';
 import type { Steps } from './slices.js';
 
 export type SegmentType = 'f64' | 'f32' | 'i32' | 'u32' | 'i8' | 'u8' | 'utf8';
@@ -25,6 +26,8 @@ export interface SegmentEntry {
   offset: number;
   /** Elements (bytes for utf8). */
   length: number;
+  /** An `i32` segment of decimal digits (number-column.ts): the decimal places of its values. */
+  decimals?: number;
 }
 
 /**
@@ -141,6 +144,13 @@ export class SegmentWriter {
 
   numbers(name: string, a: NumericColumn): void {
     this.push(name, typeOf(a), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), a.length);
+  }
+
+  /** A NumberColumn as it is held: `f64`, or `i32` decimal digits with their places in the entry. */
+  numberColumn(name: string, c: NumberColumn): void {
+    if (!c.digits) return this.numbers(name, c.float!);
+    this.numbers(name, c.digits);
+    this.entries[this.entries.length - 1]!.decimals = c.decimals;
   }
 
   /**
@@ -415,6 +425,11 @@ export class SegmentReader {
   }
 
   f64(name: string): Float64Array { return this.view(name, 'f64') as Float64Array; }
+  /** A column written by `SegmentWriter.numberColumn`. */
+  numberColumn(name: string): NumberColumn {
+    const e = this.byName.get(name);
+    return e?.type === 'i32' && e.decimals !== undefined ? NumberColumn.ofDigits(this.i32(name), e.decimals) : NumberColumn.ofFloats(this.f64(name));
+  }
   f32(name: string): Float32Array { return this.view(name, 'f32') as Float32Array; }
   i32(name: string): Int32Array { return this.view(name, 'i32') as Int32Array; }
   u32(name: string): Uint32Array { return this.view(name, 'u32') as Uint32Array; }

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { SnapshotError } from '../errors.js';
 import { ArtistProfiles, artistIndexSteps, artistKeyIndex, prepareCatalog, type CatalogParts } from './catalog.js';
 import type { CatalogColumns, StringLists } from './columns.js';
+import type { NumberColumn } from './number-column.js';
 import { TRACK_FEATURES, type ArtistProfile, type GenreProfile, type Snapshot, type SnapshotManifest, type TrackColumns } from './marts.js';
 import { IdTable } from './id-table.js';
 import { readFully, SegmentReader, segmentBytes, SegmentWriter, type ReadRange, type SegmentEntry, type StringColumn, unreadSegments } from './segments.js';
@@ -17,7 +18,7 @@ import { buildTitleIndex, titleIndexParts, type TitleSource } from './resolve.js
 export * from './marts.js';
 
 /**
- * The serving snapshot, format 2 (docs/SNAPSHOT.md): the published marts with everything the server
+ * The serving snapshot, format 3 (docs/SNAPSHOT.md): the published marts with everything the server
  * would otherwise compute at load (columnar tracks, the learned metric's k-d tree) as binary segments
  * behind a small JSON manifest. Layout on disk:
  *   <snapshotDir>/<version>/manifest.json   format, counts, segment list, checksums, small objects
@@ -26,7 +27,13 @@ export * from './marts.js';
  *   <snapshotDir>/CURRENT                   the version being served (replaced by rename: atomic)
  * A version directory is immutable once CURRENT can name it.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
+/**
+ * The formats a server reads: 3, and 2, whose numeric track columns are all `f64` (format 3 holds a column
+ * as `i32` decimal digits where that is exact: number-column.ts). A format 2 server refuses format 3.
+ */
+const READ_FORMATS: readonly number[] = [2, SNAPSHOT_FORMAT];
+const READS = `this server reads formats ${READ_FORMATS.join(' and ')}`;
 
 const CURRENT = 'CURRENT';
 const MANIFEST = 'manifest.json';
@@ -94,14 +101,14 @@ function encode(parts: CatalogParts, albumIds: readonly (string | null)[] | Stri
   writer.strings('album_id', 'table' in albumIds ? Array.from(albumIds.ids, (id) => (id < 0 ? null : albumIds.table[id]!)) : albumIds);
   writer.numbers('album', columns.album);
   writer.strings('album_table', columns.albumTable);
-  writer.numbers('release_year', columns.releaseYear);
-  writer.numbers('popularity', columns.popularity);
-  writer.numbers('duration_ms', columns.durationMs);
-  writer.numbers('key', columns.key);
-  writer.numbers('mode', columns.mode);
-  writer.numbers('time_signature', columns.timeSignature);
+  writer.numberColumn('release_year', columns.releaseYear);
+  writer.numberColumn('popularity', columns.popularity);
+  writer.numberColumn('duration_ms', columns.durationMs);
+  writer.numberColumn('key', columns.key);
+  writer.numberColumn('mode', columns.mode);
+  writer.numberColumn('time_signature', columns.timeSignature);
   writer.numbers('explicit', columns.explicit);
-  TRACK_FEATURES.forEach((f, j) => writer.numbers(`feature.${f}`, columns.features[j]!));
+  TRACK_FEATURES.forEach((f, j) => writer.numberColumn(`feature.${f}`, columns.features[j]!));
   writeLists(writer, 'artist_names', columns.artistNames, true);
   writeLists(writer, 'artist_keys', columns.artistKeys, true);
   writeLists(writer, 'genres', columns.genres, true);
@@ -368,7 +375,7 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
     text = await readFile(join(dir, MANIFEST), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await exists(join(dir, V1_FILE)))) {
-      throw new SnapshotError(`snapshot ${v} has format 1 (${V1_FILE}), this server reads format ${SNAPSHOT_FORMAT}; ${REPUBLISH}`);
+      throw new SnapshotError(`snapshot ${v} has format 1 (${V1_FILE}), ${READS}; ${REPUBLISH}`);
     }
     throw unreadable((err as Error).message, err);
   }
@@ -378,8 +385,8 @@ export async function openUnverified(snapshotDir: string, version?: string): Pro
   } catch (err) {
     throw unreadable(`${MANIFEST}: ${(err as Error).message}`, err);
   }
-  if (manifest?.format !== SNAPSHOT_FORMAT) {
-    throw new SnapshotError(`snapshot ${v} has format ${String(manifest?.format)}, this server reads format ${SNAPSHOT_FORMAT}; ${REPUBLISH}`);
+  if (!READ_FORMATS.includes(manifest?.format)) {
+    throw new SnapshotError(`snapshot ${v} has format ${String(manifest?.format)}, ${READS}; ${REPUBLISH}`);
   }
   if (manifest.version !== v) {
     throw new SnapshotError(`snapshot directory ${v} holds a manifest for version ${JSON.stringify(manifest.version)} (copied or renamed by hand?); ${REPUBLISH}`);
@@ -661,14 +668,14 @@ export function* catalogParts(opened: OpenedSnapshot): Steps<CatalogParts> {
     trackName: yield* segments.stringColumn('track_name'),
     album: segments.i32('album'),
     albumTable: (yield* segments.strings('album_table')) as string[],
-    releaseYear: segments.f64('release_year'),
-    popularity: segments.f64('popularity'),
-    durationMs: segments.f64('duration_ms'),
-    key: segments.f64('key'),
-    mode: segments.f64('mode'),
-    timeSignature: segments.f64('time_signature'),
+    releaseYear: segments.numberColumn('release_year'),
+    popularity: segments.numberColumn('popularity'),
+    durationMs: segments.numberColumn('duration_ms'),
+    key: segments.numberColumn('key'),
+    mode: segments.numberColumn('mode'),
+    timeSignature: segments.numberColumn('time_signature'),
     explicit: segments.i8('explicit'),
-    features: TRACK_FEATURES.map((f) => segments.f64(`feature.${f}`)),
+    features: TRACK_FEATURES.map((f) => segments.numberColumn(`feature.${f}`)),
     artistNames: yield* readLists(segments, 'artist_names'),
     artistKeys: yield* readLists(segments, 'artist_keys'),
     genres,
@@ -757,7 +764,8 @@ function listRows(lists: StringLists, rowCount: number): string[][] {
 /** Columnar tracks back to dim_tracks' column arrays. */
 function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): TrackColumns {
   const trackCount = columns.size;
-  const nullable = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+  const nullable = (a: NumberColumn) => Array.from(a.toFloats(), (v) => (Number.isNaN(v) ? null : v));
+  const all = (a: NumberColumn) => Array.from(a.toFloats());
   return {
     track_id: Array.from({ length: trackCount }, (_, i) => columns.trackId.at(i)!),
     track_name: Array.from({ length: trackCount }, (_, i) => columns.trackName.at(i) ?? null),
@@ -766,16 +774,16 @@ function trackColumns(columns: CatalogColumns, albumId: (string | null)[]): Trac
     release_year: nullable(columns.releaseYear),
     artist_names: listRows(columns.artistNames, trackCount),
     artist_keys: listRows(columns.artistKeys, trackCount),
-    popularity: Array.from(columns.popularity),
-    duration_ms: Array.from(columns.durationMs),
+    popularity: all(columns.popularity),
+    duration_ms: all(columns.durationMs),
     explicit: Array.from(columns.explicit, (e) => (e < 0 ? null : e === 1)),
-    key: Array.from(columns.key),
-    mode: Array.from(columns.mode),
+    key: all(columns.key),
+    mode: all(columns.mode),
     time_signature: nullable(columns.timeSignature),
     genres: listRows(columns.genres, trackCount),
     subgenres: listRows(columns.subgenres, trackCount),
     canonical_track_id: Array.from({ length: trackCount }, (_, i) => columns.canonicalElsewhere.get(i) ?? columns.trackId.at(columns.songIndex[i]!)!),
-    features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, Array.from(columns.features[j]!)])) as TrackColumns['features'],
+    features: Object.fromEntries(TRACK_FEATURES.map((f, j) => [f, all(columns.features[j]!)])) as TrackColumns['features'],
   };
 }
 
