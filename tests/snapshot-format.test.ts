@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { ArtistProfiles, Catalog } from '../src/catalog/catalog.js';
 import { CatalogHolder, loadCatalog } from '../src/catalog/holder.js';
 import { currentVersion, readSnapshot, writeSnapshot } from '../src/catalog/snapshot.js';
 import { IdTable } from '../src/catalog/id-table.js';
-import { SegmentReader, SegmentWriter, TextColumn, unreadSegments } from '../src/catalog/segments.js';
+import { SegmentReader, SegmentWriter, TextColumn, unreadSegments, type SegmentEntry } from '../src/catalog/segments.js';
 import { NAME_INDEX_VERSION } from '../src/catalog/resolve.js';
 import { runNow, runSliced } from '../src/catalog/slices.js';
 import { withCatalog } from '../tools/shared.js';
@@ -52,6 +53,54 @@ function awkwardSnapshot() {
   });
   return s;
 }
+
+/**
+ * A snapshot of `tracks` tracks with made-up titles of a few words (deterministic) by `artists` made-up
+ * artists with profiles, plus a few titles the queries are about.
+ */
+function madeUpSnapshot(tracks: number, artists: number) {
+  let seed = 11;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const syllables = ['ka', 'lo', 'mi', 'ra', 'ton', 'el', 'sun', 'dar', 'vi', 'the', 'on', 'ber', 'ly', 'and', 'os', 'qu', 'ee', 'zor', 'ix', 'pa'];
+  const word = () => Array.from({ length: 1 + Math.floor(rand() * 3) }, () => syllables[Math.floor(rand() * syllables.length)]).join('');
+  const phrase = (words: number) => Array.from({ length: words }, word).join(' ');
+  const named = ['Bohemian Rhapsody', 'Mr. Brightside', 'Dreams', 'Hey Jude', 'Zombie'];
+  const artistNames = ['Fleetwood Mac', 'The Killers', 'Beyoncé', ...Array.from({ length: artists - 3 }, (_, i) => `${phrase(2)} ${i}`)];
+  const s = tinySnapshot('x');
+  const t = s.tracks;
+  for (const column of Object.values(t)) if (Array.isArray(column)) column.length = 0;
+  for (const f of Object.values(t.features)) f.length = 0;
+  for (let i = 0; i < tracks; i++) {
+    const artist = artistNames[i % artists]!;
+    t.track_id.push(`t${i}`);
+    t.track_name.push(named[i] ?? phrase(2 + Math.floor(rand() * 6)));
+    t.album_id.push(null);
+    t.album_name.push(null);
+    t.release_year.push(2000 + (i % 20));
+    t.artist_names.push([artist]);
+    t.artist_keys.push([artist.toLowerCase()]);
+    t.popularity.push(i % 100);
+    t.duration_ms.push(1000 + i);
+    t.explicit.push(null);
+    t.key.push(i % 12);
+    t.mode.push(i % 2);
+    t.time_signature.push(4);
+    t.genres.push(['pop']);
+    t.subgenres.push([]);
+    t.canonical_track_id.push(`t${i}`);
+    for (const f of Object.values(t.features)) f.push(rand());
+  }
+  s.artists.push(...artistNames.map((artist_name) => ({
+    artist_key: artist_name.toLowerCase(), artist_name, track_count: 1, genres: [], subgenres: [], popularity_mean: 50, popularity_max: 50, popularity_min: 50,
+    explicit_share: 0, feature_means: {}, top_tracks: [], albums: [], first_release_year: 2020, last_release_year: 2020, spotify_id: null, spotify_genres: [],
+  })));
+  s.manifest.counts = { tracks, artists, genres: 1 };
+  return s;
+}
+
+/** Names the catalog of `madeUpSnapshot` does not hold, each close to some it does. */
+const UNKNOWN_ARTISTS = ['Fleetwood Maq Band', 'the kilers band', 'ka lo mi zzz', 'ton dar qu'];
+const UNKNOWN_TITLES = ['Bohemian Rapsody', 'Mr Brightsid', 'Dremas', 'Hey Judy Judy', 'ton dar qu', 'sunka elon'];
 
 describe('snapshot format 3', () => {
   it('reads back exactly the marts it was given, with its small objects and extra files', async () => {
@@ -169,6 +218,60 @@ describe('snapshot format 3', () => {
     const old = { ...manifest, segments: { ...manifest.segments, blocks: undefined } };
     writeFileSync(join(dir, version, 'manifest.json'), JSON.stringify(old));
     await expect(loadCatalog(dir, version)).rejects.toThrow(/columns\.bin does not match its checksum.*npm run publish-snapshot/);
+  });
+
+  it('leaves the postings of the name suggestions on disk, and an unknown artist or title gets the same suggestions as from the index built from the names', async () => {
+    const dir = tmp();
+    const input = madeUpSnapshot(3_000, 300);
+    const version = await writeSnapshot(dir, input);
+    const manifest = JSON.parse(readFileSync(join(dir, version, 'manifest.json'), 'utf8')) as { segments: { columns: SegmentEntry[] } };
+    const postings = [`titles.v${NAME_INDEX_VERSION}.near_titles.ids`, `titles.v${NAME_INDEX_VERSION}.near_artists.ids`];
+    // What a load leaves unread (its holes) names them: their bytes are not read into memory.
+    expect(unreadSegments(manifest.segments.columns).map((e) => e.name)).toEqual(expect.arrayContaining(postings));
+    const served = await loadCatalog(dir, version);
+    const built = new Catalog(await readSnapshot(dir));
+    for (const q of UNKNOWN_ARTISTS) {
+      const answer = served.resolveArtist(q);
+      expect(answer, q).toEqual(built.resolveArtist(q));
+      expect(answer, q).toMatchObject({ ok: false, suggestions: expect.arrayContaining([expect.any(String)]) });
+    }
+    for (const q of UNKNOWN_TITLES) {
+      const answer = served.resolveTrack(q);
+      expect(answer, q).toEqual(built.resolveTrack(q));
+      expect(answer, q).toMatchObject({ ok: false, suggestions: expect.arrayContaining([expect.any(String)]) });
+    }
+    expect(served.resolveArtist('Fleetwood Maq Band')).toMatchObject({ ok: false, suggestions: ['Fleetwood Mac'] });
+    expect(served.resolveTrack('Bohemian Rapsody')).toMatchObject({ ok: false, suggestions: [expect.stringMatching(/^Bohemian Rhapsody – /)] });
+  });
+
+  it('checks the suggestion postings, left on disk, when a suggestion first reads them: a changed byte there is refused as for a profile, not at load', async () => {
+    const dir = tmp();
+    const version = await writeSnapshot(dir, madeUpSnapshot(3_000, 300));
+    const manifestFile = join(dir, version, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { segments: { columns: SegmentEntry[]; blocks: { size: number; sha256: string[] } } };
+    // Blocks of 4 KiB (the format lets the manifest say), so the postings of this small catalog span blocks of their own.
+    const size = 4096;
+    const file = join(dir, version, 'columns.bin');
+    const bytes = readFileSync(file);
+    manifest.segments.blocks = { size, sha256: Array.from({ length: Math.ceil(bytes.byteLength / size) }, (_, k) => createHash('sha256').update(bytes.subarray(k * size, (k + 1) * size)).digest('hex')) };
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    // A changed byte in every block wholly inside the postings of both indexes.
+    const changed = Buffer.from(bytes);
+    for (const which of ['near_titles', 'near_artists']) {
+      const e = manifest.segments.columns.find((c) => c.name === `titles.v${NAME_INDEX_VERSION}.${which}.ids`)!;
+      const blocks = [];
+      for (let k = Math.ceil(e.offset / size); (k + 1) * size <= e.offset + e.length * 4; k++) blocks.push(k);
+      expect(blocks.length, which).toBeGreaterThan(2);
+      for (const k of blocks) changed[k * size + 1] = changed[k * size + 1]! ^ 0x01;
+    }
+    writeFileSync(file, changed);
+    const catalog = await loadCatalog(dir, version);
+    // Served, and names it holds are found: nothing there reads the postings.
+    expect(catalog.resolveArtist('Fleetwood Mac')).toMatchObject({ ok: true });
+    expect(catalog.resolveTrack('Bohemian Rhapsody')).toMatchObject({ ok: true, value: 0 });
+    const refused = /columns\.bin does not match its checksum \(block \d+, left on disk at load\).*npm run publish-snapshot/;
+    for (const q of UNKNOWN_ARTISTS) expect(() => catalog.resolveArtist(q), q).toThrow(refused);
+    for (const q of UNKNOWN_TITLES) expect(() => catalog.resolveTrack(q), q).toThrow(refused);
   });
 
   it('refuses a format 1 snapshot with the command that replaces it, and keeps serving the current catalog', async () => {
@@ -400,6 +503,7 @@ describe('string columns read in place', () => {
     w.strings('names.group.name', names);
     w.numbers('names.group.track_count', counts);
     w.numbers('album_id.offsets', Uint32Array.from(counts));
+    w.numbers(`titles.v${NAME_INDEX_VERSION}.near_artists.ids`, counts);
     w.numbers('small', Int32Array.from([1, 2, 3]));
     w.numbers('small.again', Int32Array.from([1, 2, 3]));
     const at = (name: string) => w.entries.find((e) => e.name === name)!.offset;
@@ -407,6 +511,7 @@ describe('string columns read in place', () => {
     expect(at('names.group.name.offsets')).toBe(at('artist.name.offsets'));
     expect(at('names.group.track_count')).toBe(at('artist.track_count'));
     expect(at('album_id.offsets')).not.toBe(at('artist.track_count'));
+    expect(at(`titles.v${NAME_INDEX_VERSION}.near_artists.ids`)).not.toBe(at('artist.track_count'));
     expect(at('small.again')).not.toBe(at('small'));
     const file = new Uint8Array(Buffer.concat(w.chunks));
     const single = new SegmentWriter();
@@ -417,6 +522,37 @@ describe('string columns read in place', () => {
     expect(runNow(reader.strings('names.group.name'))).toEqual(names);
     expect(Array.from(reader.i32('names.group.track_count'))).toEqual(Array.from(counts));
     expect(Array.from(reader.u32('album_id.offsets'))).toEqual(Array.from(counts));
+    expect(Array.from(reader.i32(`titles.v${NAME_INDEX_VERSION}.near_artists.ids`))).toEqual(Array.from(counts));
+  });
+
+  it('reads the suggestion postings a range at a time from the file, the rest of the segment never read', () => {
+    const postings = Int32Array.from({ length: 5_000 }, (_, i) => i * 7);
+    const name = `titles.v${NAME_INDEX_VERSION}.near_titles.ids`;
+    const w = new SegmentWriter();
+    w.numbers('n', Int32Array.from([1, 2, 3]));
+    w.numbers(name, postings);
+    const file = Buffer.concat(w.chunks);
+    const e = w.entries.find((x) => x.name === name)!;
+    expect(unreadSegments(w.entries)).toEqual([e]);
+    // The server's buffer: the postings' range is never filled in (zeros here).
+    const inMemory = new Uint8Array(file);
+    inMemory.fill(0, e.offset, e.offset + postings.byteLength);
+    const reads: [number, number][] = [];
+    const reader = new SegmentReader(inMemory, w.entries, (offset, length) => {
+      reads.push([offset, length]);
+      return new Uint8Array(file.subarray(offset, offset + length));
+    });
+    const ranges = reader.i32Ranges(name);
+    expect(ranges.length).toBe(postings.length);
+    expect(Array.from(ranges.read(10, 14))).toEqual([70, 77, 84, 91]);
+    expect(Array.from(ranges.read(4_999, 5_000))).toEqual([4_999 * 7]);
+    expect(ranges.read(3, 3)).toHaveLength(0);
+    expect(reads).toEqual([[e.offset + 40, 16], [e.offset + 4 * 4_999, 4], [e.offset + 12, 0]]);
+    expect(() => ranges.read(4_999, 5_001)).toThrow(`segment ${name} has no elements 4999..5001 (it holds 5000)`);
+    expect(() => ranges.read(2, 1)).toThrow(/no elements 2\.\.1/);
+    // Read without a file (a snapshot in memory): views of the bytes.
+    const held = new SegmentReader(new Uint8Array(file), w.entries).i32Ranges(name);
+    expect(Array.from(held.read(10, 14))).toEqual([70, 77, 84, 91]);
   });
 
   it('leaves the album ids a server never reads out of memory, and still gives them to a reader that asks (from the file)', () => {

@@ -218,7 +218,7 @@ export function writeTitleIndex(w: SegmentWriter, parts: TitleIndexParts): void 
     w.numbers(`${T}.${name}.lengths`, Uint32Array.from(n.lengths));
     w.numbers(`${T}.${name}.grams`, n.grams);
     w.numbers(`${T}.${name}.start`, n.start);
-    w.numbers(`${T}.${name}.ids`, n.ids);
+    w.numbers(`${T}.${name}.ids`, n.ids.read(0, n.ids.length));
   }
 }
 
@@ -227,11 +227,14 @@ export function hasTitleIndex(r: SegmentReader): boolean {
   return r.has(`${T}.exact.slots`);
 }
 
-/** The stored title index's arrays (views of the snapshot's bytes; the lengths copied to 16 bits). */
+/**
+ * The stored title index's arrays (views of the snapshot's bytes; the lengths copied to 16 bits), but for
+ * the suggestion postings: left on disk by a server (segments.ts `unreadSegments`), read a list at a time.
+ */
 export function readTitleIndex(r: SegmentReader): TitleIndexParts {
   const tier = (t: (typeof TIERS)[number]) => ({ slots: r.i32(`${T}.${t}.slots`), hashes: r.u32(`${T}.${t}.hashes`), start: r.i32(`${T}.${t}.start`), rows: r.i32(`${T}.${t}.rows`) });
   const near = (name: string) => ({
-    lengths: Uint16Array.from(r.u32(`${T}.${name}.lengths`)), grams: r.f64(`${T}.${name}.grams`), start: r.i32(`${T}.${name}.start`), ids: r.i32(`${T}.${name}.ids`),
+    lengths: Uint16Array.from(r.u32(`${T}.${name}.lengths`)), grams: r.f64(`${T}.${name}.grams`), start: r.i32(`${T}.${name}.start`), ids: r.i32Ranges(`${T}.${name}.ids`),
   });
   return { exact: tier('exact'), key: tier('key'), base: tier('base'), nearTitles: near('near_titles'), nearArtists: near('near_artists') };
 }

@@ -1,4 +1,5 @@
 import { Grow } from './grow.js';
+import { int32Ranges, type Int32Ranges } from './segments.js';
 import { loop, runNow, type Steps } from './slices.js';
 import { closest } from './text.js';
 
@@ -49,7 +50,11 @@ export interface NearNamesParts {
   /** Every trigram's number, ascending; the names holding grams[t] are ids[start[t] .. start[t + 1]), ascending. */
   grams: Float64Array;
   start: Int32Array;
-  ids: Int32Array;
+  /**
+   * The postings, read a trigram's list at a time: in memory for an index just built, on disk for one a
+   * snapshot stores (segments.ts `i32Ranges`), as they are read only when a name is not found.
+   */
+  ids: Int32Ranges;
 }
 
 /** Index of the first element of sorted `a` equal to `x`, or -1. */
@@ -64,7 +69,10 @@ function find(a: Float64Array, x: number): number {
   return lo < a.length && a[lo] === x ? lo : -1;
 }
 
-/** Held as typed arrays (NearNamesParts); the names themselves are read through `names` when ranked. */
+/**
+ * Held as typed arrays (NearNamesParts) but for the postings, of which a query reads only its trigrams'
+ * lists; the names themselves are read through `names` when ranked.
+ */
 export class NearNames {
   /** Per name, how many of the current query's trigrams it holds (zeroed again after each query). */
   private readonly shared: Uint16Array;
@@ -121,7 +129,7 @@ export class NearNames {
     yield* loop(list.length, (id) => {
       for (const g of trigrams(list.at(id), grams)) ids[fill[rank[gramId.get(g)!]!]!++] = id;
     });
-    return new NearNames(list, { lengths, grams: sorted, start, ids });
+    return new NearNames(list, { lengths, grams: sorted, start, ids: int32Ranges(ids) });
   }
 
   /** The arrays, to store. */
@@ -146,12 +154,15 @@ export class NearNames {
     const q = query.slice(0, QUERY_LETTERS);
     const grams = trigrams(q);
     const { shared } = this;
-    const { lengths, start, ids } = this.p;
+    const { lengths, start } = this.p;
     const touched: number[] = [];
     for (const g of grams) {
       const t = find(this.p.grams, g);
       if (t < 0) continue;
-      for (let p = start[t]!; p < start[t + 1]!; p++) {
+      // A stored index's list is read from the snapshot file here, synchronously (a miss's few lists, from
+      // the page cache as a rule), as an artist profile is; a block that fails its checksum throws.
+      const ids = this.p.ids.read(start[t]!, start[t + 1]!);
+      for (let p = 0; p < ids.length; p++) {
         const id = ids[p]!;
         if (shared[id] === 0) touched.push(id);
         shared[id]!++;

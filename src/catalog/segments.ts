@@ -127,7 +127,7 @@ export class SegmentWriter {
    */
   private push(name: string, type: SegmentType, bytes: Uint8Array | Iterable<Uint8Array>, length: number): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
-    if (bytes instanceof Uint8Array && bytes.byteLength >= SHARED_MIN_BYTES && !UNSERVED_COLUMNS.some((prefix) => name.startsWith(prefix))) {
+    if (bytes instanceof Uint8Array && bytes.byteLength >= SHARED_MIN_BYTES && !unreadByName(name)) {
       const key = `${bytes.byteLength}:${createHash('sha256').update(bytes).digest('base64')}`;
       const at = this.written.get(key);
       if (at !== undefined) {
@@ -382,10 +382,35 @@ export function onDiskSegments(entries: readonly SegmentEntry[]): SegmentEntry[]
  */
 const UNSERVED_COLUMNS = ['album_id.'];
 
-/** Every segment left out of memory when a segment file is read: `onDiskSegments` and the columns a server never reads. */
+/**
+ * Segments a server reads a range at a time (`SegmentReader.i32Ranges`): the postings of the two name
+ * suggestion indexes (name-index.ts), read only for a name the catalog does not hold (≈ 25 MiB at 1M tracks).
+ */
+const RANGE_READ = /^titles\.v\d+\.near_(titles|artists)\.ids$/;
+
+/** Whether a segment is left unread by its name alone (the unserved columns and those read by range). */
+function unreadByName(name: string): boolean {
+  return RANGE_READ.test(name) || UNSERVED_COLUMNS.some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * Every segment left out of memory when a segment file is read: `onDiskSegments`, the columns a server
+ * never reads and the suggestion postings read by range.
+ */
 export function unreadSegments(entries: readonly SegmentEntry[]): SegmentEntry[] {
   const onDisk = new Set(onDiskSegments(entries));
-  return entries.filter((e) => onDisk.has(e) || UNSERVED_COLUMNS.some((prefix) => e.name.startsWith(prefix)));
+  return entries.filter((e) => onDisk.has(e) || unreadByName(e.name));
+}
+
+/** An i32 segment read a range of elements at a time: `read(from, to)` gives elements from..to. */
+export interface Int32Ranges {
+  readonly length: number;
+  read(from: number, to: number): Int32Array;
+}
+
+/** The ranges of an array in memory (views of it, no copy). */
+export function int32Ranges(a: Int32Array): Int32Ranges {
+  return { length: a.length, read: (from, to) => a.subarray(from, to) };
 }
 
 /** Reads a byte range of the segment file (the segments `unreadSegments` names are not in memory). */
@@ -400,7 +425,8 @@ export class SegmentReader {
   /**
    * `bytes` must start at an 8-byte aligned address (a Buffer from readFile of a large file does).
    * With `readRange`, the `unreadSegments` of `entries` are read from the file when asked for (the
-   * `onDiskSegments` row by row), and their range of `bytes` is never looked at (a reader may leave it unread).
+   * `onDiskSegments` row by row, the suggestion postings a range at a time), and their range of `bytes` is
+   * never looked at (a reader may leave it unread).
    */
   constructor(private readonly bytes: Uint8Array, entries: readonly SegmentEntry[], private readonly readRange?: ReadRange) {
     this.byName = new Map(entries.map((e) => [e.name, e]));
@@ -443,6 +469,30 @@ export class SegmentReader {
     const out = new CTORS[type](e.length);
     new Uint8Array(out.buffer).set(this.readRange!(e.offset, out.byteLength));
     return out;
+  }
+
+  /**
+   * An i32 segment read a range at a time: views of the bytes in memory, or, for a segment left unread,
+   * each range read from the file when asked for (synchronously, on the calling thread, through
+   * `readRange`: its blocks' checksums are checked on first read, as for the artist profiles).
+   */
+  i32Ranges(name: string): Int32Ranges {
+    const e = this.entry(name, 'i32');
+    if (!this.unread.has(e)) return int32Ranges(this.i32(name));
+    // Reads through `this`: while the ranges are held, so is this reader, and with it its open file (snapshot.ts `keepOpenWhile`).
+    return {
+      length: e.length,
+      read: (from, to) => {
+        if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= e.length)) {
+          throw new RangeError(`segment ${name} has no elements ${from}..${to} (it holds ${e.length})`);
+        }
+        const bytes = this.readRange!(e.offset + from * 4, (to - from) * 4);
+        if (bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, to - from);
+        const out = new Int32Array(to - from);
+        new Uint8Array(out.buffer).set(bytes);
+        return out;
+      },
+    };
   }
 
   /** The bytes of a utf8 segment: in place, or read from the file when it was left unread. */
