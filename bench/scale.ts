@@ -143,7 +143,8 @@ export function syntheticSnapshot(real: Snapshot, size: number, seed = 7, onStag
  * ` #c` suffix (each real artist becomes one artist per copy, with its credits, albums and song
  * folding), and jitters the audio features of its tracks (unit features ±0.02 clamped to 0–1, loudness
  * ±0.5 dB, tempo ±2 BPM, popularity ±3, duration ±5 s; uniform, from a hash of id and copy, so the
- * same size gives the same marts). The last copy takes the real tracks in primary-artist order until
+ * same size gives the same marts), each written with the decimals of its jitter's step (5, 4, 3), as the
+ * dataset writes its values with a few decimals rather than as arbitrary doubles. The last copy takes the real tracks in primary-artist order until
  * `size` is reached; each artist's track count and top tracks are those of its copy. Genre profiles
  * keep their statistics with counts scaled to the size. Returns the synthetic counts.
  */
@@ -154,7 +155,9 @@ export async function syntheticMarts(db: DuckDbSession, size: number): Promise<{
   const name = (e: string) => `(case when c = 0 then ${e} else ${e} || ' #' || c end)`;
   /** Uniform in [-1, 1] from the track, the copy and a salt; 0 in copy 0. */
   const u = (salt: string) => `(case when c = 0 then 0 else (hash(t.track_id, c, '${salt}') % 2001)::double / 1000 - 1 end)`;
-  const unit = (f: string) => `least(1, greatest(0, t.${f} + 0.02 * ${u(f)})) as ${f}`;
+  /** A jittered value written with `places` decimals, as the real values are (copy 0 keeps its own). */
+  const jitter = (f: string, e: string, places: number) => `(case when c = 0 then t.${f} else round(${e}, ${places}) end) as ${f}`;
+  const unit = (f: string) => jitter(f, `least(1, greatest(0, t.${f} + 0.02 * ${u(f)}))`, 5);
   await db.run('create schema if not exists synthetic');
   await db.run(`create or replace table synthetic.copies as
     select t.track_id, c from (select track_id, row_number() over (order by primary_artist_key, track_id) - 1 as rn from marts.dim_tracks) t, range(${copies}) r(c)
@@ -165,9 +168,9 @@ export async function syntheticMarts(db: DuckDbSession, size: number): Promise<{
       ${id('t.primary_artist_key')} as primary_artist_key,
       least(100, greatest(0, t.popularity + round(3 * ${u('popularity')})))::integer as popularity,
       greatest(30000, t.duration_ms + round(5000 * ${u('duration')}))::integer as duration_ms, t.explicit,
-      ${unit('danceability')}, ${unit('energy')}, t.key, least(5, t.loudness + 0.5 * ${u('loudness')}) as loudness, t.mode,
+      ${unit('danceability')}, ${unit('energy')}, t.key, ${jitter('loudness', `least(5, t.loudness + 0.5 * ${u('loudness')})`, 4)}, t.mode,
       ${unit('speechiness')}, ${unit('acousticness')}, ${unit('instrumentalness')}, ${unit('liveness')}, ${unit('valence')},
-      greatest(0, t.tempo + 2 * ${u('tempo')}) as tempo, t.time_signature, t.genres, t.subgenres,
+      ${jitter('tempo', `greatest(0, t.tempo + 2 * ${u('tempo')})`, 3)}, t.time_signature, t.genres, t.subgenres,
       ${id('t.song_key')} as song_key, ${id('t.canonical_track_id')} as canonical_track_id, t.is_canonical, t.is_folded_version
     from marts.dim_tracks t join synthetic.copies using (track_id)`);
   await db.run(`create or replace table synthetic.bridge_track_artists as

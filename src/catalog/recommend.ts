@@ -641,12 +641,56 @@ function genreRanking(catalog: Catalog, genre: GenreProfile & { members: Int32Ar
     const { members } = genre;
     const s = new Float64Array(members.length);
     for (let p = 0; p < members.length; p++) s[p] = score(members[p]!);
-    const pos = Array.from({ length: members.length }, (_, p) => p);
-    pos.sort((a, b) => s[b]! - s[a]! || (catalog.trackId(members[a]!) < catalog.trackId(members[b]!) ? -1 : 1));
-    r = { order: Int32Array.from(pos, (p) => members[p]!), scores: Float64Array.from(pos, (p) => s[p]!) };
+    r = rankByScore(members, s, (i) => catalog.trackId(i));
     byGenre.set(genre.genre, r);
   }
   return r;
+}
+
+/**
+ * `members` by their scores `s` (same positions), best first, ties to the lower track id, a NaN score (a
+ * missing value) last. The scores are sorted by the engine's numeric sort and each member is put at its
+ * score's rank (a binary search); only runs of equal scores are sorted by id. At 11k members (a genre of
+ * the 1M catalog) this takes a few ms where a sort with a comparator, called back for each of ~150k
+ * comparisons, took 5–17 ms.
+ */
+export function rankByScore(members: Int32Array, s: Float64Array, idOf: (i: number) => string): Ranking {
+  const n = members.length;
+  const ascending = s.slice().sort(); // NaN at the end
+  let finite = n;
+  while (finite > 0 && Number.isNaN(ascending[finite - 1]!)) finite--;
+  const order = new Int32Array(n);
+  const scores = new Float64Array(n);
+  /** Per distinct score (by the end of its run in `ascending`), how many of its members are placed. */
+  const placed = new Int32Array(finite + 1);
+  let nan = finite;
+  for (let p = 0; p < n; p++) {
+    const v = s[p]!;
+    if (v !== v) {
+      order[nan] = members[p]!;
+      scores[nan++] = v;
+      continue;
+    }
+    let lo = 0;
+    let hi = finite;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ascending[mid]! > v) hi = mid;
+      else lo = mid + 1;
+    }
+    // `lo`: the end of v's run; best first, so its run starts at rank finite - lo.
+    const rank = finite - lo + placed[lo]!++;
+    order[rank] = members[p]!;
+    scores[rank] = v + 0; // -0 as 0: a run of equal scores is reordered by id below
+  }
+  const byId = (a: number, b: number) => (idOf(a) < idOf(b) ? -1 : 1);
+  for (let a = 0; a < n;) {
+    let b = a + 1;
+    while (b < n && (scores[b] === scores[a] || (b >= finite && a >= finite))) b++;
+    if (b - a > 1) order.subarray(a, b).sort(byId);
+    a = b;
+  }
+  return { order, scores };
 }
 
 function binaryHas(sorted: Int32Array, v: number): boolean {
