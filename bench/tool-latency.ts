@@ -3,14 +3,16 @@
  * DuckDB SQL query over the marts, in one run.
  *
  *   npx tsx bench/tool-latency.ts [--rounds=200] [--sql-reps=40] [--data-dir=DIR] [--write-docs] [--bin=path/to/bin/music-mcp-server.js]
- *     [--baseline-bin=other/checkout/bin/music-mcp-server.js]
+ *     [--baseline-bin=other/checkout/bin/music-mcp-server.js [--baseline-data-dir=DIR2]]
  *
  * Part 1: one server process (`node bin/music-mcp-server.js --stdio`) and the SDK client, as a desktop
  * client runs it. After tools/list (the client then validates every structuredContent against the
  * tool's outputSchema, part of what a client waits for) and a warm-up, each round calls every tool once
  * (rotating through several argument sets) with a `ping` before each call. Latency = client-side
  * round trip. With --baseline-bin, a second server (another checkout, e.g. before a change) answers the
- * same rounds in the same run, the two servers taking turns, and a before/after table compares them.
+ * same rounds in the same run, the two servers taking turns, and a before/after table compares them;
+ * with --baseline-data-dir it serves that data dir's snapshot (the same warehouse published by each
+ * checkout, for a change of the snapshot format).
  * Part 2: recommend_by_genre queries (a genre plus min/max bounds) answered (a) in memory by the tool's
  * own code (resolveSeeds + runRecommendation, the handler minus the protocol) on the same snapshot, and
  * (b) by one SQL query over the marts of the built warehouse.duckdb (opened read-only), prepared once,
@@ -86,10 +88,10 @@ async function stdioServer(dataDir: string, bin: string, argSets: Record<string,
  * measured in the same run, round by round, the two taking turns to go first.
  */
 async function stdioPart(
-  dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>, bin = SERVER_BIN, baselineBin?: string,
+  dataDir: string, rounds: number, argSets: Record<string, Record<string, unknown>[]>, bin = SERVER_BIN, baselineBin?: string, baselineDataDir = dataDir,
 ): Promise<{ current: StdioFigures; baseline?: StdioFigures }> {
   const current = await stdioServer(dataDir, bin, argSets);
-  const baseline = baselineBin ? await stdioServer(dataDir, baselineBin, argSets) : undefined;
+  const baseline = baselineBin ? await stdioServer(baselineDataDir, baselineBin, argSets) : undefined;
   const servers = baseline ? [current, baseline] : [current];
   log('stdio: warm-up');
   for (const s of servers) await s.warmUp();
@@ -248,7 +250,8 @@ async function main(): Promise<void> {
     const argSets = toolArgsFor(served);
     const sourceName = served.manifest.source.dataset;
     const baselineBin = args.get('baseline-bin');
-    const { current, baseline } = await stdioPart(dir, rounds, argSets, args.get('bin'), baselineBin);
+    const baselineDataDir = args.get('baseline-data-dir');
+    const { current, baseline } = await stdioPart(dir, rounds, argSets, args.get('bin'), baselineBin, baselineDataDir);
     const { tools, ping } = current;
     const loadMid = loadAverage();
     const { rows: sql, tracks: trackCount } = await sqlPart(dir, reps);
@@ -289,8 +292,7 @@ Client-side round trips in ms.
 | \`ping\` (protocol floor) | ${ms(ping.p50)} | ${ms(ping.p90)} | ${ms(ping.p99)} | | | |
 ${toolRows.join('\n')}
 ${baseline ? `
-**Before / after.** The same rounds against a second server, \`node ${baselineBin} --stdio\` (the baseline), on the same
-snapshot in the same run: each round pings and calls every tool on one server, then on the other, the two
+**Before / after.** The same rounds against a second server, \`node ${baselineBin} --stdio\` (the baseline), on ${baselineDataDir ? `its own publish of the same warehouse (${baselineDataDir})` : 'the same\nsnapshot'} in the same run: each round pings and calls every tool on one server, then on the other, the two
 taking turns to go first. Each figure is the tool's p50 (and p99) minus its own server's ping p50, in ms;
 ratio = this tree's p50 over ping ÷ the baseline's.
 
