@@ -1,5 +1,5 @@
 import { IndexBuilder, type SearchIndex } from '../src/catalog/search-index.js';
-import { runNow, runSliced } from '../src/catalog/slices.js';
+import { runNow, runSliced, type Steps } from '../src/catalog/slices.js';
 import { fold } from '../src/catalog/text.js';
 import { MOODS } from '../src/catalog/moods.js';
 
@@ -201,7 +201,30 @@ export class KnowledgeSearch {
    * other matching sections), each with a snippet around the words that matched. `total` counts every
    * matching URI. Only the postings of the query's terms are read; the top `limit` are kept in a bounded list.
    */
-  search(query: string, opts: { limit: number; kinds?: readonly DocKind[] }): { hits: Hit[]; total: number; terms: string[] } {
+  search(query: string, opts: SearchOptions): SearchAnswer {
+    if (this.inSlices) throw new Error('a search in slices is under way; use searchInSlices');
+    return runNow(this.searchSteps(query, opts));
+  }
+
+  /**
+   * `search` in slices of the event loop (slices.ts `runSliced`), one query after another: a query over
+   * a large catalog's common words scores tens of thousands of postings (68 ms in one piece for a genre
+   * word's first query at 1M tracks), and the index's scratch arrays serve one query at a time. What the
+   * server's tool calls.
+   */
+  searchInSlices(query: string, opts: SearchOptions): Promise<SearchAnswer> {
+    this.inSlices++;
+    const run = this.queue.then(() => runSliced(this.searchSteps(query, opts))).finally(() => this.inSlices--);
+    this.queue = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** The last query in slices, settled once it is answered (each waits for the one before). */
+  private queue: Promise<void> = Promise.resolve();
+  /** Queries in slices not yet answered. */
+  private inSlices = 0;
+
+  private *searchSteps(query: string, opts: SearchOptions): Steps<SearchAnswer> {
     const index = this.index;
     if (!index) throw new Error('the search index is not built yet');
     const qTerms = queryTerms(query);
@@ -209,7 +232,7 @@ export class KnowledgeSearch {
     // The terms as the index reads a query string: the query terms joined, tokenised and processed again.
     const specs = terms(qTerms.join(' '));
     const kinds = opts.kinds?.length ? new Set(opts.kinds.map((k) => KIND_CODE[k])) : null;
-    const scored = index.score(specs, kinds ? (k) => kinds.has(k) : undefined);
+    const scored = yield* index.scoreSteps(specs, kinds ? (k) => kinds.has(k) : undefined);
     const sections = scored.filter((s) => index.kindOf(s.doc) === SECTIONED).sort(byRank);
     const top = new TopList(opts.limit);
     let total = 0;
@@ -232,6 +255,11 @@ export class KnowledgeSearch {
     return { hits, total, terms: qTerms };
   }
 }
+
+/** What a search asks: how many hits, and which kinds of documents (all when absent or empty). */
+export interface SearchOptions { limit: number; kinds?: readonly DocKind[] }
+/** A search's best hits, how many URIs matched in all, and the query's terms. */
+export interface SearchAnswer { hits: Hit[]; total: number; terms: string[] }
 
 /** Higher score first, then the earlier document. */
 const byRank = (a: { doc: number; score: number }, b: { doc: number; score: number }): number => b.score - a.score || a.doc - b.doc;

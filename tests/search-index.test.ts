@@ -103,6 +103,25 @@ describe('inverted search index', () => {
     sameAsReference(queries);
   });
 
+  it('answers queries in slices, one after another, exactly as at once: a common word\'s query takes several steps', async () => {
+    const queries = QUERIES.map(([q, kinds]) => ({ q, opts: { limit: 20, ...(kinds ? { kinds } : {}) } }));
+    const atOnce = queries.map(({ q, opts }) => search.search(q, opts));
+    // Every query started together: their steps must not share the index's scratch arrays.
+    const sliced = await Promise.all(queries.map(({ q, opts }) => search.searchInSlices(q, opts)));
+    expect(sliced).toEqual(atOnce);
+    // While a query in slices is under way, a query at once would use the same scratch arrays: refused.
+    const pending = search.searchInSlices('love', { limit: 5 });
+    expect(() => search.search('love', { limit: 5 })).toThrow(/searchInSlices/);
+    await pending;
+    expect(search.search('love', { limit: 5 })).toEqual(await search.searchInSlices('love', { limit: 5 }));
+    // A word in many documents is scored in more than one step.
+    const index = (search as unknown as { index: SearchIndex }).index;
+    const steps = index.scoreSteps(['love', 'the', 'music', 'pop', 'rock', 'dance']);
+    let yields = 0;
+    while (!steps.next().done) yields++;
+    expect(yields).toBeGreaterThan(0);
+  });
+
   it('the search file round-trips: the same arrays, the same answers', () => {
     const bytes = fileBytes();
     const { index, header } = SearchIndex.fromBytes(bytes);

@@ -98,7 +98,7 @@ export function registerSearchMusicKnowledge(server: McpServer, deps: ToolDeps):
             `the search index of catalog ${catalog.version} is still being built (${COUNT.format(index.indexed)} documents indexed so far); other tools answer meanwhile. Try again in a few seconds.`,
           );
         }
-        const { hits, total, terms } = index.search(args.query, { limit: args.limit, ...(args.kinds ? { kinds: args.kinds } : {}) });
+        const { hits, total, terms } = await index.searchInSlices(args.query, { limit: args.limit, ...(args.kinds ? { kinds: args.kinds } : {}) });
         const searched = { ...index.counts };
         const scope =
           `${searched.genre} genre profiles, ${COUNT.format(searched.artist)} artist profiles, ${searched.glossary} glossary sections` +
