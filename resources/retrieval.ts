@@ -1,5 +1,5 @@
 import { IndexBuilder, type SearchIndex } from '../src/catalog/search-index.js';
-import { runNow, runSliced, type Steps } from '../src/catalog/slices.js';
+import { runFromNow, runNow, runSliced, type Steps } from '../src/catalog/slices.js';
 import { fold } from '../src/catalog/text.js';
 import { MOODS } from '../src/catalog/moods.js';
 
@@ -207,14 +207,14 @@ export class KnowledgeSearch {
   }
 
   /**
-   * `search` in slices of the event loop (slices.ts `runSliced`), one query after another: a query over
+   * `search` in slices of the event loop (slices.ts `runFromNow`: the first at once), one query after another: a query over
    * a large catalog's common words scores tens of thousands of postings (68 ms in one piece for a genre
    * word's first query at 1M tracks), and the index's scratch arrays serve one query at a time. What the
    * server's tool calls.
    */
   searchInSlices(query: string, opts: SearchOptions): Promise<SearchAnswer> {
     this.inSlices++;
-    const run = this.queue.then(() => runSliced(this.searchSteps(query, opts))).finally(() => this.inSlices--);
+    const run = this.queue.then(() => runFromNow(this.searchSteps(query, opts))).finally(() => this.inSlices--);
     this.queue = run.then(() => undefined, () => undefined);
     return run;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runNow, runSliced, SharedBuild, type Steps } from '../src/catalog/slices.js';
+import { runFromNow, runNow, runSliced, SharedBuild, type Steps } from '../src/catalog/slices.js';
 
 /**
  * Work run in slices (a catalog's indexes after a load, a call waiting for them, the knowledge side)
@@ -65,6 +65,36 @@ describe('a value made once by steps (SharedBuild)', () => {
     expect(viaSlices).toBe('value');
     expect(build.now()).toBe('value');
     expect([build.ready, build.value, made, steps]).toEqual([true, 'value', 1, 6]);
+  });
+
+  it('runFromNow takes its first slice in the caller\'s turn: a short computation is done before the loop turns, a long one goes on in slices', async () => {
+    const order: string[] = [];
+    setImmediate(() => order.push('next turn'));
+    const short = runFromNow((function* () {
+      yield;
+      yield;
+      order.push('short done');
+      return 1;
+    })());
+    order.push('caller goes on');
+    expect(order).toEqual(['short done', 'caller goes on']);
+    expect(await short).toBe(1);
+    // A budget of 0: one step now, the rest in later turns.
+    let steps = 0;
+    const long = runFromNow((function* () {
+      for (let i = 0; i < 3; i++) {
+        steps++;
+        yield;
+      }
+      return 'long';
+    })(), 0);
+    expect(steps).toBe(1);
+    expect(await long).toBe('long');
+    const failing = function* (): Steps<never> {
+      yield;
+      throw new Error('bad step');
+    };
+    await expect(runFromNow(failing())).rejects.toThrow('bad step');
   });
 
   it('gives every later caller the error its build ended with', () => {
