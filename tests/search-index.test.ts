@@ -136,6 +136,23 @@ describe('inverted search index', () => {
     expect(SearchIndex.fromBytes(shifted).index.terms).toBe(index.terms);
   });
 
+  it('a query stopped part way by a bad posting leaves nothing behind for the next query', () => {
+    const bytes = fileBytes();
+    const clean = SearchIndex.fromBytes(bytes).index;
+    // Postings read from the file, the third read (the second term's documents) naming a document outside the index.
+    let reads = 0;
+    let corrupt = true;
+    const { index } = SearchIndex.fromBytes(bytes, (offset, target) => {
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+      if (corrupt && ++reads === 3) target.fill(0xff, 0, 4);
+    });
+    const terms = ['love', 'rock'];
+    expect(() => index.score(terms)).toThrow(/outside the index/);
+    corrupt = false;
+    const byDoc = (a: { doc: number }, b: { doc: number }) => a.doc - b.doc;
+    expect(index.score(terms).sort(byDoc)).toEqual(clean.score(terms).sort(byDoc));
+  });
+
   it('refuses a damaged search file with a message saying what is wrong', () => {
     const bytes = fileBytes();
     expect(() => SearchIndex.fromBytes(bytes.subarray(0, bytes.length - 64))).toThrow(/truncated|disagree/);

@@ -277,43 +277,51 @@ export class SearchIndex {
         }
       }
     };
-    for (const [t, times] of counts) {
-      const exact = this.find(t);
-      if (exact >= 0) yield* add(exact, times);
-      const prefix = t.length >= PREFIX_MIN;
-      if (prefix) {
-        const lo = exact >= 0 ? exact : -exact - 1;
-        const hi = this.prefixEnd(t, lo);
-        for (let i = lo; i < hi; i++) {
-          if (i === exact) continue;
-          const len = this.data.termOff[i + 1]! - this.data.termOff[i]!;
-          yield* add(i, (times * PREFIX_WEIGHT * len) / (len + 0.3 * (len - t.length)));
-        }
-      }
-      if (t.length >= FUZZY_MIN) {
-        const max = Math.min(MAX_FUZZY, Math.round(t.length * FUZZINESS));
-        if (max) {
-          const near: [number, number][] = [];
-          this.fuzzy(t, max, (i, distance) => {
-            if (!(prefix && this.term(i).startsWith(t))) near.push([i, distance]);
-          });
-          for (const [i, distance] of near) {
+    // The documents' scratch entries are zeroed again however the query ends (a postings read that fails
+    // its check stops it part way), so the next query starts clean.
+    try {
+      for (const [t, times] of counts) {
+        const exact = this.find(t);
+        if (exact >= 0) yield* add(exact, times);
+        const prefix = t.length >= PREFIX_MIN;
+        if (prefix) {
+          const lo = exact >= 0 ? exact : -exact - 1;
+          const hi = this.prefixEnd(t, lo);
+          for (let i = lo; i < hi; i++) {
+            if (i === exact) continue;
             const len = this.data.termOff[i + 1]! - this.data.termOff[i]!;
-            yield* add(i, (times * FUZZY_WEIGHT * len) / (len + distance));
+            yield* add(i, (times * PREFIX_WEIGHT * len) / (len + 0.3 * (len - t.length)));
           }
         }
+        if (t.length >= FUZZY_MIN) {
+          const max = Math.min(MAX_FUZZY, Math.round(t.length * FUZZINESS));
+          if (max) {
+            const near: [number, number][] = [];
+            this.fuzzy(t, max, (i, distance) => {
+              if (!(prefix && this.term(i).startsWith(t))) near.push([i, distance]);
+            });
+            for (const [i, distance] of near) {
+              const len = this.data.termOff[i + 1]! - this.data.termOff[i]!;
+              yield* add(i, (times * FUZZY_WEIGHT * len) / (len + distance));
+            }
+          }
+        }
+        queryTerm++;
       }
-      queryTerm++;
+      const out: Scored[] = new Array(touched);
+      for (let i = 0; i < touched; i++) {
+        const doc = scratch.touched[i]!;
+        out[i] = { doc, score: scratch.score[doc]! * scratch.quality[doc]! };
+      }
+      return out;
+    } finally {
+      for (let i = 0; i < touched; i++) {
+        const doc = scratch.touched[i]!;
+        scratch.score[doc] = 0;
+        scratch.quality[doc] = 0;
+        scratch.last[doc] = -1;
+      }
     }
-    const out: Scored[] = new Array(touched);
-    for (let i = 0; i < touched; i++) {
-      const doc = scratch.touched[i]!;
-      out[i] = { doc, score: scratch.score[doc]! * scratch.quality[doc]! };
-      scratch.score[doc] = 0;
-      scratch.quality[doc] = 0;
-      scratch.last[doc] = -1;
-    }
-    return out;
   }
 
   /** The index as bytes: one JSON header line, then the arrays, each 8-byte aligned. */
