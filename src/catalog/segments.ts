@@ -125,32 +125,31 @@ export class SegmentWriter {
    * artists' names, keys, popularity and track counts were written once for the artist table and again
    * for the name index). Never for a column a server leaves unread, whose range a reader does not fill.
    */
-  private push(name: string, type: SegmentType, bytes: Uint8Array | Iterable<Uint8Array>, length: number): void {
+  private push(name: string, type: SegmentType, bytes: Uint8Array | Iterable<Uint8Array>, length: number, extra: Pick<SegmentEntry, 'decimals'> = {}): void {
     if (this.entries.some((e) => e.name === name)) throw new Error(`segment ${name} written twice`);
     if (bytes instanceof Uint8Array && bytes.byteLength >= SHARED_MIN_BYTES && !unreadByName(name)) {
       const key = `${bytes.byteLength}:${createHash('sha256').update(bytes).digest('base64')}`;
       const at = this.written.get(key);
       if (at !== undefined) {
-        this.entries.push({ name, type, offset: at, length });
+        this.entries.push({ name, type, offset: at, length, ...extra });
         return;
       }
       this.written.set(key, this.at);
     }
-    this.entries.push({ name, type, offset: this.at, length });
+    this.entries.push({ name, type, offset: this.at, length, ...extra });
     for (const b of bytes instanceof Uint8Array ? [bytes] : bytes) this.emit(b);
     const pad = (8 - (this.at % 8)) % 8;
     if (pad) this.emit(new Uint8Array(pad));
   }
 
-  numbers(name: string, a: NumericColumn): void {
-    this.push(name, typeOf(a), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), a.length);
+  numbers(name: string, a: NumericColumn, extra?: Pick<SegmentEntry, 'decimals'>): void {
+    this.push(name, typeOf(a), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), a.length, extra);
   }
 
   /** A NumberColumn as it is held: `f64`, or `i32` decimal digits with their places in the entry. */
   numberColumn(name: string, c: NumberColumn): void {
-    if (!c.digits) return this.numbers(name, c.float!);
-    this.numbers(name, c.digits);
-    this.entries[this.entries.length - 1]!.decimals = c.decimals;
+    if (c.digits) this.numbers(name, c.digits, { decimals: c.decimals });
+    else this.numbers(name, c.float!);
   }
 
   /**
@@ -351,7 +350,6 @@ export class TextColumn {
     readFully(this.fd, out, start, `the spill file of text column ${this.name}`);
     return out;
   }
-
 
   private blockUsed(b: number): number {
     return b === this.blockStart.length - 1 ? this.used : this.blockStart[b + 1]! - this.blockStart[b]!;
